@@ -1,0 +1,39 @@
+// batch family: builds a mini-batch on the GPU from the resident dataset.
+// The dataset stays on the device as bytes packed four to a u32 (MNIST's 60,000 images are
+// 47 MB this way instead of 188 MB of f32), and each step gathers its shuffled rows.
+
+struct Params {
+    rows: u32,      // images in this batch
+    cols: u32,      // pixels per image
+    _pad0: u32,
+    _pad1: u32,
+}
+
+struct Step {
+    batch_start: u32, // position of this batch in the epoch's permutation
+    batch_len: u32,
+    bias_correction1: f32,
+    bias_correction2: f32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> data: array<u32>;
+@group(0) @binding(2) var<storage, read> perm: array<u32>;
+@group(0) @binding(3) var<storage, read_write> x: array<f32>;
+@group(0) @binding(4) var<uniform> step: Step;
+
+// data (images·cols bytes), perm (images) -> x (rows, cols) = byte / 255
+@compute @workgroup_size(256)
+fn gather_batch(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * (nwg.x * 256u);
+    if (i >= p.rows * p.cols) {
+        return;
+    }
+    let row = i / p.cols;
+    let col = i % p.cols;
+    let byte_index = perm[step.batch_start + row] * p.cols + col;
+    let word = data[byte_index / 4u];
+    // Little-endian packing: byte j of a word sits in bits 8j..8j+7.
+    let byte = (word >> ((byte_index % 4u) * 8u)) & 0xffu;
+    x[i] = f32(byte) / 255.0;
+}

@@ -1,0 +1,167 @@
+// conv2d: 2-D convolution (PyTorch Conv2d, no dilation, no groups), NCHW activations,
+// weight (O,C,KH,KW). Mirrors src/cpu/conv2d.rs.
+//
+// Params (12 x u32 = 48 bytes), shared by every entry point; the host mirrors it as a
+// #[repr(C)] bytemuck struct in this order:
+//   n, c, h, w, o, kh, kw, stride, pad, oh, ow, _pad0
+// conv2d_backward_bias reads only n, o, oh and ow (hw = oh*ow).
+//
+// Bindings per entry point (0 is always the Params uniform; inputs read-only in the
+// argument order of the CPU function, outputs read_write last):
+//   conv2d_forward:         1 x, 2 w, 3 b, 4 y
+//   conv2d_backward_input:  1 dy, 2 w, 3 dx
+//   conv2d_backward_weight: 1 x, 2 dy, 3 dw
+//   conv2d_backward_bias:   1 dy, 2 db
+//
+// One invocation per output element, each written exactly once (gather form: no
+// atomics, and backward kernels overwrite rather than accumulate). The flat index spans
+// a 2-D grid because one dimension holds at most 65535 workgroups.
+
+struct Params {
+    n: u32,
+    c: u32,
+    h: u32,
+    w: u32,
+    o: u32,
+    kh: u32,
+    kw: u32,
+    stride: u32,
+    pad: u32,
+    oh: u32,
+    ow: u32,
+    _pad0: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+
+// Several entry points share a binding slot with different roles; WGSL allows that as
+// long as each entry point uses only one variable per slot.
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> dy_b1: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<f32>;
+@group(0) @binding(2) var<storage, read> dy_b2: array<f32>;
+@group(0) @binding(2) var<storage, read_write> db: array<f32>;
+@group(0) @binding(3) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dw: array<f32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+
+fn flat_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    return gid.x + gid.y * (nwg.x * 256u);
+}
+
+// x (N,C,H,W), w (O,C,KH,KW), b (O) -> y (N,O,OH,OW)
+@compute @workgroup_size(256)
+fn conv2d_forward(@builtin(global_invocation_id) gid: vec3<u32>,
+                  @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat_index(gid, nwg);
+    let total = p.n * p.o * p.oh * p.ow;
+    if (i >= total) { return; }
+    let ox = i % p.ow;
+    let oy = (i / p.ow) % p.oh;
+    let o = (i / (p.ow * p.oh)) % p.o;
+    let n = i / (p.ow * p.oh * p.o);
+
+    // Signed: the top-left tap of a window lies in the padding for the first outputs.
+    let iy0 = i32(oy * p.stride) - i32(p.pad);
+    let ix0 = i32(ox * p.stride) - i32(p.pad);
+    var acc = b[o];
+    for (var c = 0u; c < p.c; c++) {
+        let xbase = (n * p.c + c) * p.h;
+        let wbase = (o * p.c + c) * p.kh;
+        for (var ky = 0u; ky < p.kh; ky++) {
+            let iy = iy0 + i32(ky);
+            if (iy < 0 || iy >= i32(p.h)) { continue; }
+            for (var kx = 0u; kx < p.kw; kx++) {
+                let ix = ix0 + i32(kx);
+                if (ix < 0 || ix >= i32(p.w)) { continue; }
+                acc += x[(xbase + u32(iy)) * p.w + u32(ix)] * w[(wbase + ky) * p.kw + kx];
+            }
+        }
+    }
+    y[i] = acc;
+}
+
+// dy (N,O,OH,OW), w (O,C,KH,KW) -> dx (N,C,H,W)
+@compute @workgroup_size(256)
+fn conv2d_backward_input(@builtin(global_invocation_id) gid: vec3<u32>,
+                         @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat_index(gid, nwg);
+    let total = p.n * p.c * p.h * p.w;
+    if (i >= total) { return; }
+    let ix = i % p.w;
+    let iy = (i / p.w) % p.h;
+    let c = (i / (p.w * p.h)) % p.c;
+    let n = i / (p.w * p.h * p.c);
+
+    // Output oy reads input iy through tap ky when oy*stride + ky = iy + pad. Only taps
+    // congruent to (iy + pad) mod stride qualify, so step ky by stride from the first
+    // one; ky <= iy + pad keeps oy non-negative without signed arithmetic.
+    let ty = iy + p.pad;
+    let tx = ix + p.pad;
+    let ky0 = ty % p.stride;
+    let kx0 = tx % p.stride;
+    var acc = 0.0;
+    for (var o = 0u; o < p.o; o++) {
+        let dybase = (n * p.o + o) * p.oh;
+        let wbase = (o * p.c + c) * p.kh;
+        for (var ky = ky0; ky < p.kh && ky <= ty; ky += p.stride) {
+            let oy = (ty - ky) / p.stride;
+            if (oy >= p.oh) { continue; }
+            for (var kx = kx0; kx < p.kw && kx <= tx; kx += p.stride) {
+                let ox = (tx - kx) / p.stride;
+                if (ox >= p.ow) { continue; }
+                acc += dy_b1[(dybase + oy) * p.ow + ox] * w[(wbase + ky) * p.kw + kx];
+            }
+        }
+    }
+    dx[i] = acc;
+}
+
+// x (N,C,H,W), dy (N,O,OH,OW) -> dw (O,C,KH,KW)
+@compute @workgroup_size(256)
+fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3<u32>,
+                          @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat_index(gid, nwg);
+    let total = p.o * p.c * p.kh * p.kw;
+    if (i >= total) { return; }
+    let kx = i % p.kw;
+    let ky = (i / p.kw) % p.kh;
+    let c = (i / (p.kw * p.kh)) % p.c;
+    let o = i / (p.kw * p.kh * p.c);
+
+    // The whole batch reduces inside this invocation, so dw is complete after one
+    // dispatch and needs no zeroing or second pass.
+    var acc = 0.0;
+    for (var n = 0u; n < p.n; n++) {
+        let xbase = (n * p.c + c) * p.h;
+        let dybase = (n * p.o + o) * p.oh;
+        for (var oy = 0u; oy < p.oh; oy++) {
+            let iy = i32(oy * p.stride + ky) - i32(p.pad);
+            if (iy < 0 || iy >= i32(p.h)) { continue; }
+            for (var ox = 0u; ox < p.ow; ox++) {
+                let ix = i32(ox * p.stride + kx) - i32(p.pad);
+                if (ix < 0 || ix >= i32(p.w)) { continue; }
+                acc += x[(xbase + u32(iy)) * p.w + u32(ix)] * dy_b2[(dybase + oy) * p.ow + ox];
+            }
+        }
+    }
+    dw[i] = acc;
+}
+
+// dy (N,O,OH,OW) -> db (O); also the bias gradient of conv_transpose2d
+@compute @workgroup_size(256)
+fn conv2d_backward_bias(@builtin(global_invocation_id) gid: vec3<u32>,
+                        @builtin(num_workgroups) nwg: vec3<u32>) {
+    let o = flat_index(gid, nwg);
+    if (o >= p.o) { return; }
+    let hw = p.oh * p.ow;
+    var acc = 0.0;
+    for (var n = 0u; n < p.n; n++) {
+        let base = (n * p.o + o) * hw;
+        for (var j = 0u; j < hw; j++) {
+            acc += dy_b1[base + j];
+        }
+    }
+    db[o] = acc;
+}

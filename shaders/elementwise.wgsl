@@ -1,0 +1,89 @@
+// elementwise family: bias, ReLU and Sigmoid, with their gradients.
+// One invocation per output element. The host may spread a long array over a 2-D grid of
+// workgroups (at most 65535 per dimension), so the flat index folds in gid.y.
+
+struct Params {
+    len: u32,   // elements in the output
+    rows: u32,  // bias: rows of the (rows, cols) matrix
+    cols: u32,  // bias: columns, one bias each
+    _pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+
+// Bindings are declared per signature; each entry point uses only its own.
+@group(0) @binding(1) var<storage, read> in0: array<f32>;
+@group(0) @binding(2) var<storage, read> in1: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out_after_one: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out_after_two: array<f32>;
+
+fn flat_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    return gid.x + gid.y * (nwg.x * 256u);
+}
+
+// x (R,C), b (C) -> y (R,C)
+@compute @workgroup_size(256)
+fn bias_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat_index(gid, nwg);
+    if (i >= p.len) {
+        return;
+    }
+    out_after_two[i] = in0[i] + in1[i % p.cols];
+}
+
+// dy (R,C) -> db (C): the bias gradient sums over the rows (the batch). One invocation
+// per column; columns are few and rows at most a batch, so a plain loop is enough here.
+@compute @workgroup_size(256)
+fn bias_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let col = flat_index(gid, nwg);
+    if (col >= p.cols) {
+        return;
+    }
+    var acc = 0.0;
+    for (var r = 0u; r < p.rows; r++) {
+        acc += in0[r * p.cols + col];
+    }
+    out_after_one[col] = acc;
+}
+
+// x (L) -> y (L)
+@compute @workgroup_size(256)
+fn relu_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat_index(gid, nwg);
+    if (i >= p.len) {
+        return;
+    }
+    out_after_one[i] = max(in0[i], 0.0);
+}
+
+// y (L), dy (L) -> dx (L); uses the output: y > 0 exactly where x > 0.
+@compute @workgroup_size(256)
+fn relu_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat_index(gid, nwg);
+    if (i >= p.len) {
+        return;
+    }
+    out_after_two[i] = select(0.0, in1[i], in0[i] > 0.0);
+}
+
+// x (L) -> y (L)
+@compute @workgroup_size(256)
+fn sigmoid_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat_index(gid, nwg);
+    if (i >= p.len) {
+        return;
+    }
+    // exp of a large positive argument overflows to inf, and 1/(1+inf) = 0 is still right.
+    out_after_one[i] = 1.0 / (1.0 + exp(-in0[i]));
+}
+
+// y (L), dy (L) -> dx (L); the derivative from the output: y·(1−y).
+@compute @workgroup_size(256)
+fn sigmoid_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat_index(gid, nwg);
+    if (i >= p.len) {
+        return;
+    }
+    let y = in0[i];
+    out_after_two[i] = in1[i] * y * (1.0 - y);
+}

@@ -1,0 +1,108 @@
+// pool: 2-D max pooling (PyTorch MaxPool2d, square kernel and stride, no padding, no
+// dilation, floor mode), NCHW. Mirrors src/cpu/pool.rs. The forward pass keeps each
+// window's argmax (h*W + w within the input plane) so that the backward pass never
+// re-reads the input.
+//
+// Params (8 x u32 = 32 bytes), shared by both entry points; the host mirrors it as a
+// #[repr(C)] bytemuck struct in this order:
+//   n, c, h, w, k, stride, oh, ow
+//
+// Bindings per entry point (0 is always the Params uniform):
+//   max_pool2d_forward:  1 x, 2 y, 3 idx
+//   max_pool2d_backward: 1 dy, 2 idx, 3 dx
+//
+// One invocation per output element, each written exactly once: the backward pass
+// gathers over the windows that can hold its input element instead of scattering with
+// atomics.
+
+struct Params {
+    n: u32,
+    c: u32,
+    h: u32,
+    w: u32,
+    k: u32,
+    stride: u32,
+    oh: u32,
+    ow: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+
+// Several entry points share a binding slot with different roles; WGSL allows that as
+// long as each entry point uses only one variable per slot.
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(2) var<storage, read> idx_in: array<u32>;
+@group(0) @binding(3) var<storage, read_write> idx: array<u32>;
+@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+
+fn flat_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    return gid.x + gid.y * (nwg.x * 256u);
+}
+
+// x (N,C,H,W) -> y (N,C,OH,OW), idx (N,C,OH,OW)
+@compute @workgroup_size(256)
+fn max_pool2d_forward(@builtin(global_invocation_id) gid: vec3<u32>,
+                      @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat_index(gid, nwg);
+    let total = p.n * p.c * p.oh * p.ow;
+    if (i >= total) { return; }
+    let ox = i % p.ow;
+    let oy = (i / p.ow) % p.oh;
+    let plane = i / (p.ow * p.oh);
+    let base = plane * p.h * p.w;
+
+    let y0 = oy * p.stride;
+    let x0 = ox * p.stride;
+    var arg = y0 * p.w + x0;
+    var best = x[base + arg];
+    for (var ky = 0u; ky < p.k; ky++) {
+        for (var kx = 0u; kx < p.k; kx++) {
+            let j = (y0 + ky) * p.w + x0 + kx;
+            let v = x[base + j];
+            // Strict > keeps the first max in row-major order, as PyTorch does. The
+            // v != v test lets a NaN take over like PyTorch's isnan, where the
+            // implementation keeps NaN semantics (WGSL does not promise it).
+            if (v > best || v != v) {
+                best = v;
+                arg = j;
+            }
+        }
+    }
+    y[i] = best;
+    idx[i] = arg;
+}
+
+// dy (N,C,OH,OW), idx (N,C,OH,OW) -> dx (N,C,H,W)
+@compute @workgroup_size(256)
+fn max_pool2d_backward(@builtin(global_invocation_id) gid: vec3<u32>,
+                       @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat_index(gid, nwg);
+    let total = p.n * p.c * p.h * p.w;
+    if (i >= total) { return; }
+    let ix = i % p.w;
+    let iy = (i / p.w) % p.h;
+    let plane = i / (p.w * p.h);
+    let me = iy * p.w + ix;
+
+    // Windows oy with oy*stride <= iy < oy*stride + k, i.e.
+    // ceil((iy + 1 - k) / stride) <= oy <= iy / stride, clipped to the output; written
+    // to stay in unsigned arithmetic when iy + 1 < k.
+    var oy_lo = 0u;
+    if (iy + 1u > p.k) { oy_lo = (iy + 1u - p.k + p.stride - 1u) / p.stride; }
+    let oy_hi = min(iy / p.stride + 1u, p.oh);
+    var ox_lo = 0u;
+    if (ix + 1u > p.k) { ox_lo = (ix + 1u - p.k + p.stride - 1u) / p.stride; }
+    let ox_hi = min(ix / p.stride + 1u, p.ow);
+
+    let obase = plane * p.oh * p.ow;
+    var acc = 0.0;
+    for (var oy = oy_lo; oy < oy_hi; oy++) {
+        for (var ox = ox_lo; ox < ox_hi; ox++) {
+            let o = obase + oy * p.ow + ox;
+            if (idx_in[o] == me) { acc += dy[o]; }
+        }
+    }
+    dx[i] = acc;
+}

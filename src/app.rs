@@ -1,0 +1,122 @@
+//! What each subcommand does, between the parsed command line and the library.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::backend::Backend;
+use crate::cli::{BackendKind, Cli, Command, ModelKind, TrainArgs};
+use crate::cpu::backend::CpuBackend;
+use crate::data::{default_data_dir, load_mnist};
+use crate::error::{Error, Result};
+use crate::gpu::{Gpu, GpuBackend};
+use crate::model::Arch;
+use crate::train::{MetricsLog, TrainConfig, Trainer};
+
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Train(args) => train(&args),
+        Command::Info => info(),
+    }
+}
+
+pub fn arch_from(args: &TrainArgs) -> Arch {
+    match args.model {
+        ModelKind::Dense => Arch::Dense {
+            layers: args.layers.clone(),
+        },
+        ModelKind::Conv => Arch::Conv {
+            channels: args.channels.clone(),
+        },
+    }
+}
+
+pub fn make_backend(kind: BackendKind) -> Result<Box<dyn Backend>> {
+    Ok(match kind {
+        BackendKind::Gpu => Box::new(GpuBackend::new(Arc::new(Gpu::new()?))),
+        BackendKind::Cpu => Box::new(CpuBackend::new()),
+    })
+}
+
+fn default_out_dir(model: &str) -> PathBuf {
+    let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    PathBuf::from("runs").join(format!("{model}-{}", stamp.replace(':', "-")))
+}
+
+fn train(args: &TrainArgs) -> Result<()> {
+    let config = TrainConfig {
+        arch: arch_from(args),
+        epochs: args.epochs,
+        batch: args.batch,
+        lr: args.lr,
+        loss: args.loss,
+        seed: args.seed,
+    };
+    // Flags first: a typo should not cost a data load or a device start.
+    config.validate()?;
+    let data_dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
+    let data = load_mnist(&data_dir, args.limit)?;
+    let mut backend = make_backend(args.backend)?;
+    let backend_name = backend.name();
+    let mut trainer = Trainer::new(backend.as_mut(), config.clone(), &data)?;
+    let out = args.out.clone().unwrap_or_else(|| default_out_dir(config.arch.name()));
+    let mut log = MetricsLog::create(&out)?;
+    let params: usize = trainer.graph().params.iter().map(|p| p.value.len).sum();
+    println!(
+        "{} autoencoder {} ({params} parameters) on {backend_name}",
+        config.arch.name(),
+        config.arch.describe()
+    );
+    println!(
+        "{} training images, {} test images, batch {}, Adam lr {}, {:?} loss, seed {}",
+        data.train.len(),
+        data.test.len(),
+        config.batch,
+        config.lr,
+        config.loss,
+        config.seed
+    );
+    let loss_name = format!("{:?}", config.loss).to_lowercase();
+    for _ in 0..config.epochs {
+        let m = trainer.epoch()?;
+        println!(
+            "epoch {:>3}/{}  train {loss_name} {:.6}  test mse {:.6}  test bce {:.6}  {:.2} s  {:.0} img/s",
+            m.epoch, config.epochs, m.train_loss, m.test_mse, m.test_bce, m.seconds, m.images_per_second
+        );
+        log.append(&m)?;
+    }
+    println!("metrics: {}", log.path().display());
+    Ok(())
+}
+
+fn info() -> Result<()> {
+    let adapters = crate::gpu::context::list_adapters();
+    if adapters.is_empty() {
+        return Err(Error::NoAdapter(String::new()));
+    }
+    for (i, adapter) in adapters.iter().enumerate() {
+        let info = adapter.get_info();
+        let f = adapter.features();
+        let l = adapter.limits();
+        let yes = |feature| if f.contains(feature) { "yes" } else { "no" };
+        println!("[{i}] {} | {:?} | {:?}", info.name, info.backend, info.device_type);
+        println!("    driver: {} {}", info.driver, info.driver_info);
+        println!(
+            "    timestamps: queries {}, inside passes {}, inside encoders {}; subgroups {}; shader f16 {}",
+            yes(wgpu::Features::TIMESTAMP_QUERY),
+            yes(wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES),
+            yes(wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS),
+            yes(wgpu::Features::SUBGROUP),
+            yes(wgpu::Features::SHADER_F16)
+        );
+        println!(
+            "    limits: storage binding {} MiB, buffer {} MiB, workgroup storage {} KiB, {} invocations per workgroup, {} workgroups per dimension",
+            l.max_storage_buffer_binding_size as u64 >> 20,
+            l.max_buffer_size >> 20,
+            l.max_compute_workgroup_storage_size >> 10,
+            l.max_compute_invocations_per_workgroup,
+            l.max_compute_workgroups_per_dimension
+        );
+    }
+    println!("pick one with WGPU_ADAPTER_NAME=<part of the name>, WGPU_BACKEND=vulkan|metal|dx12|gl, or WGPU_POWER_PREF=high|low");
+    Ok(())
+}

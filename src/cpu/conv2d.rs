@@ -1,0 +1,461 @@
+//! CPU reference for `shaders/conv2d.wgsl`: 2-D convolution (PyTorch `Conv2d`, no
+//! dilation, no groups) with square stride and padding. Plain loops with f64
+//! accumulation: this is the oracle the GPU kernels are checked against, so it favours
+//! being obviously right over being fast.
+
+use crate::error::{Error, Result};
+
+/// Sizes of one conv2d call. Activations are NCHW, the weight is (O, C, KH, KW).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conv2dShape {
+    pub n: usize,
+    pub c: usize,
+    pub h: usize,
+    pub w: usize,
+    pub o: usize,
+    pub kh: usize,
+    pub kw: usize,
+    pub stride: usize,
+    pub pad: usize,
+}
+
+/// `(size + 2*pad - k) / stride + 1`, or 0 where that is not a positive size, so that
+/// the length helpers never panic on a shape `validate` would reject.
+fn conv_out(size: usize, k: usize, stride: usize, pad: usize) -> usize {
+    if stride == 0 || size + 2 * pad < k {
+        return 0;
+    }
+    (size + 2 * pad - k) / stride + 1
+}
+
+impl Conv2dShape {
+    pub fn out_h(&self) -> usize {
+        conv_out(self.h, self.kh, self.stride, self.pad)
+    }
+
+    pub fn out_w(&self) -> usize {
+        conv_out(self.w, self.kw, self.stride, self.pad)
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        let dims = [
+            ("batch size", self.n),
+            ("input channels", self.c),
+            ("input height", self.h),
+            ("input width", self.w),
+            ("output channels", self.o),
+            ("kernel height", self.kh),
+            ("kernel width", self.kw),
+        ];
+        for (name, v) in dims {
+            if v == 0 {
+                return Err(Error::shape(format!(
+                    "conv2d: {name} must be positive, got 0 (shape {self:?})"
+                )));
+            }
+        }
+        if self.stride == 0 {
+            return Err(Error::shape(format!(
+                "conv2d: non-positive stride is not supported (stride {})",
+                self.stride
+            )));
+        }
+        let (ph, pw) = (self.h + 2 * self.pad, self.w + 2 * self.pad);
+        if ph < self.kh || pw < self.kw {
+            return Err(Error::shape(format!(
+                "conv2d: calculated padded input size per channel: ({ph} x {pw}). \
+                 Kernel size: ({} x {}). Kernel size can't be greater than actual input size",
+                self.kh, self.kw
+            )));
+        }
+        Ok(())
+    }
+
+    pub fn x_len(&self) -> usize {
+        self.n * self.c * self.h * self.w
+    }
+
+    pub fn w_len(&self) -> usize {
+        self.o * self.c * self.kh * self.kw
+    }
+
+    pub fn y_len(&self) -> usize {
+        self.n * self.o * self.out_h() * self.out_w()
+    }
+}
+
+/// Input coordinate a kernel tap reads for an output coordinate, or `None` where it
+/// falls in the zero padding.
+fn tap(out: usize, k: usize, stride: usize, pad: usize, size: usize) -> Option<usize> {
+    let i = (out * stride + k).checked_sub(pad)?;
+    (i < size).then_some(i)
+}
+
+// x (N,C,H,W), w (O,C,KH,KW), b (O) -> y (N,O,OH,OW)
+pub fn conv2d_forward(s: &Conv2dShape, x: &[f32], w: &[f32], b: &[f32], y: &mut [f32]) {
+    debug_assert_eq!(x.len(), s.x_len());
+    debug_assert_eq!(w.len(), s.w_len());
+    debug_assert_eq!(b.len(), s.o);
+    debug_assert_eq!(y.len(), s.y_len());
+    let (oh, ow) = (s.out_h(), s.out_w());
+    for n in 0..s.n {
+        for o in 0..s.o {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let mut acc = b[o] as f64;
+                    for c in 0..s.c {
+                        for ky in 0..s.kh {
+                            let Some(iy) = tap(oy, ky, s.stride, s.pad, s.h) else {
+                                continue;
+                            };
+                            for kx in 0..s.kw {
+                                let Some(ix) = tap(ox, kx, s.stride, s.pad, s.w) else {
+                                    continue;
+                                };
+                                let xv = x[((n * s.c + c) * s.h + iy) * s.w + ix];
+                                let wv = w[((o * s.c + c) * s.kh + ky) * s.kw + kx];
+                                acc += xv as f64 * wv as f64;
+                            }
+                        }
+                    }
+                    y[((n * s.o + o) * oh + oy) * ow + ox] = acc as f32;
+                }
+            }
+        }
+    }
+}
+
+// dy (N,O,OH,OW), w (O,C,KH,KW) -> dx (N,C,H,W)
+pub fn conv2d_backward_input(s: &Conv2dShape, dy: &[f32], w: &[f32], dx: &mut [f32]) {
+    debug_assert_eq!(dy.len(), s.y_len());
+    debug_assert_eq!(w.len(), s.w_len());
+    debug_assert_eq!(dx.len(), s.x_len());
+    // Scatter, the transpose of the forward loop nest, rather than the gather the GPU
+    // uses: two different formulations agreeing is the stronger check.
+    let (oh, ow) = (s.out_h(), s.out_w());
+    let mut acc = vec![0f64; dx.len()];
+    for n in 0..s.n {
+        for o in 0..s.o {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let g = dy[((n * s.o + o) * oh + oy) * ow + ox] as f64;
+                    for c in 0..s.c {
+                        for ky in 0..s.kh {
+                            let Some(iy) = tap(oy, ky, s.stride, s.pad, s.h) else {
+                                continue;
+                            };
+                            for kx in 0..s.kw {
+                                let Some(ix) = tap(ox, kx, s.stride, s.pad, s.w) else {
+                                    continue;
+                                };
+                                let wv = w[((o * s.c + c) * s.kh + ky) * s.kw + kx];
+                                acc[((n * s.c + c) * s.h + iy) * s.w + ix] += g * wv as f64;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for (d, a) in dx.iter_mut().zip(acc) {
+        *d = a as f32;
+    }
+}
+
+// x (N,C,H,W), dy (N,O,OH,OW) -> dw (O,C,KH,KW)
+pub fn conv2d_backward_weight(s: &Conv2dShape, x: &[f32], dy: &[f32], dw: &mut [f32]) {
+    debug_assert_eq!(x.len(), s.x_len());
+    debug_assert_eq!(dy.len(), s.y_len());
+    debug_assert_eq!(dw.len(), s.w_len());
+    let (oh, ow) = (s.out_h(), s.out_w());
+    for o in 0..s.o {
+        for c in 0..s.c {
+            for ky in 0..s.kh {
+                for kx in 0..s.kw {
+                    let mut acc = 0f64;
+                    for n in 0..s.n {
+                        for oy in 0..oh {
+                            let Some(iy) = tap(oy, ky, s.stride, s.pad, s.h) else {
+                                continue;
+                            };
+                            for ox in 0..ow {
+                                let Some(ix) = tap(ox, kx, s.stride, s.pad, s.w) else {
+                                    continue;
+                                };
+                                let xv = x[((n * s.c + c) * s.h + iy) * s.w + ix];
+                                let g = dy[((n * s.o + o) * oh + oy) * ow + ox];
+                                acc += xv as f64 * g as f64;
+                            }
+                        }
+                    }
+                    dw[((o * s.c + c) * s.kh + ky) * s.kw + kx] = acc as f32;
+                }
+            }
+        }
+    }
+}
+
+// dy (N,O,OH,OW) -> db (O); hw = OH*OW. Also the bias gradient of conv_transpose2d.
+pub fn conv2d_backward_bias(n: usize, o: usize, hw: usize, dy: &[f32], db: &mut [f32]) {
+    debug_assert_eq!(dy.len(), n * o * hw);
+    debug_assert_eq!(db.len(), o);
+    for oc in 0..o {
+        let mut acc = 0f64;
+        for b in 0..n {
+            for i in 0..hw {
+                acc += dy[(b * o + oc) * hw + i] as f64;
+            }
+        }
+        db[oc] = acc as f32;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// xorshift64*: deterministic inputs without pulling the test through `rand`'s API.
+    struct Rng(u64);
+    impl Rng {
+        fn new(seed: u64) -> Self {
+            Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+        }
+        /// Uniform in [-1, 1).
+        fn next(&mut self) -> f32 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            let r = self.0.wrapping_mul(0x2545_F491_4F6C_DD1D);
+            ((r >> 40) as f64 / (1u64 << 24) as f64 * 2.0 - 1.0) as f32
+        }
+        fn vec(&mut self, len: usize) -> Vec<f32> {
+            (0..len).map(|_| self.next()).collect()
+        }
+    }
+
+    fn shape(n: usize, c: usize, h: usize, w: usize, o: usize, k: usize) -> Conv2dShape {
+        Conv2dShape {
+            n,
+            c,
+            h,
+            w,
+            o,
+            kh: k,
+            kw: k,
+            stride: 1,
+            pad: 0,
+        }
+    }
+
+    fn forward(s: &Conv2dShape, x: &[f32], w: &[f32], b: &[f32]) -> Vec<f32> {
+        let mut y = vec![f32::NAN; s.y_len()];
+        conv2d_forward(s, x, w, b, &mut y);
+        y
+    }
+
+    /// L = sum(y * g), accumulated in f64 so the loss adds no rounding of its own.
+    fn loss(y: &[f32], g: &[f32]) -> f64 {
+        y.iter().zip(g).map(|(&a, &b)| a as f64 * b as f64).sum()
+    }
+
+    /// Central difference of `f` with respect to every element of `v`, compared with
+    /// `analytic`. The ops are linear in each argument, so the only error is f32
+    /// rounding of the forward output, far below the tolerance.
+    fn check_grad(
+        what: &str,
+        v: &[f32],
+        analytic: &[f32],
+        eps: f32,
+        mut f: impl FnMut(&[f32]) -> f64,
+    ) {
+        assert_eq!(v.len(), analytic.len());
+        let mut p = v.to_vec();
+        let mut worst = 0f64;
+        for i in 0..v.len() {
+            p[i] = v[i] + eps;
+            let lp = f(&p);
+            p[i] = v[i] - eps;
+            let lm = f(&p);
+            p[i] = v[i];
+            // The perturbation actually applied, after rounding to f32.
+            let h = (v[i] + eps) as f64 - (v[i] - eps) as f64;
+            let num = (lp - lm) / h;
+            let a = analytic[i] as f64;
+            let err = (a - num).abs() / (1.0 + num.abs());
+            worst = worst.max(err);
+            assert!(
+                err <= 1e-3,
+                "{what}[{i}]: analytic {a} vs numeric {num} (rel err {err:.2e})"
+            );
+        }
+        assert!(worst.is_finite(), "{what}: non-finite gradient");
+    }
+
+    fn shapes() -> Vec<Conv2dShape> {
+        let mk = |n, c, h, w, o, kh, kw, stride, pad| Conv2dShape {
+            n,
+            c,
+            h,
+            w,
+            o,
+            kh,
+            kw,
+            stride,
+            pad,
+        };
+        vec![
+            mk(1, 1, 3, 3, 1, 2, 2, 1, 0),
+            mk(2, 3, 5, 7, 2, 3, 3, 1, 1),
+            mk(2, 1, 7, 6, 3, 3, 3, 2, 1),
+            mk(1, 3, 6, 5, 2, 3, 2, 2, 2),
+            mk(2, 3, 8, 8, 4, 4, 4, 2, 1),
+            mk(1, 2, 4, 9, 3, 1, 1, 2, 0),
+            mk(2, 1, 5, 5, 1, 5, 5, 1, 2),
+        ]
+    }
+
+    #[test]
+    fn conv2d_forward_hand_computed_stride1() {
+        // x = [[1,2,3],[4,5,6],[7,8,9]], w = [[1,0],[0,-1]]: y = x[i][j] - x[i+1][j+1] + b.
+        let s = shape(1, 1, 3, 3, 1, 2);
+        s.validate().unwrap();
+        let x: Vec<f32> = (1..=9).map(|v| v as f32).collect();
+        let y = forward(&s, &x, &[1.0, 0.0, 0.0, -1.0], &[0.5]);
+        assert_eq!((s.out_h(), s.out_w()), (2, 2));
+        assert_eq!(y, vec![-3.5, -3.5, -3.5, -3.5]);
+    }
+
+    #[test]
+    fn conv2d_forward_hand_computed_stride2_pad1() {
+        // Padded x is 5x5; windows start at padded (0,0), (0,2), (2,0), (2,2).
+        let mut s = shape(1, 1, 3, 3, 1, 2);
+        s.stride = 2;
+        s.pad = 1;
+        s.validate().unwrap();
+        assert_eq!((s.out_h(), s.out_w()), (2, 2));
+        let x: Vec<f32> = (1..=9).map(|v| v as f32).collect();
+        let w = [1.0, 2.0, 3.0, 4.0];
+        // (0,0): only x[0][0]*w[1][1] = 4; (0,1): x[0][1]*w10 + x[0][2]*w11 = 2*3+3*4 = 18;
+        // (1,0): x[1][0]*w01 + x[2][0]*w11 = 4*2+7*4 = 36;
+        // (1,1): x11*w00 + x12*w01 + x21*w10 + x22*w11 = 5+12+24+36 = 77.
+        let y = forward(&s, &x, &w, &[0.0]);
+        assert_eq!(y, vec![4.0, 18.0, 36.0, 77.0]);
+    }
+
+    #[test]
+    fn conv2d_forward_hand_computed_channels() {
+        // Two input channels, two output channels, 1x1 kernel: a per-pixel matmul.
+        let s = shape(1, 2, 1, 2, 2, 1);
+        let x = [1.0, 2.0, 10.0, 20.0]; // c0 = [1,2], c1 = [10,20]
+        let w = [1.0, 1.0, 2.0, -1.0]; // o0 = c0 + c1, o1 = 2*c0 - c1
+        let y = forward(&s, &x, &w, &[0.0, 100.0]);
+        assert_eq!(y, vec![11.0, 22.0, 92.0, 84.0]);
+    }
+
+    #[test]
+    fn conv2d_backward_hand_computed() {
+        let s = shape(1, 1, 3, 3, 1, 2);
+        let x: Vec<f32> = (1..=9).map(|v| v as f32).collect();
+        let w = [1.0, 2.0, 3.0, 4.0];
+        let dy = [1.0, 0.0, 0.0, 1.0];
+        let mut dx = vec![f32::NAN; 9];
+        conv2d_backward_input(&s, &dy, &w, &mut dx);
+        // dy at (0,0) spreads w over x[0..2][0..2], dy at (1,1) over x[1..3][1..3].
+        assert_eq!(dx, vec![1.0, 2.0, 0.0, 3.0, 5.0, 2.0, 0.0, 3.0, 4.0]);
+        let mut dw = vec![f32::NAN; 4];
+        conv2d_backward_weight(&s, &x, &dy, &mut dw);
+        // dw[ky][kx] = x[ky][kx] + x[1+ky][1+kx].
+        assert_eq!(dw, vec![6.0, 8.0, 12.0, 14.0]);
+        let mut db = vec![f32::NAN; 1];
+        conv2d_backward_bias(1, 1, 4, &dy, &mut db);
+        assert_eq!(db, vec![2.0]);
+    }
+
+    #[test]
+    fn conv2d_backward_input_matches_finite_differences() {
+        for (i, s) in shapes().iter().enumerate() {
+            s.validate().unwrap();
+            let mut r = Rng::new(10 + i as u64);
+            let (x, w, b, g) = (
+                r.vec(s.x_len()),
+                r.vec(s.w_len()),
+                r.vec(s.o),
+                r.vec(s.y_len()),
+            );
+            let mut dx = vec![f32::NAN; s.x_len()];
+            conv2d_backward_input(s, &g, &w, &mut dx);
+            check_grad(&format!("dx {s:?}"), &x, &dx, 1e-2, |xp| {
+                loss(&forward(s, xp, &w, &b), &g)
+            });
+        }
+    }
+
+    #[test]
+    fn conv2d_backward_weight_matches_finite_differences() {
+        for (i, s) in shapes().iter().enumerate() {
+            let mut r = Rng::new(20 + i as u64);
+            let (x, w, b, g) = (
+                r.vec(s.x_len()),
+                r.vec(s.w_len()),
+                r.vec(s.o),
+                r.vec(s.y_len()),
+            );
+            let mut dw = vec![f32::NAN; s.w_len()];
+            conv2d_backward_weight(s, &x, &g, &mut dw);
+            check_grad(&format!("dw {s:?}"), &w, &dw, 1e-2, |wp| {
+                loss(&forward(s, &x, wp, &b), &g)
+            });
+        }
+    }
+
+    #[test]
+    fn conv2d_backward_bias_matches_finite_differences() {
+        for (i, s) in shapes().iter().enumerate() {
+            let mut r = Rng::new(30 + i as u64);
+            let (x, w, b, g) = (
+                r.vec(s.x_len()),
+                r.vec(s.w_len()),
+                r.vec(s.o),
+                r.vec(s.y_len()),
+            );
+            let mut db = vec![f32::NAN; s.o];
+            conv2d_backward_bias(s.n, s.o, s.out_h() * s.out_w(), &g, &mut db);
+            check_grad(&format!("db {s:?}"), &b, &db, 1e-2, |bp| {
+                loss(&forward(s, &x, &w, bp), &g)
+            });
+        }
+    }
+
+    #[test]
+    fn conv2d_validate_rejects_bad_shapes() {
+        let ok = shape(1, 1, 3, 3, 1, 3);
+        ok.validate().unwrap();
+        let err = |s: Conv2dShape| s.validate().unwrap_err().to_string();
+
+        let e = err(Conv2dShape { stride: 0, ..ok });
+        assert!(e.contains("non-positive stride"), "{e}");
+        let e = err(Conv2dShape { kh: 4, ..ok });
+        assert!(e.contains("Kernel size can't be greater"), "{e}");
+        assert_eq!(Conv2dShape { kw: 4, ..ok }.out_w(), 0);
+        // Padding makes room for a kernel larger than the input.
+        Conv2dShape {
+            kh: 4,
+            pad: 1,
+            ..ok
+        }
+        .validate()
+        .unwrap();
+        for bad in [
+            Conv2dShape { n: 0, ..ok },
+            Conv2dShape { c: 0, ..ok },
+            Conv2dShape { h: 0, ..ok },
+            Conv2dShape { w: 0, ..ok },
+            Conv2dShape { o: 0, ..ok },
+            Conv2dShape { kh: 0, ..ok },
+            Conv2dShape { kw: 0, ..ok },
+        ] {
+            let e = err(bad);
+            assert!(e.contains("must be positive"), "{e}");
+        }
+    }
+}

@@ -1,0 +1,303 @@
+//! CPU reference for `shaders/pool.wgsl`: 2-D max pooling (PyTorch `MaxPool2d` with
+//! square kernel and stride, no padding, no dilation, floor mode). The forward pass keeps
+//! the argmax of each window so that the backward pass routes the gradient through it
+//! without re-reading the input.
+
+use crate::error::{Error, Result};
+
+/// Sizes of one max-pool call. Activations are NCHW.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pool2dShape {
+    pub n: usize,
+    pub c: usize,
+    pub h: usize,
+    pub w: usize,
+    pub k: usize,
+    pub stride: usize,
+}
+
+impl Pool2dShape {
+    /// `floor((H - K) / stride) + 1`, or 0 for a shape `validate` rejects.
+    pub fn out_h(&self) -> usize {
+        if self.stride == 0 || self.k == 0 || self.h < self.k {
+            return 0;
+        }
+        (self.h - self.k) / self.stride + 1
+    }
+
+    pub fn out_w(&self) -> usize {
+        if self.stride == 0 || self.k == 0 || self.w < self.k {
+            return 0;
+        }
+        (self.w - self.k) / self.stride + 1
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        let dims = [
+            ("batch size", self.n),
+            ("channels", self.c),
+            ("input height", self.h),
+            ("input width", self.w),
+        ];
+        for (name, v) in dims {
+            if v == 0 {
+                return Err(Error::shape(format!(
+                    "max_pool2d: {name} must be positive, got 0 (shape {self:?})"
+                )));
+            }
+        }
+        if self.k == 0 {
+            return Err(Error::shape(
+                "max_pool2d: kernel size should be greater than zero, but got 0",
+            ));
+        }
+        if self.stride == 0 {
+            return Err(Error::shape(
+                "max_pool2d: stride should be greater than zero, but got 0",
+            ));
+        }
+        if self.k > self.h || self.k > self.w {
+            return Err(Error::shape(format!(
+                "max_pool2d: given input size ({}x{}), kernel size {} gives an output \
+                 size that is too small",
+                self.h, self.w, self.k
+            )));
+        }
+        Ok(())
+    }
+
+    pub fn x_len(&self) -> usize {
+        self.n * self.c * self.h * self.w
+    }
+
+    pub fn y_len(&self) -> usize {
+        self.n * self.c * self.out_h() * self.out_w()
+    }
+}
+
+// x (N,C,H,W) -> y (N,C,OH,OW), idx (N,C,OH,OW) with idx = h*W+w of the max within its plane
+pub fn max_pool2d_forward(s: &Pool2dShape, x: &[f32], y: &mut [f32], idx: &mut [u32]) {
+    debug_assert_eq!(x.len(), s.x_len());
+    debug_assert_eq!(y.len(), s.y_len());
+    debug_assert_eq!(idx.len(), s.y_len());
+    let (oh, ow) = (s.out_h(), s.out_w());
+    let plane = s.h * s.w;
+    for p in 0..s.n * s.c {
+        let xp = &x[p * plane..(p + 1) * plane];
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let (y0, x0) = (oy * s.stride, ox * s.stride);
+                let mut best = xp[y0 * s.w + x0];
+                let mut arg = y0 * s.w + x0;
+                for ky in 0..s.k {
+                    for kx in 0..s.k {
+                        let i = (y0 + ky) * s.w + x0 + kx;
+                        let v = xp[i];
+                        // Strict `>` keeps the first max in row-major order, and a NaN
+                        // takes over, as in PyTorch's kernel.
+                        if v > best || v.is_nan() {
+                            best = v;
+                            arg = i;
+                        }
+                    }
+                }
+                let o = (p * oh + oy) * ow + ox;
+                y[o] = best;
+                idx[o] = arg as u32;
+            }
+        }
+    }
+}
+
+// dy (N,C,OH,OW), idx (N,C,OH,OW) -> dx (N,C,H,W); overlapping windows add up
+pub fn max_pool2d_backward(s: &Pool2dShape, dy: &[f32], idx: &[u32], dx: &mut [f32]) {
+    debug_assert_eq!(dy.len(), s.y_len());
+    debug_assert_eq!(idx.len(), s.y_len());
+    debug_assert_eq!(dx.len(), s.x_len());
+    let ohw = s.out_h() * s.out_w();
+    let plane = s.h * s.w;
+    let mut acc = vec![0f64; dx.len()];
+    for p in 0..s.n * s.c {
+        for o in 0..ohw {
+            let i = idx[p * ohw + o] as usize;
+            debug_assert!(i < plane);
+            acc[p * plane + i] += dy[p * ohw + o] as f64;
+        }
+    }
+    for (d, a) in dx.iter_mut().zip(acc) {
+        *d = a as f32;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// xorshift64*, so the test inputs are deterministic.
+    struct Rng(u64);
+    impl Rng {
+        fn new(seed: u64) -> Self {
+            Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+        }
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % n
+        }
+        fn uniform(&mut self) -> f32 {
+            self.below(1 << 24) as f32 / (1 << 23) as f32 - 1.0
+        }
+        /// A shuffled ramp: every value distinct and 0.1 apart, so a perturbation of
+        /// 1e-3 never changes which element is the max.
+        fn separated(&mut self, len: usize) -> Vec<f32> {
+            let mut v: Vec<f32> = (0..len).map(|i| i as f32 * 0.1 - 3.0).collect();
+            for i in (1..len).rev() {
+                v.swap(i, self.below(i + 1));
+            }
+            v
+        }
+    }
+
+    fn shape(n: usize, c: usize, h: usize, w: usize, k: usize, stride: usize) -> Pool2dShape {
+        Pool2dShape {
+            n,
+            c,
+            h,
+            w,
+            k,
+            stride,
+        }
+    }
+
+    fn forward(s: &Pool2dShape, x: &[f32]) -> (Vec<f32>, Vec<u32>) {
+        let mut y = vec![f32::NAN; s.y_len()];
+        let mut idx = vec![u32::MAX; s.y_len()];
+        max_pool2d_forward(s, x, &mut y, &mut idx);
+        (y, idx)
+    }
+
+    #[test]
+    fn max_pool2d_forward_hand_computed() {
+        // 4x5 input, 2x2 windows, stride 2: the last column is dropped (floor mode).
+        #[rustfmt::skip]
+        let x = [
+            1.0, 5.0, 2.0, 0.0, 9.0,
+            3.0, 4.0, 8.0, 1.0, 9.0,
+            0.0, 0.0, 7.0, 7.0, 9.0,
+            6.0, 0.0, 7.0, 3.0, 9.0,
+        ];
+        let s = shape(1, 1, 4, 5, 2, 2);
+        s.validate().unwrap();
+        assert_eq!((s.out_h(), s.out_w()), (2, 2));
+        let (y, idx) = forward(&s, &x);
+        assert_eq!(y, vec![5.0, 8.0, 6.0, 7.0]);
+        // The bottom-right window holds 7 three times; the first in row-major order wins.
+        assert_eq!(idx, vec![1, 7, 15, 12]);
+    }
+
+    #[test]
+    fn max_pool2d_forward_overlapping_windows() {
+        // 3x3 windows, stride 1, over a 3x4 plane, two channels.
+        #[rustfmt::skip]
+        let x = [
+            1.0, 2.0, 3.0, 4.0,
+            5.0, 9.0, 0.0, 1.0,
+            2.0, 3.0, 4.0, 5.0,
+            // channel 1: all equal, so every window picks its top-left element
+            -1.0, -1.0, -1.0, -1.0,
+            -1.0, -1.0, -1.0, -1.0,
+            -1.0, -1.0, -1.0, -1.0,
+        ];
+        let s = shape(1, 2, 3, 4, 3, 1);
+        let (y, idx) = forward(&s, &x);
+        assert_eq!(y, vec![9.0, 9.0, -1.0, -1.0]);
+        assert_eq!(idx, vec![5, 5, 0, 1]);
+    }
+
+    #[test]
+    fn max_pool2d_forward_propagates_nan() {
+        let s = shape(1, 1, 2, 2, 2, 2);
+        let (y, idx) = forward(&s, &[1.0, f32::NAN, 3.0, 2.0]);
+        assert!(y[0].is_nan());
+        assert_eq!(idx, vec![1]);
+    }
+
+    #[test]
+    fn max_pool2d_backward_hand_computed() {
+        // Two overlapping windows share their max: its gradient is the sum of both.
+        let s = shape(1, 1, 3, 4, 3, 1);
+        let idx = [5, 5];
+        let mut dx = vec![f32::NAN; s.x_len()];
+        max_pool2d_backward(&s, &[1.5, 2.0], &idx, &mut dx);
+        let mut want = vec![0.0; 12];
+        want[5] = 3.5;
+        assert_eq!(dx, want);
+    }
+
+    #[test]
+    fn max_pool2d_backward_matches_finite_differences() {
+        let shapes = [
+            shape(1, 1, 4, 4, 2, 2),
+            shape(2, 3, 7, 5, 2, 2),
+            shape(2, 1, 7, 9, 3, 2),
+            shape(1, 3, 6, 5, 3, 1),
+            shape(2, 3, 5, 8, 2, 3),
+            shape(1, 1, 5, 3, 1, 1),
+        ];
+        for (t, s) in shapes.iter().enumerate() {
+            s.validate().unwrap();
+            let mut r = Rng::new(40 + t as u64);
+            let x = r.separated(s.x_len());
+            let g: Vec<f32> = (0..s.y_len()).map(|_| r.uniform()).collect();
+            let (_, idx) = forward(s, &x);
+            let mut dx = vec![f32::NAN; s.x_len()];
+            max_pool2d_backward(s, &g, &idx, &mut dx);
+
+            let loss = |xp: &[f32]| -> f64 {
+                let (y, _) = forward(s, xp);
+                y.iter().zip(&g).map(|(&a, &b)| a as f64 * b as f64).sum()
+            };
+            let eps = 1e-3f32;
+            let mut p = x.clone();
+            for i in 0..x.len() {
+                p[i] = x[i] + eps;
+                let lp = loss(&p);
+                p[i] = x[i] - eps;
+                let lm = loss(&p);
+                p[i] = x[i];
+                let h = (x[i] + eps) as f64 - (x[i] - eps) as f64;
+                let num = (lp - lm) / h;
+                let a = dx[i] as f64;
+                let err = (a - num).abs() / (1.0 + num.abs());
+                assert!(
+                    err <= 1e-3,
+                    "dx {s:?} [{i}]: analytic {a} vs numeric {num} (rel err {err:.2e})"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn max_pool2d_validate_rejects_bad_shapes() {
+        let ok = shape(1, 1, 4, 3, 3, 2);
+        ok.validate().unwrap();
+        let err = |s: Pool2dShape| s.validate().unwrap_err().to_string();
+        let e = err(Pool2dShape { stride: 0, ..ok });
+        assert!(e.contains("stride should be greater than zero"), "{e}");
+        let e = err(Pool2dShape { k: 0, ..ok });
+        assert!(e.contains("kernel size should be greater than zero"), "{e}");
+        let e = err(Pool2dShape { k: 4, ..ok });
+        assert!(e.contains("too small"), "{e}");
+        assert_eq!(Pool2dShape { k: 4, ..ok }.out_w(), 0);
+        for bad in [
+            Pool2dShape { n: 0, ..ok },
+            Pool2dShape { c: 0, ..ok },
+            Pool2dShape { h: 0, ..ok },
+            Pool2dShape { w: 0, ..ok },
+        ] {
+            let e = err(bad);
+            assert!(e.contains("must be positive"), "{e}");
+        }
+    }
+}

@@ -1,0 +1,252 @@
+//! The `Gpu` context: instance, adapter, device, queue and the pipeline cache.
+//! Device setup is kept apart from execution so that tests can share one context.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::error::{Error, Result};
+use crate::gpu::shaders::Shader;
+
+/// What a kernel binds, in order: binding 0 is its params uniform, then `inputs` read-only
+/// storage buffers, then `outputs` read-write storage buffers, then, if `step`, the
+/// per-step uniform at a dynamic offset. Layouts are written out rather than inferred
+/// (`layout: None`) so that a shader whose bindings drift from the host fails loudly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Signature {
+    pub inputs: u32,
+    pub outputs: u32,
+    pub step: bool,
+}
+
+pub struct Kernel {
+    pub pipeline: wgpu::ComputePipeline,
+    pub layout: wgpu::BindGroupLayout,
+    pub signature: Signature,
+}
+
+pub struct Gpu {
+    pub adapter: wgpu::Adapter,
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub features: wgpu::Features,
+    pub limits: wgpu::Limits,
+    modules: Mutex<HashMap<Shader, wgpu::ShaderModule>>,
+    kernels: Mutex<HashMap<(Shader, &'static str), Arc<Kernel>>>,
+}
+
+/// The timestamp features we use when the adapter has them.
+const WANTED_FEATURES: wgpu::Features = wgpu::Features::TIMESTAMP_QUERY
+    .union(wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES)
+    .union(wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS);
+
+fn instance() -> wgpu::Instance {
+    wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env())
+}
+
+/// Every adapter wgpu sees, honouring `WGPU_BACKEND`.
+pub fn list_adapters() -> Vec<wgpu::Adapter> {
+    pollster::block_on(instance().enumerate_adapters(wgpu::Backends::all()))
+}
+
+/// Picks the adapter: `WGPU_ADAPTER_NAME` (a case-insensitive substring) if set, otherwise
+/// wgpu's choice under `WGPU_POWER_PREF`. wgpu's own helper panics when the name matches
+/// nothing, so the name match is done here and reported as an error.
+fn choose_adapter(instance: &wgpu::Instance) -> Result<wgpu::Adapter> {
+    if let Ok(wanted) = std::env::var("WGPU_ADAPTER_NAME") {
+        let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+        let names: Vec<String> = adapters.iter().map(|a| a.get_info().name).collect();
+        return adapters
+            .into_iter()
+            .find(|a| a.get_info().name.to_lowercase().contains(&wanted.to_lowercase()))
+            .ok_or_else(|| {
+                Error::NoAdapter(format!(
+                    " matching WGPU_ADAPTER_NAME={wanted:?} (adapters seen: {})",
+                    if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                ))
+            });
+    }
+    let options = wgpu::RequestAdapterOptions {
+        power_preference: wgpu::PowerPreference::from_env().unwrap_or_default(),
+        ..Default::default()
+    };
+    pollster::block_on(instance.request_adapter(&options)).map_err(|e| Error::NoAdapter(format!(" ({e})")))
+}
+
+impl Gpu {
+    /// Opens the adapter chosen by the environment with all of its limits.
+    pub fn new() -> Result<Gpu> {
+        let adapter = choose_adapter(&instance())?;
+        let features = adapter.features() & WANTED_FEATURES;
+        let limits = adapter.limits();
+        let descriptor = wgpu::DeviceDescriptor {
+            label: Some("wgsl-autoencoder"),
+            required_features: features,
+            required_limits: limits.clone(),
+            ..Default::default()
+        };
+        let (device, queue) = pollster::block_on(adapter.request_device(&descriptor))
+            .map_err(|e| Error::Device(e.to_string()))?;
+        Ok(Gpu {
+            adapter,
+            device,
+            queue,
+            features,
+            limits,
+            modules: Mutex::new(HashMap::new()),
+            kernels: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn adapter_summary(&self) -> String {
+        let info = self.adapter.get_info();
+        format!("{} ({:?}, {:?})", info.name, info.backend, info.device_type)
+    }
+
+    pub fn has_timestamps(&self) -> bool {
+        self.features.contains(wgpu::Features::TIMESTAMP_QUERY)
+    }
+
+    /// Runs `f` inside a validation error scope and turns a captured error into `Error`.
+    pub fn checked<T>(&self, context: &str, f: impl FnOnce() -> T) -> Result<T> {
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let out = f();
+        match pollster::block_on(scope.pop()) {
+            None => Ok(out),
+            Some(e) => Err(Error::Validation {
+                context: context.to_string(),
+                message: e.to_string(),
+            }),
+        }
+    }
+
+    /// The compiled pipeline for one entry point, built on first use and cached.
+    pub fn kernel(&self, shader: Shader, entry: &'static str, signature: Signature) -> Result<Arc<Kernel>> {
+        let mut kernels = self.kernels.lock().expect("kernel cache poisoned");
+        if let Some(k) = kernels.get(&(shader, entry)) {
+            if k.signature != signature {
+                return Err(Error::Other(format!(
+                    "{}::{entry} requested with two different binding signatures",
+                    shader.name()
+                )));
+            }
+            return Ok(k.clone());
+        }
+        let kernel = Arc::new(self.build_kernel(shader, entry, signature)?);
+        kernels.insert((shader, entry), kernel.clone());
+        Ok(kernel)
+    }
+
+    fn module(&self, shader: Shader) -> Result<wgpu::ShaderModule> {
+        let mut modules = self.modules.lock().expect("module cache poisoned");
+        if let Some(m) = modules.get(&shader) {
+            return Ok(m.clone());
+        }
+        let module = self.checked(&format!("shaders/{}.wgsl", shader.name()), || {
+            self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(shader.name()),
+                source: wgpu::ShaderSource::Wgsl(shader.source().into()),
+            })
+        })?;
+        modules.insert(shader, module.clone());
+        Ok(module)
+    }
+
+    fn build_kernel(&self, shader: Shader, entry: &'static str, sig: Signature) -> Result<Kernel> {
+        let module = self.module(shader)?;
+        let storage = |binding: u32, read_only: bool| wgpu::BindGroupLayoutEntry {
+            binding,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer {
+                ty: wgpu::BufferBindingType::Storage { read_only },
+                has_dynamic_offset: false,
+                min_binding_size: None,
+            },
+            count: None,
+        };
+        let uniform = |binding: u32, has_dynamic_offset: bool| wgpu::BindGroupLayoutEntry {
+            binding,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer {
+                ty: wgpu::BufferBindingType::Uniform,
+                has_dynamic_offset,
+                min_binding_size: None,
+            },
+            count: None,
+        };
+        let mut entries = vec![uniform(0, false)];
+        for i in 0..sig.inputs {
+            entries.push(storage(1 + i, true));
+        }
+        for i in 0..sig.outputs {
+            entries.push(storage(1 + sig.inputs + i, false));
+        }
+        if sig.step {
+            entries.push(uniform(1 + sig.inputs + sig.outputs, true));
+        }
+        let context = format!("pipeline {}::{entry}", shader.name());
+        self.checked(&context, || {
+            let layout = self.device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                label: Some(entry),
+                entries: &entries,
+            });
+            let pipeline_layout = self.device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                label: Some(entry),
+                bind_group_layouts: &[Some(&layout)],
+                immediate_size: 0,
+            });
+            let pipeline = self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(entry),
+                layout: Some(&pipeline_layout),
+                module: &module,
+                entry_point: Some(entry),
+                compilation_options: Default::default(),
+                cache: None,
+            });
+            Kernel {
+                pipeline,
+                layout,
+                signature: sig,
+            }
+        })
+    }
+
+    /// Reads a buffer region back to the host: copy to a staging buffer, map, wait.
+    pub fn read_bytes(&self, buffer: &wgpu::Buffer, offset: u64, size: u64) -> Result<Vec<u8>> {
+        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("readback"),
+            size,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut encoder = self.device.create_command_encoder(&Default::default());
+        encoder.copy_buffer_to_buffer(buffer, offset, &staging, 0, size);
+        self.queue.submit([encoder.finish()]);
+        let slice = staging.slice(..);
+        let (sender, receiver) = futures_intrusive::channel::shared::oneshot_channel();
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            sender.send(r).ok();
+        });
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Readback(e.to_string()))?;
+        match pollster::block_on(receiver.receive()) {
+            Some(Ok(())) => {}
+            Some(Err(e)) => return Err(Error::Readback(e.to_string())),
+            None => return Err(Error::Readback("the map callback never ran".into())),
+        }
+        let bytes = slice
+            .get_mapped_range()
+            .map_err(|e| Error::Readback(e.to_string()))?
+            .to_vec();
+        staging.unmap();
+        Ok(bytes)
+    }
+
+    /// Blocks until the queue is idle.
+    pub fn wait(&self) -> Result<()> {
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map(|_| ())
+            .map_err(|e| Error::Device(e.to_string()))
+    }
+}

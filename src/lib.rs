@@ -1,0 +1,18 @@
+//! Autoencoder training on any GPU with hand-written WGSL compute shaders, every kernel
+//! checked against a plain CPU reference.
+//!
+//! Data flows one way: [`data`] → [`model`] (built into op lists, run by a [`backend`])
+//! → [`train`] → reports. The same graph trains on the GPU ([`gpu::GpuBackend`]) or the
+//! CPU ([`cpu::backend::CpuBackend`]).
+
+pub mod app;
+pub mod backend;
+pub mod cli;
+pub mod cpu;
+pub mod data;
+pub mod error;
+pub mod gpu;
+pub mod model;
+pub mod train;
+
+pub use error::{Error, Result};

@@ -1,0 +1,98 @@
+//! Building a model into buffers and op lists.
+
+use crate::backend::BufferSpec;
+use crate::model::ops::{BufId, Op, View, VIEW_ALIGN};
+
+/// One parameter tensor: its place in the flat parameter buffer and its gradient's place in
+/// the flat gradient buffer (the same offsets), and PyTorch's fan-in for initialisation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Param {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub fan_in: usize,
+    pub value: View,
+    pub grad: View,
+}
+
+/// The four flat buffers every graph starts with. Keeping all parameters in one buffer
+/// lets a single Adam dispatch update the whole model.
+pub const PARAMS: BufId = 0;
+pub const GRADS: BufId = 1;
+pub const ADAM_M: BufId = 2;
+pub const ADAM_V: BufId = 3;
+
+/// Collects buffers, parameters and ops while layers emit their forward and backward.
+pub struct Builder {
+    pub rows: usize,
+    buffers: Vec<BufferSpec>,
+    params: Vec<Param>,
+    param_len: usize,
+    ops: Vec<Op>,
+}
+
+impl Builder {
+    pub fn new(rows: usize) -> Builder {
+        let flat = |name: &str| BufferSpec {
+            name: name.to_string(),
+            len: 0,
+        };
+        Builder {
+            rows,
+            buffers: vec![flat("params"), flat("grads"), flat("adam_m"), flat("adam_v")],
+            params: Vec::new(),
+            param_len: 0,
+            ops: Vec::new(),
+        }
+    }
+
+    pub fn buffer(&mut self, name: impl Into<String>, len: usize) -> View {
+        self.buffers.push(BufferSpec { name: name.into(), len });
+        View::whole(self.buffers.len() - 1, len)
+    }
+
+    /// Reserves a parameter tensor; returns (value, gradient) views.
+    pub fn param(&mut self, name: impl Into<String>, shape: &[usize], fan_in: usize) -> (View, View) {
+        let len: usize = shape.iter().product();
+        let offset = self.param_len;
+        self.param_len = (offset + len).next_multiple_of(VIEW_ALIGN);
+        let value = View { buf: PARAMS, offset, len };
+        let grad = View { buf: GRADS, offset, len };
+        self.params.push(Param {
+            name: name.into(),
+            shape: shape.to_vec(),
+            fan_in,
+            value,
+            grad,
+        });
+        (value, grad)
+    }
+
+    pub fn push(&mut self, op: Op) {
+        self.ops.push(op);
+    }
+
+    /// The ops emitted since the last take.
+    pub fn take_ops(&mut self) -> Vec<Op> {
+        std::mem::take(&mut self.ops)
+    }
+
+    pub fn param_len(&self) -> usize {
+        self.param_len
+    }
+
+    /// The buffer table, with the flat parameter buffers sized, and the parameters.
+    pub fn finish(mut self) -> (Vec<BufferSpec>, Vec<Param>) {
+        for buf in [PARAMS, GRADS, ADAM_M, ADAM_V] {
+            self.buffers[buf].len = self.param_len;
+        }
+        (self.buffers, self.params)
+    }
+}
+
+/// A layer with an explicit forward and backward. `forward` emits its ops and remembers
+/// the views that `backward` needs; it does not know which backend will run them.
+pub trait Layer {
+    fn forward(&mut self, g: &mut Builder, x: View) -> View;
+    /// Emits the gradient ops for `dy`; returns dx when `need_dx`.
+    fn backward(&mut self, g: &mut Builder, dy: View, need_dx: bool) -> Option<View>;
+}

@@ -1,0 +1,328 @@
+//! The layers the two autoencoders are made of.
+
+use crate::cpu::conv2d::Conv2dShape;
+use crate::cpu::conv_transpose2d::ConvTranspose2dShape;
+use crate::cpu::matmul::MatmulShape;
+use crate::cpu::pool::Pool2dShape;
+use crate::model::graph::{Builder, Layer};
+use crate::model::ops::{Activation, MatmulVariant, Op, View};
+
+fn matmul(g: &mut Builder, a: View, b: View, c: View, shape: MatmulShape) {
+    let variant = MatmulVariant::for_shape(&shape);
+    g.push(Op::Matmul { a, b, c, shape, variant });
+}
+
+/// y = x · Wᵀ + b, W (out, in) as `nn.Linear`.
+pub struct Linear {
+    name: String,
+    inputs: usize,
+    outputs: usize,
+    saved: Option<LinearSaved>,
+}
+
+struct LinearSaved {
+    x: View,
+    w: View,
+    dw: View,
+    db: View,
+}
+
+impl Linear {
+    pub fn new(name: impl Into<String>, inputs: usize, outputs: usize) -> Self {
+        Linear {
+            name: name.into(),
+            inputs,
+            outputs,
+            saved: None,
+        }
+    }
+}
+
+impl Layer for Linear {
+    fn forward(&mut self, g: &mut Builder, x: View) -> View {
+        let (n, i, o) = (g.rows, self.inputs, self.outputs);
+        let (w, dw) = g.param(format!("{}.weight", self.name), &[o, i], i);
+        let (b, db) = g.param(format!("{}.bias", self.name), &[o], i);
+        let z = g.buffer(format!("{}.matmul", self.name), n * o);
+        let y = g.buffer(format!("{}.out", self.name), n * o);
+        let shape = MatmulShape {
+            trans_b: true,
+            ..MatmulShape::new(n, i, o)
+        };
+        matmul(g, x, w, z, shape);
+        g.push(Op::BiasForward { x: z, b, y, rows: n, cols: o });
+        self.saved = Some(LinearSaved { x, w, dw, db });
+        y
+    }
+
+    fn backward(&mut self, g: &mut Builder, dy: View, need_dx: bool) -> Option<View> {
+        let s = self.saved.as_ref().expect("forward before backward");
+        let (n, i, o) = (g.rows, self.inputs, self.outputs);
+        g.push(Op::BiasBackward { dy, db: s.db, rows: n, cols: o });
+        // dW (o,i) = dyᵀ (o,n) · x (n,i)
+        let dw_shape = MatmulShape {
+            trans_a: true,
+            ..MatmulShape::new(o, n, i)
+        };
+        matmul(g, dy, s.x, s.dw, dw_shape);
+        need_dx.then(|| {
+            // dx (n,i) = dy (n,o) · W (o,i)
+            let dx = g.buffer(format!("{}.grad_in", self.name), n * i);
+            matmul(g, dy, s.w, dx, MatmulShape::new(n, o, i));
+            dx
+        })
+    }
+}
+
+pub struct Act {
+    name: String,
+    act: Activation,
+    y: Option<View>,
+}
+
+impl Act {
+    pub fn new(name: impl Into<String>, act: Activation) -> Self {
+        Act {
+            name: name.into(),
+            act,
+            y: None,
+        }
+    }
+}
+
+impl Layer for Act {
+    fn forward(&mut self, g: &mut Builder, x: View) -> View {
+        let y = g.buffer(format!("{}.out", self.name), x.len);
+        g.push(Op::ActivationForward { act: self.act, x, y });
+        self.y = Some(y);
+        y
+    }
+
+    fn backward(&mut self, g: &mut Builder, dy: View, _need_dx: bool) -> Option<View> {
+        let y = self.y.expect("forward before backward");
+        let dx = g.buffer(format!("{}.grad_in", self.name), y.len);
+        g.push(Op::ActivationBackward { act: self.act, y, dy, dx });
+        Some(dx)
+    }
+}
+
+/// A square spatial shape (channels, height, width) carried between conv layers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Chw {
+    pub c: usize,
+    pub h: usize,
+    pub w: usize,
+}
+
+/// `nn.Conv2d` with a square kernel.
+pub struct Conv2d {
+    name: String,
+    input: Chw,
+    out_channels: usize,
+    kernel: usize,
+    stride: usize,
+    pad: usize,
+    saved: Option<(View, View, View, View)>, // x, w, dw, db
+}
+
+impl Conv2d {
+    pub fn new(name: impl Into<String>, input: Chw, out_channels: usize, kernel: usize, stride: usize, pad: usize) -> Self {
+        Conv2d {
+            name: name.into(),
+            input,
+            out_channels,
+            kernel,
+            stride,
+            pad,
+            saved: None,
+        }
+    }
+
+    pub fn shape(&self, n: usize) -> Conv2dShape {
+        Conv2dShape {
+            n,
+            c: self.input.c,
+            h: self.input.h,
+            w: self.input.w,
+            o: self.out_channels,
+            kh: self.kernel,
+            kw: self.kernel,
+            stride: self.stride,
+            pad: self.pad,
+        }
+    }
+
+    pub fn output(&self) -> Chw {
+        let s = self.shape(1);
+        Chw {
+            c: self.out_channels,
+            h: s.out_h(),
+            w: s.out_w(),
+        }
+    }
+}
+
+impl Layer for Conv2d {
+    fn forward(&mut self, g: &mut Builder, x: View) -> View {
+        let shape = self.shape(g.rows);
+        let fan_in = shape.c * shape.kh * shape.kw;
+        let (w, dw) = g.param(format!("{}.weight", self.name), &[shape.o, shape.c, shape.kh, shape.kw], fan_in);
+        let (b, db) = g.param(format!("{}.bias", self.name), &[shape.o], fan_in);
+        let y = g.buffer(format!("{}.out", self.name), shape.y_len());
+        g.push(Op::Conv2dForward { x, w, b, y, shape });
+        self.saved = Some((x, w, dw, db));
+        y
+    }
+
+    fn backward(&mut self, g: &mut Builder, dy: View, need_dx: bool) -> Option<View> {
+        let (x, w, dw, db) = self.saved.expect("forward before backward");
+        let shape = self.shape(g.rows);
+        let hw = shape.out_h() * shape.out_w();
+        g.push(Op::Conv2dBackwardBias { dy, db, n: shape.n, o: shape.o, hw });
+        g.push(Op::Conv2dBackwardWeight { x, dy, dw, shape });
+        need_dx.then(|| {
+            let dx = g.buffer(format!("{}.grad_in", self.name), shape.x_len());
+            g.push(Op::Conv2dBackwardInput { dy, w, dx, shape });
+            dx
+        })
+    }
+}
+
+/// `nn.ConvTranspose2d` with a square kernel; weight (in, out, k, k).
+pub struct ConvTranspose2d {
+    name: String,
+    input: Chw,
+    out_channels: usize,
+    kernel: usize,
+    stride: usize,
+    pad: usize,
+    out_pad: usize,
+    saved: Option<(View, View, View, View)>,
+}
+
+impl ConvTranspose2d {
+    pub fn new(name: impl Into<String>, input: Chw, out_channels: usize, kernel: usize, stride: usize, pad: usize, out_pad: usize) -> Self {
+        ConvTranspose2d {
+            name: name.into(),
+            input,
+            out_channels,
+            kernel,
+            stride,
+            pad,
+            out_pad,
+            saved: None,
+        }
+    }
+
+    pub fn shape(&self, n: usize) -> ConvTranspose2dShape {
+        ConvTranspose2dShape {
+            n,
+            c: self.input.c,
+            h: self.input.h,
+            w: self.input.w,
+            o: self.out_channels,
+            kh: self.kernel,
+            kw: self.kernel,
+            stride: self.stride,
+            pad: self.pad,
+            out_pad: self.out_pad,
+        }
+    }
+
+    pub fn output(&self) -> Chw {
+        let s = self.shape(1);
+        Chw {
+            c: self.out_channels,
+            h: s.out_h(),
+            w: s.out_w(),
+        }
+    }
+}
+
+impl Layer for ConvTranspose2d {
+    fn forward(&mut self, g: &mut Builder, x: View) -> View {
+        let shape = self.shape(g.rows);
+        // PyTorch takes fan-in from dimension 1 of the weight, which for a transposed
+        // convolution is the number of output channels.
+        let fan_in = shape.o * shape.kh * shape.kw;
+        let (w, dw) = g.param(format!("{}.weight", self.name), &[shape.c, shape.o, shape.kh, shape.kw], fan_in);
+        let (b, db) = g.param(format!("{}.bias", self.name), &[shape.o], fan_in);
+        let y = g.buffer(format!("{}.out", self.name), shape.y_len());
+        g.push(Op::ConvTranspose2dForward { x, w, b, y, shape });
+        self.saved = Some((x, w, dw, db));
+        y
+    }
+
+    fn backward(&mut self, g: &mut Builder, dy: View, need_dx: bool) -> Option<View> {
+        let (x, w, dw, db) = self.saved.expect("forward before backward");
+        let shape = self.shape(g.rows);
+        let hw = shape.out_h() * shape.out_w();
+        g.push(Op::Conv2dBackwardBias { dy, db, n: shape.n, o: shape.o, hw });
+        g.push(Op::ConvTranspose2dBackwardWeight { x, dy, dw, shape });
+        need_dx.then(|| {
+            let dx = g.buffer(format!("{}.grad_in", self.name), shape.x_len());
+            g.push(Op::ConvTranspose2dBackwardInput { dy, w, dx, shape });
+            dx
+        })
+    }
+}
+
+/// `nn.MaxPool2d(k, stride)`; keeps the argmax indices for its backward.
+pub struct MaxPool2d {
+    name: String,
+    input: Chw,
+    kernel: usize,
+    stride: usize,
+    idx: Option<View>,
+}
+
+impl MaxPool2d {
+    pub fn new(name: impl Into<String>, input: Chw, kernel: usize, stride: usize) -> Self {
+        MaxPool2d {
+            name: name.into(),
+            input,
+            kernel,
+            stride,
+            idx: None,
+        }
+    }
+
+    pub fn shape(&self, n: usize) -> Pool2dShape {
+        Pool2dShape {
+            n,
+            c: self.input.c,
+            h: self.input.h,
+            w: self.input.w,
+            k: self.kernel,
+            stride: self.stride,
+        }
+    }
+
+    pub fn output(&self) -> Chw {
+        let s = self.shape(1);
+        Chw {
+            c: self.input.c,
+            h: s.out_h(),
+            w: s.out_w(),
+        }
+    }
+}
+
+impl Layer for MaxPool2d {
+    fn forward(&mut self, g: &mut Builder, x: View) -> View {
+        let shape = self.shape(g.rows);
+        let y = g.buffer(format!("{}.out", self.name), shape.y_len());
+        let idx = g.buffer(format!("{}.argmax", self.name), shape.y_len());
+        g.push(Op::MaxPool2dForward { x, y, idx, shape });
+        self.idx = Some(idx);
+        y
+    }
+
+    fn backward(&mut self, g: &mut Builder, dy: View, _need_dx: bool) -> Option<View> {
+        let idx = self.idx.expect("forward before backward");
+        let shape = self.shape(g.rows);
+        let dx = g.buffer(format!("{}.grad_in", self.name), shape.x_len());
+        g.push(Op::MaxPool2dBackward { dy, idx, dx, shape });
+        Some(dx)
+    }
+}

@@ -1,0 +1,290 @@
+//! The two autoencoders, built into op lists over a backend-neutral buffer table.
+
+pub mod graph;
+pub mod layers;
+pub mod ops;
+
+use rand::{Rng, SeedableRng};
+
+use crate::backend::BufferSpec;
+use crate::cpu::optim::AdamConfig;
+use crate::error::{Error, Result};
+use crate::model::graph::{Builder, Layer, Param};
+use crate::model::layers::{Act, Chw, Conv2d, ConvTranspose2d, Linear, MaxPool2d};
+use crate::model::ops::{Activation, BufId, LossKind, Op, View};
+
+pub const IMAGE_SIDE: usize = 28;
+pub const IMAGE_PIXELS: usize = IMAGE_SIDE * IMAGE_SIDE;
+
+/// Which autoencoder, with its size flags.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Arch {
+    /// Encoder widths after the 784 inputs; the last is the code. The decoder mirrors them.
+    Dense { layers: Vec<usize> },
+    /// Encoder conv channels, each followed by 2×2 max-pooling; transposed convs mirror them.
+    Conv { channels: Vec<usize> },
+}
+
+impl Arch {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Arch::Dense { .. } => "dense",
+            Arch::Conv { .. } => "conv",
+        }
+    }
+
+    /// A one-line description, such as `784-100-200-30-200-100-784`.
+    pub fn describe(&self) -> String {
+        match self {
+            Arch::Dense { layers } => {
+                let widths = dense_widths(layers);
+                widths.iter().map(|w| w.to_string()).collect::<Vec<_>>().join("-")
+            }
+            Arch::Conv { channels } => {
+                let c: Vec<String> = channels.iter().map(|c| c.to_string()).collect();
+                format!("conv channels {} (code {})", c.join(","), self.code_description())
+            }
+        }
+    }
+
+    fn code_description(&self) -> String {
+        match self {
+            Arch::Dense { layers } => layers.last().map(|c| c.to_string()).unwrap_or_default(),
+            Arch::Conv { channels } => {
+                let side = IMAGE_SIDE >> channels.len();
+                format!("{}×{side}×{side}", channels.last().copied().unwrap_or(0))
+            }
+        }
+    }
+
+    /// Refuses sizes that cannot build, before anything is allocated.
+    pub fn validate(&self) -> Result<()> {
+        match self {
+            Arch::Dense { layers } => {
+                if layers.is_empty() || layers.contains(&0) {
+                    return Err(Error::flag("--layers", format!("{layers:?}: needs one or more widths, all above zero")));
+                }
+            }
+            Arch::Conv { channels } => {
+                if channels.is_empty() || channels.contains(&0) {
+                    return Err(Error::flag("--channels", format!("{channels:?}: needs one or more channel counts, all above zero")));
+                }
+                // Each pooling floors the side; each transposed conv doubles it back.
+                let mut side = IMAGE_SIDE;
+                for _ in channels {
+                    side /= 2;
+                }
+                let rebuilt = side << channels.len();
+                if side == 0 || rebuilt != IMAGE_SIDE {
+                    return Err(Error::flag(
+                        "--channels",
+                        format!(
+                            "{} conv stages pool 28×28 down to {side}×{side}, which the decoder's stride-2 transposed convs rebuild to {rebuilt}×{rebuilt}, not 28×28; use one or two stages",
+                            channels.len()
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn layers(&self) -> Vec<Box<dyn Layer>> {
+        match self {
+            Arch::Dense { layers } => dense_layers(layers),
+            Arch::Conv { channels } => conv_layers(channels),
+        }
+    }
+}
+
+/// 784, the encoder widths, then the mirror back to 784.
+fn dense_widths(layers: &[usize]) -> Vec<usize> {
+    let mut widths = vec![IMAGE_PIXELS];
+    widths.extend(layers);
+    widths.extend(layers.iter().rev().skip(1));
+    widths.push(IMAGE_PIXELS);
+    widths
+}
+
+fn dense_layers(layers: &[usize]) -> Vec<Box<dyn Layer>> {
+    let widths = dense_widths(layers);
+    let last = widths.len() - 2;
+    let mut out: Vec<Box<dyn Layer>> = Vec::new();
+    for (i, pair) in widths.windows(2).enumerate() {
+        out.push(Box::new(Linear::new(format!("linear{i}"), pair[0], pair[1])));
+        let act = if i == last { Activation::Sigmoid } else { Activation::Relu };
+        out.push(Box::new(Act::new(format!("act{i}"), act)));
+    }
+    out
+}
+
+/// Conv(3×3, pad 1) ReLU MaxPool(2) per stage, then ConvTranspose(3×3, stride 2, pad 1,
+/// output padding 1) ReLU per stage back up, then Conv(3×3, pad 1) to one channel, Sigmoid.
+fn conv_layers(channels: &[usize]) -> Vec<Box<dyn Layer>> {
+    let mut out: Vec<Box<dyn Layer>> = Vec::new();
+    let mut shape = Chw {
+        c: 1,
+        h: IMAGE_SIDE,
+        w: IMAGE_SIDE,
+    };
+    for (i, &c) in channels.iter().enumerate() {
+        let conv = Conv2d::new(format!("conv{}", i + 1), shape, c, 3, 1, 1);
+        shape = conv.output();
+        out.push(Box::new(conv));
+        out.push(Box::new(Act::new(format!("relu{}", i + 1), Activation::Relu)));
+        let pool = MaxPool2d::new(format!("pool{}", i + 1), shape, 2, 2);
+        shape = pool.output();
+        out.push(Box::new(pool));
+    }
+    // The decoder's channels: the code's channels first, then the encoder's in reverse.
+    let mut targets: Vec<usize> = channels.iter().rev().skip(1).copied().collect();
+    targets.insert(0, shape.c);
+    for (i, &c) in targets.iter().enumerate() {
+        let tconv = ConvTranspose2d::new(format!("tconv{}", i + 1), shape, c, 3, 2, 1, 1);
+        shape = tconv.output();
+        out.push(Box::new(tconv));
+        out.push(Box::new(Act::new(format!("relu_t{}", i + 1), Activation::Relu)));
+    }
+    out.push(Box::new(Conv2d::new("conv_out", shape, 1, 3, 1, 1)));
+    out.push(Box::new(Act::new("sigmoid", Activation::Sigmoid)));
+    out
+}
+
+/// Buffers that the training loop reads and writes by name.
+#[derive(Clone, Copy, Debug)]
+pub struct Slots {
+    pub train_data: BufId,
+    pub train_perm: BufId,
+    pub test_data: BufId,
+    pub test_perm: BufId,
+    pub input: View,
+    pub output: View,
+    pub loss_total: BufId,
+    pub eval_mse_total: BufId,
+    pub eval_bce_total: BufId,
+}
+
+/// A model built for a number of rows: its buffers, parameters and three programs.
+pub struct Graph {
+    pub arch: Arch,
+    pub rows: usize,
+    pub buffers: Vec<BufferSpec>,
+    pub params: Vec<Param>,
+    /// gather a shuffled training batch, forward, loss, backward, Adam.
+    pub train: Vec<Op>,
+    /// gather a test batch, forward, MSE and BCE into their totals.
+    pub eval: Vec<Op>,
+    pub slots: Slots,
+}
+
+/// Sizes of the datasets the graph holds on the device.
+#[derive(Clone, Copy, Debug)]
+pub struct DataSizes {
+    pub train_images: usize,
+    pub test_images: usize,
+}
+
+impl Graph {
+    pub fn build(arch: &Arch, rows: usize, loss: LossKind, adam: AdamConfig, data: DataSizes) -> Result<Graph> {
+        arch.validate()?;
+        if rows == 0 {
+            return Err(Error::flag("--batch", "must be at least 1"));
+        }
+        let mut g = Builder::new(rows);
+        let words = |images: usize| (images * IMAGE_PIXELS).div_ceil(4);
+        let train_data = g.buffer("train images (bytes)", words(data.train_images));
+        let train_perm = g.buffer("train permutation", data.train_images);
+        let test_data = g.buffer("test images (bytes)", words(data.test_images));
+        let test_perm = g.buffer("test order", data.test_images);
+        let input = g.buffer("input", rows * IMAGE_PIXELS);
+
+        let mut layers = arch.layers();
+        let mut h = input;
+        for layer in layers.iter_mut() {
+            h = layer.forward(&mut g, h);
+        }
+        let forward = g.take_ops();
+        let output = h;
+
+        let scalar = |g: &mut Builder, name: &str| g.buffer(name, 1);
+        let (value, total) = (scalar(&mut g, "loss"), scalar(&mut g, "loss total"));
+        let dy = g.buffer("loss.grad", output.len);
+        g.push(Op::LossForward { loss, y: output, t: input, value, total, rows });
+        g.push(Op::LossBackward { loss, y: output, t: input, dy });
+        let mut grad = dy;
+        for (i, layer) in layers.iter_mut().enumerate().rev() {
+            match layer.backward(&mut g, grad, i > 0) {
+                Some(dx) => grad = dx,
+                None => break,
+            }
+        }
+        let flat = |buf| View::whole(buf, g.param_len());
+        g.push(Op::AdamUpdate {
+            grad: flat(graph::GRADS),
+            param: flat(graph::PARAMS),
+            m: flat(graph::ADAM_M),
+            v: flat(graph::ADAM_V),
+            config: adam,
+        });
+        let backward = g.take_ops();
+
+        let (mse_value, mse_total) = (scalar(&mut g, "eval mse"), scalar(&mut g, "eval mse total"));
+        let (bce_value, bce_total) = (scalar(&mut g, "eval bce"), scalar(&mut g, "eval bce total"));
+        let gather = |data: View, perm: View| Op::GatherBatch {
+            data,
+            perm,
+            x: input,
+            rows,
+            cols: IMAGE_PIXELS,
+        };
+        let gather_train = gather(train_data, train_perm);
+        let gather_test = gather(test_data, test_perm);
+        let mut train = vec![gather_train];
+        train.extend(forward.iter().cloned());
+        train.extend(backward);
+        let mut eval = vec![gather_test];
+        eval.extend(forward);
+        for (kind, value, total) in [(LossKind::Mse, mse_value, mse_total), (LossKind::Bce, bce_value, bce_total)] {
+            eval.push(Op::LossForward { loss: kind, y: output, t: input, value, total, rows });
+        }
+        let (buffers, params) = g.finish();
+        Ok(Graph {
+            arch: arch.clone(),
+            rows,
+            buffers,
+            params,
+            train,
+            eval,
+            slots: Slots {
+                train_data: train_data.buf,
+                train_perm: train_perm.buf,
+                test_data: test_data.buf,
+                test_perm: test_perm.buf,
+                input,
+                output,
+                loss_total: total.buf,
+                eval_mse_total: mse_total.buf,
+                eval_bce_total: bce_total.buf,
+            },
+        })
+    }
+
+    /// Total length of the flat parameter buffer, padding included.
+    pub fn param_len(&self) -> usize {
+        self.buffers[graph::PARAMS].len
+    }
+
+    /// Parameters as PyTorch initialises `nn.Linear`, `nn.Conv2d` and `nn.ConvTranspose2d`:
+    /// weights and biases uniform in ±1/√fan_in, drawn tensor by tensor in layer order.
+    pub fn init_params(&self, seed: u64) -> Vec<f32> {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let mut flat = vec![0.0f32; self.param_len()];
+        for p in &self.params {
+            let bound = 1.0 / (p.fan_in as f32).sqrt();
+            for v in &mut flat[p.value.range()] {
+                *v = rng.random_range(-bound..bound);
+            }
+        }
+        flat
+    }
+}

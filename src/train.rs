@@ -1,0 +1,239 @@
+//! The training loop: epochs of shuffled mini-batches on any backend, test-set evaluation
+//! after each epoch, and metrics written as JSON lines.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::backend::Backend;
+use crate::cpu::optim::AdamConfig;
+use crate::data::{pack_bytes, Mnist, Shuffler};
+use crate::error::{Error, Result};
+use crate::model::ops::{LossKind, StepParams};
+use crate::model::{Arch, DataSizes, Graph};
+
+#[derive(Clone, Debug)]
+pub struct TrainConfig {
+    pub arch: Arch,
+    pub epochs: usize,
+    pub batch: usize,
+    pub lr: f32,
+    pub loss: LossKind,
+    pub seed: u64,
+}
+
+impl TrainConfig {
+    pub fn validate(&self) -> Result<()> {
+        self.arch.validate()?;
+        if self.epochs == 0 {
+            return Err(Error::flag("--epochs", "must be at least 1"));
+        }
+        if self.batch == 0 {
+            return Err(Error::flag("--batch", "must be at least 1"));
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return Err(Error::flag("--lr", format!("{}: must be a positive number", self.lr)));
+        }
+        Ok(())
+    }
+}
+
+/// One line of `metrics.jsonl`.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct EpochMetrics {
+    pub epoch: usize,
+    /// Mean training loss over the epoch's images (the `--loss` in use).
+    pub train_loss: f64,
+    pub test_mse: f64,
+    pub test_bce: f64,
+    /// Wall time of the epoch's training steps (evaluation not included).
+    pub seconds: f64,
+    pub images_per_second: f64,
+    pub eval_seconds: f64,
+}
+
+/// A model resident on a backend with its data, ready to train.
+pub struct Trainer<'b> {
+    backend: &'b mut dyn Backend,
+    config: TrainConfig,
+    full: Graph,
+    /// Graphs rebuilt for the partial last batch of the training and test sets, if any.
+    train_tail: Option<Graph>,
+    eval_tail: Option<Graph>,
+    train_images: usize,
+    test_images: usize,
+    shuffler: Shuffler,
+    step: u64,
+    epoch: usize,
+}
+
+impl<'b> Trainer<'b> {
+    pub fn new(backend: &'b mut dyn Backend, config: TrainConfig, data: &Mnist) -> Result<Self> {
+        config.validate()?;
+        let sizes = DataSizes {
+            train_images: data.train.len(),
+            test_images: data.test.len(),
+        };
+        let adam = AdamConfig::new(config.lr);
+        let build = |rows| Graph::build(&config.arch, rows, config.loss, adam, sizes);
+        let full = build(config.batch)?;
+        let tail = |count: usize| -> Result<Option<Graph>> {
+            match count % config.batch {
+                0 => Ok(None),
+                rest => build(rest).map(Some),
+            }
+        };
+        let (train_tail, eval_tail) = (tail(sizes.train_images)?, tail(sizes.test_images)?);
+
+        backend.alloc(&full.buffers)?;
+        backend.compile("train", &full.train)?;
+        backend.compile("eval", &full.eval)?;
+        let s = full.slots;
+        backend.write(s.train_data, 0, &pack_bytes(&data.train.images))?;
+        backend.write(s.test_data, 0, &pack_bytes(&data.test.images))?;
+        let test_order: Vec<u32> = (0..sizes.test_images as u32).collect();
+        backend.write(s.test_perm, 0, &test_order)?;
+        backend.write_f32(crate::model::graph::PARAMS, 0, &full.init_params(config.seed))?;
+        Ok(Trainer {
+            backend,
+            shuffler: Shuffler::new(config.seed),
+            config,
+            full,
+            train_tail,
+            eval_tail,
+            train_images: sizes.train_images,
+            test_images: sizes.test_images,
+            step: 0,
+            epoch: 0,
+        })
+    }
+
+    pub fn graph(&self) -> &Graph {
+        &self.full
+    }
+
+    pub fn backend(&mut self) -> &mut dyn Backend {
+        self.backend
+    }
+
+    /// Steps for `count` images in batches: the batch start, length and Adam's bias
+    /// corrections for each. `count` must be a multiple of the batch or smaller than it.
+    fn steps(&mut self, start: usize, count: usize, adam_steps: bool) -> Vec<StepParams> {
+        let adam = AdamConfig::new(self.config.lr);
+        let batch = self.config.batch.min(count.max(1));
+        (0..count / batch)
+            .map(|i| {
+                let (bc1, bc2) = if adam_steps {
+                    self.step += 1;
+                    adam.bias_corrections(self.step)
+                } else {
+                    (1.0, 1.0)
+                };
+                StepParams {
+                    batch_start: (start + i * batch) as u32,
+                    batch_len: batch as u32,
+                    bias_correction1: bc1,
+                    bias_correction2: bc2,
+                }
+            })
+            .collect()
+    }
+
+    /// Runs a program over `count` images: full batches, then the partial one.
+    fn run_over(&mut self, program: &'static str, count: usize, adam_steps: bool) -> Result<()> {
+        let batch = self.config.batch;
+        let full_count = count / batch * batch;
+        if full_count > 0 {
+            let steps = self.steps(0, full_count, adam_steps);
+            let ops = self.program(program, false);
+            self.backend.run(program, &ops, &steps)?;
+        }
+        if full_count < count {
+            let steps = self.steps(full_count, count - full_count, adam_steps);
+            let ops = self.program(program, true);
+            self.backend.run(program, &ops, &steps)?;
+        }
+        Ok(())
+    }
+
+    fn program(&self, program: &str, tail: bool) -> Vec<crate::model::ops::Op> {
+        let graph = match (program, tail) {
+            ("train", true) => self.train_tail.as_ref(),
+            ("eval", true) => self.eval_tail.as_ref(),
+            _ => None,
+        }
+        .unwrap_or(&self.full);
+        if program == "train" {
+            graph.train.clone()
+        } else {
+            graph.eval.clone()
+        }
+    }
+
+    fn read_scalar(&mut self, buf: usize) -> Result<f64> {
+        Ok(self.backend.read_f32(buf)?[0] as f64)
+    }
+
+    /// One epoch of training, then evaluation on the whole test set.
+    pub fn epoch(&mut self) -> Result<EpochMetrics> {
+        self.epoch += 1;
+        let s = self.full.slots;
+        let order = self.shuffler.next_epoch(self.train_images);
+        self.backend.write(s.train_perm, 0, &order)?;
+        self.backend.write_f32(s.loss_total, 0, &[0.0])?;
+        let started = Instant::now();
+        self.run_over("train", self.train_images, true)?;
+        // Reading the total waits for the GPU, so the time covers all of the epoch's work.
+        let train_loss = self.read_scalar(s.loss_total)? / self.train_images as f64;
+        let seconds = started.elapsed().as_secs_f64();
+
+        let started = Instant::now();
+        let (test_mse, test_bce) = self.evaluate()?;
+        Ok(EpochMetrics {
+            epoch: self.epoch,
+            train_loss,
+            test_mse,
+            test_bce,
+            seconds,
+            images_per_second: self.train_images as f64 / seconds,
+            eval_seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// Mean MSE and BCE over the test set.
+    pub fn evaluate(&mut self) -> Result<(f64, f64)> {
+        let s = self.full.slots;
+        self.backend.write_f32(s.eval_mse_total, 0, &[0.0])?;
+        self.backend.write_f32(s.eval_bce_total, 0, &[0.0])?;
+        self.run_over("eval", self.test_images, false)?;
+        let n = self.test_images as f64;
+        Ok((self.read_scalar(s.eval_mse_total)? / n, self.read_scalar(s.eval_bce_total)? / n))
+    }
+}
+
+/// Appends one JSON object per epoch to `DIR/metrics.jsonl`, flushed as it goes so that
+/// an interrupted run keeps every finished epoch.
+pub struct MetricsLog {
+    file: std::fs::File,
+    path: PathBuf,
+}
+
+impl MetricsLog {
+    pub fn create(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let path = dir.join("metrics.jsonl");
+        let file = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
+        Ok(MetricsLog { file, path })
+    }
+
+    pub fn append(&mut self, m: &EpochMetrics) -> Result<()> {
+        let line = serde_json::to_string(m).map_err(|e| Error::Other(e.to_string()))?;
+        writeln!(self.file, "{line}")
+            .and_then(|_| self.file.flush())
+            .map_err(|e| Error::io(&self.path, e))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
