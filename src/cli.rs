@@ -50,7 +50,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 128)]
     pub batch: usize,
     /// Adam's learning rate.
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
     pub lr: f32,
     #[arg(long, value_enum, default_value_t = LossKind::Mse)]
     pub loss: LossKind,

@@ -1,0 +1,123 @@
+//! Shared by the kernel tests: one GPU context per test binary, and `check_op`, which runs
+//! one op on the GPU and on the CPU reference from the same seeded inputs and compares
+//! every output element.
+#![allow(dead_code)]
+
+use std::sync::{Arc, OnceLock};
+
+use wgsl_autoencoder::backend::{Backend, BufferSpec};
+use wgsl_autoencoder::cpu::backend::CpuBackend;
+use wgsl_autoencoder::gpu::{Gpu, GpuBackend};
+use wgsl_autoencoder::model::ops::{Op, StepParams, View};
+
+/// The GPU for this test binary. A missing adapter fails the test with the error's own
+/// advice (install mesa-vulkan-drivers); GPU tests never skip.
+pub fn gpu() -> Arc<Gpu> {
+    static GPU: OnceLock<Arc<Gpu>> = OnceLock::new();
+    GPU.get_or_init(|| match Gpu::new() {
+        Ok(gpu) => Arc::new(gpu),
+        Err(e) => panic!("GPU tests need an adapter: {e}"),
+    })
+    .clone()
+}
+
+/// Seeded values in [lo, hi).
+pub fn random(len: usize, seed: u64, lo: f32, hi: f32) -> Vec<f32> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    (0..len).map(|_| rng.random_range(lo..hi)).collect()
+}
+
+pub fn words(v: &[f32]) -> Vec<u32> {
+    bytemuck::cast_slice(v).to_vec()
+}
+
+/// |gpu − cpu| ≤ atol + rtol·|cpu|, element by element.
+#[derive(Clone, Copy, Debug)]
+pub struct Tol {
+    pub atol: f32,
+    pub rtol: f32,
+}
+
+pub const TIGHT: Tol = Tol { atol: 1e-5, rtol: 1e-5 };
+
+/// Outputs that the op overwrites completely, and so start as NaN: an element the kernel
+/// never writes then fails the comparison. In-place state (Adam's parameters and moments,
+/// the loss's running total) starts from seeded values instead.
+fn overwritten_outputs(op: &Op) -> Vec<View> {
+    match op {
+        Op::LossForward { value, .. } => vec![*value],
+        Op::AdamUpdate { .. } => vec![],
+        _ => op.outputs(),
+    }
+}
+
+/// Index outputs (max-pool's argmax) compare exactly, as integers.
+fn is_index(op: &Op, v: &View) -> bool {
+    matches!(op, Op::MaxPool2dForward { idx, .. } if idx == v)
+}
+
+fn run(backend: &mut dyn Backend, op: &Op, init: &[Vec<u32>], step: StepParams) -> Vec<Vec<u32>> {
+    let specs: Vec<BufferSpec> = init
+        .iter()
+        .enumerate()
+        .map(|(i, b)| BufferSpec {
+            name: format!("buffer{i}"),
+            len: b.len(),
+        })
+        .collect();
+    backend.alloc(&specs).unwrap();
+    for (i, data) in init.iter().enumerate() {
+        backend.write(i, 0, data).unwrap();
+    }
+    for v in overwritten_outputs(op) {
+        backend.write_f32(v.buf, v.offset, &vec![f32::NAN; v.len]).unwrap();
+    }
+    backend.compile("test", std::slice::from_ref(op)).unwrap();
+    backend.run("test", std::slice::from_ref(op), &[step]).unwrap();
+    op.outputs().iter().map(|v| backend.read(v.buf).unwrap()[v.range()].to_vec()).collect()
+}
+
+/// Runs `op` on both backends from buffers holding `init` and compares every output.
+/// `label` names the case in failure messages.
+pub fn check_op(label: &str, op: &Op, init: &[Vec<u32>], step: StepParams, tol: Tol) {
+    let mut gpu_backend = GpuBackend::new(gpu());
+    let gpu_out = run(&mut gpu_backend, op, init, step);
+    let cpu_out = run(&mut CpuBackend::new(), op, init, step);
+    for ((view, g), c) in op.outputs().iter().zip(&gpu_out).zip(&cpu_out) {
+        let name = format!("{label}: {} output {}", op.entry(), view.buf);
+        if is_index(op, view) {
+            assert_eq!(g, c, "{name}: indices differ");
+        } else {
+            assert_close(&name, bytemuck::cast_slice(g), bytemuck::cast_slice(c), tol);
+        }
+    }
+}
+
+/// Compares, reporting the largest error and the first mismatching indices.
+pub fn assert_close(name: &str, gpu: &[f32], cpu: &[f32], tol: Tol) {
+    assert_eq!(gpu.len(), cpu.len(), "{name}: lengths");
+    let mut bad = Vec::new();
+    let mut worst = 0.0f32;
+    for (i, (&g, &c)) in gpu.iter().zip(cpu).enumerate() {
+        let err = (g - c).abs();
+        if !(err <= tol.atol + tol.rtol * c.abs()) {
+            bad.push((i, g, c));
+        }
+        if err.is_finite() {
+            worst = worst.max(err);
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "{name}: {} of {} elements differ beyond {tol:?}; largest finite error {worst:e}; first (index, gpu, cpu): {:?}",
+        bad.len(),
+        gpu.len(),
+        &bad[..bad.len().min(5)]
+    );
+}
+
+/// Views over consecutive buffers 0, 1, 2, ... for ops whose views each own a buffer.
+pub fn views(lens: &[usize]) -> Vec<View> {
+    lens.iter().enumerate().map(|(i, &len)| View::whole(i, len)).collect()
+}
