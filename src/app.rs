@@ -58,7 +58,10 @@ fn train(args: &TrainArgs) -> Result<()> {
     let mut backend = make_backend(args.backend)?;
     let backend_name = backend.name();
     let mut trainer = Trainer::new(backend.as_mut(), config.clone(), &data)?;
-    let out = args.out.clone().unwrap_or_else(|| default_out_dir(config.arch.name()));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out_dir(config.arch.name()));
     let mut log = MetricsLog::create(&out)?;
     let params: usize = trainer.graph().params.iter().map(|p| p.value.len).sum();
     println!(
@@ -98,7 +101,10 @@ fn info() -> Result<()> {
         let f = adapter.features();
         let l = adapter.limits();
         let yes = |feature| if f.contains(feature) { "yes" } else { "no" };
-        println!("[{i}] {} | {:?} | {:?}", info.name, info.backend, info.device_type);
+        println!(
+            "[{i}] {} | {:?} | {:?}",
+            info.name, info.backend, info.device_type
+        );
         println!("    driver: {} {}", info.driver, info.driver_info);
         println!(
             "    timestamps: queries {}, inside passes {}, inside encoders {}; subgroups {}; shader f16 {}",
@@ -110,7 +116,7 @@ fn info() -> Result<()> {
         );
         println!(
             "    limits: storage binding {} MiB, buffer {} MiB, workgroup storage {} KiB, {} invocations per workgroup, {} workgroups per dimension",
-            l.max_storage_buffer_binding_size as u64 >> 20,
+            l.max_storage_buffer_binding_size >> 20,
             l.max_buffer_size >> 20,
             l.max_compute_workgroup_storage_size >> 10,
             l.max_compute_invocations_per_workgroup,

@@ -7,7 +7,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::model::ops::LossKind;
 
 #[derive(Parser, Debug)]
-#[command(name = "wgsl-autoencoder", version, about = "Train autoencoders on MNIST with hand-written WGSL compute shaders, checked against a CPU reference")]
+#[command(
+    name = "wgsl-autoencoder",
+    version,
+    about = "Train autoencoders on MNIST with hand-written WGSL compute shaders, checked against a CPU reference"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -32,7 +32,10 @@ impl TrainConfig {
             return Err(Error::flag("--batch", "must be at least 1"));
         }
         if !(self.lr.is_finite() && self.lr > 0.0) {
-            return Err(Error::flag("--lr", format!("{}: must be a positive number", self.lr)));
+            return Err(Error::flag(
+                "--lr",
+                format!("{}: must be a positive number", self.lr),
+            ));
         }
         Ok(())
     }
@@ -93,7 +96,11 @@ impl<'b> Trainer<'b> {
         backend.write(s.test_data, 0, &pack_bytes(&data.test.images))?;
         let test_order: Vec<u32> = (0..sizes.test_images as u32).collect();
         backend.write(s.test_perm, 0, &test_order)?;
-        backend.write_f32(crate::model::graph::PARAMS, 0, &full.init_params(config.seed))?;
+        backend.write_f32(
+            crate::model::graph::PARAMS,
+            0,
+            &full.init_params(config.seed),
+        )?;
         Ok(Trainer {
             backend,
             shuffler: Shuffler::new(config.seed),
@@ -207,7 +214,10 @@ impl<'b> Trainer<'b> {
         self.backend.write_f32(s.eval_bce_total, 0, &[0.0])?;
         self.run_over("eval", self.test_images, false)?;
         let n = self.test_images as f64;
-        Ok((self.read_scalar(s.eval_mse_total)? / n, self.read_scalar(s.eval_bce_total)? / n))
+        Ok((
+            self.read_scalar(s.eval_mse_total)? / n,
+            self.read_scalar(s.eval_bce_total)? / n,
+        ))
     }
 }
 

@@ -14,8 +14,15 @@ fn run(args: &[&str]) -> Output {
 fn assert_error(args: &[&str], expected: &[&str]) {
     let out = run(args);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{args:?} should exit 1; stderr: {stderr}");
-    assert!(stderr.contains("Error:"), "{args:?}: stderr lacks 'Error:': {stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{args:?} should exit 1; stderr: {stderr}"
+    );
+    assert!(
+        stderr.contains("Error:"),
+        "{args:?}: stderr lacks 'Error:': {stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
     for e in expected {
         assert!(stderr.contains(e), "{args:?}: stderr lacks {e:?}: {stderr}");
@@ -26,17 +33,42 @@ fn assert_error(args: &[&str], expected: &[&str]) {
 fn train_writes_one_metrics_line_per_epoch() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("run");
-    let out = run(&["train", "--model", "dense", "--epochs", "2", "--limit", "256", "--out", out_dir.to_str().unwrap()]);
-    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let out = run(&[
+        "train",
+        "--model",
+        "dense",
+        "--epochs",
+        "2",
+        "--limit",
+        "256",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("epoch   2/2"), "{stdout}");
     let text = std::fs::read_to_string(out_dir.join("metrics.jsonl")).unwrap();
-    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 2);
     for (i, line) in lines.iter().enumerate() {
         assert_eq!(line["epoch"], i + 1);
-        for key in ["train_loss", "test_mse", "test_bce", "seconds", "images_per_second"] {
-            let v = line[key].as_f64().unwrap_or_else(|| panic!("{key} missing in {line}"));
+        for key in [
+            "train_loss",
+            "test_mse",
+            "test_bce",
+            "seconds",
+            "images_per_second",
+        ] {
+            let v = line[key]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{key} missing in {line}"));
             assert!(v.is_finite() && v > 0.0, "{key} = {v}");
         }
     }
@@ -51,7 +83,10 @@ fn bad_flags_are_errors_that_name_the_flag() {
     assert_error(&["train", "--layers", "100,x"], &["--layers"]);
     assert_error(&["train", "--limit", "0"], &["--limit"]);
     assert_error(&["train", "--model", "rnn"], &["--model"]);
-    assert_error(&["train", "--model", "conv", "--channels", "16,8,4"], &["--channels", "28×28"]);
+    assert_error(
+        &["train", "--model", "conv", "--channels", "16,8,4"],
+        &["--channels", "28×28"],
+    );
     assert_error(&["train", "--backend", "tpu"], &["--backend"]);
 }
 
@@ -60,19 +95,38 @@ fn missing_or_corrupt_data_is_an_error_that_names_the_file() {
     assert_error(&["train", "--data-dir", "/no/such/dir"], &["/no/such/dir"]);
     let dir = tempfile::tempdir().unwrap();
     let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mnist");
-    for f in ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz"] {
+    for f in [
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+    ] {
         std::fs::copy(src.join(f), dir.path().join(f)).unwrap();
     }
     let d = dir.path().to_str().unwrap();
-    assert_error(&["train", "--data-dir", d], &["t10k-labels-idx1-ubyte.gz", "cannot open"]);
+    assert_error(
+        &["train", "--data-dir", d],
+        &["t10k-labels-idx1-ubyte.gz", "cannot open"],
+    );
     std::fs::write(dir.path().join("t10k-labels-idx1-ubyte.gz"), b"not gzip").unwrap();
-    assert_error(&["train", "--data-dir", d], &["t10k-labels-idx1-ubyte.gz", "gzip"]);
+    assert_error(
+        &["train", "--data-dir", d],
+        &["t10k-labels-idx1-ubyte.gz", "gzip"],
+    );
 }
 
 #[test]
 fn info_lists_an_adapter() {
     let out = run(&["info"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("[0]") && stdout.contains("timestamps:") && stdout.contains("storage binding"), "{stdout}");
+    assert!(
+        stdout.contains("[0]")
+            && stdout.contains("timestamps:")
+            && stdout.contains("storage binding"),
+        "{stdout}"
+    );
 }

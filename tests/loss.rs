@@ -21,12 +21,28 @@ fn loss_forward_matches_reference() {
             let len = rows * cols;
             let (y, t) = predictions_and_targets(len, 10 * i as u64);
             let v = views(&[len, len, 1, 1]);
-            let op = Op::LossForward { loss, y: v[0], t: v[1], value: v[2], total: v[3], rows };
+            let op = Op::LossForward {
+                loss,
+                y: v[0],
+                t: v[1],
+                value: v[2],
+                total: v[3],
+                rows,
+            };
             // The running total starts from a value the kernel must add to, not overwrite.
             let init = vec![words(&y), words(&t), vec![0], words(&[1.25])];
             // A tree sum in f32 against an f64 sum: relative error grows with the length.
-            let tol = Tol { atol: 1e-6, rtol: 1e-5 };
-            check_op(&format!("{loss:?} {rows}x{cols}"), &op, &init, StepParams::default(), tol);
+            let tol = Tol {
+                atol: 1e-6,
+                rtol: 1e-5,
+            };
+            check_op(
+                &format!("{loss:?} {rows}x{cols}"),
+                &op,
+                &init,
+                StepParams::default(),
+                tol,
+            );
         }
     }
 }
@@ -38,9 +54,20 @@ fn loss_backward_matches_reference() {
             let len = rows * cols;
             let (y, t) = predictions_and_targets(len, 10 * i as u64);
             let v = views(&[len, len, len]);
-            let op = Op::LossBackward { loss, y: v[0], t: v[1], dy: v[2] };
+            let op = Op::LossBackward {
+                loss,
+                y: v[0],
+                t: v[1],
+                dy: v[2],
+            };
             let init = vec![words(&y), words(&t), vec![0; len]];
-            check_op(&format!("{loss:?} {rows}x{cols}"), &op, &init, StepParams::default(), TIGHT);
+            check_op(
+                &format!("{loss:?} {rows}x{cols}"),
+                &op,
+                &init,
+                StepParams::default(),
+                TIGHT,
+            );
         }
     }
 }

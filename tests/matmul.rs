@@ -25,17 +25,38 @@ fn matmul_matches_reference() {
     for variant in MatmulVariant::ALL {
         for (i, &(m, k, n)) in SHAPES.iter().enumerate() {
             for (trans_a, trans_b) in [(false, false), (false, true), (true, false), (true, true)] {
-                let shape = MatmulShape { m, k, n, trans_a, trans_b };
+                let shape = MatmulShape {
+                    m,
+                    k,
+                    n,
+                    trans_a,
+                    trans_b,
+                };
                 let v = views(&[shape.a_len(), shape.b_len(), shape.c_len()]);
-                let op = Op::Matmul { a: v[0], b: v[1], c: v[2], shape, variant };
+                let op = Op::Matmul {
+                    a: v[0],
+                    b: v[1],
+                    c: v[2],
+                    shape,
+                    variant,
+                };
                 let init = vec![
                     words(&random(shape.a_len(), 10 + i as u64, -1.0, 1.0)),
                     words(&random(shape.b_len(), 20 + i as u64, -1.0, 1.0)),
                     vec![0; shape.c_len()],
                 ];
                 // Sums of k products of values in [-1, 1): f32 rounding grows with k.
-                let tol = Tol { atol: 1e-6 * k as f32, rtol: 1e-5 };
-                check_op(&format!("{variant:?} {shape:?}"), &op, &init, StepParams::default(), tol);
+                let tol = Tol {
+                    atol: 1e-6 * k as f32,
+                    rtol: 1e-5,
+                };
+                check_op(
+                    &format!("{variant:?} {shape:?}"),
+                    &op,
+                    &init,
+                    StepParams::default(),
+                    tol,
+                );
             }
         }
     }

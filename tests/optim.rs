@@ -19,7 +19,13 @@ fn adam_update_matches_reference() {
                 bias_correction2: bc2,
             };
             let v = views(&[len, len, len, len]);
-            let op = Op::AdamUpdate { grad: v[0], param: v[1], m: v[2], v: v[3], config };
+            let op = Op::AdamUpdate {
+                grad: v[0],
+                param: v[1],
+                m: v[2],
+                v: v[3],
+                config,
+            };
             let seed = 100 * i as u64 + t;
             let init = vec![
                 words(&random(len, seed, -1.0, 1.0)),
@@ -29,7 +35,10 @@ fn adam_update_matches_reference() {
                 words(&random(len, seed + 3, 0.0, 0.01)),
             ];
             // f32 against the f64 reference; the update itself is ~1e-3, the params ~1.
-            let tol = Tol { atol: 1e-6, rtol: 1e-5 };
+            let tol = Tol {
+                atol: 1e-6,
+                rtol: 1e-5,
+            };
             check_op(&format!("len {len} t {t}"), &op, &init, step, tol);
         }
     }

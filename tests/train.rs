@@ -14,13 +14,19 @@ use wgsl_autoencoder::train::{EpochMetrics, TrainConfig, Trainer};
 /// The bundled MNIST cut down to keep the CPU reference quick: `train` training images
 /// and the first `test` test images.
 fn small_mnist(train: usize, test: usize) -> Mnist {
-    let mut data = load_mnist(&default_data_dir(), Some(train)).expect("bundled MNIST in data/mnist");
+    let mut data =
+        load_mnist(&default_data_dir(), Some(train)).expect("bundled MNIST in data/mnist");
     data.test.images.truncate(test * 784);
     data.test.labels.truncate(test);
     data
 }
 
-fn train(backend: &mut dyn Backend, config: &TrainConfig, data: &Mnist, epochs: usize) -> Vec<EpochMetrics> {
+fn train(
+    backend: &mut dyn Backend,
+    config: &TrainConfig,
+    data: &Mnist,
+    epochs: usize,
+) -> Vec<EpochMetrics> {
     let mut trainer = Trainer::new(backend, config.clone(), data).unwrap();
     (0..epochs).map(|_| trainer.epoch().unwrap()).collect()
 }
@@ -52,7 +58,12 @@ fn gpu_matches_cpu(arch: Arch, loss: LossKind, train_images: usize, test_images:
     let cpu = train(&mut CpuBackend::new(), &cfg, &data, 2);
     for (g, c) in gpu.iter().zip(&cpu) {
         let e = g.epoch;
-        assert_relative(&format!("epoch {e} train loss"), g.train_loss, c.train_loss, 1e-3);
+        assert_relative(
+            &format!("epoch {e} train loss"),
+            g.train_loss,
+            c.train_loss,
+            1e-3,
+        );
         assert_relative(&format!("epoch {e} test mse"), g.test_mse, c.test_mse, 1e-3);
         assert_relative(&format!("epoch {e} test bce"), g.test_bce, c.test_bce, 1e-3);
     }
@@ -60,20 +71,44 @@ fn gpu_matches_cpu(arch: Arch, loss: LossKind, train_images: usize, test_images:
 
 #[test]
 fn dense_gpu_and_cpu_agree_over_two_epochs() {
-    gpu_matches_cpu(Arch::Dense { layers: vec![100, 200, 30] }, LossKind::Mse, 300, 100);
+    gpu_matches_cpu(
+        Arch::Dense {
+            layers: vec![100, 200, 30],
+        },
+        LossKind::Mse,
+        300,
+        100,
+    );
 }
 
 #[test]
 fn dense_gpu_and_cpu_agree_with_bce_loss() {
-    gpu_matches_cpu(Arch::Dense { layers: vec![64, 16] }, LossKind::Bce, 200, 100);
+    gpu_matches_cpu(
+        Arch::Dense {
+            layers: vec![64, 16],
+        },
+        LossKind::Bce,
+        200,
+        100,
+    );
 }
 
 #[test]
 fn dense_training_reduces_the_loss() {
     let data = small_mnist(1024, 200);
-    let cfg = config(Arch::Dense { layers: vec![100, 200, 30] }, 64, LossKind::Mse);
+    let cfg = config(
+        Arch::Dense {
+            layers: vec![100, 200, 30],
+        },
+        64,
+        LossKind::Mse,
+    );
     let m = train(&mut GpuBackend::new(common::gpu()), &cfg, &data, 4);
-    assert!(m[3].train_loss < 0.8 * m[0].train_loss, "train loss {:?}", m.iter().map(|m| m.train_loss).collect::<Vec<_>>());
+    assert!(
+        m[3].train_loss < 0.8 * m[0].train_loss,
+        "train loss {:?}",
+        m.iter().map(|m| m.train_loss).collect::<Vec<_>>()
+    );
     assert!(m[3].test_mse < m[0].test_mse, "test mse did not fall");
     // An untrained sigmoid output sits near 0.5, an MSE near 0.2 on MNIST.
     assert!(m[3].test_mse < 0.1, "test mse {}", m[3].test_mse);
@@ -96,7 +131,40 @@ fn a_batch_beyond_the_device_limit_is_refused_before_dispatch() {
     // One more row than the input buffer can hold in one binding.
     let batch = limit / (784 * 4) + 1;
     let cfg = config(Arch::Dense { layers: vec![8] }, batch, LossKind::Mse);
-    let err = Trainer::new(&mut GpuBackend::new(gpu), cfg, &data).err().expect("refused");
+    let err = Trainer::new(&mut GpuBackend::new(gpu), cfg, &data)
+        .err()
+        .expect("refused");
     let msg = err.to_string();
     assert!(msg.contains("--batch") && msg.contains("at most"), "{msg}");
+}
+
+#[test]
+fn conv_gpu_and_cpu_agree_over_two_epochs() {
+    gpu_matches_cpu(
+        Arch::Conv {
+            channels: vec![16, 8],
+        },
+        LossKind::Mse,
+        100,
+        40,
+    );
+}
+
+#[test]
+fn conv_training_reduces_the_loss() {
+    let data = small_mnist(512, 100);
+    let cfg = config(
+        Arch::Conv {
+            channels: vec![8, 4],
+        },
+        16,
+        LossKind::Mse,
+    );
+    let m = train(&mut GpuBackend::new(common::gpu()), &cfg, &data, 3);
+    assert!(
+        m[2].train_loss < 0.8 * m[0].train_loss,
+        "train loss {:?}",
+        m.iter().map(|m| m.train_loss).collect::<Vec<_>>()
+    );
+    assert!(m[2].test_mse < m[0].test_mse, "test mse did not fall");
 }

@@ -42,7 +42,11 @@ impl Backend for CpuBackend {
     fn run(&mut self, program: &'static str, ops: &[Op], steps: &[StepParams]) -> Result<()> {
         match self.programs.get(program) {
             Some(&len) if len == ops.len() => {}
-            _ => return Err(Error::Other(format!("program {program} was not compiled for these ops"))),
+            _ => {
+                return Err(Error::Other(format!(
+                    "program {program} was not compiled for these ops"
+                )))
+            }
         }
         for step in steps {
             for op in ops {
@@ -72,8 +76,14 @@ impl Backend for CpuBackend {
 
 fn check_views(op: &Op, buffers: &[Vec<u32>]) -> Result<()> {
     for v in op.inputs().iter().chain(&op.outputs()) {
-        if buffers.get(v.buf).is_none_or(|b| v.offset + v.len > b.len()) {
-            return Err(Error::Other(format!("{}: view {v:?} is outside its buffer", op.entry())));
+        if buffers
+            .get(v.buf)
+            .is_none_or(|b| v.offset + v.len > b.len())
+        {
+            return Err(Error::Other(format!(
+                "{}: view {v:?} is outside its buffer",
+                op.entry()
+            )));
         }
     }
     Ok(())
@@ -83,12 +93,19 @@ fn check_views(op: &Op, buffers: &[Vec<u32>]) -> Result<()> {
 /// can be borrowed at the same time; ops never read a buffer they write.
 fn execute(op: &Op, buffers: &mut [Vec<u32>], step: &StepParams) {
     let out_views = op.outputs();
-    let mut taken: Vec<Vec<u32>> = out_views.iter().map(|v| std::mem::take(&mut buffers[v.buf])).collect();
+    let mut taken: Vec<Vec<u32>> = out_views
+        .iter()
+        .map(|v| std::mem::take(&mut buffers[v.buf]))
+        .collect();
     {
         let buffers = &*buffers;
         let words = |v: &View| &buffers[v.buf][v.range()];
         let f = |v: &View| -> &[f32] { cast_slice(words(v)) };
-        let mut outs: Vec<&mut [u32]> = taken.iter_mut().zip(&out_views).map(|(b, v)| &mut b[v.range()]).collect();
+        let mut outs: Vec<&mut [u32]> = taken
+            .iter_mut()
+            .zip(&out_views)
+            .map(|(b, v)| &mut b[v.range()])
+            .collect();
         run_reference(op, &f, &words, &mut outs, step);
     }
     for (v, b) in out_views.iter().zip(taken) {
@@ -107,13 +124,28 @@ fn run_reference<'a>(
         cast_slice_mut(w)
     }
     match (op, outs) {
-        (Op::GatherBatch { data, perm, cols, .. }, [x]) => {
+        (
+            Op::GatherBatch {
+                data, perm, cols, ..
+            },
+            [x],
+        ) => {
             let bytes: &[u8] = cast_slice(words(data));
-            batch::gather_batch(bytes, words(perm), step.batch_start as usize, *cols, f32s(x))
+            batch::gather_batch(
+                bytes,
+                words(perm),
+                step.batch_start as usize,
+                *cols,
+                f32s(x),
+            )
         }
         (Op::Matmul { a, b, shape, .. }, [c]) => matmul::matmul(shape, f(a), f(b), f32s(c)),
-        (Op::BiasForward { x, b, cols, .. }, [y]) => elementwise::bias_forward(*cols, f(x), f(b), f32s(y)),
-        (Op::BiasBackward { dy, rows, cols, .. }, [db]) => elementwise::bias_backward(*rows, *cols, f(dy), f32s(db)),
+        (Op::BiasForward { x, b, cols, .. }, [y]) => {
+            elementwise::bias_forward(*cols, f(x), f(b), f32s(y))
+        }
+        (Op::BiasBackward { dy, rows, cols, .. }, [db]) => {
+            elementwise::bias_backward(*rows, *cols, f(dy), f32s(db))
+        }
         (Op::ActivationForward { act, x, .. }, [y]) => match act {
             Activation::Relu => elementwise::relu_forward(f(x), f32s(y)),
             Activation::Sigmoid => elementwise::sigmoid_forward(f(x), f32s(y)),
@@ -122,7 +154,16 @@ fn run_reference<'a>(
             Activation::Relu => elementwise::relu_backward(f(y), f(dy), f32s(dx)),
             Activation::Sigmoid => elementwise::sigmoid_backward(f(y), f(dy), f32s(dx)),
         },
-        (Op::LossForward { loss: kind, y, t, rows, .. }, [value, total]) => {
+        (
+            Op::LossForward {
+                loss: kind,
+                y,
+                t,
+                rows,
+                ..
+            },
+            [value, total],
+        ) => {
             let mean = match kind {
                 LossKind::Mse => loss::mse_forward(f(y), f(t)),
                 LossKind::Bce => loss::bce_forward(f(y), f(t)),
@@ -131,7 +172,12 @@ fn run_reference<'a>(
             // Accumulated in f32, exactly as the GPU does, so totals agree between backends.
             f32s(total)[0] += mean * *rows as f32;
         }
-        (Op::LossBackward { loss: kind, y, t, .. }, [dy]) => match kind {
+        (
+            Op::LossBackward {
+                loss: kind, y, t, ..
+            },
+            [dy],
+        ) => match kind {
             LossKind::Mse => loss::mse_backward(f(y), f(t), f32s(dy)),
             LossKind::Bce => loss::bce_backward(f(y), f(t), f32s(dy)),
         },
@@ -143,15 +189,21 @@ fn run_reference<'a>(
             f32s(m),
             f32s(v),
         ),
-        (Op::Conv2dForward { x, w, b, shape, .. }, [y]) => conv2d::conv2d_forward(shape, f(x), f(w), f(b), f32s(y)),
+        (Op::Conv2dForward { x, w, b, shape, .. }, [y]) => {
+            conv2d::conv2d_forward(shape, f(x), f(w), f(b), f32s(y))
+        }
         (Op::Conv2dBackwardInput { dy, w, shape, .. }, [dx]) => {
             conv2d::conv2d_backward_input(shape, f(dy), f(w), f32s(dx))
         }
         (Op::Conv2dBackwardWeight { x, dy, shape, .. }, [dw]) => {
             conv2d::conv2d_backward_weight(shape, f(x), f(dy), f32s(dw))
         }
-        (Op::Conv2dBackwardBias { dy, n, o, hw, .. }, [db]) => conv2d::conv2d_backward_bias(*n, *o, *hw, f(dy), f32s(db)),
-        (Op::MaxPool2dForward { x, shape, .. }, [y, idx]) => pool::max_pool2d_forward(shape, f(x), f32s(y), idx),
+        (Op::Conv2dBackwardBias { dy, n, o, hw, .. }, [db]) => {
+            conv2d::conv2d_backward_bias(*n, *o, *hw, f(dy), f32s(db))
+        }
+        (Op::MaxPool2dForward { x, shape, .. }, [y, idx]) => {
+            pool::max_pool2d_forward(shape, f(x), f32s(y), idx)
+        }
         (Op::MaxPool2dBackward { dy, idx, shape, .. }, [dx]) => {
             pool::max_pool2d_backward(shape, f(dy), words(idx), f32s(dx))
         }
@@ -164,6 +216,10 @@ fn run_reference<'a>(
         (Op::ConvTranspose2dBackwardWeight { x, dy, shape, .. }, [dw]) => {
             conv_transpose2d::conv_transpose2d_backward_weight(shape, f(x), f(dy), f32s(dw))
         }
-        (op, outs) => unreachable!("{} has {} outputs, which its declaration does not", op.entry(), outs.len()),
+        (op, outs) => unreachable!(
+            "{} has {} outputs, which its declaration does not",
+            op.entry(),
+            outs.len()
+        ),
     }
 }

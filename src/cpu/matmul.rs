@@ -101,7 +101,12 @@ mod tests {
                 ..MatmulShape::new(2, 3, 2)
             };
             let mut c = [0.0; 4];
-            matmul(&s, if ta { &at } else { &a }, if tb { &bt } else { &b }, &mut c);
+            matmul(
+                &s,
+                if ta { &at } else { &a },
+                if tb { &bt } else { &b },
+                &mut c,
+            );
             assert_eq!(c, [58.0, 64.0, 139.0, 154.0], "trans_a {ta} trans_b {tb}");
         }
     }
@@ -122,7 +127,10 @@ mod tests {
         let loss = |x: &[f32], w: &[f32]| {
             let mut y = vec![0.0; batch * out];
             matmul(&forward, x, w, &mut y);
-            y.iter().zip(&g).map(|(&y, &g)| y as f64 * g as f64).sum::<f64>()
+            y.iter()
+                .zip(&g)
+                .map(|(&y, &g)| y as f64 * g as f64)
+                .sum::<f64>()
         };
         // dx = g · W
         let mut dx = vec![0.0; batch * inp];

@@ -11,6 +11,6 @@ pub mod matmul;
 pub mod optim;
 pub mod pool;
 
+pub mod backend;
 #[cfg(test)]
 pub(crate) mod gradcheck;
-pub mod backend;

@@ -61,7 +61,14 @@ mod tests {
         let grad = [0.5, -2.0, 0.0];
         let mut param = [1.0, 1.0, 1.0];
         let (mut m, mut v) = ([0.0; 3], [0.0; 3]);
-        adam_update(&cfg, cfg.bias_corrections(1), &grad, &mut param, &mut m, &mut v);
+        adam_update(
+            &cfg,
+            cfg.bias_corrections(1),
+            &grad,
+            &mut param,
+            &mut m,
+            &mut v,
+        );
         assert!((param[0] - 0.9).abs() < 1e-6);
         assert!((param[1] - 1.1).abs() < 1e-6);
         assert_eq!(param[2], 1.0);

@@ -63,7 +63,9 @@ fn gunzip(path: &Path) -> Result<Vec<u8>> {
     let file = std::fs::File::open(path).map_err(|e| {
         data_error(
             path,
-            format!("cannot open ({e}); the bundled MNIST lives in data/mnist, or pass --data-dir DIR"),
+            format!(
+                "cannot open ({e}); the bundled MNIST lives in data/mnist, or pass --data-dir DIR"
+            ),
         )
     })?;
     let mut bytes = Vec::new();
@@ -82,27 +84,42 @@ fn read_idx(path: &Path, magic: u32, count: usize) -> Result<Vec<u8>> {
     let bytes = gunzip(path)?;
     let header = if magic == IMAGES_MAGIC { 16 } else { 8 };
     if bytes.len() < header {
-        return Err(data_error(path, format!("only {} bytes: too short for an IDX header", bytes.len())));
+        return Err(data_error(
+            path,
+            format!("only {} bytes: too short for an IDX header", bytes.len()),
+        ));
     }
     let found = be_u32(&bytes, 0);
     if found != magic {
-        return Err(data_error(path, format!("magic number {found}, expected {magic}")));
+        return Err(data_error(
+            path,
+            format!("magic number {found}, expected {magic}"),
+        ));
     }
     let n = be_u32(&bytes, 4) as usize;
     if n != count {
-        return Err(data_error(path, format!("holds {n} items, expected {count}")));
+        return Err(data_error(
+            path,
+            format!("holds {n} items, expected {count}"),
+        ));
     }
     let mut item = 1;
     if magic == IMAGES_MAGIC {
         let (rows, cols) = (be_u32(&bytes, 8) as usize, be_u32(&bytes, 12) as usize);
         if rows != IMAGE_SIDE || cols != IMAGE_SIDE {
-            return Err(data_error(path, format!("images are {rows}×{cols}, expected 28×28")));
+            return Err(data_error(
+                path,
+                format!("images are {rows}×{cols}, expected 28×28"),
+            ));
         }
         item = rows * cols;
     }
     let expected = header + count * item;
     if bytes.len() != expected {
-        return Err(data_error(path, format!("{} bytes after gunzip, expected {expected}", bytes.len())));
+        return Err(data_error(
+            path,
+            format!("{} bytes after gunzip, expected {expected}", bytes.len()),
+        ));
     }
     Ok(bytes)
 }
@@ -145,7 +162,10 @@ pub fn load_mnist(dir: &Path, limit: Option<usize>) -> Result<Mnist> {
     };
     if let Some(n) = limit {
         if n == 0 || n > TRAIN_COUNT {
-            return Err(Error::flag("--limit", format!("{n}: must be between 1 and {TRAIN_COUNT}")));
+            return Err(Error::flag(
+                "--limit",
+                format!("{n}: must be between 1 and {TRAIN_COUNT}"),
+            ));
         }
         train.images.truncate(n * IMAGE_SIDE * IMAGE_SIDE);
         train.labels.truncate(n);
@@ -163,7 +183,10 @@ mod tests {
     use std::io::Write;
 
     fn write_gz(path: &Path, bytes: &[u8]) {
-        let mut enc = flate2::write::GzEncoder::new(std::fs::File::create(path).unwrap(), flate2::Compression::fast());
+        let mut enc = flate2::write::GzEncoder::new(
+            std::fs::File::create(path).unwrap(),
+            flate2::Compression::fast(),
+        );
         enc.write_all(bytes).unwrap();
         enc.finish().unwrap();
     }
@@ -216,7 +239,10 @@ mod tests {
 
     #[test]
     fn a_missing_folder_is_an_error() {
-        let e = load_mnist(Path::new("/no/such/mnist"), None).err().unwrap().to_string();
+        let e = load_mnist(Path::new("/no/such/mnist"), None)
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("no such folder"), "{e}");
     }
 }

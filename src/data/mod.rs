@@ -2,7 +2,7 @@
 
 mod mnist;
 
-pub use self::mnist::{load_mnist, default_data_dir, Dataset, Mnist};
+pub use self::mnist::{default_data_dir, load_mnist, Dataset, Mnist};
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;

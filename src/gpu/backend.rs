@@ -37,7 +37,8 @@ pub struct GpuBackend {
 impl GpuBackend {
     pub fn new(gpu: Arc<Gpu>) -> Self {
         // Dynamic uniform offsets must be multiples of this alignment (256 on most devices).
-        let step_stride = (gpu.limits.min_uniform_buffer_offset_alignment as u64).max(size_of::<StepParams>() as u64);
+        let step_stride = (gpu.limits.min_uniform_buffer_offset_alignment as u64)
+            .max(size_of::<StepParams>() as u64);
         let step_buffer = gpu.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("step params"),
             size: step_stride * MAX_STEPS_PER_SUBMIT as u64,
@@ -80,9 +81,15 @@ impl GpuBackend {
     fn compile_op(&self, op: &Op) -> Result<CompiledOp> {
         let (inputs, outputs) = (op.inputs(), op.outputs());
         for v in inputs.iter().chain(&outputs) {
-            let fits = self.specs.get(v.buf).is_some_and(|s| v.offset + v.len <= s.len);
+            let fits = self
+                .specs
+                .get(v.buf)
+                .is_some_and(|s| v.offset + v.len <= s.len);
             if !fits || v.len == 0 {
-                return Err(Error::Other(format!("{}: view {v:?} is empty or outside its buffer", op.entry())));
+                return Err(Error::Other(format!(
+                    "{}: view {v:?} is empty or outside its buffer",
+                    op.entry()
+                )));
             }
         }
         let l = launch(op);
@@ -120,13 +127,15 @@ impl GpuBackend {
                 }),
             });
         }
-        let bind_group = self.gpu.checked(&format!("bind group for {}", op.entry()), || {
-            device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some(op.entry()),
-                layout: &kernel.layout,
-                entries: &entries,
-            })
-        })?;
+        let bind_group = self
+            .gpu
+            .checked(&format!("bind group for {}", op.entry()), || {
+                device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some(op.entry()),
+                    layout: &kernel.layout,
+                    entries: &entries,
+                })
+            })?;
         Ok(CompiledOp {
             kernel,
             params,
@@ -143,7 +152,11 @@ impl Backend for GpuBackend {
     }
 
     fn alloc(&mut self, buffers: &[BufferSpec]) -> Result<()> {
-        let limit = (self.gpu.limits.max_storage_buffer_binding_size as u64).min(self.gpu.limits.max_buffer_size);
+        let limit = self
+            .gpu
+            .limits
+            .max_storage_buffer_binding_size
+            .min(self.gpu.limits.max_buffer_size);
         for spec in buffers {
             let bytes = spec.len as u64 * 4;
             if bytes > limit {
@@ -165,8 +178,11 @@ impl Backend for GpuBackend {
                     // wgpu zero-initialises new buffers.
                     device.create_buffer(&wgpu::BufferDescriptor {
                         label: Some(&spec.name),
-                        size: (spec.len.max(1) as u64 * 4).next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT),
-                        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
+                        size: (spec.len.max(1) as u64 * 4)
+                            .next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT),
+                        usage: wgpu::BufferUsages::STORAGE
+                            | wgpu::BufferUsages::COPY_DST
+                            | wgpu::BufferUsages::COPY_SRC,
                         mapped_at_creation: false,
                     })
                 })
@@ -176,7 +192,10 @@ impl Backend for GpuBackend {
     }
 
     fn compile(&mut self, program: &'static str, ops: &[Op]) -> Result<()> {
-        let compiled = ops.iter().map(|op| self.compile_op(op)).collect::<Result<Vec<_>>>()?;
+        let compiled = ops
+            .iter()
+            .map(|op| self.compile_op(op))
+            .collect::<Result<Vec<_>>>()?;
         self.programs.insert(program, compiled);
         Ok(())
     }
@@ -186,7 +205,9 @@ impl Backend for GpuBackend {
             .programs
             .get_mut(program)
             .filter(|c| c.len() == ops.len())
-            .ok_or_else(|| Error::Other(format!("program {program} was not compiled for these ops")))?;
+            .ok_or_else(|| {
+                Error::Other(format!("program {program} was not compiled for these ops"))
+            })?;
         let gpu = &self.gpu;
         // A partial batch changes only the params; rewrite those that differ. Queue writes
         // are ordered with submissions, so work already submitted keeps the old values.
@@ -214,7 +235,11 @@ impl Backend for GpuBackend {
                     for i in 0..chunk.len() {
                         for ((c, l), op) in compiled.iter().zip(&launches).zip(ops) {
                             pass.set_pipeline(&c.kernel.pipeline);
-                            let offsets: &[u32] = if c.uses_step { &[(i as u64 * stride) as u32] } else { &[] };
+                            let offsets: &[u32] = if c.uses_step {
+                                &[(i as u64 * stride) as u32]
+                            } else {
+                                &[]
+                            };
                             pass.set_bind_group(0, &c.bind_group, offsets);
                             let query = timer.as_mut().and_then(|t| t.begin(&mut pass, op));
                             pass.dispatch_workgroups(l.grid[0], l.grid[1], l.grid[2]);
@@ -234,22 +259,35 @@ impl Backend for GpuBackend {
     }
 
     fn write(&mut self, buf: BufId, offset: usize, words: &[u32]) -> Result<()> {
-        let spec = self.specs.get(buf).ok_or_else(|| Error::Other(format!("no buffer {buf}")))?;
+        let spec = self
+            .specs
+            .get(buf)
+            .ok_or_else(|| Error::Other(format!("no buffer {buf}")))?;
         if offset + words.len() > spec.len {
-            return Err(Error::Other(format!("write outside buffer '{}'", spec.name)));
+            return Err(Error::Other(format!(
+                "write outside buffer '{}'",
+                spec.name
+            )));
         }
-        self.gpu
-            .queue
-            .write_buffer(&self.buffers[buf], offset as u64 * 4, bytemuck::cast_slice(words));
+        self.gpu.queue.write_buffer(
+            &self.buffers[buf],
+            offset as u64 * 4,
+            bytemuck::cast_slice(words),
+        );
         Ok(())
     }
 
     fn read(&mut self, buf: BufId) -> Result<Vec<u32>> {
-        let spec = self.specs.get(buf).ok_or_else(|| Error::Other(format!("no buffer {buf}")))?;
+        let spec = self
+            .specs
+            .get(buf)
+            .ok_or_else(|| Error::Other(format!("no buffer {buf}")))?;
         if spec.len == 0 {
             return Ok(Vec::new());
         }
-        let bytes = self.gpu.read_bytes(&self.buffers[buf], 0, spec.len as u64 * 4)?;
+        let bytes = self
+            .gpu
+            .read_bytes(&self.buffers[buf], 0, spec.len as u64 * 4)?;
         Ok(bytemuck::cast_slice(&bytes).to_vec())
     }
 }

@@ -57,11 +57,20 @@ fn choose_adapter(instance: &wgpu::Instance) -> Result<wgpu::Adapter> {
         let names: Vec<String> = adapters.iter().map(|a| a.get_info().name).collect();
         return adapters
             .into_iter()
-            .find(|a| a.get_info().name.to_lowercase().contains(&wanted.to_lowercase()))
+            .find(|a| {
+                a.get_info()
+                    .name
+                    .to_lowercase()
+                    .contains(&wanted.to_lowercase())
+            })
             .ok_or_else(|| {
                 Error::NoAdapter(format!(
                     " matching WGPU_ADAPTER_NAME={wanted:?} (adapters seen: {})",
-                    if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                    if names.is_empty() {
+                        "none".to_string()
+                    } else {
+                        names.join(", ")
+                    }
                 ))
             });
     }
@@ -69,7 +78,8 @@ fn choose_adapter(instance: &wgpu::Instance) -> Result<wgpu::Adapter> {
         power_preference: wgpu::PowerPreference::from_env().unwrap_or_default(),
         ..Default::default()
     };
-    pollster::block_on(instance.request_adapter(&options)).map_err(|e| Error::NoAdapter(format!(" ({e})")))
+    pollster::block_on(instance.request_adapter(&options))
+        .map_err(|e| Error::NoAdapter(format!(" ({e})")))
 }
 
 impl Gpu {
@@ -120,7 +130,12 @@ impl Gpu {
     }
 
     /// The compiled pipeline for one entry point, built on first use and cached.
-    pub fn kernel(&self, shader: Shader, entry: &'static str, signature: Signature) -> Result<Arc<Kernel>> {
+    pub fn kernel(
+        &self,
+        shader: Shader,
+        entry: &'static str,
+        signature: Signature,
+    ) -> Result<Arc<Kernel>> {
         let mut kernels = self.kernels.lock().expect("kernel cache poisoned");
         if let Some(k) = kernels.get(&(shader, entry)) {
             if k.signature != signature {
@@ -142,10 +157,11 @@ impl Gpu {
             return Ok(m.clone());
         }
         let module = self.checked(&format!("shaders/{}.wgsl", shader.name()), || {
-            self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(shader.name()),
-                source: wgpu::ShaderSource::Wgsl(shader.source().into()),
-            })
+            self.device
+                .create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label: Some(shader.name()),
+                    source: wgpu::ShaderSource::Wgsl(shader.source().into()),
+                })
         })?;
         modules.insert(shader, module.clone());
         Ok(module)
@@ -185,23 +201,29 @@ impl Gpu {
         }
         let context = format!("pipeline {}::{entry}", shader.name());
         self.checked(&context, || {
-            let layout = self.device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                label: Some(entry),
-                entries: &entries,
-            });
-            let pipeline_layout = self.device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                label: Some(entry),
-                bind_group_layouts: &[Some(&layout)],
-                immediate_size: 0,
-            });
-            let pipeline = self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(entry),
-                layout: Some(&pipeline_layout),
-                module: &module,
-                entry_point: Some(entry),
-                compilation_options: Default::default(),
-                cache: None,
-            });
+            let layout = self
+                .device
+                .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                    label: Some(entry),
+                    entries: &entries,
+                });
+            let pipeline_layout =
+                self.device
+                    .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                        label: Some(entry),
+                        bind_group_layouts: &[Some(&layout)],
+                        immediate_size: 0,
+                    });
+            let pipeline = self
+                .device
+                .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some(entry),
+                    layout: Some(&pipeline_layout),
+                    module: &module,
+                    entry_point: Some(entry),
+                    compilation_options: Default::default(),
+                    cache: None,
+                });
             Kernel {
                 pipeline,
                 layout,

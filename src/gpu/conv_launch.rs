@@ -116,8 +116,12 @@ fn conv_transpose2d(s: &ConvTranspose2dShape) -> Vec<u8> {
 pub fn launch(op: &Op) -> (Shader, Vec<u8>, [u32; 3]) {
     match op {
         Op::Conv2dForward { shape, .. } => (Shader::Conv2d, conv2d(shape), grid_1d(shape.y_len())),
-        Op::Conv2dBackwardInput { shape, .. } => (Shader::Conv2d, conv2d(shape), grid_1d(shape.x_len())),
-        Op::Conv2dBackwardWeight { shape, .. } => (Shader::Conv2d, conv2d(shape), grid_1d(shape.w_len())),
+        Op::Conv2dBackwardInput { shape, .. } => {
+            (Shader::Conv2d, conv2d(shape), grid_1d(shape.x_len()))
+        }
+        Op::Conv2dBackwardWeight { shape, .. } => {
+            (Shader::Conv2d, conv2d(shape), grid_1d(shape.w_len()))
+        }
         Op::Conv2dBackwardBias { n, o, hw, .. } => {
             // The bias reduction reads n, o and oh·ow only; hw travels as oh = hw, ow = 1.
             let shape = Conv2dShape {
@@ -135,15 +139,21 @@ pub fn launch(op: &Op) -> (Shader, Vec<u8>, [u32; 3]) {
         }
         Op::MaxPool2dForward { shape, .. } => (Shader::Pool, pool(shape), grid_1d(shape.y_len())),
         Op::MaxPool2dBackward { shape, .. } => (Shader::Pool, pool(shape), grid_1d(shape.x_len())),
-        Op::ConvTranspose2dForward { shape, .. } => {
-            (Shader::ConvTranspose2d, conv_transpose2d(shape), grid_1d(shape.y_len()))
-        }
-        Op::ConvTranspose2dBackwardInput { shape, .. } => {
-            (Shader::ConvTranspose2d, conv_transpose2d(shape), grid_1d(shape.x_len()))
-        }
-        Op::ConvTranspose2dBackwardWeight { shape, .. } => {
-            (Shader::ConvTranspose2d, conv_transpose2d(shape), grid_1d(shape.w_len()))
-        }
+        Op::ConvTranspose2dForward { shape, .. } => (
+            Shader::ConvTranspose2d,
+            conv_transpose2d(shape),
+            grid_1d(shape.y_len()),
+        ),
+        Op::ConvTranspose2dBackwardInput { shape, .. } => (
+            Shader::ConvTranspose2d,
+            conv_transpose2d(shape),
+            grid_1d(shape.x_len()),
+        ),
+        Op::ConvTranspose2dBackwardWeight { shape, .. } => (
+            Shader::ConvTranspose2d,
+            conv_transpose2d(shape),
+            grid_1d(shape.w_len()),
+        ),
         other => unreachable!("{} is launched by gpu::launch", other.entry()),
     }
 }

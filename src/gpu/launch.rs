@@ -102,7 +102,9 @@ pub fn launch(op: &Op) -> Launch {
             .to_vec(),
             grid_1d(rows * cols),
         ),
-        Op::Matmul { shape: s, variant, .. } => {
+        Op::Matmul {
+            shape: s, variant, ..
+        } => {
             let tile = match variant {
                 crate::model::ops::MatmulVariant::Naive => 16,
                 crate::model::ops::MatmulVariant::Tiled => 64,
@@ -115,14 +117,28 @@ pub fn launch(op: &Op) -> Launch {
                 trans_b: s.trans_b as u32,
                 _pad: [0; 3],
             };
-            let grid = [u(s.n.div_ceil(tile).max(1)), u(s.m.div_ceil(tile).max(1)), 1];
+            let grid = [
+                u(s.n.div_ceil(tile).max(1)),
+                u(s.m.div_ceil(tile).max(1)),
+                1,
+            ];
             (Shader::Matmul, bytes_of(&params).to_vec(), grid)
         }
-        Op::BiasForward { rows, cols, .. } => (Shader::Elementwise, elementwise(rows * cols, *rows, *cols), grid_1d(rows * cols)),
-        Op::BiasBackward { rows, cols, .. } => (Shader::Elementwise, elementwise(*cols, *rows, *cols), grid_1d(*cols)),
-        Op::ActivationForward { y, .. } | Op::ActivationBackward { dx: y, .. } => {
-            (Shader::Elementwise, elementwise(y.len, 0, 0), grid_1d(y.len))
-        }
+        Op::BiasForward { rows, cols, .. } => (
+            Shader::Elementwise,
+            elementwise(rows * cols, *rows, *cols),
+            grid_1d(rows * cols),
+        ),
+        Op::BiasBackward { rows, cols, .. } => (
+            Shader::Elementwise,
+            elementwise(*cols, *rows, *cols),
+            grid_1d(*cols),
+        ),
+        Op::ActivationForward { y, .. } | Op::ActivationBackward { dx: y, .. } => (
+            Shader::Elementwise,
+            elementwise(y.len, 0, 0),
+            grid_1d(y.len),
+        ),
         Op::LossForward { y, rows, .. } => {
             let p = LossParams {
                 len: u(y.len),
@@ -153,7 +169,11 @@ pub fn launch(op: &Op) -> Launch {
         }
         conv => conv_launch::launch(conv),
     };
-    Launch { shader, params, grid }
+    Launch {
+        shader,
+        params,
+        grid,
+    }
 }
 
 #[cfg(test)]

@@ -27,7 +27,10 @@ pub struct Profiler {
 
 impl Profiler {
     pub fn new(gpu: &Gpu) -> Result<Profiler> {
-        if !gpu.features.contains(wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES) {
+        if !gpu
+            .features
+            .contains(wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES)
+        {
             return Err(Error::Other(format!(
                 "{} has no TIMESTAMP_QUERY_INSIDE_PASSES, so dispatches cannot be timed one by one",
                 gpu.adapter_summary()

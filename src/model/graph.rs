@@ -38,7 +38,12 @@ impl Builder {
         };
         Builder {
             rows,
-            buffers: vec![flat("params"), flat("grads"), flat("adam_m"), flat("adam_v")],
+            buffers: vec![
+                flat("params"),
+                flat("grads"),
+                flat("adam_m"),
+                flat("adam_v"),
+            ],
             params: Vec::new(),
             param_len: 0,
             ops: Vec::new(),
@@ -46,17 +51,33 @@ impl Builder {
     }
 
     pub fn buffer(&mut self, name: impl Into<String>, len: usize) -> View {
-        self.buffers.push(BufferSpec { name: name.into(), len });
+        self.buffers.push(BufferSpec {
+            name: name.into(),
+            len,
+        });
         View::whole(self.buffers.len() - 1, len)
     }
 
     /// Reserves a parameter tensor; returns (value, gradient) views.
-    pub fn param(&mut self, name: impl Into<String>, shape: &[usize], fan_in: usize) -> (View, View) {
+    pub fn param(
+        &mut self,
+        name: impl Into<String>,
+        shape: &[usize],
+        fan_in: usize,
+    ) -> (View, View) {
         let len: usize = shape.iter().product();
         let offset = self.param_len;
         self.param_len = (offset + len).next_multiple_of(VIEW_ALIGN);
-        let value = View { buf: PARAMS, offset, len };
-        let grad = View { buf: GRADS, offset, len };
+        let value = View {
+            buf: PARAMS,
+            offset,
+            len,
+        };
+        let grad = View {
+            buf: GRADS,
+            offset,
+            len,
+        };
         self.params.push(Param {
             name: name.into(),
             shape: shape.to_vec(),

@@ -9,7 +9,13 @@ use crate::model::ops::{Activation, MatmulVariant, Op, View};
 
 fn matmul(g: &mut Builder, a: View, b: View, c: View, shape: MatmulShape) {
     let variant = MatmulVariant::for_shape(&shape);
-    g.push(Op::Matmul { a, b, c, shape, variant });
+    g.push(Op::Matmul {
+        a,
+        b,
+        c,
+        shape,
+        variant,
+    });
 }
 
 /// y = x · Wᵀ + b, W (out, in) as `nn.Linear`.
@@ -50,7 +56,13 @@ impl Layer for Linear {
             ..MatmulShape::new(n, i, o)
         };
         matmul(g, x, w, z, shape);
-        g.push(Op::BiasForward { x: z, b, y, rows: n, cols: o });
+        g.push(Op::BiasForward {
+            x: z,
+            b,
+            y,
+            rows: n,
+            cols: o,
+        });
         self.saved = Some(LinearSaved { x, w, dw, db });
         y
     }
@@ -58,7 +70,12 @@ impl Layer for Linear {
     fn backward(&mut self, g: &mut Builder, dy: View, need_dx: bool) -> Option<View> {
         let s = self.saved.as_ref().expect("forward before backward");
         let (n, i, o) = (g.rows, self.inputs, self.outputs);
-        g.push(Op::BiasBackward { dy, db: s.db, rows: n, cols: o });
+        g.push(Op::BiasBackward {
+            dy,
+            db: s.db,
+            rows: n,
+            cols: o,
+        });
         // dW (o,i) = dyᵀ (o,n) · x (n,i)
         let dw_shape = MatmulShape {
             trans_a: true,
@@ -93,7 +110,11 @@ impl Act {
 impl Layer for Act {
     fn forward(&mut self, g: &mut Builder, x: View) -> View {
         let y = g.buffer(format!("{}.out", self.name), x.len);
-        g.push(Op::ActivationForward { act: self.act, x, y });
+        g.push(Op::ActivationForward {
+            act: self.act,
+            x,
+            y,
+        });
         self.y = Some(y);
         y
     }
@@ -101,7 +122,12 @@ impl Layer for Act {
     fn backward(&mut self, g: &mut Builder, dy: View, _need_dx: bool) -> Option<View> {
         let y = self.y.expect("forward before backward");
         let dx = g.buffer(format!("{}.grad_in", self.name), y.len);
-        g.push(Op::ActivationBackward { act: self.act, y, dy, dx });
+        g.push(Op::ActivationBackward {
+            act: self.act,
+            y,
+            dy,
+            dx,
+        });
         Some(dx)
     }
 }
@@ -126,7 +152,14 @@ pub struct Conv2d {
 }
 
 impl Conv2d {
-    pub fn new(name: impl Into<String>, input: Chw, out_channels: usize, kernel: usize, stride: usize, pad: usize) -> Self {
+    pub fn new(
+        name: impl Into<String>,
+        input: Chw,
+        out_channels: usize,
+        kernel: usize,
+        stride: usize,
+        pad: usize,
+    ) -> Self {
         Conv2d {
             name: name.into(),
             input,
@@ -166,7 +199,11 @@ impl Layer for Conv2d {
     fn forward(&mut self, g: &mut Builder, x: View) -> View {
         let shape = self.shape(g.rows);
         let fan_in = shape.c * shape.kh * shape.kw;
-        let (w, dw) = g.param(format!("{}.weight", self.name), &[shape.o, shape.c, shape.kh, shape.kw], fan_in);
+        let (w, dw) = g.param(
+            format!("{}.weight", self.name),
+            &[shape.o, shape.c, shape.kh, shape.kw],
+            fan_in,
+        );
         let (b, db) = g.param(format!("{}.bias", self.name), &[shape.o], fan_in);
         let y = g.buffer(format!("{}.out", self.name), shape.y_len());
         g.push(Op::Conv2dForward { x, w, b, y, shape });
@@ -178,7 +215,13 @@ impl Layer for Conv2d {
         let (x, w, dw, db) = self.saved.expect("forward before backward");
         let shape = self.shape(g.rows);
         let hw = shape.out_h() * shape.out_w();
-        g.push(Op::Conv2dBackwardBias { dy, db, n: shape.n, o: shape.o, hw });
+        g.push(Op::Conv2dBackwardBias {
+            dy,
+            db,
+            n: shape.n,
+            o: shape.o,
+            hw,
+        });
         g.push(Op::Conv2dBackwardWeight { x, dy, dw, shape });
         need_dx.then(|| {
             let dx = g.buffer(format!("{}.grad_in", self.name), shape.x_len());
@@ -201,7 +244,15 @@ pub struct ConvTranspose2d {
 }
 
 impl ConvTranspose2d {
-    pub fn new(name: impl Into<String>, input: Chw, out_channels: usize, kernel: usize, stride: usize, pad: usize, out_pad: usize) -> Self {
+    pub fn new(
+        name: impl Into<String>,
+        input: Chw,
+        out_channels: usize,
+        kernel: usize,
+        stride: usize,
+        pad: usize,
+        out_pad: usize,
+    ) -> Self {
         ConvTranspose2d {
             name: name.into(),
             input,
@@ -245,7 +296,11 @@ impl Layer for ConvTranspose2d {
         // PyTorch takes fan-in from dimension 1 of the weight, which for a transposed
         // convolution is the number of output channels.
         let fan_in = shape.o * shape.kh * shape.kw;
-        let (w, dw) = g.param(format!("{}.weight", self.name), &[shape.c, shape.o, shape.kh, shape.kw], fan_in);
+        let (w, dw) = g.param(
+            format!("{}.weight", self.name),
+            &[shape.c, shape.o, shape.kh, shape.kw],
+            fan_in,
+        );
         let (b, db) = g.param(format!("{}.bias", self.name), &[shape.o], fan_in);
         let y = g.buffer(format!("{}.out", self.name), shape.y_len());
         g.push(Op::ConvTranspose2dForward { x, w, b, y, shape });
@@ -257,7 +312,13 @@ impl Layer for ConvTranspose2d {
         let (x, w, dw, db) = self.saved.expect("forward before backward");
         let shape = self.shape(g.rows);
         let hw = shape.out_h() * shape.out_w();
-        g.push(Op::Conv2dBackwardBias { dy, db, n: shape.n, o: shape.o, hw });
+        g.push(Op::Conv2dBackwardBias {
+            dy,
+            db,
+            n: shape.n,
+            o: shape.o,
+            hw,
+        });
         g.push(Op::ConvTranspose2dBackwardWeight { x, dy, dw, shape });
         need_dx.then(|| {
             let dx = g.buffer(format!("{}.grad_in", self.name), shape.x_len());

@@ -38,11 +38,19 @@ impl Arch {
         match self {
             Arch::Dense { layers } => {
                 let widths = dense_widths(layers);
-                widths.iter().map(|w| w.to_string()).collect::<Vec<_>>().join("-")
+                widths
+                    .iter()
+                    .map(|w| w.to_string())
+                    .collect::<Vec<_>>()
+                    .join("-")
             }
             Arch::Conv { channels } => {
                 let c: Vec<String> = channels.iter().map(|c| c.to_string()).collect();
-                format!("conv channels {} (code {})", c.join(","), self.code_description())
+                format!(
+                    "conv channels {} (code {})",
+                    c.join(","),
+                    self.code_description()
+                )
             }
         }
     }
@@ -62,12 +70,18 @@ impl Arch {
         match self {
             Arch::Dense { layers } => {
                 if layers.is_empty() || layers.contains(&0) {
-                    return Err(Error::flag("--layers", format!("{layers:?}: needs one or more widths, all above zero")));
+                    return Err(Error::flag(
+                        "--layers",
+                        format!("{layers:?}: needs one or more widths, all above zero"),
+                    ));
                 }
             }
             Arch::Conv { channels } => {
                 if channels.is_empty() || channels.contains(&0) {
-                    return Err(Error::flag("--channels", format!("{channels:?}: needs one or more channel counts, all above zero")));
+                    return Err(Error::flag(
+                        "--channels",
+                        format!("{channels:?}: needs one or more channel counts, all above zero"),
+                    ));
                 }
                 // Each pooling floors the side; each transposed conv doubles it back.
                 let mut side = IMAGE_SIDE;
@@ -111,8 +125,16 @@ fn dense_layers(layers: &[usize]) -> Vec<Box<dyn Layer>> {
     let last = widths.len() - 2;
     let mut out: Vec<Box<dyn Layer>> = Vec::new();
     for (i, pair) in widths.windows(2).enumerate() {
-        out.push(Box::new(Linear::new(format!("linear{i}"), pair[0], pair[1])));
-        let act = if i == last { Activation::Sigmoid } else { Activation::Relu };
+        out.push(Box::new(Linear::new(
+            format!("linear{i}"),
+            pair[0],
+            pair[1],
+        )));
+        let act = if i == last {
+            Activation::Sigmoid
+        } else {
+            Activation::Relu
+        };
         out.push(Box::new(Act::new(format!("act{i}"), act)));
     }
     out
@@ -131,7 +153,10 @@ fn conv_layers(channels: &[usize]) -> Vec<Box<dyn Layer>> {
         let conv = Conv2d::new(format!("conv{}", i + 1), shape, c, 3, 1, 1);
         shape = conv.output();
         out.push(Box::new(conv));
-        out.push(Box::new(Act::new(format!("relu{}", i + 1), Activation::Relu)));
+        out.push(Box::new(Act::new(
+            format!("relu{}", i + 1),
+            Activation::Relu,
+        )));
         let pool = MaxPool2d::new(format!("pool{}", i + 1), shape, 2, 2);
         shape = pool.output();
         out.push(Box::new(pool));
@@ -143,7 +168,10 @@ fn conv_layers(channels: &[usize]) -> Vec<Box<dyn Layer>> {
         let tconv = ConvTranspose2d::new(format!("tconv{}", i + 1), shape, c, 3, 2, 1, 1);
         shape = tconv.output();
         out.push(Box::new(tconv));
-        out.push(Box::new(Act::new(format!("relu_t{}", i + 1), Activation::Relu)));
+        out.push(Box::new(Act::new(
+            format!("relu_t{}", i + 1),
+            Activation::Relu,
+        )));
     }
     out.push(Box::new(Conv2d::new("conv_out", shape, 1, 3, 1, 1)));
     out.push(Box::new(Act::new("sigmoid", Activation::Sigmoid)));
@@ -185,7 +213,13 @@ pub struct DataSizes {
 }
 
 impl Graph {
-    pub fn build(arch: &Arch, rows: usize, loss: LossKind, adam: AdamConfig, data: DataSizes) -> Result<Graph> {
+    pub fn build(
+        arch: &Arch,
+        rows: usize,
+        loss: LossKind,
+        adam: AdamConfig,
+        data: DataSizes,
+    ) -> Result<Graph> {
         arch.validate()?;
         if rows == 0 {
             return Err(Error::flag("--batch", "must be at least 1"));
@@ -209,8 +243,20 @@ impl Graph {
         let scalar = |g: &mut Builder, name: &str| g.buffer(name, 1);
         let (value, total) = (scalar(&mut g, "loss"), scalar(&mut g, "loss total"));
         let dy = g.buffer("loss.grad", output.len);
-        g.push(Op::LossForward { loss, y: output, t: input, value, total, rows });
-        g.push(Op::LossBackward { loss, y: output, t: input, dy });
+        g.push(Op::LossForward {
+            loss,
+            y: output,
+            t: input,
+            value,
+            total,
+            rows,
+        });
+        g.push(Op::LossBackward {
+            loss,
+            y: output,
+            t: input,
+            dy,
+        });
         let mut grad = dy;
         for (i, layer) in layers.iter_mut().enumerate().rev() {
             match layer.backward(&mut g, grad, i > 0) {
@@ -244,8 +290,18 @@ impl Graph {
         train.extend(backward);
         let mut eval = vec![gather_test];
         eval.extend(forward);
-        for (kind, value, total) in [(LossKind::Mse, mse_value, mse_total), (LossKind::Bce, bce_value, bce_total)] {
-            eval.push(Op::LossForward { loss: kind, y: output, t: input, value, total, rows });
+        for (kind, value, total) in [
+            (LossKind::Mse, mse_value, mse_total),
+            (LossKind::Bce, bce_value, bce_total),
+        ] {
+            eval.push(Op::LossForward {
+                loss: kind,
+                y: output,
+                t: input,
+                value,
+                total,
+                rows,
+            });
         }
         let (buffers, params) = g.finish();
         Ok(Graph {

@@ -25,7 +25,11 @@ pub const VIEW_ALIGN: usize = 64;
 
 impl View {
     pub fn whole(buf: BufId, len: usize) -> View {
-        View { buf, offset: 0, len }
+        View {
+            buf,
+            offset: 0,
+            len,
+        }
     }
 
     pub fn range(&self) -> std::ops::Range<usize> {
@@ -85,27 +89,125 @@ impl MatmulVariant {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Op {
     /// data (bytes), perm -> x (rows, cols); the batch's start comes from the step.
-    GatherBatch { data: View, perm: View, x: View, rows: usize, cols: usize },
-    Matmul { a: View, b: View, c: View, shape: MatmulShape, variant: MatmulVariant },
-    BiasForward { x: View, b: View, y: View, rows: usize, cols: usize },
-    BiasBackward { dy: View, db: View, rows: usize, cols: usize },
-    ActivationForward { act: Activation, x: View, y: View },
-    ActivationBackward { act: Activation, y: View, dy: View, dx: View },
+    GatherBatch {
+        data: View,
+        perm: View,
+        x: View,
+        rows: usize,
+        cols: usize,
+    },
+    Matmul {
+        a: View,
+        b: View,
+        c: View,
+        shape: MatmulShape,
+        variant: MatmulVariant,
+    },
+    BiasForward {
+        x: View,
+        b: View,
+        y: View,
+        rows: usize,
+        cols: usize,
+    },
+    BiasBackward {
+        dy: View,
+        db: View,
+        rows: usize,
+        cols: usize,
+    },
+    ActivationForward {
+        act: Activation,
+        x: View,
+        y: View,
+    },
+    ActivationBackward {
+        act: Activation,
+        y: View,
+        dy: View,
+        dx: View,
+    },
     /// loss = mean over y, and total += loss · rows.
-    LossForward { loss: LossKind, y: View, t: View, value: View, total: View, rows: usize },
-    LossBackward { loss: LossKind, y: View, t: View, dy: View },
+    LossForward {
+        loss: LossKind,
+        y: View,
+        t: View,
+        value: View,
+        total: View,
+        rows: usize,
+    },
+    LossBackward {
+        loss: LossKind,
+        y: View,
+        t: View,
+        dy: View,
+    },
     /// The bias corrections come from the step.
-    AdamUpdate { grad: View, param: View, m: View, v: View, config: AdamConfig },
-    Conv2dForward { x: View, w: View, b: View, y: View, shape: Conv2dShape },
-    Conv2dBackwardInput { dy: View, w: View, dx: View, shape: Conv2dShape },
-    Conv2dBackwardWeight { x: View, dy: View, dw: View, shape: Conv2dShape },
+    AdamUpdate {
+        grad: View,
+        param: View,
+        m: View,
+        v: View,
+        config: AdamConfig,
+    },
+    Conv2dForward {
+        x: View,
+        w: View,
+        b: View,
+        y: View,
+        shape: Conv2dShape,
+    },
+    Conv2dBackwardInput {
+        dy: View,
+        w: View,
+        dx: View,
+        shape: Conv2dShape,
+    },
+    Conv2dBackwardWeight {
+        x: View,
+        dy: View,
+        dw: View,
+        shape: Conv2dShape,
+    },
     /// dy (N,O,HW) -> db (O); also the bias gradient of a transposed convolution.
-    Conv2dBackwardBias { dy: View, db: View, n: usize, o: usize, hw: usize },
-    MaxPool2dForward { x: View, y: View, idx: View, shape: Pool2dShape },
-    MaxPool2dBackward { dy: View, idx: View, dx: View, shape: Pool2dShape },
-    ConvTranspose2dForward { x: View, w: View, b: View, y: View, shape: ConvTranspose2dShape },
-    ConvTranspose2dBackwardInput { dy: View, w: View, dx: View, shape: ConvTranspose2dShape },
-    ConvTranspose2dBackwardWeight { x: View, dy: View, dw: View, shape: ConvTranspose2dShape },
+    Conv2dBackwardBias {
+        dy: View,
+        db: View,
+        n: usize,
+        o: usize,
+        hw: usize,
+    },
+    MaxPool2dForward {
+        x: View,
+        y: View,
+        idx: View,
+        shape: Pool2dShape,
+    },
+    MaxPool2dBackward {
+        dy: View,
+        idx: View,
+        dx: View,
+        shape: Pool2dShape,
+    },
+    ConvTranspose2dForward {
+        x: View,
+        w: View,
+        b: View,
+        y: View,
+        shape: ConvTranspose2dShape,
+    },
+    ConvTranspose2dBackwardInput {
+        dy: View,
+        w: View,
+        dx: View,
+        shape: ConvTranspose2dShape,
+    },
+    ConvTranspose2dBackwardWeight {
+        x: View,
+        dy: View,
+        dw: View,
+        shape: ConvTranspose2dShape,
+    },
 }
 
 impl Op {
@@ -116,14 +218,38 @@ impl Op {
             Op::Matmul { variant, .. } => variant.entry(),
             Op::BiasForward { .. } => "bias_forward",
             Op::BiasBackward { .. } => "bias_backward",
-            Op::ActivationForward { act: Activation::Relu, .. } => "relu_forward",
-            Op::ActivationForward { act: Activation::Sigmoid, .. } => "sigmoid_forward",
-            Op::ActivationBackward { act: Activation::Relu, .. } => "relu_backward",
-            Op::ActivationBackward { act: Activation::Sigmoid, .. } => "sigmoid_backward",
-            Op::LossForward { loss: LossKind::Mse, .. } => "mse_forward",
-            Op::LossForward { loss: LossKind::Bce, .. } => "bce_forward",
-            Op::LossBackward { loss: LossKind::Mse, .. } => "mse_backward",
-            Op::LossBackward { loss: LossKind::Bce, .. } => "bce_backward",
+            Op::ActivationForward {
+                act: Activation::Relu,
+                ..
+            } => "relu_forward",
+            Op::ActivationForward {
+                act: Activation::Sigmoid,
+                ..
+            } => "sigmoid_forward",
+            Op::ActivationBackward {
+                act: Activation::Relu,
+                ..
+            } => "relu_backward",
+            Op::ActivationBackward {
+                act: Activation::Sigmoid,
+                ..
+            } => "sigmoid_backward",
+            Op::LossForward {
+                loss: LossKind::Mse,
+                ..
+            } => "mse_forward",
+            Op::LossForward {
+                loss: LossKind::Bce,
+                ..
+            } => "bce_forward",
+            Op::LossBackward {
+                loss: LossKind::Mse,
+                ..
+            } => "mse_backward",
+            Op::LossBackward {
+                loss: LossKind::Bce,
+                ..
+            } => "bce_backward",
             Op::AdamUpdate { .. } => "adam_update",
             Op::Conv2dForward { .. } => "conv2d_forward",
             Op::Conv2dBackwardInput { .. } => "conv2d_backward_input",
@@ -148,9 +274,13 @@ impl Op {
             Op::ActivationBackward { y, dy, .. } => vec![y, dy],
             Op::LossForward { y, t, .. } | Op::LossBackward { y, t, .. } => vec![y, t],
             Op::AdamUpdate { grad, .. } => vec![grad],
-            Op::Conv2dForward { x, w, b, .. } | Op::ConvTranspose2dForward { x, w, b, .. } => vec![x, w, b],
-            Op::Conv2dBackwardInput { dy, w, .. } | Op::ConvTranspose2dBackwardInput { dy, w, .. } => vec![dy, w],
-            Op::Conv2dBackwardWeight { x, dy, .. } | Op::ConvTranspose2dBackwardWeight { x, dy, .. } => vec![x, dy],
+            Op::Conv2dForward { x, w, b, .. } | Op::ConvTranspose2dForward { x, w, b, .. } => {
+                vec![x, w, b]
+            }
+            Op::Conv2dBackwardInput { dy, w, .. }
+            | Op::ConvTranspose2dBackwardInput { dy, w, .. } => vec![dy, w],
+            Op::Conv2dBackwardWeight { x, dy, .. }
+            | Op::ConvTranspose2dBackwardWeight { x, dy, .. } => vec![x, dy],
             Op::Conv2dBackwardBias { dy, .. } => vec![dy],
             Op::MaxPool2dForward { x, .. } => vec![x],
             Op::MaxPool2dBackward { dy, idx, .. } => vec![dy, idx],
@@ -169,8 +299,12 @@ impl Op {
             Op::LossBackward { dy, .. } => vec![dy],
             Op::AdamUpdate { param, m, v, .. } => vec![param, m, v],
             Op::Conv2dForward { y, .. } | Op::ConvTranspose2dForward { y, .. } => vec![y],
-            Op::Conv2dBackwardInput { dx, .. } | Op::ConvTranspose2dBackwardInput { dx, .. } => vec![dx],
-            Op::Conv2dBackwardWeight { dw, .. } | Op::ConvTranspose2dBackwardWeight { dw, .. } => vec![dw],
+            Op::Conv2dBackwardInput { dx, .. } | Op::ConvTranspose2dBackwardInput { dx, .. } => {
+                vec![dx]
+            }
+            Op::Conv2dBackwardWeight { dw, .. } | Op::ConvTranspose2dBackwardWeight { dw, .. } => {
+                vec![dw]
+            }
             Op::MaxPool2dForward { y, idx, .. } => vec![y, idx],
             Op::MaxPool2dBackward { dx, .. } => vec![dx],
         }

@@ -39,7 +39,10 @@ pub struct Tol {
     pub rtol: f32,
 }
 
-pub const TIGHT: Tol = Tol { atol: 1e-5, rtol: 1e-5 };
+pub const TIGHT: Tol = Tol {
+    atol: 1e-5,
+    rtol: 1e-5,
+};
 
 /// Outputs that the op overwrites completely, and so start as NaN: an element the kernel
 /// never writes then fails the comparison. In-place state (Adam's parameters and moments,
@@ -71,11 +74,18 @@ fn run(backend: &mut dyn Backend, op: &Op, init: &[Vec<u32>], step: StepParams) 
         backend.write(i, 0, data).unwrap();
     }
     for v in overwritten_outputs(op) {
-        backend.write_f32(v.buf, v.offset, &vec![f32::NAN; v.len]).unwrap();
+        backend
+            .write_f32(v.buf, v.offset, &vec![f32::NAN; v.len])
+            .unwrap();
     }
     backend.compile("test", std::slice::from_ref(op)).unwrap();
-    backend.run("test", std::slice::from_ref(op), &[step]).unwrap();
-    op.outputs().iter().map(|v| backend.read(v.buf).unwrap()[v.range()].to_vec()).collect()
+    backend
+        .run("test", std::slice::from_ref(op), &[step])
+        .unwrap();
+    op.outputs()
+        .iter()
+        .map(|v| backend.read(v.buf).unwrap()[v.range()].to_vec())
+        .collect()
 }
 
 /// Runs `op` on both backends from buffers holding `init` and compares every output.
@@ -101,7 +111,9 @@ pub fn assert_close(name: &str, gpu: &[f32], cpu: &[f32], tol: Tol) {
     let mut worst = 0.0f32;
     for (i, (&g, &c)) in gpu.iter().zip(cpu).enumerate() {
         let err = (g - c).abs();
-        if !(err <= tol.atol + tol.rtol * c.abs()) {
+        // Written so that a NaN on either side counts as a mismatch.
+        let within = err <= tol.atol + tol.rtol * c.abs();
+        if !within {
             bad.push((i, g, c));
         }
         if err.is_finite() {
@@ -119,5 +131,42 @@ pub fn assert_close(name: &str, gpu: &[f32], cpu: &[f32], tol: Tol) {
 
 /// Views over consecutive buffers 0, 1, 2, ... for ops whose views each own a buffer.
 pub fn views(lens: &[usize]) -> Vec<View> {
-    lens.iter().enumerate().map(|(i, &len)| View::whole(i, len)).collect()
+    lens.iter()
+        .enumerate()
+        .map(|(i, &len)| View::whole(i, len))
+        .collect()
+}
+
+/// Spatial cases for the convolution tables: (n, c, o, h, w), cycling through batch 1 and
+/// 5, channels 1, 3 and 17, odd, even and non-square sizes from 1×1 to 29×29.
+pub const CONV_SIZES: [(usize, usize, usize, usize, usize); 8] = [
+    (1, 1, 1, 1, 1),
+    (5, 3, 17, 2, 3),
+    (1, 17, 3, 5, 5),
+    (5, 1, 3, 7, 4),
+    (1, 3, 1, 8, 8),
+    (5, 17, 17, 13, 11),
+    (1, 1, 16, 28, 28),
+    (5, 3, 3, 29, 29),
+];
+
+/// (size, kernel, stride, pad)
+pub type ConvCase = ((usize, usize, usize, usize, usize), usize, usize, usize);
+
+/// Every (kernel, stride, pad) the issue asks for, each with five sizes: 120
+/// hundred cases per entry point, shapes PyTorch would reject left out by the caller.
+pub fn conv_cases() -> Vec<ConvCase> {
+    let mut cases = Vec::new();
+    let mut i = 0;
+    for kernel in [1, 2, 3, 5] {
+        for stride in [1, 2] {
+            for pad in [0, 1, 2] {
+                for _ in 0..5 {
+                    cases.push((CONV_SIZES[i % CONV_SIZES.len()], kernel, stride, pad));
+                    i += 1;
+                }
+            }
+        }
+    }
+    cases
 }
