@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::backend::Backend;
-use crate::cli::{BackendKind, Cli, Command, ModelKind, TrainArgs};
+use crate::cli::{BackendKind, BenchArgs, Cli, Command, ModelKind, ProfileArgs, TrainArgs};
 use crate::cpu::backend::CpuBackend;
 use crate::data::{default_data_dir, load_mnist};
 use crate::error::{Error, Result};
@@ -16,7 +16,67 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Train(args) => train(&args),
         Command::Info => info(),
+        Command::Bench(args) => bench(&args),
+        Command::Compare(args) => {
+            print!("{}", crate::compare::render(&crate::compare::load(&args.ours, &args.peer)?));
+            Ok(())
+        }
+        Command::Profile(args) => profile(&args),
     }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::Other(e.to_string()))
+}
+
+fn bench(args: &BenchArgs) -> Result<()> {
+    let gpu = Arc::new(Gpu::new()?);
+    let opts = crate::bench::Options::new(args.quick);
+    if !args.json {
+        println!("{} ({} timing)", gpu.adapter_summary(), if gpu.has_timestamps() { "timestamp" } else { "wallclock" });
+    }
+    let mut rows = Vec::new();
+    for case in crate::bench::cases(args.quick) {
+        let row = crate::bench::run_case(&gpu, &case, &opts)?;
+        if args.json {
+            println!("{}", to_json(&row)?);
+        }
+        rows.push(row);
+    }
+    if args.train {
+        let data = load_mnist(&args.data_dir.clone().unwrap_or_else(default_data_dir), args.quick.then_some(2048))?;
+        let (batches, timed): (&[usize], usize) = if args.quick { (&[64, 128], 1) } else { (&[64, 128, 256, 1024], 2) };
+        for row in crate::bench::train_rows(&gpu, &data, batches, timed)? {
+            if args.json {
+                println!("{}", to_json(&row)?);
+            }
+            rows.push(row);
+        }
+    }
+    if !args.json {
+        print!("{}", crate::bench::render(&rows));
+        println!("cpu ms: the CPU reference, timed only up to {:.0e} FLOP per call", crate::bench::CPU_CAP_FLOPS);
+    }
+    Ok(())
+}
+
+fn profile(args: &ProfileArgs) -> Result<()> {
+    let arch = match args.model {
+        ModelKind::Dense => Arch::Dense { layers: vec![100, 200, 30] },
+        ModelKind::Conv => Arch::Conv { channels: vec![16, 8] },
+    };
+    if args.steps == 0 {
+        return Err(Error::flag("--steps", "must be at least 1"));
+    }
+    let data = load_mnist(&args.data_dir.clone().unwrap_or_else(default_data_dir), None)?;
+    let mut backend = make_backend(args.backend)?;
+    let report = crate::profile::profile(backend.as_mut(), &data, arch, args.batch, args.steps)?;
+    if args.json {
+        println!("{}", to_json(&report)?);
+    } else {
+        print!("{}", crate::profile::render(&report));
+    }
+    Ok(())
 }
 
 pub fn arch_from(args: &TrainArgs) -> Arch {

@@ -3,6 +3,13 @@
 use crate::error::Result;
 use crate::model::ops::{BufId, Op, StepParams};
 
+/// How long one op took to run.
+#[derive(Clone, Debug)]
+pub struct OpTime {
+    pub op: Op,
+    pub nanos: f64,
+}
+
 /// A buffer of 4-byte elements, zeroed when allocated.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BufferSpec {
@@ -21,6 +28,14 @@ pub trait Backend {
     /// Runs the program once per step, in order.
     fn run(&mut self, program: &'static str, ops: &[Op], steps: &[StepParams]) -> Result<()>;
     fn write(&mut self, buf: BufId, offset: usize, words: &[u32]) -> Result<()>;
+    /// Waits until all work run so far has finished.
+    fn finish(&mut self) -> Result<()>;
+    /// Starts or stops timing every op that runs; the times wait for `take_times`.
+    fn set_profiling(&mut self, on: bool) -> Result<()>;
+    /// The op times recorded since the last call, in execution order.
+    fn take_times(&mut self) -> Result<Vec<OpTime>>;
+    /// How `take_times` measures: "timestamp" (GPU timestamp queries) or "cpu-clock".
+    fn timing(&self) -> &'static str;
     fn read(&mut self, buf: BufId) -> Result<Vec<u32>>;
 
     fn write_f32(&mut self, buf: BufId, offset: usize, data: &[f32]) -> Result<()> {

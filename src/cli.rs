@@ -23,6 +23,55 @@ pub enum Command {
     Train(TrainArgs),
     /// List every adapter wgpu sees, with the features and limits that matter here.
     Info,
+    /// Time every kernel entry point and variant on the models' shapes, GPU beside CPU.
+    Bench(BenchArgs),
+    /// Join our `bench --json` rows with a peer's (torch_peer.py) and show the ratios.
+    Compare(CompareArgs),
+    /// Show where a training step's GPU time goes, dispatch by dispatch.
+    Profile(ProfileArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// Small shapes and few repeats: for lavapipe, CI and smoke tests.
+    #[arg(long)]
+    pub quick: bool,
+    /// Also time whole training epochs of both models at batch 64, 128, 256 and 1024.
+    #[arg(long)]
+    pub train: bool,
+    /// One JSON object per row instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Folder with the MNIST .gz files, for --train [default: data/mnist].
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CompareArgs {
+    /// Our rows: the output of `bench --json`.
+    pub ours: PathBuf,
+    /// The peer's rows: the output of torch_peer.py.
+    pub peer: PathBuf,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ProfileArgs {
+    #[arg(long, value_enum, default_value_t = ModelKind::Dense)]
+    pub model: ModelKind,
+    #[arg(long, default_value_t = 128)]
+    pub batch: usize,
+    /// Training steps to time (each dispatch gets two timestamps; at most 2048 dispatches).
+    #[arg(long, default_value_t = 20)]
+    pub steps: usize,
+    #[arg(long, value_enum, default_value_t = BackendKind::Gpu)]
+    pub backend: BackendKind,
+    /// One JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Folder with the MNIST .gz files [default: data/mnist].
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

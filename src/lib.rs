@@ -7,12 +7,16 @@
 
 pub mod app;
 pub mod backend;
+pub mod bench;
 pub mod cli;
+pub mod compare;
 pub mod cpu;
 pub mod data;
 pub mod error;
 pub mod gpu;
 pub mod model;
+pub mod profile;
+pub mod report;
 pub mod train;
 
 pub use error::{Error, Result};

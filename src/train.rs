@@ -177,6 +177,23 @@ impl<'b> Trainer<'b> {
         }
     }
 
+    /// Runs `count` full training steps on a fresh shuffle, outside any epoch: what
+    /// `profile` times. Needs `count` full batches of training images.
+    pub fn train_steps(&mut self, count: usize) -> Result<()> {
+        let batch = self.config.batch;
+        if count * batch > self.train_images {
+            return Err(Error::flag(
+                "--steps",
+                format!("{count} steps of {batch} need {} training images; there are {}", count * batch, self.train_images),
+            ));
+        }
+        let order = self.shuffler.next_epoch(self.train_images);
+        self.backend.write(self.full.slots.train_perm, 0, &order)?;
+        let steps = self.steps(0, count * batch, true);
+        let ops = self.full.train.clone();
+        self.backend.run("train", &ops, &steps)
+    }
+
     fn read_scalar(&mut self, buf: usize) -> Result<f64> {
         Ok(self.backend.read_f32(buf)?[0] as f64)
     }

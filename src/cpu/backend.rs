@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use bytemuck::{cast_slice, cast_slice_mut};
 
-use crate::backend::{Backend, BufferSpec};
+use crate::backend::{Backend, BufferSpec, OpTime};
 use crate::cpu::{batch, conv2d, conv_transpose2d, elementwise, loss, matmul, optim, pool};
 use crate::error::{Error, Result};
 use crate::model::ops::{Activation, BufId, LossKind, Op, StepParams, View};
@@ -13,6 +13,8 @@ use crate::model::ops::{Activation, BufId, LossKind, Op, StepParams, View};
 pub struct CpuBackend {
     buffers: Vec<Vec<u32>>,
     programs: HashMap<&'static str, usize>,
+    /// Some while profiling: the time of every op run since the last take.
+    times: Option<Vec<OpTime>>,
 }
 
 impl CpuBackend {
@@ -50,10 +52,32 @@ impl Backend for CpuBackend {
         }
         for step in steps {
             for op in ops {
+                let start = std::time::Instant::now();
                 execute(op, &mut self.buffers, step);
+                if let Some(times) = self.times.as_mut() {
+                    let nanos = start.elapsed().as_nanos() as f64;
+                    times.push(OpTime { op: op.clone(), nanos });
+                }
             }
         }
         Ok(())
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    fn set_profiling(&mut self, on: bool) -> Result<()> {
+        self.times = on.then(Vec::new);
+        Ok(())
+    }
+
+    fn take_times(&mut self) -> Result<Vec<OpTime>> {
+        Ok(self.times.as_mut().map(std::mem::take).unwrap_or_default())
+    }
+
+    fn timing(&self) -> &'static str {
+        "cpu-clock"
     }
 
     fn write(&mut self, buf: BufId, offset: usize, words: &[u32]) -> Result<()> {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::num::NonZeroU64;
 use std::sync::Arc;
 
-use crate::backend::{Backend, BufferSpec};
+use crate::backend::{Backend, BufferSpec, OpTime};
 use crate::error::{Error, Result};
 use crate::gpu::context::{Gpu, Kernel, Signature};
 use crate::gpu::launch::launch;
@@ -58,16 +58,6 @@ impl GpuBackend {
 
     pub fn gpu(&self) -> &Arc<Gpu> {
         &self.gpu
-    }
-
-    /// From now on, time every dispatch with timestamp queries (see `profiler`).
-    pub fn enable_profiling(&mut self) -> Result<()> {
-        self.profiler = Some(Profiler::new(&self.gpu)?);
-        Ok(())
-    }
-
-    pub fn profiler_mut(&mut self) -> Option<&mut Profiler> {
-        self.profiler.as_mut()
     }
 
     fn binding(&self, view: &View) -> wgpu::BindingResource<'_> {
@@ -275,6 +265,28 @@ impl Backend for GpuBackend {
             bytemuck::cast_slice(words),
         );
         Ok(())
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        self.gpu.wait()
+    }
+
+    fn set_profiling(&mut self, on: bool) -> Result<()> {
+        self.profiler = if on { Some(Profiler::new(&self.gpu)?) } else { None };
+        Ok(())
+    }
+
+    /// Reads the timestamps back; at most `MAX_STEPS_PER_SUBMIT` steps' worth should run
+    /// between two calls, as each submission resolves the whole query set.
+    fn take_times(&mut self) -> Result<Vec<OpTime>> {
+        match self.profiler.as_mut() {
+            Some(p) => p.collect(&self.gpu),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn timing(&self) -> &'static str {
+        "timestamp"
     }
 
     fn read(&mut self, buf: BufId) -> Result<Vec<u32>> {

@@ -4,18 +4,13 @@
 //! `collect`. Each dispatch is bracketed by two timestamps; `collect` reads them back,
 //! converts ticks to nanoseconds and starts afresh.
 
+use crate::backend::OpTime;
 use crate::error::{Error, Result};
 use crate::gpu::context::Gpu;
 use crate::model::ops::Op;
 
 const CAPACITY: u32 = wgpu::QUERY_SET_MAX_QUERIES;
 
-/// One timed dispatch.
-#[derive(Clone, Debug)]
-pub struct DispatchTime {
-    pub op: Op,
-    pub nanos: f64,
-}
 
 pub struct Profiler {
     set: wgpu::QuerySet,
@@ -80,7 +75,7 @@ impl Profiler {
     }
 
     /// The times of every dispatch since the last collect, in order.
-    pub fn collect(&mut self, gpu: &Gpu) -> Result<Vec<DispatchTime>> {
+    pub fn collect(&mut self, gpu: &Gpu) -> Result<Vec<OpTime>> {
         if self.overflowed {
             return Err(Error::Other(format!(
                 "more than {} dispatches were profiled before one collect",
@@ -96,7 +91,7 @@ impl Profiler {
         Ok(ops
             .into_iter()
             .zip(ticks.chunks_exact(2))
-            .map(|(op, t)| DispatchTime {
+            .map(|(op, t)| OpTime {
                 op,
                 nanos: t[1].saturating_sub(t[0]) as f64 * self.period_ns,
             })

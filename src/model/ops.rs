@@ -326,3 +326,79 @@ pub struct StepParams {
     pub bias_correction1: f32,
     pub bias_correction2: f32,
 }
+
+/// Work and traffic of each op, for GFLOP/s and GB/s in benchmarks and profiles.
+/// FLOPs count a multiply-add as two, and one per element for the elementwise ops (a
+/// compare for ReLU and max-pool, an add for bias). Bytes are the minimum any kernel must
+/// move: every input read once and every output written once (in-place state twice).
+impl Op {
+    pub fn flops(&self) -> f64 {
+        let f = |v: usize| v as f64;
+        match self {
+            Op::GatherBatch { rows, cols, .. } => f(rows * cols), // one scale per pixel
+            Op::Matmul { shape, .. } => shape.flops(),            // 2·M·K·N
+            Op::BiasForward { y, .. } => f(y.len),
+            Op::BiasBackward { dy, .. } => f(dy.len),
+            // max(x, 0) / select; sigmoid: exp, add, divide and negate
+            Op::ActivationForward { act, y, .. } => f(y.len) * if *act == Activation::Relu { 1.0 } else { 4.0 },
+            Op::ActivationBackward { act, dx, .. } => f(dx.len) * if *act == Activation::Relu { 1.0 } else { 3.0 },
+            // difference, square (or two logs and a blend for BCE), sum
+            Op::LossForward { loss, y, .. } => f(y.len) * if *loss == LossKind::Mse { 3.0 } else { 6.0 },
+            Op::LossBackward { dy, .. } => f(dy.len) * 3.0,
+            // two moment updates, a square root, a divide and the step: about 12 per element
+            Op::AdamUpdate { param, .. } => f(param.len) * 12.0,
+            // 2·N·O·OH·OW·C·KH·KW for each of the three conv2d products
+            Op::Conv2dForward { shape: s, .. } | Op::Conv2dBackwardInput { shape: s, .. } | Op::Conv2dBackwardWeight { shape: s, .. } => {
+                2.0 * f(s.n * s.o * s.out_h() * s.out_w()) * f(s.c * s.kh * s.kw)
+            }
+            Op::Conv2dBackwardBias { dy, .. } => f(dy.len),
+            // K·K compares per output; the backward adds each gradient once
+            Op::MaxPool2dForward { shape: s, .. } => f(s.y_len() * s.k * s.k),
+            Op::MaxPool2dBackward { shape: s, .. } => f(s.y_len()),
+            // 2·N·C·H·W·O·KH·KW, counted on the (smaller) input, as PyTorch's peer does
+            Op::ConvTranspose2dForward { shape: s, .. }
+            | Op::ConvTranspose2dBackwardInput { shape: s, .. }
+            | Op::ConvTranspose2dBackwardWeight { shape: s, .. } => 2.0 * f(s.n * s.c * s.h * s.w) * f(s.o * s.kh * s.kw),
+        }
+    }
+
+    pub fn bytes(&self) -> f64 {
+        let words = |views: Vec<View>| views.iter().map(|v| v.len).sum::<usize>() as f64 * 4.0;
+        match self {
+            // Only the gathered rows of the dataset are read, a byte per pixel.
+            Op::GatherBatch { rows, cols, .. } => (rows * cols) as f64 * 5.0 + *rows as f64 * 4.0,
+            // Parameters and moments are read and written back; the gradient only read.
+            Op::AdamUpdate { param, .. } => param.len as f64 * 4.0 * 7.0,
+            _ => words(self.inputs()) + words(self.outputs()),
+        }
+    }
+}
+
+impl Op {
+    /// A short description of the op's shape, for profiles.
+    pub fn shape_label(&self) -> String {
+        match self {
+            Op::GatherBatch { rows, cols, .. } => format!("{rows}x{cols}"),
+            Op::Matmul { shape: s, .. } => {
+                let t = |b: bool| if b { "T" } else { "N" };
+                format!("[{},{},{}] {}{}", s.m, s.k, s.n, t(s.trans_a), t(s.trans_b))
+            }
+            Op::BiasForward { rows, cols, .. } | Op::BiasBackward { rows, cols, .. } => format!("{rows}x{cols}"),
+            Op::ActivationForward { y: v, .. } | Op::ActivationBackward { dx: v, .. } => format!("{}", v.len),
+            Op::LossForward { y, .. } | Op::LossBackward { y, .. } => format!("{}", y.len),
+            Op::AdamUpdate { param, .. } => format!("{}", param.len),
+            Op::Conv2dForward { shape: s, .. } | Op::Conv2dBackwardInput { shape: s, .. } | Op::Conv2dBackwardWeight { shape: s, .. } => {
+                format!("[{},{},{},{}]->{} k{} s{} p{}", s.n, s.c, s.h, s.w, s.o, s.kh, s.stride, s.pad)
+            }
+            Op::Conv2dBackwardBias { n, o, hw, .. } => format!("[{n},{o},{hw}]"),
+            Op::MaxPool2dForward { shape: s, .. } | Op::MaxPool2dBackward { shape: s, .. } => {
+                format!("[{},{},{},{}] k{} s{}", s.n, s.c, s.h, s.w, s.k, s.stride)
+            }
+            Op::ConvTranspose2dForward { shape: s, .. }
+            | Op::ConvTranspose2dBackwardInput { shape: s, .. }
+            | Op::ConvTranspose2dBackwardWeight { shape: s, .. } => {
+                format!("[{},{},{},{}]->{} k{} s{} p{} op{}", s.n, s.c, s.h, s.w, s.o, s.kh, s.stride, s.pad, s.out_pad)
+            }
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! `compare OURS.jsonl PEER.jsonl`: joins our benchmark rows with a peer's (the PyTorch
+//! script's) on op and shape, and shows both side by side with the ratio.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::bench::Row;
+use crate::error::{Error, Result};
+use crate::report::{opt, table};
+
+/// One row of the peer's output: `{"peer": "torch", "op", "shape", "ms", "gflops"?}`.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct PeerRow {
+    pub op: String,
+    pub shape: Vec<usize>,
+    pub ms: f64,
+    pub gflops: Option<f64>,
+}
+
+pub struct Comparison {
+    /// (our best row for the key, the peer's row)
+    pub joined: Vec<(Row, PeerRow)>,
+    pub only_ours: Vec<Row>,
+    pub only_peer: Vec<PeerRow>,
+    /// The peer's header line (version and device), when it printed one.
+    pub peer_header: Option<serde_json::Value>,
+}
+
+/// The peer names its eager epochs `train_epoch_eager/<model>`; ours are `train_epoch/<model>`.
+fn peer_key(op: &str) -> String {
+    op.replace("train_epoch_eager/", "train_epoch/")
+}
+
+fn read_lines(path: &Path) -> Result<Vec<(usize, serde_json::Value)>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| l.trim_start().starts_with('{'))
+        .map(|(i, l)| {
+            serde_json::from_str(l).map(|v| (i + 1, v)).map_err(|e| Error::Data {
+                path: path.to_path_buf(),
+                message: format!("line {}: not JSON ({e})", i + 1),
+            })
+        })
+        .collect()
+}
+
+pub fn load(ours: &Path, peer: &Path) -> Result<Comparison> {
+    let mut our_rows: BTreeMap<(String, Vec<usize>), Row> = BTreeMap::new();
+    for (line, value) in read_lines(ours)? {
+        let row: Row = serde_json::from_value(value).map_err(|e| Error::Data {
+            path: ours.to_path_buf(),
+            message: format!("line {line}: not a bench row ({e})"),
+        })?;
+        // Of several variants of one op and shape, the fastest is the one training would pick.
+        let key = (row.op.clone(), row.shape.clone());
+        let faster = |old: &Row| row.gpu_ms.unwrap_or(f64::INFINITY) < old.gpu_ms.unwrap_or(f64::INFINITY);
+        if our_rows.get(&key).is_none_or(faster) {
+            our_rows.insert(key, row);
+        }
+    }
+    let mut peer_header = None;
+    let mut joined = Vec::new();
+    let mut only_peer = Vec::new();
+    for (line, value) in read_lines(peer)? {
+        if value.get("op").is_none() {
+            peer_header = Some(value);
+            continue;
+        }
+        let row: PeerRow = serde_json::from_value(value).map_err(|e| Error::Data {
+            path: peer.to_path_buf(),
+            message: format!("line {line}: not a peer row ({e})"),
+        })?;
+        match our_rows.remove(&(peer_key(&row.op), row.shape.clone())) {
+            Some(ours) => joined.push((ours, row)),
+            None => only_peer.push(row),
+        }
+    }
+    Ok(Comparison {
+        joined,
+        only_ours: our_rows.into_values().collect(),
+        only_peer,
+        peer_header,
+    })
+}
+
+pub fn render(c: &Comparison) -> String {
+    let mut out = String::new();
+    if let Some(h) = &c.peer_header {
+        out += &format!("peer: {h}\n");
+    }
+    let rows: Vec<Vec<String>> = c
+        .joined
+        .iter()
+        .map(|(o, p)| {
+            vec![
+                o.op.clone(),
+                format!("{:?}", o.shape).replace(' ', ""),
+                o.variant.clone(),
+                opt(o.gpu_ms, 4),
+                opt(Some(p.ms), 4),
+                opt(o.gflops, 1),
+                opt(p.gflops, 1),
+                opt(o.gpu_ms.map(|ms| ms / p.ms), 2),
+            ]
+        })
+        .collect();
+    out += "ratio = our ms / peer ms (below 1: we are faster)\n";
+    out += &table(&["op", "shape", "variant", "ours ms", "peer ms", "ours GFLOP/s", "peer GFLOP/s", "ratio"], &rows, 3);
+    if !c.only_ours.is_empty() {
+        out += &format!("\nonly in ours ({}):\n", c.only_ours.len());
+        for r in &c.only_ours {
+            out += &format!("  {} {:?} {}\n", r.op, r.shape, r.variant);
+        }
+    }
+    if !c.only_peer.is_empty() {
+        out += &format!("\nonly in the peer ({}):\n", c.only_peer.len());
+        for r in &c.only_peer {
+            out += &format!("  {} {:?}\n", r.op, r.shape);
+        }
+    }
+    out
+}
