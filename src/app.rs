@@ -18,7 +18,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Info => info(),
         Command::Bench(args) => bench(&args),
         Command::Compare(args) => {
-            print!("{}", crate::compare::render(&crate::compare::load(&args.ours, &args.peer)?));
+            print!(
+                "{}",
+                crate::compare::render(&crate::compare::load(&args.ours, &args.peer)?)
+            );
             Ok(())
         }
         Command::Profile(args) => profile(&args),
@@ -33,7 +36,15 @@ fn bench(args: &BenchArgs) -> Result<()> {
     let gpu = Arc::new(Gpu::new()?);
     let opts = crate::bench::Options::new(args.quick);
     if !args.json {
-        println!("{} ({} timing)", gpu.adapter_summary(), if gpu.has_timestamps() { "timestamp" } else { "wallclock" });
+        println!(
+            "{} ({} timing)",
+            gpu.adapter_summary(),
+            if gpu.has_timestamps() {
+                "timestamp"
+            } else {
+                "wallclock"
+            }
+        );
     }
     let mut rows = Vec::new();
     for case in crate::bench::cases(args.quick) {
@@ -44,8 +55,15 @@ fn bench(args: &BenchArgs) -> Result<()> {
         rows.push(row);
     }
     if args.train {
-        let data = load_mnist(&args.data_dir.clone().unwrap_or_else(default_data_dir), args.quick.then_some(2048))?;
-        let (batches, timed): (&[usize], usize) = if args.quick { (&[64, 128], 1) } else { (&[64, 128, 256, 1024], 2) };
+        let data = load_mnist(
+            &args.data_dir.clone().unwrap_or_else(default_data_dir),
+            args.quick.then_some(2048),
+        )?;
+        let (batches, timed): (&[usize], usize) = if args.quick {
+            (&[64, 128], 1)
+        } else {
+            (&[64, 128, 256, 1024], 2)
+        };
         for row in crate::bench::train_rows(&gpu, &data, batches, timed)? {
             if args.json {
                 println!("{}", to_json(&row)?);
@@ -55,20 +73,30 @@ fn bench(args: &BenchArgs) -> Result<()> {
     }
     if !args.json {
         print!("{}", crate::bench::render(&rows));
-        println!("cpu ms: the CPU reference, timed only up to {:.0e} FLOP per call", crate::bench::CPU_CAP_FLOPS);
+        println!(
+            "cpu ms: the CPU reference, timed only up to {:.0e} FLOP per call",
+            crate::bench::CPU_CAP_FLOPS
+        );
     }
     Ok(())
 }
 
 fn profile(args: &ProfileArgs) -> Result<()> {
     let arch = match args.model {
-        ModelKind::Dense => Arch::Dense { layers: vec![100, 200, 30] },
-        ModelKind::Conv => Arch::Conv { channels: vec![16, 8] },
+        ModelKind::Dense => Arch::Dense {
+            layers: vec![100, 200, 30],
+        },
+        ModelKind::Conv => Arch::Conv {
+            channels: vec![16, 8],
+        },
     };
     if args.steps == 0 {
         return Err(Error::flag("--steps", "must be at least 1"));
     }
-    let data = load_mnist(&args.data_dir.clone().unwrap_or_else(default_data_dir), None)?;
+    let data = load_mnist(
+        &args.data_dir.clone().unwrap_or_else(default_data_dir),
+        None,
+    )?;
     let mut backend = make_backend(args.backend)?;
     let report = crate::profile::profile(backend.as_mut(), &data, arch, args.batch, args.steps)?;
     if args.json {
@@ -118,11 +146,17 @@ fn train(args: &TrainArgs) -> Result<()> {
     let mut backend = make_backend(args.backend)?;
     let backend_name = backend.name();
     let mut trainer = Trainer::new(backend.as_mut(), config.clone(), &data)?;
+    if let Some(path) = &args.init_from {
+        let flat = crate::checkpoint::load(path, trainer.graph())?;
+        trainer.set_params(&flat)?;
+        println!("initialised from {}", path.display());
+    }
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| default_out_dir(config.arch.name()));
     let mut log = MetricsLog::create(&out)?;
+    let checkpoint = out.join("model.safetensors");
     let params: usize = trainer.graph().params.iter().map(|p| p.value.len).sum();
     println!(
         "{} autoencoder {} ({params} parameters) on {backend_name}",
@@ -146,8 +180,14 @@ fn train(args: &TrainArgs) -> Result<()> {
             m.epoch, config.epochs, m.train_loss, m.test_mse, m.test_bce, m.seconds, m.images_per_second
         );
         log.append(&m)?;
+        let params = trainer.params()?;
+        crate::checkpoint::save(&checkpoint, trainer.graph(), &params)?;
     }
     println!("metrics: {}", log.path().display());
+    println!(
+        "weights: {} (PyTorch state_dict names)",
+        checkpoint.display()
+    );
     Ok(())
 }
 

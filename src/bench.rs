@@ -12,10 +12,10 @@ use crate::cpu::conv_transpose2d::ConvTranspose2dShape;
 use crate::cpu::matmul::MatmulShape;
 use crate::cpu::optim::AdamConfig;
 use crate::cpu::pool::{max_pool2d_forward, Pool2dShape};
+use crate::data::Mnist;
 use crate::error::Result;
 use crate::gpu::{Gpu, GpuBackend};
 use crate::model::ops::{Activation, LossKind, MatmulVariant, Op, StepParams, View};
-use crate::data::Mnist;
 use crate::model::Arch;
 use crate::report::{median, opt, table};
 use crate::train::{TrainConfig, Trainer};
@@ -62,16 +62,27 @@ pub struct Options {
 impl Options {
     pub fn new(quick: bool) -> Self {
         if quick {
-            Options { quick, gpu_repeats: 5, cpu_repeats: 1 }
+            Options {
+                quick,
+                gpu_repeats: 5,
+                cpu_repeats: 1,
+            }
         } else {
-            Options { quick, gpu_repeats: 30, cpu_repeats: 3 }
+            Options {
+                quick,
+                gpu_repeats: 30,
+                cpu_repeats: 3,
+            }
         }
     }
 }
 
 /// Views 0, 1, 2, … of the given lengths: each view of a benchmarked op owns a buffer.
 fn views(lens: &[usize]) -> Vec<View> {
-    lens.iter().enumerate().map(|(i, &len)| View::whole(i, len)).collect()
+    lens.iter()
+        .enumerate()
+        .map(|(i, &len)| View::whole(i, len))
+        .collect()
 }
 
 fn matmul_case(name: &str, shape: MatmulShape, variant: MatmulVariant) -> Case {
@@ -80,25 +91,51 @@ fn matmul_case(name: &str, shape: MatmulShape, variant: MatmulVariant) -> Case {
         name: name.to_string(),
         variant: variant.name().to_string(),
         shape: vec![shape.m, shape.k, shape.n],
-        op: Op::Matmul { a: v[0], b: v[1], c: v[2], shape, variant },
+        op: Op::Matmul {
+            a: v[0],
+            b: v[1],
+            c: v[2],
+            shape,
+            variant,
+        },
     }
 }
 
 fn case(name: String, shape: Vec<usize>, op: Op) -> Case {
-    Case { name, variant: "-".to_string(), shape, op }
+    Case {
+        name,
+        variant: "-".to_string(),
+        shape,
+        op,
+    }
 }
 
 /// The dense autoencoder's Linear layers as (in, out).
-const DENSE_LAYERS: [(usize, usize); 6] = [(784, 100), (100, 200), (200, 30), (30, 200), (200, 100), (100, 784)];
+const DENSE_LAYERS: [(usize, usize); 6] = [
+    (784, 100),
+    (100, 200),
+    (200, 30),
+    (30, 200),
+    (200, 100),
+    (100, 784),
+];
 /// The conv autoencoder's convolutions: (name, in channels, out channels, side), 3×3 pad 1.
-const CONVS: [(&str, usize, usize, usize); 3] = [("conv1", 1, 16, 28), ("conv2", 16, 8, 14), ("conv_out", 16, 1, 28)];
+const CONVS: [(&str, usize, usize, usize); 3] = [
+    ("conv1", 1, 16, 28),
+    ("conv2", 16, 8, 14),
+    ("conv_out", 16, 1, 28),
+];
 /// Its transposed convolutions: 3×3, stride 2, pad 1, output padding 1, from the input side.
 const TCONVS: [(&str, usize, usize, usize); 2] = [("tconv1", 8, 8, 7), ("tconv2", 8, 16, 14)];
 const POOLS: [(&str, usize, usize); 2] = [("pool1", 16, 28), ("pool2", 8, 14)];
 
 pub fn cases(quick: bool) -> Vec<Case> {
     let mut out = Vec::new();
-    let squares: &[usize] = if quick { &[64, 128] } else { &[256, 512, 1024, 2048, 4096] };
+    let squares: &[usize] = if quick {
+        &[64, 128]
+    } else {
+        &[256, 512, 1024, 2048, 4096]
+    };
     let batches: &[usize] = if quick { &[8] } else { &[128, 1024] };
     for &n in squares {
         for variant in MatmulVariant::ALL {
@@ -118,78 +155,264 @@ fn dense_cases(out: &mut Vec<Case>, b: usize) {
     for (i, o) in DENSE_LAYERS {
         for variant in MatmulVariant::ALL {
             out.push(matmul_case("matmul", MatmulShape::new(b, i, o), variant));
-            let nt = MatmulShape { trans_b: true, ..MatmulShape::new(b, i, o) };
+            let nt = MatmulShape {
+                trans_b: true,
+                ..MatmulShape::new(b, i, o)
+            };
             out.push(matmul_case("matmul_nt", nt, variant));
-            let tn = MatmulShape { trans_a: true, ..MatmulShape::new(o, b, i) };
+            let tn = MatmulShape {
+                trans_a: true,
+                ..MatmulShape::new(o, b, i)
+            };
             out.push(matmul_case("matmul_tn", tn, variant));
         }
     }
     for (i, o) in [(784, 100), (100, 784)] {
         let (len, shape) = (b * o, vec![b, o]);
         let v = views(&[len, o, len]);
-        out.push(case(format!("bias_forward/{i}x{o}"), shape.clone(), Op::BiasForward { x: v[0], b: v[1], y: v[2], rows: b, cols: o }));
-        out.push(case(format!("bias_backward/{i}x{o}"), shape.clone(), Op::BiasBackward { dy: v[0], db: v[1], rows: b, cols: o }));
-        let act = if o == 784 { Activation::Sigmoid } else { Activation::Relu };
+        out.push(case(
+            format!("bias_forward/{i}x{o}"),
+            shape.clone(),
+            Op::BiasForward {
+                x: v[0],
+                b: v[1],
+                y: v[2],
+                rows: b,
+                cols: o,
+            },
+        ));
+        out.push(case(
+            format!("bias_backward/{i}x{o}"),
+            shape.clone(),
+            Op::BiasBackward {
+                dy: v[0],
+                db: v[1],
+                rows: b,
+                cols: o,
+            },
+        ));
+        let act = if o == 784 {
+            Activation::Sigmoid
+        } else {
+            Activation::Relu
+        };
         let tag = if o == 784 { "sigmoid" } else { "relu" };
         let v = views(&[len, len, len]);
-        out.push(case(format!("{tag}_forward/{i}x{o}"), shape.clone(), Op::ActivationForward { act, x: v[0], y: v[1] }));
-        out.push(case(format!("{tag}_backward/{i}x{o}"), shape, Op::ActivationBackward { act, y: v[0], dy: v[1], dx: v[2] }));
+        out.push(case(
+            format!("{tag}_forward/{i}x{o}"),
+            shape.clone(),
+            Op::ActivationForward {
+                act,
+                x: v[0],
+                y: v[1],
+            },
+        ));
+        out.push(case(
+            format!("{tag}_backward/{i}x{o}"),
+            shape,
+            Op::ActivationBackward {
+                act,
+                y: v[0],
+                dy: v[1],
+                dx: v[2],
+            },
+        ));
     }
     let len = b * 784;
     for loss in [LossKind::Mse, LossKind::Bce] {
         let tag = if loss == LossKind::Mse { "mse" } else { "bce" };
         let v = views(&[len, len, 1, 1]);
-        let op = Op::LossForward { loss, y: v[0], t: v[1], value: v[2], total: v[3], rows: b };
+        let op = Op::LossForward {
+            loss,
+            y: v[0],
+            t: v[1],
+            value: v[2],
+            total: v[3],
+            rows: b,
+        };
         out.push(case(format!("{tag}_forward"), vec![b, 784], op));
         let v = views(&[len, len, len]);
-        out.push(case(format!("{tag}_backward"), vec![b, 784], Op::LossBackward { loss, y: v[0], t: v[1], dy: v[2] }));
+        out.push(case(
+            format!("{tag}_backward"),
+            vec![b, 784],
+            Op::LossBackward {
+                loss,
+                y: v[0],
+                t: v[1],
+                dy: v[2],
+            },
+        ));
     }
     let images = b * 4;
     let v = views(&[(images * 784).div_ceil(4), images, len]);
-    out.push(case("gather_batch".into(), vec![b, 784], Op::GatherBatch { data: v[0], perm: v[1], x: v[2], rows: b, cols: 784 }));
+    out.push(case(
+        "gather_batch".into(),
+        vec![b, 784],
+        Op::GatherBatch {
+            data: v[0],
+            perm: v[1],
+            x: v[2],
+            rows: b,
+            cols: 784,
+        },
+    ));
     if b == 128 {
         // Adam over the dense model's 210,214 parameters, whatever the batch.
         let params = 210_214;
         let v = views(&[params; 4]);
-        let op = Op::AdamUpdate { grad: v[0], param: v[1], m: v[2], v: v[3], config: AdamConfig::new(1e-3) };
+        let op = Op::AdamUpdate {
+            grad: v[0],
+            param: v[1],
+            m: v[2],
+            v: v[3],
+            config: AdamConfig::new(1e-3),
+        };
         out.push(case("adam_update/dense".into(), vec![params], op));
     }
 }
 
 fn conv_cases(out: &mut Vec<Case>, b: usize) {
     for (name, c, o, side) in CONVS {
-        let s = Conv2dShape { n: b, c, h: side, w: side, o, kh: 3, kw: 3, stride: 1, pad: 1 };
+        let s = Conv2dShape {
+            n: b,
+            c,
+            h: side,
+            w: side,
+            o,
+            kh: 3,
+            kw: 3,
+            stride: 1,
+            pad: 1,
+        };
         let shape = vec![b, c, side, side, o];
         let v = views(&[s.x_len(), s.w_len(), s.o, s.y_len()]);
-        out.push(case(format!("conv2d_forward/{name}"), shape.clone(), Op::Conv2dForward { x: v[0], w: v[1], b: v[2], y: v[3], shape: s }));
+        out.push(case(
+            format!("conv2d_forward/{name}"),
+            shape.clone(),
+            Op::Conv2dForward {
+                x: v[0],
+                w: v[1],
+                b: v[2],
+                y: v[3],
+                shape: s,
+            },
+        ));
         let v = views(&[s.y_len(), s.w_len(), s.x_len()]);
-        out.push(case(format!("conv2d_backward_input/{name}"), shape.clone(), Op::Conv2dBackwardInput { dy: v[0], w: v[1], dx: v[2], shape: s }));
+        out.push(case(
+            format!("conv2d_backward_input/{name}"),
+            shape.clone(),
+            Op::Conv2dBackwardInput {
+                dy: v[0],
+                w: v[1],
+                dx: v[2],
+                shape: s,
+            },
+        ));
         let v = views(&[s.x_len(), s.y_len(), s.w_len()]);
-        out.push(case(format!("conv2d_backward_weight/{name}"), shape.clone(), Op::Conv2dBackwardWeight { x: v[0], dy: v[1], dw: v[2], shape: s }));
+        out.push(case(
+            format!("conv2d_backward_weight/{name}"),
+            shape.clone(),
+            Op::Conv2dBackwardWeight {
+                x: v[0],
+                dy: v[1],
+                dw: v[2],
+                shape: s,
+            },
+        ));
         let v = views(&[s.y_len(), s.o]);
-        let op = Op::Conv2dBackwardBias { dy: v[0], db: v[1], n: b, o, hw: side * side };
+        let op = Op::Conv2dBackwardBias {
+            dy: v[0],
+            db: v[1],
+            n: b,
+            o,
+            hw: side * side,
+        };
         out.push(case(format!("conv2d_backward_bias/{name}"), shape, op));
     }
     for (name, c, o, side) in TCONVS {
-        let s = ConvTranspose2dShape { n: b, c, h: side, w: side, o, kh: 3, kw: 3, stride: 2, pad: 1, out_pad: 1 };
+        let s = ConvTranspose2dShape {
+            n: b,
+            c,
+            h: side,
+            w: side,
+            o,
+            kh: 3,
+            kw: 3,
+            stride: 2,
+            pad: 1,
+            out_pad: 1,
+        };
         let shape = vec![b, c, side, side, o];
         let v = views(&[s.x_len(), s.w_len(), s.o, s.y_len()]);
-        let op = Op::ConvTranspose2dForward { x: v[0], w: v[1], b: v[2], y: v[3], shape: s };
-        out.push(case(format!("conv_transpose2d_forward/{name}"), shape.clone(), op));
+        let op = Op::ConvTranspose2dForward {
+            x: v[0],
+            w: v[1],
+            b: v[2],
+            y: v[3],
+            shape: s,
+        };
+        out.push(case(
+            format!("conv_transpose2d_forward/{name}"),
+            shape.clone(),
+            op,
+        ));
         let v = views(&[s.y_len(), s.w_len(), s.x_len()]);
-        let op = Op::ConvTranspose2dBackwardInput { dy: v[0], w: v[1], dx: v[2], shape: s };
-        out.push(case(format!("conv_transpose2d_backward_input/{name}"), shape.clone(), op));
+        let op = Op::ConvTranspose2dBackwardInput {
+            dy: v[0],
+            w: v[1],
+            dx: v[2],
+            shape: s,
+        };
+        out.push(case(
+            format!("conv_transpose2d_backward_input/{name}"),
+            shape.clone(),
+            op,
+        ));
         let v = views(&[s.x_len(), s.y_len(), s.w_len()]);
-        let op = Op::ConvTranspose2dBackwardWeight { x: v[0], dy: v[1], dw: v[2], shape: s };
-        out.push(case(format!("conv_transpose2d_backward_weight/{name}"), shape, op));
+        let op = Op::ConvTranspose2dBackwardWeight {
+            x: v[0],
+            dy: v[1],
+            dw: v[2],
+            shape: s,
+        };
+        out.push(case(
+            format!("conv_transpose2d_backward_weight/{name}"),
+            shape,
+            op,
+        ));
     }
     for (name, c, side) in POOLS {
-        let s = Pool2dShape { n: b, c, h: side, w: side, k: 2, stride: 2 };
+        let s = Pool2dShape {
+            n: b,
+            c,
+            h: side,
+            w: side,
+            k: 2,
+            stride: 2,
+        };
         let shape = vec![b, c, side, side];
         let v = views(&[s.x_len(), s.y_len(), s.y_len()]);
-        out.push(case(format!("max_pool2d_forward/{name}"), shape.clone(), Op::MaxPool2dForward { x: v[0], y: v[1], idx: v[2], shape: s }));
+        out.push(case(
+            format!("max_pool2d_forward/{name}"),
+            shape.clone(),
+            Op::MaxPool2dForward {
+                x: v[0],
+                y: v[1],
+                idx: v[2],
+                shape: s,
+            },
+        ));
         let v = views(&[s.y_len(), s.y_len(), s.x_len()]);
-        out.push(case(format!("max_pool2d_backward/{name}"), shape, Op::MaxPool2dBackward { dy: v[0], idx: v[1], dx: v[2], shape: s }));
+        out.push(case(
+            format!("max_pool2d_backward/{name}"),
+            shape,
+            Op::MaxPool2dBackward {
+                dy: v[0],
+                idx: v[1],
+                dx: v[2],
+                shape: s,
+            },
+        ));
     }
 }
 
@@ -201,7 +424,8 @@ pub fn init_buffers(op: &Op, seed: u64) -> Vec<Vec<u32>> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut all: Vec<View> = op.inputs();
     all.extend(op.outputs());
-    let mut buffers: Vec<Vec<u32>> = vec![Vec::new(); all.iter().map(|v| v.buf + 1).max().unwrap_or(0)];
+    let mut buffers: Vec<Vec<u32>> =
+        vec![Vec::new(); all.iter().map(|v| v.buf + 1).max().unwrap_or(0)];
     for v in &all {
         let values: Vec<f32> = (0..v.len).map(|_| rng.random_range(-1.0f32..1.0)).collect();
         buffers[v.buf] = bytemuck::cast_slice(&values).to_vec();
@@ -216,7 +440,9 @@ pub fn init_buffers(op: &Op, seed: u64) -> Vec<Vec<u32>> {
             buffers[v.buf] = bytemuck::cast_slice(&second).to_vec();
         }
         Op::MaxPool2dBackward { idx, shape, .. } => {
-            let x: Vec<f32> = (0..shape.x_len()).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+            let x: Vec<f32> = (0..shape.x_len())
+                .map(|_| rng.random_range(-1.0f32..1.0))
+                .collect();
             let (mut y, mut indices) = (vec![0.0; shape.y_len()], vec![0u32; shape.y_len()]);
             max_pool2d_forward(shape, &x, &mut y, &mut indices);
             buffers[idx.buf] = indices;
@@ -227,7 +453,14 @@ pub fn init_buffers(op: &Op, seed: u64) -> Vec<Vec<u32>> {
 }
 
 fn load(backend: &mut dyn Backend, op: &Op, init: &[Vec<u32>]) -> Result<()> {
-    let specs: Vec<BufferSpec> = init.iter().enumerate().map(|(i, b)| BufferSpec { name: format!("{}#{i}", op.entry()), len: b.len() }).collect();
+    let specs: Vec<BufferSpec> = init
+        .iter()
+        .enumerate()
+        .map(|(i, b)| BufferSpec {
+            name: format!("{}#{i}", op.entry()),
+            len: b.len(),
+        })
+        .collect();
     backend.alloc(&specs)?;
     for (i, data) in init.iter().enumerate() {
         backend.write(i, 0, data)?;
@@ -238,11 +471,20 @@ fn load(backend: &mut dyn Backend, op: &Op, init: &[Vec<u32>]) -> Result<()> {
 /// Median milliseconds of one launch on a backend: per-op times from its profiler (GPU
 /// timestamps, or the CPU clock around each reference call), after a warm-up launch.
 /// Without GPU timestamps, the host clock around a submit and a waiting poll instead.
-fn time_op(backend: &mut dyn Backend, op: &Op, init: &[Vec<u32>], repeats: usize) -> Result<(f64, &'static str)> {
+fn time_op(
+    backend: &mut dyn Backend,
+    op: &Op,
+    init: &[Vec<u32>],
+    repeats: usize,
+) -> Result<(f64, &'static str)> {
     let timed = backend.set_profiling(true).is_ok();
     load(backend, op, init)?;
     let ops = std::slice::from_ref(op);
-    let one = [StepParams { bias_correction1: 0.1, bias_correction2: 0.001, ..Default::default() }];
+    let one = [StepParams {
+        bias_correction1: 0.1,
+        bias_correction2: 0.001,
+        ..Default::default()
+    }];
     // First-use costs (pipeline creation, page faults) are not the kernel's.
     backend.run("bench", ops, &one)?;
     backend.finish()?;
@@ -250,7 +492,11 @@ fn time_op(backend: &mut dyn Backend, op: &Op, init: &[Vec<u32>], repeats: usize
         backend.take_times()?;
         let steps = vec![one[0]; repeats.min(crate::gpu::backend::MAX_STEPS_PER_SUBMIT)];
         backend.run("bench", ops, &steps)?;
-        let ms: Vec<f64> = backend.take_times()?.iter().map(|t| t.nanos / 1e6).collect();
+        let ms: Vec<f64> = backend
+            .take_times()?
+            .iter()
+            .map(|t| t.nanos / 1e6)
+            .collect();
         Ok((median(&ms), backend.timing()))
     } else {
         let mut ms = Vec::new();
@@ -266,7 +512,12 @@ fn time_op(backend: &mut dyn Backend, op: &Op, init: &[Vec<u32>], repeats: usize
 
 pub fn run_case(gpu: &Arc<Gpu>, case: &Case, opts: &Options) -> Result<Row> {
     let init = init_buffers(&case.op, 7);
-    let (gpu_ms, timing) = time_op(&mut GpuBackend::new(gpu.clone()), &case.op, &init, opts.gpu_repeats)?;
+    let (gpu_ms, timing) = time_op(
+        &mut GpuBackend::new(gpu.clone()),
+        &case.op,
+        &init,
+        opts.gpu_repeats,
+    )?;
     let flops = case.op.flops();
     let cpu_ms = if flops <= CPU_CAP_FLOPS {
         Some(time_op(&mut CpuBackend::new(), &case.op, &init, opts.cpu_repeats)?.0)
@@ -291,11 +542,30 @@ pub fn run_case(gpu: &Arc<Gpu>, case: &Case, opts: &Options) -> Result<Row> {
 /// Whole training epochs on the GPU: both models at each batch size, after one warm-up
 /// epoch, the best of `timed` epochs (as the PyTorch peer does). The epoch's time is host
 /// wall time from the first submit to the loss readback, so it includes all overheads.
-pub fn train_rows(gpu: &Arc<Gpu>, data: &Mnist, batches: &[usize], timed: usize) -> Result<Vec<Row>> {
+pub fn train_rows(
+    gpu: &Arc<Gpu>,
+    data: &Mnist,
+    batches: &[usize],
+    timed: usize,
+) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
-    for arch in [Arch::Dense { layers: vec![100, 200, 30] }, Arch::Conv { channels: vec![16, 8] }] {
+    for arch in [
+        Arch::Dense {
+            layers: vec![100, 200, 30],
+        },
+        Arch::Conv {
+            channels: vec![16, 8],
+        },
+    ] {
         for &batch in batches {
-            let config = TrainConfig { arch: arch.clone(), epochs: 1 + timed, batch, lr: 1e-3, loss: LossKind::Mse, seed: 0 };
+            let config = TrainConfig {
+                arch: arch.clone(),
+                epochs: 1 + timed,
+                batch,
+                lr: 1e-3,
+                loss: LossKind::Mse,
+                seed: 0,
+            };
             let mut backend = GpuBackend::new(gpu.clone());
             let mut trainer = Trainer::new(&mut backend, config, data)?;
             trainer.epoch()?;
@@ -342,5 +612,11 @@ pub fn render(rows: &[Row]) -> String {
             ]
         })
         .collect();
-    table(&["op", "variant", "shape", "gpu ms", "cpu ms", "speedup", "GFLOP/s", "GB/s", "timing"], &cells, 3)
+    table(
+        &[
+            "op", "variant", "shape", "gpu ms", "cpu ms", "speedup", "GFLOP/s", "GB/s", "timing",
+        ],
+        &cells,
+        3,
+    )
 }

@@ -118,7 +118,10 @@ pub struct TrainArgs {
     pub data_dir: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = BackendKind::Gpu)]
     pub backend: BackendKind,
-    /// Output folder [default: runs/<model>-<timestamp>].
+    /// Output folder for metrics.jsonl and model.safetensors [default: runs/<model>-<timestamp>].
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Start from the weights of a checkpoint saved by an earlier run of the same architecture.
+    #[arg(long)]
+    pub init_from: Option<PathBuf>,
 }

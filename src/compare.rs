@@ -37,10 +37,12 @@ fn read_lines(path: &Path) -> Result<Vec<(usize, serde_json::Value)>> {
         .enumerate()
         .filter(|(_, l)| l.trim_start().starts_with('{'))
         .map(|(i, l)| {
-            serde_json::from_str(l).map(|v| (i + 1, v)).map_err(|e| Error::Data {
-                path: path.to_path_buf(),
-                message: format!("line {}: not JSON ({e})", i + 1),
-            })
+            serde_json::from_str(l)
+                .map(|v| (i + 1, v))
+                .map_err(|e| Error::Data {
+                    path: path.to_path_buf(),
+                    message: format!("line {}: not JSON ({e})", i + 1),
+                })
         })
         .collect()
 }
@@ -54,7 +56,8 @@ pub fn load(ours: &Path, peer: &Path) -> Result<Comparison> {
         })?;
         // Of several variants of one op and shape, the fastest is the one training would pick.
         let key = (row.op.clone(), row.shape.clone());
-        let faster = |old: &Row| row.gpu_ms.unwrap_or(f64::INFINITY) < old.gpu_ms.unwrap_or(f64::INFINITY);
+        let faster =
+            |old: &Row| row.gpu_ms.unwrap_or(f64::INFINITY) < old.gpu_ms.unwrap_or(f64::INFINITY);
         if our_rows.get(&key).is_none_or(faster) {
             our_rows.insert(key, row);
         }
@@ -106,7 +109,20 @@ pub fn render(c: &Comparison) -> String {
         })
         .collect();
     out += "ratio = our ms / peer ms (below 1: we are faster)\n";
-    out += &table(&["op", "shape", "variant", "ours ms", "peer ms", "ours GFLOP/s", "peer GFLOP/s", "ratio"], &rows, 3);
+    out += &table(
+        &[
+            "op",
+            "shape",
+            "variant",
+            "ours ms",
+            "peer ms",
+            "ours GFLOP/s",
+            "peer GFLOP/s",
+            "ratio",
+        ],
+        &rows,
+        3,
+    );
     if !c.only_ours.is_empty() {
         out += &format!("\nonly in ours ({}):\n", c.only_ours.len());
         for r in &c.only_ours {

@@ -8,6 +8,7 @@
 pub mod app;
 pub mod backend;
 pub mod bench;
+pub mod checkpoint;
 pub mod cli;
 pub mod compare;
 pub mod cpu;

@@ -43,9 +43,22 @@ pub struct Profile {
     pub dispatches: Vec<DispatchRow>,
 }
 
-pub fn profile(backend: &mut dyn Backend, data: &Mnist, arch: Arch, batch: usize, steps: usize) -> Result<Profile> {
+pub fn profile(
+    backend: &mut dyn Backend,
+    data: &Mnist,
+    arch: Arch,
+    batch: usize,
+    steps: usize,
+) -> Result<Profile> {
     let backend_name = backend.name();
-    let config = TrainConfig { arch: arch.clone(), epochs: 1, batch, lr: 1e-3, loss: LossKind::Mse, seed: 0 };
+    let config = TrainConfig {
+        arch: arch.clone(),
+        epochs: 1,
+        batch,
+        lr: 1e-3,
+        loss: LossKind::Mse,
+        seed: 0,
+    };
     let mut trainer = Trainer::new(backend, config, data)?;
     trainer.train_steps(2)?;
     trainer.backend().finish()?;
@@ -64,7 +77,12 @@ pub fn profile(backend: &mut dyn Backend, data: &Mnist, arch: Arch, batch: usize
     let per_step = trainer.graph().train.len();
     let mut dispatches = Vec::new();
     for (index, op) in trainer.graph().train.iter().enumerate() {
-        let ms: Vec<f64> = times.iter().skip(index).step_by(per_step).map(|t| t.nanos / 1e6).collect();
+        let ms: Vec<f64> = times
+            .iter()
+            .skip(index)
+            .step_by(per_step)
+            .map(|t| t.nanos / 1e6)
+            .collect();
         let median_ms = median(&ms);
         dispatches.push(DispatchRow {
             index,
@@ -118,7 +136,21 @@ pub fn render(p: &Profile) -> String {
         "{} on {}, batch {}, {} steps timed ({})\n",
         p.model, p.backend, p.batch, p.steps, p.timing
     );
-    out += &table(&["#", "kernel", "shape", "calls", "total ms", "median ms", "share", "GFLOP/s", "GB/s"], &rows, 3);
+    out += &table(
+        &[
+            "#",
+            "kernel",
+            "shape",
+            "calls",
+            "total ms",
+            "median ms",
+            "share",
+            "GFLOP/s",
+            "GB/s",
+        ],
+        &rows,
+        3,
+    );
     out += &format!(
         "step: {:.3} ms wall, {:.3} ms in dispatches: busy {:.1}% (the rest is host overhead and gaps)\n",
         p.step_wall_ms,

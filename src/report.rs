@@ -36,12 +36,24 @@ pub fn table(header: &[&str], rows: &[Vec<String>], left: usize) -> String {
             .iter()
             .zip(&widths)
             .enumerate()
-            .map(|(i, (c, &w))| if i < left { format!("{c:<w$}") } else { format!("{c:>w$}") })
+            .map(|(i, (c, &w))| {
+                if i < left {
+                    format!("{c:<w$}")
+                } else {
+                    format!("{c:>w$}")
+                }
+            })
             .collect();
         parts.join("  ").trim_end().to_string()
     };
     let mut out = vec![line(header.to_vec())];
-    out.push(widths.iter().map(|&w| "-".repeat(w)).collect::<Vec<_>>().join("  "));
+    out.push(
+        widths
+            .iter()
+            .map(|&w| "-".repeat(w))
+            .collect::<Vec<_>>()
+            .join("  "),
+    );
     for row in rows {
         out.push(line(row.iter().map(String::as_str).collect()));
     }
@@ -61,7 +73,14 @@ mod tests {
 
     #[test]
     fn tables_align_their_columns() {
-        let t = table(&["op", "ms"], &[vec!["matmul".into(), "1.5".into()], vec!["x".into(), "10.25".into()]], 1);
+        let t = table(
+            &["op", "ms"],
+            &[
+                vec!["matmul".into(), "1.5".into()],
+                vec!["x".into(), "10.25".into()],
+            ],
+            1,
+        );
         let lines: Vec<&str> = t.lines().collect();
         assert_eq!(lines[0], "op         ms");
         assert_eq!(lines[2], "matmul    1.5");

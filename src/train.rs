@@ -119,6 +119,23 @@ impl<'b> Trainer<'b> {
         &self.full
     }
 
+    /// The current parameters, as one flat buffer laid out by `graph().params`.
+    pub fn params(&mut self) -> Result<Vec<f32>> {
+        self.backend.read_f32(crate::model::graph::PARAMS)
+    }
+
+    /// Replaces the parameters (for example from a checkpoint); Adam's moments restart.
+    pub fn set_params(&mut self, flat: &[f32]) -> Result<()> {
+        if flat.len() != self.full.param_len() {
+            return Err(Error::Other(format!(
+                "{} parameters given, the model has {}",
+                flat.len(),
+                self.full.param_len()
+            )));
+        }
+        self.backend.write_f32(crate::model::graph::PARAMS, 0, flat)
+    }
+
     pub fn backend(&mut self) -> &mut dyn Backend {
         self.backend
     }
@@ -184,7 +201,11 @@ impl<'b> Trainer<'b> {
         if count * batch > self.train_images {
             return Err(Error::flag(
                 "--steps",
-                format!("{count} steps of {batch} need {} training images; there are {}", count * batch, self.train_images),
+                format!(
+                    "{count} steps of {batch} need {} training images; there are {}",
+                    count * batch,
+                    self.train_images
+                ),
             ));
         }
         let order = self.shuffler.next_epoch(self.train_images);

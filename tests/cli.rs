@@ -130,3 +130,91 @@ fn info_lists_an_adapter() {
         "{stdout}"
     );
 }
+
+#[test]
+fn checkpoints_are_saved_reloaded_and_refused_for_another_architecture() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first");
+    let args = |out: &std::path::Path| -> Vec<String> {
+        [
+            "train",
+            "--layers",
+            "16,8",
+            "--epochs",
+            "1",
+            "--limit",
+            "64",
+            "--out",
+            out.to_str().unwrap(),
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let out = run(&args(&first).iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ckpt = first.join("model.safetensors");
+    assert!(ckpt.is_file());
+    // Saved atomically: nothing but the two outputs is left in the folder.
+    let mut names: Vec<String> = std::fs::read_dir(&first)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["metrics.jsonl", "model.safetensors"]);
+
+    let second = dir.path().join("second");
+    let mut resumed = args(&second);
+    resumed.extend([
+        "--init-from".to_string(),
+        ckpt.to_str().unwrap().to_string(),
+    ]);
+    let out = run(&resumed.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("initialised from"));
+
+    let c = ckpt.to_str().unwrap();
+    assert_error(
+        &[
+            "train",
+            "--layers",
+            "16,4",
+            "--limit",
+            "64",
+            "--init-from",
+            c,
+        ],
+        &["dense:16,8", "dense:16,4"],
+    );
+    assert_error(
+        &[
+            "train",
+            "--model",
+            "conv",
+            "--limit",
+            "64",
+            "--init-from",
+            c,
+        ],
+        &["saved for dense:16,8"],
+    );
+    let bad = dir.path().join("bad.safetensors");
+    std::fs::write(&bad, b"\x10\x00\x00\x00\x00\x00\x00\x00{broken").unwrap();
+    assert_error(
+        &[
+            "train",
+            "--limit",
+            "64",
+            "--init-from",
+            bad.to_str().unwrap(),
+        ],
+        &["bad.safetensors", "not a safetensors file"],
+    );
+}

@@ -56,7 +56,10 @@ impl Backend for CpuBackend {
                 execute(op, &mut self.buffers, step);
                 if let Some(times) = self.times.as_mut() {
                     let nanos = start.elapsed().as_nanos() as f64;
-                    times.push(OpTime { op: op.clone(), nanos });
+                    times.push(OpTime {
+                        op: op.clone(),
+                        nanos,
+                    });
                 }
             }
         }

@@ -272,7 +272,11 @@ impl Backend for GpuBackend {
     }
 
     fn set_profiling(&mut self, on: bool) -> Result<()> {
-        self.profiler = if on { Some(Profiler::new(&self.gpu)?) } else { None };
+        self.profiler = if on {
+            Some(Profiler::new(&self.gpu)?)
+        } else {
+            None
+        };
         Ok(())
     }
 

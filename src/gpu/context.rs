@@ -32,6 +32,9 @@ pub struct Gpu {
     pub limits: wgpu::Limits,
     modules: Mutex<HashMap<Shader, wgpu::ShaderModule>>,
     kernels: Mutex<HashMap<(Shader, &'static str), Arc<Kernel>>>,
+    /// An error raised outside any error scope. wgpu's default handler panics; ours keeps
+    /// the first such error so that the next `checked` call reports it.
+    uncaptured: Arc<Mutex<Option<String>>>,
 }
 
 /// The timestamp features we use when the adapter has them.
@@ -96,6 +99,12 @@ impl Gpu {
         };
         let (device, queue) = pollster::block_on(adapter.request_device(&descriptor))
             .map_err(|e| Error::Device(e.to_string()))?;
+        let uncaptured = Arc::new(Mutex::new(None));
+        let slot = uncaptured.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
+            slot.get_or_insert_with(|| e.to_string());
+        }));
         Ok(Gpu {
             adapter,
             device,
@@ -104,6 +113,7 @@ impl Gpu {
             limits,
             modules: Mutex::new(HashMap::new()),
             kernels: Mutex::new(HashMap::new()),
+            uncaptured,
         })
     }
 
@@ -120,6 +130,18 @@ impl Gpu {
     pub fn checked<T>(&self, context: &str, f: impl FnOnce() -> T) -> Result<T> {
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let out = f();
+        let earlier = self
+            .uncaptured
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(message) = earlier {
+            drop(scope);
+            return Err(Error::Validation {
+                context: format!("before {context}"),
+                message,
+            });
+        }
         match pollster::block_on(scope.pop()) {
             None => Ok(out),
             Some(e) => Err(Error::Validation {

@@ -11,7 +11,6 @@ use crate::model::ops::Op;
 
 const CAPACITY: u32 = wgpu::QUERY_SET_MAX_QUERIES;
 
-
 pub struct Profiler {
     set: wgpu::QuerySet,
     resolve: wgpu::Buffer,

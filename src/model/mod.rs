@@ -103,6 +103,22 @@ impl Arch {
         Ok(())
     }
 
+    /// The flags that rebuild this architecture, as stored in checkpoints: `dense:100,200,30`.
+    pub fn spec(&self) -> String {
+        let list = |v: &[usize]| {
+            v.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        match self {
+            Arch::Dense { layers } => format!("dense:{}", list(layers)),
+            Arch::Conv { channels } => format!("conv:{}", list(channels)),
+        }
+    }
+
+    /// The layers in `nn.Sequential` order, each named by its index there, so that
+    /// parameter names (`0.weight`, `0.bias`, `2.weight`, …) are PyTorch's state_dict keys.
     fn layers(&self) -> Vec<Box<dyn Layer>> {
         match self {
             Arch::Dense { layers } => dense_layers(layers),
@@ -126,7 +142,7 @@ fn dense_layers(layers: &[usize]) -> Vec<Box<dyn Layer>> {
     let mut out: Vec<Box<dyn Layer>> = Vec::new();
     for (i, pair) in widths.windows(2).enumerate() {
         out.push(Box::new(Linear::new(
-            format!("linear{i}"),
+            out.len().to_string(),
             pair[0],
             pair[1],
         )));
@@ -135,7 +151,7 @@ fn dense_layers(layers: &[usize]) -> Vec<Box<dyn Layer>> {
         } else {
             Activation::Relu
         };
-        out.push(Box::new(Act::new(format!("act{i}"), act)));
+        out.push(Box::new(Act::new(out.len().to_string(), act)));
     }
     out
 }
@@ -144,37 +160,43 @@ fn dense_layers(layers: &[usize]) -> Vec<Box<dyn Layer>> {
 /// output padding 1) ReLU per stage back up, then Conv(3×3, pad 1) to one channel, Sigmoid.
 fn conv_layers(channels: &[usize]) -> Vec<Box<dyn Layer>> {
     let mut out: Vec<Box<dyn Layer>> = Vec::new();
+    let relu =
+        |out: &Vec<Box<dyn Layer>>| Box::new(Act::new(out.len().to_string(), Activation::Relu));
     let mut shape = Chw {
         c: 1,
         h: IMAGE_SIDE,
         w: IMAGE_SIDE,
     };
-    for (i, &c) in channels.iter().enumerate() {
-        let conv = Conv2d::new(format!("conv{}", i + 1), shape, c, 3, 1, 1);
+    for &c in channels {
+        let conv = Conv2d::new(out.len().to_string(), shape, c, 3, 1, 1);
         shape = conv.output();
         out.push(Box::new(conv));
-        out.push(Box::new(Act::new(
-            format!("relu{}", i + 1),
-            Activation::Relu,
-        )));
-        let pool = MaxPool2d::new(format!("pool{}", i + 1), shape, 2, 2);
+        out.push(relu(&out));
+        let pool = MaxPool2d::new(out.len().to_string(), shape, 2, 2);
         shape = pool.output();
         out.push(Box::new(pool));
     }
     // The decoder's channels: the code's channels first, then the encoder's in reverse.
     let mut targets: Vec<usize> = channels.iter().rev().skip(1).copied().collect();
     targets.insert(0, shape.c);
-    for (i, &c) in targets.iter().enumerate() {
-        let tconv = ConvTranspose2d::new(format!("tconv{}", i + 1), shape, c, 3, 2, 1, 1);
+    for c in targets {
+        let tconv = ConvTranspose2d::new(out.len().to_string(), shape, c, 3, 2, 1, 1);
         shape = tconv.output();
         out.push(Box::new(tconv));
-        out.push(Box::new(Act::new(
-            format!("relu_t{}", i + 1),
-            Activation::Relu,
-        )));
+        out.push(relu(&out));
     }
-    out.push(Box::new(Conv2d::new("conv_out", shape, 1, 3, 1, 1)));
-    out.push(Box::new(Act::new("sigmoid", Activation::Sigmoid)));
+    out.push(Box::new(Conv2d::new(
+        out.len().to_string(),
+        shape,
+        1,
+        3,
+        1,
+        1,
+    )));
+    out.push(Box::new(Act::new(
+        out.len().to_string(),
+        Activation::Sigmoid,
+    )));
     out
 }
 

@@ -340,15 +340,23 @@ impl Op {
             Op::BiasForward { y, .. } => f(y.len),
             Op::BiasBackward { dy, .. } => f(dy.len),
             // max(x, 0) / select; sigmoid: exp, add, divide and negate
-            Op::ActivationForward { act, y, .. } => f(y.len) * if *act == Activation::Relu { 1.0 } else { 4.0 },
-            Op::ActivationBackward { act, dx, .. } => f(dx.len) * if *act == Activation::Relu { 1.0 } else { 3.0 },
+            Op::ActivationForward { act, y, .. } => {
+                f(y.len) * if *act == Activation::Relu { 1.0 } else { 4.0 }
+            }
+            Op::ActivationBackward { act, dx, .. } => {
+                f(dx.len) * if *act == Activation::Relu { 1.0 } else { 3.0 }
+            }
             // difference, square (or two logs and a blend for BCE), sum
-            Op::LossForward { loss, y, .. } => f(y.len) * if *loss == LossKind::Mse { 3.0 } else { 6.0 },
+            Op::LossForward { loss, y, .. } => {
+                f(y.len) * if *loss == LossKind::Mse { 3.0 } else { 6.0 }
+            }
             Op::LossBackward { dy, .. } => f(dy.len) * 3.0,
             // two moment updates, a square root, a divide and the step: about 12 per element
             Op::AdamUpdate { param, .. } => f(param.len) * 12.0,
             // 2·N·O·OH·OW·C·KH·KW for each of the three conv2d products
-            Op::Conv2dForward { shape: s, .. } | Op::Conv2dBackwardInput { shape: s, .. } | Op::Conv2dBackwardWeight { shape: s, .. } => {
+            Op::Conv2dForward { shape: s, .. }
+            | Op::Conv2dBackwardInput { shape: s, .. }
+            | Op::Conv2dBackwardWeight { shape: s, .. } => {
                 2.0 * f(s.n * s.o * s.out_h() * s.out_w()) * f(s.c * s.kh * s.kw)
             }
             Op::Conv2dBackwardBias { dy, .. } => f(dy.len),
@@ -358,7 +366,9 @@ impl Op {
             // 2·N·C·H·W·O·KH·KW, counted on the (smaller) input, as PyTorch's peer does
             Op::ConvTranspose2dForward { shape: s, .. }
             | Op::ConvTranspose2dBackwardInput { shape: s, .. }
-            | Op::ConvTranspose2dBackwardWeight { shape: s, .. } => 2.0 * f(s.n * s.c * s.h * s.w) * f(s.o * s.kh * s.kw),
+            | Op::ConvTranspose2dBackwardWeight { shape: s, .. } => {
+                2.0 * f(s.n * s.c * s.h * s.w) * f(s.o * s.kh * s.kw)
+            }
         }
     }
 
@@ -383,12 +393,21 @@ impl Op {
                 let t = |b: bool| if b { "T" } else { "N" };
                 format!("[{},{},{}] {}{}", s.m, s.k, s.n, t(s.trans_a), t(s.trans_b))
             }
-            Op::BiasForward { rows, cols, .. } | Op::BiasBackward { rows, cols, .. } => format!("{rows}x{cols}"),
-            Op::ActivationForward { y: v, .. } | Op::ActivationBackward { dx: v, .. } => format!("{}", v.len),
+            Op::BiasForward { rows, cols, .. } | Op::BiasBackward { rows, cols, .. } => {
+                format!("{rows}x{cols}")
+            }
+            Op::ActivationForward { y: v, .. } | Op::ActivationBackward { dx: v, .. } => {
+                format!("{}", v.len)
+            }
             Op::LossForward { y, .. } | Op::LossBackward { y, .. } => format!("{}", y.len),
             Op::AdamUpdate { param, .. } => format!("{}", param.len),
-            Op::Conv2dForward { shape: s, .. } | Op::Conv2dBackwardInput { shape: s, .. } | Op::Conv2dBackwardWeight { shape: s, .. } => {
-                format!("[{},{},{},{}]->{} k{} s{} p{}", s.n, s.c, s.h, s.w, s.o, s.kh, s.stride, s.pad)
+            Op::Conv2dForward { shape: s, .. }
+            | Op::Conv2dBackwardInput { shape: s, .. }
+            | Op::Conv2dBackwardWeight { shape: s, .. } => {
+                format!(
+                    "[{},{},{},{}]->{} k{} s{} p{}",
+                    s.n, s.c, s.h, s.w, s.o, s.kh, s.stride, s.pad
+                )
             }
             Op::Conv2dBackwardBias { n, o, hw, .. } => format!("[{n},{o},{hw}]"),
             Op::MaxPool2dForward { shape: s, .. } | Op::MaxPool2dBackward { shape: s, .. } => {
@@ -397,7 +416,10 @@ impl Op {
             Op::ConvTranspose2dForward { shape: s, .. }
             | Op::ConvTranspose2dBackwardInput { shape: s, .. }
             | Op::ConvTranspose2dBackwardWeight { shape: s, .. } => {
-                format!("[{},{},{},{}]->{} k{} s{} p{} op{}", s.n, s.c, s.h, s.w, s.o, s.kh, s.stride, s.pad, s.out_pad)
+                format!(
+                    "[{},{},{},{}]->{} k{} s{} p{} op{}",
+                    s.n, s.c, s.h, s.w, s.o, s.kh, s.stride, s.pad, s.out_pad
+                )
             }
         }
     }

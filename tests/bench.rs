@@ -1,0 +1,320 @@
+//! The benchmark's bookkeeping: FLOP and byte formulas, coverage of every WGSL entry
+//! point, the JSON row schema, and `compare` joining our rows with the PyTorch peer's.
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use wgsl_autoencoder::bench::{self, Row};
+use wgsl_autoencoder::compare;
+use wgsl_autoencoder::cpu::conv2d::Conv2dShape;
+use wgsl_autoencoder::cpu::conv_transpose2d::ConvTranspose2dShape;
+use wgsl_autoencoder::cpu::matmul::MatmulShape;
+use wgsl_autoencoder::cpu::pool::Pool2dShape;
+use wgsl_autoencoder::model::ops::{MatmulVariant, Op, View};
+
+fn v(buf: usize, len: usize) -> View {
+    View::whole(buf, len)
+}
+
+#[test]
+fn flop_and_byte_formulas() {
+    let shape = MatmulShape::new(128, 784, 100);
+    let mm = Op::Matmul {
+        a: v(0, 128 * 784),
+        b: v(1, 784 * 100),
+        c: v(2, 128 * 100),
+        shape,
+        variant: MatmulVariant::Tiled,
+    };
+    assert_eq!(mm.flops(), 2.0 * 128.0 * 784.0 * 100.0);
+    assert_eq!(
+        mm.bytes(),
+        4.0 * (128.0 * 784.0 + 784.0 * 100.0 + 128.0 * 100.0)
+    );
+
+    // The PyTorch peer's conv FLOPs: 2·b·co·h·h·ci·9 (3×3, pad 1, stride 1), the same for
+    // all three products.
+    let s = Conv2dShape {
+        n: 128,
+        c: 16,
+        h: 14,
+        w: 14,
+        o: 8,
+        kh: 3,
+        kw: 3,
+        stride: 1,
+        pad: 1,
+    };
+    let peer = 2.0 * 128.0 * 8.0 * 14.0 * 14.0 * 16.0 * 9.0;
+    let fwd = Op::Conv2dForward {
+        x: v(0, s.x_len()),
+        w: v(1, s.w_len()),
+        b: v(2, 8),
+        y: v(3, s.y_len()),
+        shape: s,
+    };
+    let bwd = Op::Conv2dBackwardWeight {
+        x: v(0, s.x_len()),
+        dy: v(1, s.y_len()),
+        dw: v(2, s.w_len()),
+        shape: s,
+    };
+    assert_eq!(fwd.flops(), peer);
+    assert_eq!(bwd.flops(), peer);
+    assert_eq!(
+        fwd.bytes(),
+        4.0 * (s.x_len() + s.w_len() + 8 + s.y_len()) as f64
+    );
+
+    // Transposed convs count on the input side: 2·b·ci·h·h·co·9.
+    let t = ConvTranspose2dShape {
+        n: 128,
+        c: 8,
+        h: 7,
+        w: 7,
+        o: 8,
+        kh: 3,
+        kw: 3,
+        stride: 2,
+        pad: 1,
+        out_pad: 1,
+    };
+    let op = Op::ConvTranspose2dForward {
+        x: v(0, t.x_len()),
+        w: v(1, t.w_len()),
+        b: v(2, 8),
+        y: v(3, t.y_len()),
+        shape: t,
+    };
+    assert_eq!(op.flops(), 2.0 * 128.0 * 8.0 * 7.0 * 7.0 * 8.0 * 9.0);
+
+    // Max-pool: K·K compares per output; reads x, writes y and the indices.
+    let p = Pool2dShape {
+        n: 2,
+        c: 3,
+        h: 28,
+        w: 28,
+        k: 2,
+        stride: 2,
+    };
+    let op = Op::MaxPool2dForward {
+        x: v(0, p.x_len()),
+        y: v(1, p.y_len()),
+        idx: v(2, p.y_len()),
+        shape: p,
+    };
+    assert_eq!(op.flops(), (2 * 3 * 14 * 14 * 4) as f64);
+    assert_eq!(op.bytes(), 4.0 * (p.x_len() + 2 * p.y_len()) as f64);
+}
+
+/// Every `@compute` entry point in shaders/, read from the WGSL sources themselves.
+fn wgsl_entry_points() -> BTreeSet<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
+    let mut names = BTreeSet::new();
+    for file in std::fs::read_dir(dir).unwrap() {
+        let text = std::fs::read_to_string(file.unwrap().path()).unwrap();
+        let mut lines = text.lines();
+        while let Some(line) = lines.next() {
+            if line.trim_start().starts_with("@compute") {
+                let def = lines.find(|l| l.trim_start().starts_with("fn ")).unwrap();
+                let name = def.trim_start()["fn ".len()..].split('(').next().unwrap();
+                names.insert(name.to_string());
+            }
+        }
+    }
+    names
+}
+
+#[test]
+fn quick_and_full_benchmarks_cover_every_entry_point() {
+    let all = wgsl_entry_points();
+    assert!(all.len() >= 20, "{all:?}");
+    for quick in [true, false] {
+        let covered: BTreeSet<String> = bench::cases(quick)
+            .iter()
+            .map(|c| c.op.entry().to_string())
+            .collect();
+        assert_eq!(covered, all, "quick = {quick}");
+    }
+}
+
+fn bench_json() -> Vec<Row> {
+    let out = Command::new(env!("CARGO_BIN_EXE_wgsl-autoencoder"))
+        .args(["bench", "--quick", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.lines()
+        .map(|l| {
+            let value: serde_json::Value = serde_json::from_str(l).unwrap();
+            for key in [
+                "op", "variant", "shape", "gpu_ms", "cpu_ms", "gflops", "gbps", "timing",
+            ] {
+                assert!(value.get(key).is_some(), "{key} missing in {l}");
+            }
+            serde_json::from_value(value).unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn bench_quick_json_rows_and_compare() {
+    let rows = bench_json();
+    assert_eq!(rows.len(), bench::cases(true).len());
+    for r in &rows {
+        for (key, value) in [("gpu_ms", r.gpu_ms), ("gflops", r.gflops), ("gbps", r.gbps)] {
+            let v = value.unwrap_or_else(|| panic!("{} {:?}: no {key}", r.op, r.shape));
+            assert!(
+                v.is_finite() && v > 0.0,
+                "{} {:?}: {key} = {v}",
+                r.op,
+                r.shape
+            );
+        }
+        assert!(r.timing == "timestamp" || r.timing == "wallclock");
+        // Quick shapes are all under the CPU cap, so the reference was timed too.
+        assert!(r.cpu_ms.is_some_and(|c| c > 0.0), "{}: cpu_ms", r.op);
+    }
+    // Peer rows from a real run of torch_peer.py --quick on a CPU (tests/fixtures), whose
+    // shapes (batch 128) differ from the quick ones: so compare must list rather than join.
+    let dir = tempfile::tempdir().unwrap();
+    let ours = dir.path().join("ours.jsonl");
+    let lines: Vec<String> = rows
+        .iter()
+        .map(|r| serde_json::to_string(r).unwrap())
+        .collect();
+    std::fs::write(&ours, lines.join("\n")).unwrap();
+    let peer = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/torch_peer_cpu.jsonl");
+    let c = compare::load(&ours, &peer).unwrap();
+    assert!(c.peer_header.is_some());
+    assert!(c.joined.is_empty());
+    assert!(!c.only_peer.is_empty() && !c.only_ours.is_empty());
+}
+
+#[test]
+fn compare_joins_on_op_and_shape_and_lists_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let row = |op: &str, variant: &str, shape: Vec<usize>, ms: f64| Row {
+        op: op.into(),
+        variant: variant.into(),
+        shape,
+        gpu_ms: Some(ms),
+        cpu_ms: None,
+        speedup: None,
+        gflops: Some(1.0),
+        gbps: Some(1.0),
+        timing: "timestamp".into(),
+        repeats: 1,
+        images_per_second: None,
+    };
+    let ours = [
+        row("matmul", "naive", vec![1024, 1024, 1024], 4.0),
+        row("matmul", "tiled", vec![1024, 1024, 1024], 1.0),
+        row("train_epoch/dense", "-", vec![60000, 128], 250.0),
+        row("gather_batch", "-", vec![128, 784], 0.01),
+    ];
+    let ours_path = dir.path().join("ours.jsonl");
+    let text: Vec<String> = ours
+        .iter()
+        .map(|r| serde_json::to_string(r).unwrap())
+        .collect();
+    std::fs::write(&ours_path, text.join("\n")).unwrap();
+    let peer_path = dir.path().join("peer.jsonl");
+    std::fs::write(
+        &peer_path,
+        [
+            r#"{"peer": "torch", "version": "2.15.0", "device": "cpu"}"#,
+            r#"{"peer": "torch", "op": "matmul", "shape": [1024, 1024, 1024], "ms": 2.0, "gflops": 1073.7}"#,
+            r#"{"peer": "torch", "op": "train_epoch_eager/dense", "shape": [60000, 128], "ms": 1000.0}"#,
+            r#"{"peer": "torch", "op": "matmul", "shape": [4096, 4096, 4096], "ms": 3.0, "gflops": 1.0}"#,
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let c = compare::load(&ours_path, &peer_path).unwrap();
+    assert_eq!(c.joined.len(), 2);
+    // Of two variants, the faster one stands for us.
+    let (mm, peer) = c.joined.iter().find(|(o, _)| o.op == "matmul").unwrap();
+    assert_eq!((mm.variant.as_str(), peer.ms), ("tiled", 2.0));
+    assert!(c
+        .joined
+        .iter()
+        .any(|(o, p)| o.op == "train_epoch/dense" && p.op == "train_epoch_eager/dense"));
+    assert_eq!(c.only_ours.len(), 1);
+    assert_eq!(c.only_peer.len(), 1);
+    let text = compare::render(&c);
+    assert!(
+        text.contains("0.50") && text.contains("0.25"),
+        "ratios: {text}"
+    );
+    assert!(
+        text.contains("only in ours (1)") && text.contains("only in the peer (1)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn compare_reports_a_bad_file_as_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(&bad, "{not json").unwrap();
+    let err = compare::load(&bad, &bad).err().unwrap().to_string();
+    assert!(err.contains("bad.jsonl") && err.contains("line 1"), "{err}");
+    let missing = compare::load(&dir.path().join("none.jsonl"), &bad)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(missing.contains("none.jsonl"), "{missing}");
+}
+
+#[test]
+fn profile_prints_every_dispatch_of_a_conv_step() {
+    let run = |extra: &[&str]| {
+        let mut args = vec!["profile", "--model", "conv", "--batch", "8", "--steps", "2"];
+        args.extend(extra);
+        let out = Command::new(env!("CARGO_BIN_EXE_wgsl-autoencoder"))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let table = run(&[]);
+    for kernel in [
+        "conv2d_backward_weight",
+        "max_pool2d_backward",
+        "conv_transpose2d_forward",
+        "adam_update",
+    ] {
+        assert!(table.contains(kernel), "{kernel} missing:\n{table}");
+    }
+    assert!(
+        table.contains("busy") && table.contains("ms wall"),
+        "{table}"
+    );
+
+    let json: serde_json::Value = serde_json::from_str(run(&["--json"]).trim()).unwrap();
+    let dispatches = json["dispatches"].as_array().unwrap();
+    // gather, 12 forward layers' ops, loss and its gradient, the backward ops, Adam.
+    assert!(dispatches.len() > 30, "{} dispatches", dispatches.len());
+    for d in dispatches {
+        assert_eq!(d["calls"], 2, "{d}");
+        assert!(d["median_ms"].as_f64().unwrap() > 0.0, "{d}");
+    }
+    let share: f64 = dispatches
+        .iter()
+        .map(|d| d["share"].as_f64().unwrap())
+        .sum();
+    assert!((share - 1.0).abs() < 1e-9, "shares sum to {share}");
+    assert!(json["step_wall_ms"].as_f64().unwrap() > 0.0);
+}
