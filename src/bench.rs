@@ -146,6 +146,18 @@ pub fn cases(quick: bool) -> Vec<Case> {
         dense_cases(&mut out, b);
         conv_cases(&mut out, b);
     }
+    // Adam over each model's parameters (210,214 dense, 3,217 conv), whatever the batch.
+    for (model, params) in [("dense", 210_214), ("conv", 3_217)] {
+        let v = views(&[params; 4]);
+        let op = Op::AdamUpdate {
+            grad: v[0],
+            param: v[1],
+            m: v[2],
+            v: v[3],
+            config: AdamConfig::new(1e-3),
+        };
+        out.push(case(format!("adam_update/{model}"), vec![params], op));
+    }
     out
 }
 
@@ -256,19 +268,6 @@ fn dense_cases(out: &mut Vec<Case>, b: usize) {
             cols: 784,
         },
     ));
-    if b == 128 {
-        // Adam over the dense model's 210,214 parameters, whatever the batch.
-        let params = 210_214;
-        let v = views(&[params; 4]);
-        let op = Op::AdamUpdate {
-            grad: v[0],
-            param: v[1],
-            m: v[2],
-            v: v[3],
-            config: AdamConfig::new(1e-3),
-        };
-        out.push(case("adam_update/dense".into(), vec![params], op));
-    }
 }
 
 fn conv_cases(out: &mut Vec<Case>, b: usize) {

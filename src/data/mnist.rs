@@ -210,7 +210,7 @@ mod tests {
         write_gz(&path, &[0, 0]);
         assert!(err(&path).contains("too short"));
         let mut wrong_magic = labels_file(10);
-        wrong_magic[3] = 1;
+        wrong_magic[2] = 9;
         write_gz(&path, &wrong_magic);
         assert!(err(&path).contains("magic number"));
         write_gz(&path, &labels_file(9));
