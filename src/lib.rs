@@ -18,6 +18,7 @@ pub mod gpu;
 pub mod model;
 pub mod profile;
 pub mod report;
+pub mod rng;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -7,10 +7,11 @@ use std::time::Instant;
 
 use crate::backend::Backend;
 use crate::cpu::optim::AdamConfig;
-use crate::data::{pack_bytes, Mnist, Shuffler};
+use crate::data::{pack_bytes, Mnist};
 use crate::error::{Error, Result};
 use crate::model::ops::{LossKind, StepParams};
 use crate::model::{Arch, DataSizes, Graph};
+use crate::rng::TorchRng;
 
 #[derive(Clone, Debug)]
 pub struct TrainConfig {
@@ -65,7 +66,8 @@ pub struct Trainer<'b> {
     eval_tail: Option<Graph>,
     train_images: usize,
     test_images: usize,
-    shuffler: Shuffler,
+    /// Draws the initial weights, then each epoch's shuffle, as one PyTorch stream.
+    rng: TorchRng,
     step: u64,
     epoch: usize,
 }
@@ -96,14 +98,11 @@ impl<'b> Trainer<'b> {
         backend.write(s.test_data, 0, &pack_bytes(&data.test.images))?;
         let test_order: Vec<u32> = (0..sizes.test_images as u32).collect();
         backend.write(s.test_perm, 0, &test_order)?;
-        backend.write_f32(
-            crate::model::graph::PARAMS,
-            0,
-            &full.init_params(config.seed),
-        )?;
+        let mut rng = TorchRng::new(config.seed);
+        backend.write_f32(crate::model::graph::PARAMS, 0, &full.init_params(&mut rng))?;
         Ok(Trainer {
             backend,
-            shuffler: Shuffler::new(config.seed),
+            rng,
             config,
             full,
             train_tail,
@@ -208,7 +207,7 @@ impl<'b> Trainer<'b> {
                 ),
             ));
         }
-        let order = self.shuffler.next_epoch(self.train_images);
+        let order = self.rng.randperm(self.train_images);
         self.backend.write(self.full.slots.train_perm, 0, &order)?;
         let steps = self.steps(0, count * batch, true);
         let ops = self.full.train.clone();
@@ -223,7 +222,7 @@ impl<'b> Trainer<'b> {
     pub fn epoch(&mut self) -> Result<EpochMetrics> {
         self.epoch += 1;
         let s = self.full.slots;
-        let order = self.shuffler.next_epoch(self.train_images);
+        let order = self.rng.randperm(self.train_images);
         self.backend.write(s.train_perm, 0, &order)?;
         self.backend.write_f32(s.loss_total, 0, &[0.0])?;
         let started = Instant::now();

@@ -2,14 +2,15 @@
 
 use crate::backend::BufferSpec;
 use crate::model::ops::{BufId, Op, View, VIEW_ALIGN};
+use crate::rng;
 
 /// One parameter tensor: its place in the flat parameter buffer and its gradient's place in
-/// the flat gradient buffer (the same offsets), and PyTorch's fan-in for initialisation.
+/// the flat gradient buffer (the same offsets), and the bound of its uniform initialisation.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Param {
     pub name: String,
     pub shape: Vec<usize>,
-    pub fan_in: usize,
+    pub init_bound: f64,
     pub value: View,
     pub grad: View,
 }
@@ -58,13 +59,23 @@ impl Builder {
         View::whole(self.buffers.len() - 1, len)
     }
 
-    /// Reserves a parameter tensor; returns (value, gradient) views.
-    pub fn param(
+    /// Reserves a weight initialised as PyTorch's layers do (`kaiming_uniform_(a=√5)`);
+    /// returns (value, gradient) views.
+    pub fn weight(
         &mut self,
         name: impl Into<String>,
         shape: &[usize],
         fan_in: usize,
     ) -> (View, View) {
+        self.param(name.into(), shape, rng::kaiming_uniform_bound(fan_in))
+    }
+
+    /// Reserves a bias, uniform in ±1/√fan_in as PyTorch's layers initialise it.
+    pub fn bias(&mut self, name: impl Into<String>, len: usize, fan_in: usize) -> (View, View) {
+        self.param(name.into(), &[len], rng::bias_bound(fan_in))
+    }
+
+    fn param(&mut self, name: String, shape: &[usize], init_bound: f64) -> (View, View) {
         let len: usize = shape.iter().product();
         let offset = self.param_len;
         self.param_len = (offset + len).next_multiple_of(VIEW_ALIGN);
@@ -79,9 +90,9 @@ impl Builder {
             len,
         };
         self.params.push(Param {
-            name: name.into(),
+            name,
             shape: shape.to_vec(),
-            fan_in,
+            init_bound,
             value,
             grad,
         });

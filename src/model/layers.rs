@@ -47,8 +47,8 @@ impl Linear {
 impl Layer for Linear {
     fn forward(&mut self, g: &mut Builder, x: View) -> View {
         let (n, i, o) = (g.rows, self.inputs, self.outputs);
-        let (w, dw) = g.param(format!("{}.weight", self.name), &[o, i], i);
-        let (b, db) = g.param(format!("{}.bias", self.name), &[o], i);
+        let (w, dw) = g.weight(format!("{}.weight", self.name), &[o, i], i);
+        let (b, db) = g.bias(format!("{}.bias", self.name), o, i);
         let z = g.buffer(format!("{}.matmul", self.name), n * o);
         let y = g.buffer(format!("{}.out", self.name), n * o);
         let shape = MatmulShape {
@@ -199,12 +199,12 @@ impl Layer for Conv2d {
     fn forward(&mut self, g: &mut Builder, x: View) -> View {
         let shape = self.shape(g.rows);
         let fan_in = shape.c * shape.kh * shape.kw;
-        let (w, dw) = g.param(
+        let (w, dw) = g.weight(
             format!("{}.weight", self.name),
             &[shape.o, shape.c, shape.kh, shape.kw],
             fan_in,
         );
-        let (b, db) = g.param(format!("{}.bias", self.name), &[shape.o], fan_in);
+        let (b, db) = g.bias(format!("{}.bias", self.name), shape.o, fan_in);
         let y = g.buffer(format!("{}.out", self.name), shape.y_len());
         g.push(Op::Conv2dForward { x, w, b, y, shape });
         self.saved = Some((x, w, dw, db));
@@ -296,12 +296,12 @@ impl Layer for ConvTranspose2d {
         // PyTorch takes fan-in from dimension 1 of the weight, which for a transposed
         // convolution is the number of output channels.
         let fan_in = shape.o * shape.kh * shape.kw;
-        let (w, dw) = g.param(
+        let (w, dw) = g.weight(
             format!("{}.weight", self.name),
             &[shape.c, shape.o, shape.kh, shape.kw],
             fan_in,
         );
-        let (b, db) = g.param(format!("{}.bias", self.name), &[shape.o], fan_in);
+        let (b, db) = g.bias(format!("{}.bias", self.name), shape.o, fan_in);
         let y = g.buffer(format!("{}.out", self.name), shape.y_len());
         g.push(Op::ConvTranspose2dForward { x, w, b, y, shape });
         self.saved = Some((x, w, dw, db));

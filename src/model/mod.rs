@@ -4,14 +4,13 @@ pub mod graph;
 pub mod layers;
 pub mod ops;
 
-use rand::{Rng, SeedableRng};
-
 use crate::backend::BufferSpec;
 use crate::cpu::optim::AdamConfig;
 use crate::error::{Error, Result};
 use crate::model::graph::{Builder, Layer, Param};
 use crate::model::layers::{Act, Chw, Conv2d, ConvTranspose2d, Linear, MaxPool2d};
 use crate::model::ops::{Activation, BufId, LossKind, Op, View};
+use crate::rng::TorchRng;
 
 pub const IMAGE_SIDE: usize = 28;
 pub const IMAGE_PIXELS: usize = IMAGE_SIDE * IMAGE_SIDE;
@@ -352,15 +351,14 @@ impl Graph {
         self.buffers[graph::PARAMS].len
     }
 
-    /// Parameters as PyTorch initialises `nn.Linear`, `nn.Conv2d` and `nn.ConvTranspose2d`:
-    /// weights and biases uniform in ±1/√fan_in, drawn tensor by tensor in layer order.
-    pub fn init_params(&self, seed: u64) -> Vec<f32> {
-        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    /// Parameters as PyTorch initialises `nn.Linear`, `nn.Conv2d` and `nn.ConvTranspose2d`,
+    /// drawn tensor by tensor in layer order (weight, then bias) from `rng`: with
+    /// `TorchRng::new(seed)` these are the weights `torch.manual_seed(seed)` gives.
+    pub fn init_params(&self, rng: &mut TorchRng) -> Vec<f32> {
         let mut flat = vec![0.0f32; self.param_len()];
         for p in &self.params {
-            let bound = 1.0 / (p.fan_in as f32).sqrt();
             for v in &mut flat[p.value.range()] {
-                *v = rng.random_range(-bound..bound);
+                *v = rng.uniform(-p.init_bound, p.init_bound);
             }
         }
         flat
