@@ -13,9 +13,10 @@
 //   conv2d_backward_weight: 1 x, 2 dy, 3 dw
 //   conv2d_backward_bias:   1 dy, 2 db
 //
-// One invocation per output element, each written exactly once (gather form: no
-// atomics, and backward kernels overwrite rather than accumulate). The flat index spans
-// a 2-D grid because one dimension holds at most 65535 workgroups.
+// Every output element is written exactly once (gather form: no atomics, and backward
+// kernels overwrite rather than accumulate). The forward and input gradient run one
+// invocation per output element; the weight and bias gradients one workgroup per output
+// (see below). Indices fold a second grid dimension in, as one holds 65535 workgroups.
 
 struct Params {
     n: u32,
@@ -118,50 +119,83 @@ fn conv2d_backward_input(@builtin(global_invocation_id) gid: vec3<u32>,
     dx[i] = acc;
 }
 
-// x (N,C,H,W), dy (N,O,OH,OW) -> dw (O,C,KH,KW)
+// The gradients of the weights and the bias reduce over the whole batch: a few hundred
+// outputs, each a sum of N·OH·OW products. One invocation per output would leave a GPU
+// almost idle (conv_out's bias is one sum over 100,000 values at batch 128), so these give
+// each output a workgroup: its 256 invocations stride over the sum, with consecutive
+// invocations on consecutive pixels, then add their partial sums in workgroup memory.
+var<workgroup> partial: array<f32, 256>;
+
+// The workgroup's total of `value`; call from uniform control flow.
+fn workgroup_sum(lid: u32, value: f32) -> f32 {
+    partial[lid] = value;
+    workgroupBarrier();
+    for (var half = 128u; half > 0u; half /= 2u) {
+        if (lid < half) {
+            partial[lid] += partial[lid + half];
+        }
+        workgroupBarrier();
+    }
+    return partial[0];
+}
+
+// One output per workgroup; the grid may fold into a second dimension.
+fn group_index(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    return wid.x + wid.y * nwg.x;
+}
+
+// x (N,C,H,W), dy (N,O,OH,OW) -> dw (O,C,KH,KW); one workgroup per weight
 @compute @workgroup_size(256)
-fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3<u32>,
+fn conv2d_backward_weight(@builtin(workgroup_id) wid: vec3<u32>,
+                          @builtin(local_invocation_id) lid: vec3<u32>,
                           @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = flat_index(gid, nwg);
-    let total = p.o * p.c * p.kh * p.kw;
-    if (i >= total) { return; }
+    let i = group_index(wid, nwg);
+    if (i >= p.o * p.c * p.kh * p.kw) { return; }
     let kx = i % p.kw;
     let ky = (i / p.kw) % p.kh;
     let c = (i / (p.kw * p.kh)) % p.c;
     let o = i / (p.kw * p.kh * p.c);
 
-    // The whole batch reduces inside this invocation, so dw is complete after one
-    // dispatch and needs no zeroing or second pass.
+    // Invocations take whole output rows (image n, row oy), so that the divisions happen
+    // once per row and the inner loop walks contiguous memory.
     var acc = 0.0;
-    for (var n = 0u; n < p.n; n++) {
-        let xbase = (n * p.c + c) * p.h;
-        let dybase = (n * p.o + o) * p.oh;
-        for (var oy = 0u; oy < p.oh; oy++) {
-            let iy = i32(oy * p.stride + ky) - i32(p.pad);
-            if (iy < 0 || iy >= i32(p.h)) { continue; }
-            for (var ox = 0u; ox < p.ow; ox++) {
-                let ix = i32(ox * p.stride + kx) - i32(p.pad);
-                if (ix < 0 || ix >= i32(p.w)) { continue; }
-                acc += x[(xbase + u32(iy)) * p.w + u32(ix)] * dy_b2[(dybase + oy) * p.ow + ox];
+    for (var row = lid.x; row < p.n * p.oh; row += 256u) {
+        let n = row / p.oh;
+        let oy = row % p.oh;
+        let iy = i32(oy * p.stride + ky) - i32(p.pad);
+        if (iy < 0 || iy >= i32(p.h)) { continue; }
+        let x_row = ((n * p.c + c) * p.h + u32(iy)) * p.w;
+        let dy_row = ((n * p.o + o) * p.oh + oy) * p.ow;
+        for (var ox = 0u; ox < p.ow; ox++) {
+            let ix = i32(ox * p.stride + kx) - i32(p.pad);
+            if (ix >= 0 && ix < i32(p.w)) {
+                acc += x[x_row + u32(ix)] * dy_b2[dy_row + ox];
             }
         }
     }
-    dw[i] = acc;
+    let total = workgroup_sum(lid.x, acc);
+    if (lid.x == 0u) {
+        dw[i] = total;
+    }
 }
 
-// dy (N,O,OH,OW) -> db (O); also the bias gradient of conv_transpose2d
+// dy (N,O,OH,OW) -> db (O); also the bias gradient of conv_transpose2d; one workgroup per channel
 @compute @workgroup_size(256)
-fn conv2d_backward_bias(@builtin(global_invocation_id) gid: vec3<u32>,
+fn conv2d_backward_bias(@builtin(workgroup_id) wid: vec3<u32>,
+                        @builtin(local_invocation_id) lid: vec3<u32>,
                         @builtin(num_workgroups) nwg: vec3<u32>) {
-    let o = flat_index(gid, nwg);
+    let o = group_index(wid, nwg);
     if (o >= p.o) { return; }
-    let hw = p.oh * p.ow;
+    // Each invocation sums whole channel planes' rows: one division per row.
     var acc = 0.0;
-    for (var n = 0u; n < p.n; n++) {
-        let base = (n * p.o + o) * hw;
-        for (var j = 0u; j < hw; j++) {
-            acc += dy_b1[base + j];
+    for (var row = lid.x; row < p.n * p.oh; row += 256u) {
+        let base = ((row / p.oh) * p.o + o) * p.oh * p.ow + (row % p.oh) * p.ow;
+        for (var ox = 0u; ox < p.ow; ox++) {
+            acc += dy_b1[base + ox];
         }
     }
-    db[o] = acc;
+    let total = workgroup_sum(lid.x, acc);
+    if (lid.x == 0u) {
+        db[o] = total;
+    }
 }

@@ -13,8 +13,9 @@
 //   conv_transpose2d_backward_input:  1 dy, 2 w, 3 dx
 //   conv_transpose2d_backward_weight: 1 x, 2 dy, 3 dw
 //
-// One invocation per output element, each written exactly once. The forward pass is a
-// scatter by definition; gathering instead avoids atomics.
+// Every output element is written exactly once. The forward pass is a scatter by
+// definition; gathering instead avoids atomics. The forward and input gradient run one
+// invocation per output element, the weight gradient one workgroup per weight.
 
 struct Params {
     n: u32,
@@ -116,33 +117,55 @@ fn conv_transpose2d_backward_input(@builtin(global_invocation_id) gid: vec3<u32>
     dx[i] = acc;
 }
 
-// x (N,C,H,W), dy (N,O,OH,OW) -> dw (C,O,KH,KW)
+// The weight gradient reduces over the whole batch, a few hundred sums of N·H·W products
+// each: one workgroup per weight, whose 256 invocations stride over the input pixels and
+// add their partial sums in workgroup memory (see conv2d_backward_weight).
+var<workgroup> partial: array<f32, 256>;
+
+// The workgroup's total of `value`; call from uniform control flow.
+fn workgroup_sum(lid: u32, value: f32) -> f32 {
+    partial[lid] = value;
+    workgroupBarrier();
+    for (var half = 128u; half > 0u; half /= 2u) {
+        if (lid < half) {
+            partial[lid] += partial[lid + half];
+        }
+        workgroupBarrier();
+    }
+    return partial[0];
+}
+
+// x (N,C,H,W), dy (N,O,OH,OW) -> dw (C,O,KH,KW); one workgroup per weight
 @compute @workgroup_size(256)
-fn conv_transpose2d_backward_weight(@builtin(global_invocation_id) gid: vec3<u32>,
+fn conv_transpose2d_backward_weight(@builtin(workgroup_id) wid: vec3<u32>,
+                                    @builtin(local_invocation_id) lid: vec3<u32>,
                                     @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = flat_index(gid, nwg);
-    let total = p.c * p.o * p.kh * p.kw;
-    if (i >= total) { return; }
+    let i = wid.x + wid.y * nwg.x;
+    if (i >= p.c * p.o * p.kh * p.kw) { return; }
     let kx = i % p.kw;
     let ky = (i / p.kw) % p.kh;
     let o = (i / (p.kw * p.kh)) % p.o;
     let c = i / (p.kw * p.kh * p.o);
 
-    // The whole batch reduces inside this invocation, so dw is complete after one
-    // dispatch and needs no zeroing or second pass.
+    // Invocations take whole input rows (image n, row iy): divisions once per row.
     var acc = 0.0;
-    for (var n = 0u; n < p.n; n++) {
-        let xbase = (n * p.c + c) * p.h;
-        let dybase = (n * p.o + o) * p.oh;
-        for (var iy = 0u; iy < p.h; iy++) {
-            let oy = i32(iy * p.stride + ky) - i32(p.pad);
-            if (oy < 0 || oy >= i32(p.oh)) { continue; }
-            for (var ix = 0u; ix < p.w; ix++) {
-                let ox = i32(ix * p.stride + kx) - i32(p.pad);
-                if (ox < 0 || ox >= i32(p.ow)) { continue; }
-                acc += x[(xbase + iy) * p.w + ix] * dy_b2[(dybase + u32(oy)) * p.ow + u32(ox)];
+    for (var row = lid.x; row < p.n * p.h; row += 256u) {
+        let n = row / p.h;
+        let iy = row % p.h;
+        // Input pixel (iy, ix) reaches output (iy·s + ky − pad, ix·s + kx − pad) through this tap.
+        let oy = i32(iy * p.stride + ky) - i32(p.pad);
+        if (oy < 0 || oy >= i32(p.oh)) { continue; }
+        let x_row = ((n * p.c + c) * p.h + iy) * p.w;
+        let dy_row = ((n * p.o + o) * p.oh + u32(oy)) * p.ow;
+        for (var ix = 0u; ix < p.w; ix++) {
+            let ox = i32(ix * p.stride + kx) - i32(p.pad);
+            if (ox >= 0 && ox < i32(p.ow)) {
+                acc += x[x_row + ix] * dy_b2[dy_row + u32(ox)];
             }
         }
     }
-    dw[i] = acc;
+    let total = workgroup_sum(lid.x, acc);
+    if (lid.x == 0u) {
+        dw[i] = total;
+    }
 }

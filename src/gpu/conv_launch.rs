@@ -1,13 +1,14 @@
 //! Launch parameters of the conv2d, pool and conv_transpose2d families, mirroring the
-//! `Params` structs at the top of those WGSL files. Every entry point runs one invocation
-//! per output element over a 1-D grid.
+//! `Params` structs at the top of those WGSL files. Most entry points run one invocation
+//! per output element; the weight and bias gradients, which reduce over the batch, run one
+//! workgroup per output.
 
 use bytemuck::{bytes_of, Pod, Zeroable};
 
 use crate::cpu::conv2d::Conv2dShape;
 use crate::cpu::conv_transpose2d::ConvTranspose2dShape;
 use crate::cpu::pool::Pool2dShape;
-use crate::gpu::launch::grid_1d;
+use crate::gpu::launch::{grid_1d, grid_groups};
 use crate::gpu::shaders::Shader;
 use crate::model::ops::Op;
 
@@ -120,7 +121,7 @@ pub fn launch(op: &Op) -> (Shader, Vec<u8>, [u32; 3]) {
             (Shader::Conv2d, conv2d(shape), grid_1d(shape.x_len()))
         }
         Op::Conv2dBackwardWeight { shape, .. } => {
-            (Shader::Conv2d, conv2d(shape), grid_1d(shape.w_len()))
+            (Shader::Conv2d, conv2d(shape), grid_groups(shape.w_len()))
         }
         Op::Conv2dBackwardBias { n, o, hw, .. } => {
             // The bias reduction reads n, o and oh·ow only; hw travels as oh = hw, ow = 1.
@@ -135,7 +136,7 @@ pub fn launch(op: &Op) -> (Shader, Vec<u8>, [u32; 3]) {
                 stride: 1,
                 pad: 0,
             };
-            (Shader::Conv2d, conv2d(&shape), grid_1d(*o))
+            (Shader::Conv2d, conv2d(&shape), grid_groups(*o))
         }
         Op::MaxPool2dForward { shape, .. } => (Shader::Pool, pool(shape), grid_1d(shape.y_len())),
         Op::MaxPool2dBackward { shape, .. } => (Shader::Pool, pool(shape), grid_1d(shape.x_len())),
@@ -152,7 +153,7 @@ pub fn launch(op: &Op) -> (Shader, Vec<u8>, [u32; 3]) {
         Op::ConvTranspose2dBackwardWeight { shape, .. } => (
             Shader::ConvTranspose2d,
             conv_transpose2d(shape),
-            grid_1d(shape.w_len()),
+            grid_groups(shape.w_len()),
         ),
         other => unreachable!("{} is launched by gpu::launch", other.entry()),
     }

@@ -27,6 +27,12 @@ pub fn grid_1d(elements: usize) -> [u32; 3] {
     }
 }
 
+/// One workgroup per output, for the kernels that reduce each output over a whole batch
+/// inside its workgroup; folded into a second dimension like `grid_1d`.
+pub fn grid_groups(outputs: usize) -> [u32; 3] {
+    grid_1d(outputs * WORKGROUP)
+}
+
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
 struct MatmulParams {
