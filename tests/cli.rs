@@ -4,8 +4,13 @@
 use std::process::{Command, Output};
 
 fn run(args: &[&str]) -> Output {
+    run_with_env(args, &[])
+}
+
+fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_wgsl-autoencoder"))
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("the binary runs")
@@ -217,4 +222,25 @@ fn checkpoints_are_saved_reloaded_and_refused_for_another_architecture() {
         ],
         &["bad.safetensors", "not a safetensors file"],
     );
+}
+
+#[test]
+fn no_matching_adapter_is_an_error_that_says_how_to_get_one() {
+    // A backend this platform never has: Metal off Apple systems, DX12 on them.
+    let absent = if cfg!(target_os = "macos") { "dx12" } else { "metal" };
+    for env in [("WGPU_ADAPTER_NAME", "no-such-gpu"), ("WGPU_BACKEND", absent)] {
+        let out = run_with_env(&["train", "--limit", "10"], &[env]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{env:?}: {stderr}");
+        assert!(stderr.contains("Error: no GPU adapter found"), "{env:?}: {stderr}");
+        assert!(stderr.contains("mesa-vulkan-drivers") && stderr.contains("--backend cpu"), "{stderr}");
+    }
+    // The CPU backend needs no adapter at all.
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("cpu");
+    let out = run_with_env(
+        &["train", "--backend", "cpu", "--layers", "8", "--epochs", "1", "--limit", "32", "--out", out_dir.to_str().unwrap()],
+        &[("WGPU_BACKEND", absent)],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }

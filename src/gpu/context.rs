@@ -57,7 +57,10 @@ pub fn list_adapters() -> Vec<wgpu::Adapter> {
 fn choose_adapter(instance: &wgpu::Instance) -> Result<wgpu::Adapter> {
     if let Ok(wanted) = std::env::var("WGPU_ADAPTER_NAME") {
         let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
-        let names: Vec<String> = adapters.iter().map(|a| a.get_info().name).collect();
+        let names: Vec<String> = adapters
+            .iter()
+            .map(|a| format!("{} ({:?})", a.get_info().name, a.get_info().backend))
+            .collect();
         return adapters
             .into_iter()
             .find(|a| {
