@@ -227,20 +227,49 @@ fn checkpoints_are_saved_reloaded_and_refused_for_another_architecture() {
 #[test]
 fn no_matching_adapter_is_an_error_that_says_how_to_get_one() {
     // A backend this platform never has: Metal off Apple systems, DX12 on them.
-    let absent = if cfg!(target_os = "macos") { "dx12" } else { "metal" };
-    for env in [("WGPU_ADAPTER_NAME", "no-such-gpu"), ("WGPU_BACKEND", absent)] {
+    let absent = if cfg!(target_os = "macos") {
+        "dx12"
+    } else {
+        "metal"
+    };
+    for env in [
+        ("WGPU_ADAPTER_NAME", "no-such-gpu"),
+        ("WGPU_BACKEND", absent),
+    ] {
         let out = run_with_env(&["train", "--limit", "10"], &[env]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{env:?}: {stderr}");
-        assert!(stderr.contains("Error: no GPU adapter found"), "{env:?}: {stderr}");
-        assert!(stderr.contains("mesa-vulkan-drivers") && stderr.contains("--backend cpu"), "{stderr}");
+        assert!(
+            stderr.contains("Error: no GPU adapter found"),
+            "{env:?}: {stderr}"
+        );
+        assert!(
+            stderr.contains("mesa-vulkan-drivers") && stderr.contains("--backend cpu"),
+            "{stderr}"
+        );
     }
     // The CPU backend needs no adapter at all.
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("cpu");
     let out = run_with_env(
-        &["train", "--backend", "cpu", "--layers", "8", "--epochs", "1", "--limit", "32", "--out", out_dir.to_str().unwrap()],
+        &[
+            "train",
+            "--backend",
+            "cpu",
+            "--layers",
+            "8",
+            "--epochs",
+            "1",
+            "--limit",
+            "32",
+            "--out",
+            out_dir.to_str().unwrap(),
+        ],
         &[("WGPU_BACKEND", absent)],
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -213,25 +213,7 @@ pub fn conv2d_backward_bias(n: usize, o: usize, hw: usize, dy: &[f32], db: &mut 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// xorshift64*: deterministic inputs without pulling the test through `rand`'s API.
-    struct Rng(u64);
-    impl Rng {
-        fn new(seed: u64) -> Self {
-            Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-        }
-        /// Uniform in [-1, 1).
-        fn next(&mut self) -> f32 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            let r = self.0.wrapping_mul(0x2545_F491_4F6C_DD1D);
-            ((r >> 40) as f64 / (1u64 << 24) as f64 * 2.0 - 1.0) as f32
-        }
-        fn vec(&mut self, len: usize) -> Vec<f32> {
-            (0..len).map(|_| self.next()).collect()
-        }
-    }
+    use crate::cpu::gradcheck::{check_gradient, random_vec, weighted_sum};
 
     fn shape(n: usize, c: usize, h: usize, w: usize, o: usize, k: usize) -> Conv2dShape {
         Conv2dShape {
@@ -251,44 +233,6 @@ mod tests {
         let mut y = vec![f32::NAN; s.y_len()];
         conv2d_forward(s, x, w, b, &mut y);
         y
-    }
-
-    /// L = sum(y * g), accumulated in f64 so the loss adds no rounding of its own.
-    fn loss(y: &[f32], g: &[f32]) -> f64 {
-        y.iter().zip(g).map(|(&a, &b)| a as f64 * b as f64).sum()
-    }
-
-    /// Central difference of `f` with respect to every element of `v`, compared with
-    /// `analytic`. The ops are linear in each argument, so the only error is f32
-    /// rounding of the forward output, far below the tolerance.
-    fn check_grad(
-        what: &str,
-        v: &[f32],
-        analytic: &[f32],
-        eps: f32,
-        mut f: impl FnMut(&[f32]) -> f64,
-    ) {
-        assert_eq!(v.len(), analytic.len());
-        let mut p = v.to_vec();
-        let mut worst = 0f64;
-        for i in 0..v.len() {
-            p[i] = v[i] + eps;
-            let lp = f(&p);
-            p[i] = v[i] - eps;
-            let lm = f(&p);
-            p[i] = v[i];
-            // The perturbation actually applied, after rounding to f32.
-            let h = (v[i] + eps) as f64 - (v[i] - eps) as f64;
-            let num = (lp - lm) / h;
-            let a = analytic[i] as f64;
-            let err = (a - num).abs() / (1.0 + num.abs());
-            worst = worst.max(err);
-            assert!(
-                err <= 1e-3,
-                "{what}[{i}]: analytic {a} vs numeric {num} (rel err {err:.2e})"
-            );
-        }
-        assert!(worst.is_finite(), "{what}: non-finite gradient");
     }
 
     fn shapes() -> Vec<Conv2dShape> {
@@ -375,17 +319,17 @@ mod tests {
     fn conv2d_backward_input_matches_finite_differences() {
         for (i, s) in shapes().iter().enumerate() {
             s.validate().unwrap();
-            let mut r = Rng::new(10 + i as u64);
+            let seed = 4 * (10 + i as u64);
             let (x, w, b, g) = (
-                r.vec(s.x_len()),
-                r.vec(s.w_len()),
-                r.vec(s.o),
-                r.vec(s.y_len()),
+                random_vec(s.x_len(), seed),
+                random_vec(s.w_len(), seed + 1),
+                random_vec(s.o, seed + 2),
+                random_vec(s.y_len(), seed + 3),
             );
             let mut dx = vec![f32::NAN; s.x_len()];
             conv2d_backward_input(s, &g, &w, &mut dx);
-            check_grad(&format!("dx {s:?}"), &x, &dx, 1e-2, |xp| {
-                loss(&forward(s, xp, &w, &b), &g)
+            check_gradient(&format!("dx {s:?}"), &x, &dx, 1e-2, |xp| {
+                weighted_sum(&forward(s, xp, &w, &b), &g)
             });
         }
     }
@@ -393,17 +337,17 @@ mod tests {
     #[test]
     fn conv2d_backward_weight_matches_finite_differences() {
         for (i, s) in shapes().iter().enumerate() {
-            let mut r = Rng::new(20 + i as u64);
+            let seed = 4 * (20 + i as u64);
             let (x, w, b, g) = (
-                r.vec(s.x_len()),
-                r.vec(s.w_len()),
-                r.vec(s.o),
-                r.vec(s.y_len()),
+                random_vec(s.x_len(), seed),
+                random_vec(s.w_len(), seed + 1),
+                random_vec(s.o, seed + 2),
+                random_vec(s.y_len(), seed + 3),
             );
             let mut dw = vec![f32::NAN; s.w_len()];
             conv2d_backward_weight(s, &x, &g, &mut dw);
-            check_grad(&format!("dw {s:?}"), &w, &dw, 1e-2, |wp| {
-                loss(&forward(s, &x, wp, &b), &g)
+            check_gradient(&format!("dw {s:?}"), &w, &dw, 1e-2, |wp| {
+                weighted_sum(&forward(s, &x, wp, &b), &g)
             });
         }
     }
@@ -411,17 +355,17 @@ mod tests {
     #[test]
     fn conv2d_backward_bias_matches_finite_differences() {
         for (i, s) in shapes().iter().enumerate() {
-            let mut r = Rng::new(30 + i as u64);
+            let seed = 4 * (30 + i as u64);
             let (x, w, b, g) = (
-                r.vec(s.x_len()),
-                r.vec(s.w_len()),
-                r.vec(s.o),
-                r.vec(s.y_len()),
+                random_vec(s.x_len(), seed),
+                random_vec(s.w_len(), seed + 1),
+                random_vec(s.o, seed + 2),
+                random_vec(s.y_len(), seed + 3),
             );
             let mut db = vec![f32::NAN; s.o];
             conv2d_backward_bias(s.n, s.o, s.out_h() * s.out_w(), &g, &mut db);
-            check_grad(&format!("db {s:?}"), &b, &db, 1e-2, |bp| {
-                loss(&forward(s, &x, &w, bp), &g)
+            check_gradient(&format!("db {s:?}"), &b, &db, 1e-2, |bp| {
+                weighted_sum(&forward(s, &x, &w, bp), &g)
             });
         }
     }

@@ -227,25 +227,7 @@ pub fn conv_transpose2d_backward_weight(
 mod tests {
     use super::*;
     use crate::cpu::conv2d::{conv2d_backward_bias, conv2d_backward_input, Conv2dShape};
-
-    /// xorshift64*, so the test inputs are deterministic.
-    struct Rng(u64);
-    impl Rng {
-        fn new(seed: u64) -> Self {
-            Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-        }
-        /// Uniform in [-1, 1).
-        fn next(&mut self) -> f32 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            let r = self.0.wrapping_mul(0x2545_F491_4F6C_DD1D);
-            ((r >> 40) as f64 / (1u64 << 24) as f64 * 2.0 - 1.0) as f32
-        }
-        fn vec(&mut self, len: usize) -> Vec<f32> {
-            (0..len).map(|_| self.next()).collect()
-        }
-    }
+    use crate::cpu::gradcheck::{check_gradient, random_vec, weighted_sum};
 
     #[allow(clippy::too_many_arguments)]
     fn mk(
@@ -277,39 +259,6 @@ mod tests {
         let mut y = vec![f32::NAN; s.y_len()];
         conv_transpose2d_forward(s, x, w, b, &mut y);
         y
-    }
-
-    /// L = sum(y * g), accumulated in f64 so the loss adds no rounding of its own.
-    fn loss(y: &[f32], g: &[f32]) -> f64 {
-        y.iter().zip(g).map(|(&a, &b)| a as f64 * b as f64).sum()
-    }
-
-    /// Central difference of `f` with respect to every element of `v`. The op is linear
-    /// in each argument, so the only error is f32 rounding of the forward output.
-    fn check_grad(
-        what: &str,
-        v: &[f32],
-        analytic: &[f32],
-        eps: f32,
-        mut f: impl FnMut(&[f32]) -> f64,
-    ) {
-        assert_eq!(v.len(), analytic.len());
-        let mut p = v.to_vec();
-        for i in 0..v.len() {
-            p[i] = v[i] + eps;
-            let lp = f(&p);
-            p[i] = v[i] - eps;
-            let lm = f(&p);
-            p[i] = v[i];
-            let h = (v[i] + eps) as f64 - (v[i] - eps) as f64;
-            let num = (lp - lm) / h;
-            let a = analytic[i] as f64;
-            let err = (a - num).abs() / (1.0 + num.abs());
-            assert!(
-                err <= 1e-3,
-                "{what}[{i}]: analytic {a} vs numeric {num} (rel err {err:.2e})"
-            );
-        }
     }
 
     fn shapes() -> Vec<ConvTranspose2dShape> {
@@ -423,17 +372,17 @@ mod tests {
     fn conv_transpose2d_backward_input_matches_finite_differences() {
         for (i, s) in shapes().iter().enumerate() {
             s.validate().unwrap();
-            let mut r = Rng::new(50 + i as u64);
+            let seed = 4 * (50 + i as u64);
             let (x, w, b, g) = (
-                r.vec(s.x_len()),
-                r.vec(s.w_len()),
-                r.vec(s.o),
-                r.vec(s.y_len()),
+                random_vec(s.x_len(), seed),
+                random_vec(s.w_len(), seed + 1),
+                random_vec(s.o, seed + 2),
+                random_vec(s.y_len(), seed + 3),
             );
             let mut dx = vec![f32::NAN; s.x_len()];
             conv_transpose2d_backward_input(s, &g, &w, &mut dx);
-            check_grad(&format!("dx {s:?}"), &x, &dx, 1e-2, |xp| {
-                loss(&forward(s, xp, &w, &b), &g)
+            check_gradient(&format!("dx {s:?}"), &x, &dx, 1e-2, |xp| {
+                weighted_sum(&forward(s, xp, &w, &b), &g)
             });
         }
     }
@@ -441,17 +390,17 @@ mod tests {
     #[test]
     fn conv_transpose2d_backward_weight_matches_finite_differences() {
         for (i, s) in shapes().iter().enumerate() {
-            let mut r = Rng::new(60 + i as u64);
+            let seed = 4 * (60 + i as u64);
             let (x, w, b, g) = (
-                r.vec(s.x_len()),
-                r.vec(s.w_len()),
-                r.vec(s.o),
-                r.vec(s.y_len()),
+                random_vec(s.x_len(), seed),
+                random_vec(s.w_len(), seed + 1),
+                random_vec(s.o, seed + 2),
+                random_vec(s.y_len(), seed + 3),
             );
             let mut dw = vec![f32::NAN; s.w_len()];
             conv_transpose2d_backward_weight(s, &x, &g, &mut dw);
-            check_grad(&format!("dw {s:?}"), &w, &dw, 1e-2, |wp| {
-                loss(&forward(s, &x, wp, &b), &g)
+            check_gradient(&format!("dw {s:?}"), &w, &dw, 1e-2, |wp| {
+                weighted_sum(&forward(s, &x, wp, &b), &g)
             });
         }
     }
@@ -459,17 +408,17 @@ mod tests {
     #[test]
     fn conv_transpose2d_bias_gradient_is_conv2d_backward_bias() {
         for (i, s) in shapes().iter().enumerate() {
-            let mut r = Rng::new(70 + i as u64);
+            let seed = 4 * (70 + i as u64);
             let (x, w, b, g) = (
-                r.vec(s.x_len()),
-                r.vec(s.w_len()),
-                r.vec(s.o),
-                r.vec(s.y_len()),
+                random_vec(s.x_len(), seed),
+                random_vec(s.w_len(), seed + 1),
+                random_vec(s.o, seed + 2),
+                random_vec(s.y_len(), seed + 3),
             );
             let mut db = vec![f32::NAN; s.o];
             conv2d_backward_bias(s.n, s.o, s.out_h() * s.out_w(), &g, &mut db);
-            check_grad(&format!("db {s:?}"), &b, &db, 1e-2, |bp| {
-                loss(&forward(s, &x, &w, bp), &g)
+            check_gradient(&format!("db {s:?}"), &b, &db, 1e-2, |bp| {
+                weighted_sum(&forward(s, &x, &w, bp), &g)
             });
         }
     }
@@ -493,8 +442,8 @@ mod tests {
             };
             conv.validate().unwrap();
             assert_eq!((conv.out_h(), conv.out_w()), (t.h, t.w), "{t:?}");
-            let mut r = Rng::new(80 + i as u64);
-            let (x, w) = (r.vec(t.x_len()), r.vec(t.w_len()));
+            let seed = 4 * (80 + i as u64);
+            let (x, w) = (random_vec(t.x_len(), seed), random_vec(t.w_len(), seed + 1));
             let y = forward(t, &x, &w, &vec![0.0; t.o]);
             let mut dx = vec![f32::NAN; conv.x_len()];
             conv2d_backward_input(&conv, &x, &w, &mut dx);

@@ -64,8 +64,11 @@ mod tests {
         let t: Vec<f32> = random_vec(12, 2).iter().map(|v| 0.5 + 0.5 * v).collect();
         let mut dy = vec![0.0; 12];
         mse_backward(&y, &t, &mut dy);
-        check_gradient("mse_backward", &y, &dy, |y| mse_forward(y, &t) as f64);
+        check_gradient("mse_backward", &y, &dy, 1e-2, |y| mse_forward(y, &t) as f64);
         bce_backward(&y, &t, &mut dy);
-        check_gradient("bce_backward", &y, &dy, |y| bce_forward(y, &t) as f64);
+        // BCE curves sharply near y = 0.1 (|f'''| ~ 2/y^3 per term): a step of 1e-2 leaves a
+        // truncation error of about 0.8 of the tolerance, 1e-3 a hundredth of that, while the
+        // f32 rounding of the loss that the smaller step magnifies stays near 2% of it.
+        check_gradient("bce_backward", &y, &dy, 1e-3, |y| bce_forward(y, &t) as f64);
     }
 }

@@ -132,31 +132,19 @@ pub fn max_pool2d_backward(s: &Pool2dShape, dy: &[f32], idx: &[u32], dx: &mut [f
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cpu::gradcheck::{check_gradient, random_vec, weighted_sum};
 
-    /// xorshift64*, so the test inputs are deterministic.
-    struct Rng(u64);
-    impl Rng {
-        fn new(seed: u64) -> Self {
-            Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    /// A shuffled ramp: every value distinct and 0.1 apart, so a perturbation of 1e-3
+    /// never changes which element is the max. The order is that of seeded random keys.
+    fn separated(len: usize, seed: u64) -> Vec<f32> {
+        let keys = random_vec(len, seed);
+        let mut order: Vec<usize> = (0..len).collect();
+        order.sort_by(|&a, &b| keys[a].total_cmp(&keys[b]));
+        let mut v = vec![0.0; len];
+        for (rank, &i) in order.iter().enumerate() {
+            v[i] = rank as f32 * 0.1 - 3.0;
         }
-        fn below(&mut self, n: usize) -> usize {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % n
-        }
-        fn uniform(&mut self) -> f32 {
-            self.below(1 << 24) as f32 / (1 << 23) as f32 - 1.0
-        }
-        /// A shuffled ramp: every value distinct and 0.1 apart, so a perturbation of
-        /// 1e-3 never changes which element is the max.
-        fn separated(&mut self, len: usize) -> Vec<f32> {
-            let mut v: Vec<f32> = (0..len).map(|i| i as f32 * 0.1 - 3.0).collect();
-            for i in (1..len).rev() {
-                v.swap(i, self.below(i + 1));
-            }
-            v
-        }
+        v
     }
 
     fn shape(n: usize, c: usize, h: usize, w: usize, k: usize, stride: usize) -> Pool2dShape {
@@ -247,34 +235,15 @@ mod tests {
         ];
         for (t, s) in shapes.iter().enumerate() {
             s.validate().unwrap();
-            let mut r = Rng::new(40 + t as u64);
-            let x = r.separated(s.x_len());
-            let g: Vec<f32> = (0..s.y_len()).map(|_| r.uniform()).collect();
+            let seed = 2 * (40 + t as u64);
+            let x = separated(s.x_len(), seed);
+            let g = random_vec(s.y_len(), seed + 1);
             let (_, idx) = forward(s, &x);
             let mut dx = vec![f32::NAN; s.x_len()];
             max_pool2d_backward(s, &g, &idx, &mut dx);
-
-            let loss = |xp: &[f32]| -> f64 {
-                let (y, _) = forward(s, xp);
-                y.iter().zip(&g).map(|(&a, &b)| a as f64 * b as f64).sum()
-            };
-            let eps = 1e-3f32;
-            let mut p = x.clone();
-            for i in 0..x.len() {
-                p[i] = x[i] + eps;
-                let lp = loss(&p);
-                p[i] = x[i] - eps;
-                let lm = loss(&p);
-                p[i] = x[i];
-                let h = (x[i] + eps) as f64 - (x[i] - eps) as f64;
-                let num = (lp - lm) / h;
-                let a = dx[i] as f64;
-                let err = (a - num).abs() / (1.0 + num.abs());
-                assert!(
-                    err <= 1e-3,
-                    "dx {s:?} [{i}]: analytic {a} vs numeric {num} (rel err {err:.2e})"
-                );
-            }
+            check_gradient(&format!("dx {s:?}"), &x, &dx, 1e-3, |xp| {
+                weighted_sum(&forward(s, xp).0, &g)
+            });
         }
     }
 
