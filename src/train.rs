@@ -56,6 +56,29 @@ pub struct EpochMetrics {
     pub eval_seconds: f64,
 }
 
+/// The two op lists a trainer compiles once and runs every epoch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Program {
+    Train,
+    Eval,
+}
+
+impl Program {
+    fn name(self) -> &'static str {
+        match self {
+            Program::Train => "train",
+            Program::Eval => "eval",
+        }
+    }
+
+    fn ops(self, graph: &Graph) -> &[crate::model::ops::Op] {
+        match self {
+            Program::Train => &graph.train,
+            Program::Eval => &graph.eval,
+        }
+    }
+}
+
 /// A model resident on a backend with its data, ready to train.
 pub struct Trainer<'b> {
     backend: &'b mut dyn Backend,
@@ -91,8 +114,9 @@ impl<'b> Trainer<'b> {
         let (train_tail, eval_tail) = (tail(sizes.train_images)?, tail(sizes.test_images)?);
 
         backend.alloc(&full.buffers)?;
-        backend.compile("train", &full.train)?;
-        backend.compile("eval", &full.eval)?;
+        for program in [Program::Train, Program::Eval] {
+            backend.compile(program.name(), program.ops(&full))?;
+        }
         let s = full.slots;
         backend.write(s.train_data, 0, &pack_bytes(&data.train.images))?;
         backend.write(s.test_data, 0, &pack_bytes(&data.test.images))?;
@@ -162,35 +186,32 @@ impl<'b> Trainer<'b> {
             .collect()
     }
 
-    /// Runs a program over `count` images: full batches, then the partial one.
-    fn run_over(&mut self, program: &'static str, count: usize, adam_steps: bool) -> Result<()> {
+    /// Runs a program over `count` images: the full batches, then the partial one, which
+    /// runs the same compiled program with the params of the graph built for its rows.
+    fn run_over(&mut self, program: Program, count: usize) -> Result<()> {
         let batch = self.config.batch;
         let full_count = count / batch * batch;
-        if full_count > 0 {
-            let steps = self.steps(0, full_count, adam_steps);
-            let ops = self.program(program, false);
-            self.backend.run(program, &ops, &steps)?;
-        }
-        if full_count < count {
-            let steps = self.steps(full_count, count - full_count, adam_steps);
-            let ops = self.program(program, true);
-            self.backend.run(program, &ops, &steps)?;
+        let training = program == Program::Train;
+        for (start, len) in [(0, full_count), (full_count, count - full_count)] {
+            if len == 0 {
+                continue;
+            }
+            let steps = self.steps(start, len, training);
+            let graph = if len < batch {
+                let tail = if training {
+                    &self.train_tail
+                } else {
+                    &self.eval_tail
+                };
+                tail.as_ref()
+                    .expect("built wherever the count leaves a remainder")
+            } else {
+                &self.full
+            };
+            self.backend
+                .run(program.name(), program.ops(graph), &steps)?;
         }
         Ok(())
-    }
-
-    fn program(&self, program: &str, tail: bool) -> Vec<crate::model::ops::Op> {
-        let graph = match (program, tail) {
-            ("train", true) => self.train_tail.as_ref(),
-            ("eval", true) => self.eval_tail.as_ref(),
-            _ => None,
-        }
-        .unwrap_or(&self.full);
-        if program == "train" {
-            graph.train.clone()
-        } else {
-            graph.eval.clone()
-        }
     }
 
     /// Runs `count` full training steps on a fresh shuffle, outside any epoch: what
@@ -210,8 +231,8 @@ impl<'b> Trainer<'b> {
         let order = self.rng.randperm(self.train_images);
         self.backend.write(self.full.slots.train_perm, 0, &order)?;
         let steps = self.steps(0, count * batch, true);
-        let ops = self.full.train.clone();
-        self.backend.run("train", &ops, &steps)
+        self.backend
+            .run(Program::Train.name(), &self.full.train, &steps)
     }
 
     fn read_scalar(&mut self, buf: usize) -> Result<f64> {
@@ -226,7 +247,7 @@ impl<'b> Trainer<'b> {
         self.backend.write(s.train_perm, 0, &order)?;
         self.backend.write_f32(s.loss_total, 0, &[0.0])?;
         let started = Instant::now();
-        self.run_over("train", self.train_images, true)?;
+        self.run_over(Program::Train, self.train_images)?;
         // Reading the total waits for the GPU, so the time covers all of the epoch's work.
         let train_loss = self.read_scalar(s.loss_total)? / self.train_images as f64;
         let seconds = started.elapsed().as_secs_f64();
@@ -249,7 +270,7 @@ impl<'b> Trainer<'b> {
         let s = self.full.slots;
         self.backend.write_f32(s.eval_mse_total, 0, &[0.0])?;
         self.backend.write_f32(s.eval_bce_total, 0, &[0.0])?;
-        self.run_over("eval", self.test_images, false)?;
+        self.run_over(Program::Eval, self.test_images)?;
         let n = self.test_images as f64;
         Ok((
             self.read_scalar(s.eval_mse_total)? / n,

@@ -216,10 +216,9 @@ impl Backend for GpuBackend {
                 slots[at..at + size_of::<StepParams>()].copy_from_slice(bytemuck::bytes_of(s));
             }
             gpu.queue.write_buffer(&self.step_buffer, 0, &slots);
-            let profiler = self.profiler.as_mut();
+            let mut profiler = self.profiler.as_mut();
             gpu.checked(&format!("running {program}"), || {
                 let mut encoder = gpu.device.create_command_encoder(&Default::default());
-                let mut timer = profiler;
                 {
                     let mut pass = encoder.begin_compute_pass(&Default::default());
                     for i in 0..chunk.len() {
@@ -231,16 +230,16 @@ impl Backend for GpuBackend {
                                 &[]
                             };
                             pass.set_bind_group(0, &c.bind_group, offsets);
-                            let query = timer.as_mut().and_then(|t| t.begin(&mut pass, op));
+                            let query = profiler.as_mut().and_then(|p| p.begin(&mut pass, op));
                             pass.dispatch_workgroups(l.grid[0], l.grid[1], l.grid[2]);
-                            if let (Some(t), Some(q)) = (timer.as_mut(), query) {
-                                t.end(&mut pass, q);
+                            if let (Some(p), Some(q)) = (profiler.as_mut(), query) {
+                                p.end(&mut pass, q);
                             }
                         }
                     }
                 }
-                if let Some(t) = timer {
-                    t.resolve(&mut encoder);
+                if let Some(p) = profiler {
+                    p.resolve(&mut encoder);
                 }
                 gpu.queue.submit([encoder.finish()]);
             })?;
