@@ -47,7 +47,13 @@ fn bench(args: &BenchArgs) -> Result<()> {
         );
     }
     let mut rows = Vec::new();
-    for case in crate::bench::cases(args.quick) {
+    let wanted = |case: &crate::bench::Case| {
+        let label = format!("{} {:?}", case.name, case.shape).replace(' ', "");
+        args.filter
+            .as_ref()
+            .is_none_or(|f| label.contains(&f.replace(' ', "")))
+    };
+    for case in crate::bench::cases(args.quick).into_iter().filter(wanted) {
         let row = crate::bench::run_case(&gpu, &case, &opts)?;
         if args.json {
             println!("{}", to_json(&row)?);

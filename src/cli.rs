@@ -42,6 +42,9 @@ pub struct BenchArgs {
     /// One JSON object per row instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Only the kernel rows whose "op [shape]" contains this text, e.g. `conv2d` or `[128,`.
+    #[arg(long)]
+    pub filter: Option<String>,
     /// Folder with the MNIST .gz files, for --train [default: data/mnist].
     #[arg(long)]
     pub data_dir: Option<PathBuf>,

@@ -138,9 +138,10 @@ fn quick_and_full_benchmarks_cover_every_entry_point() {
     }
 }
 
-fn bench_json() -> Vec<Row> {
+fn bench_json(extra: &[&str]) -> Vec<Row> {
     let out = Command::new(env!("CARGO_BIN_EXE_wgsl-autoencoder"))
         .args(["bench", "--quick", "--json"])
+        .args(extra)
         .output()
         .unwrap();
     assert!(
@@ -164,7 +165,7 @@ fn bench_json() -> Vec<Row> {
 
 #[test]
 fn bench_quick_json_rows_and_compare() {
-    let rows = bench_json();
+    let rows = bench_json(&[]);
     assert_eq!(rows.len(), bench::cases(true).len());
     for r in &rows {
         for (key, value) in [("gpu_ms", r.gpu_ms), ("gflops", r.gflops), ("gbps", r.gbps)] {
@@ -317,4 +318,11 @@ fn profile_prints_every_dispatch_of_a_conv_step() {
         .sum();
     assert!((share - 1.0).abs() < 1e-9, "shares sum to {share}");
     assert!(json["step_wall_ms"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn bench_filter_keeps_matching_rows_only() {
+    let rows = bench_json(&["--filter", "max_pool2d"]);
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert!(rows.iter().all(|r| r.op.starts_with("max_pool2d")));
 }
