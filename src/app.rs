@@ -131,12 +131,22 @@ pub fn make_backend(kind: BackendKind) -> Result<Box<dyn Backend>> {
     })
 }
 
+/// `runs/<model>-<UTC time>`, with a counter if a run in the same second took that name.
 fn default_out_dir(model: &str) -> PathBuf {
     let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-    PathBuf::from("runs").join(format!("{model}-{}", stamp.replace(':', "-")))
+    let base = PathBuf::from("runs").join(format!("{model}-{}", stamp.replace(':', "-")));
+    let mut dir = base.clone();
+    for n in 2.. {
+        if !dir.exists() {
+            break;
+        }
+        dir = PathBuf::from(format!("{}-{n}", base.display()));
+    }
+    dir
 }
 
 fn train(args: &TrainArgs) -> Result<()> {
+    let started = std::time::Instant::now();
     let config = TrainConfig {
         arch: arch_from(args),
         epochs: args.epochs,
@@ -147,8 +157,14 @@ fn train(args: &TrainArgs) -> Result<()> {
     };
     // Flags first: a typo should not cost a data load or a device start.
     config.validate()?;
+    let out = match &args.out {
+        Some(dir) => dir.clone(),
+        None => default_out_dir(config.arch.name()),
+    };
+    MetricsLog::check_unused(&out)?;
     let data_dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
     let data = load_mnist(&data_dir, args.limit)?;
+    let data_seconds = started.elapsed().as_secs_f64();
     let mut backend = make_backend(args.backend)?;
     let backend_name = backend.name();
     let mut trainer = Trainer::new(backend.as_mut(), config.clone(), &data)?;
@@ -157,10 +173,6 @@ fn train(args: &TrainArgs) -> Result<()> {
         trainer.set_params(&flat)?;
         println!("initialised from {}", path.display());
     }
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| default_out_dir(config.arch.name()));
     let mut log = MetricsLog::create(&out)?;
     let checkpoint = out.join("model.safetensors");
     let params: usize = trainer.graph().params.iter().map(|p| p.value.len).sum();
@@ -169,16 +181,20 @@ fn train(args: &TrainArgs) -> Result<()> {
         config.arch.name(),
         config.arch.describe()
     );
+    let loss_name = format!("{:?}", config.loss).to_lowercase();
     println!(
-        "{} training images, {} test images, batch {}, Adam lr {}, {:?} loss, seed {}",
+        "{} training images, {} test images, batch {}, Adam lr {}, {loss_name} loss, seed {}",
         data.train.len(),
         data.test.len(),
         config.batch,
         config.lr,
-        config.loss,
         config.seed
     );
-    let loss_name = format!("{:?}", config.loss).to_lowercase();
+    let ready = started.elapsed().as_secs_f64();
+    println!(
+        "ready in {ready:.2} s: data {data_seconds:.2} s, device, buffers and pipelines {:.2} s",
+        ready - data_seconds
+    );
     for _ in 0..config.epochs {
         let m = trainer.epoch()?;
         println!(

@@ -287,10 +287,36 @@ pub struct MetricsLog {
 }
 
 impl MetricsLog {
+    /// Refuses, before any work, a folder that already holds a run's metrics.
+    pub fn check_unused(dir: &Path) -> Result<()> {
+        match dir.join("metrics.jsonl").exists() {
+            true => Err(Self::taken(dir)),
+            false => Ok(()),
+        }
+    }
+
+    fn taken(dir: &Path) -> Error {
+        Error::flag(
+            "--out",
+            format!(
+                "{} already holds metrics.jsonl from an earlier run; choose another folder",
+                dir.display()
+            ),
+        )
+    }
+
+    /// Refuses a folder that already holds a run's metrics rather than overwrite them.
     pub fn create(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let path = dir.join("metrics.jsonl");
-        let file = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::AlreadyExists => Self::taken(dir),
+                _ => Error::io(&path, e),
+            })?;
         Ok(MetricsLog { file, path })
     }
 

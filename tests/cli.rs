@@ -170,6 +170,11 @@ fn checkpoints_are_saved_reloaded_and_refused_for_another_architecture() {
         .collect();
     names.sort();
     assert_eq!(names, ["metrics.jsonl", "model.safetensors"]);
+    // A second run into the same folder would overwrite the first: refused.
+    assert_error(
+        &args(&first).iter().map(String::as_str).collect::<Vec<_>>(),
+        &["--out", "already holds metrics.jsonl"],
+    );
 
     let second = dir.path().join("second");
     let mut resumed = args(&second);
