@@ -102,7 +102,7 @@ pub fn profile(
     }
     let step_busy_ms = total / steps as f64;
     Ok(Profile {
-        model: arch.describe(),
+        model: format!("{} autoencoder {}", arch.name(), arch.describe()),
         backend: backend_name,
         batch,
         steps,
@@ -151,8 +151,13 @@ pub fn render(p: &Profile) -> String {
         &rows,
         3,
     );
+    let why = if p.busy_fraction > 1.0 {
+        "over 100%: timing every dispatch slowed the timed steps down on this adapter"
+    } else {
+        "the rest is host overhead and gaps between dispatches"
+    };
     out += &format!(
-        "step: {:.3} ms wall, {:.3} ms in dispatches: busy {:.1}% (the rest is host overhead and gaps)\n",
+        "step: {:.3} ms wall, {:.3} ms in dispatches: busy {:.1}% ({why})\n",
         p.step_wall_ms,
         p.step_busy_ms,
         p.busy_fraction * 100.0

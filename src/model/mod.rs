@@ -46,7 +46,7 @@ impl Arch {
             Arch::Conv { channels } => {
                 let c: Vec<String> = channels.iter().map(|c| c.to_string()).collect();
                 format!(
-                    "conv channels {} (code {})",
+                    "with channels {}, code {}",
                     c.join(","),
                     self.code_description()
                 )
