@@ -11,13 +11,14 @@ use crate::cpu::conv2d::Conv2dShape;
 use crate::cpu::conv_transpose2d::ConvTranspose2dShape;
 use crate::cpu::matmul::MatmulShape;
 use crate::cpu::optim::AdamConfig;
-use crate::cpu::pool::{max_pool2d_forward, Pool2dShape};
+use crate::cpu::pool::Pool2dShape;
 use crate::data::Mnist;
 use crate::error::Result;
 use crate::gpu::{Gpu, GpuBackend};
-use crate::model::ops::{Activation, LossKind, MatmulVariant, Op, StepParams, View};
+use crate::model::ops::{Activation, LossKind, MatmulVariant, Op, StepParams};
 use crate::model::Arch;
 use crate::report::{median, opt, table};
+use crate::sample::{random_buffers, views};
 use crate::train::{TrainConfig, Trainer};
 
 /// The CPU reference is timed only up to this much work per call; above it the row's
@@ -75,14 +76,6 @@ impl Options {
             }
         }
     }
-}
-
-/// Views 0, 1, 2, … of the given lengths: each view of a benchmarked op owns a buffer.
-fn views(lens: &[usize]) -> Vec<View> {
-    lens.iter()
-        .enumerate()
-        .map(|(i, &len)| View::whole(i, len))
-        .collect()
 }
 
 fn matmul_case(name: &str, shape: MatmulShape, variant: MatmulVariant) -> Case {
@@ -415,42 +408,6 @@ fn conv_cases(out: &mut Vec<Case>, b: usize) {
     }
 }
 
-/// Seeded contents for each buffer of a case: values in [-1, 1), with the inputs that
-/// must mean something (a permutation, argmax indices, a non-negative second moment) made
-/// valid.
-pub fn init_buffers(op: &Op, seed: u64) -> Vec<Vec<u32>> {
-    use rand::{Rng, SeedableRng};
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let mut all: Vec<View> = op.inputs();
-    all.extend(op.outputs());
-    let mut buffers: Vec<Vec<u32>> =
-        vec![Vec::new(); all.iter().map(|v| v.buf + 1).max().unwrap_or(0)];
-    for v in &all {
-        let values: Vec<f32> = (0..v.len).map(|_| rng.random_range(-1.0f32..1.0)).collect();
-        buffers[v.buf] = bytemuck::cast_slice(&values).to_vec();
-    }
-    match op {
-        Op::GatherBatch { data, perm, .. } => {
-            buffers[data.buf] = (0..data.len).map(|_| rng.random()).collect();
-            buffers[perm.buf] = (0..perm.len as u32).rev().collect();
-        }
-        Op::AdamUpdate { v, .. } => {
-            let second: Vec<f32> = (0..v.len).map(|_| rng.random_range(0.0f32..0.01)).collect();
-            buffers[v.buf] = bytemuck::cast_slice(&second).to_vec();
-        }
-        Op::MaxPool2dBackward { idx, shape, .. } => {
-            let x: Vec<f32> = (0..shape.x_len())
-                .map(|_| rng.random_range(-1.0f32..1.0))
-                .collect();
-            let (mut y, mut indices) = (vec![0.0; shape.y_len()], vec![0u32; shape.y_len()]);
-            max_pool2d_forward(shape, &x, &mut y, &mut indices);
-            buffers[idx.buf] = indices;
-        }
-        _ => {}
-    }
-    buffers
-}
-
 fn load(backend: &mut dyn Backend, op: &Op, init: &[Vec<u32>]) -> Result<()> {
     let specs: Vec<BufferSpec> = init
         .iter()
@@ -510,7 +467,7 @@ fn time_op(
 }
 
 pub fn run_case(gpu: &Arc<Gpu>, case: &Case, opts: &Options) -> Result<Row> {
-    let init = init_buffers(&case.op, 7);
+    let init = random_buffers(&case.op, 7);
     let (gpu_ms, timing) = time_op(
         &mut GpuBackend::new(gpu.clone()),
         &case.op,

@@ -19,6 +19,7 @@ pub mod model;
 pub mod profile;
 pub mod report;
 pub mod rng;
+pub mod sample;
 pub mod train;
 
 pub use error::{Error, Result};

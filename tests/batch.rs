@@ -2,9 +2,10 @@
 
 mod common;
 
-use common::{check_op, views, TIGHT};
+use common::{check_op, TIGHT};
 use wgsl_autoencoder::data::pack_bytes;
 use wgsl_autoencoder::model::ops::{Op, StepParams};
+use wgsl_autoencoder::sample::views;
 
 #[test]
 fn gather_batch_matches_reference() {

@@ -2,9 +2,10 @@
 
 mod common;
 
-use common::{check_op, conv_cases, random, views, words, Tol};
+use common::{check_op, conv_cases, Tol};
 use wgsl_autoencoder::cpu::conv_transpose2d::ConvTranspose2dShape;
 use wgsl_autoencoder::model::ops::{Op, StepParams};
+use wgsl_autoencoder::sample::{random_buffers, views};
 
 fn shapes() -> Vec<ConvTranspose2dShape> {
     let mut shapes = Vec::new();
@@ -59,13 +60,7 @@ fn conv_transpose2d_forward_matches_reference() {
             y: v[3],
             shape: *s,
         };
-        let seed = 10 * i as u64;
-        let init = vec![
-            words(&random(s.x_len(), seed, -1.0, 1.0)),
-            words(&random(s.w_len(), seed + 1, -1.0, 1.0)),
-            words(&random(s.o, seed + 2, -1.0, 1.0)),
-            vec![0; s.y_len()],
-        ];
+        let init = random_buffers(&op, 10 * i as u64);
         check_op(
             &format!("{s:?}"),
             &op,
@@ -86,12 +81,7 @@ fn conv_transpose2d_backward_input_matches_reference() {
             dx: v[2],
             shape: *s,
         };
-        let seed = 10 * i as u64;
-        let init = vec![
-            words(&random(s.y_len(), seed, -1.0, 1.0)),
-            words(&random(s.w_len(), seed + 1, -1.0, 1.0)),
-            vec![0; s.x_len()],
-        ];
+        let init = random_buffers(&op, 10 * i as u64);
         check_op(
             &format!("{s:?}"),
             &op,
@@ -112,12 +102,7 @@ fn conv_transpose2d_backward_weight_matches_reference() {
             dw: v[2],
             shape: *s,
         };
-        let seed = 10 * i as u64;
-        let init = vec![
-            words(&random(s.x_len(), seed, -1.0, 1.0)),
-            words(&random(s.y_len(), seed + 1, -1.0, 1.0)),
-            vec![0; s.w_len()],
-        ];
+        let init = random_buffers(&op, 10 * i as u64);
         check_op(
             &format!("{s:?}"),
             &op,

@@ -2,8 +2,9 @@
 
 mod common;
 
-use common::{check_op, random, views, words, Tol, TIGHT};
+use common::{check_op, random, words, Tol, TIGHT};
 use wgsl_autoencoder::model::ops::{Activation, Op, StepParams};
+use wgsl_autoencoder::sample::views;
 
 /// (rows, cols): ones, odd sizes, a partial workgroup, and more than one workgroup.
 const SHAPES: [(usize, usize); 6] = [(1, 1), (1, 3), (5, 17), (3, 100), (128, 30), (257, 784)];

@@ -2,8 +2,9 @@
 
 mod common;
 
-use common::{check_op, random, views, words, Tol, TIGHT};
+use common::{check_op, random, words, Tol, TIGHT};
 use wgsl_autoencoder::model::ops::{LossKind, Op, StepParams};
+use wgsl_autoencoder::sample::views;
 
 /// (rows, cols): a single element, odd sizes, less than and more than one workgroup's
 /// stride, and a batch of MNIST images.

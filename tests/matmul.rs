@@ -2,9 +2,10 @@
 
 mod common;
 
-use common::{check_op, random, views, words, Tol};
+use common::{check_op, Tol};
 use wgsl_autoencoder::cpu::matmul::MatmulShape;
 use wgsl_autoencoder::model::ops::{MatmulVariant, Op, StepParams};
+use wgsl_autoencoder::sample::{random_buffers, views};
 
 /// Sizes around the 16 and 64 tiles, ones, and the dense autoencoder's layer shapes.
 const SHAPES: [(usize, usize, usize); 10] = [
@@ -40,11 +41,7 @@ fn matmul_matches_reference() {
                     shape,
                     variant,
                 };
-                let init = vec![
-                    words(&random(shape.a_len(), 10 + i as u64, -1.0, 1.0)),
-                    words(&random(shape.b_len(), 20 + i as u64, -1.0, 1.0)),
-                    vec![0; shape.c_len()],
-                ];
+                let init = random_buffers(&op, 10 * i as u64);
                 // Sums of k products of values in [-1, 1): f32 rounding grows with k.
                 let tol = Tol {
                     atol: 1e-6 * k as f32,

@@ -2,9 +2,10 @@
 
 mod common;
 
-use common::{check_op, random, views, words, Tol};
+use common::{check_op, random, words, Tol};
 use wgsl_autoencoder::cpu::optim::AdamConfig;
 use wgsl_autoencoder::model::ops::{Op, StepParams};
+use wgsl_autoencoder::sample::views;
 
 #[test]
 fn adam_update_matches_reference() {

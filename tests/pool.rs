@@ -2,9 +2,10 @@
 
 mod common;
 
-use common::{check_op, random, views, words, CONV_SIZES, TIGHT};
+use common::{check_op, random, words, CONV_SIZES, TIGHT};
 use wgsl_autoencoder::cpu::pool::Pool2dShape;
 use wgsl_autoencoder::model::ops::{Op, StepParams};
+use wgsl_autoencoder::sample::views;
 
 fn shapes() -> Vec<Pool2dShape> {
     let mut shapes = Vec::new();

@@ -129,14 +129,6 @@ pub fn assert_close(name: &str, gpu: &[f32], cpu: &[f32], tol: Tol) {
     );
 }
 
-/// Views over consecutive buffers 0, 1, 2, ... for ops whose views each own a buffer.
-pub fn views(lens: &[usize]) -> Vec<View> {
-    lens.iter()
-        .enumerate()
-        .map(|(i, &len)| View::whole(i, len))
-        .collect()
-}
-
 /// Spatial cases for the convolution tables: (n, c, o, h, w), cycling through batch 1 and
 /// 5, channels 1, 3 and 17, odd, even and non-square sizes from 1×1 to 29×29.
 pub const CONV_SIZES: [(usize, usize, usize, usize, usize); 8] = [
