@@ -205,7 +205,14 @@ fn train(args: &TrainArgs) -> Result<()> {
         let params = trainer.params()?;
         crate::checkpoint::save(&checkpoint, trainer.graph(), &params)?;
     }
+    let (images, rebuilt) = trainer.reconstruct(16)?;
+    let picture = out.join("reconstructions.png");
+    crate::picture::save_comparison(&picture, &images, &rebuilt)?;
     println!("metrics: {}", log.path().display());
+    println!(
+        "test images above their reconstructions: {}",
+        picture.display()
+    );
     println!(
         "weights: {} (PyTorch state_dict names)",
         checkpoint.display()

@@ -1,11 +1,10 @@
 //! Checkpoints in safetensors format, with PyTorch's state_dict names (`0.weight`, …) and
 //! layouts, so that `model.load_state_dict(safetensors.torch.load_file(path))` works on
 //! the matching `nn.Sequential`. The architecture is stored in the metadata and checked
-//! on load. Saving is atomic: a temporary file in the same folder, synced, then renamed,
-//! so a crash never leaves a half-written checkpoint where a good one was.
+//! on load. Saving is atomic (`files::write_atomically`), so a crash never leaves a
+//! half-written checkpoint where a good one was.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::Path;
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
@@ -40,16 +39,7 @@ pub fn save(path: &Path, graph: &Graph, flat: &[f32]) -> Result<()> {
     let bytes = safetensors::serialize(tensors, Some(metadata))
         .map_err(|e| checkpoint_error(path, e.to_string()))?;
 
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
-    tmp.write_all(&bytes)
-        .and_then(|_| tmp.as_file().sync_all())
-        .map_err(|e| Error::io(tmp.path(), e))?;
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
+    crate::files::write_atomically(path, &bytes)
 }
 
 /// Reads a checkpoint into a flat parameter buffer laid out for `graph`, refusing one

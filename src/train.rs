@@ -277,6 +277,20 @@ impl<'b> Trainer<'b> {
             self.read_scalar(s.eval_bce_total)? / n,
         ))
     }
+
+    /// The first `count` test images (at most one batch) and the model's reconstructions
+    /// of them, each `count × 784` pixels in [0, 1].
+    pub fn reconstruct(&mut self, count: usize) -> Result<(Vec<f32>, Vec<f32>)> {
+        let count = count.min(self.config.batch).min(self.test_images);
+        self.run_over(Program::Eval, count)?;
+        let (input, output) = (self.full.slots.input, self.full.slots.output);
+        let pixels = count * crate::model::IMAGE_PIXELS;
+        let images =
+            self.backend.read_f32(input.buf)?[input.offset..input.offset + pixels].to_vec();
+        let rebuilt =
+            self.backend.read_f32(output.buf)?[output.offset..output.offset + pixels].to_vec();
+        Ok((images, rebuilt))
+    }
 }
 
 /// Appends one JSON object per epoch to `DIR/metrics.jsonl`, flushed as it goes so that

@@ -169,7 +169,16 @@ fn checkpoints_are_saved_reloaded_and_refused_for_another_architecture() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     names.sort();
-    assert_eq!(names, ["metrics.jsonl", "model.safetensors"]);
+    assert_eq!(
+        names,
+        ["metrics.jsonl", "model.safetensors", "reconstructions.png"]
+    );
+    let png = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(first.join("reconstructions.png")).unwrap(),
+    ));
+    let info = png.read_info().unwrap().info().clone();
+    // 16 test images and their reconstructions, 28×28 with 2-pixel gaps.
+    assert_eq!((info.width, info.height), (16 * 30 + 2, 2 * 30 + 2));
     // A second run into the same folder would overwrite the first: refused.
     assert_error(
         &args(&first).iter().map(String::as_str).collect::<Vec<_>>(),
