@@ -2,10 +2,10 @@
 
 mod common;
 
-use common::{check_op, conv_cases, Tol};
+use common::{check_random, conv_cases, Tol};
 use wgsl_autoencoder::cpu::conv2d::Conv2dShape;
-use wgsl_autoencoder::model::ops::{Op, StepParams};
-use wgsl_autoencoder::sample::{random_buffers, views};
+use wgsl_autoencoder::model::ops::Op;
+use wgsl_autoencoder::sample::views;
 
 fn shapes() -> Vec<Conv2dShape> {
     conv_cases()
@@ -60,12 +60,10 @@ fn conv2d_forward_matches_reference() {
             y: v[3],
             shape: *s,
         };
-        let init = random_buffers(&op, 10 * i as u64);
-        check_op(
+        check_random(
             &format!("{s:?}"),
             &op,
-            &init,
-            StepParams::default(),
+            10 * i as u64,
             tol(s.c * s.kh * s.kw),
         );
     }
@@ -81,12 +79,10 @@ fn conv2d_backward_input_matches_reference() {
             dx: v[2],
             shape: *s,
         };
-        let init = random_buffers(&op, 10 * i as u64);
-        check_op(
+        check_random(
             &format!("{s:?}"),
             &op,
-            &init,
-            StepParams::default(),
+            10 * i as u64,
             tol(s.o * s.kh * s.kw),
         );
     }
@@ -102,12 +98,10 @@ fn conv2d_backward_weight_matches_reference() {
             dw: v[2],
             shape: *s,
         };
-        let init = random_buffers(&op, 10 * i as u64);
-        check_op(
+        check_random(
             &format!("{s:?}"),
             &op,
-            &init,
-            StepParams::default(),
+            10 * i as u64,
             tol(s.n * s.out_h() * s.out_w()),
         );
     }
@@ -125,13 +119,6 @@ fn conv2d_backward_bias_matches_reference() {
             o: s.o,
             hw,
         };
-        let init = random_buffers(&op, i as u64);
-        check_op(
-            &format!("{s:?}"),
-            &op,
-            &init,
-            StepParams::default(),
-            tol(s.n * hw),
-        );
+        check_random(&format!("{s:?}"), &op, i as u64, tol(s.n * hw));
     }
 }

@@ -104,6 +104,13 @@ pub fn check_op(label: &str, op: &Op, init: &[Vec<u32>], step: StepParams, tol: 
     }
 }
 
+/// `check_op` from seeded random inputs (`sample::random_buffers`) with no step state:
+/// what every op whose inputs may be any values needs.
+pub fn check_random(label: &str, op: &Op, seed: u64, tol: Tol) {
+    let init = wgsl_autoencoder::sample::random_buffers(op, seed);
+    check_op(label, op, &init, StepParams::default(), tol);
+}
+
 /// Compares, reporting the largest error and the first mismatching indices.
 pub fn assert_close(name: &str, gpu: &[f32], cpu: &[f32], tol: Tol) {
     assert_eq!(gpu.len(), cpu.len(), "{name}: lengths");
