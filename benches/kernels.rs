@@ -8,24 +8,20 @@ use wgsl_autoencoder::bench::{cases, render, run_case, Options};
 use wgsl_autoencoder::gpu::Gpu;
 
 fn main() {
-    let gpu = match Gpu::new() {
-        Ok(gpu) => Arc::new(gpu),
-        Err(e) => {
-            eprintln!("Error: {e}");
-            std::process::exit(1);
-        }
-    };
+    if let Err(e) = run() {
+        eprintln!("Error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> wgsl_autoencoder::Result<()> {
+    let gpu = Arc::new(Gpu::new()?);
     println!("{}", gpu.adapter_summary());
     let opts = Options::new(true);
-    let mut rows = Vec::new();
-    for case in cases(true) {
-        match run_case(&gpu, &case, &opts) {
-            Ok(row) => rows.push(row),
-            Err(e) => {
-                eprintln!("Error: {} {:?}: {e}", case.name, case.shape);
-                std::process::exit(1);
-            }
-        }
-    }
+    let rows = cases(true)?
+        .iter()
+        .map(|case| run_case(&gpu, case, &opts))
+        .collect::<wgsl_autoencoder::Result<Vec<_>>>()?;
     print!("{}", render(&rows));
+    Ok(())
 }

@@ -9,13 +9,6 @@ struct Params {
     _pad1: u32,
 }
 
-struct Step {
-    batch_start: u32, // position of this batch in the epoch's permutation
-    batch_len: u32,
-    bias_correction1: f32,
-    bias_correction2: f32,
-}
-
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> data: array<u32>;
 @group(0) @binding(2) var<storage, read> perm: array<u32>;
@@ -23,9 +16,9 @@ struct Step {
 @group(0) @binding(4) var<uniform> step: Step;
 
 // data (images·cols bytes), perm (images) -> x (rows, cols) = byte / 255
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn gather_batch(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = gid.x + gid.y * (nwg.x * 256u);
+    let i = flat_index(gid, nwg);
     if (i >= p.rows * p.cols) {
         return;
     }

@@ -1,8 +1,8 @@
 // conv2d: 2-D convolution (PyTorch Conv2d, no dilation, no groups), NCHW activations,
 // weight (O,C,KH,KW). Mirrors src/cpu/conv2d.rs.
 //
-// Params (12 x u32 = 48 bytes), shared by every entry point; the host mirrors it as a
-// #[repr(C)] bytemuck struct in this order:
+// Params (12 x u32 = 48 bytes), shared by every entry point, mirrored by
+// Conv2dParams in src/gpu/kernels/conv2d.rs (a test checks the layout):
 //   n, c, h, w, o, kh, kw, stride, pad, oh, ow, _pad0
 // conv2d_backward_bias reads only n, o, oh and ow (hw = oh*ow).
 //
@@ -16,7 +16,7 @@
 // Every output element is written exactly once (gather form: no atomics, and backward
 // kernels overwrite rather than accumulate). The forward and input gradient run one
 // invocation per output element; the weight and bias gradients one workgroup per output
-// (see below). Indices fold a second grid dimension in, as one holds 65535 workgroups.
+// (see below). Indices fold a second grid dimension in (flat_index, group_index).
 
 struct Params {
     n: u32,
@@ -47,12 +47,8 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> dw: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 
-fn flat_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-    return gid.x + gid.y * (nwg.x * 256u);
-}
-
 // x (N,C,H,W), w (O,C,KH,KW), b (O) -> y (N,O,OH,OW)
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn conv2d_forward(@builtin(global_invocation_id) gid: vec3<u32>,
                   @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat_index(gid, nwg);
@@ -84,7 +80,7 @@ fn conv2d_forward(@builtin(global_invocation_id) gid: vec3<u32>,
 }
 
 // dy (N,O,OH,OW), w (O,C,KH,KW) -> dx (N,C,H,W)
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn conv2d_backward_input(@builtin(global_invocation_id) gid: vec3<u32>,
                          @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat_index(gid, nwg);
@@ -122,30 +118,12 @@ fn conv2d_backward_input(@builtin(global_invocation_id) gid: vec3<u32>,
 // The gradients of the weights and the bias reduce over the whole batch: a few hundred
 // outputs, each a sum of N·OH·OW products. One invocation per output would leave a GPU
 // almost idle (conv_out's bias is one sum over 100,000 values at batch 128), so these give
-// each output a workgroup: its 256 invocations stride over the sum, with consecutive
-// invocations on consecutive pixels, then add their partial sums in workgroup memory.
-var<workgroup> partial: array<f32, 256>;
-
-// The workgroup's total of `value`; call from uniform control flow.
-fn workgroup_sum(lid: u32, value: f32) -> f32 {
-    partial[lid] = value;
-    workgroupBarrier();
-    for (var half = 128u; half > 0u; half /= 2u) {
-        if (lid < half) {
-            partial[lid] += partial[lid + half];
-        }
-        workgroupBarrier();
-    }
-    return partial[0];
-}
-
-// One output per workgroup; the grid may fold into a second dimension.
-fn group_index(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-    return wid.x + wid.y * nwg.x;
-}
+// each output a workgroup: its WG invocations stride over the sum, with consecutive
+// invocations on consecutive pixels, then add their partial sums with workgroup_sum
+// (common.wgsl).
 
 // x (N,C,H,W), dy (N,O,OH,OW) -> dw (O,C,KH,KW); one workgroup per weight
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn conv2d_backward_weight(@builtin(workgroup_id) wid: vec3<u32>,
                           @builtin(local_invocation_id) lid: vec3<u32>,
                           @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -159,7 +137,7 @@ fn conv2d_backward_weight(@builtin(workgroup_id) wid: vec3<u32>,
     // Invocations take whole output rows (image n, row oy), so that the divisions happen
     // once per row and the inner loop walks contiguous memory.
     var acc = 0.0;
-    for (var row = lid.x; row < p.n * p.oh; row += 256u) {
+    for (var row = lid.x; row < p.n * p.oh; row += WG) {
         let n = row / p.oh;
         let oy = row % p.oh;
         let iy = i32(oy * p.stride + ky) - i32(p.pad);
@@ -180,7 +158,7 @@ fn conv2d_backward_weight(@builtin(workgroup_id) wid: vec3<u32>,
 }
 
 // dy (N,O,OH,OW) -> db (O); also the bias gradient of conv_transpose2d; one workgroup per channel
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn conv2d_backward_bias(@builtin(workgroup_id) wid: vec3<u32>,
                         @builtin(local_invocation_id) lid: vec3<u32>,
                         @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -188,7 +166,7 @@ fn conv2d_backward_bias(@builtin(workgroup_id) wid: vec3<u32>,
     if (o >= p.o) { return; }
     // Each invocation sums whole channel planes' rows: one division per row.
     var acc = 0.0;
-    for (var row = lid.x; row < p.n * p.oh; row += 256u) {
+    for (var row = lid.x; row < p.n * p.oh; row += WG) {
         let base = ((row / p.oh) * p.o + o) * p.oh * p.ow + (row % p.oh) * p.ow;
         for (var ox = 0u; ox < p.ow; ox++) {
             acc += dy_b1[base + ox];

@@ -2,8 +2,8 @@
 // no groups), NCHW activations, weight (C,O,KH,KW) with C input and O output channels.
 // Mirrors src/cpu/conv_transpose2d.rs. Its bias gradient is conv2d_backward_bias.
 //
-// Params (12 x u32 = 48 bytes), shared by every entry point; the host mirrors it as a
-// #[repr(C)] bytemuck struct in this order:
+// Params (12 x u32 = 48 bytes), shared by every entry point, mirrored by
+// ConvTranspose2dParams in src/gpu/kernels/conv_transpose2d.rs (a test checks the layout):
 //   n, c, h, w, o, kh, kw, stride, pad, out_pad, oh, ow
 // out_pad is carried for the host's bookkeeping only: the kernels take the output size
 // from oh and ow, where out_pad has already been applied.
@@ -45,12 +45,8 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> dw: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 
-fn flat_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-    return gid.x + gid.y * (nwg.x * 256u);
-}
-
 // x (N,C,H,W), w (C,O,KH,KW), b (O) -> y (N,O,OH,OW)
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn conv_transpose2d_forward(@builtin(global_invocation_id) gid: vec3<u32>,
                             @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat_index(gid, nwg);
@@ -86,7 +82,7 @@ fn conv_transpose2d_forward(@builtin(global_invocation_id) gid: vec3<u32>,
 }
 
 // dy (N,O,OH,OW), w (C,O,KH,KW) -> dx (N,C,H,W)
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn conv_transpose2d_backward_input(@builtin(global_invocation_id) gid: vec3<u32>,
                                    @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat_index(gid, nwg);
@@ -118,29 +114,14 @@ fn conv_transpose2d_backward_input(@builtin(global_invocation_id) gid: vec3<u32>
 }
 
 // The weight gradient reduces over the whole batch, a few hundred sums of N·H·W products
-// each: one workgroup per weight, whose 256 invocations stride over the input pixels and
-// add their partial sums in workgroup memory (see conv2d_backward_weight).
-var<workgroup> partial: array<f32, 256>;
-
-// The workgroup's total of `value`; call from uniform control flow.
-fn workgroup_sum(lid: u32, value: f32) -> f32 {
-    partial[lid] = value;
-    workgroupBarrier();
-    for (var half = 128u; half > 0u; half /= 2u) {
-        if (lid < half) {
-            partial[lid] += partial[lid + half];
-        }
-        workgroupBarrier();
-    }
-    return partial[0];
-}
-
+// each: one workgroup per weight, whose WG invocations stride over the input pixels and
+// add their partial sums with workgroup_sum (common.wgsl).
 // x (N,C,H,W), dy (N,O,OH,OW) -> dw (C,O,KH,KW); one workgroup per weight
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn conv_transpose2d_backward_weight(@builtin(workgroup_id) wid: vec3<u32>,
                                     @builtin(local_invocation_id) lid: vec3<u32>,
                                     @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = wid.x + wid.y * nwg.x;
+    let i = group_index(wid, nwg);
     if (i >= p.c * p.o * p.kh * p.kw) { return; }
     let kx = i % p.kw;
     let ky = (i / p.kw) % p.kh;
@@ -149,7 +130,7 @@ fn conv_transpose2d_backward_weight(@builtin(workgroup_id) wid: vec3<u32>,
 
     // Invocations take whole input rows (image n, row iy): divisions once per row.
     var acc = 0.0;
-    for (var row = lid.x; row < p.n * p.h; row += 256u) {
+    for (var row = lid.x; row < p.n * p.h; row += WG) {
         let n = row / p.h;
         let iy = row % p.h;
         // Input pixel (iy, ix) reaches output (iy·s + ky − pad, ix·s + kx − pad) through this tap.

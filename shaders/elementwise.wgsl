@@ -1,12 +1,11 @@
 // elementwise family: bias, ReLU and Sigmoid, with their gradients.
-// One invocation per output element. The host may spread a long array over a 2-D grid of
-// workgroups (at most 65535 per dimension), so the flat index folds in gid.y.
+// One invocation per output element (flat_index, from common.wgsl, folds a 2-D grid).
 
 struct Params {
     len: u32,   // elements in the output
     rows: u32,  // bias: rows of the (rows, cols) matrix
     cols: u32,  // bias: columns, one bias each
-    _pad: u32,
+    _pad0: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -17,12 +16,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> out_after_one: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out_after_two: array<f32>;
 
-fn flat_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-    return gid.x + gid.y * (nwg.x * 256u);
-}
-
 // x (R,C), b (C) -> y (R,C)
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn bias_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat_index(gid, nwg);
     if (i >= p.len) {
@@ -33,7 +28,7 @@ fn bias_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
 
 // dy (R,C) -> db (C): the bias gradient sums over the rows (the batch). One invocation
 // per column; columns are few and rows at most a batch, so a plain loop is enough here.
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn bias_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let col = flat_index(gid, nwg);
     if (col >= p.cols) {
@@ -47,7 +42,7 @@ fn bias_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
 }
 
 // x (L) -> y (L)
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn relu_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat_index(gid, nwg);
     if (i >= p.len) {
@@ -57,7 +52,7 @@ fn relu_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
 }
 
 // y (L), dy (L) -> dx (L); uses the output: y > 0 exactly where x > 0.
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn relu_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat_index(gid, nwg);
     if (i >= p.len) {
@@ -67,7 +62,7 @@ fn relu_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
 }
 
 // x (L) -> y (L)
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn sigmoid_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat_index(gid, nwg);
     if (i >= p.len) {
@@ -78,7 +73,7 @@ fn sigmoid_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
 }
 
 // y (L), dy (L) -> dx (L); the derivative from the output: y·(1−y).
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn sigmoid_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat_index(gid, nwg);
     if (i >= p.len) {

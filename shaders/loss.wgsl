@@ -15,9 +15,6 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;   // value: loss (1); gradient: dy (L)
 @group(0) @binding(4) var<storage, read_write> total: array<f32>; // value only: running sum (1)
 
-const WG: u32 = 256u;
-var<workgroup> partial: array<f32, 256>;
-
 // PyTorch's BCELoss clamps each log at -100, so that y = 0 or 1 stays finite.
 fn bce_term(yv: f32, tv: f32) -> f32 {
     let log_y = max(log(yv), -100.0);
@@ -30,8 +27,8 @@ fn squared_error(yv: f32, tv: f32) -> f32 {
     return d * d;
 }
 
-// Sums this invocation's strided share, then halves the workgroup until one sum remains.
-// `bce` picks the term; it is uniform, so the branch costs nothing.
+// Sums this invocation's strided share, then the workgroup's shares (workgroup_sum, in
+// common.wgsl). `bce` picks the term; it is uniform, so the branch costs nothing.
 fn reduce_mean(lid: u32, bce: bool) {
     var acc = 0.0;
     for (var i = lid; i < p.len; i += WG) {
@@ -41,39 +38,28 @@ fn reduce_mean(lid: u32, bce: bool) {
             acc += squared_error(y[i], t[i]);
         }
     }
-    partial[lid] = acc;
-    workgroupBarrier();
-    for (var half = WG / 2u; half > 0u; half /= 2u) {
-        if (lid < half) {
-            partial[lid] += partial[lid + half];
-        }
-        workgroupBarrier();
-    }
+    let sum = workgroup_sum(lid, acc);
     if (lid == 0u) {
-        let mean = partial[0] / f32(p.len);
+        let mean = sum / f32(p.len);
         out[0] = mean;
         total[0] += mean * f32(p.rows);
     }
 }
 
 // y (L), t (L) -> loss (1), total (1) += loss·rows; dispatch exactly one workgroup.
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn mse_forward(@builtin(local_invocation_id) lid: vec3<u32>) {
     reduce_mean(lid.x, false);
 }
 
 // y (L), t (L) -> loss (1), total (1) += loss·rows; dispatch exactly one workgroup.
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn bce_forward(@builtin(local_invocation_id) lid: vec3<u32>) {
     reduce_mean(lid.x, true);
 }
 
-fn flat_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-    return gid.x + gid.y * (nwg.x * WG);
-}
-
 // y (L), t (L) -> dy (L) = 2·(y − t) / L
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn mse_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat_index(gid, nwg);
     if (i >= p.len) {
@@ -83,7 +69,7 @@ fn mse_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
 }
 
 // y (L), t (L) -> dy (L) = (y − t) / max(y·(1 − y), 1e-12) / L, as PyTorch's BCELoss.
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn bce_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat_index(gid, nwg);
     if (i >= p.len) {

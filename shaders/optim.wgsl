@@ -12,26 +12,19 @@ struct Params {
     _pad2: u32,
 }
 
-// Changes every step, so it comes from the per-step uniform at a dynamic offset rather
-// than forcing a rewrite of this kernel's params between steps of one submission.
-struct Step {
-    batch_start: u32,
-    batch_len: u32,
-    bias_correction1: f32, // 1 − β1^t, computed on the host in f64
-    bias_correction2: f32, // 1 − β2^t
-}
-
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> grad: array<f32>;
 @group(0) @binding(2) var<storage, read_write> param: array<f32>;
 @group(0) @binding(3) var<storage, read_write> m: array<f32>;
 @group(0) @binding(4) var<storage, read_write> v: array<f32>;
+// Changes every step, so it comes from the per-step uniform at a dynamic offset rather
+// than forcing a rewrite of this kernel's params between steps of one submission.
 @group(0) @binding(5) var<uniform> step: Step;
 
 // grad (L) -> param (L), m (L), v (L), updated in place
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn adam_update(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = gid.x + gid.y * (nwg.x * 256u);
+    let i = flat_index(gid, nwg);
     if (i >= p.len) {
         return;
     }

@@ -3,8 +3,8 @@
 // window's argmax (h*W + w within the input plane) so that the backward pass never
 // re-reads the input.
 //
-// Params (8 x u32 = 32 bytes), shared by both entry points; the host mirrors it as a
-// #[repr(C)] bytemuck struct in this order:
+// Params (8 x u32 = 32 bytes), shared by both entry points, mirrored by
+// PoolParams in src/gpu/kernels/pool.rs (a test checks the layout):
 //   n, c, h, w, k, stride, oh, ow
 //
 // Bindings per entry point (0 is always the Params uniform):
@@ -37,12 +37,8 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> idx: array<u32>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 
-fn flat_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-    return gid.x + gid.y * (nwg.x * 256u);
-}
-
 // x (N,C,H,W) -> y (N,C,OH,OW), idx (N,C,OH,OW)
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn max_pool2d_forward(@builtin(global_invocation_id) gid: vec3<u32>,
                       @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat_index(gid, nwg);
@@ -75,7 +71,7 @@ fn max_pool2d_forward(@builtin(global_invocation_id) gid: vec3<u32>,
 }
 
 // dy (N,C,OH,OW), idx (N,C,OH,OW) -> dx (N,C,H,W)
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn max_pool2d_backward(@builtin(global_invocation_id) gid: vec3<u32>,
                        @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat_index(gid, nwg);

@@ -39,7 +39,7 @@ fn bench(args: &BenchArgs) -> Result<()> {
         println!(
             "{} ({} timing)",
             gpu.adapter_summary(),
-            if gpu.has_timestamps() {
+            if gpu.can_time_dispatches() {
                 "timestamp"
             } else {
                 "wallclock"
@@ -48,12 +48,11 @@ fn bench(args: &BenchArgs) -> Result<()> {
     }
     let mut rows = Vec::new();
     let wanted = |case: &crate::bench::Case| {
-        let label = format!("{} {:?}", case.name, case.shape).replace(' ', "");
         args.filter
             .as_ref()
-            .is_none_or(|f| label.contains(&f.replace(' ', "")))
+            .is_none_or(|f| case.label().contains(&f.replace(' ', "")))
     };
-    for case in crate::bench::cases(args.quick).into_iter().filter(wanted) {
+    for case in crate::bench::cases(args.quick)?.into_iter().filter(wanted) {
         let row = crate::bench::run_case(&gpu, &case, &opts)?;
         if args.json {
             println!("{}", to_json(&row)?);
@@ -89,12 +88,8 @@ fn bench(args: &BenchArgs) -> Result<()> {
 
 fn profile(args: &ProfileArgs) -> Result<()> {
     let arch = match args.model {
-        ModelKind::Dense => Arch::Dense {
-            layers: vec![100, 200, 30],
-        },
-        ModelKind::Conv => Arch::Conv {
-            channels: vec![16, 8],
-        },
+        ModelKind::Dense => Arch::default_dense(),
+        ModelKind::Conv => Arch::default_conv(),
     };
     if args.steps == 0 {
         return Err(Error::flag("--steps", "must be at least 1"));
@@ -152,7 +147,7 @@ fn train(args: &TrainArgs) -> Result<()> {
         epochs: args.epochs,
         batch: args.batch,
         lr: args.lr,
-        loss: args.loss,
+        loss: args.loss.into(),
         seed: args.seed,
     };
     // Flags first: a typo should not cost a data load or a device start.
@@ -181,7 +176,7 @@ fn train(args: &TrainArgs) -> Result<()> {
         config.arch.name(),
         config.arch.describe()
     );
-    let loss_name = format!("{:?}", config.loss).to_lowercase();
+    let loss_name = config.loss.name();
     println!(
         "{} training images, {} test images, batch {}, Adam lr {}, {loss_name} loss, seed {}",
         data.train.len(),

@@ -1,42 +1,63 @@
 //! The one seam between a graph and the hardware that runs it.
 
 use crate::error::Result;
-use crate::model::ops::{BufId, Op, StepParams};
+use crate::ops::{BufId, BufferSpec, Op, StepParams, View};
 
-/// How long one op took to run.
+/// How long one op took to run, and which kernel ran it.
 #[derive(Clone, Debug)]
 pub struct OpTime {
     pub op: Op,
+    /// The GPU entry point (a variant's, where an op has several) or the CPU function.
+    pub kernel: &'static str,
     pub nanos: f64,
 }
 
-/// A buffer of 4-byte elements, zeroed when allocated.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BufferSpec {
-    pub name: String,
-    pub len: usize,
+/// How a backend's profiler measures each op.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Timing {
+    /// GPU timestamp queries written around each dispatch.
+    Timestamps,
+    /// The host clock around each reference call.
+    CpuClock,
 }
 
-/// Runs op lists over numbered buffers. A program is compiled once from its ops at full
-/// size; `run` may then pass the same ops rebuilt for fewer rows (a partial last batch),
-/// which only changes params, never buffers or bindings.
+impl Timing {
+    pub fn name(self) -> &'static str {
+        match self {
+            Timing::Timestamps => "timestamp",
+            Timing::CpuClock => "cpu-clock",
+        }
+    }
+}
+
+/// Runs op lists over numbered buffers. A program is compiled once from its ops, at the
+/// batch size the graph was built for; `run` may then ask for fewer rows (a partial last
+/// batch), which changes the ops' sizes but never their buffers or bindings.
 pub trait Backend {
     fn name(&self) -> String;
-    /// Replaces all buffers with zeroed ones of these lengths.
+    /// How `set_profiling` times ops, or `None` where it cannot.
+    fn timing(&self) -> Option<Timing>;
+    /// Replaces all buffers with zeroed ones of these lengths, and forgets every program.
     fn alloc(&mut self, buffers: &[BufferSpec]) -> Result<()>;
+    /// Checks and prepares `ops` to run as `program`.
     fn compile(&mut self, program: &'static str, ops: &[Op]) -> Result<()>;
-    /// Runs the program once per step, in order.
-    fn run(&mut self, program: &'static str, ops: &[Op], steps: &[StepParams]) -> Result<()>;
+    /// Runs the program once per step, in order, for a batch of `rows` (`None`: the size
+    /// it was compiled for).
+    fn run(
+        &mut self,
+        program: &'static str,
+        rows: Option<usize>,
+        steps: &[StepParams],
+    ) -> Result<()>;
     fn write(&mut self, buf: BufId, offset: usize, words: &[u32]) -> Result<()>;
+    fn read(&mut self, buf: BufId) -> Result<Vec<u32>>;
     /// Waits until all work run so far has finished.
     fn finish(&mut self) -> Result<()>;
-    /// Starts or stops timing every op that runs; the times wait for `take_times`.
+    /// Starts or stops timing every op that runs; the times wait for `take_times`. An
+    /// error where `timing()` is `None`.
     fn set_profiling(&mut self, on: bool) -> Result<()>;
     /// The op times recorded since the last call, in execution order.
     fn take_times(&mut self) -> Result<Vec<OpTime>>;
-    /// How `take_times` measures: "timestamp" (GPU timestamp queries) or "cpu-clock".
-    fn timing(&self) -> &'static str;
-    fn read(&mut self, buf: BufId) -> Result<Vec<u32>>;
 
     fn write_f32(&mut self, buf: BufId, offset: usize, data: &[f32]) -> Result<()> {
         self.write(buf, offset, bytemuck::cast_slice(data))
@@ -44,5 +65,75 @@ pub trait Backend {
 
     fn read_f32(&mut self, buf: BufId) -> Result<Vec<f32>> {
         Ok(bytemuck::cast_slice(&self.read(buf)?).to_vec())
+    }
+}
+
+/// One compiled program: its ops, checked, at the size they were built for. Both backends
+/// keep their programs in this form.
+#[derive(Clone, Debug)]
+pub struct ProgramOps {
+    pub ops: Vec<Op>,
+}
+
+impl ProgramOps {
+    /// Checks every op against its buffers (`lens`) before anything runs.
+    pub fn new(ops: &[Op], lens: &[usize]) -> Result<ProgramOps> {
+        for op in ops {
+            op.validate(true)?;
+            // Kernels may assume that what they write aliases nothing else they bind.
+            let (inputs, outputs) = (op.inputs(), op.outputs());
+            for (i, out) in outputs.iter().enumerate() {
+                let shared = inputs
+                    .iter()
+                    .chain(&outputs[i + 1..])
+                    .any(|v| v.buf == out.buf);
+                if shared {
+                    return Err(crate::Error::Other(format!(
+                        "{}: an output shares buffer {} with another binding",
+                        op.entry(),
+                        out.buf
+                    )));
+                }
+            }
+            for b in op.bindings() {
+                let fits = lens
+                    .get(b.view.buf)
+                    .is_some_and(|&len| b.view.offset + b.view.len <= len);
+                if !fits {
+                    return Err(crate::Error::Other(format!(
+                        "{}: binding '{}' ({:?}) lies outside its buffer",
+                        op.entry(),
+                        b.name,
+                        b.view
+                    )));
+                }
+            }
+        }
+        Ok(ProgramOps { ops: ops.to_vec() })
+    }
+
+    /// The ops for `rows` rows, checked to fit the buffers compiled for the full size.
+    pub fn for_rows(&self, rows: Option<usize>) -> Result<Vec<Op>> {
+        let Some(rows) = rows else {
+            return Ok(self.ops.clone());
+        };
+        if rows == 0 {
+            return Err(crate::Error::Other("a batch needs at least one row".into()));
+        }
+        self.ops
+            .iter()
+            .map(|op| {
+                let op = op.with_rows(rows);
+                op.validate(false)?;
+                // Views cut to what the smaller batch needs: the GPU keeps its bind groups
+                // of full views, the CPU reference gets slices of the right length.
+                let lens: Vec<usize> = op.bindings().iter().map(|b| b.len).collect();
+                let mut lens = lens.into_iter();
+                Ok(op.map_views(|v| View {
+                    len: lens.next().unwrap_or(v.len),
+                    ..v
+                }))
+            })
+            .collect()
     }
 }

@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::model::ops::LossKind;
+use crate::model::{DEFAULT_CHANNELS, DEFAULT_LAYERS};
+use crate::ops::LossKind;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -83,6 +84,24 @@ pub enum ModelKind {
     Conv,
 }
 
+/// `--loss`: the command line's names for `ops::LossKind`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LossArg {
+    /// Mean squared error, as `nn.MSELoss()`.
+    Mse,
+    /// Binary cross-entropy, as `nn.BCELoss()`.
+    Bce,
+}
+
+impl From<LossArg> for LossKind {
+    fn from(arg: LossArg) -> LossKind {
+        match arg {
+            LossArg::Mse => LossKind::Mse,
+            LossArg::Bce => LossKind::Bce,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum BackendKind {
     /// WGSL kernels on the adapter chosen by WGPU_BACKEND / WGPU_ADAPTER_NAME / WGPU_POWER_PREF.
@@ -96,10 +115,10 @@ pub struct TrainArgs {
     #[arg(long, value_enum, default_value_t = ModelKind::Dense)]
     pub model: ModelKind,
     /// Dense encoder widths after the 784 inputs; the last is the code layer. The decoder mirrors them.
-    #[arg(long, value_delimiter = ',', default_value = "100,200,30")]
+    #[arg(long, value_delimiter = ',', default_values_t = DEFAULT_LAYERS)]
     pub layers: Vec<usize>,
     /// Conv encoder channels, each stage a 3×3 conv, ReLU and 2×2 max-pool.
-    #[arg(long, value_delimiter = ',', default_value = "16,8")]
+    #[arg(long, value_delimiter = ',', default_values_t = DEFAULT_CHANNELS)]
     pub channels: Vec<usize>,
     #[arg(long, default_value_t = 5)]
     pub epochs: usize,
@@ -108,8 +127,8 @@ pub struct TrainArgs {
     /// Adam's learning rate.
     #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
     pub lr: f32,
-    #[arg(long, value_enum, default_value_t = LossKind::Mse)]
-    pub loss: LossKind,
+    #[arg(long, value_enum, default_value_t = LossArg::Mse)]
+    pub loss: LossArg,
     /// Seeds initialisation and shuffling.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,

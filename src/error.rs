@@ -30,7 +30,7 @@ pub enum Error {
     },
 
     #[error("invalid shape: {0}")]
-    Shape(String),
+    Shape(#[from] crate::ops::ShapeError),
 
     #[error("invalid value for {flag}: {message}")]
     Flag { flag: String, message: String },
@@ -55,10 +55,6 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    pub fn shape(message: impl Into<String>) -> Self {
-        Error::Shape(message.into())
-    }
-
     pub fn flag(flag: &str, message: impl Into<String>) -> Self {
         Error::Flag {
             flag: flag.to_string(),

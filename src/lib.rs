@@ -2,8 +2,9 @@
 //! checked against a plain CPU reference.
 //!
 //! Data flows one way: [`data`] → [`model`] (built into op lists, run by a [`backend`])
-//! → [`train`] → reports. The same graph trains on the GPU ([`gpu::GpuBackend`]) or the
-//! CPU ([`cpu::backend::CpuBackend`]).
+//! → [`train`] → reports. [`ops`] is the vocabulary beneath them all; [`cpu`] and [`gpu`]
+//! stand on it and never on each other, so the same graph trains on the GPU
+//! ([`gpu::GpuBackend`]) or the CPU ([`cpu::backend::CpuBackend`]).
 
 pub mod app;
 pub mod backend;
@@ -17,6 +18,7 @@ pub mod error;
 pub mod files;
 pub mod gpu;
 pub mod model;
+pub mod ops;
 pub mod picture;
 pub mod profile;
 pub mod report;

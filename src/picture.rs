@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
+use crate::data::IMAGE_SIDE;
 use crate::error::{Error, Result};
-use crate::model::IMAGE_SIDE;
 
 const GAP: usize = 2;
 

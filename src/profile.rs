@@ -10,8 +10,8 @@ use std::time::Instant;
 use crate::backend::Backend;
 use crate::data::Mnist;
 use crate::error::Result;
-use crate::model::ops::LossKind;
 use crate::model::Arch;
+use crate::ops::LossKind;
 use crate::report::{median, opt, table};
 use crate::train::{TrainConfig, Trainer};
 
@@ -72,22 +72,24 @@ pub fn profile(
     trainer.train_steps(steps)?;
     let times = trainer.backend().take_times()?;
     trainer.backend().set_profiling(false)?;
-    let timing = trainer.backend().timing().to_string();
+    let timing = trainer
+        .backend()
+        .timing()
+        .map_or("none", |t| t.name())
+        .to_string();
 
     let per_step = trainer.graph().train.len();
     let mut dispatches = Vec::new();
     for (index, op) in trainer.graph().train.iter().enumerate() {
-        let ms: Vec<f64> = times
-            .iter()
-            .skip(index)
-            .step_by(per_step)
-            .map(|t| t.nanos / 1e6)
-            .collect();
+        let mine = times.iter().skip(index).step_by(per_step);
+        let ms: Vec<f64> = mine.clone().map(|t| t.nanos / 1e6).collect();
+        // The kernel that ran (a variant's entry point on the GPU), as the profiler saw it.
+        let kernel = mine.map(|t| t.kernel).next().unwrap_or(op.entry());
         let median_ms = median(&ms);
         dispatches.push(DispatchRow {
             index,
-            kernel: op.entry().to_string(),
-            shape: op.shape_label(),
+            kernel: kernel.to_string(),
+            shape: op.label(),
             calls: ms.len(),
             total_ms: ms.iter().sum(),
             median_ms,

@@ -1,48 +1,64 @@
 //! Seeded sample inputs for single ops, shared by the kernel tests and the benchmarks.
 
 use crate::cpu::pool::max_pool2d_forward;
-use crate::model::ops::{Op, View};
+use crate::ops::{Activation, Op, StepParams, View};
 
-/// Views 0, 1, 2, … of the given lengths: for an op whose views each own a buffer.
-pub fn views(lens: &[usize]) -> Vec<View> {
-    lens.iter()
-        .enumerate()
-        .map(|(i, &len)| View::whole(i, len))
-        .collect()
-}
+/// A step for running one op alone: the batch from the start of the permutation, and
+/// Adam's bias corrections at its first step (1 − 0.9, 1 − 0.999).
+pub const SAMPLE_STEP: StepParams = StepParams {
+    batch_start: 0,
+    batch_len: 0,
+    bias_correction1: 0.1,
+    bias_correction2: 0.001,
+};
 
-/// Seeded contents for every buffer an op binds (one per view, as `views` lays them out):
-/// values in [-1, 1), with the inputs that must mean something (a permutation, argmax
-/// indices, a non-negative second moment) made valid.
+/// Seeded contents for every buffer an op binds (one per view, as `Op::standalone` lays
+/// them out): values in [-1, 1), with the inputs that must mean something (a permutation,
+/// argmax indices, a non-negative second moment, probabilities) made valid.
 pub fn random_buffers(op: &Op, seed: u64) -> Vec<Vec<u32>> {
     use rand::{Rng, SeedableRng};
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let mut all: Vec<View> = op.inputs();
-    all.extend(op.outputs());
+    let all: Vec<View> = op.bindings().iter().map(|b| b.view).collect();
     let mut buffers: Vec<Vec<u32>> =
         vec![Vec::new(); all.iter().map(|v| v.buf + 1).max().unwrap_or(0)];
     for v in &all {
         let values: Vec<f32> = (0..v.len).map(|_| rng.random_range(-1.0f32..1.0)).collect();
         buffers[v.buf] = bytemuck::cast_slice(&values).to_vec();
     }
-    match op {
-        Op::GatherBatch { data, perm, .. } => {
-            buffers[data.buf] = (0..data.len).map(|_| rng.random()).collect();
-            buffers[perm.buf] = (0..perm.len as u32).rev().collect();
+    let mut fill = |v: &View, lo: f32, hi: f32| {
+        let values: Vec<f32> = (0..v.len).map(|_| rng.random_range(lo..hi)).collect();
+        buffers[v.buf] = bytemuck::cast_slice(&values).to_vec();
+    };
+    // Losses see predictions and targets in [0, 1), as a Sigmoid's outputs and pixels are;
+    // so does the Sigmoid's gradient. Adam's second moment is never negative.
+    if let Op::LossForward(o) = op {
+        fill(&o.y, 0.0, 1.0);
+        fill(&o.t, 0.0, 1.0);
+    }
+    if let Op::LossBackward(o) = op {
+        fill(&o.y, 0.0, 1.0);
+        fill(&o.t, 0.0, 1.0);
+    }
+    if let Op::ActivationBackward(o) = op {
+        if o.act == Activation::Sigmoid {
+            fill(&o.y, 0.0, 1.0);
         }
-        Op::AdamUpdate { v, .. } => {
-            let second: Vec<f32> = (0..v.len).map(|_| rng.random_range(0.0f32..0.01)).collect();
-            buffers[v.buf] = bytemuck::cast_slice(&second).to_vec();
-        }
-        Op::MaxPool2dBackward { idx, shape, .. } => {
-            let x: Vec<f32> = (0..shape.x_len())
-                .map(|_| rng.random_range(-1.0f32..1.0))
-                .collect();
-            let (mut y, mut indices) = (vec![0.0; shape.y_len()], vec![0u32; shape.y_len()]);
-            max_pool2d_forward(shape, &x, &mut y, &mut indices);
-            buffers[idx.buf] = indices;
-        }
-        _ => {}
+    }
+    if let Op::AdamUpdate(o) = op {
+        fill(&o.v, 0.0, 0.01);
+    }
+    if let Op::GatherBatch(o) = op {
+        buffers[o.data.buf] = (0..o.data.len).map(|_| rng.random()).collect();
+        buffers[o.perm.buf] = (0..o.perm.len as u32).rev().collect();
+    }
+    if let Op::MaxPool2dBackward(o) = op {
+        let s = o.shape;
+        let x: Vec<f32> = (0..s.x_len())
+            .map(|_| rng.random_range(-1.0f32..1.0))
+            .collect();
+        let (mut y, mut indices) = (vec![0.0; s.y_len()], vec![0u32; s.y_len()]);
+        max_pool2d_forward(&s, &x, &mut y, &mut indices);
+        buffers[o.idx.buf] = indices;
     }
     buffers
 }

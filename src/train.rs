@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::backend::Backend;
-use crate::cpu::optim::AdamConfig;
 use crate::data::{pack_bytes, Mnist};
 use crate::error::{Error, Result};
-use crate::model::ops::{LossKind, StepParams};
+use crate::model::graph::PARAMS;
 use crate::model::{Arch, DataSizes, Graph};
+use crate::ops::{AdamConfig, LossKind, Op, StepParams};
 use crate::rng::TorchRng;
 
 #[derive(Clone, Debug)]
@@ -71,7 +71,7 @@ impl Program {
         }
     }
 
-    fn ops(self, graph: &Graph) -> &[crate::model::ops::Op] {
+    fn ops(self, graph: &Graph) -> &[Op] {
         match self {
             Program::Train => &graph.train,
             Program::Eval => &graph.eval,
@@ -84,9 +84,6 @@ pub struct Trainer<'b> {
     backend: &'b mut dyn Backend,
     config: TrainConfig,
     full: Graph,
-    /// Graphs rebuilt for the partial last batch of the training and test sets, if any.
-    train_tail: Option<Graph>,
-    eval_tail: Option<Graph>,
     train_images: usize,
     test_images: usize,
     /// Draws the initial weights, then each epoch's shuffle, as one PyTorch stream.
@@ -103,15 +100,7 @@ impl<'b> Trainer<'b> {
             test_images: data.test.len(),
         };
         let adam = AdamConfig::new(config.lr);
-        let build = |rows| Graph::build(&config.arch, rows, config.loss, adam, sizes);
-        let full = build(config.batch)?;
-        let tail = |count: usize| -> Result<Option<Graph>> {
-            match count % config.batch {
-                0 => Ok(None),
-                rest => build(rest).map(Some),
-            }
-        };
-        let (train_tail, eval_tail) = (tail(sizes.train_images)?, tail(sizes.test_images)?);
+        let full = Graph::build(&config.arch, config.batch, config.loss, adam, sizes)?;
 
         backend.alloc(&full.buffers)?;
         for program in [Program::Train, Program::Eval] {
@@ -123,14 +112,12 @@ impl<'b> Trainer<'b> {
         let test_order: Vec<u32> = (0..sizes.test_images as u32).collect();
         backend.write(s.test_perm, 0, &test_order)?;
         let mut rng = TorchRng::new(config.seed);
-        backend.write_f32(crate::model::graph::PARAMS, 0, &full.init_params(&mut rng))?;
+        backend.write_f32(PARAMS, 0, &full.init_params(&mut rng))?;
         Ok(Trainer {
             backend,
             rng,
             config,
             full,
-            train_tail,
-            eval_tail,
             train_images: sizes.train_images,
             test_images: sizes.test_images,
             step: 0,
@@ -144,7 +131,7 @@ impl<'b> Trainer<'b> {
 
     /// The current parameters, as one flat buffer laid out by `graph().params`.
     pub fn params(&mut self) -> Result<Vec<f32>> {
-        self.backend.read_f32(crate::model::graph::PARAMS)
+        self.backend.read_f32(PARAMS)
     }
 
     /// Replaces the parameters (for example from a checkpoint); Adam's moments restart.
@@ -156,7 +143,7 @@ impl<'b> Trainer<'b> {
                 self.full.param_len()
             )));
         }
-        self.backend.write_f32(crate::model::graph::PARAMS, 0, flat)
+        self.backend.write_f32(PARAMS, 0, flat)
     }
 
     pub fn backend(&mut self) -> &mut dyn Backend {
@@ -187,7 +174,7 @@ impl<'b> Trainer<'b> {
     }
 
     /// Runs a program over `count` images: the full batches, then the partial one, which
-    /// runs the same compiled program with the params of the graph built for its rows.
+    /// runs the same compiled program for fewer rows.
     fn run_over(&mut self, program: Program, count: usize) -> Result<()> {
         let batch = self.config.batch;
         let full_count = count / batch * batch;
@@ -197,19 +184,8 @@ impl<'b> Trainer<'b> {
                 continue;
             }
             let steps = self.steps(start, len, training);
-            let graph = if len < batch {
-                let tail = if training {
-                    &self.train_tail
-                } else {
-                    &self.eval_tail
-                };
-                tail.as_ref()
-                    .expect("built wherever the count leaves a remainder")
-            } else {
-                &self.full
-            };
-            self.backend
-                .run(program.name(), program.ops(graph), &steps)?;
+            let rows = len.min(batch);
+            self.backend.run(program.name(), Some(rows), &steps)?;
         }
         Ok(())
     }
@@ -231,8 +207,7 @@ impl<'b> Trainer<'b> {
         let order = self.rng.randperm(self.train_images);
         self.backend.write(self.full.slots.train_perm, 0, &order)?;
         let steps = self.steps(0, count * batch, true);
-        self.backend
-            .run(Program::Train.name(), &self.full.train, &steps)
+        self.backend.run(Program::Train.name(), Some(batch), &steps)
     }
 
     fn read_scalar(&mut self, buf: usize) -> Result<f64> {
@@ -284,7 +259,7 @@ impl<'b> Trainer<'b> {
         let count = count.min(self.config.batch).min(self.test_images);
         self.run_over(Program::Eval, count)?;
         let (input, output) = (self.full.slots.input, self.full.slots.output);
-        let pixels = count * crate::model::IMAGE_PIXELS;
+        let pixels = count * crate::data::IMAGE_PIXELS;
         let images =
             self.backend.read_f32(input.buf)?[input.offset..input.offset + pixels].to_vec();
         let rebuilt =

@@ -4,8 +4,7 @@ mod common;
 
 use common::{check_op, TIGHT};
 use wgsl_autoencoder::data::pack_bytes;
-use wgsl_autoencoder::model::ops::{Op, StepParams};
-use wgsl_autoencoder::sample::views;
+use wgsl_autoencoder::ops::{views, GatherBatch, Op, StepParams};
 
 #[test]
 fn gather_batch_matches_reference() {
@@ -28,13 +27,14 @@ fn gather_batch_matches_reference() {
             perm
         };
         let v = views(&[packed.len(), images, rows * cols]);
-        let op = Op::GatherBatch {
+        let op = Op::from(GatherBatch {
             data: v[0],
             perm: v[1],
             x: v[2],
+            images,
             rows,
             cols,
-        };
+        });
         let step = StepParams {
             batch_start: start as u32,
             batch_len: rows as u32,

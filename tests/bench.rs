@@ -6,11 +6,11 @@ use std::process::Command;
 
 use wgsl_autoencoder::bench::{self, Row};
 use wgsl_autoencoder::compare;
-use wgsl_autoencoder::cpu::conv2d::Conv2dShape;
-use wgsl_autoencoder::cpu::conv_transpose2d::ConvTranspose2dShape;
-use wgsl_autoencoder::cpu::matmul::MatmulShape;
-use wgsl_autoencoder::cpu::pool::Pool2dShape;
-use wgsl_autoencoder::model::ops::{MatmulVariant, Op, View};
+use wgsl_autoencoder::gpu::kernels;
+use wgsl_autoencoder::ops::{
+    Conv2dBackwardWeight, Conv2dForward, Conv2dShape, ConvTranspose2dForward, ConvTranspose2dShape,
+    Matmul, MatmulShape, MaxPool2dForward, Op, Pool2dShape, View,
+};
 
 fn v(buf: usize, len: usize) -> View {
     View::whole(buf, len)
@@ -19,13 +19,13 @@ fn v(buf: usize, len: usize) -> View {
 #[test]
 fn flop_and_byte_formulas() {
     let shape = MatmulShape::new(128, 784, 100);
-    let mm = Op::Matmul {
+    let mm = Op::from(Matmul {
         a: v(0, 128 * 784),
         b: v(1, 784 * 100),
         c: v(2, 128 * 100),
         shape,
-        variant: MatmulVariant::Tiled,
-    };
+        batch: Default::default(),
+    });
     assert_eq!(mm.flops(), 2.0 * 128.0 * 784.0 * 100.0);
     assert_eq!(
         mm.bytes(),
@@ -46,19 +46,19 @@ fn flop_and_byte_formulas() {
         pad: 1,
     };
     let peer = 2.0 * 128.0 * 8.0 * 14.0 * 14.0 * 16.0 * 9.0;
-    let fwd = Op::Conv2dForward {
+    let fwd = Op::from(Conv2dForward {
         x: v(0, s.x_len()),
         w: v(1, s.w_len()),
         b: v(2, 8),
         y: v(3, s.y_len()),
         shape: s,
-    };
-    let bwd = Op::Conv2dBackwardWeight {
+    });
+    let bwd = Op::from(Conv2dBackwardWeight {
         x: v(0, s.x_len()),
         dy: v(1, s.y_len()),
         dw: v(2, s.w_len()),
         shape: s,
-    };
+    });
     assert_eq!(fwd.flops(), peer);
     assert_eq!(bwd.flops(), peer);
     assert_eq!(
@@ -79,13 +79,13 @@ fn flop_and_byte_formulas() {
         pad: 1,
         out_pad: 1,
     };
-    let op = Op::ConvTranspose2dForward {
+    let op = Op::from(ConvTranspose2dForward {
         x: v(0, t.x_len()),
         w: v(1, t.w_len()),
         b: v(2, 8),
         y: v(3, t.y_len()),
         shape: t,
-    };
+    });
     assert_eq!(op.flops(), 2.0 * 128.0 * 8.0 * 7.0 * 7.0 * 8.0 * 9.0);
 
     // Max-pool: K·K compares per output; reads x, writes y and the indices.
@@ -97,12 +97,12 @@ fn flop_and_byte_formulas() {
         k: 2,
         stride: 2,
     };
-    let op = Op::MaxPool2dForward {
+    let op = Op::from(MaxPool2dForward {
         x: v(0, p.x_len()),
         y: v(1, p.y_len()),
         idx: v(2, p.y_len()),
         shape: p,
-    };
+    });
     assert_eq!(op.flops(), (2 * 3 * 14 * 14 * 4) as f64);
     assert_eq!(op.bytes(), 4.0 * (p.x_len() + 2 * p.y_len()) as f64);
 }
@@ -130,9 +130,14 @@ fn quick_and_full_benchmarks_cover_every_entry_point() {
     let all = wgsl_entry_points();
     assert!(all.len() >= 20, "{all:?}");
     for quick in [true, false] {
+        // The entry point each case runs on the GPU, variants included.
         let covered: BTreeSet<String> = bench::cases(quick)
+            .unwrap()
             .iter()
-            .map(|c| c.op.entry().to_string())
+            .map(|c| {
+                let choice = kernels::choose(&c.op, &c.choice);
+                kernels::launch(&c.op, &choice).unwrap().entry.to_string()
+            })
             .collect();
         assert_eq!(covered, all, "quick = {quick}");
     }
@@ -166,7 +171,7 @@ fn bench_json(extra: &[&str]) -> Vec<Row> {
 #[test]
 fn bench_quick_json_rows_and_compare() {
     let rows = bench_json(&[]);
-    assert_eq!(rows.len(), bench::cases(true).len());
+    assert_eq!(rows.len(), bench::cases(true).unwrap().len());
     for r in &rows {
         for (key, value) in [("gpu_ms", r.gpu_ms), ("gflops", r.gflops), ("gbps", r.gbps)] {
             let v = value.unwrap_or_else(|| panic!("{} {:?}: no {key}", r.op, r.shape));
@@ -205,6 +210,7 @@ fn compare_joins_on_op_and_shape_and_lists_the_rest() {
         op: op.into(),
         variant: variant.into(),
         shape,
+        dims: Default::default(),
         gpu_ms: Some(ms),
         cpu_ms: None,
         speedup: None,

@@ -3,9 +3,10 @@
 mod common;
 
 use common::{check_random, conv_cases, Tol};
-use wgsl_autoencoder::cpu::conv2d::Conv2dShape;
-use wgsl_autoencoder::model::ops::Op;
-use wgsl_autoencoder::sample::views;
+use wgsl_autoencoder::ops::{
+    views, Conv2dBackwardBias, Conv2dBackwardInput, Conv2dBackwardWeight, Conv2dForward,
+    Conv2dShape, Op,
+};
 
 fn shapes() -> Vec<Conv2dShape> {
     conv_cases()
@@ -53,13 +54,13 @@ fn conv2d_table_covers_the_issue() {
 fn conv2d_forward_matches_reference() {
     for (i, s) in shapes().iter().enumerate() {
         let v = views(&[s.x_len(), s.w_len(), s.o, s.y_len()]);
-        let op = Op::Conv2dForward {
+        let op = Op::from(Conv2dForward {
             x: v[0],
             w: v[1],
             b: v[2],
             y: v[3],
             shape: *s,
-        };
+        });
         check_random(
             &format!("{s:?}"),
             &op,
@@ -73,12 +74,12 @@ fn conv2d_forward_matches_reference() {
 fn conv2d_backward_input_matches_reference() {
     for (i, s) in shapes().iter().enumerate() {
         let v = views(&[s.y_len(), s.w_len(), s.x_len()]);
-        let op = Op::Conv2dBackwardInput {
+        let op = Op::from(Conv2dBackwardInput {
             dy: v[0],
             w: v[1],
             dx: v[2],
             shape: *s,
-        };
+        });
         check_random(
             &format!("{s:?}"),
             &op,
@@ -92,12 +93,12 @@ fn conv2d_backward_input_matches_reference() {
 fn conv2d_backward_weight_matches_reference() {
     for (i, s) in shapes().iter().enumerate() {
         let v = views(&[s.x_len(), s.y_len(), s.w_len()]);
-        let op = Op::Conv2dBackwardWeight {
+        let op = Op::from(Conv2dBackwardWeight {
             x: v[0],
             dy: v[1],
             dw: v[2],
             shape: *s,
-        };
+        });
         check_random(
             &format!("{s:?}"),
             &op,
@@ -112,13 +113,13 @@ fn conv2d_backward_bias_matches_reference() {
     for (i, s) in shapes().iter().enumerate() {
         let hw = s.out_h() * s.out_w();
         let v = views(&[s.y_len(), s.o]);
-        let op = Op::Conv2dBackwardBias {
+        let op = Op::from(Conv2dBackwardBias {
             dy: v[0],
             db: v[1],
             n: s.n,
             o: s.o,
             hw,
-        };
+        });
         check_random(&format!("{s:?}"), &op, i as u64, tol(s.n * hw));
     }
 }

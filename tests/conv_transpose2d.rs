@@ -3,9 +3,10 @@
 mod common;
 
 use common::{check_random, conv_cases, Tol};
-use wgsl_autoencoder::cpu::conv_transpose2d::ConvTranspose2dShape;
-use wgsl_autoencoder::model::ops::Op;
-use wgsl_autoencoder::sample::views;
+use wgsl_autoencoder::ops::{
+    views, ConvTranspose2dBackwardInput, ConvTranspose2dBackwardWeight, ConvTranspose2dForward,
+    ConvTranspose2dShape, Op,
+};
 
 fn shapes() -> Vec<ConvTranspose2dShape> {
     let mut shapes = Vec::new();
@@ -53,13 +54,13 @@ fn conv_transpose2d_table_covers_the_issue() {
 fn conv_transpose2d_forward_matches_reference() {
     for (i, s) in shapes().iter().enumerate() {
         let v = views(&[s.x_len(), s.w_len(), s.o, s.y_len()]);
-        let op = Op::ConvTranspose2dForward {
+        let op = Op::from(ConvTranspose2dForward {
             x: v[0],
             w: v[1],
             b: v[2],
             y: v[3],
             shape: *s,
-        };
+        });
         check_random(
             &format!("{s:?}"),
             &op,
@@ -73,12 +74,12 @@ fn conv_transpose2d_forward_matches_reference() {
 fn conv_transpose2d_backward_input_matches_reference() {
     for (i, s) in shapes().iter().enumerate() {
         let v = views(&[s.y_len(), s.w_len(), s.x_len()]);
-        let op = Op::ConvTranspose2dBackwardInput {
+        let op = Op::from(ConvTranspose2dBackwardInput {
             dy: v[0],
             w: v[1],
             dx: v[2],
             shape: *s,
-        };
+        });
         check_random(
             &format!("{s:?}"),
             &op,
@@ -92,12 +93,12 @@ fn conv_transpose2d_backward_input_matches_reference() {
 fn conv_transpose2d_backward_weight_matches_reference() {
     for (i, s) in shapes().iter().enumerate() {
         let v = views(&[s.x_len(), s.y_len(), s.w_len()]);
-        let op = Op::ConvTranspose2dBackwardWeight {
+        let op = Op::from(ConvTranspose2dBackwardWeight {
             x: v[0],
             dy: v[1],
             dw: v[2],
             shape: *s,
-        };
+        });
         check_random(&format!("{s:?}"), &op, 10 * i as u64, tol(s.n * s.h * s.w));
     }
 }

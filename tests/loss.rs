@@ -3,8 +3,7 @@
 mod common;
 
 use common::{check_op, random, words, Tol, TIGHT};
-use wgsl_autoencoder::model::ops::{LossKind, Op, StepParams};
-use wgsl_autoencoder::sample::views;
+use wgsl_autoencoder::ops::{views, LossBackward, LossForward, LossKind, Op, StepParams};
 
 /// (rows, cols): a single element, odd sizes, less than and more than one workgroup's
 /// stride, and a batch of MNIST images.
@@ -22,14 +21,15 @@ fn loss_forward_matches_reference() {
             let len = rows * cols;
             let (y, t) = predictions_and_targets(len, 10 * i as u64);
             let v = views(&[len, len, 1, 1]);
-            let op = Op::LossForward {
+            let op = Op::from(LossForward {
                 loss,
                 y: v[0],
                 t: v[1],
                 value: v[2],
                 total: v[3],
                 rows,
-            };
+                cols,
+            });
             // The running total starts from a value the kernel must add to, not overwrite.
             let init = vec![words(&y), words(&t), vec![0], words(&[1.25])];
             // A tree sum in f32 against an f64 sum: relative error grows with the length.
@@ -55,12 +55,14 @@ fn loss_backward_matches_reference() {
             let len = rows * cols;
             let (y, t) = predictions_and_targets(len, 10 * i as u64);
             let v = views(&[len, len, len]);
-            let op = Op::LossBackward {
+            let op = Op::from(LossBackward {
                 loss,
                 y: v[0],
                 t: v[1],
                 dy: v[2],
-            };
+                rows,
+                cols,
+            });
             let init = vec![words(&y), words(&t), vec![0; len]];
             check_op(
                 &format!("{loss:?} {rows}x{cols}"),

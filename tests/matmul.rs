@@ -2,10 +2,10 @@
 
 mod common;
 
-use common::{check_random, Tol};
-use wgsl_autoencoder::cpu::matmul::MatmulShape;
-use wgsl_autoencoder::model::ops::{MatmulVariant, Op};
-use wgsl_autoencoder::sample::views;
+use common::{check_variant, Tol};
+use wgsl_autoencoder::gpu::kernels::{KernelChoice, MatmulVariant};
+use wgsl_autoencoder::ops::{views, Matmul, MatmulShape, Op, StepParams};
+use wgsl_autoencoder::sample::random_buffers;
 
 /// Sizes around the 16 and 64 tiles, ones, and the dense autoencoder's layer shapes.
 const SHAPES: [(usize, usize, usize); 10] = [
@@ -34,19 +34,24 @@ fn matmul_matches_reference() {
                     trans_b,
                 };
                 let v = views(&[shape.a_len(), shape.b_len(), shape.c_len()]);
-                let op = Op::Matmul {
+                let op = Op::from(Matmul {
                     a: v[0],
                     b: v[1],
                     c: v[2],
                     shape,
-                    variant,
-                };
+                    batch: Default::default(),
+                });
                 // Sums of k products of values in [-1, 1): f32 rounding grows with k.
                 let tol = Tol {
                     atol: 1e-6 * k as f32,
                     rtol: 1e-5,
                 };
-                check_random(&format!("{variant:?} {shape:?}"), &op, 10 * i as u64, tol);
+                let init = random_buffers(&op, 10 * i as u64);
+                let choice = KernelChoice {
+                    matmul: Some(variant),
+                };
+                let label = format!("{variant:?} {shape:?}");
+                check_variant(&label, &op, choice, &init, StepParams::default(), tol);
             }
         }
     }

@@ -3,9 +3,7 @@
 mod common;
 
 use common::{check_op, random, words, Tol};
-use wgsl_autoencoder::cpu::optim::AdamConfig;
-use wgsl_autoencoder::model::ops::{Op, StepParams};
-use wgsl_autoencoder::sample::views;
+use wgsl_autoencoder::ops::{views, AdamConfig, AdamUpdate, Op, StepParams};
 
 #[test]
 fn adam_update_matches_reference() {
@@ -20,13 +18,13 @@ fn adam_update_matches_reference() {
                 bias_correction2: bc2,
             };
             let v = views(&[len, len, len, len]);
-            let op = Op::AdamUpdate {
+            let op = Op::from(AdamUpdate {
                 grad: v[0],
                 param: v[1],
                 m: v[2],
                 v: v[3],
                 config,
-            };
+            });
             let seed = 100 * i as u64 + t;
             let init = vec![
                 words(&random(len, seed, -1.0, 1.0)),

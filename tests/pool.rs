@@ -3,9 +3,9 @@
 mod common;
 
 use common::{check_op, random, words, CONV_SIZES, TIGHT};
-use wgsl_autoencoder::cpu::pool::Pool2dShape;
-use wgsl_autoencoder::model::ops::{Op, StepParams};
-use wgsl_autoencoder::sample::views;
+use wgsl_autoencoder::ops::{
+    views, MaxPool2dBackward, MaxPool2dForward, Op, Pool2dShape, StepParams,
+};
 
 fn shapes() -> Vec<Pool2dShape> {
     let mut shapes = Vec::new();
@@ -36,12 +36,12 @@ fn max_pool2d_forward_matches_reference() {
     );
     for (i, s) in s.iter().enumerate() {
         let v = views(&[s.x_len(), s.y_len(), s.y_len()]);
-        let op = Op::MaxPool2dForward {
+        let op = Op::from(MaxPool2dForward {
             x: v[0],
             y: v[1],
             idx: v[2],
             shape: *s,
-        };
+        });
         let init = vec![
             words(&random(s.x_len(), i as u64, -1.0, 1.0)),
             vec![0; s.y_len()],
@@ -60,12 +60,12 @@ fn max_pool2d_backward_matches_reference() {
         let mut idx = vec![0u32; s.y_len()];
         wgsl_autoencoder::cpu::pool::max_pool2d_forward(s, &x, &mut y, &mut idx);
         let v = views(&[s.y_len(), s.y_len(), s.x_len()]);
-        let op = Op::MaxPool2dBackward {
+        let op = Op::from(MaxPool2dBackward {
             dy: v[0],
             idx: v[1],
             dx: v[2],
             shape: *s,
-        };
+        });
         let init = vec![
             words(&random(s.y_len(), 100 + i as u64, -1.0, 1.0)),
             idx,

@@ -1,9 +1,8 @@
 //! `--seed 0` gives the weights and shuffles of `torch.manual_seed(0)`: compared with
 //! values that torch 2.15 printed (tests/fixtures/torch_seed0.py wrote torch_seed0.json).
 
-use wgsl_autoencoder::cpu::optim::AdamConfig;
-use wgsl_autoencoder::model::ops::LossKind;
 use wgsl_autoencoder::model::{Arch, DataSizes, Graph};
+use wgsl_autoencoder::ops::{AdamConfig, LossKind};
 use wgsl_autoencoder::rng::TorchRng;
 
 #[test]

@@ -7,8 +7,8 @@ use wgsl_autoencoder::backend::Backend;
 use wgsl_autoencoder::cpu::backend::CpuBackend;
 use wgsl_autoencoder::data::{default_data_dir, load_mnist, Mnist};
 use wgsl_autoencoder::gpu::GpuBackend;
-use wgsl_autoencoder::model::ops::LossKind;
 use wgsl_autoencoder::model::Arch;
+use wgsl_autoencoder::ops::LossKind;
 use wgsl_autoencoder::train::{EpochMetrics, TrainConfig, Trainer};
 
 /// The bundled MNIST cut down to keep the CPU reference quick: `train` training images

@@ -4,15 +4,15 @@ use std::collections::HashMap;
 
 use bytemuck::{cast_slice, cast_slice_mut};
 
-use crate::backend::{Backend, BufferSpec, OpTime};
+use crate::backend::{Backend, OpTime, ProgramOps, Timing};
 use crate::cpu::{batch, conv2d, conv_transpose2d, elementwise, loss, matmul, optim, pool};
 use crate::error::{Error, Result};
-use crate::model::ops::{Activation, BufId, LossKind, Op, StepParams, View};
+use crate::ops::{Activation, BufId, BufferSpec, LossKind, Op, StepParams, View};
 
 #[derive(Default)]
 pub struct CpuBackend {
     buffers: Vec<Vec<u32>>,
-    programs: HashMap<&'static str, usize>,
+    programs: HashMap<&'static str, ProgramOps>,
     /// Some while profiling: the time of every op run since the last take.
     times: Option<Vec<OpTime>>,
 }
@@ -28,37 +28,42 @@ impl Backend for CpuBackend {
         "cpu (reference kernels)".to_string()
     }
 
+    fn timing(&self) -> Option<Timing> {
+        Some(Timing::CpuClock)
+    }
+
     fn alloc(&mut self, buffers: &[BufferSpec]) -> Result<()> {
+        self.programs.clear();
         self.buffers = buffers.iter().map(|b| vec![0u32; b.len]).collect();
         Ok(())
     }
 
     fn compile(&mut self, program: &'static str, ops: &[Op]) -> Result<()> {
-        for op in ops {
-            check_views(op, &self.buffers)?;
-        }
-        self.programs.insert(program, ops.len());
+        let lens: Vec<usize> = self.buffers.iter().map(Vec::len).collect();
+        self.programs.insert(program, ProgramOps::new(ops, &lens)?);
         Ok(())
     }
 
-    fn run(&mut self, program: &'static str, ops: &[Op], steps: &[StepParams]) -> Result<()> {
-        match self.programs.get(program) {
-            Some(&len) if len == ops.len() => {}
-            _ => {
-                return Err(Error::Other(format!(
-                    "program {program} was not compiled for these ops"
-                )))
-            }
-        }
+    fn run(
+        &mut self,
+        program: &'static str,
+        rows: Option<usize>,
+        steps: &[StepParams],
+    ) -> Result<()> {
+        let ops = self
+            .programs
+            .get(program)
+            .ok_or_else(|| Error::Other(format!("program {program} was not compiled")))?
+            .for_rows(rows)?;
         for step in steps {
-            for op in ops {
+            for op in &ops {
                 let start = std::time::Instant::now();
-                execute(op, &mut self.buffers, step);
+                execute(op, &mut self.buffers, step)?;
                 if let Some(times) = self.times.as_mut() {
-                    let nanos = start.elapsed().as_nanos() as f64;
                     times.push(OpTime {
                         op: op.clone(),
-                        nanos,
+                        kernel: op.entry(),
+                        nanos: start.elapsed().as_nanos() as f64,
                     });
                 }
             }
@@ -79,15 +84,11 @@ impl Backend for CpuBackend {
         Ok(self.times.as_mut().map(std::mem::take).unwrap_or_default())
     }
 
-    fn timing(&self) -> &'static str {
-        "cpu-clock"
-    }
-
     fn write(&mut self, buf: BufId, offset: usize, words: &[u32]) -> Result<()> {
         let target = self
             .buffers
             .get_mut(buf)
-            .and_then(|b| b.get_mut(offset..offset + words.len()))
+            .and_then(|b| b.get_mut(offset..offset.checked_add(words.len())?))
             .ok_or_else(|| Error::Other(format!("write outside buffer {buf}")))?;
         target.copy_from_slice(words);
         Ok(())
@@ -101,152 +102,163 @@ impl Backend for CpuBackend {
     }
 }
 
-fn check_views(op: &Op, buffers: &[Vec<u32>]) -> Result<()> {
-    for v in op.inputs().iter().chain(&op.outputs()) {
-        if buffers
-            .get(v.buf)
-            .is_none_or(|b| v.offset + v.len > b.len())
-        {
-            return Err(Error::Other(format!(
-                "{}: view {v:?} is outside its buffer",
-                op.entry()
-            )));
-        }
-    }
-    Ok(())
-}
-
 /// Runs one op. Its outputs are moved out of `buffers` while it runs so that the inputs
-/// can be borrowed at the same time; ops never read a buffer they write.
-fn execute(op: &Op, buffers: &mut [Vec<u32>], step: &StepParams) {
+/// can be borrowed at the same time; ops never read a buffer they write, except their
+/// in-place bindings, which are outputs here.
+fn execute(op: &Op, buffers: &mut [Vec<u32>], step: &StepParams) -> Result<()> {
     let out_views = op.outputs();
     let mut taken: Vec<Vec<u32>> = out_views
         .iter()
         .map(|v| std::mem::take(&mut buffers[v.buf]))
         .collect();
+    let result;
     {
         let buffers = &*buffers;
-        let words = |v: &View| &buffers[v.buf][v.range()];
-        let f = |v: &View| -> &[f32] { cast_slice(words(v)) };
+        let inputs = Inputs { buffers };
         let mut outs: Vec<&mut [u32]> = taken
             .iter_mut()
             .zip(&out_views)
             .map(|(b, v)| &mut b[v.range()])
             .collect();
-        run_reference(op, &f, &words, &mut outs, step);
+        result = run_reference(op, &inputs, &mut outs, step);
     }
     for (v, b) in out_views.iter().zip(taken) {
         buffers[v.buf] = b;
     }
+    result
 }
 
-fn run_reference<'a>(
-    op: &Op,
-    f: &dyn Fn(&View) -> &'a [f32],
-    words: &dyn Fn(&View) -> &'a [u32],
-    outs: &mut [&mut [u32]],
-    step: &StepParams,
-) {
-    fn f32s(w: &mut [u32]) -> &mut [f32] {
-        cast_slice_mut(w)
+/// Read access to an op's input views.
+struct Inputs<'a> {
+    buffers: &'a [Vec<u32>],
+}
+
+impl<'a> Inputs<'a> {
+    fn words(&self, v: &View) -> &'a [u32] {
+        &self.buffers[v.buf][v.range()]
     }
-    match (op, outs) {
-        (
-            Op::GatherBatch {
-                data, perm, cols, ..
-            },
-            [x],
-        ) => {
-            let bytes: &[u8] = cast_slice(words(data));
-            batch::gather_batch(
-                bytes,
-                words(perm),
-                step.batch_start as usize,
-                *cols,
-                f32s(x),
-            )
+
+    fn f32s(&self, v: &View) -> &'a [f32] {
+        cast_slice(self.words(v))
+    }
+}
+
+fn f32s(w: &mut [u32]) -> &mut [f32] {
+    cast_slice_mut(w)
+}
+
+/// The op's outputs, in binding order, as an array of the length its reference takes.
+fn outputs<'a, 'o, const N: usize>(
+    op: &Op,
+    outs: &'a mut [&'o mut [u32]],
+) -> Result<&'a mut [&'o mut [u32]; N]> {
+    let found = outs.len();
+    outs.try_into().map_err(|_| {
+        Error::Other(format!(
+            "{} declares {found} outputs, its reference takes {N}",
+            op.entry()
+        ))
+    })
+}
+
+/// Calls the reference function of the op's name on the op's sizes.
+fn run_reference(op: &Op, i: &Inputs, outs: &mut [&mut [u32]], step: &StepParams) -> Result<()> {
+    let f = |v: &View| i.f32s(v);
+    match op {
+        Op::GatherBatch(o) => {
+            let [x] = outputs(op, outs)?;
+            let bytes: &[u8] = cast_slice(i.words(&o.data));
+            let start = step.batch_start as usize;
+            batch::gather_batch(bytes, i.words(&o.perm), start, o.cols, f32s(x))
         }
-        (Op::Matmul { a, b, shape, .. }, [c]) => matmul::matmul(shape, f(a), f(b), f32s(c)),
-        (Op::BiasForward { x, b, cols, .. }, [y]) => {
-            elementwise::bias_forward(*cols, f(x), f(b), f32s(y))
+        Op::Matmul(o) => {
+            let [c] = outputs(op, outs)?;
+            matmul::matmul(&o.shape, f(&o.a), f(&o.b), f32s(c))
         }
-        (Op::BiasBackward { dy, rows, cols, .. }, [db]) => {
-            elementwise::bias_backward(*rows, *cols, f(dy), f32s(db))
+        Op::BiasForward(o) => {
+            let [y] = outputs(op, outs)?;
+            elementwise::bias_forward(o.cols, f(&o.x), f(&o.b), f32s(y))
         }
-        (Op::ActivationForward { act, x, .. }, [y]) => match act {
-            Activation::Relu => elementwise::relu_forward(f(x), f32s(y)),
-            Activation::Sigmoid => elementwise::sigmoid_forward(f(x), f32s(y)),
-        },
-        (Op::ActivationBackward { act, y, dy, .. }, [dx]) => match act {
-            Activation::Relu => elementwise::relu_backward(f(y), f(dy), f32s(dx)),
-            Activation::Sigmoid => elementwise::sigmoid_backward(f(y), f(dy), f32s(dx)),
-        },
-        (
-            Op::LossForward {
-                loss: kind,
-                y,
-                t,
-                rows,
-                ..
-            },
-            [value, total],
-        ) => {
-            let mean = match kind {
-                LossKind::Mse => loss::mse_forward(f(y), f(t)),
-                LossKind::Bce => loss::bce_forward(f(y), f(t)),
+        Op::BiasBackward(o) => {
+            let [db] = outputs(op, outs)?;
+            elementwise::bias_backward(o.rows, o.cols, f(&o.dy), f32s(db))
+        }
+        Op::ActivationForward(o) => {
+            let [y] = outputs(op, outs)?;
+            match o.act {
+                Activation::Relu => elementwise::relu_forward(f(&o.x), f32s(y)),
+                Activation::Sigmoid => elementwise::sigmoid_forward(f(&o.x), f32s(y)),
+            }
+        }
+        Op::ActivationBackward(o) => {
+            let [dx] = outputs(op, outs)?;
+            match o.act {
+                Activation::Relu => elementwise::relu_backward(f(&o.y), f(&o.dy), f32s(dx)),
+                Activation::Sigmoid => elementwise::sigmoid_backward(f(&o.y), f(&o.dy), f32s(dx)),
+            }
+        }
+        Op::LossForward(o) => {
+            let [value, total] = outputs(op, outs)?;
+            let mean = match o.loss {
+                LossKind::Mse => loss::mse_forward(f(&o.y), f(&o.t)),
+                LossKind::Bce => loss::bce_forward(f(&o.y), f(&o.t)),
             };
             f32s(value)[0] = mean;
             // Accumulated in f32, exactly as the GPU does, so totals agree between backends.
-            f32s(total)[0] += mean * *rows as f32;
+            f32s(total)[0] += mean * o.rows as f32;
         }
-        (
-            Op::LossBackward {
-                loss: kind, y, t, ..
-            },
-            [dy],
-        ) => match kind {
-            LossKind::Mse => loss::mse_backward(f(y), f(t), f32s(dy)),
-            LossKind::Bce => loss::bce_backward(f(y), f(t), f32s(dy)),
-        },
-        (Op::AdamUpdate { grad, config, .. }, [param, m, v]) => optim::adam_update(
-            config,
-            (step.bias_correction1, step.bias_correction2),
-            f(grad),
-            f32s(param),
-            f32s(m),
-            f32s(v),
-        ),
-        (Op::Conv2dForward { x, w, b, shape, .. }, [y]) => {
-            conv2d::conv2d_forward(shape, f(x), f(w), f(b), f32s(y))
+        Op::LossBackward(o) => {
+            let [dy] = outputs(op, outs)?;
+            match o.loss {
+                LossKind::Mse => loss::mse_backward(f(&o.y), f(&o.t), f32s(dy)),
+                LossKind::Bce => loss::bce_backward(f(&o.y), f(&o.t), f32s(dy)),
+            }
         }
-        (Op::Conv2dBackwardInput { dy, w, shape, .. }, [dx]) => {
-            conv2d::conv2d_backward_input(shape, f(dy), f(w), f32s(dx))
+        Op::AdamUpdate(o) => {
+            let [param, m, v] = outputs(op, outs)?;
+            let corrections = (step.bias_correction1, step.bias_correction2);
+            let grad = f(&o.grad);
+            optim::adam_update(&o.config, corrections, grad, f32s(param), f32s(m), f32s(v))
         }
-        (Op::Conv2dBackwardWeight { x, dy, shape, .. }, [dw]) => {
-            conv2d::conv2d_backward_weight(shape, f(x), f(dy), f32s(dw))
+        Op::Conv2dForward(o) => {
+            let [y] = outputs(op, outs)?;
+            conv2d::conv2d_forward(&o.shape, f(&o.x), f(&o.w), f(&o.b), f32s(y))
         }
-        (Op::Conv2dBackwardBias { dy, n, o, hw, .. }, [db]) => {
-            conv2d::conv2d_backward_bias(*n, *o, *hw, f(dy), f32s(db))
+        Op::Conv2dBackwardInput(o) => {
+            let [dx] = outputs(op, outs)?;
+            conv2d::conv2d_backward_input(&o.shape, f(&o.dy), f(&o.w), f32s(dx))
         }
-        (Op::MaxPool2dForward { x, shape, .. }, [y, idx]) => {
-            pool::max_pool2d_forward(shape, f(x), f32s(y), idx)
+        Op::Conv2dBackwardWeight(o) => {
+            let [dw] = outputs(op, outs)?;
+            conv2d::conv2d_backward_weight(&o.shape, f(&o.x), f(&o.dy), f32s(dw))
         }
-        (Op::MaxPool2dBackward { dy, idx, shape, .. }, [dx]) => {
-            pool::max_pool2d_backward(shape, f(dy), words(idx), f32s(dx))
+        Op::Conv2dBackwardBias(o) => {
+            let [db] = outputs(op, outs)?;
+            conv2d::conv2d_backward_bias(o.n, o.o, o.hw, f(&o.dy), f32s(db))
         }
-        (Op::ConvTranspose2dForward { x, w, b, shape, .. }, [y]) => {
-            conv_transpose2d::conv_transpose2d_forward(shape, f(x), f(w), f(b), f32s(y))
+        Op::MaxPool2dForward(o) => {
+            let [y, idx] = outputs(op, outs)?;
+            pool::max_pool2d_forward(&o.shape, f(&o.x), f32s(y), idx)
         }
-        (Op::ConvTranspose2dBackwardInput { dy, w, shape, .. }, [dx]) => {
-            conv_transpose2d::conv_transpose2d_backward_input(shape, f(dy), f(w), f32s(dx))
+        Op::MaxPool2dBackward(o) => {
+            let [dx] = outputs(op, outs)?;
+            pool::max_pool2d_backward(&o.shape, f(&o.dy), i.words(&o.idx), f32s(dx))
         }
-        (Op::ConvTranspose2dBackwardWeight { x, dy, shape, .. }, [dw]) => {
-            conv_transpose2d::conv_transpose2d_backward_weight(shape, f(x), f(dy), f32s(dw))
+        Op::ConvTranspose2dForward(o) => {
+            let [y] = outputs(op, outs)?;
+            let (x, w, b) = (f(&o.x), f(&o.w), f(&o.b));
+            conv_transpose2d::conv_transpose2d_forward(&o.shape, x, w, b, f32s(y))
         }
-        (op, outs) => unreachable!(
-            "{} has {} outputs, which its declaration does not",
-            op.entry(),
-            outs.len()
-        ),
+        Op::ConvTranspose2dBackwardInput(o) => {
+            let [dx] = outputs(op, outs)?;
+            let (dy, w) = (f(&o.dy), f(&o.w));
+            conv_transpose2d::conv_transpose2d_backward_input(&o.shape, dy, w, f32s(dx))
+        }
+        Op::ConvTranspose2dBackwardWeight(o) => {
+            let [dw] = outputs(op, outs)?;
+            let (x, dy) = (f(&o.x), f(&o.dy));
+            conv_transpose2d::conv_transpose2d_backward_weight(&o.shape, x, dy, f32s(dw))
+        }
     }
+    Ok(())
 }

@@ -3,86 +3,7 @@
 //! accumulation: this is the oracle the GPU kernels are checked against, so it favours
 //! being obviously right over being fast.
 
-use crate::error::{Error, Result};
-
-/// Sizes of one conv2d call. Activations are NCHW, the weight is (O, C, KH, KW).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Conv2dShape {
-    pub n: usize,
-    pub c: usize,
-    pub h: usize,
-    pub w: usize,
-    pub o: usize,
-    pub kh: usize,
-    pub kw: usize,
-    pub stride: usize,
-    pub pad: usize,
-}
-
-/// `(size + 2*pad - k) / stride + 1`, or 0 where that is not a positive size, so that
-/// the length helpers never panic on a shape `validate` would reject.
-fn conv_out(size: usize, k: usize, stride: usize, pad: usize) -> usize {
-    if stride == 0 || size + 2 * pad < k {
-        return 0;
-    }
-    (size + 2 * pad - k) / stride + 1
-}
-
-impl Conv2dShape {
-    pub fn out_h(&self) -> usize {
-        conv_out(self.h, self.kh, self.stride, self.pad)
-    }
-
-    pub fn out_w(&self) -> usize {
-        conv_out(self.w, self.kw, self.stride, self.pad)
-    }
-
-    pub fn validate(&self) -> Result<()> {
-        let dims = [
-            ("batch size", self.n),
-            ("input channels", self.c),
-            ("input height", self.h),
-            ("input width", self.w),
-            ("output channels", self.o),
-            ("kernel height", self.kh),
-            ("kernel width", self.kw),
-        ];
-        for (name, v) in dims {
-            if v == 0 {
-                return Err(Error::shape(format!(
-                    "conv2d: {name} must be positive, got 0 (shape {self:?})"
-                )));
-            }
-        }
-        if self.stride == 0 {
-            return Err(Error::shape(format!(
-                "conv2d: non-positive stride is not supported (stride {})",
-                self.stride
-            )));
-        }
-        let (ph, pw) = (self.h + 2 * self.pad, self.w + 2 * self.pad);
-        if ph < self.kh || pw < self.kw {
-            return Err(Error::shape(format!(
-                "conv2d: calculated padded input size per channel: ({ph} x {pw}). \
-                 Kernel size: ({} x {}). Kernel size can't be greater than actual input size",
-                self.kh, self.kw
-            )));
-        }
-        Ok(())
-    }
-
-    pub fn x_len(&self) -> usize {
-        self.n * self.c * self.h * self.w
-    }
-
-    pub fn w_len(&self) -> usize {
-        self.o * self.c * self.kh * self.kw
-    }
-
-    pub fn y_len(&self) -> usize {
-        self.n * self.o * self.out_h() * self.out_w()
-    }
-}
+use crate::ops::Conv2dShape;
 
 /// Input coordinate a kernel tap reads for an output coordinate, or `None` where it
 /// falls in the zero padding.
@@ -367,39 +288,6 @@ mod tests {
             check_gradient(&format!("db {s:?}"), &b, &db, 1e-2, |bp| {
                 weighted_sum(&forward(s, &x, &w, bp), &g)
             });
-        }
-    }
-
-    #[test]
-    fn conv2d_validate_rejects_bad_shapes() {
-        let ok = shape(1, 1, 3, 3, 1, 3);
-        ok.validate().unwrap();
-        let err = |s: Conv2dShape| s.validate().unwrap_err().to_string();
-
-        let e = err(Conv2dShape { stride: 0, ..ok });
-        assert!(e.contains("non-positive stride"), "{e}");
-        let e = err(Conv2dShape { kh: 4, ..ok });
-        assert!(e.contains("Kernel size can't be greater"), "{e}");
-        assert_eq!(Conv2dShape { kw: 4, ..ok }.out_w(), 0);
-        // Padding makes room for a kernel larger than the input.
-        Conv2dShape {
-            kh: 4,
-            pad: 1,
-            ..ok
-        }
-        .validate()
-        .unwrap();
-        for bad in [
-            Conv2dShape { n: 0, ..ok },
-            Conv2dShape { c: 0, ..ok },
-            Conv2dShape { h: 0, ..ok },
-            Conv2dShape { w: 0, ..ok },
-            Conv2dShape { o: 0, ..ok },
-            Conv2dShape { kh: 0, ..ok },
-            Conv2dShape { kw: 0, ..ok },
-        ] {
-            let e = err(bad);
-            assert!(e.contains("must be positive"), "{e}");
         }
     }
 }

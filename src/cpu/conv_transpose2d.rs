@@ -3,97 +3,7 @@
 //! output padding. It is the adjoint of conv2d with the same weight tensor, which the
 //! tests check along with finite differences.
 
-use crate::error::{Error, Result};
-
-/// Sizes of one conv_transpose2d call: `c` input channels, `o` output channels.
-/// Activations are NCHW, the weight is (C, O, KH, KW) as in PyTorch.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ConvTranspose2dShape {
-    pub n: usize,
-    pub c: usize,
-    pub h: usize,
-    pub w: usize,
-    pub o: usize,
-    pub kh: usize,
-    pub kw: usize,
-    pub stride: usize,
-    pub pad: usize,
-    pub out_pad: usize,
-}
-
-/// `(size - 1)*stride - 2*pad + k + out_pad`, or 0 where that is not positive, so that
-/// the length helpers never panic on a shape `validate` would reject.
-fn tconv_out(size: usize, k: usize, stride: usize, pad: usize, out_pad: usize) -> usize {
-    (size.saturating_sub(1) * stride + k + out_pad).saturating_sub(2 * pad)
-}
-
-impl ConvTranspose2dShape {
-    pub fn out_h(&self) -> usize {
-        tconv_out(self.h, self.kh, self.stride, self.pad, self.out_pad)
-    }
-
-    pub fn out_w(&self) -> usize {
-        tconv_out(self.w, self.kw, self.stride, self.pad, self.out_pad)
-    }
-
-    pub fn validate(&self) -> Result<()> {
-        let dims = [
-            ("batch size", self.n),
-            ("input channels", self.c),
-            ("input height", self.h),
-            ("input width", self.w),
-            ("output channels", self.o),
-            ("kernel height", self.kh),
-            ("kernel width", self.kw),
-        ];
-        for (name, v) in dims {
-            if v == 0 {
-                return Err(Error::shape(format!(
-                    "conv_transpose2d: {name} must be positive, got 0 (shape {self:?})"
-                )));
-            }
-        }
-        if self.stride == 0 {
-            return Err(Error::shape(format!(
-                "conv_transpose2d: non-positive stride is not supported (stride {})",
-                self.stride
-            )));
-        }
-        if self.out_pad >= self.stride {
-            return Err(Error::shape(format!(
-                "conv_transpose2d: output padding must be smaller than either stride or \
-                 dilation, but got output_padding {} with stride {} and dilation 1",
-                self.out_pad, self.stride
-            )));
-        }
-        let full = |size: usize, k: usize| (size - 1) * self.stride + k + self.out_pad;
-        let (fh, fw) = (full(self.h, self.kh), full(self.w, self.kw));
-        if fh <= 2 * self.pad || fw <= 2 * self.pad {
-            let signed = |f: usize| f as i64 - 2 * self.pad as i64;
-            return Err(Error::shape(format!(
-                "conv_transpose2d: given input size per channel: ({} x {}). Calculated \
-                 output size per channel: ({} x {}). Output size is too small",
-                self.h,
-                self.w,
-                signed(fh),
-                signed(fw)
-            )));
-        }
-        Ok(())
-    }
-
-    pub fn x_len(&self) -> usize {
-        self.n * self.c * self.h * self.w
-    }
-
-    pub fn w_len(&self) -> usize {
-        self.c * self.o * self.kh * self.kw
-    }
-
-    pub fn y_len(&self) -> usize {
-        self.n * self.o * self.out_h() * self.out_w()
-    }
-}
+use crate::ops::ConvTranspose2dShape;
 
 /// Output coordinate an input coordinate's kernel tap lands on, or `None` where it is
 /// cropped away by the padding (or lies past the output).
@@ -226,8 +136,9 @@ pub fn conv_transpose2d_backward_weight(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpu::conv2d::{conv2d_backward_bias, conv2d_backward_input, Conv2dShape};
+    use crate::cpu::conv2d::{conv2d_backward_bias, conv2d_backward_input};
     use crate::cpu::gradcheck::{check_gradient, random_vec, weighted_sum};
+    use crate::ops::Conv2dShape;
 
     #[allow(clippy::too_many_arguments)]
     fn mk(
@@ -453,41 +364,6 @@ mod tests {
                     "{t:?} [{j}]: {a} vs {b}"
                 );
             }
-        }
-    }
-
-    #[test]
-    fn conv_transpose2d_validate_rejects_bad_shapes() {
-        let ok = mk(1, 1, 3, 3, 1, 3, 2, 1, 1);
-        ok.validate().unwrap();
-        assert_eq!((ok.out_h(), ok.out_w()), (6, 6));
-        let err = |s: ConvTranspose2dShape| s.validate().unwrap_err().to_string();
-
-        let e = err(ConvTranspose2dShape { out_pad: 2, ..ok });
-        assert!(e.contains("output padding must be smaller"), "{e}");
-        let e = err(ConvTranspose2dShape { stride: 1, ..ok });
-        assert!(e.contains("output padding must be smaller"), "{e}");
-        let e = err(ConvTranspose2dShape { stride: 0, ..ok });
-        assert!(e.contains("non-positive stride"), "{e}");
-        // (1-1)*1 - 2*1 + 2 + 0 = 0: an empty output.
-        let empty = mk(1, 1, 1, 1, 1, 2, 1, 1, 0);
-        let e = err(empty);
-        assert!(e.contains("Output size is too small"), "{e}");
-        assert!(e.contains("(0 x 0)"), "{e}");
-        assert_eq!(empty.out_h(), 0);
-        let e = err(mk(1, 1, 1, 1, 1, 1, 1, 2, 0));
-        assert!(e.contains("(-3 x -3)"), "{e}");
-        for bad in [
-            ConvTranspose2dShape { n: 0, ..ok },
-            ConvTranspose2dShape { c: 0, ..ok },
-            ConvTranspose2dShape { h: 0, ..ok },
-            ConvTranspose2dShape { w: 0, ..ok },
-            ConvTranspose2dShape { o: 0, ..ok },
-            ConvTranspose2dShape { kh: 0, ..ok },
-            ConvTranspose2dShape { kw: 0, ..ok },
-        ] {
-            let e = err(bad);
-            assert!(e.contains("must be positive"), "{e}");
         }
     }
 }

@@ -1,60 +1,22 @@
 //! Reference for `shaders/matmul.wgsl`.
 
-/// The logical product op(A) (m,k) · op(B) (k,n) -> C (m,n). `trans_a` means A is stored
-/// (k,m); `trans_b` means B is stored (n,k). Row-major throughout.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MatmulShape {
-    pub m: usize,
-    pub k: usize,
-    pub n: usize,
-    pub trans_a: bool,
-    pub trans_b: bool,
+use crate::ops::MatmulShape;
+
+/// Element (row, col) of op(A).
+fn a_at(s: &MatmulShape, a: &[f32], row: usize, col: usize) -> f32 {
+    if s.trans_a {
+        a[col * s.m + row]
+    } else {
+        a[row * s.k + col]
+    }
 }
 
-impl MatmulShape {
-    pub fn new(m: usize, k: usize, n: usize) -> Self {
-        MatmulShape {
-            m,
-            k,
-            n,
-            trans_a: false,
-            trans_b: false,
-        }
-    }
-
-    pub fn a_len(&self) -> usize {
-        self.m * self.k
-    }
-
-    pub fn b_len(&self) -> usize {
-        self.k * self.n
-    }
-
-    pub fn c_len(&self) -> usize {
-        self.m * self.n
-    }
-
-    /// Multiply-adds count twice.
-    pub fn flops(&self) -> f64 {
-        2.0 * self.m as f64 * self.k as f64 * self.n as f64
-    }
-
-    /// Element (row, col) of op(A).
-    fn a_at(&self, a: &[f32], row: usize, col: usize) -> f32 {
-        if self.trans_a {
-            a[col * self.m + row]
-        } else {
-            a[row * self.k + col]
-        }
-    }
-
-    /// Element (row, col) of op(B).
-    fn b_at(&self, b: &[f32], row: usize, col: usize) -> f32 {
-        if self.trans_b {
-            b[col * self.k + row]
-        } else {
-            b[row * self.n + col]
-        }
+/// Element (row, col) of op(B).
+fn b_at(s: &MatmulShape, b: &[f32], row: usize, col: usize) -> f32 {
+    if s.trans_b {
+        b[col * s.k + row]
+    } else {
+        b[row * s.n + col]
     }
 }
 
@@ -67,7 +29,7 @@ pub fn matmul(s: &MatmulShape, a: &[f32], b: &[f32], c: &mut [f32]) {
         for col in 0..s.n {
             let mut acc = 0.0f64;
             for kk in 0..s.k {
-                acc += s.a_at(a, row, kk) as f64 * s.b_at(b, kk, col) as f64;
+                acc += a_at(s, a, row, kk) as f64 * b_at(s, b, kk, col) as f64;
             }
             c[row * s.n + col] = acc as f32;
         }

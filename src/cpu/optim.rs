@@ -1,32 +1,6 @@
 //! Reference for `shaders/optim.wgsl`.
 
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct AdamConfig {
-    pub lr: f32,
-    pub beta1: f32,
-    pub beta2: f32,
-    pub eps: f32,
-}
-
-impl AdamConfig {
-    pub fn new(lr: f32) -> Self {
-        AdamConfig {
-            lr,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-        }
-    }
-
-    /// (1 − β1^t, 1 − β2^t) for step t ≥ 1, in f64 so that late steps stay exact.
-    pub fn bias_corrections(&self, t: u64) -> (f32, f32) {
-        let t = t.min(i32::MAX as u64) as i32;
-        (
-            (1.0 - (self.beta1 as f64).powi(t)) as f32,
-            (1.0 - (self.beta2 as f64).powi(t)) as f32,
-        )
-    }
-}
+use crate::ops::AdamConfig;
 
 // grad (L) -> param (L), m (L), v (L), updated in place for step t (bias corrections given)
 pub fn adam_update(
@@ -73,13 +47,5 @@ mod tests {
         assert!((param[1] - 1.1).abs() < 1e-6);
         assert_eq!(param[2], 1.0);
         assert!((m[0] - 0.05).abs() < 1e-7 && (v[1] - 0.004).abs() < 1e-7);
-    }
-
-    #[test]
-    fn bias_corrections_tend_to_one() {
-        let cfg = AdamConfig::new(1e-3);
-        let (a, b) = cfg.bias_corrections(1);
-        assert!((a - 0.1).abs() < 1e-7 && (b - 0.001).abs() < 1e-7);
-        assert_eq!(cfg.bias_corrections(1_000_000), (1.0, 1.0));
     }
 }

@@ -3,77 +3,7 @@
 //! the argmax of each window so that the backward pass routes the gradient through it
 //! without re-reading the input.
 
-use crate::error::{Error, Result};
-
-/// Sizes of one max-pool call. Activations are NCHW.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Pool2dShape {
-    pub n: usize,
-    pub c: usize,
-    pub h: usize,
-    pub w: usize,
-    pub k: usize,
-    pub stride: usize,
-}
-
-impl Pool2dShape {
-    /// `floor((H - K) / stride) + 1`, or 0 for a shape `validate` rejects.
-    pub fn out_h(&self) -> usize {
-        if self.stride == 0 || self.k == 0 || self.h < self.k {
-            return 0;
-        }
-        (self.h - self.k) / self.stride + 1
-    }
-
-    pub fn out_w(&self) -> usize {
-        if self.stride == 0 || self.k == 0 || self.w < self.k {
-            return 0;
-        }
-        (self.w - self.k) / self.stride + 1
-    }
-
-    pub fn validate(&self) -> Result<()> {
-        let dims = [
-            ("batch size", self.n),
-            ("channels", self.c),
-            ("input height", self.h),
-            ("input width", self.w),
-        ];
-        for (name, v) in dims {
-            if v == 0 {
-                return Err(Error::shape(format!(
-                    "max_pool2d: {name} must be positive, got 0 (shape {self:?})"
-                )));
-            }
-        }
-        if self.k == 0 {
-            return Err(Error::shape(
-                "max_pool2d: kernel size should be greater than zero, but got 0",
-            ));
-        }
-        if self.stride == 0 {
-            return Err(Error::shape(
-                "max_pool2d: stride should be greater than zero, but got 0",
-            ));
-        }
-        if self.k > self.h || self.k > self.w {
-            return Err(Error::shape(format!(
-                "max_pool2d: given input size ({}x{}), kernel size {} gives an output \
-                 size that is too small",
-                self.h, self.w, self.k
-            )));
-        }
-        Ok(())
-    }
-
-    pub fn x_len(&self) -> usize {
-        self.n * self.c * self.h * self.w
-    }
-
-    pub fn y_len(&self) -> usize {
-        self.n * self.c * self.out_h() * self.out_w()
-    }
-}
+use crate::ops::Pool2dShape;
 
 // x (N,C,H,W) -> y (N,C,OH,OW), idx (N,C,OH,OW) with idx = h*W+w of the max within its plane
 pub fn max_pool2d_forward(s: &Pool2dShape, x: &[f32], y: &mut [f32], idx: &mut [u32]) {
@@ -244,29 +174,6 @@ mod tests {
             check_gradient(&format!("dx {s:?}"), &x, &dx, 1e-3, |xp| {
                 weighted_sum(&forward(s, xp).0, &g)
             });
-        }
-    }
-
-    #[test]
-    fn max_pool2d_validate_rejects_bad_shapes() {
-        let ok = shape(1, 1, 4, 3, 3, 2);
-        ok.validate().unwrap();
-        let err = |s: Pool2dShape| s.validate().unwrap_err().to_string();
-        let e = err(Pool2dShape { stride: 0, ..ok });
-        assert!(e.contains("stride should be greater than zero"), "{e}");
-        let e = err(Pool2dShape { k: 0, ..ok });
-        assert!(e.contains("kernel size should be greater than zero"), "{e}");
-        let e = err(Pool2dShape { k: 4, ..ok });
-        assert!(e.contains("too small"), "{e}");
-        assert_eq!(Pool2dShape { k: 4, ..ok }.out_w(), 0);
-        for bad in [
-            Pool2dShape { n: 0, ..ok },
-            Pool2dShape { c: 0, ..ok },
-            Pool2dShape { h: 0, ..ok },
-            Pool2dShape { w: 0, ..ok },
-        ] {
-            let e = err(bad);
-            assert!(e.contains("must be positive"), "{e}");
         }
     }
 }

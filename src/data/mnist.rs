@@ -8,8 +8,8 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use crate::data::IMAGE_SIDE;
 use crate::error::{Error, Result};
-use crate::model::IMAGE_SIDE;
 
 const TRAIN_IMAGES: &str = "train-images-idx3-ubyte";
 const TRAIN_LABELS: &str = "train-labels-idx1-ubyte";

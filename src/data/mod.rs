@@ -4,6 +4,10 @@ mod mnist;
 
 pub use self::mnist::{default_data_dir, load_mnist, Dataset, Mnist};
 
+/// MNIST's images are 28×28 bytes.
+pub const IMAGE_SIDE: usize = 28;
+pub const IMAGE_PIXELS: usize = IMAGE_SIDE * IMAGE_SIDE;
+
 /// Packs bytes little-endian, four to a u32, as the GPU's resident dataset holds them.
 pub fn pack_bytes(bytes: &[u8]) -> Vec<u32> {
     bytes

@@ -1,41 +1,59 @@
 //! The GPU backend: every op of a program becomes a pipeline, a params uniform and a bind
-//! group once, at compile time. A run then only records dispatches, many steps into one
-//! command encoder, and submits once per chunk of steps.
+//! group once, at compile time, with its launch (variant, params, grid) computed once per
+//! batch size. A run then only records dispatches, many steps into one command encoder,
+//! and submits once per chunk of steps.
 
 use std::collections::HashMap;
 use std::num::NonZeroU64;
 use std::sync::Arc;
 
-use crate::backend::{Backend, BufferSpec, OpTime};
+use crate::backend::{Backend, OpTime, ProgramOps, Timing};
 use crate::error::{Error, Result};
 use crate::gpu::context::{Gpu, Kernel, Signature};
-use crate::gpu::launch::launch;
+use crate::gpu::kernels::{choose, launch, KernelChoice, Launch};
 use crate::gpu::profiler::Profiler;
-use crate::model::ops::{BufId, Op, StepParams, View};
+use crate::ops::{BufId, BufferSpec, Op, StepParams, View};
 
 /// Steps recorded into one command encoder. The per-step uniform holds this many slots.
 pub const MAX_STEPS_PER_SUBMIT: usize = 64;
 
 struct CompiledOp {
+    /// The variants chosen at compile time; a partial batch keeps them.
+    choice: KernelChoice,
     kernel: Arc<Kernel>,
     params: wgpu::Buffer,
-    last_params: Vec<u8>,
     bind_group: wgpu::BindGroup,
     uses_step: bool,
 }
 
+struct Program {
+    source: ProgramOps,
+    compiled: Vec<CompiledOp>,
+    /// The batch size whose params the uniforms hold now, and its launches.
+    current: (Option<usize>, Vec<Launch>),
+    /// Launches per batch size asked for so far: a partial last batch is computed once.
+    launches: HashMap<Option<usize>, Vec<Launch>>,
+}
+
 pub struct GpuBackend {
     gpu: Arc<Gpu>,
+    choice: KernelChoice,
     buffers: Vec<wgpu::Buffer>,
     specs: Vec<BufferSpec>,
-    programs: HashMap<&'static str, Vec<CompiledOp>>,
+    programs: HashMap<&'static str, Program>,
     step_buffer: wgpu::Buffer,
     step_stride: u64,
     profiler: Option<Profiler>,
 }
 
 impl GpuBackend {
+    /// A backend that picks each kernel variant from the shape.
     pub fn new(gpu: Arc<Gpu>) -> Self {
+        Self::with_choice(gpu, KernelChoice::default())
+    }
+
+    /// A backend that runs the variants `choice` forces, for tests and benchmarks.
+    pub fn with_choice(gpu: Arc<Gpu>, choice: KernelChoice) -> Self {
         // Dynamic uniform offsets must be multiples of this alignment (256 on most devices).
         let step_stride = (gpu.limits.min_uniform_buffer_offset_alignment as u64)
             .max(size_of::<StepParams>() as u64);
@@ -47,6 +65,7 @@ impl GpuBackend {
         });
         GpuBackend {
             gpu,
+            choice,
             buffers: Vec::new(),
             specs: Vec::new(),
             programs: HashMap::new(),
@@ -68,48 +87,30 @@ impl GpuBackend {
         })
     }
 
-    fn compile_op(&self, op: &Op) -> Result<CompiledOp> {
-        let (inputs, outputs) = (op.inputs(), op.outputs());
-        for v in inputs.iter().chain(&outputs) {
-            let fits = self
-                .specs
-                .get(v.buf)
-                .is_some_and(|s| v.offset + v.len <= s.len);
-            if !fits || v.len == 0 {
-                return Err(Error::Other(format!(
-                    "{}: view {v:?} is empty or outside its buffer",
-                    op.entry()
-                )));
-            }
-        }
-        let l = launch(op);
-        let signature = Signature {
-            inputs: inputs.len() as u32,
-            outputs: outputs.len() as u32,
-            step: op.uses_step(),
-        };
-        let kernel = self.gpu.kernel(l.shader, op.entry(), signature)?;
+    fn compile_op(&self, op: &Op, choice: KernelChoice, l: &Launch) -> Result<CompiledOp> {
+        let kernel = self.gpu.kernel(l.shader, l.entry, Signature::of(op))?;
         let device = &self.gpu.device;
         let params = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some(op.entry()),
+            label: Some(l.entry),
             size: l.params.len() as u64,
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
         self.gpu.queue.write_buffer(&params, 0, &l.params);
+        let bindings = op.bindings();
         let mut entries = vec![wgpu::BindGroupEntry {
             binding: 0,
             resource: params.as_entire_binding(),
         }];
-        for (i, v) in inputs.iter().chain(&outputs).enumerate() {
+        for (i, b) in bindings.iter().enumerate() {
             entries.push(wgpu::BindGroupEntry {
                 binding: 1 + i as u32,
-                resource: self.binding(v),
+                resource: self.binding(&b.view),
             });
         }
         if op.uses_step() {
             entries.push(wgpu::BindGroupEntry {
-                binding: 1 + (inputs.len() + outputs.len()) as u32,
+                binding: 1 + bindings.len() as u32,
                 resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
                     buffer: &self.step_buffer,
                     offset: 0,
@@ -119,17 +120,17 @@ impl GpuBackend {
         }
         let bind_group = self
             .gpu
-            .checked(&format!("bind group for {}", op.entry()), || {
+            .checked(&format!("bind group for {}", l.entry), || {
                 device.create_bind_group(&wgpu::BindGroupDescriptor {
-                    label: Some(op.entry()),
+                    label: Some(l.entry),
                     layout: &kernel.layout,
                     entries: &entries,
                 })
             })?;
         Ok(CompiledOp {
+            choice,
             kernel,
             params,
-            last_params: l.params,
             bind_group,
             uses_step: op.uses_step(),
         })
@@ -141,6 +142,10 @@ impl Backend for GpuBackend {
         format!("gpu: {}", self.gpu.adapter_summary())
     }
 
+    fn timing(&self) -> Option<Timing> {
+        self.gpu.can_time_dispatches().then_some(Timing::Timestamps)
+    }
+
     fn alloc(&mut self, buffers: &[BufferSpec]) -> Result<()> {
         let limit = self
             .gpu
@@ -148,7 +153,7 @@ impl Backend for GpuBackend {
             .max_storage_buffer_binding_size
             .min(self.gpu.limits.max_buffer_size);
         for spec in buffers {
-            let bytes = spec.len as u64 * 4;
+            let bytes = (spec.len as u64).saturating_mul(4);
             if bytes > limit {
                 return Err(Error::DeviceLimit {
                     what: format!("buffer '{}'", spec.name),
@@ -182,32 +187,68 @@ impl Backend for GpuBackend {
     }
 
     fn compile(&mut self, program: &'static str, ops: &[Op]) -> Result<()> {
+        let lens: Vec<usize> = self.specs.iter().map(|s| s.len).collect();
+        let source = ProgramOps::new(ops, &lens)?;
+        let choices: Vec<KernelChoice> = ops.iter().map(|op| choose(op, &self.choice)).collect();
+        let launches = ops
+            .iter()
+            .zip(&choices)
+            .map(|(op, c)| launch(op, c))
+            .collect::<Result<Vec<_>>>()?;
         let compiled = ops
             .iter()
-            .map(|op| self.compile_op(op))
+            .zip(choices)
+            .zip(&launches)
+            .map(|((op, c), l)| self.compile_op(op, c, l))
             .collect::<Result<Vec<_>>>()?;
-        self.programs.insert(program, compiled);
+        let program_state = Program {
+            source,
+            compiled,
+            current: (None, launches.clone()),
+            launches: HashMap::from([(None, launches)]),
+        };
+        self.programs.insert(program, program_state);
         Ok(())
     }
 
-    fn run(&mut self, program: &'static str, ops: &[Op], steps: &[StepParams]) -> Result<()> {
-        let compiled = self
+    fn run(
+        &mut self,
+        program: &'static str,
+        rows: Option<usize>,
+        steps: &[StepParams],
+    ) -> Result<()> {
+        let p = self
             .programs
-            .get_mut(program)
-            .filter(|c| c.len() == ops.len())
-            .ok_or_else(|| {
-                Error::Other(format!("program {program} was not compiled for these ops"))
-            })?;
-        let gpu = &self.gpu;
-        // A partial batch changes only the params; rewrite those that differ. Queue writes
-        // are ordered with submissions, so work already submitted keeps the old values.
-        let launches: Vec<_> = ops.iter().map(launch).collect();
-        for (c, l) in compiled.iter_mut().zip(&launches) {
-            if c.last_params != l.params {
-                gpu.queue.write_buffer(&c.params, 0, &l.params);
-                c.last_params = l.params.clone();
+            .get(program)
+            .ok_or_else(|| Error::Other(format!("program {program} was not compiled")))?;
+        if p.current.0 != rows {
+            let launches = match p.launches.get(&rows) {
+                Some(l) => l.clone(),
+                None => {
+                    let ops = p.source.for_rows(rows)?;
+                    let compiled = p.compiled.iter();
+                    let resized = ops.iter().zip(compiled);
+                    resized
+                        .map(|(op, c)| launch(op, &c.choice))
+                        .collect::<Result<Vec<_>>>()?
+                }
+            };
+            let Some(p) = self.programs.get_mut(program) else {
+                return Err(Error::Other(format!("program {program} vanished")));
+            };
+            // A partial batch changes only the params; rewrite those that differ. Queue
+            // writes are ordered with submissions, so work already submitted keeps the old
+            // values.
+            for ((c, new), old) in p.compiled.iter().zip(&launches).zip(&p.current.1) {
+                if new.params != old.params {
+                    self.gpu.queue.write_buffer(&c.params, 0, &new.params);
+                }
             }
+            p.launches.insert(rows, launches.clone());
+            p.current = (rows, launches);
         }
+        let gpu = &self.gpu;
+        let p = &self.programs[program];
         let stride = self.step_stride;
         for chunk in steps.chunks(MAX_STEPS_PER_SUBMIT) {
             let mut slots = vec![0u8; stride as usize * chunk.len()];
@@ -222,7 +263,8 @@ impl Backend for GpuBackend {
                 {
                     let mut pass = encoder.begin_compute_pass(&Default::default());
                     for i in 0..chunk.len() {
-                        for ((c, l), op) in compiled.iter().zip(&launches).zip(ops) {
+                        let ops = p.compiled.iter().zip(&p.current.1).zip(&p.source.ops);
+                        for ((c, l), op) in ops {
                             pass.set_pipeline(&c.kernel.pipeline);
                             let offsets: &[u32] = if c.uses_step {
                                 &[(i as u64 * stride) as u32]
@@ -230,16 +272,18 @@ impl Backend for GpuBackend {
                                 &[]
                             };
                             pass.set_bind_group(0, &c.bind_group, offsets);
-                            let query = profiler.as_mut().and_then(|p| p.begin(&mut pass, op));
+                            let query = profiler
+                                .as_mut()
+                                .and_then(|prof| prof.begin(&mut pass, op, l.entry));
                             pass.dispatch_workgroups(l.grid[0], l.grid[1], l.grid[2]);
-                            if let (Some(p), Some(q)) = (profiler.as_mut(), query) {
-                                p.end(&mut pass, q);
+                            if let (Some(prof), Some(q)) = (profiler.as_mut(), query) {
+                                prof.end(&mut pass, q);
                             }
                         }
                     }
                 }
-                if let Some(p) = profiler {
-                    p.resolve(&mut encoder);
+                if let Some(prof) = profiler {
+                    prof.resolve(&mut encoder);
                 }
                 gpu.queue.submit([encoder.finish()]);
             })?;
@@ -252,7 +296,7 @@ impl Backend for GpuBackend {
             .specs
             .get(buf)
             .ok_or_else(|| Error::Other(format!("no buffer {buf}")))?;
-        if offset + words.len() > spec.len {
+        if offset.saturating_add(words.len()) > spec.len {
             return Err(Error::Other(format!(
                 "write outside buffer '{}'",
                 spec.name
@@ -286,10 +330,6 @@ impl Backend for GpuBackend {
             Some(p) => p.collect(&self.gpu),
             None => Ok(Vec::new()),
         }
-    }
-
-    fn timing(&self) -> &'static str {
-        "timestamp"
     }
 
     fn read(&mut self, buf: BufId) -> Result<Vec<u32>> {

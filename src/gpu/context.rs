@@ -5,17 +5,31 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
-use crate::gpu::shaders::Shader;
+use crate::gpu::kernels::Shader;
+use crate::ops::{Access, Op};
 
-/// What a kernel binds, in order: binding 0 is its params uniform, then `inputs` read-only
-/// storage buffers, then `outputs` read-write storage buffers, then, if `step`, the
-/// per-step uniform at a dynamic offset. Layouts are written out rather than inferred
-/// (`layout: None`) so that a shader whose bindings drift from the host fails loudly.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// What a kernel binds, in order: binding 0 is its params uniform, then one storage
+/// buffer per op binding (read-only for inputs), then, if `step`, the per-step uniform at
+/// a dynamic offset. Layouts are written out rather than inferred (`layout: None`) so
+/// that a shader whose bindings drift from the host fails loudly.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Signature {
-    pub inputs: u32,
-    pub outputs: u32,
+    /// Per storage binding: whether it is read-only.
+    pub read_only: Vec<bool>,
     pub step: bool,
+}
+
+impl Signature {
+    pub fn of(op: &Op) -> Signature {
+        Signature {
+            read_only: op
+                .bindings()
+                .iter()
+                .map(|b| b.access == Access::Read)
+                .collect(),
+            step: op.uses_step(),
+        }
+    }
 }
 
 pub struct Kernel {
@@ -125,8 +139,11 @@ impl Gpu {
         format!("{} ({:?}, {:?})", info.name, info.backend, info.device_type)
     }
 
-    pub fn has_timestamps(&self) -> bool {
-        self.features.contains(wgpu::Features::TIMESTAMP_QUERY)
+    /// Whether each dispatch can be timed: timestamps written inside a compute pass.
+    pub fn can_time_dispatches(&self) -> bool {
+        self.features.contains(
+            wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES,
+        )
     }
 
     /// Runs `f` inside a validation error scope and turns a captured error into `Error`.
@@ -161,7 +178,7 @@ impl Gpu {
         entry: &'static str,
         signature: Signature,
     ) -> Result<Arc<Kernel>> {
-        let mut kernels = self.kernels.lock().expect("kernel cache poisoned");
+        let mut kernels = self.kernels.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(k) = kernels.get(&(shader, entry)) {
             if k.signature != signature {
                 return Err(Error::Other(format!(
@@ -177,7 +194,7 @@ impl Gpu {
     }
 
     fn module(&self, shader: Shader) -> Result<wgpu::ShaderModule> {
-        let mut modules = self.modules.lock().expect("module cache poisoned");
+        let mut modules = self.modules.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(m) = modules.get(&shader) {
             return Ok(m.clone());
         }
@@ -215,15 +232,13 @@ impl Gpu {
             count: None,
         };
         let mut entries = vec![uniform(0, false)];
-        for i in 0..sig.inputs {
-            entries.push(storage(1 + i, true));
-        }
-        for i in 0..sig.outputs {
-            entries.push(storage(1 + sig.inputs + i, false));
+        for (i, &read_only) in sig.read_only.iter().enumerate() {
+            entries.push(storage(1 + i as u32, read_only));
         }
         if sig.step {
-            entries.push(uniform(1 + sig.inputs + sig.outputs, true));
+            entries.push(uniform(1 + sig.read_only.len() as u32, true));
         }
+        let constants = Shader::constants();
         let context = format!("pipeline {}::{entry}", shader.name());
         self.checked(&context, || {
             let layout = self
@@ -246,7 +261,10 @@ impl Gpu {
                     layout: Some(&pipeline_layout),
                     module: &module,
                     entry_point: Some(entry),
-                    compilation_options: Default::default(),
+                    compilation_options: wgpu::PipelineCompilationOptions {
+                        constants: &constants,
+                        ..Default::default()
+                    },
                     cache: None,
                 });
             Kernel {

@@ -7,24 +7,21 @@
 use crate::backend::OpTime;
 use crate::error::{Error, Result};
 use crate::gpu::context::Gpu;
-use crate::model::ops::Op;
+use crate::ops::Op;
 
 const CAPACITY: u32 = wgpu::QUERY_SET_MAX_QUERIES;
 
 pub struct Profiler {
     set: wgpu::QuerySet,
     resolve: wgpu::Buffer,
-    ops: Vec<Op>,
+    ops: Vec<(Op, &'static str)>,
     period_ns: f64,
     overflowed: bool,
 }
 
 impl Profiler {
     pub fn new(gpu: &Gpu) -> Result<Profiler> {
-        if !gpu
-            .features
-            .contains(wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES)
-        {
+        if !gpu.can_time_dispatches() {
             return Err(Error::Other(format!(
                 "{} has no TIMESTAMP_QUERY_INSIDE_PASSES, so dispatches cannot be timed one by one",
                 gpu.adapter_summary()
@@ -51,14 +48,19 @@ impl Profiler {
     }
 
     /// Writes the opening timestamp of a dispatch; None once the query set is full.
-    pub fn begin(&mut self, pass: &mut wgpu::ComputePass<'_>, op: &Op) -> Option<u32> {
+    pub fn begin(
+        &mut self,
+        pass: &mut wgpu::ComputePass<'_>,
+        op: &Op,
+        kernel: &'static str,
+    ) -> Option<u32> {
         let index = self.ops.len() as u32 * 2;
         if index + 2 > CAPACITY {
             self.overflowed = true;
             return None;
         }
         pass.write_timestamp(&self.set, index);
-        self.ops.push(op.clone());
+        self.ops.push((op.clone(), kernel));
         Some(index)
     }
 
@@ -90,8 +92,9 @@ impl Profiler {
         Ok(ops
             .into_iter()
             .zip(ticks.chunks_exact(2))
-            .map(|(op, t)| OpTime {
+            .map(|((op, kernel), t)| OpTime {
                 op,
+                kernel,
                 nanos: t[1].saturating_sub(t[0]) as f64 * self.period_ns,
             })
             .collect())

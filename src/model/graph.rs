@@ -1,7 +1,6 @@
 //! Building a model into buffers and op lists.
 
-use crate::backend::BufferSpec;
-use crate::model::ops::{BufId, Op, View, VIEW_ALIGN};
+use crate::ops::{BufId, BufferSpec, Op, View, VIEW_ALIGN};
 use crate::rng;
 
 /// One parameter tensor: its place in the flat parameter buffer and its gradient's place in
@@ -99,8 +98,8 @@ impl Builder {
         (value, grad)
     }
 
-    pub fn push(&mut self, op: Op) {
-        self.ops.push(op);
+    pub fn push(&mut self, op: impl Into<Op>) {
+        self.ops.push(op.into());
     }
 
     /// The ops emitted since the last take.

@@ -1,20 +1,21 @@
 //! The layers the two autoencoders are made of.
 
-use crate::cpu::conv2d::Conv2dShape;
-use crate::cpu::conv_transpose2d::ConvTranspose2dShape;
-use crate::cpu::matmul::MatmulShape;
-use crate::cpu::pool::Pool2dShape;
 use crate::model::graph::{Builder, Layer};
-use crate::model::ops::{Activation, MatmulVariant, Op, View};
+use crate::ops::{
+    Activation, ActivationBackward, ActivationForward, BatchDim, BiasBackward, BiasForward,
+    Conv2dBackwardBias, Conv2dBackwardInput, Conv2dBackwardWeight, Conv2dForward, Conv2dShape,
+    ConvTranspose2dBackwardInput, ConvTranspose2dBackwardWeight, ConvTranspose2dForward,
+    ConvTranspose2dShape, Matmul, MatmulShape, MaxPool2dBackward, MaxPool2dForward, Pool2dShape,
+    View,
+};
 
-fn matmul(g: &mut Builder, a: View, b: View, c: View, shape: MatmulShape) {
-    let variant = MatmulVariant::for_shape(&shape);
-    g.push(Op::Matmul {
+fn matmul(g: &mut Builder, a: View, b: View, c: View, shape: MatmulShape, batch: BatchDim) {
+    g.push(Matmul {
         a,
         b,
         c,
         shape,
-        variant,
+        batch,
     });
 }
 
@@ -55,8 +56,8 @@ impl Layer for Linear {
             trans_b: true,
             ..MatmulShape::new(n, i, o)
         };
-        matmul(g, x, w, z, shape);
-        g.push(Op::BiasForward {
+        matmul(g, x, w, z, shape, BatchDim::M);
+        g.push(BiasForward {
             x: z,
             b,
             y,
@@ -70,7 +71,7 @@ impl Layer for Linear {
     fn backward(&mut self, g: &mut Builder, dy: View, need_dx: bool) -> Option<View> {
         let s = self.saved.as_ref().expect("forward before backward");
         let (n, i, o) = (g.rows, self.inputs, self.outputs);
-        g.push(Op::BiasBackward {
+        g.push(BiasBackward {
             dy,
             db: s.db,
             rows: n,
@@ -81,11 +82,11 @@ impl Layer for Linear {
             trans_a: true,
             ..MatmulShape::new(o, n, i)
         };
-        matmul(g, dy, s.x, s.dw, dw_shape);
+        matmul(g, dy, s.x, s.dw, dw_shape, BatchDim::K);
         need_dx.then(|| {
             // dx (n,i) = dy (n,o) · W (o,i)
             let dx = g.buffer(format!("{}.grad_in", self.name), n * i);
-            matmul(g, dy, s.w, dx, MatmulShape::new(n, o, i));
+            matmul(g, dy, s.w, dx, MatmulShape::new(n, o, i), BatchDim::M);
             dx
         })
     }
@@ -95,6 +96,11 @@ pub struct Act {
     name: String,
     act: Activation,
     y: Option<View>,
+}
+
+/// The columns of a (batch, features) view: what an elementwise op sees per row.
+fn cols(g: &Builder, x: View) -> usize {
+    x.len / g.rows
 }
 
 impl Act {
@@ -110,10 +116,12 @@ impl Act {
 impl Layer for Act {
     fn forward(&mut self, g: &mut Builder, x: View) -> View {
         let y = g.buffer(format!("{}.out", self.name), x.len);
-        g.push(Op::ActivationForward {
+        g.push(ActivationForward {
             act: self.act,
             x,
             y,
+            rows: g.rows,
+            cols: cols(g, x),
         });
         self.y = Some(y);
         y
@@ -122,11 +130,13 @@ impl Layer for Act {
     fn backward(&mut self, g: &mut Builder, dy: View, _need_dx: bool) -> Option<View> {
         let y = self.y.expect("forward before backward");
         let dx = g.buffer(format!("{}.grad_in", self.name), y.len);
-        g.push(Op::ActivationBackward {
+        g.push(ActivationBackward {
             act: self.act,
             y,
             dy,
             dx,
+            rows: g.rows,
+            cols: cols(g, y),
         });
         Some(dx)
     }
@@ -206,7 +216,7 @@ impl Layer for Conv2d {
         );
         let (b, db) = g.bias(format!("{}.bias", self.name), shape.o, fan_in);
         let y = g.buffer(format!("{}.out", self.name), shape.y_len());
-        g.push(Op::Conv2dForward { x, w, b, y, shape });
+        g.push(Conv2dForward { x, w, b, y, shape });
         self.saved = Some((x, w, dw, db));
         y
     }
@@ -215,17 +225,17 @@ impl Layer for Conv2d {
         let (x, w, dw, db) = self.saved.expect("forward before backward");
         let shape = self.shape(g.rows);
         let hw = shape.out_h() * shape.out_w();
-        g.push(Op::Conv2dBackwardBias {
+        g.push(Conv2dBackwardBias {
             dy,
             db,
             n: shape.n,
             o: shape.o,
             hw,
         });
-        g.push(Op::Conv2dBackwardWeight { x, dy, dw, shape });
+        g.push(Conv2dBackwardWeight { x, dy, dw, shape });
         need_dx.then(|| {
             let dx = g.buffer(format!("{}.grad_in", self.name), shape.x_len());
-            g.push(Op::Conv2dBackwardInput { dy, w, dx, shape });
+            g.push(Conv2dBackwardInput { dy, w, dx, shape });
             dx
         })
     }
@@ -303,7 +313,7 @@ impl Layer for ConvTranspose2d {
         );
         let (b, db) = g.bias(format!("{}.bias", self.name), shape.o, fan_in);
         let y = g.buffer(format!("{}.out", self.name), shape.y_len());
-        g.push(Op::ConvTranspose2dForward { x, w, b, y, shape });
+        g.push(ConvTranspose2dForward { x, w, b, y, shape });
         self.saved = Some((x, w, dw, db));
         y
     }
@@ -312,17 +322,17 @@ impl Layer for ConvTranspose2d {
         let (x, w, dw, db) = self.saved.expect("forward before backward");
         let shape = self.shape(g.rows);
         let hw = shape.out_h() * shape.out_w();
-        g.push(Op::Conv2dBackwardBias {
+        g.push(Conv2dBackwardBias {
             dy,
             db,
             n: shape.n,
             o: shape.o,
             hw,
         });
-        g.push(Op::ConvTranspose2dBackwardWeight { x, dy, dw, shape });
+        g.push(ConvTranspose2dBackwardWeight { x, dy, dw, shape });
         need_dx.then(|| {
             let dx = g.buffer(format!("{}.grad_in", self.name), shape.x_len());
-            g.push(Op::ConvTranspose2dBackwardInput { dy, w, dx, shape });
+            g.push(ConvTranspose2dBackwardInput { dy, w, dx, shape });
             dx
         })
     }
@@ -374,7 +384,7 @@ impl Layer for MaxPool2d {
         let shape = self.shape(g.rows);
         let y = g.buffer(format!("{}.out", self.name), shape.y_len());
         let idx = g.buffer(format!("{}.argmax", self.name), shape.y_len());
-        g.push(Op::MaxPool2dForward { x, y, idx, shape });
+        g.push(MaxPool2dForward { x, y, idx, shape });
         self.idx = Some(idx);
         y
     }
@@ -383,7 +393,7 @@ impl Layer for MaxPool2d {
         let idx = self.idx.expect("forward before backward");
         let shape = self.shape(g.rows);
         let dx = g.buffer(format!("{}.grad_in", self.name), shape.x_len());
-        g.push(Op::MaxPool2dBackward { dy, idx, dx, shape });
+        g.push(MaxPool2dBackward { dy, idx, dx, shape });
         Some(dx)
     }
 }

@@ -2,18 +2,21 @@
 
 pub mod graph;
 pub mod layers;
-pub mod ops;
 
-use crate::backend::BufferSpec;
-use crate::cpu::optim::AdamConfig;
+use crate::data::{IMAGE_PIXELS, IMAGE_SIDE};
 use crate::error::{Error, Result};
 use crate::model::graph::{Builder, Layer, Param};
 use crate::model::layers::{Act, Chw, Conv2d, ConvTranspose2d, Linear, MaxPool2d};
-use crate::model::ops::{Activation, BufId, LossKind, Op, View};
+use crate::ops::{
+    Activation, AdamConfig, AdamUpdate, BufId, BufferSpec, GatherBatch, LossBackward, LossForward,
+    LossKind, Op, View,
+};
 use crate::rng::TorchRng;
 
-pub const IMAGE_SIDE: usize = 28;
-pub const IMAGE_PIXELS: usize = IMAGE_SIDE * IMAGE_SIDE;
+/// The dense autoencoder's encoder widths by default: 784-100-200-30, mirrored back.
+pub const DEFAULT_LAYERS: [usize; 3] = [100, 200, 30];
+/// The conv autoencoder's encoder channels by default: two stages, 16 then 8 channels.
+pub const DEFAULT_CHANNELS: [usize; 2] = [16, 8];
 
 /// Which autoencoder, with its size flags.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,6 +28,20 @@ pub enum Arch {
 }
 
 impl Arch {
+    /// 784-100-200-30-200-100-784.
+    pub fn default_dense() -> Arch {
+        Arch::Dense {
+            layers: DEFAULT_LAYERS.to_vec(),
+        }
+    }
+
+    /// Conv 16, pool, conv 8, pool, then transposed convs back to 28×28.
+    pub fn default_conv() -> Arch {
+        Arch::Conv {
+            channels: DEFAULT_CHANNELS.to_vec(),
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Arch::Dense { .. } => "dense",
@@ -264,19 +281,22 @@ impl Graph {
         let scalar = |g: &mut Builder, name: &str| g.buffer(name, 1);
         let (value, total) = (scalar(&mut g, "loss"), scalar(&mut g, "loss total"));
         let dy = g.buffer("loss.grad", output.len);
-        g.push(Op::LossForward {
+        g.push(LossForward {
             loss,
             y: output,
             t: input,
             value,
             total,
             rows,
+            cols: IMAGE_PIXELS,
         });
-        g.push(Op::LossBackward {
+        g.push(LossBackward {
             loss,
             y: output,
             t: input,
             dy,
+            rows,
+            cols: IMAGE_PIXELS,
         });
         let mut grad = dy;
         for (i, layer) in layers.iter_mut().enumerate().rev() {
@@ -286,7 +306,7 @@ impl Graph {
             }
         }
         let flat = |buf| View::whole(buf, g.param_len());
-        g.push(Op::AdamUpdate {
+        g.push(AdamUpdate {
             grad: flat(graph::GRADS),
             param: flat(graph::PARAMS),
             m: flat(graph::ADAM_M),
@@ -297,32 +317,38 @@ impl Graph {
 
         let (mse_value, mse_total) = (scalar(&mut g, "eval mse"), scalar(&mut g, "eval mse total"));
         let (bce_value, bce_total) = (scalar(&mut g, "eval bce"), scalar(&mut g, "eval bce total"));
-        let gather = |data: View, perm: View| Op::GatherBatch {
-            data,
-            perm,
-            x: input,
-            rows,
-            cols: IMAGE_PIXELS,
+        let gather = |data: View, perm: View| -> Op {
+            GatherBatch {
+                data,
+                perm,
+                x: input,
+                images: perm.len,
+                rows,
+                cols: IMAGE_PIXELS,
+            }
+            .into()
         };
-        let gather_train = gather(train_data, train_perm);
-        let gather_test = gather(test_data, test_perm);
-        let mut train = vec![gather_train];
+        let mut train = vec![gather(train_data, train_perm)];
         train.extend(forward.iter().cloned());
         train.extend(backward);
-        let mut eval = vec![gather_test];
+        let mut eval = vec![gather(test_data, test_perm)];
         eval.extend(forward);
         for (kind, value, total) in [
             (LossKind::Mse, mse_value, mse_total),
             (LossKind::Bce, bce_value, bce_total),
         ] {
-            eval.push(Op::LossForward {
-                loss: kind,
-                y: output,
-                t: input,
-                value,
-                total,
-                rows,
-            });
+            eval.push(
+                LossForward {
+                    loss: kind,
+                    y: output,
+                    t: input,
+                    value,
+                    total,
+                    rows,
+                    cols: IMAGE_PIXELS,
+                }
+                .into(),
+            );
         }
         let (buffers, params) = g.finish();
         Ok(Graph {

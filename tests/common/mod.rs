@@ -5,10 +5,11 @@
 
 use std::sync::{Arc, OnceLock};
 
-use wgsl_autoencoder::backend::{Backend, BufferSpec};
+use wgsl_autoencoder::backend::Backend;
 use wgsl_autoencoder::cpu::backend::CpuBackend;
+use wgsl_autoencoder::gpu::kernels::KernelChoice;
 use wgsl_autoencoder::gpu::{Gpu, GpuBackend};
-use wgsl_autoencoder::model::ops::{Op, StepParams, View};
+use wgsl_autoencoder::ops::{Access, BufferSpec, Elem, Op, StepParams};
 
 /// The GPU for this test binary. A missing adapter fails the test with the error's own
 /// advice (install mesa-vulkan-drivers); GPU tests never skip.
@@ -44,22 +45,6 @@ pub const TIGHT: Tol = Tol {
     rtol: 1e-5,
 };
 
-/// Outputs that the op overwrites completely, and so start as NaN: an element the kernel
-/// never writes then fails the comparison. In-place state (Adam's parameters and moments,
-/// the loss's running total) starts from seeded values instead.
-fn overwritten_outputs(op: &Op) -> Vec<View> {
-    match op {
-        Op::LossForward { value, .. } => vec![*value],
-        Op::AdamUpdate { .. } => vec![],
-        _ => op.outputs(),
-    }
-}
-
-/// Index outputs (max-pool's argmax) compare exactly, as integers.
-fn is_index(op: &Op, v: &View) -> bool {
-    matches!(op, Op::MaxPool2dForward { idx, .. } if idx == v)
-}
-
 fn run(backend: &mut dyn Backend, op: &Op, init: &[Vec<u32>], step: StepParams) -> Vec<Vec<u32>> {
     let specs: Vec<BufferSpec> = init
         .iter()
@@ -73,15 +58,17 @@ fn run(backend: &mut dyn Backend, op: &Op, init: &[Vec<u32>], step: StepParams) 
     for (i, data) in init.iter().enumerate() {
         backend.write(i, 0, data).unwrap();
     }
-    for v in overwritten_outputs(op) {
+    // Outputs the op overwrites start as NaN, so that an element the kernel never writes
+    // fails the comparison. In-place state (Adam's parameters and moments, the loss's
+    // running total) keeps its seeded values.
+    for b in op.bindings().iter().filter(|b| b.access == Access::Write) {
+        let v = b.view;
         backend
             .write_f32(v.buf, v.offset, &vec![f32::NAN; v.len])
             .unwrap();
     }
     backend.compile("test", std::slice::from_ref(op)).unwrap();
-    backend
-        .run("test", std::slice::from_ref(op), &[step])
-        .unwrap();
+    backend.run("test", None, &[step]).unwrap();
     op.outputs()
         .iter()
         .map(|v| backend.read(v.buf).unwrap()[v.range()].to_vec())
@@ -91,12 +78,29 @@ fn run(backend: &mut dyn Backend, op: &Op, init: &[Vec<u32>], step: StepParams) 
 /// Runs `op` on both backends from buffers holding `init` and compares every output.
 /// `label` names the case in failure messages.
 pub fn check_op(label: &str, op: &Op, init: &[Vec<u32>], step: StepParams, tol: Tol) {
-    let mut gpu_backend = GpuBackend::new(gpu());
+    check_variant(label, op, KernelChoice::default(), init, step, tol)
+}
+
+/// `check_op` with the GPU's kernel variants forced by `choice`.
+pub fn check_variant(
+    label: &str,
+    op: &Op,
+    choice: KernelChoice,
+    init: &[Vec<u32>],
+    step: StepParams,
+    tol: Tol,
+) {
+    let mut gpu_backend = GpuBackend::with_choice(gpu(), choice);
     let gpu_out = run(&mut gpu_backend, op, init, step);
     let cpu_out = run(&mut CpuBackend::new(), op, init, step);
-    for ((view, g), c) in op.outputs().iter().zip(&gpu_out).zip(&cpu_out) {
-        let name = format!("{label}: {} output {}", op.entry(), view.buf);
-        if is_index(op, view) {
+    let written = op
+        .bindings()
+        .into_iter()
+        .filter(|b| b.access != Access::Read);
+    for ((b, g), c) in written.zip(&gpu_out).zip(&cpu_out) {
+        let name = format!("{label}: {} output '{}'", op.entry(), b.name);
+        if b.elem == Elem::U32 {
+            // Indices (max-pool's argmax) compare exactly.
             assert_eq!(g, c, "{name}: indices differ");
         } else {
             assert_close(&name, bytemuck::cast_slice(g), bytemuck::cast_slice(c), tol);
@@ -104,11 +108,10 @@ pub fn check_op(label: &str, op: &Op, init: &[Vec<u32>], step: StepParams, tol: 
     }
 }
 
-/// `check_op` from seeded random inputs (`sample::random_buffers`) with no step state:
-/// what every op whose inputs may be any values needs.
+/// `check_op` from seeded random inputs (`sample::random_buffers`) and the sample step.
 pub fn check_random(label: &str, op: &Op, seed: u64, tol: Tol) {
     let init = wgsl_autoencoder::sample::random_buffers(op, seed);
-    check_op(label, op, &init, StepParams::default(), tol);
+    check_op(label, op, &init, wgsl_autoencoder::sample::SAMPLE_STEP, tol);
 }
 
 /// Compares, reporting the largest error and the first mismatching indices.
@@ -152,8 +155,8 @@ pub const CONV_SIZES: [(usize, usize, usize, usize, usize); 8] = [
 /// (size, kernel, stride, pad)
 pub type ConvCase = ((usize, usize, usize, usize, usize), usize, usize, usize);
 
-/// Every (kernel, stride, pad) the issue asks for, each with five sizes: 120
-/// hundred cases per entry point, shapes PyTorch would reject left out by the caller.
+/// Every (kernel, stride, pad) the conv tables need, each with five sizes: 120 cases per
+/// entry point, of which the caller leaves out the shapes PyTorch would reject.
 pub fn conv_cases() -> Vec<ConvCase> {
     let mut cases = Vec::new();
     let mut i = 0;

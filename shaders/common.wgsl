@@ -1,0 +1,46 @@
+// common: the helpers every kernel family shares. The host prepends this file to each
+// family's source when it builds the family's module, so each helper is written once.
+
+// Invocations per workgroup of the one-dimensional kernels. Set per pipeline from the
+// Rust constant gpu::kernels::WORKGROUP, the one place it is written. A power of two, for
+// the tree reduction below.
+override WG: u32;
+
+// What changes from one step to the next within a submission, read at a dynamic offset
+// of one uniform buffer. Mirrors ops::StepParams (a test checks the layout).
+struct Step {
+    batch_start: u32,      // position of this batch in the epoch's permutation
+    batch_len: u32,
+    bias_correction1: f32, // Adam's 1 − β1^t, computed on the host in f64
+    bias_correction2: f32, // 1 − β2^t
+}
+
+// The flat index of an invocation of a one-dimensional kernel. A long array needs more
+// than the 65535 workgroups one grid dimension holds, so the host folds the grid into a
+// second dimension, and every such kernel folds gid.y back in here.
+fn flat_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    return gid.x + gid.y * (nwg.x * WG);
+}
+
+// The flat index of a workgroup, for kernels that give each output a workgroup; folded
+// like flat_index.
+fn group_index(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    return wid.x + wid.y * nwg.x;
+}
+
+var<workgroup> partial: array<f32, WG>;
+
+// The sum of `value` over the workgroup, by halving: every invocation gets the total.
+// Call it from uniform control flow, at most once per kernel (the result is read from
+// `partial`, which a second call would overwrite while others still read it).
+fn workgroup_sum(lid: u32, value: f32) -> f32 {
+    partial[lid] = value;
+    workgroupBarrier();
+    for (var half = WG / 2u; half > 0u; half /= 2u) {
+        if (lid < half) {
+            partial[lid] += partial[lid + half];
+        }
+        workgroupBarrier();
+    }
+    return partial[0];
+}

@@ -1,0 +1,270 @@
+//! How each op launches on the GPU: one module per WGSL family, holding the family's
+//! params structs (each mirroring a WGSL struct, which a test checks), its grids and its
+//! variants. `launch` is the one exhaustive match from ops to kernels, and it is where
+//! the GPU backend, not the model, picks a variant.
+
+pub mod batch;
+pub mod conv2d;
+pub mod conv_transpose2d;
+pub mod elementwise;
+pub mod loss;
+pub mod matmul;
+pub mod optim;
+pub mod pool;
+
+use crate::error::{Error, Result};
+use crate::ops::{Op, OpDef};
+
+pub use matmul::MatmulVariant;
+
+/// Invocations per workgroup of the one-dimensional kernels; the WGSL `override WG` in
+/// shaders/common.wgsl gets this value at pipeline creation.
+pub const WORKGROUP: usize = 256;
+/// Workgroups one grid dimension may hold (WebGPU's guaranteed minimum).
+const MAX_GROUPS: usize = 65535;
+
+/// The WGSL sources, one per kernel family, embedded in the binary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Shader {
+    Batch,
+    Matmul,
+    Elementwise,
+    Loss,
+    Optim,
+    Conv2d,
+    Pool,
+    ConvTranspose2d,
+}
+
+impl Shader {
+    pub const ALL: [Shader; 8] = [
+        Shader::Batch,
+        Shader::Matmul,
+        Shader::Elementwise,
+        Shader::Loss,
+        Shader::Optim,
+        Shader::Conv2d,
+        Shader::Pool,
+        Shader::ConvTranspose2d,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Shader::Batch => "batch",
+            Shader::Matmul => "matmul",
+            Shader::Elementwise => "elementwise",
+            Shader::Loss => "loss",
+            Shader::Optim => "optim",
+            Shader::Conv2d => "conv2d",
+            Shader::Pool => "pool",
+            Shader::ConvTranspose2d => "conv_transpose2d",
+        }
+    }
+
+    fn family_source(self) -> &'static str {
+        match self {
+            Shader::Batch => include_str!("../../../shaders/batch.wgsl"),
+            Shader::Matmul => include_str!("../../../shaders/matmul.wgsl"),
+            Shader::Elementwise => include_str!("../../../shaders/elementwise.wgsl"),
+            Shader::Loss => include_str!("../../../shaders/loss.wgsl"),
+            Shader::Optim => include_str!("../../../shaders/optim.wgsl"),
+            Shader::Conv2d => include_str!("../../../shaders/conv2d.wgsl"),
+            Shader::Pool => include_str!("../../../shaders/pool.wgsl"),
+            Shader::ConvTranspose2d => include_str!("../../../shaders/conv_transpose2d.wgsl"),
+        }
+    }
+
+    /// The module's source: shaders/common.wgsl, then the family's file.
+    pub fn source(self) -> String {
+        let common = include_str!("../../../shaders/common.wgsl");
+        format!("{common}\n{}", self.family_source())
+    }
+
+    /// The values of the `override` constants every module declares.
+    pub fn constants() -> Vec<(&'static str, f64)> {
+        vec![("WG", WORKGROUP as f64)]
+    }
+}
+
+/// Everything needed to dispatch one op: which pipeline, its params uniform and its grid.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Launch {
+    pub shader: Shader,
+    pub entry: &'static str,
+    pub params: Vec<u8>,
+    pub grid: [u32; 3],
+}
+
+impl Launch {
+    fn new(
+        shader: Shader,
+        entry: &'static str,
+        params: &impl bytemuck::Pod,
+        grid: [u32; 3],
+    ) -> Self {
+        Launch {
+            shader,
+            entry,
+            params: bytemuck::bytes_of(params).to_vec(),
+            grid,
+        }
+    }
+}
+
+/// Variants that tests and benchmarks force; `None` lets the backend choose.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KernelChoice {
+    pub matmul: Option<MatmulVariant>,
+}
+
+/// The variants `op` runs with: those `forced`, the rest chosen from its shape. The
+/// backend chooses once, at the size a program is compiled for, and keeps the choice for
+/// a partial batch, whose kernels must be the ones its bind groups were made for.
+pub fn choose(op: &Op, forced: &KernelChoice) -> KernelChoice {
+    let mut chosen = *forced;
+    if let Op::Matmul(o) = op {
+        chosen.matmul = Some(forced.matmul.unwrap_or(MatmulVariant::for_shape(&o.shape)));
+    }
+    chosen
+}
+
+/// The launch of `op` with the variants in `choice` (see `choose`).
+pub fn launch(op: &Op, choice: &KernelChoice) -> Result<Launch> {
+    match op {
+        Op::GatherBatch(o) => batch::gather_batch(o),
+        Op::Matmul(o) => {
+            let variant = choice
+                .matmul
+                .unwrap_or_else(|| MatmulVariant::for_shape(&o.shape));
+            matmul::matmul(o, variant)
+        }
+        Op::BiasForward(o) => elementwise::bias_forward(o),
+        Op::BiasBackward(o) => elementwise::bias_backward(o),
+        Op::ActivationForward(o) => elementwise::activation(o.entry(), o.rows, o.cols),
+        Op::ActivationBackward(o) => elementwise::activation(o.entry(), o.rows, o.cols),
+        Op::LossForward(o) => loss::loss_forward(o),
+        Op::LossBackward(o) => loss::loss_backward(o),
+        Op::AdamUpdate(o) => optim::adam_update(o),
+        Op::Conv2dForward(o) => conv2d::forward(o),
+        Op::Conv2dBackwardInput(o) => conv2d::backward_input(o),
+        Op::Conv2dBackwardWeight(o) => conv2d::backward_weight(o),
+        Op::Conv2dBackwardBias(o) => conv2d::backward_bias(o),
+        Op::MaxPool2dForward(o) => pool::forward(o),
+        Op::MaxPool2dBackward(o) => pool::backward(o),
+        Op::ConvTranspose2dForward(o) => conv_transpose2d::forward(o),
+        Op::ConvTranspose2dBackwardInput(o) => conv_transpose2d::backward_input(o),
+        Op::ConvTranspose2dBackwardWeight(o) => conv_transpose2d::backward_weight(o),
+    }
+}
+
+/// A size as the kernels' 32-bit indices hold it. Buffers are checked against the
+/// device's binding limit before anything launches, so this fails only on a size that
+/// check missed.
+fn u(v: usize) -> Result<u32> {
+    u32::try_from(v)
+        .map_err(|_| Error::Other(format!("size {v} does not fit the kernels' 32-bit indices")))
+}
+
+/// One invocation per element over a 1-D range, folded into a second grid dimension when
+/// it needs more than 65535 workgroups (see `flat_index` in shaders/common.wgsl).
+pub fn grid_1d(elements: usize) -> [u32; 3] {
+    let groups = elements.div_ceil(WORKGROUP).max(1);
+    if groups <= MAX_GROUPS {
+        [groups as u32, 1, 1]
+    } else {
+        [MAX_GROUPS as u32, groups.div_ceil(MAX_GROUPS) as u32, 1]
+    }
+}
+
+/// One workgroup per output, for the kernels that reduce each output inside its
+/// workgroup; folded like `grid_1d` (see `group_index`).
+pub fn grid_groups(outputs: usize) -> [u32; 3] {
+    grid_1d(outputs * WORKGROUP)
+}
+
+/// Where a Rust params struct claims to mirror a WGSL struct, and its layout: what the
+/// layout test compares with naga's reflection of the shader.
+#[derive(Clone, Debug)]
+pub struct ParamsLayout {
+    pub shader: Shader,
+    pub wgsl_struct: &'static str,
+    pub rust_struct: &'static str,
+    pub size: usize,
+    /// (name, byte offset) of every field, in order.
+    pub fields: Vec<(&'static str, usize)>,
+}
+
+/// Declares a `#[repr(C)]` params struct that mirrors a WGSL struct, with a `layout()`
+/// that the layout test checks against naga's reflection of that struct.
+macro_rules! wgsl_params {
+    ($(#[$doc:meta])* $name:ident mirrors $wgsl:literal in $shader:ident {
+        $($field:ident: $ty:ty),* $(,)?
+    }) => {
+        $(#[$doc])*
+        #[repr(C)]
+        #[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
+        pub struct $name {
+            $(pub $field: $ty,)*
+        }
+
+        impl $name {
+            pub fn layout() -> $crate::gpu::kernels::ParamsLayout {
+                $crate::gpu::kernels::ParamsLayout {
+                    shader: $crate::gpu::kernels::Shader::$shader,
+                    wgsl_struct: $wgsl,
+                    rust_struct: stringify!($name),
+                    size: std::mem::size_of::<$name>(),
+                    fields: vec![$((stringify!($field), std::mem::offset_of!($name, $field)),)*],
+                }
+            }
+        }
+    };
+}
+pub(crate) use wgsl_params;
+
+/// Every params struct and the struct it mirrors, for the layout test: the families'
+/// `Params`, and the per-step uniform, which every family that reads it declares through
+/// shaders/common.wgsl.
+pub fn params_layouts() -> Vec<ParamsLayout> {
+    use crate::ops::StepParams;
+    use std::mem::offset_of;
+    let step = ParamsLayout {
+        shader: Shader::Optim,
+        wgsl_struct: "Step",
+        rust_struct: "StepParams",
+        size: size_of::<StepParams>(),
+        fields: vec![
+            ("batch_start", offset_of!(StepParams, batch_start)),
+            ("batch_len", offset_of!(StepParams, batch_len)),
+            ("bias_correction1", offset_of!(StepParams, bias_correction1)),
+            ("bias_correction2", offset_of!(StepParams, bias_correction2)),
+        ],
+    };
+    vec![
+        batch::BatchParams::layout(),
+        matmul::MatmulParams::layout(),
+        elementwise::ElementwiseParams::layout(),
+        loss::LossParams::layout(),
+        optim::AdamParams::layout(),
+        conv2d::Conv2dParams::layout(),
+        pool::PoolParams::layout(),
+        conv_transpose2d::ConvTranspose2dParams::layout(),
+        step,
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::grid_1d;
+
+    #[test]
+    fn grid_covers_every_element_and_respects_the_dimension_limit() {
+        assert_eq!(grid_1d(0), [1, 1, 1]);
+        assert_eq!(grid_1d(256), [1, 1, 1]);
+        assert_eq!(grid_1d(257), [2, 1, 1]);
+        let big = 65535 * 256 + 1;
+        let [x, y, _] = grid_1d(big);
+        assert_eq!(x, 65535);
+        assert!(x as usize * y as usize * 256 >= big);
+    }
+}

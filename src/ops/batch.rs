@@ -1,0 +1,52 @@
+//! The batch family: a mini-batch gathered on the device from the resident dataset.
+
+use super::{OpDef, Slot, View};
+
+// data (images·cols bytes, packed four to a word), perm (images) -> x (rows, cols) = byte / 255
+#[derive(Clone, Debug, PartialEq)]
+pub struct GatherBatch {
+    pub data: View,
+    pub perm: View,
+    pub x: View,
+    /// Images held in `data`, and so the length of `perm`.
+    pub images: usize,
+    pub rows: usize,
+    pub cols: usize,
+}
+
+impl OpDef for GatherBatch {
+    fn entry(&self) -> &'static str {
+        "gather_batch"
+    }
+
+    fn slots(&mut self) -> Vec<Slot<'_>> {
+        let (images, rows, cols) = (self.images, self.rows, self.cols);
+        vec![
+            Slot::input("data", &mut self.data, (images * cols).div_ceil(4)).u32s(),
+            Slot::input("perm", &mut self.perm, images).u32s(),
+            Slot::output("x", &mut self.x, rows * cols),
+        ]
+    }
+
+    fn dims(&self) -> Vec<(&'static str, usize)> {
+        vec![("rows", self.rows), ("cols", self.cols)]
+    }
+
+    /// One scale per pixel.
+    fn flops(&self) -> f64 {
+        (self.rows * self.cols) as f64
+    }
+
+    fn set_rows(&mut self, rows: usize) {
+        self.rows = rows;
+    }
+
+    fn uses_step(&self) -> bool {
+        true
+    }
+
+    /// Only the gathered rows of the dataset are read, a byte per pixel, and their indices.
+    fn bytes(&mut self) -> f64 {
+        (self.rows * self.cols) as f64 * 5.0 + self.rows as f64 * 4.0
+    }
+}

@@ -1,0 +1,323 @@
+//! The conv_transpose2d family: transposed 2-D convolution (PyTorch `ConvTranspose2d`,
+//! no dilation, no groups) with square stride, padding and output padding. Its bias
+//! gradient is `conv2d_backward_bias`.
+
+use super::{OpDef, ShapeError, Slot, View};
+
+/// Sizes of one conv_transpose2d call: `c` input channels, `o` output channels.
+/// Activations are NCHW, the weight is (C, O, KH, KW) as in PyTorch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvTranspose2dShape {
+    pub n: usize,
+    pub c: usize,
+    pub h: usize,
+    pub w: usize,
+    pub o: usize,
+    pub kh: usize,
+    pub kw: usize,
+    pub stride: usize,
+    pub pad: usize,
+    pub out_pad: usize,
+}
+
+/// `(size - 1)*stride - 2*pad + k + out_pad`, or 0 where that is not positive, so that
+/// the length helpers never panic on a shape `validate` would reject.
+fn tconv_out(size: usize, k: usize, stride: usize, pad: usize, out_pad: usize) -> usize {
+    (size.saturating_sub(1) * stride + k + out_pad).saturating_sub(2 * pad)
+}
+
+impl ConvTranspose2dShape {
+    pub fn out_h(&self) -> usize {
+        tconv_out(self.h, self.kh, self.stride, self.pad, self.out_pad)
+    }
+
+    pub fn out_w(&self) -> usize {
+        tconv_out(self.w, self.kw, self.stride, self.pad, self.out_pad)
+    }
+
+    pub fn validate(&self) -> Result<(), ShapeError> {
+        let dims = [
+            ("batch size", self.n),
+            ("input channels", self.c),
+            ("input height", self.h),
+            ("input width", self.w),
+            ("output channels", self.o),
+            ("kernel height", self.kh),
+            ("kernel width", self.kw),
+        ];
+        for (name, v) in dims {
+            if v == 0 {
+                return Err(ShapeError::new(format!(
+                    "conv_transpose2d: {name} must be positive, got 0 (shape {self:?})"
+                )));
+            }
+        }
+        if self.stride == 0 {
+            return Err(ShapeError::new(format!(
+                "conv_transpose2d: non-positive stride is not supported (stride {})",
+                self.stride
+            )));
+        }
+        if self.out_pad >= self.stride {
+            return Err(ShapeError::new(format!(
+                "conv_transpose2d: output padding must be smaller than either stride or \
+                 dilation, but got output_padding {} with stride {} and dilation 1",
+                self.out_pad, self.stride
+            )));
+        }
+        let full = |size: usize, k: usize| (size - 1) * self.stride + k + self.out_pad;
+        let (fh, fw) = (full(self.h, self.kh), full(self.w, self.kw));
+        if fh <= 2 * self.pad || fw <= 2 * self.pad {
+            let signed = |f: usize| f as i64 - 2 * self.pad as i64;
+            return Err(ShapeError::new(format!(
+                "conv_transpose2d: given input size per channel: ({} x {}). Calculated \
+                 output size per channel: ({} x {}). Output size is too small",
+                self.h,
+                self.w,
+                signed(fh),
+                signed(fw)
+            )));
+        }
+        Ok(())
+    }
+
+    pub fn x_len(&self) -> usize {
+        self.n * self.c * self.h * self.w
+    }
+
+    pub fn w_len(&self) -> usize {
+        self.c * self.o * self.kh * self.kw
+    }
+
+    pub fn y_len(&self) -> usize {
+        self.n * self.o * self.out_h() * self.out_w()
+    }
+}
+
+fn tconv_dims(s: &ConvTranspose2dShape) -> Vec<(&'static str, usize)> {
+    vec![
+        ("n", s.n),
+        ("c", s.c),
+        ("h", s.h),
+        ("w", s.w),
+        ("o", s.o),
+        ("kh", s.kh),
+        ("kw", s.kw),
+        ("stride", s.stride),
+        ("pad", s.pad),
+        ("out_pad", s.out_pad),
+    ]
+}
+
+/// 2·N·C·H·W·O·KH·KW, counted on the (smaller) input side, as PyTorch's peer does.
+fn tconv_flops(s: &ConvTranspose2dShape) -> f64 {
+    2.0 * (s.n * s.c * s.h * s.w) as f64 * (s.o * s.kh * s.kw) as f64
+}
+
+/// `[N,C,H,W]->O k3 s2 p1 op1`
+fn tconv_label(s: &ConvTranspose2dShape) -> String {
+    format!(
+        "[{},{},{},{}]->{} k{} s{} p{} op{}",
+        s.n, s.c, s.h, s.w, s.o, s.kh, s.stride, s.pad, s.out_pad
+    )
+}
+
+// x (N,C,H,W), w (C,O,KH,KW), b (O) -> y (N,O,OH,OW)
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConvTranspose2dForward {
+    pub x: View,
+    pub w: View,
+    pub b: View,
+    pub y: View,
+    pub shape: ConvTranspose2dShape,
+}
+
+impl OpDef for ConvTranspose2dForward {
+    fn entry(&self) -> &'static str {
+        "conv_transpose2d_forward"
+    }
+
+    fn slots(&mut self) -> Vec<Slot<'_>> {
+        let s = self.shape;
+        vec![
+            Slot::input("x", &mut self.x, s.x_len()),
+            Slot::input("w", &mut self.w, s.w_len()),
+            Slot::input("b", &mut self.b, s.o),
+            Slot::output("y", &mut self.y, s.y_len()),
+        ]
+    }
+
+    fn dims(&self) -> Vec<(&'static str, usize)> {
+        tconv_dims(&self.shape)
+    }
+
+    fn flops(&self) -> f64 {
+        tconv_flops(&self.shape)
+    }
+
+    fn validate(&self) -> Result<(), ShapeError> {
+        self.shape.validate()
+    }
+
+    fn set_rows(&mut self, rows: usize) {
+        self.shape.n = rows;
+    }
+
+    fn label(&self) -> String {
+        tconv_label(&self.shape)
+    }
+}
+
+// dy (N,O,OH,OW), w (C,O,KH,KW) -> dx (N,C,H,W)
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConvTranspose2dBackwardInput {
+    pub dy: View,
+    pub w: View,
+    pub dx: View,
+    pub shape: ConvTranspose2dShape,
+}
+
+impl OpDef for ConvTranspose2dBackwardInput {
+    fn entry(&self) -> &'static str {
+        "conv_transpose2d_backward_input"
+    }
+
+    fn slots(&mut self) -> Vec<Slot<'_>> {
+        let s = self.shape;
+        vec![
+            Slot::input("dy", &mut self.dy, s.y_len()),
+            Slot::input("w", &mut self.w, s.w_len()),
+            Slot::output("dx", &mut self.dx, s.x_len()),
+        ]
+    }
+
+    fn dims(&self) -> Vec<(&'static str, usize)> {
+        tconv_dims(&self.shape)
+    }
+
+    fn flops(&self) -> f64 {
+        tconv_flops(&self.shape)
+    }
+
+    fn validate(&self) -> Result<(), ShapeError> {
+        self.shape.validate()
+    }
+
+    fn set_rows(&mut self, rows: usize) {
+        self.shape.n = rows;
+    }
+
+    fn label(&self) -> String {
+        tconv_label(&self.shape)
+    }
+}
+
+// x (N,C,H,W), dy (N,O,OH,OW) -> dw (C,O,KH,KW)
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConvTranspose2dBackwardWeight {
+    pub x: View,
+    pub dy: View,
+    pub dw: View,
+    pub shape: ConvTranspose2dShape,
+}
+
+impl OpDef for ConvTranspose2dBackwardWeight {
+    fn entry(&self) -> &'static str {
+        "conv_transpose2d_backward_weight"
+    }
+
+    fn slots(&mut self) -> Vec<Slot<'_>> {
+        let s = self.shape;
+        vec![
+            Slot::input("x", &mut self.x, s.x_len()),
+            Slot::input("dy", &mut self.dy, s.y_len()),
+            Slot::output("dw", &mut self.dw, s.w_len()),
+        ]
+    }
+
+    fn dims(&self) -> Vec<(&'static str, usize)> {
+        tconv_dims(&self.shape)
+    }
+
+    fn flops(&self) -> f64 {
+        tconv_flops(&self.shape)
+    }
+
+    fn validate(&self) -> Result<(), ShapeError> {
+        self.shape.validate()
+    }
+
+    fn set_rows(&mut self, rows: usize) {
+        self.shape.n = rows;
+    }
+
+    fn label(&self) -> String {
+        tconv_label(&self.shape)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[allow(clippy::too_many_arguments)]
+    fn mk(
+        n: usize,
+        c: usize,
+        h: usize,
+        w: usize,
+        o: usize,
+        k: usize,
+        stride: usize,
+        pad: usize,
+        out_pad: usize,
+    ) -> ConvTranspose2dShape {
+        ConvTranspose2dShape {
+            n,
+            c,
+            h,
+            w,
+            o,
+            kh: k,
+            kw: k,
+            stride,
+            pad,
+            out_pad,
+        }
+    }
+
+    #[test]
+    fn conv_transpose2d_validate_rejects_bad_shapes() {
+        let ok = mk(1, 1, 3, 3, 1, 3, 2, 1, 1);
+        ok.validate().unwrap();
+        assert_eq!((ok.out_h(), ok.out_w()), (6, 6));
+        let err = |s: ConvTranspose2dShape| s.validate().unwrap_err().to_string();
+
+        let e = err(ConvTranspose2dShape { out_pad: 2, ..ok });
+        assert!(e.contains("output padding must be smaller"), "{e}");
+        let e = err(ConvTranspose2dShape { stride: 1, ..ok });
+        assert!(e.contains("output padding must be smaller"), "{e}");
+        let e = err(ConvTranspose2dShape { stride: 0, ..ok });
+        assert!(e.contains("non-positive stride"), "{e}");
+        // (1-1)*1 - 2*1 + 2 + 0 = 0: an empty output.
+        let empty = mk(1, 1, 1, 1, 1, 2, 1, 1, 0);
+        let e = err(empty);
+        assert!(e.contains("Output size is too small"), "{e}");
+        assert!(e.contains("(0 x 0)"), "{e}");
+        assert_eq!(empty.out_h(), 0);
+        let e = err(mk(1, 1, 1, 1, 1, 1, 1, 2, 0));
+        assert!(e.contains("(-3 x -3)"), "{e}");
+        for bad in [
+            ConvTranspose2dShape { n: 0, ..ok },
+            ConvTranspose2dShape { c: 0, ..ok },
+            ConvTranspose2dShape { h: 0, ..ok },
+            ConvTranspose2dShape { w: 0, ..ok },
+            ConvTranspose2dShape { o: 0, ..ok },
+            ConvTranspose2dShape { kh: 0, ..ok },
+            ConvTranspose2dShape { kw: 0, ..ok },
+        ] {
+            let e = err(bad);
+            assert!(e.contains("must be positive"), "{e}");
+        }
+    }
+}

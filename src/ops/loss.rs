@@ -1,0 +1,109 @@
+//! The loss family: MSE and BCE over a (rows, cols) batch, value and gradient. Both are
+//! means over every element, as PyTorch's `MSELoss()` and `BCELoss()`.
+
+use super::{OpDef, Slot, View};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LossKind {
+    Mse,
+    Bce,
+}
+
+impl LossKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            LossKind::Mse => "mse",
+            LossKind::Bce => "bce",
+        }
+    }
+}
+
+// y (R,C), t (R,C) -> loss (1), total (1) += loss·R
+#[derive(Clone, Debug, PartialEq)]
+pub struct LossForward {
+    pub loss: LossKind,
+    pub y: View,
+    pub t: View,
+    pub value: View,
+    /// A running sum of `loss · rows`, read once per epoch.
+    pub total: View,
+    pub rows: usize,
+    pub cols: usize,
+}
+
+impl OpDef for LossForward {
+    fn entry(&self) -> &'static str {
+        match self.loss {
+            LossKind::Mse => "mse_forward",
+            LossKind::Bce => "bce_forward",
+        }
+    }
+
+    fn slots(&mut self) -> Vec<Slot<'_>> {
+        let len = self.rows * self.cols;
+        vec![
+            Slot::input("y", &mut self.y, len),
+            Slot::input("t", &mut self.t, len),
+            Slot::output("value", &mut self.value, 1),
+            Slot::in_place("total", &mut self.total, 1),
+        ]
+    }
+
+    fn dims(&self) -> Vec<(&'static str, usize)> {
+        vec![("rows", self.rows), ("cols", self.cols)]
+    }
+
+    /// A difference, a square and a sum (MSE), or two logs and a blend (BCE).
+    fn flops(&self) -> f64 {
+        let per = match self.loss {
+            LossKind::Mse => 3.0,
+            LossKind::Bce => 6.0,
+        };
+        (self.rows * self.cols) as f64 * per
+    }
+
+    fn set_rows(&mut self, rows: usize) {
+        self.rows = rows;
+    }
+}
+
+// y (R,C), t (R,C) -> dy (R,C)
+#[derive(Clone, Debug, PartialEq)]
+pub struct LossBackward {
+    pub loss: LossKind,
+    pub y: View,
+    pub t: View,
+    pub dy: View,
+    pub rows: usize,
+    pub cols: usize,
+}
+
+impl OpDef for LossBackward {
+    fn entry(&self) -> &'static str {
+        match self.loss {
+            LossKind::Mse => "mse_backward",
+            LossKind::Bce => "bce_backward",
+        }
+    }
+
+    fn slots(&mut self) -> Vec<Slot<'_>> {
+        let len = self.rows * self.cols;
+        vec![
+            Slot::input("y", &mut self.y, len),
+            Slot::input("t", &mut self.t, len),
+            Slot::output("dy", &mut self.dy, len),
+        ]
+    }
+
+    fn dims(&self) -> Vec<(&'static str, usize)> {
+        vec![("rows", self.rows), ("cols", self.cols)]
+    }
+
+    fn flops(&self) -> f64 {
+        (self.rows * self.cols) as f64 * 3.0
+    }
+
+    fn set_rows(&mut self, rows: usize) {
+        self.rows = rows;
+    }
+}
