@@ -186,8 +186,11 @@ fn bench_quick_json_rows_and_compare() {
         // Quick shapes are all under the CPU cap, so the reference was timed too.
         assert!(r.cpu_ms.is_some_and(|c| c > 0.0), "{}: cpu_ms", r.op);
     }
-    // Peer rows from a real run of torch_peer.py --quick on a CPU (tests/fixtures), whose
-    // shapes (batch 128) differ from the quick ones: so compare must list rather than join.
+    // Peer rows from a real run of scripts/torch_peer.py on a CPU over these quick rows
+    // (tests/fixtures/torch_peer_cpu.jsonl): every row of ours must find its peer. A new
+    // op or shape in the models needs the fixture made again:
+    //   wgsl-autoencoder bench --quick --json > ours.jsonl
+    //   python3 scripts/torch_peer.py ours.jsonl > tests/fixtures/torch_peer_cpu.jsonl
     let dir = tempfile::tempdir().unwrap();
     let ours = dir.path().join("ours.jsonl");
     let lines: Vec<String> = rows
@@ -199,8 +202,12 @@ fn bench_quick_json_rows_and_compare() {
         .join("tests/fixtures/torch_peer_cpu.jsonl");
     let c = compare::load(&ours, &peer).unwrap();
     assert!(c.peer_header.is_some());
-    assert!(c.joined.is_empty());
-    assert!(!c.only_peer.is_empty() && !c.only_ours.is_empty());
+    let unique: BTreeSet<(String, Vec<usize>)> = rows
+        .iter()
+        .map(|r| (r.op.clone(), r.shape.clone()))
+        .collect();
+    assert_eq!(c.joined.len(), unique.len(), "every row has a peer row");
+    assert!(c.only_ours.is_empty() && c.only_peer.is_empty());
 }
 
 #[test]

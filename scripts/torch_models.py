@@ -1,0 +1,56 @@
+"""The two autoencoders as PyTorch builds them, shared by the scripts here.
+
+`nn.Sequential` indices are the parameter names of wgsl-autoencoder's checkpoints
+(`0.weight`, `0.bias`, ...), so `model.load_state_dict(safetensors.torch.load_file(path))`
+works on these, and `torch.manual_seed(S)` before building one gives the weights that
+`wgsl-autoencoder train --seed S` starts from.
+"""
+import gzip
+import os
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "mnist")
+
+
+def dense_ae(layers=(100, 200, 30)):
+    """784-100-200-30-200-100-784 by default: ReLU between, Sigmoid at the end."""
+    widths = [784, *layers, *reversed(layers[:-1]), 784]
+    mods = []
+    for i, (a, b) in enumerate(zip(widths, widths[1:])):
+        mods += [nn.Linear(a, b), nn.Sigmoid() if i == len(widths) - 2 else nn.ReLU()]
+    return nn.Sequential(*mods)
+
+
+def conv_ae(channels=(16, 8)):
+    """Conv(3x3, pad 1) ReLU MaxPool(2) per stage, ConvTranspose(3x3, stride 2, pad 1,
+    output padding 1) ReLU per stage back up, Conv(3x3, pad 1) to one channel, Sigmoid."""
+    mods, c = [], 1
+    for o in channels:
+        mods += [nn.Conv2d(c, o, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
+        c = o
+    for o in [channels[-1], *reversed(channels[:-1])]:
+        mods += [nn.ConvTranspose2d(c, o, 3, stride=2, padding=1, output_padding=1), nn.ReLU()]
+        c = o
+    mods += [nn.Conv2d(c, 1, 3, padding=1), nn.Sigmoid()]
+    return nn.Sequential(*mods)
+
+
+def build(model, arch=None):
+    """The model `wgsl-autoencoder --model MODEL` builds, with its size flag if given."""
+    if model == "dense":
+        return dense_ae(tuple(arch) if arch else (100, 200, 30))
+    return conv_ae(tuple(arch) if arch else (16, 8))
+
+
+def as_input(model, x):
+    """(N, 784) images as the model takes them."""
+    return x if model == "dense" else x.view(-1, 1, 28, 28)
+
+
+def mnist_images(name, data_dir=DATA_DIR):
+    """One of the IDX image files of data/mnist as an (N, 784) float tensor in [0, 1]."""
+    raw = gzip.open(os.path.join(data_dir, name)).read()
+    return torch.tensor(np.frombuffer(raw, np.uint8, offset=16).reshape(-1, 784), dtype=torch.float32) / 255

@@ -1,0 +1,211 @@
+"""The PyTorch peer of `wgsl-autoencoder bench`: times, in PyTorch, every op and whole
+training epoch that our benchmark timed, so that `wgsl-autoencoder compare` can put the
+two side by side.
+
+    wgsl-autoencoder bench --json [--train] > ours.jsonl
+    python3 scripts/torch_peer.py ours.jsonl > torch.jsonl
+    wgsl-autoencoder compare ours.jsonl torch.jsonl
+
+It reads our rows (op, shape and named dims) and rebuilds each op with the ATen call
+PyTorch's autograd makes for it: `F.linear`/`matmul`, `convolution_backward`,
+`max_pool2d_with_indices_backward`, `mse_loss_backward`, Adam's `step`, and so on. It
+prints a header line, then one JSON line per op: `{"peer": "torch", "op", "shape", "ms",
+"gflops"}`, GFLOP/s from our FLOP count for the row. Kernel times come from CUDA events
+on a GPU (TF32 off, as fp32 should be), and from the host clock on a CPU. Whole epochs
+(`train_epoch_eager/<model>`, and `train_epoch_compile/<model>` with `--compile`) are
+timed as ours are: one warm-up epoch, then the best of `--epochs` epochs on 60,000
+images, from the first step to the last loss on the host.
+"""
+import argparse
+import json
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+from torch_models import as_input, build, mnist_images
+
+p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+p.add_argument("ours", help="our rows: the output of `wgsl-autoencoder bench --json`")
+p.add_argument("--repeats", type=int, default=30, help="timed runs per op (median)")
+p.add_argument("--epochs", type=int, default=2, help="timed epochs per training row (best)")
+p.add_argument("--compile", action="store_true", help="also time torch.compile(mode='reduce-overhead') epochs")
+a = p.parse_args()
+
+dev = "cuda" if torch.cuda.is_available() else "cpu"
+torch.backends.cuda.matmul.allow_tf32 = False
+torch.backends.cudnn.allow_tf32 = False
+torch.backends.cudnn.benchmark = True
+gen = torch.Generator(device="cpu").manual_seed(7)
+
+
+def rand(*shape, lo=-1.0, hi=1.0):
+    return (torch.rand(*shape, generator=gen) * (hi - lo) + lo).to(dev)
+
+
+def sync():
+    if dev == "cuda":
+        torch.cuda.synchronize()
+
+
+def median_ms(fn, repeats):
+    """Median milliseconds of fn() after two warm-up calls."""
+    fn(), fn()
+    sync()
+    times = []
+    for _ in range(repeats):
+        if dev == "cuda":
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            fn()
+            end.record()
+            end.synchronize()
+            times.append(start.elapsed_time(end))
+        else:
+            t = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - t) * 1e3)
+    return statistics.median(times)
+
+
+def conv_args(d):
+    return dict(stride=d["stride"], padding=d["pad"])
+
+
+def op_fn(op, d):
+    """A no-argument function running `op` with sizes `d`, on fresh random inputs."""
+    aten = torch.ops.aten
+    if op == "matmul":
+        m, k, n = d["m"], d["k"], d["n"]
+        a_ = rand(k, m).t() if d["trans_a"] else rand(m, k)
+        b_ = rand(n, k).t() if d["trans_b"] else rand(k, n)
+        return lambda: torch.matmul(a_, b_)
+    if op in ("bias_forward", "bias_backward"):
+        x, b = rand(d["rows"], d["cols"]), rand(d["cols"])
+        return (lambda: x + b) if op == "bias_forward" else (lambda: x.sum(0))
+    if op in ("relu_forward", "sigmoid_forward"):
+        x = rand(d["rows"], d["cols"], lo=-6, hi=6)
+        return (lambda: torch.relu(x)) if op == "relu_forward" else (lambda: torch.sigmoid(x))
+    if op == "relu_backward":
+        y, dy = torch.relu(rand(d["rows"], d["cols"])), rand(d["rows"], d["cols"])
+        return lambda: aten.threshold_backward(dy, y, 0)
+    if op == "sigmoid_backward":
+        y, dy = rand(d["rows"], d["cols"], lo=0, hi=1), rand(d["rows"], d["cols"])
+        return lambda: aten.sigmoid_backward(dy, y)
+    if op in ("mse_forward", "bce_forward", "mse_backward", "bce_backward"):
+        y, t = rand(d["rows"], d["cols"], lo=0.01, hi=0.99), rand(d["rows"], d["cols"], lo=0, hi=1)
+        g = torch.ones((), device=dev)
+        return {
+            "mse_forward": lambda: F.mse_loss(y, t),
+            "bce_forward": lambda: F.binary_cross_entropy(y, t),
+            "mse_backward": lambda: aten.mse_loss_backward(g, y, t, 1),
+            "bce_backward": lambda: aten.binary_cross_entropy_backward(g, y, t, None, 1),
+        }[op]
+    if op == "adam_update":
+        param = torch.nn.Parameter(rand(d["len"]))
+        param.grad = rand(d["len"])
+        opt = torch.optim.Adam([param], 1e-3)
+        return opt.step
+    if op == "gather_batch":
+        data = (rand(4 * d["rows"], d["cols"], lo=0, hi=255)).to(torch.uint8)
+        perm = torch.randperm(4 * d["rows"], generator=gen).to(dev)
+        return lambda: data[perm[: d["rows"]]].float() / 255
+    if op.startswith("conv2d_") and op != "conv2d_backward_bias":
+        x = rand(d["n"], d["c"], d["h"], d["w"])
+        w, b = rand(d["o"], d["c"], d["kh"], d["kw"]), rand(d["o"])
+        y = F.conv2d(x, w, b, **conv_args(d))
+        dy = rand(*y.shape)
+        s, pd = [d["stride"]] * 2, [d["pad"]] * 2
+        back = lambda mask: aten.convolution_backward(dy, x, w, None, s, pd, [1, 1], False, [0, 0], 1, mask)
+        return {
+            "conv2d_forward": lambda: F.conv2d(x, w, b, **conv_args(d)),
+            "conv2d_backward_input": lambda: back([True, False, False]),
+            "conv2d_backward_weight": lambda: back([False, True, False]),
+        }[op]
+    if op == "conv2d_backward_bias":
+        dy = rand(d["n"], d["o"], d["hw"])
+        return lambda: dy.sum((0, 2))
+    if op.startswith("max_pool2d"):
+        x = rand(d["n"], d["c"], d["h"], d["w"])
+        k, s = d["k"], d["stride"]
+        y, idx = F.max_pool2d(x, k, s, return_indices=True)
+        dy = rand(*y.shape)
+        if op == "max_pool2d_forward":
+            return lambda: F.max_pool2d(x, k, s, return_indices=True)
+        return lambda: aten.max_pool2d_with_indices_backward(dy, x, [k, k], [s, s], [0, 0], [1, 1], False, idx)
+    if op.startswith("conv_transpose2d"):
+        x = rand(d["n"], d["c"], d["h"], d["w"])
+        w, b = rand(d["c"], d["o"], d["kh"], d["kw"]), rand(d["o"])
+        kw = dict(stride=d["stride"], padding=d["pad"], output_padding=d["out_pad"])
+        y = F.conv_transpose2d(x, w, b, **kw)
+        dy = rand(*y.shape)
+        s, pd, op_ = [d["stride"]] * 2, [d["pad"]] * 2, [d["out_pad"]] * 2
+        back = lambda mask: aten.convolution_backward(dy, x, w, None, s, pd, [1, 1], True, op_, 1, mask)
+        return {
+            "conv_transpose2d_forward": lambda: F.conv_transpose2d(x, w, b, **kw),
+            "conv_transpose2d_backward_input": lambda: back([True, False, False]),
+            "conv_transpose2d_backward_weight": lambda: back([False, True, False]),
+        }[op]
+    return None
+
+
+def epoch_seconds(model_name, batch, images, epochs, compile_):
+    """Best of `epochs` timed epochs after a warm-up one, as `bench --train` times ours."""
+    torch.manual_seed(0)
+    model = build(model_name).to(dev)
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    train = mnist_images("train-images-idx3-ubyte.gz")[:images].to(dev)
+
+    def step(x):
+        opt.zero_grad(set_to_none=True)
+        loss = F.mse_loss(model(x), x)
+        loss.backward()
+        opt.step()
+        return loss.detach()
+
+    if compile_:
+        step = torch.compile(step, mode="reduce-overhead")
+    best = float("inf")
+    for e in range(1 + epochs):
+        order = torch.randperm(images).to(dev)
+        sync()
+        start = time.perf_counter()
+        total = torch.zeros((), device=dev)
+        for i in range(0, images, batch):
+            x = as_input(model_name, train[order[i:i + batch]])
+            total += step(x) * len(x)
+        total.item()  # one readback per epoch, as ours
+        if e > 0:
+            best = min(best, time.perf_counter() - start)
+    return best
+
+
+header = {"peer": "torch", "version": torch.__version__, "device": torch.cuda.get_device_name() if dev == "cuda" else "cpu"}
+print(json.dumps(header), flush=True)
+seen = set()
+with open(a.ours) as f:
+    rows = [json.loads(line) for line in f if line.lstrip().startswith("{")]
+for row in rows:
+    op, shape, dims = row["op"], row["shape"], row.get("dims", {})
+    if (op, tuple(shape)) in seen:
+        continue  # another variant of an op already timed
+    seen.add((op, tuple(shape)))
+    flops = (row.get("gflops") or 0) * (row.get("gpu_ms") or 0) * 1e6
+    if op.startswith("train_epoch/"):
+        model = op.split("/", 1)[1]
+        kinds = [("eager", False)] + ([("compile", True)] if a.compile else [])
+        for kind, compile_ in kinds:
+            seconds = epoch_seconds(model, dims["batch"], dims["images"], a.epochs, compile_)
+            ms = seconds * 1e3
+            print(json.dumps({"peer": "torch", "op": f"train_epoch_{kind}/{model}", "shape": shape, "ms": round(ms, 4),
+                              "gflops": round(flops / (ms * 1e6), 1) if flops else None}), flush=True)
+        continue
+    fn = op_fn(op, dims)
+    if fn is None:
+        print(f"torch_peer: no PyTorch op for {op}; skipped", file=sys.stderr)
+        continue
+    ms = median_ms(fn, a.repeats)
+    print(json.dumps({"peer": "torch", "op": op, "shape": shape, "ms": round(ms, 6),
+                      "gflops": round(flops / (ms * 1e6), 1) if flops else None}), flush=True)
