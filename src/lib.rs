@@ -9,6 +9,7 @@
 pub mod app;
 pub mod backend;
 pub mod bench;
+pub mod check;
 pub mod checkpoint;
 pub mod cli;
 pub mod compare;

@@ -6,8 +6,8 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{check_random, Tol};
 use wgsl_autoencoder::bench::model_ops;
+use wgsl_autoencoder::check::{Case, Tol};
 use wgsl_autoencoder::ops::Op;
 
 /// f32 sums of `terms` products of values in [-1, 1) against the f64 reference.
@@ -29,9 +29,12 @@ fn every_kind_of_op_runs_on_both_backends_and_they_agree() {
         kinds, all,
         "the models leave some kinds of op without a sample"
     );
-    for (i, op) in ops.iter().enumerate() {
-        check_random(&op.label(), op, i as u64, tol(op));
-    }
+    let cases: Vec<Case> = ops
+        .iter()
+        .enumerate()
+        .map(|(i, op)| Case::random(op.label(), op.clone(), i as u64, tol(op)))
+        .collect();
+    common::assert_cases(&cases);
 }
 
 #[test]

@@ -1,0 +1,250 @@
+//! Checking GPU kernels against the CPU reference: run one op on both backends from the
+//! same inputs and compare every output element. The test suite (`tests/<family>.rs`)
+//! runs the tables of `check::tables` through this, so the tests and any other user of
+//! the comparison share one copy of the shapes, the tolerances and the rules:
+//!
+//! - seeded inputs, never zeros, with the inputs that must mean something made valid;
+//! - every overwritten output filled with NaN first, so that an element the kernel never
+//!   writes fails;
+//! - |gpu − cpu| ≤ atol + rtol·|cpu| for floats, equality for integers (indices).
+
+pub mod tables;
+
+use std::sync::Arc;
+
+use crate::backend::Backend;
+use crate::cpu::backend::CpuBackend;
+use crate::error::Result;
+use crate::gpu::kernels::{choose, launch, KernelChoice};
+use crate::gpu::{Gpu, GpuBackend};
+use crate::ops::{Access, Binding, BufferSpec, Elem, Op, StepParams};
+
+/// |gpu − cpu| ≤ atol + rtol·|cpu|, element by element.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Tol {
+    pub atol: f32,
+    pub rtol: f32,
+}
+
+/// For results that involve no long sums: a few ulps of f32.
+pub const TIGHT: Tol = Tol {
+    atol: 1e-5,
+    rtol: 1e-5,
+};
+
+/// One kernel run to check: an op on buffers of its own (one per binding), their
+/// contents, the step uniform, the variant to force, and the tolerance.
+#[derive(Clone, Debug)]
+pub struct Case {
+    pub label: String,
+    pub op: Op,
+    pub init: Vec<Vec<u32>>,
+    pub step: StepParams,
+    pub choice: KernelChoice,
+    pub tol: Tol,
+}
+
+impl Case {
+    /// A case whose inputs are `sample::random_buffers(op, seed)`.
+    pub fn random(label: impl Into<String>, op: Op, seed: u64, tol: Tol) -> Case {
+        let init = crate::sample::random_buffers(&op, seed);
+        Case {
+            label: label.into(),
+            op,
+            init,
+            step: crate::sample::SAMPLE_STEP,
+            choice: KernelChoice::default(),
+            tol,
+        }
+    }
+
+    /// A case with the given buffer contents, in binding order.
+    pub fn given(label: impl Into<String>, op: Op, init: Vec<Vec<u32>>, tol: Tol) -> Case {
+        Case {
+            label: label.into(),
+            op,
+            init,
+            step: crate::sample::SAMPLE_STEP,
+            choice: KernelChoice::default(),
+            tol,
+        }
+    }
+
+    pub fn with_step(self, step: StepParams) -> Case {
+        Case { step, ..self }
+    }
+
+    pub fn with_choice(self, choice: KernelChoice) -> Case {
+        Case { choice, ..self }
+    }
+
+    /// The GPU entry point this case runs (a variant's, where the op has several).
+    pub fn kernel(&self) -> Result<&'static str> {
+        Ok(launch(&self.op, &choose(&self.op, &self.choice))?.entry)
+    }
+}
+
+/// An output element outside the tolerance.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mismatch {
+    pub binding: &'static str,
+    pub index: usize,
+    pub gpu: f64,
+    pub cpu: f64,
+}
+
+/// What one case found.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub label: String,
+    pub kernel: &'static str,
+    /// Output elements compared.
+    pub elements: usize,
+    /// The largest finite |gpu − cpu| over the float outputs.
+    pub worst: f64,
+    /// How many elements were outside the tolerance, and the first few.
+    pub bad: usize,
+    pub first_bad: Vec<Mismatch>,
+}
+
+impl Outcome {
+    pub fn passed(&self) -> bool {
+        self.bad == 0
+    }
+
+    /// One line for a failure message: what differed, by how much, and where first.
+    pub fn describe(&self, tol: Tol) -> String {
+        format!(
+            "{} ({}): {} of {} elements differ beyond {tol:?}; largest finite error {:e}; first (binding, index, gpu, cpu): {:?}",
+            self.label,
+            self.kernel,
+            self.bad,
+            self.elements,
+            self.worst,
+            self.first_bad
+                .iter()
+                .map(|m| (m.binding, m.index, m.gpu, m.cpu))
+                .collect::<Vec<_>>()
+        )
+    }
+}
+
+/// Loads `init` into fresh buffers, NaN-fills the overwritten outputs, runs the op once and
+/// reads every output back, in binding order.
+pub fn run_once(
+    backend: &mut dyn Backend,
+    op: &Op,
+    init: &[Vec<u32>],
+    step: StepParams,
+) -> Result<Vec<Vec<u32>>> {
+    let bindings = op.bindings();
+    let specs: Vec<BufferSpec> = init
+        .iter()
+        .zip(&bindings)
+        .map(|(data, b)| BufferSpec {
+            name: b.name.to_string(),
+            len: data.len(),
+        })
+        .collect();
+    backend.alloc(&specs)?;
+    for (i, data) in init.iter().enumerate() {
+        backend.write(i, 0, data)?;
+    }
+    // In-place state (Adam's parameters and moments, a running total) keeps its values.
+    for b in bindings.iter().filter(|b| b.access == Access::Write) {
+        let nan = vec![f32::NAN.to_bits(); b.view.len];
+        backend.write(b.view.buf, b.view.offset, &nan)?;
+    }
+    backend.compile("check", std::slice::from_ref(op))?;
+    backend.run("check", None, &[step])?;
+    written(&bindings)
+        .map(|b| Ok(backend.read(b.view.buf)?[b.view.range()].to_vec()))
+        .collect()
+}
+
+fn written(bindings: &[Binding]) -> impl Iterator<Item = &Binding> {
+    bindings.iter().filter(|b| b.access != Access::Read)
+}
+
+/// Compares the outputs of two runs of `op`, binding by binding.
+pub fn compare(
+    label: &str,
+    kernel: &'static str,
+    op: &Op,
+    gpu: &[Vec<u32>],
+    cpu: &[Vec<u32>],
+    tol: Tol,
+) -> Outcome {
+    let mut outcome = Outcome {
+        label: label.to_string(),
+        kernel,
+        elements: 0,
+        worst: 0.0,
+        bad: 0,
+        first_bad: Vec::new(),
+    };
+    let bindings = op.bindings();
+    for ((b, g), c) in written(&bindings).zip(gpu).zip(cpu) {
+        outcome.elements += g.len().max(c.len());
+        if g.len() != c.len() {
+            outcome.bad += g.len().max(c.len());
+            continue;
+        }
+        for (index, (&g, &c)) in g.iter().zip(c).enumerate() {
+            let (gv, cv, within) = match b.elem {
+                Elem::U32 => (g as f64, c as f64, g == c),
+                Elem::F32 => {
+                    let (g, c) = (f32::from_bits(g), f32::from_bits(c));
+                    let err = (g - c).abs();
+                    if err.is_finite() {
+                        outcome.worst = outcome.worst.max(err as f64);
+                    }
+                    // Written so that a NaN on either side counts as a mismatch.
+                    (g as f64, c as f64, err <= tol.atol + tol.rtol * c.abs())
+                }
+            };
+            if !within {
+                outcome.bad += 1;
+                if outcome.first_bad.len() < 5 {
+                    outcome.first_bad.push(Mismatch {
+                        binding: b.name,
+                        index,
+                        gpu: gv,
+                        cpu: cv,
+                    });
+                }
+            }
+        }
+    }
+    outcome
+}
+
+/// Runs a case on `gpu` and on the CPU reference, and compares.
+pub fn check_case(gpu: &Arc<Gpu>, case: &Case) -> Result<Outcome> {
+    let mut gpu_backend = GpuBackend::with_choice(gpu.clone(), case.choice);
+    let gpu_out = run_once(&mut gpu_backend, &case.op, &case.init, case.step)?;
+    let cpu_out = run_once(&mut CpuBackend::new(), &case.op, &case.init, case.step)?;
+    let kernel = case.kernel()?;
+    Ok(compare(
+        &case.label,
+        kernel,
+        &case.op,
+        &gpu_out,
+        &cpu_out,
+        case.tol,
+    ))
+}
+
+/// Seeded values in [lo, hi), as the bits of f32s.
+pub fn random_words(len: usize, seed: u64, lo: f32, hi: f32) -> Vec<u32> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    (0..len)
+        .map(|_| rng.random_range(lo..hi).to_bits())
+        .collect()
+}
+
+/// f32s as the words a buffer holds.
+pub fn words(values: &[f32]) -> Vec<u32> {
+    values.iter().map(|v| v.to_bits()).collect()
+}

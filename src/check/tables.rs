@@ -1,0 +1,644 @@
+//! The shape tables every entry point is checked over: ones, odd sizes, sizes that are
+//! not multiples of any workgroup or tile, batch 1 and more, channels 1, 3 and 17,
+//! strides 1 and 2, paddings 0 to 2, output padding 0 and 1, and the models' own shapes.
+//! One function per entry point, named after it; `all()` is every case of every table.
+
+use super::{random_words as random, words, Case, Tol, TIGHT};
+use crate::data::pack_bytes;
+use crate::gpu::kernels::{KernelChoice, MatmulVariant};
+use crate::ops::{
+    views, Activation, ActivationBackward, ActivationForward, AdamConfig, AdamUpdate, BiasBackward,
+    BiasForward, Conv2dBackwardBias, Conv2dBackwardInput, Conv2dBackwardWeight, Conv2dForward,
+    Conv2dShape, ConvTranspose2dBackwardInput, ConvTranspose2dBackwardWeight,
+    ConvTranspose2dForward, ConvTranspose2dShape, GatherBatch, LossBackward, LossForward, LossKind,
+    Matmul, MatmulShape, MaxPool2dBackward, MaxPool2dForward, Op, Pool2dShape, StepParams,
+};
+
+/// Every case of every table.
+pub fn all() -> Vec<Case> {
+    [
+        matmul(),
+        bias_forward(),
+        bias_backward(),
+        activation_forward(),
+        activation_backward(),
+        loss_forward(),
+        loss_backward(),
+        adam_update(),
+        gather_batch(),
+        conv2d_forward(),
+        conv2d_backward_input(),
+        conv2d_backward_weight(),
+        conv2d_backward_bias(),
+        max_pool2d_forward(),
+        max_pool2d_backward(),
+        conv_transpose2d_forward(),
+        conv_transpose2d_backward_input(),
+        conv_transpose2d_backward_weight(),
+    ]
+    .concat()
+}
+
+/// A sum of `terms` products of values in [-1, 1), in f32 on the GPU against the f64
+/// reference: rounding grows with the length of the sum.
+fn sum_tol(per_term: f32, terms: usize) -> Tol {
+    Tol {
+        atol: per_term * terms as f32,
+        rtol: 1e-5,
+    }
+}
+
+/// (m, k, n): ones, sizes around the 16 and 64 tiles, and the dense autoencoder's layers.
+pub const MATMUL_SHAPES: [(usize, usize, usize); 10] = [
+    (1, 1, 1),
+    (1, 7, 3),
+    (5, 3, 17),
+    (16, 16, 16),
+    (17, 33, 65),
+    (64, 64, 64),
+    (65, 17, 129),
+    (3, 100, 200),
+    (128, 784, 100),
+    (100, 30, 128),
+];
+
+/// Every variant, every shape, every transpose combination.
+pub fn matmul() -> Vec<Case> {
+    let mut cases = Vec::new();
+    for variant in MatmulVariant::ALL {
+        for (i, &(m, k, n)) in MATMUL_SHAPES.iter().enumerate() {
+            for (trans_a, trans_b) in [(false, false), (false, true), (true, false), (true, true)] {
+                let shape = MatmulShape {
+                    m,
+                    k,
+                    n,
+                    trans_a,
+                    trans_b,
+                };
+                let v = views(&[shape.a_len(), shape.b_len(), shape.c_len()]);
+                let op = Op::from(Matmul {
+                    a: v[0],
+                    b: v[1],
+                    c: v[2],
+                    shape,
+                    batch: Default::default(),
+                });
+                let choice = KernelChoice {
+                    matmul: Some(variant),
+                };
+                let label = format!("{variant:?} {shape:?}");
+                let case = Case::random(label, op, 10 * i as u64, sum_tol(1e-6, k));
+                cases.push(case.with_choice(choice).with_step(StepParams::default()));
+            }
+        }
+    }
+    cases
+}
+
+/// (rows, cols): ones, odd sizes, a partial workgroup, and more than one workgroup.
+const ELEMENTWISE_SHAPES: [(usize, usize); 6] =
+    [(1, 1), (1, 3), (5, 17), (3, 100), (128, 30), (257, 784)];
+
+pub fn bias_forward() -> Vec<Case> {
+    let mut cases = Vec::new();
+    for (i, &(rows, cols)) in ELEMENTWISE_SHAPES.iter().enumerate() {
+        let v = views(&[rows * cols, cols, rows * cols]);
+        let op = Op::from(BiasForward {
+            x: v[0],
+            b: v[1],
+            y: v[2],
+            rows,
+            cols,
+        });
+        let init = vec![
+            random(rows * cols, i as u64, -1.0, 1.0),
+            random(cols, 50 + i as u64, -1.0, 1.0),
+            vec![0; rows * cols],
+        ];
+        cases.push(Case::given(format!("{rows}x{cols}"), op, init, TIGHT));
+    }
+    cases
+}
+
+pub fn bias_backward() -> Vec<Case> {
+    let mut cases = Vec::new();
+    for (i, &(rows, cols)) in ELEMENTWISE_SHAPES.iter().enumerate() {
+        let v = views(&[rows * cols, cols]);
+        let op = Op::from(BiasBackward {
+            dy: v[0],
+            db: v[1],
+            rows,
+            cols,
+        });
+        let init = vec![random(rows * cols, i as u64, -1.0, 1.0), vec![0; cols]];
+        cases.push(Case::given(
+            format!("{rows}x{cols}"),
+            op,
+            init,
+            sum_tol(1e-6, rows),
+        ));
+    }
+    cases
+}
+
+pub fn activation_forward() -> Vec<Case> {
+    let mut cases = Vec::new();
+    for act in [Activation::Relu, Activation::Sigmoid] {
+        for (i, &(rows, cols)) in ELEMENTWISE_SHAPES.iter().enumerate() {
+            let len = rows * cols;
+            let v = views(&[len, len]);
+            let op = Op::from(ActivationForward {
+                act,
+                x: v[0],
+                y: v[1],
+                rows,
+                cols,
+            });
+            let init = vec![random(len, i as u64, -6.0, 6.0), vec![0; len]];
+            cases.push(Case::given(format!("{act:?} {len}"), op, init, TIGHT));
+        }
+    }
+    cases
+}
+
+pub fn activation_backward() -> Vec<Case> {
+    let mut cases = Vec::new();
+    for act in [Activation::Relu, Activation::Sigmoid] {
+        for (i, &(rows, cols)) in ELEMENTWISE_SHAPES.iter().enumerate() {
+            let len = rows * cols;
+            let v = views(&[len, len, len]);
+            let op = Op::from(ActivationBackward {
+                act,
+                y: v[0],
+                dy: v[1],
+                dx: v[2],
+                rows,
+                cols,
+            });
+            // y as the forward would produce it: in (0, 1) for Sigmoid, ≥ 0 with zeros
+            // for ReLU.
+            let y: Vec<f32> = random(len, 70 + i as u64, -0.5, 1.0)
+                .into_iter()
+                .map(|y| f32::from_bits(y).max(0.0))
+                .collect();
+            let init = vec![
+                words(&y),
+                random(len, 90 + i as u64, -1.0, 1.0),
+                vec![0; len],
+            ];
+            cases.push(Case::given(format!("{act:?} {len}"), op, init, TIGHT));
+        }
+    }
+    cases
+}
+
+/// (rows, cols): a single element, odd sizes, less than and more than one workgroup's
+/// stride, and a batch of MNIST images.
+const LOSS_SHAPES: [(usize, usize); 5] = [(1, 1), (3, 7), (1, 255), (5, 257), (128, 784)];
+
+/// Sigmoid outputs, kept off 0 and 1 only by chance, and pixel-like targets.
+fn predictions_and_targets(len: usize, seed: u64) -> (Vec<u32>, Vec<u32>) {
+    (random(len, seed, 0.0, 1.0), random(len, seed + 1, 0.0, 1.0))
+}
+
+pub fn loss_forward() -> Vec<Case> {
+    let mut cases = Vec::new();
+    for loss in [LossKind::Mse, LossKind::Bce] {
+        for (i, &(rows, cols)) in LOSS_SHAPES.iter().enumerate() {
+            let len = rows * cols;
+            let (y, t) = predictions_and_targets(len, 10 * i as u64);
+            let v = views(&[len, len, 1, 1]);
+            let op = Op::from(LossForward {
+                loss,
+                y: v[0],
+                t: v[1],
+                value: v[2],
+                total: v[3],
+                rows,
+                cols,
+            });
+            // The running total starts from a value the kernel must add to, not overwrite.
+            let init = vec![y, t, vec![0], words(&[1.25])];
+            // A tree sum in f32 against an f64 sum: relative error grows with the length.
+            let tol = Tol {
+                atol: 1e-6,
+                rtol: 1e-5,
+            };
+            cases.push(Case::given(
+                format!("{loss:?} {rows}x{cols}"),
+                op,
+                init,
+                tol,
+            ));
+        }
+    }
+    cases
+}
+
+pub fn loss_backward() -> Vec<Case> {
+    let mut cases = Vec::new();
+    for loss in [LossKind::Mse, LossKind::Bce] {
+        for (i, &(rows, cols)) in LOSS_SHAPES.iter().enumerate() {
+            let len = rows * cols;
+            let (y, t) = predictions_and_targets(len, 10 * i as u64);
+            let v = views(&[len, len, len]);
+            let op = Op::from(LossBackward {
+                loss,
+                y: v[0],
+                t: v[1],
+                dy: v[2],
+                rows,
+                cols,
+            });
+            let init = vec![y, t, vec![0; len]];
+            cases.push(Case::given(
+                format!("{loss:?} {rows}x{cols}"),
+                op,
+                init,
+                TIGHT,
+            ));
+        }
+    }
+    cases
+}
+
+/// Adam over lengths around the workgroup, at several steps' bias corrections.
+pub fn adam_update() -> Vec<Case> {
+    let config = AdamConfig::new(1e-3);
+    let mut cases = Vec::new();
+    for (i, &len) in [1usize, 3, 255, 257, 70_000].iter().enumerate() {
+        for t in [1u64, 2, 10, 5000] {
+            let (bc1, bc2) = config.bias_corrections(t);
+            let step = StepParams {
+                batch_start: 0,
+                batch_len: 0,
+                bias_correction1: bc1,
+                bias_correction2: bc2,
+            };
+            let v = views(&[len, len, len, len]);
+            let op = Op::from(AdamUpdate {
+                grad: v[0],
+                param: v[1],
+                m: v[2],
+                v: v[3],
+                config,
+            });
+            let seed = 100 * i as u64 + t;
+            let init = vec![
+                random(len, seed, -1.0, 1.0),
+                random(len, seed + 1, -1.0, 1.0),
+                random(len, seed + 2, -0.1, 0.1),
+                // The second moment is never negative.
+                random(len, seed + 3, 0.0, 0.01),
+            ];
+            // f32 against the f64 reference; the update itself is ~1e-3, the params ~1.
+            let tol = Tol {
+                atol: 1e-6,
+                rtol: 1e-5,
+            };
+            let case = Case::given(format!("len {len} t {t}"), op, init, tol);
+            cases.push(case.with_step(step));
+        }
+    }
+    cases
+}
+
+/// Images whose width is not a multiple of 4, so that they straddle packed words, and
+/// batches from the start, the middle and the end of a permutation.
+pub fn gather_batch() -> Vec<Case> {
+    let mut cases = Vec::new();
+    for (images, cols, rows, start) in [
+        (1usize, 1usize, 1usize, 0usize),
+        (10, 7, 3, 5),
+        (50, 784, 17, 20),
+        (300, 784, 128, 172),
+    ] {
+        let bytes: Vec<u8> = (0..images * cols).map(|i| (i * 37 % 256) as u8).collect();
+        let packed = pack_bytes(&bytes);
+        // A permutation that is not the identity.
+        let perm: Vec<u32> = if images % 7 == 0 {
+            (0..images as u32).rev().collect()
+        } else {
+            (0..images as u32)
+                .map(|i| (i * 7 + 3) % images as u32)
+                .collect()
+        };
+        let v = views(&[packed.len(), images, rows * cols]);
+        let op = Op::from(GatherBatch {
+            data: v[0],
+            perm: v[1],
+            x: v[2],
+            images,
+            rows,
+            cols,
+        });
+        let step = StepParams {
+            batch_start: start as u32,
+            batch_len: rows as u32,
+            ..Default::default()
+        };
+        let init = vec![packed, perm, vec![0; rows * cols]];
+        let label = format!("{images} images of {cols}, rows {rows} from {start}");
+        cases.push(Case::given(label, op, init, TIGHT).with_step(step));
+    }
+    cases
+}
+
+/// Spatial cases for the convolution tables: (n, c, o, h, w), cycling through batch 1 and
+/// 5, channels 1, 3 and 17, odd, even and non-square sizes from 1×1 to 29×29.
+pub const CONV_SIZES: [(usize, usize, usize, usize, usize); 8] = [
+    (1, 1, 1, 1, 1),
+    (5, 3, 17, 2, 3),
+    (1, 17, 3, 5, 5),
+    (5, 1, 3, 7, 4),
+    (1, 3, 1, 8, 8),
+    (5, 17, 17, 13, 11),
+    (1, 1, 16, 28, 28),
+    (5, 3, 3, 29, 29),
+];
+
+/// (size, kernel, stride, pad)
+pub type ConvCase = ((usize, usize, usize, usize, usize), usize, usize, usize);
+
+/// Every (kernel, stride, pad) with kernels 1, 2, 3 and 5, strides 1 and 2 and paddings
+/// 0 to 2, each with five sizes: 120 cases, of which the callers leave out the shapes
+/// PyTorch would reject.
+pub fn conv_cases() -> Vec<ConvCase> {
+    let mut cases = Vec::new();
+    let mut i = 0;
+    for kernel in [1, 2, 3, 5] {
+        for stride in [1, 2] {
+            for pad in [0, 1, 2] {
+                for _ in 0..5 {
+                    cases.push((CONV_SIZES[i % CONV_SIZES.len()], kernel, stride, pad));
+                    i += 1;
+                }
+            }
+        }
+    }
+    cases
+}
+
+/// The conv2d table: PyTorch refuses padding wider than half the kernel, and empty outputs.
+pub fn conv2d_shapes() -> Vec<Conv2dShape> {
+    conv_cases()
+        .into_iter()
+        .map(|((n, c, o, h, w), k, stride, pad)| Conv2dShape {
+            n,
+            c,
+            h,
+            w,
+            o,
+            kh: k,
+            kw: k,
+            stride,
+            pad,
+        })
+        .filter(|s| 2 * s.pad <= s.kh && s.validate().is_ok())
+        .collect()
+}
+
+/// One case per shape of `shapes`, its op built by `op` on buffers of its own, with
+/// seeded random inputs and a tolerance for sums of `terms(shape)` products.
+fn random_cases<S: std::fmt::Debug>(
+    shapes: &[S],
+    op: impl Fn(&S) -> Op,
+    seed: impl Fn(usize) -> u64,
+    terms: impl Fn(&S) -> usize,
+) -> Vec<Case> {
+    shapes
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let op = op(s).standalone();
+            let tol = sum_tol(2e-6, terms(s));
+            Case::random(format!("{s:?}"), op, seed(i), tol).with_step(StepParams::default())
+        })
+        .collect()
+}
+
+/// The placeholder view of an op that `Op::standalone` then places on a buffer of its own.
+const V: crate::ops::View = crate::ops::View {
+    buf: 0,
+    offset: 0,
+    len: 0,
+};
+
+pub fn conv2d_forward() -> Vec<Case> {
+    random_cases(
+        &conv2d_shapes(),
+        |&shape| {
+            Conv2dForward {
+                x: V,
+                w: V,
+                b: V,
+                y: V,
+                shape,
+            }
+            .into()
+        },
+        |i| 10 * i as u64,
+        |s| s.c * s.kh * s.kw,
+    )
+}
+
+pub fn conv2d_backward_input() -> Vec<Case> {
+    random_cases(
+        &conv2d_shapes(),
+        |&shape| {
+            Conv2dBackwardInput {
+                dy: V,
+                w: V,
+                dx: V,
+                shape,
+            }
+            .into()
+        },
+        |i| 10 * i as u64,
+        |s| s.o * s.kh * s.kw,
+    )
+}
+
+pub fn conv2d_backward_weight() -> Vec<Case> {
+    random_cases(
+        &conv2d_shapes(),
+        |&shape| {
+            Conv2dBackwardWeight {
+                x: V,
+                dy: V,
+                dw: V,
+                shape,
+            }
+            .into()
+        },
+        |i| 10 * i as u64,
+        |s| s.n * s.out_h() * s.out_w(),
+    )
+}
+
+pub fn conv2d_backward_bias() -> Vec<Case> {
+    random_cases(
+        &conv2d_shapes(),
+        |s| {
+            Conv2dBackwardBias {
+                dy: V,
+                db: V,
+                n: s.n,
+                o: s.o,
+                hw: s.out_h() * s.out_w(),
+            }
+            .into()
+        },
+        |i| i as u64,
+        |s| s.n * s.out_h() * s.out_w(),
+    )
+}
+
+/// Windows that tile, overlap and skip pixels, over the conv sizes; channels 17 on every
+/// other size.
+pub fn pool_shapes() -> Vec<Pool2dShape> {
+    let mut shapes = Vec::new();
+    for (i, &(n, c, _, h, w)) in CONV_SIZES.iter().enumerate() {
+        for (k, stride) in [(2, 2), (3, 2), (2, 1), (3, 3), (1, 1), (5, 2), (2, 3)] {
+            let s = Pool2dShape {
+                n,
+                c: if i % 2 == 0 { c } else { 17 },
+                h,
+                w,
+                k,
+                stride,
+            };
+            if s.validate().is_ok() {
+                shapes.push(s);
+            }
+        }
+    }
+    shapes
+}
+
+pub fn max_pool2d_forward() -> Vec<Case> {
+    let mut cases = Vec::new();
+    for (i, s) in pool_shapes().iter().enumerate() {
+        let v = views(&[s.x_len(), s.y_len(), s.y_len()]);
+        let op = Op::from(MaxPool2dForward {
+            x: v[0],
+            y: v[1],
+            idx: v[2],
+            shape: *s,
+        });
+        let init = vec![
+            random(s.x_len(), i as u64, -1.0, 1.0),
+            vec![0; s.y_len()],
+            vec![0; s.y_len()],
+        ];
+        let case = Case::given(format!("{s:?}"), op, init, TIGHT);
+        cases.push(case.with_step(StepParams::default()));
+    }
+    cases
+}
+
+pub fn max_pool2d_backward() -> Vec<Case> {
+    let mut cases = Vec::new();
+    for (i, s) in pool_shapes().iter().enumerate() {
+        // Indices from the reference forward, so that they are ones a forward could write.
+        let x: Vec<f32> = random(s.x_len(), i as u64, -1.0, 1.0)
+            .into_iter()
+            .map(f32::from_bits)
+            .collect();
+        let mut y = vec![0.0; s.y_len()];
+        let mut idx = vec![0u32; s.y_len()];
+        crate::cpu::pool::max_pool2d_forward(s, &x, &mut y, &mut idx);
+        let v = views(&[s.y_len(), s.y_len(), s.x_len()]);
+        let op = Op::from(MaxPool2dBackward {
+            dy: v[0],
+            idx: v[1],
+            dx: v[2],
+            shape: *s,
+        });
+        let init = vec![
+            random(s.y_len(), 100 + i as u64, -1.0, 1.0),
+            idx,
+            vec![0; s.x_len()],
+        ];
+        let case = Case::given(format!("{s:?}"), op, init, TIGHT);
+        cases.push(case.with_step(StepParams::default()));
+    }
+    cases
+}
+
+/// The conv table with output padding 1 wherever the stride allows it (PyTorch needs it
+/// below the stride), without the shapes PyTorch refuses.
+pub fn conv_transpose2d_shapes() -> Vec<ConvTranspose2dShape> {
+    let mut shapes = Vec::new();
+    for (i, ((n, c, o, h, w), k, stride, pad)) in conv_cases().into_iter().enumerate() {
+        let out_pad = if stride > 1 && i % 2 == 0 { 1 } else { 0 };
+        let s = ConvTranspose2dShape {
+            n,
+            c,
+            h,
+            w,
+            o,
+            kh: k,
+            kw: k,
+            stride,
+            pad,
+            out_pad,
+        };
+        if s.validate().is_ok() {
+            shapes.push(s);
+        }
+    }
+    shapes
+}
+
+pub fn conv_transpose2d_forward() -> Vec<Case> {
+    random_cases(
+        &conv_transpose2d_shapes(),
+        |&shape| {
+            ConvTranspose2dForward {
+                x: V,
+                w: V,
+                b: V,
+                y: V,
+                shape,
+            }
+            .into()
+        },
+        |i| 10 * i as u64,
+        |s| s.c * s.kh * s.kw,
+    )
+}
+
+pub fn conv_transpose2d_backward_input() -> Vec<Case> {
+    random_cases(
+        &conv_transpose2d_shapes(),
+        |&shape| {
+            ConvTranspose2dBackwardInput {
+                dy: V,
+                w: V,
+                dx: V,
+                shape,
+            }
+            .into()
+        },
+        |i| 10 * i as u64,
+        |s| s.o * s.kh * s.kw,
+    )
+}
+
+pub fn conv_transpose2d_backward_weight() -> Vec<Case> {
+    random_cases(
+        &conv_transpose2d_shapes(),
+        |&shape| {
+            ConvTranspose2dBackwardWeight {
+                x: V,
+                dy: V,
+                dw: V,
+                shape,
+            }
+            .into()
+        },
+        |i| 10 * i as u64,
+        |s| s.n * s.h * s.w,
+    )
+}
