@@ -77,11 +77,22 @@ def conv_args(d):
 def op_fn(op, d):
     """A no-argument function running `op` with sizes `d`, on fresh random inputs."""
     aten = torch.ops.aten
-    if op == "matmul":
+    if op.startswith("matmul"):
         m, k, n = d["m"], d["k"], d["n"]
         a_ = rand(k, m).t() if d["trans_a"] else rand(m, k)
         b_ = rand(n, k).t() if d["trans_b"] else rand(k, n)
-        return lambda: torch.matmul(a_, b_)
+        act = [torch.relu, torch.sigmoid][d.get("act", 0)]
+        if op == "matmul":
+            return lambda: torch.matmul(a_, b_)
+        if op == "matmul_bias_act":  # Linear's addmm, then its activation
+            bias = rand(n)
+            return lambda: act(torch.addmm(bias, a_, b_))
+        if op == "matmul_act_backward":  # the input gradient, then the activation's backward
+            y = act(rand(m, n))
+            grad = [lambda g: aten.threshold_backward(g, y, 0), lambda g: aten.sigmoid_backward(g, y)][d["act"]]
+            return lambda: grad(torch.matmul(a_, b_))
+        if op == "matmul_bias_backward":  # the weight gradient's mm and the bias gradient's sum
+            return lambda: (torch.matmul(a_, b_), a_.sum(1))
     if op in ("bias_forward", "bias_backward"):
         x, b = rand(d["rows"], d["cols"]), rand(d["cols"])
         return (lambda: x + b) if op == "bias_forward" else (lambda: x.sum(0))
@@ -103,6 +114,14 @@ def op_fn(op, d):
             "mse_backward": lambda: aten.mse_loss_backward(g, y, t, 1),
             "bce_backward": lambda: aten.binary_cross_entropy_backward(g, y, t, None, 1),
         }[op]
+    if op in ("mse_sigmoid_backward", "bce_sigmoid_backward"):
+        # What autograd runs for loss(sigmoid(z)): the loss, its backward, the Sigmoid's.
+        y, t = rand(d["rows"], d["cols"], lo=0.01, hi=0.99), rand(d["rows"], d["cols"], lo=0, hi=1)
+        g = torch.ones((), device=dev)
+        if op == "mse_sigmoid_backward":
+            return lambda: (F.mse_loss(y, t), aten.sigmoid_backward(aten.mse_loss_backward(g, y, t, 1), y))
+        return lambda: (F.binary_cross_entropy(y, t),
+                        aten.sigmoid_backward(aten.binary_cross_entropy_backward(g, y, t, None, 1), y))
     if op == "adam_update":
         param = torch.nn.Parameter(rand(d["len"]))
         param.grad = rand(d["len"])

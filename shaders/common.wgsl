@@ -44,3 +44,40 @@ fn workgroup_sum(lid: u32, value: f32) -> f32 {
     }
     return partial[0];
 }
+
+// The activations and their gradients, written once for the elementwise kernels and for
+// every fused kernel that applies one. Gradients take the activation's output y, which
+// the forward kept: y > 0 exactly where x > 0 for ReLU, and σ'(x) = y·(1−y).
+fn relu(x: f32) -> f32 {
+    return max(x, 0.0);
+}
+
+fn sigmoid(x: f32) -> f32 {
+    // exp of a large positive argument overflows to inf, and 1/(1+inf) = 0 is still right.
+    return 1.0 / (1.0 + exp(-x));
+}
+
+fn relu_grad(y: f32, dy: f32) -> f32 {
+    return select(0.0, dy, y > 0.0);
+}
+
+fn sigmoid_grad(y: f32, dy: f32) -> f32 {
+    return dy * y * (1.0 - y);
+}
+
+// The activation a fused kernel applies, from its params: 0 ReLU, 1 Sigmoid (mirrors
+// gpu::kernels::act_code). It acts only where an output is stored, so a uniform branch
+// costs nothing there, and one pipeline serves both activations.
+fn activate(act: u32, x: f32) -> f32 {
+    if (act == 1u) {
+        return sigmoid(x);
+    }
+    return relu(x);
+}
+
+fn activate_grad(act: u32, y: f32, dy: f32) -> f32 {
+    if (act == 1u) {
+        return sigmoid_grad(y, dy);
+    }
+    return relu_grad(y, dy);
+}

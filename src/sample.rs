@@ -1,7 +1,7 @@
 //! Seeded sample inputs for single ops, shared by the kernel tests and the benchmarks.
 
 use crate::cpu::pool::max_pool2d_forward;
-use crate::ops::{Activation, Op, StepParams, View};
+use crate::ops::{Activation, Epilogue, Op, StepParams, View};
 
 /// A step for running one op alone: the batch from the start of the permutation, and
 /// Adam's bias corrections at its first step (1 − 0.9, 1 − 0.999).
@@ -39,9 +39,22 @@ pub fn random_buffers(op: &Op, seed: u64) -> Vec<Vec<u32>> {
         fill(&o.y, 0.0, 1.0);
         fill(&o.t, 0.0, 1.0);
     }
+    if let Op::LossSigmoidBackward(o) = op {
+        fill(&o.y, 0.0, 1.0);
+        fill(&o.t, 0.0, 1.0);
+    }
     if let Op::ActivationBackward(o) = op {
         if o.act == Activation::Sigmoid {
             fill(&o.y, 0.0, 1.0);
+        }
+    }
+    if let Op::Matmul(o) = op {
+        if let Epilogue::ActBackward {
+            y,
+            act: Activation::Sigmoid,
+        } = o.epilogue
+        {
+            fill(&y, 0.0, 1.0);
         }
     }
     if let Op::AdamUpdate(o) = op {

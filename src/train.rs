@@ -9,7 +9,7 @@ use crate::backend::Backend;
 use crate::data::{pack_bytes, Mnist};
 use crate::error::{Error, Result};
 use crate::model::graph::PARAMS;
-use crate::model::{Arch, DataSizes, Graph};
+use crate::model::{Arch, DataSizes, Fusion, Graph};
 use crate::ops::{AdamConfig, LossKind, Op, StepParams};
 use crate::rng::TorchRng;
 
@@ -94,13 +94,23 @@ pub struct Trainer<'b> {
 
 impl<'b> Trainer<'b> {
     pub fn new(backend: &'b mut dyn Backend, config: TrainConfig, data: &Mnist) -> Result<Self> {
+        Self::with_fusion(backend, config, data, Fusion::default())
+    }
+
+    /// A trainer of the fused or the unfused graph (see `model::Fusion`).
+    pub fn with_fusion(
+        backend: &'b mut dyn Backend,
+        config: TrainConfig,
+        data: &Mnist,
+        fusion: Fusion,
+    ) -> Result<Self> {
         config.validate()?;
         let sizes = DataSizes {
             train_images: data.train.len(),
             test_images: data.test.len(),
         };
         let adam = AdamConfig::new(config.lr);
-        let full = Graph::build(&config.arch, config.batch, config.loss, adam, sizes)?;
+        let full = Graph::build_with(&config.arch, config.batch, config.loss, adam, sizes, fusion)?;
 
         backend.alloc(&full.buffers)?;
         for program in [Program::Train, Program::Eval] {
@@ -210,8 +220,15 @@ impl<'b> Trainer<'b> {
         self.backend.run(Program::Train.name(), Some(batch), &steps)
     }
 
+    /// A running total: the sum of the buffer's values (one, or one per workgroup of a
+    /// kernel that keeps its own), added in f64.
     fn read_scalar(&mut self, buf: usize) -> Result<f64> {
-        Ok(self.backend.read_f32(buf)?[0] as f64)
+        Ok(self.backend.read_f32(buf)?.iter().map(|&v| v as f64).sum())
+    }
+
+    fn zero(&mut self, buf: usize) -> Result<()> {
+        let len = self.full.buffers[buf].len;
+        self.backend.write_f32(buf, 0, &vec![0.0; len])
     }
 
     /// One epoch of training, then evaluation on the whole test set.
@@ -220,7 +237,7 @@ impl<'b> Trainer<'b> {
         let s = self.full.slots;
         let order = self.rng.randperm(self.train_images);
         self.backend.write(s.train_perm, 0, &order)?;
-        self.backend.write_f32(s.loss_total, 0, &[0.0])?;
+        self.zero(s.loss_total)?;
         let started = Instant::now();
         self.run_over(Program::Train, self.train_images)?;
         // Reading the total waits for the GPU, so the time covers all of the epoch's work.

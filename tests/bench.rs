@@ -19,13 +19,13 @@ fn v(buf: usize, len: usize) -> View {
 #[test]
 fn flop_and_byte_formulas() {
     let shape = MatmulShape::new(128, 784, 100);
-    let mm = Op::from(Matmul {
-        a: v(0, 128 * 784),
-        b: v(1, 784 * 100),
-        c: v(2, 128 * 100),
+    let mm = Op::from(Matmul::new(
+        v(0, 128 * 784),
+        v(1, 784 * 100),
+        v(2, 128 * 100),
         shape,
-        batch: Default::default(),
-    });
+        Default::default(),
+    ));
     assert_eq!(mm.flops(), 2.0 * 128.0 * 784.0 * 100.0);
     assert_eq!(
         mm.bytes(),
@@ -135,7 +135,7 @@ fn quick_and_full_benchmarks_cover_every_entry_point() {
             .unwrap()
             .iter()
             .map(|c| {
-                let choice = kernels::choose(&c.op, &c.choice);
+                let choice = kernels::choose(&c.op, &c.choice, Default::default());
                 kernels::launch(&c.op, &choice).unwrap().entry.to_string()
             })
             .collect();

@@ -10,8 +10,9 @@ use crate::ops::{
     views, Activation, ActivationBackward, ActivationForward, AdamConfig, AdamUpdate, BiasBackward,
     BiasForward, Conv2dBackwardBias, Conv2dBackwardInput, Conv2dBackwardWeight, Conv2dForward,
     Conv2dShape, ConvTranspose2dBackwardInput, ConvTranspose2dBackwardWeight,
-    ConvTranspose2dForward, ConvTranspose2dShape, GatherBatch, LossBackward, LossForward, LossKind,
-    Matmul, MatmulShape, MaxPool2dBackward, MaxPool2dForward, Op, Pool2dShape, StepParams,
+    ConvTranspose2dForward, ConvTranspose2dShape, Epilogue, GatherBatch, LossBackward, LossForward,
+    LossKind, LossSigmoidBackward, Matmul, MatmulShape, MaxPool2dBackward, MaxPool2dForward, Op,
+    Pool2dShape, StepParams,
 };
 
 /// Every case of every table.
@@ -24,6 +25,7 @@ pub fn all() -> Vec<Case> {
         activation_backward(),
         loss_forward(),
         loss_backward(),
+        loss_sigmoid_backward(),
         adam_update(),
         gather_batch(),
         conv2d_forward(),
@@ -48,26 +50,80 @@ fn sum_tol(per_term: f32, terms: usize) -> Tol {
     }
 }
 
-/// (m, k, n): ones, sizes around the 16 and 64 tiles, and the dense autoencoder's layers.
-pub const MATMUL_SHAPES: [(usize, usize, usize); 10] = [
+/// (m, k, n): ones and lines; sizes off every tile (8, 16, 32, 64, 128) and off 4, which
+/// sgemm's vec4 loads cannot take; sizes that are multiples of 4 but of no tile, for
+/// sgemm's edge blocks and its last partial k-tile; a whole tile of every size.
+pub const MATMUL_SHAPES: [(usize, usize, usize); 8] = [
     (1, 1, 1),
-    (1, 7, 3),
+    (1, 1000, 3),
+    (127, 1, 33),
+    (37, 129, 61),
     (5, 3, 17),
-    (16, 16, 16),
-    (17, 33, 65),
-    (64, 64, 64),
-    (65, 17, 129),
-    (3, 100, 200),
-    (128, 784, 100),
-    (100, 30, 128),
+    (68, 20, 36),
+    (132, 44, 196),
+    (128, 128, 128),
 ];
 
-/// Every variant, every shape, every transpose combination.
+/// The dense autoencoder's products at batch 128, each in the layout the model runs it
+/// in: (m, k, n, trans_a, trans_b).
+pub const MATMUL_MODEL_SHAPES: [(usize, usize, usize, bool, bool); 6] = [
+    (128, 784, 100, false, true),  // forward of the first layer, x·Wᵀ
+    (128, 200, 30, false, true),   // forward into the code
+    (128, 100, 784, false, true),  // forward of the last layer
+    (128, 100, 784, false, false), // input gradient of the first layer, dy·W
+    (100, 128, 784, true, false),  // weight gradient of the first layer, dyᵀ·x
+    (784, 128, 100, true, false),  // weight gradient of the last layer
+];
+
+const TRANSPOSES: [(bool, bool); 4] = [(false, false), (false, true), (true, false), (true, true)];
+
+/// Each epilogue in the layouts a Linear layer uses it with (the forward x·Wᵀ, the input
+/// gradient dy·W, the weight gradient dyᵀ·x), and the bias gradient also with A stored
+/// (M,K), since its row sums read the staged A. An epilogue acts on the finished sums,
+/// so the other layouts add nothing the plain table has not checked.
+fn epilogue_layouts() -> Vec<(Epilogue, (bool, bool))> {
+    let mut list = Vec::new();
+    for act in [Activation::Relu, Activation::Sigmoid] {
+        list.push((Epilogue::BiasAct { bias: V, act }, (false, true)));
+        list.push((Epilogue::ActBackward { y: V, act }, (false, false)));
+    }
+    list.push((Epilogue::BiasBackward { db: V }, (true, false)));
+    list.push((Epilogue::BiasBackward { db: V }, (false, false)));
+    list
+}
+
+fn matmul_case(
+    variant: MatmulVariant,
+    shape: MatmulShape,
+    epilogue: Epilogue,
+    seed: u64,
+) -> Option<Case> {
+    let op = Matmul {
+        epilogue,
+        ..Matmul::new(V, V, V, shape, Default::default())
+    };
+    if !variant.runs(&op) {
+        return None;
+    }
+    let label = format!("{} {:?} {shape:?}", variant.name(), epilogue);
+    let op = Op::from(op).standalone();
+    let choice = KernelChoice {
+        matmul: Some(variant),
+    };
+    let case = Case::random(label, op, seed, sum_tol(1e-6, shape.k));
+    Some(case.with_choice(choice).with_step(StepParams::default()))
+}
+
+/// Every variant (every block size of sgemm and thin), every shape it runs, every
+/// transpose combination, plain; one 256³ product per variant, large enough for sgemm's
+/// interior blocks and several workgroups of every block size; then every epilogue on
+/// every variant that has it, in its layouts, over shapes that reach the edges (a 1×1,
+/// sizes off every tile, a model layer).
 pub fn matmul() -> Vec<Case> {
     let mut cases = Vec::new();
     for variant in MatmulVariant::ALL {
         for (i, &(m, k, n)) in MATMUL_SHAPES.iter().enumerate() {
-            for (trans_a, trans_b) in [(false, false), (false, true), (true, false), (true, true)] {
+            for (t, &(trans_a, trans_b)) in TRANSPOSES.iter().enumerate() {
                 let shape = MatmulShape {
                     m,
                     k,
@@ -75,20 +131,40 @@ pub fn matmul() -> Vec<Case> {
                     trans_a,
                     trans_b,
                 };
-                let v = views(&[shape.a_len(), shape.b_len(), shape.c_len()]);
-                let op = Op::from(Matmul {
-                    a: v[0],
-                    b: v[1],
-                    c: v[2],
-                    shape,
-                    batch: Default::default(),
-                });
-                let choice = KernelChoice {
-                    matmul: Some(variant),
+                let seed = (10 * i + t) as u64;
+                cases.extend(matmul_case(variant, shape, Epilogue::None, seed));
+            }
+        }
+        for (i, &(m, k, n, trans_a, trans_b)) in MATMUL_MODEL_SHAPES.iter().enumerate() {
+            let shape = MatmulShape {
+                m,
+                k,
+                n,
+                trans_a,
+                trans_b,
+            };
+            cases.extend(matmul_case(variant, shape, Epilogue::None, 500 + i as u64));
+        }
+        let square = MatmulShape::new(256, 256, 256);
+        cases.extend(matmul_case(variant, square, Epilogue::None, 7));
+        let (m, k, n, _, _) = MATMUL_MODEL_SHAPES[1];
+        let edges = [
+            MATMUL_SHAPES[0],
+            MATMUL_SHAPES[3],
+            MATMUL_SHAPES[6],
+            (m, k, n),
+        ];
+        for (i, &(m, k, n)) in edges.iter().enumerate() {
+            for (e, (epilogue, (trans_a, trans_b))) in epilogue_layouts().into_iter().enumerate() {
+                let shape = MatmulShape {
+                    m,
+                    k,
+                    n,
+                    trans_a,
+                    trans_b,
                 };
-                let label = format!("{variant:?} {shape:?}");
-                let case = Case::random(label, op, 10 * i as u64, sum_tol(1e-6, k));
-                cases.push(case.with_choice(choice).with_step(StepParams::default()));
+                let seed = (100 * i + e) as u64;
+                cases.extend(matmul_case(variant, shape, epilogue, seed));
             }
         }
     }
@@ -256,6 +332,42 @@ pub fn loss_backward() -> Vec<Case> {
                 op,
                 init,
                 TIGHT,
+            ));
+        }
+    }
+    cases
+}
+
+/// The fused loss over the loss shapes and a batch of 1024 images (several hundred
+/// chunks, the last one partial), adding to running totals that are not zero.
+pub fn loss_sigmoid_backward() -> Vec<Case> {
+    let mut cases = Vec::new();
+    for loss in [LossKind::Mse, LossKind::Bce] {
+        for (i, &(rows, cols)) in LOSS_SHAPES.iter().chain(&[(1000, 784)]).enumerate() {
+            let len = rows * cols;
+            let groups = crate::ops::loss_totals(len);
+            let (y, t) = predictions_and_targets(len, 10 * i as u64);
+            let v = views(&[len, len, len, groups]);
+            let op = Op::from(LossSigmoidBackward {
+                loss,
+                y: v[0],
+                t: v[1],
+                dz: v[2],
+                totals: v[3],
+                rows,
+                cols,
+            });
+            let init = vec![y, t, vec![0; len], random(groups, 7, 0.0, 2.0)];
+            // Each total sums at most 1024 terms in a tree, against an f64 sum.
+            let tol = Tol {
+                atol: 1e-6,
+                rtol: 1e-5,
+            };
+            cases.push(Case::given(
+                format!("{loss:?} {rows}x{cols}"),
+                op,
+                init,
+                tol,
             ));
         }
     }

@@ -5,18 +5,12 @@ use crate::ops::{
     Activation, ActivationBackward, ActivationForward, BatchDim, BiasBackward, BiasForward,
     Conv2dBackwardBias, Conv2dBackwardInput, Conv2dBackwardWeight, Conv2dForward, Conv2dShape,
     ConvTranspose2dBackwardInput, ConvTranspose2dBackwardWeight, ConvTranspose2dForward,
-    ConvTranspose2dShape, Matmul, MatmulShape, MaxPool2dBackward, MaxPool2dForward, Pool2dShape,
-    View,
+    ConvTranspose2dShape, Epilogue, Matmul, MatmulShape, MaxPool2dBackward, MaxPool2dForward,
+    Pool2dShape, View,
 };
 
 fn matmul(g: &mut Builder, a: View, b: View, c: View, shape: MatmulShape, batch: BatchDim) {
-    g.push(Matmul {
-        a,
-        b,
-        c,
-        shape,
-        batch,
-    });
+    g.push(Matmul::new(a, b, c, shape, batch));
 }
 
 /// y = x · Wᵀ + b, W (out, in) as `nn.Linear`.
@@ -87,6 +81,91 @@ impl Layer for Linear {
             // dx (n,i) = dy (n,o) · W (o,i)
             let dx = g.buffer(format!("{}.grad_in", self.name), n * i);
             matmul(g, dy, s.w, dx, MatmulShape::new(n, o, i), BatchDim::M);
+            dx
+        })
+    }
+}
+
+/// `nn.Linear` and the activation after it, fused: one product forward (bias and
+/// activation in its epilogue) and two backward (dW with db; dx carried on through the
+/// activation that produced this layer's input). Its backward takes the gradient of its
+/// pre-activation and returns that of the layer below, so no activation is a dispatch.
+pub struct LinearAct {
+    name: String,
+    inputs: usize,
+    outputs: usize,
+    act: Activation,
+    /// The activation whose output this layer's input is, if any.
+    input_act: Option<Activation>,
+    saved: Option<LinearSaved>,
+}
+
+impl LinearAct {
+    pub fn new(
+        name: impl Into<String>,
+        inputs: usize,
+        outputs: usize,
+        act: Activation,
+        input_act: Option<Activation>,
+    ) -> Self {
+        LinearAct {
+            name: name.into(),
+            inputs,
+            outputs,
+            act,
+            input_act,
+            saved: None,
+        }
+    }
+}
+
+impl Layer for LinearAct {
+    fn forward(&mut self, g: &mut Builder, x: View) -> View {
+        let (n, i, o) = (g.rows, self.inputs, self.outputs);
+        let (w, dw) = g.weight(format!("{}.weight", self.name), &[o, i], i);
+        let (b, db) = g.bias(format!("{}.bias", self.name), o, i);
+        let y = g.buffer(format!("{}.out", self.name), n * o);
+        let shape = MatmulShape {
+            trans_b: true,
+            ..MatmulShape::new(n, i, o)
+        };
+        let epilogue = Epilogue::BiasAct {
+            bias: b,
+            act: self.act,
+        };
+        g.push(Matmul {
+            epilogue,
+            ..Matmul::new(x, w, y, shape, BatchDim::M)
+        });
+        self.saved = Some(LinearSaved { x, w, dw, db });
+        y
+    }
+
+    /// `dz` is the gradient of this layer's pre-activation.
+    fn backward(&mut self, g: &mut Builder, dz: View, need_dx: bool) -> Option<View> {
+        let s = self.saved.as_ref().expect("forward before backward");
+        let (n, i, o) = (g.rows, self.inputs, self.outputs);
+        // dW (o,i) = dzᵀ (o,n) · x (n,i), and db (o) = Σ_n dz
+        let dw_shape = MatmulShape {
+            trans_a: true,
+            ..MatmulShape::new(o, n, i)
+        };
+        g.push(Matmul {
+            epilogue: Epilogue::BiasBackward { db: s.db },
+            ..Matmul::new(dz, s.x, s.dw, dw_shape, BatchDim::K)
+        });
+        need_dx.then(|| {
+            // dx (n,i) = dz (n,o) · W (o,i), then through the activation below, if any
+            let dx = g.buffer(format!("{}.grad_in", self.name), n * i);
+            let epilogue = match self.input_act {
+                Some(act) => Epilogue::ActBackward { y: s.x, act },
+                None => Epilogue::None,
+            };
+            let shape = MatmulShape::new(n, o, i);
+            g.push(Matmul {
+                epilogue,
+                ..Matmul::new(dz, s.w, dx, shape, BatchDim::M)
+            });
             dx
         })
     }

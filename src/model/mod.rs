@@ -6,10 +6,10 @@ pub mod layers;
 use crate::data::{IMAGE_PIXELS, IMAGE_SIDE};
 use crate::error::{Error, Result};
 use crate::model::graph::{Builder, Layer, Param};
-use crate::model::layers::{Act, Chw, Conv2d, ConvTranspose2d, Linear, MaxPool2d};
+use crate::model::layers::{Act, Chw, Conv2d, ConvTranspose2d, Linear, LinearAct, MaxPool2d};
 use crate::ops::{
-    Activation, AdamConfig, AdamUpdate, BufId, BufferSpec, GatherBatch, LossBackward, LossForward,
-    LossKind, Op, View,
+    loss_totals, Activation, AdamConfig, AdamUpdate, BufId, BufferSpec, GatherBatch, LossBackward,
+    LossForward, LossKind, LossSigmoidBackward, Op, View,
 };
 use crate::rng::TorchRng;
 
@@ -17,6 +17,18 @@ use crate::rng::TorchRng;
 pub const DEFAULT_LAYERS: [usize; 3] = [100, 200, 30];
 /// The conv autoencoder's encoder channels by default: two stages, 16 then 8 channels.
 pub const DEFAULT_CHANNELS: [usize; 2] = [16, 8];
+
+/// Whether a graph runs neighbouring ops as one kernel: a layer's product with its bias
+/// and activation, its weight gradient with its bias gradient, its input gradient with
+/// the activation below, the loss with its gradient and the output Sigmoid's. Fewer,
+/// fuller dispatches; the unfused graph runs each op on its own, the readable path that
+/// tests and benchmarks compare it with. Both compute the same functions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Fusion {
+    #[default]
+    Fused,
+    Unfused,
+}
 
 /// Which autoencoder, with its size flags.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -134,11 +146,13 @@ impl Arch {
     }
 
     /// The layers in `nn.Sequential` order, each named by its index there, so that
-    /// parameter names (`0.weight`, `0.bias`, `2.weight`, …) are PyTorch's state_dict keys.
-    fn layers(&self) -> Vec<Box<dyn Layer>> {
+    /// parameter names (`0.weight`, `0.bias`, `2.weight`, …) are PyTorch's state_dict keys;
+    /// and whether they are fused, the last one then taking the gradient of its
+    /// pre-activation from the fused loss.
+    fn layers(&self, fusion: Fusion) -> (Vec<Box<dyn Layer>>, Fusion) {
         match self {
-            Arch::Dense { layers } => dense_layers(layers),
-            Arch::Conv { channels } => conv_layers(channels),
+            Arch::Dense { layers } => (dense_layers(layers, fusion), fusion),
+            Arch::Conv { channels } => (conv_layers(channels), Fusion::Unfused),
         }
     }
 }
@@ -152,10 +166,23 @@ fn dense_widths(layers: &[usize]) -> Vec<usize> {
     widths
 }
 
-fn dense_layers(layers: &[usize]) -> Vec<Box<dyn Layer>> {
+fn dense_layers(layers: &[usize], fusion: Fusion) -> Vec<Box<dyn Layer>> {
     let widths = dense_widths(layers);
     let last = widths.len() - 2;
     let mut out: Vec<Box<dyn Layer>> = Vec::new();
+    let act = |i: usize| match i == last {
+        true => Activation::Sigmoid,
+        false => Activation::Relu,
+    };
+    if fusion == Fusion::Fused {
+        for (i, pair) in widths.windows(2).enumerate() {
+            // Linear i is module 2·i of the nn.Sequential, its activation 2·i + 1.
+            let input_act = i.checked_sub(1).map(act);
+            let layer = LinearAct::new((2 * i).to_string(), pair[0], pair[1], act(i), input_act);
+            out.push(Box::new(layer));
+        }
+        return out;
+    }
     for (i, pair) in widths.windows(2).enumerate() {
         out.push(Box::new(Linear::new(
             out.len().to_string(),
@@ -225,6 +252,8 @@ pub struct Slots {
     pub test_perm: BufId,
     pub input: View,
     pub output: View,
+    /// The training loss's running total: one value, or one per chunk of the fused loss;
+    /// the loss is their sum.
     pub loss_total: BufId,
     pub eval_mse_total: BufId,
     pub eval_bce_total: BufId,
@@ -251,12 +280,24 @@ pub struct DataSizes {
 }
 
 impl Graph {
+    /// The fused graph (`Fusion::Fused`).
     pub fn build(
         arch: &Arch,
         rows: usize,
         loss: LossKind,
         adam: AdamConfig,
         data: DataSizes,
+    ) -> Result<Graph> {
+        Graph::build_with(arch, rows, loss, adam, data, Fusion::default())
+    }
+
+    pub fn build_with(
+        arch: &Arch,
+        rows: usize,
+        loss: LossKind,
+        adam: AdamConfig,
+        data: DataSizes,
+        fusion: Fusion,
     ) -> Result<Graph> {
         arch.validate()?;
         if rows == 0 {
@@ -270,7 +311,7 @@ impl Graph {
         let test_perm = g.buffer("test order", data.test_images);
         let input = g.buffer("input", rows * IMAGE_PIXELS);
 
-        let mut layers = arch.layers();
+        let (mut layers, fusion) = arch.layers(fusion);
         let mut h = input;
         for layer in layers.iter_mut() {
             h = layer.forward(&mut g, h);
@@ -279,25 +320,45 @@ impl Graph {
         let output = h;
 
         let scalar = |g: &mut Builder, name: &str| g.buffer(name, 1);
-        let (value, total) = (scalar(&mut g, "loss"), scalar(&mut g, "loss total"));
         let dy = g.buffer("loss.grad", output.len);
-        g.push(LossForward {
-            loss,
-            y: output,
-            t: input,
-            value,
-            total,
-            rows,
-            cols: IMAGE_PIXELS,
-        });
-        g.push(LossBackward {
-            loss,
-            y: output,
-            t: input,
-            dy,
-            rows,
-            cols: IMAGE_PIXELS,
-        });
+        // Both models end in a Sigmoid: fused, the loss kernel also takes its gradient
+        // through it, and the last layer starts its backward from the pre-activation.
+        let total = match fusion {
+            Fusion::Fused => {
+                let totals = g.buffer("loss totals", loss_totals(output.len));
+                g.push(LossSigmoidBackward {
+                    loss,
+                    y: output,
+                    t: input,
+                    dz: dy,
+                    totals,
+                    rows,
+                    cols: IMAGE_PIXELS,
+                });
+                totals
+            }
+            Fusion::Unfused => {
+                let (value, total) = (scalar(&mut g, "loss"), scalar(&mut g, "loss total"));
+                g.push(LossForward {
+                    loss,
+                    y: output,
+                    t: input,
+                    value,
+                    total,
+                    rows,
+                    cols: IMAGE_PIXELS,
+                });
+                g.push(LossBackward {
+                    loss,
+                    y: output,
+                    t: input,
+                    dy,
+                    rows,
+                    cols: IMAGE_PIXELS,
+                });
+                total
+            }
+        };
         let mut grad = dy;
         for (i, layer) in layers.iter_mut().enumerate().rev() {
             match layer.backward(&mut g, grad, i > 0) {

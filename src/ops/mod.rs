@@ -31,8 +31,8 @@ pub use conv_transpose2d::{
 pub use elementwise::{
     Activation, ActivationBackward, ActivationForward, BiasBackward, BiasForward,
 };
-pub use loss::{LossBackward, LossForward, LossKind};
-pub use matmul::{BatchDim, Matmul, MatmulShape};
+pub use loss::{loss_totals, LossBackward, LossForward, LossKind, LossSigmoidBackward, LOSS_CHUNK};
+pub use matmul::{BatchDim, Epilogue, Matmul, MatmulShape};
 pub use optim::{AdamConfig, AdamUpdate};
 pub use pool::{MaxPool2dBackward, MaxPool2dForward, Pool2dShape};
 
@@ -270,6 +270,7 @@ ops!(
     ActivationBackward,
     LossForward,
     LossBackward,
+    LossSigmoidBackward,
     AdamUpdate,
     Conv2dForward,
     Conv2dBackwardInput,
