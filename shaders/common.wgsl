@@ -31,8 +31,8 @@ fn group_index(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
 var<workgroup> partial: array<f32, WG>;
 
 // The sum of `value` over the workgroup, by halving: every invocation gets the total.
-// Call it from uniform control flow, at most once per kernel (the result is read from
-// `partial`, which a second call would overwrite while others still read it).
+// Call it from uniform control flow; the closing barrier lets a kernel call it again
+// (every invocation has read the total before the next call writes `partial`).
 fn workgroup_sum(lid: u32, value: f32) -> f32 {
     partial[lid] = value;
     workgroupBarrier();
@@ -42,7 +42,20 @@ fn workgroup_sum(lid: u32, value: f32) -> f32 {
         }
         workgroupBarrier();
     }
-    return partial[0];
+    let total = partial[0];
+    workgroupBarrier();
+    return total;
+}
+
+// The windows [lo, hi) of a max-pool (window k, stride s, `out` windows) whose span holds
+// input coordinate i: lo·s ≤ i < lo·s + k, i.e. ceil((i + 1 − k) / s) ≤ lo ≤ i / s,
+// written to stay in unsigned arithmetic when i + 1 < k.
+fn pool_windows(i: u32, k: u32, s: u32, out: u32) -> vec2<u32> {
+    var lo = 0u;
+    if (i + 1u > k) {
+        lo = (i + 1u - k + s - 1u) / s;
+    }
+    return vec2<u32>(lo, min(i / s + 1u, out));
 }
 
 // The activations and their gradients, written once for the elementwise kernels and for

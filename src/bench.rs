@@ -110,7 +110,10 @@ fn with_variants(op: Op) -> Vec<Case> {
         .into_iter()
         .map(|matmul| Case {
             op: op.clone(),
-            choice: KernelChoice { matmul },
+            choice: KernelChoice {
+                matmul,
+                ..Default::default()
+            },
         })
         .collect()
 }

@@ -117,6 +117,7 @@ fn fused_dense_on_thin_kernels_matches_the_unfused_reference() {
     let cfg = config(Arch::default_dense(), 64, LossKind::Mse);
     let thin = KernelChoice {
         matmul: Some(MatmulVariant::Thin(16)),
+        ..Default::default()
     };
     let mut backend = GpuBackend::with_choice(common::gpu(), thin);
     let gpu = train_graph(&mut backend, &cfg, &data, 2, Fusion::Fused);

@@ -7,7 +7,9 @@ use bytemuck::{cast_slice, cast_slice_mut};
 use crate::backend::{Backend, OpTime, ProgramOps, Timing};
 use crate::cpu::{batch, conv2d, conv_transpose2d, elementwise, loss, matmul, optim, pool};
 use crate::error::{Error, Result};
-use crate::ops::{Activation, BufId, BufferSpec, Epilogue, LossKind, Op, StepParams, View};
+use crate::ops::{
+    Activation, BufId, BufferSpec, Epilogue, InputGrad, LossKind, Op, StepParams, View,
+};
 
 #[derive(Default)]
 pub struct CpuBackend {
@@ -320,6 +322,60 @@ fn run_reference(op: &Op, i: &Inputs, outs: &mut [&mut [u32]], step: &StepParams
             let [dw] = outputs(op, outs)?;
             let (x, dy) = (f(&o.x), f(&o.dy));
             conv_transpose2d::conv_transpose2d_backward_weight(&o.shape, x, dy, f32s(dw))
+        }
+        Op::Conv2dActForward(o) => {
+            let (s, x, w, b) = (&o.shape, f(&o.x), f(&o.w), f(&o.b));
+            match o.pool_shape() {
+                None => {
+                    let [y] = outputs(op, outs)?;
+                    conv2d::conv2d_act_forward(s, o.act, x, w, b, f32s(y))
+                }
+                Some(pool) => {
+                    let [y, idx] = outputs(op, outs)?;
+                    conv2d::conv2d_act_pool_forward(s, o.act, &pool, x, w, b, f32s(y), idx)
+                }
+            }
+        }
+        Op::Conv2dBackward(o) => {
+            let (s, x, dy) = (&o.shape, f(&o.x), f(&o.dy));
+            match o.dx {
+                None => {
+                    let [dw, db] = outputs(op, outs)?;
+                    conv2d::conv2d_backward_params(s, x, dy, f32s(dw), f32s(db))
+                }
+                Some(InputGrad::Act { act, .. }) => {
+                    let [dw, db, dx] = outputs(op, outs)?;
+                    let (w, dw, db, dx) = (f(&o.w), f32s(dw), f32s(db), f32s(dx));
+                    conv2d::conv2d_backward_act(s, act, x, dy, w, dw, db, dx)
+                }
+                Some(InputGrad::PoolAct { act, idx, pool, .. }) => {
+                    let [dw, db, dx] = outputs(op, outs)?;
+                    let (w, idx) = (f(&o.w), i.words(&idx));
+                    let (dw, db, dx) = (f32s(dw), f32s(db), f32s(dx));
+                    conv2d::conv2d_backward_pool_act(s, act, &pool, x, dy, w, idx, dw, db, dx)
+                }
+            }
+        }
+        Op::ConvTranspose2dActForward(o) => {
+            let [y] = outputs(op, outs)?;
+            let (x, w, b) = (f(&o.x), f(&o.w), f(&o.b));
+            conv_transpose2d::conv_transpose2d_act_forward(&o.shape, o.act, x, w, b, f32s(y))
+        }
+        Op::ConvTranspose2dBackward(o) => {
+            let [dw, db, dx] = outputs(op, outs)?;
+            let (s, x, dy, w) = (&o.shape, f(&o.x), f(&o.dy), f(&o.w));
+            let (dw, db, dx) = (f32s(dw), f32s(db), f32s(dx));
+            match o.dx {
+                InputGrad::Act { act, .. } => {
+                    conv_transpose2d::conv_transpose2d_backward_act(s, act, x, dy, w, dw, db, dx)
+                }
+                InputGrad::PoolAct { act, idx, pool, .. } => {
+                    let idx = i.words(&idx);
+                    conv_transpose2d::conv_transpose2d_backward_pool_act(
+                        s, act, &pool, x, dy, w, idx, dw, db, dx,
+                    )
+                }
+            }
         }
     }
     Ok(())

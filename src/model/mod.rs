@@ -6,7 +6,9 @@ pub mod layers;
 use crate::data::{IMAGE_PIXELS, IMAGE_SIDE};
 use crate::error::{Error, Result};
 use crate::model::graph::{Builder, Layer, Param};
-use crate::model::layers::{Act, Chw, Conv2d, ConvTranspose2d, Linear, LinearAct, MaxPool2d};
+use crate::model::layers::{
+    Act, Chw, Conv2d, ConvStage, ConvTranspose2d, ConvTransposeStage, Linear, LinearAct, MaxPool2d,
+};
 use crate::ops::{
     loss_totals, Activation, AdamConfig, AdamUpdate, BufId, BufferSpec, GatherBatch, LossBackward,
     LossForward, LossKind, LossSigmoidBackward, Op, View,
@@ -152,7 +154,7 @@ impl Arch {
     fn layers(&self, fusion: Fusion) -> (Vec<Box<dyn Layer>>, Fusion) {
         match self {
             Arch::Dense { layers } => (dense_layers(layers, fusion), fusion),
-            Arch::Conv { channels } => (conv_layers(channels), Fusion::Unfused),
+            Arch::Conv { channels } => (conv_layers(channels, fusion), fusion),
         }
     }
 }
@@ -201,7 +203,10 @@ fn dense_layers(layers: &[usize], fusion: Fusion) -> Vec<Box<dyn Layer>> {
 
 /// Conv(3×3, pad 1) ReLU MaxPool(2) per stage, then ConvTranspose(3×3, stride 2, pad 1,
 /// output padding 1) ReLU per stage back up, then Conv(3×3, pad 1) to one channel, Sigmoid.
-fn conv_layers(channels: &[usize]) -> Vec<Box<dyn Layer>> {
+fn conv_layers(channels: &[usize], fusion: Fusion) -> Vec<Box<dyn Layer>> {
+    if fusion == Fusion::Fused {
+        return fused_conv_layers(channels);
+    }
     let mut out: Vec<Box<dyn Layer>> = Vec::new();
     let relu =
         |out: &Vec<Box<dyn Layer>>| Box::new(Act::new(out.len().to_string(), Activation::Relu));
@@ -240,6 +245,37 @@ fn conv_layers(channels: &[usize]) -> Vec<Box<dyn Layer>> {
         out.len().to_string(),
         Activation::Sigmoid,
     )));
+    out
+}
+
+/// The same network as `conv_layers` in fused stages, each named by its conv's index in
+/// the `nn.Sequential` (a stage spans the conv, its activation and its pool).
+fn fused_conv_layers(channels: &[usize]) -> Vec<Box<dyn Layer>> {
+    let mut out: Vec<Box<dyn Layer>> = Vec::new();
+    let mut index = 0;
+    let mut shape = Chw {
+        c: 1,
+        h: IMAGE_SIDE,
+        w: IMAGE_SIDE,
+    };
+    for &c in channels {
+        let conv = Conv2d::new(index.to_string(), shape, c, 3, 1, 1);
+        let stage = ConvStage::new(conv, Activation::Relu, Some((2, 2)));
+        shape = stage.output();
+        out.push(Box::new(stage));
+        index += 3;
+    }
+    let mut targets: Vec<usize> = channels.iter().rev().skip(1).copied().collect();
+    targets.insert(0, shape.c);
+    for c in targets {
+        let tconv = ConvTranspose2d::new(index.to_string(), shape, c, 3, 2, 1, 1);
+        let stage = ConvTransposeStage::new(tconv, Activation::Relu);
+        shape = stage.output();
+        out.push(Box::new(stage));
+        index += 2;
+    }
+    let conv = Conv2d::new(index.to_string(), shape, 1, 3, 1, 1);
+    out.push(Box::new(ConvStage::new(conv, Activation::Sigmoid, None)));
     out
 }
 

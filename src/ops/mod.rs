@@ -22,11 +22,12 @@ pub mod pool;
 
 pub use batch::GatherBatch;
 pub use conv2d::{
-    Conv2dBackwardBias, Conv2dBackwardInput, Conv2dBackwardWeight, Conv2dForward, Conv2dShape,
+    Conv2dActForward, Conv2dBackward, Conv2dBackwardBias, Conv2dBackwardInput,
+    Conv2dBackwardWeight, Conv2dForward, Conv2dShape, FusedPool, InputGrad,
 };
 pub use conv_transpose2d::{
-    ConvTranspose2dBackwardInput, ConvTranspose2dBackwardWeight, ConvTranspose2dForward,
-    ConvTranspose2dShape,
+    ConvTranspose2dActForward, ConvTranspose2dBackward, ConvTranspose2dBackwardInput,
+    ConvTranspose2dBackwardWeight, ConvTranspose2dForward, ConvTranspose2dShape,
 };
 pub use elementwise::{
     Activation, ActivationBackward, ActivationForward, BiasBackward, BiasForward,
@@ -281,6 +282,10 @@ ops!(
     ConvTranspose2dForward,
     ConvTranspose2dBackwardInput,
     ConvTranspose2dBackwardWeight,
+    Conv2dActForward,
+    Conv2dBackward,
+    ConvTranspose2dActForward,
+    ConvTranspose2dBackward,
 );
 
 impl Op {

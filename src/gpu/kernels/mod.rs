@@ -171,6 +171,8 @@ impl Parallelism {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct KernelChoice {
     pub matmul: Option<MatmulVariant>,
+    /// Output channels per invocation of a fused conv forward (a pipeline constant).
+    pub stage_channels: Option<usize>,
 }
 
 /// The variants `op` runs with: those `forced`, the rest chosen from its shape. The
@@ -186,7 +188,28 @@ pub fn choose(op: &Op, forced: &KernelChoice, device: Parallelism) -> KernelChoi
         let variant = forced.matmul.filter(|v| v.runs(o));
         chosen.matmul = Some(variant.unwrap_or_else(|| MatmulVariant::for_op(o, device)));
     }
+    let stage = fused_stage_sizes(op);
+    if let Some((o, window, taps, positions)) = stage {
+        let og = || conv2d::stage_channels(o, window, taps, positions, device);
+        chosen.stage_channels = Some(forced.stage_channels.unwrap_or_else(og));
+    }
     chosen
+}
+
+/// A fused conv forward's (output channels, pool window, taps per channel, outputs per
+/// channel): what its channels per invocation are chosen from.
+fn fused_stage_sizes(op: &Op) -> Option<(usize, usize, usize, usize)> {
+    if let Op::Conv2dActForward(o) = op {
+        let s = &o.shape;
+        let window = o.pool_shape().map_or(1, |p| p.k * p.k);
+        let positions = o.pool_shape().map_or(s.y_len(), |p| p.y_len()) / s.o;
+        return Some((s.o, window, s.kh * s.kw, positions));
+    }
+    if let Op::ConvTranspose2dActForward(o) = op {
+        let s = &o.shape;
+        return Some((s.o, 1, s.kh * s.kw, s.y_len() / s.o));
+    }
+    None
 }
 
 /// The launch of `op` with the variants in `choice` (see `choose`).
@@ -216,6 +239,12 @@ pub fn launch(op: &Op, choice: &KernelChoice) -> Result<Launch> {
         Op::ConvTranspose2dForward(o) => conv_transpose2d::forward(o),
         Op::ConvTranspose2dBackwardInput(o) => conv_transpose2d::backward_input(o),
         Op::ConvTranspose2dBackwardWeight(o) => conv_transpose2d::backward_weight(o),
+        Op::Conv2dActForward(o) => conv2d::act_forward(o, choice.stage_channels.unwrap_or(1)),
+        Op::Conv2dBackward(o) => conv2d::backward(o),
+        Op::ConvTranspose2dActForward(o) => {
+            conv_transpose2d::act_forward(o, choice.stage_channels.unwrap_or(1))
+        }
+        Op::ConvTranspose2dBackward(o) => conv_transpose2d::backward(o),
     }
 }
 
