@@ -1,7 +1,6 @@
 //! The persistent pipeline cache: written after new pipelines are made, read back by the
 //! next context, and never a reason for a run to fail, whatever the file holds.
 
-
 use std::sync::Arc;
 
 use wgsl_autoencoder::backend::Backend;

@@ -6,7 +6,7 @@ mod common;
 use wgsl_autoencoder::backend::Backend;
 use wgsl_autoencoder::cpu::backend::CpuBackend;
 use wgsl_autoencoder::data::{default_data_dir, load_mnist, Mnist};
-use wgsl_autoencoder::gpu::kernels::{KernelChoice, MatmulVariant};
+use wgsl_autoencoder::gpu::kernels::{KernelChoice, MatmulVariant, ThinTile};
 use wgsl_autoencoder::gpu::GpuBackend;
 use wgsl_autoencoder::model::{Arch, Fusion};
 use wgsl_autoencoder::ops::LossKind;
@@ -116,7 +116,7 @@ fn fused_dense_on_thin_kernels_matches_the_unfused_reference() {
     let data = small_mnist(200, 100);
     let cfg = config(Arch::default_dense(), 64, LossKind::Mse);
     let thin = KernelChoice {
-        matmul: Some(MatmulVariant::Thin(16)),
+        matmul: Some(MatmulVariant::Thin(ThinTile::T16)),
         ..Default::default()
     };
     let mut backend = GpuBackend::with_choice(common::gpu(), thin);

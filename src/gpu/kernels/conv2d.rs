@@ -100,8 +100,9 @@ pub const STAGED_WEIGHTS: usize = 2048;
 /// and the pixels of its pool window.
 const ACCUMULATORS: usize = crate::ops::conv2d::MAX_FUSED_OUTPUTS;
 
-/// Output channels per invocation of a fused forward: on a GPU the most (up to 16, as
-/// the accumulators and the staged weights allow) that still give `FILL` workgroups, so
+/// Output channels per invocation of a fused forward: on a GPU the most (a power of two
+/// up to 16, as the accumulators and the staged weights allow) that still give `FILL`
+/// workgroups, so
 /// that each input read serves as many channels as the GPU's width allows; on a CPU
 /// adapter the most, for reuse. `positions` counts the stage's outputs per channel at the
 /// size the program is compiled for, `taps` a channel's weights (C_chunk·KH·KW ≥ KH·KW).
@@ -119,9 +120,11 @@ pub fn stage_channels(
         .clamp(1, 16);
     let blocks = positions.div_ceil(WORKGROUP);
     let fills = |og: usize| o.div_ceil(og) * blocks >= FILL;
+    // Powers of two, so that groups split the usual channel counts evenly.
+    let mut candidates = [16, 8, 4, 2, 1].into_iter().filter(|&og| og <= most);
     match device {
         Parallelism::Narrow => most,
-        Parallelism::Wide => (1..=most).rev().find(|&og| fills(og)).unwrap_or(1),
+        Parallelism::Wide => candidates.find(|&og| fills(og)).unwrap_or(1),
     }
 }
 
@@ -218,4 +221,26 @@ pub fn backward(o: &Conv2dBackward) -> Result<Launch> {
     let dx = o.dx.map_or(0, |g| input_invocations(&g, s.x_len()));
     let groups = s.o * s.c * s.kh + dx.div_ceil(WORKGROUP);
     Ok(Launch::new(Shader::Conv2d, o.entry(), &p, grid_groups(groups)).with_constants(constants))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stage_channels_fill_a_gpu_and_fit_the_kernel() {
+        // conv1 at batch 128: 128·14·14 pooled outputs per channel, 98 blocks; 16
+        // channels in 2 groups of 8 give 196 workgroups, in 4 of 4 give 392.
+        assert_eq!(stage_channels(16, 4, 9, 128 * 196, Parallelism::Wide), 4);
+        // conv2: 128·7·7 outputs per channel, 25 blocks; one channel each fills best.
+        assert_eq!(stage_channels(8, 4, 9, 128 * 49, Parallelism::Wide), 1);
+        // Large batches afford more channels per invocation.
+        assert_eq!(stage_channels(16, 4, 9, 1024 * 196, Parallelism::Wide), 16);
+        // A CPU adapter takes the most reuse; a 5×5 pool window leaves room for 2.
+        assert_eq!(stage_channels(16, 4, 9, 8, Parallelism::Narrow), 16);
+        assert_eq!(stage_channels(17, 25, 9, 8, Parallelism::Narrow), 2);
+        let (og, cc) = staging(17, 17, 25, 25, 2);
+        assert_eq!((og, cc), (2, 17));
+        assert!(og * cc * 25 <= STAGED_WEIGHTS);
+    }
 }

@@ -45,6 +45,26 @@ impl SgemmTile {
     }
 }
 
+/// thin's block of C per workgroup, T×T: K is split into 1024/T² slices among its 256
+/// invocations (16, 4 or 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ThinTile {
+    T8,
+    T16,
+    T32,
+}
+
+impl ThinTile {
+    /// The side T (the WGSL constant THIN_T).
+    fn side(self) -> usize {
+        match self {
+            ThinTile::T8 => 8,
+            ThinTile::T16 => 16,
+            ThinTile::T32 => 32,
+        }
+    }
+}
+
 /// Which WGSL matmul entry point runs a product, and in which configuration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MatmulVariant {
@@ -54,8 +74,8 @@ pub enum MatmulVariant {
     Tiled,
     /// Register-blocked, 8×8 per invocation, vec4 loads, double-buffered.
     Sgemm(SgemmTile),
-    /// A T×T block per workgroup (T = 8, 16 or 32) with K split among its invocations.
-    Thin(usize),
+    /// A T×T block per workgroup with K split among its invocations.
+    Thin(ThinTile),
 }
 
 /// Workgroups at which a product is taken to fill a GPU: about two per multiprocessor of
@@ -70,9 +90,9 @@ impl MatmulVariant {
         MatmulVariant::Sgemm(SgemmTile::T128x128),
         MatmulVariant::Sgemm(SgemmTile::T128x64),
         MatmulVariant::Sgemm(SgemmTile::T64x64),
-        MatmulVariant::Thin(8),
-        MatmulVariant::Thin(16),
-        MatmulVariant::Thin(32),
+        MatmulVariant::Thin(ThinTile::T8),
+        MatmulVariant::Thin(ThinTile::T16),
+        MatmulVariant::Thin(ThinTile::T32),
     ];
 
     pub fn name(self) -> &'static str {
@@ -82,9 +102,9 @@ impl MatmulVariant {
             MatmulVariant::Sgemm(SgemmTile::T128x128) => "sgemm128x128",
             MatmulVariant::Sgemm(SgemmTile::T128x64) => "sgemm128x64",
             MatmulVariant::Sgemm(SgemmTile::T64x64) => "sgemm64x64",
-            MatmulVariant::Thin(8) => "thin8",
-            MatmulVariant::Thin(16) => "thin16",
-            MatmulVariant::Thin(_) => "thin32",
+            MatmulVariant::Thin(ThinTile::T8) => "thin8",
+            MatmulVariant::Thin(ThinTile::T16) => "thin16",
+            MatmulVariant::Thin(ThinTile::T32) => "thin32",
         }
     }
 
@@ -134,7 +154,7 @@ impl MatmulVariant {
             MatmulVariant::Naive => (16, 16),
             MatmulVariant::Tiled => (64, 64),
             MatmulVariant::Sgemm(tile) => tile.block(),
-            MatmulVariant::Thin(t) => (t, t),
+            MatmulVariant::Thin(tile) => (tile.side(), tile.side()),
         }
     }
 
@@ -167,13 +187,17 @@ impl MatmulVariant {
                 (v.to_vec(), 0)
             }
             Parallelism::Wide if s.m.min(s.n) <= 256 => {
-                ([32, 16, 8].map(MatmulVariant::Thin).to_vec(), FILL)
+                let tiles = [ThinTile::T32, ThinTile::T16, ThinTile::T8];
+                (tiles.map(MatmulVariant::Thin).to_vec(), FILL)
             }
             Parallelism::Wide if aligned => {
                 let tiles = [SgemmTile::T128x128, SgemmTile::T128x64, SgemmTile::T64x64];
                 (tiles.map(MatmulVariant::Sgemm).to_vec(), FILL / 2)
             }
-            Parallelism::Wide => (vec![MatmulVariant::Tiled, MatmulVariant::Thin(32)], 0),
+            Parallelism::Wide => {
+                let thin = MatmulVariant::Thin(ThinTile::T32);
+                (vec![MatmulVariant::Tiled, thin], 0)
+            }
         };
         let runnable: Vec<MatmulVariant> = candidates.into_iter().filter(|v| v.runs(o)).collect();
         // In order of preference: the first that fills the device, else the one with the
@@ -228,7 +252,95 @@ pub fn matmul(o: &Matmul, variant: MatmulVariant) -> Result<Launch> {
                 ("TRANS_B", s.trans_b as u32),
             ]
         }
-        MatmulVariant::Thin(t) => vec![("THIN_T", t as u32)],
+        MatmulVariant::Thin(tile) => vec![("THIN_T", u(tile.side())?)],
     };
     Ok(Launch::new(Shader::Matmul, entry, &params, grid).with_constants(constants))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::View;
+
+    fn product(m: usize, k: usize, n: usize, trans_a: bool, trans_b: bool) -> Matmul {
+        let v = View::whole(0, 1);
+        let shape = MatmulShape {
+            m,
+            k,
+            n,
+            trans_a,
+            trans_b,
+        };
+        Matmul::new(v, v, v, shape, Default::default())
+    }
+
+    #[test]
+    fn a_gpu_gets_thin_blocks_for_the_models_and_sgemm_for_squares() {
+        let wide =
+            |m, k, n, ta, tb| MatmulVariant::for_op(&product(m, k, n, ta, tb), Parallelism::Wide);
+        // x·Wᵀ of the first layer at batch 128: 16×13 blocks of 8 (208) is the most.
+        assert_eq!(
+            wide(128, 784, 100, false, true),
+            MatmulVariant::Thin(ThinTile::T8)
+        );
+        // dy·W into 784 inputs: 8×49 blocks of 16 fill the card.
+        assert_eq!(
+            wide(128, 100, 784, false, false),
+            MatmulVariant::Thin(ThinTile::T16)
+        );
+        // Squares: 128×128 blocks once there are enough of them, smaller below.
+        let sgemm = MatmulVariant::Sgemm;
+        assert_eq!(
+            wide(4096, 4096, 4096, false, false),
+            sgemm(SgemmTile::T128x128)
+        );
+        assert_eq!(
+            wide(2048, 2048, 2048, false, true),
+            sgemm(SgemmTile::T128x128)
+        );
+        assert_eq!(
+            wide(1024, 1024, 1024, true, false),
+            sgemm(SgemmTile::T128x64)
+        );
+        assert_eq!(wide(512, 512, 512, false, false), sgemm(SgemmTile::T64x64));
+        // Rows that vec4 loads cannot take.
+        assert_eq!(wide(1000, 1001, 1000, false, false), MatmulVariant::Tiled);
+    }
+
+    #[test]
+    fn a_cpu_adapter_gets_the_most_work_per_invocation() {
+        let narrow = |o: &Matmul| MatmulVariant::for_op(o, Parallelism::Narrow);
+        let sgemm = MatmulVariant::Sgemm(SgemmTile::T64x64);
+        assert_eq!(narrow(&product(128, 784, 100, false, true)), sgemm);
+        // K = 30 is no multiple of 4: tiled for a plain product, naive with an epilogue.
+        let misaligned = product(128, 30, 200, false, true);
+        assert_eq!(narrow(&misaligned), MatmulVariant::Tiled);
+        let fused = Matmul {
+            epilogue: Epilogue::BiasBackward {
+                db: View::whole(3, 128),
+            },
+            ..misaligned
+        };
+        assert_eq!(narrow(&fused), MatmulVariant::Naive);
+    }
+
+    #[test]
+    fn variants_run_only_what_they_can() {
+        let sgemm = MatmulVariant::Sgemm(SgemmTile::T128x128);
+        assert!(sgemm.runs(&product(4, 8, 4, false, false)));
+        // A's rows (K = 6) are not whole vec4s; transposed, its rows are M = 4.
+        assert!(!sgemm.runs(&product(4, 6, 4, false, false)));
+        assert!(sgemm.runs(&product(4, 6, 4, true, false)));
+        let fused = Matmul {
+            epilogue: Epilogue::BiasBackward {
+                db: View::whole(3, 4),
+            },
+            ..product(4, 8, 4, false, false)
+        };
+        assert!(!MatmulVariant::Tiled.runs(&fused));
+        assert!(MatmulVariant::ALL
+            .iter()
+            .filter(|v| **v != MatmulVariant::Tiled)
+            .all(|v| v.runs(&fused)));
+    }
 }

@@ -15,7 +15,7 @@ pub mod pool;
 use crate::error::{Error, Result};
 use crate::ops::{Op, OpDef};
 
-pub use matmul::{MatmulVariant, SgemmTile};
+pub use matmul::{MatmulVariant, SgemmTile, ThinTile};
 
 /// Invocations per workgroup of the one-dimensional kernels; the WGSL `override WG` in
 /// shaders/common.wgsl gets this value at pipeline creation.
