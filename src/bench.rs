@@ -273,6 +273,7 @@ pub fn train_rows(
                 lr: 1e-3,
                 loss: LossKind::Mse,
                 seed: 0,
+                noise: None,
             };
             let mut backend = GpuBackend::new(gpu.clone());
             let mut trainer = Trainer::new(&mut backend, config, data)?;
