@@ -43,6 +43,22 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
 }
 
 fn bench(args: &BenchArgs) -> Result<()> {
+    // The filter first: a typo should not cost a device start.
+    let wanted = |case: &crate::bench::Case| {
+        args.filter
+            .as_ref()
+            .is_none_or(|f| case.label().contains(&f.replace(' ', "")))
+    };
+    let cases: Vec<crate::bench::Case> = crate::bench::cases(args.quick)?
+        .into_iter()
+        .filter(wanted)
+        .collect();
+    if let (Some(filter), true) = (&args.filter, cases.is_empty()) {
+        return Err(Error::flag(
+            "--filter",
+            format!("{filter:?} matches no benchmark row; rows are named like \"matmul[128,784,100]\" or \"conv2d_forward/conv1[8,1,28,28,16]\""),
+        ));
+    }
     let gpu = Arc::new(Gpu::new()?);
     let opts = crate::bench::Options::new(args.quick);
     if !args.json {
@@ -57,12 +73,7 @@ fn bench(args: &BenchArgs) -> Result<()> {
         );
     }
     let mut rows = Vec::new();
-    let wanted = |case: &crate::bench::Case| {
-        args.filter
-            .as_ref()
-            .is_none_or(|f| case.label().contains(&f.replace(' ', "")))
-    };
-    for case in crate::bench::cases(args.quick)?.into_iter().filter(wanted) {
+    for case in cases {
         let row = crate::bench::run_case(&gpu, &case, &opts)?;
         if args.json {
             println!("{}", to_json(&row)?);
@@ -103,6 +114,19 @@ fn profile(args: &ProfileArgs) -> Result<()> {
     };
     if args.steps == 0 {
         return Err(Error::flag("--steps", "must be at least 1"));
+    }
+    if args.batch == 0 {
+        return Err(Error::flag("--batch", "must be at least 1"));
+    }
+    // Steps × batch images of one shuffle: checked before any data or device.
+    if args.steps.checked_mul(args.batch).is_none_or(|n| n > 60_000) {
+        return Err(Error::flag(
+            "--steps",
+            format!(
+                "{} steps of batch {} need more than the 60000 training images",
+                args.steps, args.batch
+            ),
+        ));
     }
     let data = load_mnist(
         &args.data_dir.clone().unwrap_or_else(default_data_dir),

@@ -22,7 +22,7 @@ pub const MAX_LAYERS: usize = 32;
 fn too_big(flag: &str, what: &str, bytes: u128, limit: u64, limit_what: &str) -> Error {
     Error::flag(
         flag,
-        format!("{what} would need {bytes} bytes, more than {limit_what} ({limit} bytes); use a smaller {flag}"),
+        format!("{what} would need {bytes} bytes, but {limit_what} allows at most {limit}; use a smaller {flag}"),
     )
 }
 
@@ -138,7 +138,7 @@ fn check_graph(spec: &GraphSpec, limits: &MemoryLimits, extra: u64) -> Result<()
             return Err(Error::flag(
                 flag,
                 format!(
-                    "the model's buffers need {needed} bytes in all, more than {} ({total} bytes); use a smaller {flag}",
+                    "the model's buffers need {needed} bytes in all, but {} allows at most {total}; use a smaller {flag}",
                     limits.total_what
                 ),
             ));
