@@ -267,17 +267,24 @@ fn plan_new(args: &TrainArgs) -> Result<Plan> {
 }
 
 fn plan_resume(dir: &Path, args: &TrainArgs) -> Result<Plan> {
-    let run = RunDir::open_existing(dir)?;
-    let path = run.file("checkpoint.safetensors");
+    if !dir.is_dir() {
+        return Err(Error::flag(
+            "--resume",
+            format!("{}: no such folder", dir.display()),
+        ));
+    }
+    // Checked before the folder is locked or cleaned: it must be a run of ours.
+    let path = dir.join("checkpoint.safetensors");
     if !path.is_file() {
-        let why =
-            match run.file("metrics.jsonl").is_file() || run.file("model.safetensors").is_file() {
-                true => "holds no checkpoint.safetensors: it was saved without what resuming needs",
-                false => "holds no run of this program (no checkpoint.safetensors)",
-            };
+        let ours = dir.join("metrics.jsonl").is_file() || dir.join("model.safetensors").is_file();
+        let why = match ours {
+            true => "holds no checkpoint.safetensors: it was saved without what resuming needs",
+            false => "holds no run of this program (no checkpoint.safetensors)",
+        };
         return Err(Error::flag("--resume", format!("{}: {why}", dir.display())));
     }
     let meta = checkpoint::read_meta(&path)?;
+    let run = RunDir::open_existing(dir)?;
     let json = meta.flags.clone().ok_or_else(|| Error::Checkpoint {
         path: path.clone(),
         message: "saved without the run's flags: it cannot be resumed".into(),

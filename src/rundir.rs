@@ -28,6 +28,8 @@ const LOCK: &str = ".lock";
 /// A folder this process holds the lock of; the lock goes when this is dropped.
 pub struct RunDir {
     dir: PathBuf,
+    /// Made by this run: removed again if the run ends before writing anything into it.
+    created: bool,
 }
 
 impl RunDir {
@@ -40,8 +42,10 @@ impl RunDir {
             ));
         }
         Self::refuse_earlier_run(dir)?;
+        let created = !dir.exists();
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let run = Self::lock(dir, "--out")?;
+        let mut run = Self::lock(dir, "--out")?;
+        run.created = created;
         // Checked again under the lock: another process may have started in between.
         Self::refuse_earlier_run(dir)?;
         Ok(run)
@@ -86,6 +90,7 @@ impl RunDir {
                     crate::interrupt::hold_lock(&path);
                     let run = RunDir {
                         dir: dir.to_path_buf(),
+                        created: false,
                     };
                     run.remove_partials()?;
                     return Ok(run);
@@ -118,8 +123,21 @@ impl RunDir {
     }
 
     /// Removes what a killed process left half-written. Only done under the lock, so it
-    /// never removes a file another live run is writing.
+    /// never removes a file another live run is writing, and only in a folder that holds
+    /// a run (or nothing else), so that pointing a command at some other folder does not
+    /// clean it.
     fn remove_partials(&self) -> Result<()> {
+        let holds_run = RUN_FILES.iter().any(|f| self.dir.join(f).exists());
+        let holds_other = std::fs::read_dir(&self.dir)
+            .map_err(|e| Error::io(&self.dir, e))?
+            .flatten()
+            .any(|e| {
+                let name = e.file_name().to_string_lossy().to_string();
+                name != LOCK && !name.starts_with(crate::files::PARTIAL_PREFIX)
+            });
+        if !holds_run && holds_other {
+            return Ok(());
+        }
         let entries = std::fs::read_dir(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
         for entry in entries.flatten() {
             let name = entry.file_name();
@@ -149,6 +167,10 @@ impl Drop for RunDir {
         crate::interrupt::release_lock(&path);
         // Nothing to do if it is already gone.
         let _ = std::fs::remove_file(path);
+        if self.created {
+            // Only succeeds while empty: a run that wrote nothing leaves no folder.
+            let _ = std::fs::remove_dir(&self.dir);
+        }
     }
 }
 

@@ -70,14 +70,17 @@ pub fn check_magnitude(arch: &Arch, batch: usize, limits: &MemoryLimits) -> Resu
             }
         }
     }
-    for (what, per_image, fixed) in sizes {
-        if bytes(fixed) > limit as u128 {
-            return Err(too_big(flag, &what, bytes(fixed), limit, limit_what));
+    // What no batch can fix first, so that the advice names the model's flag.
+    for (what, per_image, fixed) in &sizes {
+        if bytes(*fixed) > limit as u128 {
+            return Err(too_big(flag, what, bytes(*fixed), limit, limit_what));
         }
-        if bytes(per_image) > limit as u128 {
+        if bytes(*per_image) > limit as u128 {
             let what = format!("{what}, even at --batch 1,");
-            return Err(too_big(flag, &what, bytes(per_image), limit, limit_what));
+            return Err(too_big(flag, &what, bytes(*per_image), limit, limit_what));
         }
+    }
+    for (what, per_image, _) in sizes {
         let batched = per_image.saturating_mul(batch as u128);
         if bytes(batched) > limit as u128 {
             let what = format!("{what} at batch {batch}");
