@@ -119,7 +119,11 @@ fn profile(args: &ProfileArgs) -> Result<()> {
         return Err(Error::flag("--batch", "must be at least 1"));
     }
     // Steps × batch images of one shuffle: checked before any data or device.
-    if args.steps.checked_mul(args.batch).is_none_or(|n| n > 60_000) {
+    if args
+        .steps
+        .checked_mul(args.batch)
+        .is_none_or(|n| n > 60_000)
+    {
         return Err(Error::flag(
             "--steps",
             format!(

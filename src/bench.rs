@@ -15,9 +15,7 @@ use crate::error::Result;
 use crate::gpu::kernels::{KernelChoice, MatmulVariant};
 use crate::gpu::{Gpu, GpuBackend};
 use crate::model::{Arch, DataSizes, Graph, GraphSpec};
-use crate::ops::{
-    views, AdamConfig, BufferSpec, LossKind, Matmul, MatmulShape, NoiseKind, Op,
-};
+use crate::ops::{views, AdamConfig, BufferSpec, LossKind, Matmul, MatmulShape, NoiseKind, Op};
 use crate::report::{median, opt, table};
 use crate::sample::{random_buffers, SAMPLE_STEP};
 use crate::train::{TrainConfig, Trainer};
@@ -144,7 +142,13 @@ pub fn model_ops(batch: usize) -> Result<Vec<Op>> {
         };
         let spec = GraphSpec {
             noise: Some(noise),
-            ..GraphSpec::new(&Arch::default_dense(), batch, LossKind::Mse, AdamConfig::new(1e-3), sizes)
+            ..GraphSpec::new(
+                &Arch::default_dense(),
+                batch,
+                LossKind::Mse,
+                AdamConfig::new(1e-3),
+                sizes,
+            )
         };
         let graph = Graph::build_with(&spec)?;
         for op in graph.train.iter().filter(|op| matches!(op, Op::Corrupt(_))) {

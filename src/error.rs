@@ -36,7 +36,7 @@ pub enum Error {
         hint: String,
     },
 
-    #[error("the loss became {value} at epoch {epoch} (step {step}): training diverged, and the last good checkpoint is kept. The learning rate is probably too high: try a smaller --lr (this run used {lr})")]
+    #[error("the loss became {value} at epoch {epoch} (step {step}): training diverged, and nothing of epoch {epoch} was saved (the checkpoints of earlier epochs are kept). The learning rate is probably too high: try a smaller --lr (this run used {lr})")]
     Diverged {
         value: f64,
         epoch: usize,

@@ -248,7 +248,10 @@ fn an_adapter_variable_that_matches_nothing_is_an_error_naming_it() {
     } else {
         "metal"
     };
-    for (var, value) in [("WGPU_ADAPTER_NAME", "no-such-gpu"), ("WGPU_BACKEND", absent)] {
+    for (var, value) in [
+        ("WGPU_ADAPTER_NAME", "no-such-gpu"),
+        ("WGPU_BACKEND", absent),
+    ] {
         let out = run_with_env(&["train", "--limit", "10"], &[(var, value)]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{var}: {stderr}");
@@ -284,5 +287,159 @@ fn an_adapter_variable_that_matches_nothing_is_an_error_naming_it() {
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn run_ok(args: &[&str]) -> String {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+fn metrics(dir: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// A PNG's size and whether its pixels differ (a blank picture is one colour).
+fn png_size_and_varied(path: &std::path::Path) -> (u32, u32, bool) {
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut pixels).unwrap();
+    let pixels = &pixels[..info.buffer_size()];
+    let distinct: std::collections::BTreeSet<&[u8]> = pixels.chunks(3).collect();
+    (info.width, info.height, distinct.len() > 16)
+}
+
+#[test]
+fn a_short_run_draws_four_pictures_that_are_not_blank() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let o = out.to_str().unwrap();
+    run_ok(&["train", "--limit", "512", "--epochs", "2", "--out", o]);
+    for (name, min_w, min_h) in [
+        ("loss.png", 600, 400),
+        // 3× digits: ten classes of 84-pixel cells, three examples of two rows each.
+        ("reconstructions.png", 10 * 84, 3 * 2 * 84),
+        ("latent.png", 600, 600),
+        ("interpolation.png", 10 * 84, 8 * 84),
+    ] {
+        let (w, h, varied) = png_size_and_varied(&out.join(name));
+        assert!(w >= min_w && h >= min_h, "{name} is {w}×{h}");
+        assert!(varied, "{name} is blank");
+    }
+    // A denoising run's reconstructions have a third row per example: the noisy input.
+    let noisy = dir.path().join("noisy");
+    let n = noisy.to_str().unwrap();
+    let args = ["train", "--layers", "16", "--limit", "64", "--epochs", "1"];
+    let mut args = args.to_vec();
+    args.extend(["--noise", "mask:0.3", "--out", n]);
+    run_ok(&args);
+    let (_, h_plain, _) = png_size_and_varied(&out.join("reconstructions.png"));
+    let (_, h_noisy, varied) = png_size_and_varied(&noisy.join("reconstructions.png"));
+    assert!(varied && h_noisy > h_plain, "{h_noisy} vs {h_plain}");
+}
+
+/// 3 epochs straight, and 2 then `--resume --epochs 3`, on one backend: the third
+/// epoch's losses must be the same bits.
+fn resume_equals_uninterrupted(backend: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("straight"), dir.path().join("resumed"));
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let common = [
+        "train",
+        "--layers",
+        "32,8",
+        "--limit",
+        "300",
+        "--batch",
+        "64",
+        "--noise",
+        "gaussian:0.3",
+        "--seed",
+        "7",
+        "--backend",
+        backend,
+    ];
+    run_ok(&[&common[..], &["--epochs", "3", "--out", a]].concat());
+    run_ok(&[&common[..], &["--epochs", "2", "--out", b]].concat());
+    let stdout = run_ok(&[
+        "train",
+        "--resume",
+        b,
+        "--epochs",
+        "3",
+        "--backend",
+        backend,
+    ]);
+    assert!(
+        stdout.contains("resuming") && stdout.contains("epoch   3/3"),
+        "{stdout}"
+    );
+    let (straight, resumed) = (metrics(a.as_ref()), metrics(b.as_ref()));
+    assert_eq!(resumed.len(), 3, "the resumed run appends to its metrics");
+    for key in ["train_loss", "test_mse", "test_bce"] {
+        assert_eq!(
+            straight[2][key], resumed[2][key],
+            "{backend}: epoch 3 {key} differs after resuming"
+        );
+        assert_eq!(straight[1][key], resumed[1][key]);
+    }
+}
+
+#[test]
+fn resumed_training_equals_uninterrupted_training_on_the_gpu() {
+    resume_equals_uninterrupted("gpu");
+}
+
+#[test]
+fn resumed_training_equals_uninterrupted_training_on_the_cpu() {
+    resume_equals_uninterrupted("cpu");
+}
+
+#[test]
+fn resuming_a_finished_or_foreign_run_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let run_dir = dir.path().join("run");
+    let r = run_dir.to_str().unwrap();
+    let args = ["train", "--layers", "8", "--limit", "32", "--epochs", "1"];
+    run_ok(&[&args[..], &["--backend", "cpu", "--out", r]].concat());
+    let before = std::fs::read(run_dir.join("metrics.jsonl")).unwrap();
+    assert_error(
+        &["train", "--resume", r],
+        &["--epochs", "already has its 1 epochs"],
+    );
+    assert_eq!(
+        std::fs::read(run_dir.join("metrics.jsonl")).unwrap(),
+        before
+    );
+    // Any other folder, and a checkpoint that is not ours.
+    let foreign = dir.path().join("foreign");
+    std::fs::create_dir(&foreign).unwrap();
+    let f = foreign.to_str().unwrap();
+    assert_error(&["train", "--resume", f], &["--resume", "holds no run"]);
+    std::fs::write(foreign.join("checkpoint.safetensors"), b"not safetensors").unwrap();
+    assert_error(
+        &["train", "--resume", f],
+        &["checkpoint.safetensors", "not a safetensors file"],
+    );
+    // A run's flags cannot be changed on resume.
+    assert_error(
+        &["train", "--resume", r, "--lr", "0.1"],
+        &["--resume", "--lr"],
+    );
+    // eval of the finished run needs none of its flags.
+    let stdout = run_ok(&["eval", r, "--backend", "cpu"]);
+    assert!(
+        stdout.contains("test mse") && stdout.contains("784-8-784"),
+        "{stdout}"
     );
 }

@@ -10,8 +10,9 @@ use crate::ops::{
     views, Activation, ActivationBackward, ActivationForward, AdamConfig, AdamUpdate, BiasBackward,
     BiasForward, Conv2dBackwardBias, Conv2dBackwardInput, Conv2dBackwardWeight, Conv2dForward,
     Conv2dShape, ConvTranspose2dBackwardInput, ConvTranspose2dBackwardWeight,
-    ConvTranspose2dForward, ConvTranspose2dShape, Corrupt, GatherBatch, NoiseKind, LossBackward, LossForward, LossKind,
-    Matmul, MatmulShape, MaxPool2dBackward, MaxPool2dForward, Op, Pool2dShape, StepParams,
+    ConvTranspose2dForward, ConvTranspose2dShape, Corrupt, GatherBatch, LossBackward, LossForward,
+    LossKind, Matmul, MatmulShape, MaxPool2dBackward, MaxPool2dForward, NoiseKind, Op, Pool2dShape,
+    StepParams,
 };
 
 /// Every case of every table.
