@@ -143,16 +143,16 @@ pub struct TrainArgs {
     pub model: ModelKind,
     /// Dense encoder widths after the 784 inputs; the last is the code layer. The decoder
     /// mirrors them. Dense only [default: 100,200,30].
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
     pub layers: Option<Vec<usize>>,
     /// Conv encoder channels, each stage a 3×3 conv, ReLU and 2×2 max-pool. Conv only
     /// [default: 16,8].
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
     pub channels: Option<Vec<usize>>,
     /// Epochs in all; with --resume, the run's new total [default: 5, or the run's own].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub epochs: Option<usize>,
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = 128, allow_negative_numbers = true)]
     pub batch: usize,
     /// Adam's learning rate.
     #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
@@ -160,10 +160,10 @@ pub struct TrainArgs {
     #[arg(long, value_enum, default_value_t = LossArg::Mse)]
     pub loss: LossArg,
     /// Seeds initialisation, shuffling and noise.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     pub seed: u64,
     /// Train on the first N training images only.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub limit: Option<usize>,
     /// A denoising autoencoder: the model sees corrupted images, `gaussian:STD` (noise
     /// added, clamped to [0,1]) or `mask:P` (a fraction P of pixels zeroed), and learns

@@ -421,6 +421,16 @@ impl<'b> Trainer<'b> {
 
         let started = Instant::now();
         let (test_mse, test_bce) = self.evaluate_with(progress)?;
+        // Weights can grow past what the forward pass can hold while the training loss
+        // still read finite: the test loss is guarded too.
+        if let Some(value) = [test_mse, test_bce].into_iter().find(|v| !v.is_finite()) {
+            return Err(Error::Diverged {
+                value,
+                epoch,
+                step: self.step,
+                lr: self.config.lr,
+            });
+        }
         Ok(EpochMetrics {
             epoch,
             train_loss,
