@@ -59,9 +59,12 @@ fn check_finite(path: &Path, name: &str, values: &[f32]) -> Result<()> {
     }
 }
 
+/// A tensor to write: its name, type, shape and little-endian bytes.
+type Tensor<'a> = (String, Dtype, Vec<usize>, &'a [u8]);
+
 fn serialize(
     path: &Path,
-    tensors: Vec<(String, Dtype, Vec<usize>, &[u8])>,
+    tensors: Vec<Tensor>,
     metadata: HashMap<String, String>,
 ) -> Result<Vec<u8>> {
     let views = tensors
@@ -85,7 +88,7 @@ fn weight_tensors<'a>(
     graph: &Graph,
     flat: &'a [f32],
     prefix: &str,
-) -> Result<Vec<(String, Dtype, Vec<usize>, &'a [u8])>> {
+) -> Result<Vec<Tensor<'a>>> {
     graph
         .params
         .iter()
