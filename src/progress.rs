@@ -34,8 +34,8 @@ impl EpochBars {
     fn start(&self, eval: bool, total: usize) -> ProgressBar {
         let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stdout());
         let template = match eval {
-            false => "{prefix} train [{bar:30}] {pos}/{len} images  {msg}  {per_sec}  ETA {eta}",
-            true => "{prefix} test  [{bar:30}] {pos}/{len} images  {per_sec}  ETA {eta}",
+            false => "{prefix} train [{bar:30}] {pos}/{len} images  {msg}  ETA {eta}",
+            true => "{prefix} test  [{bar:30}] {pos}/{len} images  {msg}  ETA {eta}",
         };
         if let Ok(style) = ProgressStyle::with_template(template) {
             bar.set_style(style.progress_chars("=> "));
@@ -59,9 +59,14 @@ impl EpochBars {
         }
         if let Some((_, bar)) = &self.bar {
             bar.set_position(done as u64);
-            if let Progress::Train { loss, .. } = p {
-                bar.set_message(format!("{} {loss:.6}", self.loss_name));
-            }
+            let rate = done as f64 / bar.elapsed().as_secs_f64().max(1e-9);
+            let message = match p {
+                Progress::Train { loss, .. } => {
+                    format!("{} {loss:.6}  {rate:.0} img/s", self.loss_name)
+                }
+                Progress::Eval { .. } => format!("{rate:.0} img/s"),
+            };
+            bar.set_message(message);
         }
     }
 
