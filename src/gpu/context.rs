@@ -142,6 +142,9 @@ fn search_order() -> Result<Vec<wgpu::Backends>> {
 /// Every adapter wgpu sees, honouring `WGPU_BACKEND`: the primary backends' adapters, or
 /// GL's where there are none. None at all is an error saying how to get one.
 pub fn list_adapters() -> Result<Vec<wgpu::Adapter>> {
+    // Checked here too, so that `info` does not pass over a variable `train` would refuse.
+    env_power()?;
+    env_adapter_name()?;
     for backends in search_order()? {
         let adapters = enumerate(backends);
         if !adapters.is_empty() {
