@@ -359,6 +359,10 @@ fn train(args: &TrainArgs) -> Result<()> {
         resume,
     } = plan;
     let quiet = args.quiet;
+    // From here an interrupt removes the run's lock and says what is saved.
+    crate::interrupt::install();
+    let done = resume.as_ref().map_or(0, |(_, meta)| meta.epoch);
+    crate::interrupt::set_note(resume_note(run.path(), done));
     let data_dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
     let (data, mut backend, times) = data_and_backend(data_dir, flags.limit, args.backend)?;
     let backend_name = backend.name();
@@ -424,7 +428,6 @@ fn train(args: &TrainArgs) -> Result<()> {
             times.data, times.device
         );
     }
-    crate::interrupt::install();
     let bars = crate::progress::wanted(quiet);
     for epoch in trainer.epochs_done() + 1..=config.epochs {
         crate::interrupt::set_note(resume_note(run.path(), epoch - 1));

@@ -85,6 +85,7 @@ fn picture(
         let mut encoder = png::Encoder::new(&mut bytes, width as u32, height as u32);
         encoder.set_color(png::ColorType::Rgb);
         encoder.set_depth(png::BitDepth::Eight);
+        encoder.set_compression(png::Compression::High);
         let mut writer = encoder.write_header().map_err(png_error)?;
         writer.write_image_data(&rgb).map_err(png_error)?;
         writer.finish().map_err(png_error)?;
