@@ -443,3 +443,27 @@ fn resuming_a_finished_or_foreign_run_is_refused() {
         "{stdout}"
     );
 }
+
+#[test]
+fn quiet_prints_nothing_and_plot_draws_several_runs_in_one_picture() {
+    let dir = tempfile::tempdir().unwrap();
+    let ours = dir.path().join("ours");
+    let o = ours.to_str().unwrap();
+    let args = ["train", "--layers", "8", "--limit", "64", "--epochs", "2"];
+    let stdout = run_ok(&[&args[..], &["--backend", "cpu", "--quiet", "--out", o]].concat());
+    assert!(stdout.is_empty(), "--quiet printed: {stdout}");
+    assert_eq!(metrics(&ours).len(), 2);
+    // A run as scripts/torch_train.py --out writes it: the same keys, no interval points.
+    let peer = dir.path().join("pytorch");
+    std::fs::create_dir(&peer).unwrap();
+    let lines = [
+        r#"{"epoch": 1, "train_loss": 0.2, "test_mse": 0.1, "test_bce": 0.4, "seconds": 1.0, "images_per_second": 64.0, "eval_seconds": 0.1}"#,
+        r#"{"epoch": 2, "train_loss": 0.1, "test_mse": 0.05, "test_bce": 0.3, "seconds": 1.0, "images_per_second": 64.0, "eval_seconds": 0.1}"#,
+    ];
+    std::fs::write(peer.join("metrics.jsonl"), lines.join("\n")).unwrap();
+    let picture = dir.path().join("both.png");
+    let p = picture.to_str().unwrap();
+    run_ok(&["plot", o, peer.to_str().unwrap(), "--out", p]);
+    let (w, h, varied) = png_size_and_varied(&picture);
+    assert!(w >= 600 && h >= 400 && varied, "{w}×{h}");
+}
