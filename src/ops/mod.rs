@@ -17,6 +17,7 @@ pub mod conv_transpose2d;
 pub mod elementwise;
 pub mod loss;
 pub mod matmul;
+pub mod noise;
 pub mod optim;
 pub mod pool;
 
@@ -33,6 +34,7 @@ pub use elementwise::{
 };
 pub use loss::{LossBackward, LossForward, LossKind};
 pub use matmul::{BatchDim, Matmul, MatmulShape};
+pub use noise::{Corrupt, NoiseKind};
 pub use optim::{AdamConfig, AdamUpdate};
 pub use pool::{MaxPool2dBackward, MaxPool2dForward, Pool2dShape};
 
@@ -280,6 +282,7 @@ ops!(
     ConvTranspose2dForward,
     ConvTranspose2dBackwardInput,
     ConvTranspose2dBackwardWeight,
+    Corrupt,
 );
 
 impl Op {

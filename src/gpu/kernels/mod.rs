@@ -9,6 +9,7 @@ pub mod conv_transpose2d;
 pub mod elementwise;
 pub mod loss;
 pub mod matmul;
+pub mod noise;
 pub mod optim;
 pub mod pool;
 
@@ -34,10 +35,11 @@ pub enum Shader {
     Conv2d,
     Pool,
     ConvTranspose2d,
+    Noise,
 }
 
 impl Shader {
-    pub const ALL: [Shader; 8] = [
+    pub const ALL: [Shader; 9] = [
         Shader::Batch,
         Shader::Matmul,
         Shader::Elementwise,
@@ -46,6 +48,7 @@ impl Shader {
         Shader::Conv2d,
         Shader::Pool,
         Shader::ConvTranspose2d,
+        Shader::Noise,
     ];
 
     pub fn name(self) -> &'static str {
@@ -58,6 +61,7 @@ impl Shader {
             Shader::Conv2d => "conv2d",
             Shader::Pool => "pool",
             Shader::ConvTranspose2d => "conv_transpose2d",
+            Shader::Noise => "noise",
         }
     }
 
@@ -71,6 +75,7 @@ impl Shader {
             Shader::Conv2d => include_str!("../../../shaders/conv2d.wgsl"),
             Shader::Pool => include_str!("../../../shaders/pool.wgsl"),
             Shader::ConvTranspose2d => include_str!("../../../shaders/conv_transpose2d.wgsl"),
+            Shader::Noise => include_str!("../../../shaders/noise.wgsl"),
         }
     }
 
@@ -154,6 +159,7 @@ pub fn launch(op: &Op, choice: &KernelChoice) -> Result<Launch> {
         Op::ConvTranspose2dForward(o) => conv_transpose2d::forward(o),
         Op::ConvTranspose2dBackwardInput(o) => conv_transpose2d::backward_input(o),
         Op::ConvTranspose2dBackwardWeight(o) => conv_transpose2d::backward_weight(o),
+        Op::Corrupt(o) => noise::corrupt(o),
     }
 }
 
@@ -249,6 +255,7 @@ pub fn params_layouts() -> Vec<ParamsLayout> {
         conv2d::Conv2dParams::layout(),
         pool::PoolParams::layout(),
         conv_transpose2d::ConvTranspose2dParams::layout(),
+        noise::NoiseParams::layout(),
         step,
     ]
 }
