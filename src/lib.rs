@@ -18,13 +18,17 @@ pub mod data;
 pub mod error;
 pub mod files;
 pub mod gpu;
+pub mod interrupt;
 pub mod model;
 pub mod ops;
-pub mod picture;
+pub mod plots;
 pub mod profile;
+pub mod progress;
 pub mod report;
 pub mod rng;
+pub mod rundir;
 pub mod sample;
+pub mod sizing;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -58,6 +58,7 @@ pub fn profile(
         lr: 1e-3,
         loss: LossKind::Mse,
         seed: 0,
+        noise: None,
     };
     let mut trainer = Trainer::new(backend, config, data)?;
     trainer.train_steps(2)?;

@@ -17,6 +17,7 @@ pub mod conv_transpose2d;
 pub mod elementwise;
 pub mod loss;
 pub mod matmul;
+pub mod noise;
 pub mod optim;
 pub mod pool;
 
@@ -34,6 +35,7 @@ pub use elementwise::{
 };
 pub use loss::{loss_totals, LossBackward, LossForward, LossKind, LossSigmoidBackward, LOSS_CHUNK};
 pub use matmul::{BatchDim, Epilogue, Matmul, MatmulShape};
+pub use noise::{Corrupt, NoiseKind};
 pub use optim::{AdamConfig, AdamUpdate};
 pub use pool::{MaxPool2dBackward, MaxPool2dForward, Pool2dShape};
 
@@ -282,6 +284,7 @@ ops!(
     ConvTranspose2dForward,
     ConvTranspose2dBackwardInput,
     ConvTranspose2dBackwardWeight,
+    Corrupt,
     Conv2dActForward,
     Conv2dBackward,
     ConvTranspose2dActForward,

@@ -9,6 +9,7 @@ pub mod conv_transpose2d;
 pub mod elementwise;
 pub mod loss;
 pub mod matmul;
+pub mod noise;
 pub mod optim;
 pub mod pool;
 
@@ -40,10 +41,11 @@ pub enum Shader {
     Conv2d,
     Pool,
     ConvTranspose2d,
+    Noise,
 }
 
 impl Shader {
-    pub const ALL: [Shader; 8] = [
+    pub const ALL: [Shader; 9] = [
         Shader::Batch,
         Shader::Matmul,
         Shader::Elementwise,
@@ -52,6 +54,7 @@ impl Shader {
         Shader::Conv2d,
         Shader::Pool,
         Shader::ConvTranspose2d,
+        Shader::Noise,
     ];
 
     pub fn name(self) -> &'static str {
@@ -64,6 +67,7 @@ impl Shader {
             Shader::Conv2d => "conv2d",
             Shader::Pool => "pool",
             Shader::ConvTranspose2d => "conv_transpose2d",
+            Shader::Noise => "noise",
         }
     }
 
@@ -77,6 +81,7 @@ impl Shader {
             Shader::Conv2d => include_str!("../../../shaders/conv2d.wgsl"),
             Shader::Pool => include_str!("../../../shaders/pool.wgsl"),
             Shader::ConvTranspose2d => include_str!("../../../shaders/conv_transpose2d.wgsl"),
+            Shader::Noise => include_str!("../../../shaders/noise.wgsl"),
         }
     }
 
@@ -239,6 +244,7 @@ pub fn launch(op: &Op, choice: &KernelChoice) -> Result<Launch> {
         Op::ConvTranspose2dForward(o) => conv_transpose2d::forward(o),
         Op::ConvTranspose2dBackwardInput(o) => conv_transpose2d::backward_input(o),
         Op::ConvTranspose2dBackwardWeight(o) => conv_transpose2d::backward_weight(o),
+        Op::Corrupt(o) => noise::corrupt(o),
         Op::Conv2dActForward(o) => conv2d::act_forward(o, choice.stage_channels.unwrap_or(1)),
         Op::Conv2dBackward(o) => conv2d::backward(o),
         Op::ConvTranspose2dActForward(o) => {
@@ -340,6 +346,7 @@ pub fn params_layouts() -> Vec<ParamsLayout> {
         conv2d::Conv2dParams::layout(),
         pool::PoolParams::layout(),
         conv_transpose2d::ConvTranspose2dParams::layout(),
+        noise::NoiseParams::layout(),
         step,
     ]
 }
