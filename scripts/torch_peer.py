@@ -74,14 +74,66 @@ def conv_args(d):
     return dict(stride=d["stride"], padding=d["pad"])
 
 
+FUSED_CONV = ("conv2d_act_forward", "conv2d_act_pool_forward", "conv2d_backward_params",
+              "conv2d_backward_act", "conv2d_backward_pool_act", "conv_transpose2d_act_forward",
+              "conv_transpose2d_backward_act", "conv_transpose2d_backward_pool_act")
+
+
+def fused_conv_fn(op, d):
+    """A conv stage as autograd runs it: the convolution (or its backward for all of its
+    gradients), the activation, and the max-pool (or their backwards)."""
+    aten = torch.ops.aten
+    transposed = op.startswith("conv_transpose2d")
+    x = rand(d["n"], d["c"], d["h"], d["w"])
+    w = rand(d["c"], d["o"], d["kh"], d["kw"]) if transposed else rand(d["o"], d["c"], d["kh"], d["kw"])
+    b = rand(d["o"])
+    s, pd = [d["stride"]] * 2, [d["pad"]] * 2
+    out_pad = [d.get("out_pad", 0)] * 2
+    act = [torch.relu, torch.sigmoid][d.get("act", 0)]
+    if transposed:
+        conv = lambda: F.conv_transpose2d(x, w, b, stride=d["stride"], padding=d["pad"], output_padding=out_pad)
+    else:
+        conv = lambda: F.conv2d(x, w, b, stride=d["stride"], padding=d["pad"])
+    k, ps = d.get("pool_k", 1), d.get("pool_stride", 1)
+    if op.endswith("_forward"):
+        if "pool" in op:
+            return lambda: F.max_pool2d(act(conv()), k, ps, return_indices=True)
+        return lambda: act(conv())
+    dy = rand(*conv().shape)
+    mask = [op != "conv2d_backward_params", True, True]
+    back = lambda: aten.convolution_backward(dy, x, w, [d["o"]], s, pd, [1, 1], transposed, out_pad, 1, mask)
+    if op == "conv2d_backward_params":
+        return back
+    act_back = [lambda g, y: aten.threshold_backward(g, y, 0), lambda g, y: aten.sigmoid_backward(g, y)][d.get("act", 0)]
+    if "pool" not in op:
+        y = act(x)
+        return lambda: act_back(back()[0], y)
+    # The stage below: its activation's output, pooled into this layer's input x.
+    below = torch.nn.functional.interpolate(x, scale_factor=ps) if ps > 1 else x
+    r = act(rand(*below.shape))
+    _, idx = F.max_pool2d(r, k, ps, return_indices=True)
+    return lambda: act_back(aten.max_pool2d_with_indices_backward(back()[0], r, [k, k], [ps, ps], [0, 0], [1, 1], False, idx), r)
+
+
 def op_fn(op, d):
     """A no-argument function running `op` with sizes `d`, on fresh random inputs."""
     aten = torch.ops.aten
-    if op == "matmul":
+    if op.startswith("matmul"):
         m, k, n = d["m"], d["k"], d["n"]
         a_ = rand(k, m).t() if d["trans_a"] else rand(m, k)
         b_ = rand(n, k).t() if d["trans_b"] else rand(k, n)
-        return lambda: torch.matmul(a_, b_)
+        act = [torch.relu, torch.sigmoid][d.get("act", 0)]
+        if op == "matmul":
+            return lambda: torch.matmul(a_, b_)
+        if op == "matmul_bias_act":  # Linear's addmm, then its activation
+            bias = rand(n)
+            return lambda: act(torch.addmm(bias, a_, b_))
+        if op == "matmul_act_backward":  # the input gradient, then the activation's backward
+            y = act(rand(m, n))
+            grad = [lambda g: aten.threshold_backward(g, y, 0), lambda g: aten.sigmoid_backward(g, y)][d["act"]]
+            return lambda: grad(torch.matmul(a_, b_))
+        if op == "matmul_bias_backward":  # the weight gradient's mm and the bias gradient's sum
+            return lambda: (torch.matmul(a_, b_), a_.sum(1))
     if op in ("bias_forward", "bias_backward"):
         x, b = rand(d["rows"], d["cols"]), rand(d["cols"])
         return (lambda: x + b) if op == "bias_forward" else (lambda: x.sum(0))
@@ -103,6 +155,14 @@ def op_fn(op, d):
             "mse_backward": lambda: aten.mse_loss_backward(g, y, t, 1),
             "bce_backward": lambda: aten.binary_cross_entropy_backward(g, y, t, None, 1),
         }[op]
+    if op in ("mse_sigmoid_backward", "bce_sigmoid_backward"):
+        # What autograd runs for loss(sigmoid(z)): the loss, its backward, the Sigmoid's.
+        y, t = rand(d["rows"], d["cols"], lo=0.01, hi=0.99), rand(d["rows"], d["cols"], lo=0, hi=1)
+        g = torch.ones((), device=dev)
+        if op == "mse_sigmoid_backward":
+            return lambda: (F.mse_loss(y, t), aten.sigmoid_backward(aten.mse_loss_backward(g, y, t, 1), y))
+        return lambda: (F.binary_cross_entropy(y, t),
+                        aten.sigmoid_backward(aten.binary_cross_entropy_backward(g, y, t, None, 1), y))
     if op == "adam_update":
         param = torch.nn.Parameter(rand(d["len"]))
         param.grad = rand(d["len"])
@@ -112,6 +172,8 @@ def op_fn(op, d):
         data = (rand(4 * d["rows"], d["cols"], lo=0, hi=255)).to(torch.uint8)
         perm = torch.randperm(4 * d["rows"], generator=gen).to(dev)
         return lambda: data[perm[: d["rows"]]].float() / 255
+    if op in FUSED_CONV:
+        return fused_conv_fn(op, d)
     if op in ("noise_gaussian", "noise_mask"):
         # What a denoising autoencoder's data pipeline does in PyTorch (0.5 and 0.3: the
         # README's examples; the cost does not depend on them).

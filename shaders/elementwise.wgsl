@@ -48,17 +48,17 @@ fn relu_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     if (i >= p.len) {
         return;
     }
-    out_after_one[i] = max(in0[i], 0.0);
+    out_after_one[i] = relu(in0[i]);
 }
 
-// y (L), dy (L) -> dx (L); uses the output: y > 0 exactly where x > 0.
+// y (L), dy (L) -> dx (L); from the output (relu_grad, common.wgsl)
 @compute @workgroup_size(WG)
 fn relu_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat_index(gid, nwg);
     if (i >= p.len) {
         return;
     }
-    out_after_two[i] = select(0.0, in1[i], in0[i] > 0.0);
+    out_after_two[i] = relu_grad(in0[i], in1[i]);
 }
 
 // x (L) -> y (L)
@@ -68,17 +68,15 @@ fn sigmoid_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
     if (i >= p.len) {
         return;
     }
-    // exp of a large positive argument overflows to inf, and 1/(1+inf) = 0 is still right.
-    out_after_one[i] = 1.0 / (1.0 + exp(-in0[i]));
+    out_after_one[i] = sigmoid(in0[i]);
 }
 
-// y (L), dy (L) -> dx (L); the derivative from the output: y·(1−y).
+// y (L), dy (L) -> dx (L); from the output (sigmoid_grad, common.wgsl)
 @compute @workgroup_size(WG)
 fn sigmoid_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat_index(gid, nwg);
     if (i >= p.len) {
         return;
     }
-    let y = in0[i];
-    out_after_two[i] = in1[i] * y * (1.0 - y);
+    out_after_two[i] = sigmoid_grad(in0[i], in1[i]);
 }

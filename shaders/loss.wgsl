@@ -1,12 +1,15 @@
 // loss family: MSE and BCE, value (mean over every element) and gradient.
 // The value is reduced on the GPU by one workgroup, and also added, weighted by the rows
 // of the batch, to a running total that the host reads once per epoch, not per step.
+// The fused entry points (<loss>_sigmoid_backward) do the value, the gradient and the
+// output Sigmoid's derivative in one pass over many workgroups, each adding its chunk of
+// the loss to a running total of its own.
 
 struct Params {
     len: u32,   // elements in y and t
     rows: u32,  // samples in the batch: the weight of this batch in the running total
+    cols: u32,  // elements per sample (the fused entry points)
     _pad0: u32,
-    _pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -65,7 +68,7 @@ fn mse_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     if (i >= p.len) {
         return;
     }
-    out[i] = 2.0 * (y[i] - t[i]) / f32(p.len);
+    out[i] = loss_grad(y[i], t[i], false);
 }
 
 // y (L), t (L) -> dy (L) = (y − t) / max(y·(1 − y), 1e-12) / L, as PyTorch's BCELoss.
@@ -75,6 +78,64 @@ fn bce_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     if (i >= p.len) {
         return;
     }
-    let yv = y[i];
-    out[i] = (yv - t[i]) / max(yv * (1.0 - yv), 1e-12) / f32(p.len);
+    out[i] = loss_grad(y[i], t[i], true);
+}
+
+// Elements per workgroup of the fused entry points, each adding its chunk's loss to its
+// own total (mirrors ops::LOSS_CHUNK).
+const LOSS_CHUNK: u32 = 1024u;
+
+// The gradient of the mean loss over `len` elements at one element, as the backward
+// entry points above compute it.
+fn loss_grad(yv: f32, tv: f32, bce: bool) -> f32 {
+    if (bce) {
+        return (yv - tv) / max(yv * (1.0 - yv), 1e-12) / f32(p.len);
+    }
+    return 2.0 * (yv - tv) / f32(p.len);
+}
+
+// Chunk `g`: dz through the Sigmoid, and the chunk's loss terms / cols added to total g
+// (the totals sum to mean · rows, as the one-workgroup forward's total does).
+fn loss_sigmoid_chunk(lid: u32, g: u32, bce: bool) {
+    var acc = 0.0;
+    let end = min((g + 1u) * LOSS_CHUNK, p.len);
+    for (var i = g * LOSS_CHUNK + lid; i < end; i += WG) {
+        let yv = y[i];
+        let tv = t[i];
+        if (bce) {
+            acc += bce_term(yv, tv);
+        } else {
+            acc += squared_error(yv, tv);
+        }
+        out[i] = sigmoid_grad(yv, loss_grad(yv, tv, bce));
+    }
+    let sum = workgroup_sum(lid, acc);
+    if (lid == 0u) {
+        total[g] += sum / f32(p.cols);
+    }
+}
+
+// y (L), t (L) -> dz (L), totals (⌈L/1024⌉) += each chunk's squared errors / cols
+@compute @workgroup_size(WG)
+fn mse_sigmoid_backward(@builtin(local_invocation_id) lid: vec3<u32>,
+                        @builtin(workgroup_id) wid: vec3<u32>,
+                        @builtin(num_workgroups) nwg: vec3<u32>) {
+    let g = group_index(wid, nwg);
+    // A folded grid may hold a few workgroups past the last chunk; they leave together.
+    if (g * LOSS_CHUNK >= p.len) {
+        return;
+    }
+    loss_sigmoid_chunk(lid.x, g, false);
+}
+
+// y (L), t (L) -> dz (L), totals (⌈L/1024⌉) += each chunk's cross-entropies / cols
+@compute @workgroup_size(WG)
+fn bce_sigmoid_backward(@builtin(local_invocation_id) lid: vec3<u32>,
+                        @builtin(workgroup_id) wid: vec3<u32>,
+                        @builtin(num_workgroups) nwg: vec3<u32>) {
+    let g = group_index(wid, nwg);
+    if (g * LOSS_CHUNK >= p.len) {
+        return;
+    }
+    loss_sigmoid_chunk(lid.x, g, true);
 }

@@ -82,20 +82,12 @@ fn max_pool2d_backward(@builtin(global_invocation_id) gid: vec3<u32>,
     let plane = i / (p.w * p.h);
     let me = iy * p.w + ix;
 
-    // Windows oy with oy*stride <= iy < oy*stride + k, i.e.
-    // ceil((iy + 1 - k) / stride) <= oy <= iy / stride, clipped to the output; written
-    // to stay in unsigned arithmetic when iy + 1 < k.
-    var oy_lo = 0u;
-    if (iy + 1u > p.k) { oy_lo = (iy + 1u - p.k + p.stride - 1u) / p.stride; }
-    let oy_hi = min(iy / p.stride + 1u, p.oh);
-    var ox_lo = 0u;
-    if (ix + 1u > p.k) { ox_lo = (ix + 1u - p.k + p.stride - 1u) / p.stride; }
-    let ox_hi = min(ix / p.stride + 1u, p.ow);
-
+    let wy = pool_windows(iy, p.k, p.stride, p.oh);
+    let wx = pool_windows(ix, p.k, p.stride, p.ow);
     let obase = plane * p.oh * p.ow;
     var acc = 0.0;
-    for (var oy = oy_lo; oy < oy_hi; oy++) {
-        for (var ox = ox_lo; ox < ox_hi; ox++) {
+    for (var oy = wy.x; oy < wy.y; oy++) {
+        for (var ox = wx.x; ox < wx.y; ox++) {
             let o = obase + oy * p.ow + ox;
             if (idx_in[o] == me) { acc += dy[o]; }
         }

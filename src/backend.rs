@@ -94,16 +94,21 @@ impl ProgramOps {
     pub fn new(ops: &[Op], lens: &[usize]) -> Result<ProgramOps> {
         for op in ops {
             op.validate(true)?;
-            // Kernels may assume that what they write aliases nothing else they bind.
+            // Kernels may assume that what they write aliases nothing else they bind:
+            // outputs share no element with any other binding (disjoint views of one
+            // buffer, such as a weight's and a bias's gradients, may).
             let (inputs, outputs) = (op.inputs(), op.outputs());
+            let overlap = |a: &View, b: &View| {
+                a.buf == b.buf && a.offset < b.offset + b.len && b.offset < a.offset + a.len
+            };
             for (i, out) in outputs.iter().enumerate() {
                 let shared = inputs
                     .iter()
                     .chain(&outputs[i + 1..])
-                    .any(|v| v.buf == out.buf);
+                    .any(|v| overlap(v, out));
                 if shared {
                     return Err(crate::Error::Other(format!(
-                        "{}: an output shares buffer {} with another binding",
+                        "{}: an output overlaps another binding in buffer {}",
                         op.entry(),
                         out.buf
                     )));

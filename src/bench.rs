@@ -14,7 +14,7 @@ use crate::data::Mnist;
 use crate::error::Result;
 use crate::gpu::kernels::{KernelChoice, MatmulVariant};
 use crate::gpu::{Gpu, GpuBackend};
-use crate::model::{Arch, DataSizes, Graph, GraphSpec};
+use crate::model::{Arch, DataSizes, Fusion, Graph, GraphSpec};
 use crate::ops::{views, AdamConfig, BufferSpec, LossKind, Matmul, MatmulShape, NoiseKind, Op};
 use crate::report::{median, opt, table};
 use crate::sample::{random_buffers, SAMPLE_STEP};
@@ -97,36 +97,48 @@ impl Options {
     }
 }
 
-/// One case per variant for ops that have several (matmul), one otherwise.
+/// One case per variant for ops that have several (matmul: each variant, and each block
+/// size of sgemm and thin, that runs the product), one otherwise.
 fn with_variants(op: Op) -> Vec<Case> {
-    match op {
-        Op::Matmul(_) => MatmulVariant::ALL
-            .iter()
-            .map(|&v| Case {
-                op: op.clone(),
-                choice: KernelChoice { matmul: Some(v) },
-            })
-            .collect(),
-        op => vec![Case {
-            op,
-            choice: KernelChoice::default(),
-        }],
-    }
+    let variants: Vec<Option<MatmulVariant>> = if let Op::Matmul(o) = &op {
+        let runs = MatmulVariant::ALL.into_iter().filter(|v| v.runs(o));
+        runs.map(Some).collect()
+    } else {
+        vec![None]
+    };
+    variants
+        .into_iter()
+        .map(|matmul| Case {
+            op: op.clone(),
+            choice: KernelChoice {
+                matmul,
+                ..Default::default()
+            },
+        })
+        .collect()
 }
 
-/// Every op of both autoencoders (trained with either loss, and evaluated) at a batch
-/// size, once per entry point and size, each on buffers of its own.
+/// Every op of both autoencoders (fused and unfused, trained with either loss, and
+/// evaluated) at a batch size, once per entry point and size, each on buffers of its own:
+/// the fused kernels beside the ones they replace.
 pub fn model_ops(batch: usize) -> Result<Vec<Op>> {
     let mut seen = BTreeSet::new();
     let mut ops = Vec::new();
     for arch in [Arch::default_dense(), Arch::default_conv()] {
-        for loss in [LossKind::Mse, LossKind::Bce] {
+        for (loss, fusion) in [LossKind::Mse, LossKind::Bce]
+            .into_iter()
+            .flat_map(|l| [(l, Fusion::Fused), (l, Fusion::Unfused)])
+        {
             // A dataset of a few batches: the gather reads only its own rows anyway.
             let sizes = DataSizes {
                 train_images: 4 * batch,
                 test_images: batch,
             };
-            let graph = Graph::build(&arch, batch, loss, AdamConfig::new(1e-3), sizes)?;
+            let spec = GraphSpec {
+                fusion,
+                ..GraphSpec::new(&arch, batch, loss, AdamConfig::new(1e-3), sizes)
+            };
+            let graph = Graph::build_with(&spec)?;
             for op in graph.train.iter().chain(&graph.eval) {
                 if seen.insert((op.entry(), op.dims())) {
                     ops.push(op.standalone());
@@ -172,13 +184,7 @@ pub fn cases(quick: bool) -> Result<Vec<Case>> {
         .map(|&n| {
             let shape = MatmulShape::new(n, n, n);
             let v = views(&[shape.a_len(), shape.b_len(), shape.c_len()]);
-            Op::from(Matmul {
-                a: v[0],
-                b: v[1],
-                c: v[2],
-                shape,
-                batch: Default::default(),
-            })
+            Op::from(Matmul::new(v[0], v[1], v[2], shape, Default::default()))
         })
         .collect();
     for &b in batches {

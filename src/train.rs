@@ -9,7 +9,7 @@ use crate::backend::Backend;
 use crate::data::{pack_bytes, Mnist, IMAGE_PIXELS};
 use crate::error::{Error, Result};
 use crate::model::graph::{ADAM_M, ADAM_V, PARAMS};
-use crate::model::{Arch, DataSizes, Graph, GraphSpec};
+use crate::model::{Arch, DataSizes, Fusion, Graph, GraphSpec};
 use crate::ops::noise::EVAL_STREAM;
 use crate::ops::{AdamConfig, LossKind, NoiseKind, Op, StepParams, View};
 use crate::rng::TorchRng;
@@ -162,6 +162,16 @@ pub struct Trainer<'b> {
 
 impl<'b> Trainer<'b> {
     pub fn new(backend: &'b mut dyn Backend, config: TrainConfig, data: &Mnist) -> Result<Self> {
+        Self::with_fusion(backend, config, data, Fusion::default())
+    }
+
+    /// A trainer of the fused or the unfused graph (see `model::Fusion`).
+    pub fn with_fusion(
+        backend: &'b mut dyn Backend,
+        config: TrainConfig,
+        data: &Mnist,
+        fusion: Fusion,
+    ) -> Result<Self> {
         config.validate()?;
         let sizes = DataSizes {
             train_images: data.train.len(),
@@ -169,6 +179,7 @@ impl<'b> Trainer<'b> {
         };
         let spec = GraphSpec {
             noise: config.noise,
+            fusion,
             ..GraphSpec::new(
                 &config.arch,
                 config.batch,
@@ -349,12 +360,19 @@ impl<'b> Trainer<'b> {
         self.backend.run(Program::Train.name(), Some(batch), &steps)
     }
 
+    /// A running total: the sum of the buffer's values (one, or one per workgroup of a
+    /// kernel that keeps its own), added in f64.
     fn read_scalar(&mut self, buf: usize) -> Result<f64> {
         let words = self.backend.read_f32(buf)?;
-        let value = words
-            .first()
-            .ok_or_else(|| Error::Other("a scalar buffer is empty".into()))?;
-        Ok(*value as f64)
+        if words.is_empty() {
+            return Err(Error::Other("a scalar buffer is empty".into()));
+        }
+        Ok(words.iter().map(|&v| v as f64).sum())
+    }
+
+    fn zero(&mut self, buf: usize) -> Result<()> {
+        let len = self.full.buffers[buf].len;
+        self.backend.write_f32(buf, 0, &vec![0.0; len])
     }
 
     fn write_noise_key(&mut self, stream: u32) -> Result<()> {
@@ -378,7 +396,7 @@ impl<'b> Trainer<'b> {
         let s = self.full.slots;
         let order = self.rng.randperm(self.train_images);
         self.backend.write(s.train_perm, 0, &order)?;
-        self.backend.write_f32(s.loss_total, 0, &[0.0])?;
+        self.zero(s.loss_total)?;
         self.write_noise_key(epoch as u32)?;
         let (batch, total) = (self.config.batch, self.train_images);
         let started = Instant::now();

@@ -1,4 +1,5 @@
-//! conv2d.wgsl against cpu::conv2d: forward, input, weight and bias gradients.
+//! conv2d.wgsl against cpu::conv2d: forward, input, weight and bias gradients, and the
+//! fused stages (conv + bias + activation [+ max-pool]; all gradients in one pass).
 
 mod common;
 
@@ -37,4 +38,19 @@ fn conv2d_backward_weight_matches_reference() {
 #[test]
 fn conv2d_backward_bias_matches_reference() {
     common::assert_cases(&tables::conv2d_backward_bias());
+}
+
+#[test]
+fn conv2d_act_forward_matches_reference() {
+    common::assert_cases(&tables::conv2d_act_forward());
+}
+
+#[test]
+fn conv2d_act_pool_forward_matches_reference() {
+    common::assert_cases(&tables::conv2d_act_pool_forward());
+}
+
+#[test]
+fn conv2d_backward_matches_reference() {
+    common::assert_cases(&tables::conv2d_backward());
 }

@@ -1,4 +1,5 @@
-//! conv_transpose2d.wgsl against cpu::conv_transpose2d: forward, input and weight gradients.
+//! conv_transpose2d.wgsl against cpu::conv_transpose2d: forward, input and weight gradients,
+//! and the fused stages.
 
 mod common;
 
@@ -28,4 +29,14 @@ fn conv_transpose2d_backward_input_matches_reference() {
 #[test]
 fn conv_transpose2d_backward_weight_matches_reference() {
     common::assert_cases(&tables::conv_transpose2d_backward_weight());
+}
+
+#[test]
+fn conv_transpose2d_act_forward_matches_reference() {
+    common::assert_cases(&tables::conv_transpose2d_act_forward());
+}
+
+#[test]
+fn conv_transpose2d_backward_matches_reference() {
+    common::assert_cases(&tables::conv_transpose2d_backward());
 }

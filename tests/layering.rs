@@ -48,7 +48,7 @@ fn modules_name_only_what_their_layer_allows() {
         ("ops", &[]),
         ("backend", &["ops", "error"]),
         ("cpu", &["ops", "error", "backend"]),
-        ("gpu", &["ops", "error", "backend"]),
+        ("gpu", &["ops", "error", "backend", "files"]),
         ("model", &["ops", "error", "data", "rng"]),
         ("data", &["error"]),
     ];

@@ -1,4 +1,5 @@
-//! loss.wgsl against cpu::loss: MSE and BCE, value (with the running total) and gradient.
+//! loss.wgsl against cpu::loss: MSE and BCE, value (with the running total) and gradient,
+//! and the fused loss through the output Sigmoid (with its per-chunk totals).
 
 mod common;
 
@@ -12,4 +13,9 @@ fn loss_forward_matches_reference() {
 #[test]
 fn loss_backward_matches_reference() {
     common::assert_cases(&tables::loss_backward());
+}
+
+#[test]
+fn loss_sigmoid_backward_matches_reference() {
+    common::assert_cases(&tables::loss_sigmoid_backward());
 }

@@ -45,13 +45,7 @@ fn an_op_whose_views_disagree_with_its_shape_is_refused() {
     let shape = MatmulShape::new(2, 3, 4);
     // c is one element short of the 2×4 the shape needs.
     let v = views(&[6, 12, 7]);
-    let op = Op::from(Matmul {
-        a: v[0],
-        b: v[1],
-        c: v[2],
-        shape,
-        batch: Default::default(),
-    });
+    let op = Op::from(Matmul::new(v[0], v[1], v[2], shape, Default::default()));
     let mut cpu = CpuBackend::new();
     let specs: Vec<BufferSpec> = [6, 12, 7]
         .iter()

@@ -6,8 +6,9 @@ mod common;
 use wgsl_autoencoder::backend::Backend;
 use wgsl_autoencoder::cpu::backend::CpuBackend;
 use wgsl_autoencoder::data::{default_data_dir, load_mnist, Mnist};
+use wgsl_autoencoder::gpu::kernels::{KernelChoice, MatmulVariant, ThinTile};
 use wgsl_autoencoder::gpu::GpuBackend;
-use wgsl_autoencoder::model::Arch;
+use wgsl_autoencoder::model::{Arch, Fusion};
 use wgsl_autoencoder::ops::LossKind;
 use wgsl_autoencoder::train::{EpochMetrics, TrainConfig, Trainer};
 
@@ -27,7 +28,17 @@ fn train(
     data: &Mnist,
     epochs: usize,
 ) -> Vec<EpochMetrics> {
-    let mut trainer = Trainer::new(backend, config.clone(), data).unwrap();
+    train_graph(backend, config, data, epochs, Fusion::Fused)
+}
+
+fn train_graph(
+    backend: &mut dyn Backend,
+    config: &TrainConfig,
+    data: &Mnist,
+    epochs: usize,
+    fusion: Fusion,
+) -> Vec<EpochMetrics> {
+    let mut trainer = Trainer::with_fusion(backend, config.clone(), data, fusion).unwrap();
     (0..epochs).map(|_| trainer.epoch().unwrap()).collect()
 }
 
@@ -57,7 +68,11 @@ fn gpu_matches_cpu(arch: Arch, loss: LossKind, train_images: usize, test_images:
     let cfg = config(arch, 64, loss);
     let gpu = train(&mut GpuBackend::new(common::gpu()), &cfg, &data, 2);
     let cpu = train(&mut CpuBackend::new(), &cfg, &data, 2);
-    for (g, c) in gpu.iter().zip(&cpu) {
+    assert_agree(&gpu, &cpu);
+}
+
+fn assert_agree(gpu: &[EpochMetrics], cpu: &[EpochMetrics]) {
+    for (g, c) in gpu.iter().zip(cpu) {
         let e = g.epoch;
         assert_relative(
             &format!("epoch {e} train loss"),
@@ -92,6 +107,33 @@ fn dense_gpu_and_cpu_agree_with_bce_loss() {
         200,
         100,
     );
+}
+
+/// The fused graph on the GPU, every product on the thin kernel that a GPU adapter would
+/// pick for these layers (a CPU adapter picks others), against the unfused graph on the
+/// CPU reference: fusing changes where sums are taken, not what is computed.
+#[test]
+fn fused_dense_on_thin_kernels_matches_the_unfused_reference() {
+    let data = small_mnist(200, 100);
+    let cfg = config(Arch::default_dense(), 64, LossKind::Mse);
+    let thin = KernelChoice {
+        matmul: Some(MatmulVariant::Thin(ThinTile::T16)),
+        ..Default::default()
+    };
+    let mut backend = GpuBackend::with_choice(common::gpu(), thin);
+    let gpu = train_graph(&mut backend, &cfg, &data, 2, Fusion::Fused);
+    let cpu = train_graph(&mut CpuBackend::new(), &cfg, &data, 2, Fusion::Unfused);
+    assert_agree(&gpu, &cpu);
+}
+
+#[test]
+fn unfused_dense_gpu_and_cpu_agree() {
+    let data = small_mnist(200, 100);
+    let cfg = config(Arch::default_dense(), 64, LossKind::Bce);
+    let mut backend = GpuBackend::new(common::gpu());
+    let gpu = train_graph(&mut backend, &cfg, &data, 2, Fusion::Unfused);
+    let cpu = train_graph(&mut CpuBackend::new(), &cfg, &data, 2, Fusion::Unfused);
+    assert_agree(&gpu, &cpu);
 }
 
 #[test]

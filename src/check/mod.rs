@@ -15,7 +15,7 @@ use std::sync::Arc;
 use crate::backend::Backend;
 use crate::cpu::backend::CpuBackend;
 use crate::error::Result;
-use crate::gpu::kernels::{choose, launch, KernelChoice};
+use crate::gpu::kernels::{choose, launch, KernelChoice, Parallelism};
 use crate::gpu::{Gpu, GpuBackend};
 use crate::ops::{Access, Binding, BufferSpec, Elem, Op, StepParams};
 
@@ -78,9 +78,11 @@ impl Case {
         Case { choice, ..self }
     }
 
-    /// The GPU entry point this case runs (a variant's, where the op has several).
-    pub fn kernel(&self) -> Result<&'static str> {
-        Ok(launch(&self.op, &choose(&self.op, &self.choice))?.entry)
+    /// The GPU entry point this case runs on an adapter (a variant's, where the op has
+    /// several).
+    pub fn kernel(&self, device: Parallelism) -> Result<&'static str> {
+        let choice = choose(&self.op, &self.choice, device);
+        Ok(launch(&self.op, &choice)?.entry)
     }
 }
 
@@ -221,18 +223,28 @@ pub fn compare(
 
 /// Runs a case on `gpu` and on the CPU reference, and compares.
 pub fn check_case(gpu: &Arc<Gpu>, case: &Case) -> Result<Outcome> {
-    let mut gpu_backend = GpuBackend::with_choice(gpu.clone(), case.choice);
-    let gpu_out = run_once(&mut gpu_backend, &case.op, &case.init, case.step)?;
+    let mut outcomes = check_case_on(std::slice::from_ref(gpu), case)?;
+    Ok(outcomes.remove(0))
+}
+
+/// Runs a case on each GPU context (say, one with naga's runtime checks and one
+/// without) and once on the CPU reference, and compares each with the reference.
+pub fn check_case_on(gpus: &[Arc<Gpu>], case: &Case) -> Result<Vec<Outcome>> {
     let cpu_out = run_once(&mut CpuBackend::new(), &case.op, &case.init, case.step)?;
-    let kernel = case.kernel()?;
-    Ok(compare(
-        &case.label,
-        kernel,
-        &case.op,
-        &gpu_out,
-        &cpu_out,
-        case.tol,
-    ))
+    gpus.iter()
+        .map(|gpu| {
+            let kernel = case.kernel(Parallelism::of(&gpu.adapter.get_info()))?;
+            let mut gpu_backend = GpuBackend::with_choice(gpu.clone(), case.choice);
+            let gpu_out = run_once(&mut gpu_backend, &case.op, &case.init, case.step)?;
+            let label = match gpu.options.checked {
+                true => format!("{} [checked]", case.label),
+                false => format!("{} [trusted]", case.label),
+            };
+            Ok(compare(
+                &label, kernel, &case.op, &gpu_out, &cpu_out, case.tol,
+            ))
+        })
+        .collect()
 }
 
 /// Seeded values in [lo, hi), as the bits of f32s.

@@ -8,11 +8,12 @@ use crate::data::pack_bytes;
 use crate::gpu::kernels::{KernelChoice, MatmulVariant};
 use crate::ops::{
     views, Activation, ActivationBackward, ActivationForward, AdamConfig, AdamUpdate, BiasBackward,
-    BiasForward, Conv2dBackwardBias, Conv2dBackwardInput, Conv2dBackwardWeight, Conv2dForward,
-    Conv2dShape, ConvTranspose2dBackwardInput, ConvTranspose2dBackwardWeight,
-    ConvTranspose2dForward, ConvTranspose2dShape, Corrupt, GatherBatch, LossBackward, LossForward,
-    LossKind, Matmul, MatmulShape, MaxPool2dBackward, MaxPool2dForward, NoiseKind, Op, Pool2dShape,
-    StepParams,
+    BiasForward, Conv2dActForward, Conv2dBackward, Conv2dBackwardBias, Conv2dBackwardInput,
+    Conv2dBackwardWeight, Conv2dForward, Conv2dShape, ConvTranspose2dActForward,
+    ConvTranspose2dBackward, ConvTranspose2dBackwardInput, ConvTranspose2dBackwardWeight,
+    ConvTranspose2dForward, ConvTranspose2dShape, Corrupt, Epilogue, FusedPool, GatherBatch,
+    InputGrad, LossBackward, LossForward, LossKind, LossSigmoidBackward, Matmul, MatmulShape,
+    MaxPool2dBackward, MaxPool2dForward, NoiseKind, Op, Pool2dShape, StepParams,
 };
 
 /// Every case of every table.
@@ -25,6 +26,7 @@ pub fn all() -> Vec<Case> {
         activation_backward(),
         loss_forward(),
         loss_backward(),
+        loss_sigmoid_backward(),
         adam_update(),
         gather_batch(),
         conv2d_forward(),
@@ -36,6 +38,11 @@ pub fn all() -> Vec<Case> {
         conv_transpose2d_forward(),
         conv_transpose2d_backward_input(),
         conv_transpose2d_backward_weight(),
+        conv2d_act_forward(),
+        conv2d_act_pool_forward(),
+        conv2d_backward(),
+        conv_transpose2d_act_forward(),
+        conv_transpose2d_backward(),
         noise(),
     ]
     .concat()
@@ -50,26 +57,81 @@ fn sum_tol(per_term: f32, terms: usize) -> Tol {
     }
 }
 
-/// (m, k, n): ones, sizes around the 16 and 64 tiles, and the dense autoencoder's layers.
-pub const MATMUL_SHAPES: [(usize, usize, usize); 10] = [
+/// (m, k, n): ones and lines; sizes off every tile (8, 16, 32, 64, 128) and off 4, which
+/// sgemm's vec4 loads cannot take; sizes that are multiples of 4 but of no tile, for
+/// sgemm's edge blocks and its last partial k-tile; a whole tile of every size.
+pub const MATMUL_SHAPES: [(usize, usize, usize); 8] = [
     (1, 1, 1),
-    (1, 7, 3),
+    (1, 1000, 3),
+    (127, 1, 33),
+    (37, 129, 61),
     (5, 3, 17),
-    (16, 16, 16),
-    (17, 33, 65),
-    (64, 64, 64),
-    (65, 17, 129),
-    (3, 100, 200),
-    (128, 784, 100),
-    (100, 30, 128),
+    (68, 20, 36),
+    (132, 44, 196),
+    (128, 128, 128),
 ];
 
-/// Every variant, every shape, every transpose combination.
+/// The dense autoencoder's products at batch 128, each in the layout the model runs it
+/// in: (m, k, n, trans_a, trans_b).
+pub const MATMUL_MODEL_SHAPES: [(usize, usize, usize, bool, bool); 6] = [
+    (128, 784, 100, false, true),  // forward of the first layer, x·Wᵀ
+    (128, 200, 30, false, true),   // forward into the code
+    (128, 100, 784, false, true),  // forward of the last layer
+    (128, 100, 784, false, false), // input gradient of the first layer, dy·W
+    (100, 128, 784, true, false),  // weight gradient of the first layer, dyᵀ·x
+    (784, 128, 100, true, false),  // weight gradient of the last layer
+];
+
+const TRANSPOSES: [(bool, bool); 4] = [(false, false), (false, true), (true, false), (true, true)];
+
+/// Each epilogue in the layouts a Linear layer uses it with (the forward x·Wᵀ, the input
+/// gradient dy·W, the weight gradient dyᵀ·x), and the bias gradient also with A stored
+/// (M,K), since its row sums read the staged A. An epilogue acts on the finished sums,
+/// so the other layouts add nothing the plain table has not checked.
+fn epilogue_layouts() -> Vec<(Epilogue, (bool, bool))> {
+    let mut list = Vec::new();
+    for act in [Activation::Relu, Activation::Sigmoid] {
+        list.push((Epilogue::BiasAct { bias: V, act }, (false, true)));
+        list.push((Epilogue::ActBackward { y: V, act }, (false, false)));
+    }
+    list.push((Epilogue::BiasBackward { db: V }, (true, false)));
+    list.push((Epilogue::BiasBackward { db: V }, (false, false)));
+    list
+}
+
+fn matmul_case(
+    variant: MatmulVariant,
+    shape: MatmulShape,
+    epilogue: Epilogue,
+    seed: u64,
+) -> Option<Case> {
+    let op = Matmul {
+        epilogue,
+        ..Matmul::new(V, V, V, shape, Default::default())
+    };
+    if !variant.runs(&op) {
+        return None;
+    }
+    let label = format!("{} {:?} {shape:?}", variant.name(), epilogue);
+    let op = Op::from(op).standalone();
+    let choice = KernelChoice {
+        matmul: Some(variant),
+        ..Default::default()
+    };
+    let case = Case::random(label, op, seed, sum_tol(1e-6, shape.k));
+    Some(case.with_choice(choice).with_step(StepParams::default()))
+}
+
+/// Every variant (every block size of sgemm and thin), every shape it runs, every
+/// transpose combination, plain; one 256³ product per variant, large enough for sgemm's
+/// interior blocks and several workgroups of every block size; then every epilogue on
+/// every variant that has it, in its layouts, over shapes that reach the edges (a 1×1,
+/// sizes off every tile, a model layer).
 pub fn matmul() -> Vec<Case> {
     let mut cases = Vec::new();
     for variant in MatmulVariant::ALL {
         for (i, &(m, k, n)) in MATMUL_SHAPES.iter().enumerate() {
-            for (trans_a, trans_b) in [(false, false), (false, true), (true, false), (true, true)] {
+            for (t, &(trans_a, trans_b)) in TRANSPOSES.iter().enumerate() {
                 let shape = MatmulShape {
                     m,
                     k,
@@ -77,20 +139,40 @@ pub fn matmul() -> Vec<Case> {
                     trans_a,
                     trans_b,
                 };
-                let v = views(&[shape.a_len(), shape.b_len(), shape.c_len()]);
-                let op = Op::from(Matmul {
-                    a: v[0],
-                    b: v[1],
-                    c: v[2],
-                    shape,
-                    batch: Default::default(),
-                });
-                let choice = KernelChoice {
-                    matmul: Some(variant),
+                let seed = (10 * i + t) as u64;
+                cases.extend(matmul_case(variant, shape, Epilogue::None, seed));
+            }
+        }
+        for (i, &(m, k, n, trans_a, trans_b)) in MATMUL_MODEL_SHAPES.iter().enumerate() {
+            let shape = MatmulShape {
+                m,
+                k,
+                n,
+                trans_a,
+                trans_b,
+            };
+            cases.extend(matmul_case(variant, shape, Epilogue::None, 500 + i as u64));
+        }
+        let square = MatmulShape::new(256, 256, 256);
+        cases.extend(matmul_case(variant, square, Epilogue::None, 7));
+        let (m, k, n, _, _) = MATMUL_MODEL_SHAPES[1];
+        let edges = [
+            MATMUL_SHAPES[0],
+            MATMUL_SHAPES[3],
+            MATMUL_SHAPES[6],
+            (m, k, n),
+        ];
+        for (i, &(m, k, n)) in edges.iter().enumerate() {
+            for (e, (epilogue, (trans_a, trans_b))) in epilogue_layouts().into_iter().enumerate() {
+                let shape = MatmulShape {
+                    m,
+                    k,
+                    n,
+                    trans_a,
+                    trans_b,
                 };
-                let label = format!("{variant:?} {shape:?}");
-                let case = Case::random(label, op, 10 * i as u64, sum_tol(1e-6, k));
-                cases.push(case.with_choice(choice).with_step(StepParams::default()));
+                let seed = (100 * i + e) as u64;
+                cases.extend(matmul_case(variant, shape, epilogue, seed));
             }
         }
     }
@@ -258,6 +340,42 @@ pub fn loss_backward() -> Vec<Case> {
                 op,
                 init,
                 TIGHT,
+            ));
+        }
+    }
+    cases
+}
+
+/// The fused loss over the loss shapes and a batch of 1024 images (several hundred
+/// chunks, the last one partial), adding to running totals that are not zero.
+pub fn loss_sigmoid_backward() -> Vec<Case> {
+    let mut cases = Vec::new();
+    for loss in [LossKind::Mse, LossKind::Bce] {
+        for (i, &(rows, cols)) in LOSS_SHAPES.iter().chain(&[(1000, 784)]).enumerate() {
+            let len = rows * cols;
+            let groups = crate::ops::loss_totals(len);
+            let (y, t) = predictions_and_targets(len, 10 * i as u64);
+            let v = views(&[len, len, len, groups]);
+            let op = Op::from(LossSigmoidBackward {
+                loss,
+                y: v[0],
+                t: v[1],
+                dz: v[2],
+                totals: v[3],
+                rows,
+                cols,
+            });
+            let init = vec![y, t, vec![0; len], random(groups, 7, 0.0, 2.0)];
+            // Each total sums at most 1024 terms in a tree, against an f64 sum.
+            let tol = Tol {
+                atol: 1e-6,
+                rtol: 1e-5,
+            };
+            cases.push(Case::given(
+                format!("{loss:?} {rows}x{cols}"),
+                op,
+                init,
+                tol,
             ));
         }
     }
@@ -643,6 +761,296 @@ pub fn conv_transpose2d_backward_weight() -> Vec<Case> {
         |i| 10 * i as u64,
         |s| s.n * s.h * s.w,
     )
+}
+
+// ---------------------------------------------------------------------------------------
+// The fused conv stages. Their kernels are specialised per layer, so every shape is a
+// pipeline of its own (compiled once per test binary and context): these tables name a
+// few shapes that between them reach every edge of the conv table (batch 1 and 5,
+// channels 1, 3 and 17, kernels 1, 2, 3 and 5, strides 1 and 2, paddings 0 to 2, output
+// padding 0 and 1, odd and non-square sizes; pools that tile, overlap and skip), and the
+// autoencoder's own stages, rather than all 120.
+
+/// (n, c, o, h, w, kernel, stride, pad)
+type StageShape = (usize, usize, usize, usize, usize, usize, usize, usize);
+
+const STAGE_SHAPES: [StageShape; 5] = [
+    (1, 1, 1, 1, 1, 1, 1, 0),
+    (5, 3, 17, 7, 4, 3, 2, 1),
+    (1, 17, 3, 5, 5, 5, 1, 2),
+    (5, 1, 3, 8, 8, 2, 2, 0),
+    (2, 3, 2, 9, 7, 3, 1, 1),
+];
+
+fn conv_shape(&(n, c, o, h, w, k, stride, pad): &StageShape) -> Conv2dShape {
+    Conv2dShape {
+        n,
+        c,
+        h,
+        w,
+        o,
+        kh: k,
+        kw: k,
+        stride,
+        pad,
+    }
+}
+
+/// Output padding 1 wherever the stride allows it.
+fn tconv_shape(&(n, c, o, h, w, k, stride, pad): &StageShape) -> ConvTranspose2dShape {
+    ConvTranspose2dShape {
+        n,
+        c,
+        h,
+        w,
+        o,
+        kh: k,
+        kw: k,
+        stride,
+        pad,
+        out_pad: stride - 1,
+    }
+}
+
+/// The conv autoencoder's convolutions (channels 16, 8) at batch 2.
+fn model_convs() -> [Conv2dShape; 3] {
+    let conv = |c, h, o| conv_shape(&(2, c, o, h, h, 3, 1, 1));
+    [conv(1, 28, 16), conv(16, 14, 8), conv(16, 28, 1)]
+}
+
+/// The conv autoencoder's transposed convolutions at batch 2.
+fn model_tconvs() -> [ConvTranspose2dShape; 2] {
+    let tconv = |c, h, o| tconv_shape(&(2, c, o, h, h, 3, 2, 1));
+    [tconv(8, 7, 8), tconv(8, 14, 16)]
+}
+
+fn act_of(i: usize) -> Activation {
+    if i.is_multiple_of(2) {
+        Activation::Relu
+    } else {
+        Activation::Sigmoid
+    }
+}
+
+fn fused_case(label: String, op: Op, seed: u64, terms: usize) -> Case {
+    let tol = sum_tol(2e-6, terms);
+    Case::random(label, op.standalone(), seed, tol).with_step(StepParams::default())
+}
+
+pub fn conv2d_act_forward() -> Vec<Case> {
+    let mut shapes: Vec<Conv2dShape> = STAGE_SHAPES.iter().map(conv_shape).collect();
+    shapes.push(model_convs()[2]);
+    shapes
+        .iter()
+        .enumerate()
+        .map(|(i, &shape)| {
+            let op = Conv2dActForward {
+                x: V,
+                w: V,
+                b: V,
+                y: V,
+                shape,
+                act: act_of(i),
+                pool: None,
+            };
+            let label = format!("{:?} {shape:?}", act_of(i));
+            fused_case(label, op.into(), i as u64, shape.c * shape.kh * shape.kw)
+        })
+        .collect()
+}
+
+/// Pools that tile (2/2), overlap (3/2, 2/1), skip (1/2) and leave rows over (3/2 on
+/// 7×7), and the autoencoder's two conv stages.
+pub fn conv2d_act_pool_forward() -> Vec<Case> {
+    let pools = [(2, 2), (3, 2), (2, 1), (1, 2), (3, 2)];
+    let mut stages: Vec<(Conv2dShape, usize, usize)> = STAGE_SHAPES[1..]
+        .iter()
+        .zip(&pools)
+        .map(|(s, &(k, stride))| (conv_shape(s), k, stride))
+        .filter(|(s, k, stride)| s.pool(*k, *stride).validate().is_ok())
+        .collect();
+    stages.extend(model_convs()[..2].iter().map(|&s| (s, 2, 2)));
+    stages
+        .iter()
+        .enumerate()
+        .map(|(i, &(shape, k, stride))| {
+            let pool = Some(FusedPool { idx: V, k, stride });
+            let op = Conv2dActForward {
+                x: V,
+                w: V,
+                b: V,
+                y: V,
+                shape,
+                act: act_of(i),
+                pool,
+            };
+            let label = format!("{:?} pool {k}/{stride} {shape:?}", act_of(i));
+            fused_case(
+                label,
+                op.into(),
+                50 + i as u64,
+                shape.c * shape.kh * shape.kw,
+            )
+        })
+        .collect()
+}
+
+/// The max-pool below a layer of input (n, c, h, w), window k and stride s, its input as
+/// large as floor mode allows: with s > 1, a row and a column that no window reads.
+fn pool_below(n: usize, c: usize, h: usize, w: usize, k: usize, s: usize) -> Pool2dShape {
+    let side = |out: usize| (out - 1) * s + k + (s - 1).min(1);
+    Pool2dShape {
+        n,
+        c,
+        h: side(h),
+        w: side(w),
+        k,
+        stride: s,
+    }
+}
+
+/// The input gradients the backward tables take in turn: through an activation, and
+/// through pools that skip pixels (routed by cells) and overlap (gathered); the model's
+/// stages add pools that tile.
+fn input_grad(n: usize, c: usize, h: usize, w: usize, i: usize) -> InputGrad {
+    let act = act_of(i / 2);
+    let pools = [(1, 2), (3, 2), (2, 2)];
+    if i.is_multiple_of(2) {
+        return InputGrad::Act { dx: V, act };
+    }
+    let (k, s) = pools[(i / 2) % pools.len()];
+    InputGrad::PoolAct {
+        dx: V,
+        act,
+        idx: V,
+        pool: pool_below(n, c, h, w, k, s),
+    }
+}
+
+/// As the autoencoder's stages below a layer: through ReLU after a 2/2 pool, or not.
+fn model_input_grad(s: (usize, usize, usize, usize), pooled: bool) -> InputGrad {
+    let (n, c, h, w) = s;
+    let act = Activation::Relu;
+    match pooled {
+        false => InputGrad::Act { dx: V, act },
+        true => InputGrad::PoolAct {
+            dx: V,
+            act,
+            idx: V,
+            pool: pool_below(n, c, h, w, 2, 2),
+        },
+    }
+}
+
+/// The longest sum among the outputs: a weight's over the batch's pixels, or an input
+/// element's over the output channels and taps.
+fn backward_terms(batch_pixels: usize, o: usize, k: usize) -> usize {
+    batch_pixels.max(o * k * k)
+}
+
+/// Every shape with each input gradient in turn, a first layer's (none), and the model's.
+pub fn conv2d_backward() -> Vec<Case> {
+    let mut layers: Vec<(Conv2dShape, Option<InputGrad>)> = STAGE_SHAPES
+        .iter()
+        .enumerate()
+        .map(|(i, st)| {
+            let s = conv_shape(st);
+            let grad = (i != 0).then(|| input_grad(s.n, s.c, s.h, s.w, i));
+            (s, grad)
+        })
+        .collect();
+    let [conv1, conv2, conv_out] = model_convs();
+    layers.push((conv1, None));
+    layers.push((conv2, Some(model_input_grad((2, 16, 14, 14), true))));
+    layers.push((conv_out, Some(model_input_grad((2, 16, 28, 28), false))));
+    layers
+        .into_iter()
+        .enumerate()
+        .map(|(i, (shape, dx))| {
+            let op = Conv2dBackward {
+                x: V,
+                dy: V,
+                w: V,
+                dw: V,
+                db: V,
+                dx,
+                shape,
+            };
+            let s = shape;
+            let terms = backward_terms(s.n * s.out_h() * s.out_w(), s.o, s.kh);
+            fused_case(
+                format!("{dx:?} {shape:?}"),
+                op.into(),
+                100 + i as u64,
+                terms,
+            )
+        })
+        .collect()
+}
+
+pub fn conv_transpose2d_act_forward() -> Vec<Case> {
+    let mut shapes: Vec<ConvTranspose2dShape> = STAGE_SHAPES.iter().map(tconv_shape).collect();
+    shapes.extend(model_tconvs());
+    shapes
+        .iter()
+        .enumerate()
+        .map(|(i, &shape)| {
+            let op = ConvTranspose2dActForward {
+                x: V,
+                w: V,
+                b: V,
+                y: V,
+                shape,
+                act: act_of(i),
+            };
+            let label = format!("{:?} {shape:?}", act_of(i));
+            fused_case(
+                label,
+                op.into(),
+                200 + i as u64,
+                shape.c * shape.kh * shape.kw,
+            )
+        })
+        .collect()
+}
+
+pub fn conv_transpose2d_backward() -> Vec<Case> {
+    let mut layers: Vec<(ConvTranspose2dShape, InputGrad)> = STAGE_SHAPES
+        .iter()
+        .enumerate()
+        .map(|(i, st)| {
+            let s = tconv_shape(st);
+            (s, input_grad(s.n, s.c, s.h, s.w, i))
+        })
+        .collect();
+    let [tconv1, tconv2] = model_tconvs();
+    layers.push((tconv1, model_input_grad((2, 8, 7, 7), true)));
+    layers.push((tconv2, model_input_grad((2, 8, 14, 14), false)));
+    layers
+        .into_iter()
+        .enumerate()
+        .map(|(i, (shape, dx))| {
+            let op = ConvTranspose2dBackward {
+                x: V,
+                dy: V,
+                w: V,
+                dw: V,
+                db: V,
+                dx,
+                shape,
+            };
+            let s = shape;
+            // dW sums over input pixels, db over output pixels, dx over o·k² taps.
+            let pixels = (s.n * s.h * s.w).max(s.n * s.out_h() * s.out_w());
+            let terms = backward_terms(pixels, s.o, s.kh);
+            fused_case(
+                format!("{dx:?} {shape:?}"),
+                op.into(),
+                300 + i as u64,
+                terms,
+            )
+        })
+        .collect()
 }
 
 /// Exact: the noise is integer arithmetic and one unfused float sum on both sides.

@@ -7,7 +7,9 @@ use bytemuck::{cast_slice, cast_slice_mut};
 use crate::backend::{Backend, MemoryLimits, OpTime, ProgramOps, Timing};
 use crate::cpu::{batch, conv2d, conv_transpose2d, elementwise, loss, matmul, noise, optim, pool};
 use crate::error::{Error, Result};
-use crate::ops::{Activation, BufId, BufferSpec, LossKind, NoiseKind, Op, StepParams, View};
+use crate::ops::{
+    Activation, BufId, BufferSpec, Epilogue, InputGrad, LossKind, NoiseKind, Op, StepParams, View,
+};
 
 #[derive(Default)]
 pub struct CpuBackend {
@@ -133,30 +135,67 @@ pub fn available_memory() -> Option<u64> {
     kib.checked_mul(1024)
 }
 
-/// Runs one op. Its outputs are moved out of `buffers` while it runs so that the inputs
-/// can be borrowed at the same time; ops never read a buffer they write, except their
-/// in-place bindings, which are outputs here.
+/// Runs one op. The buffers it writes are moved out of `buffers` while it runs so that
+/// the inputs can be borrowed at the same time; ops never read what they write, except
+/// their in-place bindings, which are outputs here. Two outputs may be disjoint views of
+/// one buffer (a weight's and a bias's gradients).
 fn execute(op: &Op, buffers: &mut [Vec<u32>], step: &StepParams) -> Result<()> {
     let out_views = op.outputs();
-    let mut taken: Vec<Vec<u32>> = out_views
+    let mut bufs: Vec<BufId> = out_views.iter().map(|v| v.buf).collect();
+    bufs.sort_unstable();
+    bufs.dedup();
+    let mut taken: Vec<(BufId, Vec<u32>)> = bufs
         .iter()
-        .map(|v| std::mem::take(&mut buffers[v.buf]))
+        .map(|&b| (b, std::mem::take(&mut buffers[b])))
         .collect();
     let result;
     {
         let buffers = &*buffers;
         let inputs = Inputs { buffers };
-        let mut outs: Vec<&mut [u32]> = taken
-            .iter_mut()
-            .zip(&out_views)
-            .map(|(b, v)| &mut b[v.range()])
-            .collect();
+        let mut outs = output_slices(&out_views, &mut taken)?;
         result = run_reference(op, &inputs, &mut outs, step);
     }
-    for (v, b) in out_views.iter().zip(taken) {
-        buffers[v.buf] = b;
+    for (b, data) in taken {
+        buffers[b] = data;
     }
     result
+}
+
+/// A mutable slice per output view, in the views' order, cut from the taken buffers;
+/// views of one buffer must not overlap (`ProgramOps::new` checks it).
+fn output_slices<'a>(
+    views: &[View],
+    taken: &'a mut [(BufId, Vec<u32>)],
+) -> Result<Vec<&'a mut [u32]>> {
+    let mut slots: Vec<Option<&'a mut [u32]>> = views.iter().map(|_| None).collect();
+    for (buf, data) in taken.iter_mut() {
+        let mut mine: Vec<(usize, &View)> = views
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.buf == *buf)
+            .collect();
+        mine.sort_by_key(|(_, v)| v.offset);
+        let mut rest: &'a mut [u32] = data.as_mut_slice();
+        let mut at = 0;
+        for (i, v) in mine {
+            let skip = v
+                .offset
+                .checked_sub(at)
+                .ok_or_else(|| Error::Other(format!("outputs overlap in buffer {buf}")))?;
+            let outside = || Error::Other(format!("an output lies outside buffer {buf}"));
+            let (_, tail) = std::mem::take(&mut rest)
+                .split_at_mut_checked(skip)
+                .ok_or_else(outside)?;
+            let (view, tail) = tail.split_at_mut_checked(v.len).ok_or_else(outside)?;
+            slots[i] = Some(view);
+            rest = tail;
+            at = v.offset + v.len;
+        }
+    }
+    slots
+        .into_iter()
+        .map(|s| s.ok_or_else(|| Error::Other("an output view has no buffer".into())))
+        .collect()
 }
 
 /// Read access to an op's input views.
@@ -203,8 +242,25 @@ fn run_reference(op: &Op, i: &Inputs, outs: &mut [&mut [u32]], step: &StepParams
             batch::gather_batch(bytes, i.words(&o.perm), start, o.cols, f32s(x))
         }
         Op::Matmul(o) => {
-            let [c] = outputs(op, outs)?;
-            matmul::matmul(&o.shape, f(&o.a), f(&o.b), f32s(c))
+            let (s, a, b) = (&o.shape, f(&o.a), f(&o.b));
+            match o.epilogue {
+                Epilogue::None => {
+                    let [c] = outputs(op, outs)?;
+                    matmul::matmul(s, a, b, f32s(c))
+                }
+                Epilogue::BiasAct { bias, act } => {
+                    let [c] = outputs(op, outs)?;
+                    matmul::matmul_bias_act(s, act, a, b, f(&bias), f32s(c))
+                }
+                Epilogue::ActBackward { y, act } => {
+                    let [c] = outputs(op, outs)?;
+                    matmul::matmul_act_backward(s, act, a, b, f(&y), f32s(c))
+                }
+                Epilogue::BiasBackward { .. } => {
+                    let [c, db] = outputs(op, outs)?;
+                    matmul::matmul_bias_backward(s, a, b, f32s(c), f32s(db))
+                }
+            }
         }
         Op::BiasForward(o) => {
             let [y] = outputs(op, outs)?;
@@ -243,6 +299,14 @@ fn run_reference(op: &Op, i: &Inputs, outs: &mut [&mut [u32]], step: &StepParams
             match o.loss {
                 LossKind::Mse => loss::mse_backward(f(&o.y), f(&o.t), f32s(dy)),
                 LossKind::Bce => loss::bce_backward(f(&o.y), f(&o.t), f32s(dy)),
+            }
+        }
+        Op::LossSigmoidBackward(o) => {
+            let [dz, totals] = outputs(op, outs)?;
+            let (y, t) = (f(&o.y), f(&o.t));
+            match o.loss {
+                LossKind::Mse => loss::mse_sigmoid_backward(o.cols, y, t, f32s(dz), f32s(totals)),
+                LossKind::Bce => loss::bce_sigmoid_backward(o.cols, y, t, f32s(dz), f32s(totals)),
             }
         }
         Op::AdamUpdate(o) => {
@@ -289,6 +353,60 @@ fn run_reference(op: &Op, i: &Inputs, outs: &mut [&mut [u32]], step: &StepParams
             let [dw] = outputs(op, outs)?;
             let (x, dy) = (f(&o.x), f(&o.dy));
             conv_transpose2d::conv_transpose2d_backward_weight(&o.shape, x, dy, f32s(dw))
+        }
+        Op::Conv2dActForward(o) => {
+            let (s, x, w, b) = (&o.shape, f(&o.x), f(&o.w), f(&o.b));
+            match o.pool_shape() {
+                None => {
+                    let [y] = outputs(op, outs)?;
+                    conv2d::conv2d_act_forward(s, o.act, x, w, b, f32s(y))
+                }
+                Some(pool) => {
+                    let [y, idx] = outputs(op, outs)?;
+                    conv2d::conv2d_act_pool_forward(s, o.act, &pool, x, w, b, f32s(y), idx)
+                }
+            }
+        }
+        Op::Conv2dBackward(o) => {
+            let (s, x, dy) = (&o.shape, f(&o.x), f(&o.dy));
+            match o.dx {
+                None => {
+                    let [dw, db] = outputs(op, outs)?;
+                    conv2d::conv2d_backward_params(s, x, dy, f32s(dw), f32s(db))
+                }
+                Some(InputGrad::Act { act, .. }) => {
+                    let [dw, db, dx] = outputs(op, outs)?;
+                    let (w, dw, db, dx) = (f(&o.w), f32s(dw), f32s(db), f32s(dx));
+                    conv2d::conv2d_backward_act(s, act, x, dy, w, dw, db, dx)
+                }
+                Some(InputGrad::PoolAct { act, idx, pool, .. }) => {
+                    let [dw, db, dx] = outputs(op, outs)?;
+                    let (w, idx) = (f(&o.w), i.words(&idx));
+                    let (dw, db, dx) = (f32s(dw), f32s(db), f32s(dx));
+                    conv2d::conv2d_backward_pool_act(s, act, &pool, x, dy, w, idx, dw, db, dx)
+                }
+            }
+        }
+        Op::ConvTranspose2dActForward(o) => {
+            let [y] = outputs(op, outs)?;
+            let (x, w, b) = (f(&o.x), f(&o.w), f(&o.b));
+            conv_transpose2d::conv_transpose2d_act_forward(&o.shape, o.act, x, w, b, f32s(y))
+        }
+        Op::ConvTranspose2dBackward(o) => {
+            let [dw, db, dx] = outputs(op, outs)?;
+            let (s, x, dy, w) = (&o.shape, f(&o.x), f(&o.dy), f(&o.w));
+            let (dw, db, dx) = (f32s(dw), f32s(db), f32s(dx));
+            match o.dx {
+                InputGrad::Act { act, .. } => {
+                    conv_transpose2d::conv_transpose2d_backward_act(s, act, x, dy, w, dw, db, dx)
+                }
+                InputGrad::PoolAct { act, idx, pool, .. } => {
+                    let idx = i.words(&idx);
+                    conv_transpose2d::conv_transpose2d_backward_pool_act(
+                        s, act, &pool, x, dy, w, idx, dw, db, dx,
+                    )
+                }
+            }
         }
         Op::Corrupt(o) => {
             let [y] = outputs(op, outs)?;

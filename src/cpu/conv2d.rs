@@ -3,7 +3,9 @@
 //! accumulation: this is the oracle the GPU kernels are checked against, so it favours
 //! being obviously right over being fast.
 
-use crate::ops::Conv2dShape;
+use crate::cpu::elementwise::{act_backward, act_forward};
+use crate::cpu::pool::{max_pool2d_forward, pool_act_backward};
+use crate::ops::{Activation, Conv2dShape, Pool2dShape};
 
 /// Input coordinate a kernel tap reads for an output coordinate, or `None` where it
 /// falls in the zero padding.
@@ -129,6 +131,87 @@ pub fn conv2d_backward_bias(n: usize, o: usize, hw: usize, dy: &[f32], db: &mut 
         }
         db[oc] = acc as f32;
     }
+}
+
+// x (N,C,H,W), w (O,C,KH,KW), b (O) -> y (N,O,OH,OW) = act(conv2d + b)
+pub fn conv2d_act_forward(
+    s: &Conv2dShape,
+    act: Activation,
+    x: &[f32],
+    w: &[f32],
+    b: &[f32],
+    y: &mut [f32],
+) {
+    let mut z = vec![0.0; s.y_len()];
+    conv2d_forward(s, x, w, b, &mut z);
+    act_forward(act, &z, y);
+}
+
+// x (N,C,H,W), w (O,C,KH,KW), b (O) -> y, idx (N,O,PH,PW) = max_pool(act(conv2d + b))
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_act_pool_forward(
+    s: &Conv2dShape,
+    act: Activation,
+    pool: &Pool2dShape,
+    x: &[f32],
+    w: &[f32],
+    b: &[f32],
+    y: &mut [f32],
+    idx: &mut [u32],
+) {
+    let mut a = vec![0.0; s.y_len()];
+    conv2d_act_forward(s, act, x, w, b, &mut a);
+    max_pool2d_forward(pool, &a, y, idx);
+}
+
+// x (N,C,H,W), dy (N,O,OH,OW) -> dw (O,C,KH,KW), db (O)
+pub fn conv2d_backward_params(
+    s: &Conv2dShape,
+    x: &[f32],
+    dy: &[f32],
+    dw: &mut [f32],
+    db: &mut [f32],
+) {
+    conv2d_backward_weight(s, x, dy, dw);
+    conv2d_backward_bias(s.n, s.o, s.out_h() * s.out_w(), dy, db);
+}
+
+// x (N,C,H,W), dy (N,O,OH,OW), w (O,C,KH,KW) -> dw, db, dx (N,C,H,W) ⊙ act'(x)
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_backward_act(
+    s: &Conv2dShape,
+    act: Activation,
+    x: &[f32],
+    dy: &[f32],
+    w: &[f32],
+    dw: &mut [f32],
+    db: &mut [f32],
+    dx: &mut [f32],
+) {
+    conv2d_backward_params(s, x, dy, dw, db);
+    let mut g = vec![0.0; s.x_len()];
+    conv2d_backward_input(s, dy, w, &mut g);
+    act_backward(act, x, &g, dx);
+}
+
+// x (N,C,H,W), dy (N,O,OH,OW), w (O,C,KH,KW), idx (N,C,H,W) -> dw, db, dz (pool's input)
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_backward_pool_act(
+    s: &Conv2dShape,
+    act: Activation,
+    pool: &Pool2dShape,
+    x: &[f32],
+    dy: &[f32],
+    w: &[f32],
+    idx: &[u32],
+    dw: &mut [f32],
+    db: &mut [f32],
+    dz: &mut [f32],
+) {
+    conv2d_backward_params(s, x, dy, dw, db);
+    let mut g = vec![0.0; s.x_len()];
+    conv2d_backward_input(s, dy, w, &mut g);
+    pool_act_backward(pool, act, x, idx, &g, dz);
 }
 
 #[cfg(test)]
@@ -287,6 +370,75 @@ mod tests {
             conv2d_backward_bias(s.n, s.o, s.out_h() * s.out_w(), &g, &mut db);
             check_gradient(&format!("db {s:?}"), &b, &db, 1e-2, |bp| {
                 weighted_sum(&forward(s, &x, &w, bp), &g)
+            });
+        }
+    }
+
+    /// The fused backward's input gradient is the gradient, with respect to the
+    /// pre-activation z of the stage below, of L = Σ g ⊙ conv(below(z)), where below is
+    /// the activation, or the activation then a max-pool.
+    #[test]
+    fn fused_input_gradients_match_finite_differences() {
+        use crate::cpu::elementwise::act_forward;
+        use crate::cpu::pool::max_pool2d_forward;
+        let s = Conv2dShape {
+            stride: 1,
+            pad: 1,
+            ..shape(2, 2, 3, 3, 2, 2)
+        };
+        let pool = Pool2dShape {
+            n: 2,
+            c: 2,
+            h: 7,
+            w: 6,
+            k: 2,
+            stride: 2,
+        };
+        let w = random_vec(s.w_len(), 1);
+        let g = random_vec(s.y_len(), 2);
+        let b = vec![0.0; s.o];
+        for act in [Activation::Relu, Activation::Sigmoid] {
+            // Away from ReLU's kink and from ties in a window, where the max switches.
+            let spread = |len: usize, seed: u64| -> Vec<f32> {
+                let v = random_vec(len, seed);
+                v.iter()
+                    .enumerate()
+                    .map(|(i, v)| v + 0.05 * (i % 7) as f32 - 0.15)
+                    .map(|v| if v.abs() < 0.05 { v + 0.1 } else { v })
+                    .collect()
+            };
+            let loss_of = |x: &[f32]| {
+                let mut y = vec![0.0; s.y_len()];
+                conv2d_forward(&s, x, &w, &b, &mut y);
+                weighted_sum(&y, &g)
+            };
+            let (mut dw, mut db) = (vec![0.0; s.w_len()], vec![0.0; s.o]);
+
+            let z = spread(s.x_len(), 3);
+            let mut x = vec![0.0; s.x_len()];
+            act_forward(act, &z, &mut x);
+            let mut dz = vec![0.0; s.x_len()];
+            conv2d_backward_act(&s, act, &x, &g, &w, &mut dw, &mut db, &mut dz);
+            check_gradient("conv2d_backward_act", &z, &dz, 1e-3, |z| {
+                let mut x = vec![0.0; z.len()];
+                act_forward(act, z, &mut x);
+                loss_of(&x)
+            });
+
+            let z = spread(pool.x_len(), 4);
+            let below = |z: &[f32]| {
+                let mut r = vec![0.0; z.len()];
+                act_forward(act, z, &mut r);
+                let (mut x, mut idx) = (vec![0.0; pool.y_len()], vec![0; pool.y_len()]);
+                max_pool2d_forward(&pool, &r, &mut x, &mut idx);
+                (x, idx)
+            };
+            let (x, idx) = below(&z);
+            let mut dz = vec![0.0; pool.x_len()];
+            let (dw2, db2) = (&mut dw, &mut db);
+            conv2d_backward_pool_act(&s, act, &pool, &x, &g, &w, &idx, dw2, db2, &mut dz);
+            check_gradient("conv2d_backward_pool_act", &z, &dz, 1e-3, |z| {
+                loss_of(&below(z).0)
             });
         }
     }

@@ -3,7 +3,10 @@
 //! output padding. It is the adjoint of conv2d with the same weight tensor, which the
 //! tests check along with finite differences.
 
-use crate::ops::ConvTranspose2dShape;
+use crate::cpu::conv2d::conv2d_backward_bias;
+use crate::cpu::elementwise::{act_backward, act_forward};
+use crate::cpu::pool::pool_act_backward;
+use crate::ops::{Activation, ConvTranspose2dShape, Pool2dShape};
 
 /// Output coordinate an input coordinate's kernel tap lands on, or `None` where it is
 /// cropped away by the padding (or lies past the output).
@@ -131,6 +134,71 @@ pub fn conv_transpose2d_backward_weight(
             }
         }
     }
+}
+
+// x (N,C,H,W), w (C,O,KH,KW), b (O) -> y (N,O,OH,OW) = act(conv_transpose2d + b)
+pub fn conv_transpose2d_act_forward(
+    s: &ConvTranspose2dShape,
+    act: Activation,
+    x: &[f32],
+    w: &[f32],
+    b: &[f32],
+    y: &mut [f32],
+) {
+    let mut z = vec![0.0; s.y_len()];
+    conv_transpose2d_forward(s, x, w, b, &mut z);
+    act_forward(act, &z, y);
+}
+
+/// The weight and bias gradients, as conv_transpose2d_backward_weight and
+/// conv2d_backward_bias compute them.
+fn params_backward(
+    s: &ConvTranspose2dShape,
+    x: &[f32],
+    dy: &[f32],
+    dw: &mut [f32],
+    db: &mut [f32],
+) {
+    conv_transpose2d_backward_weight(s, x, dy, dw);
+    conv2d_backward_bias(s.n, s.o, s.out_h() * s.out_w(), dy, db);
+}
+
+// x (N,C,H,W), dy (N,O,OH,OW), w (C,O,KH,KW) -> dw, db, dx (N,C,H,W) ⊙ act'(x)
+#[allow(clippy::too_many_arguments)]
+pub fn conv_transpose2d_backward_act(
+    s: &ConvTranspose2dShape,
+    act: Activation,
+    x: &[f32],
+    dy: &[f32],
+    w: &[f32],
+    dw: &mut [f32],
+    db: &mut [f32],
+    dx: &mut [f32],
+) {
+    params_backward(s, x, dy, dw, db);
+    let mut g = vec![0.0; s.x_len()];
+    conv_transpose2d_backward_input(s, dy, w, &mut g);
+    act_backward(act, x, &g, dx);
+}
+
+// x (N,C,H,W), dy (N,O,OH,OW), w (C,O,KH,KW), idx (N,C,H,W) -> dw, db, dz (pool's input)
+#[allow(clippy::too_many_arguments)]
+pub fn conv_transpose2d_backward_pool_act(
+    s: &ConvTranspose2dShape,
+    act: Activation,
+    pool: &Pool2dShape,
+    x: &[f32],
+    dy: &[f32],
+    w: &[f32],
+    idx: &[u32],
+    dw: &mut [f32],
+    db: &mut [f32],
+    dz: &mut [f32],
+) {
+    params_backward(s, x, dy, dw, db);
+    let mut g = vec![0.0; s.x_len()];
+    conv_transpose2d_backward_input(s, dy, w, &mut g);
+    pool_act_backward(pool, act, x, idx, &g, dz);
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
 //! Reference for `shaders/elementwise.wgsl`.
 
+use crate::ops::Activation;
+
 // x (R,C), b (C) -> y (R,C)
 pub fn bias_forward(cols: usize, x: &[f32], b: &[f32], y: &mut [f32]) {
     debug_assert_eq!(b.len(), cols);
@@ -42,6 +44,22 @@ pub fn sigmoid_forward(x: &[f32], y: &mut [f32]) {
 pub fn sigmoid_backward(y: &[f32], dy: &[f32], dx: &mut [f32]) {
     for ((dx, &y), &dy) in dx.iter_mut().zip(y).zip(dy) {
         *dx = (dy as f64 * y as f64 * (1.0 - y as f64)) as f32;
+    }
+}
+
+// x (L) -> y (L): relu_forward or sigmoid_forward
+pub fn act_forward(act: Activation, x: &[f32], y: &mut [f32]) {
+    match act {
+        Activation::Relu => relu_forward(x, y),
+        Activation::Sigmoid => sigmoid_forward(x, y),
+    }
+}
+
+// y (L), dy (L) -> dx (L): relu_backward or sigmoid_backward
+pub fn act_backward(act: Activation, y: &[f32], dy: &[f32], dx: &mut [f32]) {
+    match act {
+        Activation::Relu => relu_backward(y, dy, dx),
+        Activation::Sigmoid => sigmoid_backward(y, dy, dx),
     }
 }
 

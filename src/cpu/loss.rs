@@ -1,6 +1,9 @@
 //! Reference for `shaders/loss.wgsl`. Both losses are means over every element, as
 //! PyTorch's `MSELoss()` and `BCELoss()` with the default reduction.
 
+use crate::cpu::elementwise::sigmoid_backward;
+use crate::ops::LOSS_CHUNK;
+
 // y (L), t (L) -> loss
 pub fn mse_forward(y: &[f32], t: &[f32]) -> f32 {
     let sum: f64 = y
@@ -43,6 +46,40 @@ pub fn bce_backward(y: &[f32], t: &[f32], dy: &mut [f32]) {
     }
 }
 
+/// totals[g] += the loss terms of chunk g (LOSS_CHUNK elements) summed, over `cols`: the
+/// chunk's mean, as `forward` computes it, times its length.
+fn add_chunk_totals(
+    cols: usize,
+    y: &[f32],
+    t: &[f32],
+    totals: &mut [f32],
+    forward: fn(&[f32], &[f32]) -> f32,
+) {
+    for ((total, y), t) in totals
+        .iter_mut()
+        .zip(y.chunks(LOSS_CHUNK))
+        .zip(t.chunks(LOSS_CHUNK))
+    {
+        *total += (forward(y, t) as f64 * y.len() as f64 / cols as f64) as f32;
+    }
+}
+
+// y (L), t (L) -> dz (L), totals (⌈L/1024⌉) += each chunk's squared errors / cols
+pub fn mse_sigmoid_backward(cols: usize, y: &[f32], t: &[f32], dz: &mut [f32], totals: &mut [f32]) {
+    let mut dy = vec![0.0; y.len()];
+    mse_backward(y, t, &mut dy);
+    sigmoid_backward(y, &dy, dz);
+    add_chunk_totals(cols, y, t, totals, mse_forward);
+}
+
+// y (L), t (L) -> dz (L), totals (⌈L/1024⌉) += each chunk's cross-entropies / cols
+pub fn bce_sigmoid_backward(cols: usize, y: &[f32], t: &[f32], dz: &mut [f32], totals: &mut [f32]) {
+    let mut dy = vec![0.0; y.len()];
+    bce_backward(y, t, &mut dy);
+    sigmoid_backward(y, &dy, dz);
+    add_chunk_totals(cols, y, t, totals, bce_forward);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,5 +107,54 @@ mod tests {
         // truncation error of about 0.8 of the tolerance, 1e-3 a hundredth of that, while the
         // f32 rounding of the loss that the smaller step magnifies stays near 2% of it.
         check_gradient("bce_backward", &y, &dy, 1e-3, |y| bce_forward(y, &t) as f64);
+    }
+
+    /// dz is the gradient of the loss of σ(z); the totals add up to the mean loss times
+    /// the rows, as LossForward's running total does.
+    #[test]
+    fn sigmoid_losses_match_finite_differences_and_the_plain_total() {
+        use crate::cpu::elementwise::sigmoid_forward;
+        type Fused = fn(usize, &[f32], &[f32], &mut [f32], &mut [f32]);
+        type Forward = fn(&[f32], &[f32]) -> f32;
+        let cases: [(&str, Fused, Forward); 2] = [
+            ("mse_sigmoid_backward", mse_sigmoid_backward, mse_forward),
+            ("bce_sigmoid_backward", bce_sigmoid_backward, bce_forward),
+        ];
+        let inputs = |len: usize| {
+            let z: Vec<f32> = random_vec(len, 3).iter().map(|v| 2.0 * v).collect();
+            let t: Vec<f32> = random_vec(len, 4).iter().map(|v| 0.5 + 0.5 * v).collect();
+            let mut y = vec![0.0; len];
+            sigmoid_forward(&z, &mut y);
+            (z, t, y)
+        };
+        for (name, fused, forward) in cases {
+            // Three chunks, the last partial, each adding to a total already running.
+            let (rows, cols) = (3, 700);
+            let (_, t, y) = inputs(rows * cols);
+            let mut dz = vec![0.0; rows * cols];
+            let start = [0.5f32, 0.25, 1.0];
+            let mut totals = start;
+            fused(cols, &y, &t, &mut dz, &mut totals);
+            let added: f64 = totals.iter().zip(start).map(|(t, s)| (t - s) as f64).sum();
+            let expected = forward(&y, &t) as f64 * rows as f64;
+            let close = (added - expected).abs() < 1e-5 * expected;
+            assert!(
+                close,
+                "{name}: totals add {added}, the plain total {expected}"
+            );
+
+            // Few elements, so that each one's gradient (about 1/len) is well above the
+            // check's tolerance; σ∘loss is smooth in z, so a step of 1e-2 truncates
+            // little.
+            let len = 6;
+            let (z, t, y) = inputs(len);
+            let mut dz = vec![0.0; len];
+            fused(len, &y, &t, &mut dz, &mut [0.0]);
+            check_gradient(name, &z, &dz, 1e-2, |z| {
+                let mut y = vec![0.0; len];
+                sigmoid_forward(z, &mut y);
+                forward(&y, &t) as f64
+            });
+        }
     }
 }

@@ -3,7 +3,8 @@
 //! the argmax of each window so that the backward pass routes the gradient through it
 //! without re-reading the input.
 
-use crate::ops::Pool2dShape;
+use crate::cpu::elementwise::act_backward;
+use crate::ops::{Activation, Pool2dShape};
 
 // x (N,C,H,W) -> y (N,C,OH,OW), idx (N,C,OH,OW) with idx = h*W+w of the max within its plane
 pub fn max_pool2d_forward(s: &Pool2dShape, x: &[f32], y: &mut [f32], idx: &mut [u32]) {
@@ -57,6 +58,29 @@ pub fn max_pool2d_backward(s: &Pool2dShape, dy: &[f32], idx: &[u32], dx: &mut [f
     for (d, a) in dx.iter_mut().zip(acc) {
         *d = a as f32;
     }
+}
+
+// y (N,C,OH,OW), idx (N,C,OH,OW), dy (N,C,OH,OW) -> dz (N,C,H,W)
+/// Back through a max-pool over an activation's output, to the activation's input:
+/// max_pool2d_backward, then the activation's backward. That takes the activation's
+/// output at each element, which only the argmaxes need (elsewhere the routed gradient
+/// is zero), and there it is the pool's output `y`.
+pub fn pool_act_backward(
+    s: &Pool2dShape,
+    act: Activation,
+    y: &[f32],
+    idx: &[u32],
+    dy: &[f32],
+    dz: &mut [f32],
+) {
+    let mut routed = vec![0.0; s.x_len()];
+    max_pool2d_backward(s, dy, idx, &mut routed);
+    let (ohw, plane) = (s.out_h() * s.out_w(), s.h * s.w);
+    let mut act_out = vec![0.0; s.x_len()];
+    for (o, (&v, &i)) in y.iter().zip(idx).enumerate() {
+        act_out[o / ohw * plane + i as usize] = v;
+    }
+    act_backward(act, &act_out, &routed, dz);
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::backend::{Backend, MemoryLimits, OpTime, ProgramOps, Timing};
 use crate::error::{Error, Result};
 use crate::gpu::context::{Gpu, Kernel, Signature};
-use crate::gpu::kernels::{choose, launch, KernelChoice, Launch};
+use crate::gpu::kernels::{choose, launch, KernelChoice, Launch, Parallelism};
 use crate::gpu::profiler::Profiler;
 use crate::ops::{BufId, BufferSpec, Op, StepParams, View};
 
@@ -88,7 +88,9 @@ impl GpuBackend {
     }
 
     fn compile_op(&self, op: &Op, choice: KernelChoice, l: &Launch) -> Result<CompiledOp> {
-        let kernel = self.gpu.kernel(l.shader, l.entry, Signature::of(op))?;
+        let kernel = self
+            .gpu
+            .kernel(l.shader, l.entry, &l.constants, Signature::of(op))?;
         let device = &self.gpu.device;
         let params = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(l.entry),
@@ -198,7 +200,11 @@ impl Backend for GpuBackend {
     fn compile(&mut self, program: &'static str, ops: &[Op]) -> Result<()> {
         let lens: Vec<usize> = self.specs.iter().map(|s| s.len).collect();
         let source = ProgramOps::new(ops, &lens)?;
-        let choices: Vec<KernelChoice> = ops.iter().map(|op| choose(op, &self.choice)).collect();
+        let device = Parallelism::of(&self.gpu.adapter.get_info());
+        let choices: Vec<KernelChoice> = ops
+            .iter()
+            .map(|op| choose(op, &self.choice, device))
+            .collect();
         let launches = ops
             .iter()
             .zip(&choices)
@@ -210,6 +216,7 @@ impl Backend for GpuBackend {
             .zip(&launches)
             .map(|((op, c), l)| self.compile_op(op, c, l))
             .collect::<Result<Vec<_>>>()?;
+        self.gpu.save_pipeline_cache();
         let program_state = Program {
             source,
             compiled,
@@ -245,6 +252,16 @@ impl Backend for GpuBackend {
             let Some(p) = self.programs.get_mut(program) else {
                 return Err(Error::Other(format!("program {program} vanished")));
             };
+            // The bind groups belong to the pipelines compiled at full size: a partial
+            // batch may change sizes and grids, never the kernel.
+            for (new, old) in launches.iter().zip(&p.current.1) {
+                if (new.entry, &new.constants) != (old.entry, &old.constants) {
+                    return Err(Error::Other(format!(
+                        "{program}: {} for {rows:?} rows would need another pipeline than {}",
+                        new.entry, old.entry
+                    )));
+                }
+            }
             // A partial batch changes only the params; rewrite those that differ. Queue
             // writes are ordered with submissions, so work already submitted keeps the old
             // values.

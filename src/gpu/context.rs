@@ -1,11 +1,15 @@
-//! The `Gpu` context: instance, adapter, device, queue and the pipeline cache.
-//! Device setup is kept apart from execution so that tests can share one context.
+//! The `Gpu` context: instance, adapter, device, queue, and the modules and pipelines
+//! built from the shaders (each once per process, and kept on disk between processes
+//! where the adapter allows). Device setup is kept apart from execution so that tests can
+//! share one context.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
-use crate::gpu::kernels::Shader;
+use crate::gpu::kernels::{Constants, Shader};
 use crate::ops::{Access, Op};
 
 /// What a kernel binds, in order: binding 0 is its params uniform, then one storage
@@ -38,23 +42,80 @@ pub struct Kernel {
     pub signature: Signature,
 }
 
+/// How a `Gpu` builds its modules and pipelines.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GpuOptions {
+    /// Keep naga's runtime checks (array bounds, loop bounding, division guards) and the
+    /// zero-filling of workgroup memory. Off, modules are built trusted: the shape tables
+    /// prove every kernel's indices in range, and no kernel reads workgroup memory before
+    /// writing it. On, an out-of-range index reads zero instead of undefined memory, which
+    /// is what to turn on when a kernel misbehaves.
+    pub checked: bool,
+    /// The folder of the persistent pipeline cache; `None` keeps compiled pipelines for
+    /// this process only.
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// Set to 1 to build every module with naga's runtime checks (see `GpuOptions::checked`).
+pub const CHECKED_VAR: &str = "WGSL_AUTOENCODER_CHECKED";
+
+impl GpuOptions {
+    /// Checks on where `WGSL_AUTOENCODER_CHECKED=1`; pipelines cached in the user's cache
+    /// folder (`$XDG_CACHE_HOME/wgsl-autoencoder`, else `~/.cache/wgsl-autoencoder`).
+    pub fn from_env() -> GpuOptions {
+        GpuOptions {
+            checked: checks_from_env(),
+            cache_dir: default_cache_dir(),
+        }
+    }
+}
+
+/// Whether `WGSL_AUTOENCODER_CHECKED` asks for naga's runtime checks.
+pub fn checks_from_env() -> bool {
+    std::env::var(CHECKED_VAR).is_ok_and(|v| v == "1")
+}
+
+fn default_cache_dir() -> Option<PathBuf> {
+    let base = match std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(std::env::var_os("HOME").filter(|v| !v.is_empty())?).join(".cache"),
+    };
+    Some(base.join("wgsl-autoencoder"))
+}
+
+/// The driver's compiled pipelines, loaded from a file at start and saved back after new
+/// pipelines are made, so that a second run skips the shader compiler.
+struct DiskCache {
+    cache: wgpu::PipelineCache,
+    path: PathBuf,
+    /// Pipelines built when the file was last written.
+    saved: AtomicUsize,
+}
+
+/// A module or a pipeline, keyed by what builds it.
+type KernelKey = (Shader, &'static str, Constants);
+
 pub struct Gpu {
     pub adapter: wgpu::Adapter,
     pub device: wgpu::Device,
     pub queue: wgpu::Queue,
     pub features: wgpu::Features,
     pub limits: wgpu::Limits,
+    pub options: GpuOptions,
     modules: Mutex<HashMap<Shader, wgpu::ShaderModule>>,
-    kernels: Mutex<HashMap<(Shader, &'static str), Arc<Kernel>>>,
+    kernels: Mutex<HashMap<KernelKey, Arc<Kernel>>>,
+    built: AtomicUsize,
+    disk_cache: Option<DiskCache>,
     /// An error raised outside any error scope. wgpu's default handler panics; ours keeps
     /// the first such error so that the next `checked` call reports it.
     uncaptured: Arc<Mutex<Option<String>>>,
 }
 
-/// The timestamp features we use when the adapter has them.
+/// The features we use when the adapter has them: timestamps, and a pipeline cache.
 const WANTED_FEATURES: wgpu::Features = wgpu::Features::TIMESTAMP_QUERY
     .union(wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES)
-    .union(wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS);
+    .union(wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS)
+    .union(wgpu::Features::PIPELINE_CACHE);
 
 /// The backends `WGPU_BACKEND` names, or `None` when it is unset. wgpu's own parser skips
 /// names it does not know, so `WGPU_BACKEND=garbage` would quietly mean "no backend";
@@ -224,9 +285,49 @@ fn no_adapter(seen: &[wgpu::Adapter], wanted: Option<&str>) -> Error {
     }
 }
 
+/// The pipeline cache for this adapter and driver, from its file when one is there. A
+/// missing, unreadable, corrupt or foreign file gives an empty cache (`fallback`), never a
+/// failed run.
+fn open_disk_cache(
+    adapter: &wgpu::Adapter,
+    device: &wgpu::Device,
+    features: wgpu::Features,
+    options: &GpuOptions,
+) -> Option<DiskCache> {
+    if !features.contains(wgpu::Features::PIPELINE_CACHE) {
+        return None;
+    }
+    let path = options
+        .cache_dir
+        .as_ref()?
+        .join(wgpu::util::pipeline_cache_key(&adapter.get_info())?);
+    let data = std::fs::read(&path).ok();
+    // SAFETY: wgpu checks the data's header against this adapter and driver and, with
+    // `fallback`, starts empty when it does not match; the file is only ever written from
+    // `get_data` of such a cache.
+    let cache = unsafe {
+        device.create_pipeline_cache(&wgpu::PipelineCacheDescriptor {
+            label: Some("pipelines"),
+            data: data.as_deref(),
+            fallback: true,
+        })
+    };
+    Some(DiskCache {
+        cache,
+        path,
+        saved: AtomicUsize::new(0),
+    })
+}
+
 impl Gpu {
-    /// Opens the adapter chosen by the environment with all of its limits.
+    /// Opens the adapter chosen by the environment with all of its limits, with the
+    /// options the environment gives (`GpuOptions::from_env`).
     pub fn new() -> Result<Gpu> {
+        Gpu::open(GpuOptions::from_env())
+    }
+
+    /// Opens the adapter chosen by the environment with all of its limits.
+    pub fn open(options: GpuOptions) -> Result<Gpu> {
         let adapter = choose_adapter()?;
         let features = adapter.features() & WANTED_FEATURES;
         let limits = adapter.limits();
@@ -244,16 +345,50 @@ impl Gpu {
             let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
             slot.get_or_insert_with(|| e.to_string());
         }));
+        let disk_cache = open_disk_cache(&adapter, &device, features, &options);
         Ok(Gpu {
             adapter,
             device,
             queue,
             features,
             limits,
+            options,
             modules: Mutex::new(HashMap::new()),
             kernels: Mutex::new(HashMap::new()),
+            built: AtomicUsize::new(0),
+            disk_cache,
             uncaptured,
         })
+    }
+
+    /// Where compiled pipelines persist between runs, if they do.
+    pub fn pipeline_cache_file(&self) -> Option<&std::path::Path> {
+        self.disk_cache.as_ref().map(|d| d.path.as_path())
+    }
+
+    /// Writes the pipeline cache back to its file if pipelines were built since it was
+    /// last written. The file is a speed-up only: failing to write it is not an error of
+    /// the run, so this reports nothing.
+    pub fn save_pipeline_cache(&self) {
+        let Some(disk) = &self.disk_cache else {
+            return;
+        };
+        let built = self.built.load(Ordering::SeqCst);
+        if disk.saved.swap(built, Ordering::SeqCst) == built {
+            return;
+        }
+        if let Some(data) = disk.cache.get_data() {
+            let written = disk
+                .path
+                .parent()
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .map_err(|e| Error::io(&disk.path, e))
+                .and_then(|_| crate::files::write_atomically(&disk.path, &data));
+            if written.is_err() {
+                // Try again after the next new pipeline rather than never.
+                disk.saved.store(0, Ordering::SeqCst);
+            }
+        }
     }
 
     pub fn adapter_summary(&self) -> String {
@@ -293,15 +428,18 @@ impl Gpu {
         }
     }
 
-    /// The compiled pipeline for one entry point, built on first use and cached.
+    /// The compiled pipeline for one entry point and specialisation, built on first use
+    /// and kept for the life of the context.
     pub fn kernel(
         &self,
         shader: Shader,
         entry: &'static str,
+        constants: &Constants,
         signature: Signature,
     ) -> Result<Arc<Kernel>> {
         let mut kernels = self.kernels.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(k) = kernels.get(&(shader, entry)) {
+        let key = (shader, entry, constants.clone());
+        if let Some(k) = kernels.get(&key) {
             if k.signature != signature {
                 return Err(Error::Other(format!(
                     "{}::{entry} requested with two different binding signatures",
@@ -310,8 +448,9 @@ impl Gpu {
             }
             return Ok(k.clone());
         }
-        let kernel = Arc::new(self.build_kernel(shader, entry, signature)?);
-        kernels.insert((shader, entry), kernel.clone());
+        let kernel = Arc::new(self.build_kernel(shader, entry, constants, signature)?);
+        kernels.insert(key, kernel.clone());
+        self.built.fetch_add(1, Ordering::SeqCst);
         Ok(kernel)
     }
 
@@ -320,18 +459,39 @@ impl Gpu {
         if let Some(m) = modules.get(&shader) {
             return Ok(m.clone());
         }
+        let descriptor = wgpu::ShaderModuleDescriptor {
+            label: Some(shader.name()),
+            source: wgpu::ShaderSource::Wgsl(shader.source().into()),
+        };
         let module = self.checked(&format!("shaders/{}.wgsl", shader.name()), || {
-            self.device
-                .create_shader_module(wgpu::ShaderModuleDescriptor {
-                    label: Some(shader.name()),
-                    source: wgpu::ShaderSource::Wgsl(shader.source().into()),
-                })
+            if self.options.checked {
+                self.device.create_shader_module(descriptor)
+            } else {
+                // SAFETY: the kernels check their own bounds, and the shape tables in
+                // src/check run every entry point over shapes that reach each edge of its
+                // indexing (ones, odd sizes, sizes off every tile, every transpose and
+                // stride), with NaN-filled outputs, under both settings; loops end because
+                // their bounds are sizes from the params uniform or constants, and no
+                // kernel divides by a size that validation lets be zero.
+                unsafe {
+                    self.device.create_shader_module_trusted(
+                        descriptor,
+                        wgpu::ShaderRuntimeChecks::unchecked(),
+                    )
+                }
+            }
         })?;
         modules.insert(shader, module.clone());
         Ok(module)
     }
 
-    fn build_kernel(&self, shader: Shader, entry: &'static str, sig: Signature) -> Result<Kernel> {
+    fn build_kernel(
+        &self,
+        shader: Shader,
+        entry: &'static str,
+        specialisation: &Constants,
+        sig: Signature,
+    ) -> Result<Kernel> {
         let module = self.module(shader)?;
         let storage = |binding: u32, read_only: bool| wgpu::BindGroupLayoutEntry {
             binding,
@@ -360,8 +520,8 @@ impl Gpu {
         if sig.step {
             entries.push(uniform(1 + sig.read_only.len() as u32, true));
         }
-        let constants = Shader::constants();
-        let context = format!("pipeline {}::{entry}", shader.name());
+        let constants = specialisation.pipeline_values();
+        let context = format!("pipeline {}::{entry} {:?}", shader.name(), specialisation.0);
         self.checked(&context, || {
             let layout = self
                 .device
@@ -385,9 +545,12 @@ impl Gpu {
                     entry_point: Some(entry),
                     compilation_options: wgpu::PipelineCompilationOptions {
                         constants: &constants,
-                        ..Default::default()
+                        // Every kernel writes its workgroup arrays before reading them (the
+                        // tiles of the matmuls, the partial sums of the reductions), so the
+                        // zero-fill is pure cost; the checked build keeps it.
+                        zero_initialize_workgroup_memory: self.options.checked,
                     },
-                    cache: None,
+                    cache: self.disk_cache.as_ref().map(|d| &d.cache),
                 });
             Kernel {
                 pipeline,

@@ -1,6 +1,6 @@
 //! Building a model into buffers and op lists.
 
-use crate::ops::{BufId, BufferSpec, Op, View, VIEW_ALIGN};
+use crate::ops::{Activation, BufId, BufferSpec, Op, Pool2dShape, View, VIEW_ALIGN};
 use crate::rng;
 
 /// One parameter tensor: its place in the flat parameter buffer and its gradient's place in
@@ -21,6 +21,22 @@ pub const GRADS: BufId = 1;
 pub const ADAM_M: BufId = 2;
 pub const ADAM_V: BufId = 3;
 
+/// What produced a view, as a fused layer reading it must know to carry its gradient on
+/// through the stage below.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Origin {
+    /// The model's input, or a view nothing marked.
+    Plain,
+    /// An activation's output.
+    Act(Activation),
+    /// A max-pool's output (argmax `idx`) over an activation's output.
+    PoolAct {
+        act: Activation,
+        idx: View,
+        pool: Pool2dShape,
+    },
+}
+
 /// Collects buffers, parameters and ops while layers emit their forward and backward.
 pub struct Builder {
     pub rows: usize,
@@ -28,6 +44,7 @@ pub struct Builder {
     params: Vec<Param>,
     param_len: usize,
     ops: Vec<Op>,
+    origins: Vec<(View, Origin)>,
     /// While set, a parameter asked for by a name already reserved is the same parameter:
     /// how a second forward pass (evaluation at another batch size, the decoder alone)
     /// shares the weights of the first.
@@ -51,8 +68,19 @@ impl Builder {
             params: Vec::new(),
             param_len: 0,
             ops: Vec::new(),
+            origins: Vec::new(),
             share: false,
         }
+    }
+
+    /// Records what produced `view`, for the layer that will read it.
+    pub fn mark(&mut self, view: View, origin: Origin) {
+        self.origins.push((view, origin));
+    }
+
+    pub fn origin(&self, view: View) -> Origin {
+        let marked = self.origins.iter().rev().find(|(v, _)| *v == view);
+        marked.map_or(Origin::Plain, |&(_, o)| o)
     }
 
     pub fn buffer(&mut self, name: impl Into<String>, len: usize) -> View {

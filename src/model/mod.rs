@@ -6,10 +6,12 @@ pub mod layers;
 use crate::data::{IMAGE_PIXELS, IMAGE_SIDE};
 use crate::error::{Error, Result};
 use crate::model::graph::{Builder, Layer, Param};
-use crate::model::layers::{Act, Chw, Conv2d, ConvTranspose2d, Linear, MaxPool2d};
+use crate::model::layers::{
+    Act, Chw, Conv2d, ConvStage, ConvTranspose2d, ConvTransposeStage, Linear, LinearAct, MaxPool2d,
+};
 use crate::ops::{
-    Activation, AdamConfig, AdamUpdate, BufId, BufferSpec, Corrupt, GatherBatch, LossBackward,
-    LossForward, LossKind, NoiseKind, Op, View,
+    loss_totals, Activation, AdamConfig, AdamUpdate, BufId, BufferSpec, Corrupt, GatherBatch,
+    LossBackward, LossForward, LossKind, LossSigmoidBackward, NoiseKind, Op, View,
 };
 use crate::rng::TorchRng;
 
@@ -17,6 +19,18 @@ use crate::rng::TorchRng;
 pub const DEFAULT_LAYERS: [usize; 3] = [100, 200, 30];
 /// The conv autoencoder's encoder channels by default: two stages, 16 then 8 channels.
 pub const DEFAULT_CHANNELS: [usize; 2] = [16, 8];
+
+/// Whether a graph runs neighbouring ops as one kernel: a layer's product with its bias
+/// and activation, its weight gradient with its bias gradient, its input gradient with
+/// the activation below, the loss with its gradient and the output Sigmoid's. Fewer,
+/// fuller dispatches; the unfused graph runs each op on its own, the readable path that
+/// tests and benchmarks compare it with. Both compute the same functions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Fusion {
+    #[default]
+    Fused,
+    Unfused,
+}
 
 /// Which autoencoder, with its size flags.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -148,12 +162,15 @@ impl Arch {
         arch.validate().ok().map(|_| arch)
     }
 
-    /// The index in `layers()` of the layer whose output is the code: the code layer's
-    /// activation (dense), or the last max-pool, the bottleneck (conv).
-    pub fn code_layer(&self) -> usize {
-        match self {
-            Arch::Dense { layers } => 2 * layers.len() - 1,
-            Arch::Conv { channels } => 3 * channels.len() - 1,
+    /// The index in `layers(fusion)` of the layer whose output is the code: the code
+    /// layer's activation (dense), or the last max-pool, the bottleneck (conv); fused,
+    /// the layer or stage that ends with them.
+    pub fn code_layer(&self, fusion: Fusion) -> usize {
+        match (self, fusion) {
+            (Arch::Dense { layers }, Fusion::Unfused) => 2 * layers.len() - 1,
+            (Arch::Conv { channels }, Fusion::Unfused) => 3 * channels.len() - 1,
+            (Arch::Dense { layers }, Fusion::Fused) => layers.len() - 1,
+            (Arch::Conv { channels }, Fusion::Fused) => channels.len() - 1,
         }
     }
 
@@ -167,10 +184,12 @@ impl Arch {
 
     /// The layers in `nn.Sequential` order, each named by its index there, so that
     /// parameter names (`0.weight`, `0.bias`, `2.weight`, …) are PyTorch's state_dict keys.
-    fn layers(&self) -> Vec<Box<dyn Layer>> {
+    /// Fused, a layer spans a module and the activation (and pool) after it, and the last
+    /// one takes the gradient of its pre-activation from the fused loss.
+    fn layers(&self, fusion: Fusion) -> Vec<Box<dyn Layer>> {
         match self {
-            Arch::Dense { layers } => dense_layers(layers),
-            Arch::Conv { channels } => conv_layers(channels),
+            Arch::Dense { layers } => dense_layers(layers, fusion),
+            Arch::Conv { channels } => conv_layers(channels, fusion),
         }
     }
 }
@@ -184,10 +203,23 @@ fn dense_widths(layers: &[usize]) -> Vec<usize> {
     widths
 }
 
-fn dense_layers(layers: &[usize]) -> Vec<Box<dyn Layer>> {
+fn dense_layers(layers: &[usize], fusion: Fusion) -> Vec<Box<dyn Layer>> {
     let widths = dense_widths(layers);
     let last = widths.len() - 2;
     let mut out: Vec<Box<dyn Layer>> = Vec::new();
+    let act = |i: usize| match i == last {
+        true => Activation::Sigmoid,
+        false => Activation::Relu,
+    };
+    if fusion == Fusion::Fused {
+        for (i, pair) in widths.windows(2).enumerate() {
+            // Linear i is module 2·i of the nn.Sequential, its activation 2·i + 1.
+            let input_act = i.checked_sub(1).map(act);
+            let layer = LinearAct::new((2 * i).to_string(), pair[0], pair[1], act(i), input_act);
+            out.push(Box::new(layer));
+        }
+        return out;
+    }
     for (i, pair) in widths.windows(2).enumerate() {
         out.push(Box::new(Linear::new(
             out.len().to_string(),
@@ -206,7 +238,10 @@ fn dense_layers(layers: &[usize]) -> Vec<Box<dyn Layer>> {
 
 /// Conv(3×3, pad 1) ReLU MaxPool(2) per stage, then ConvTranspose(3×3, stride 2, pad 1,
 /// output padding 1) ReLU per stage back up, then Conv(3×3, pad 1) to one channel, Sigmoid.
-fn conv_layers(channels: &[usize]) -> Vec<Box<dyn Layer>> {
+fn conv_layers(channels: &[usize], fusion: Fusion) -> Vec<Box<dyn Layer>> {
+    if fusion == Fusion::Fused {
+        return fused_conv_layers(channels);
+    }
     let mut out: Vec<Box<dyn Layer>> = Vec::new();
     let relu =
         |out: &Vec<Box<dyn Layer>>| Box::new(Act::new(out.len().to_string(), Activation::Relu));
@@ -248,6 +283,37 @@ fn conv_layers(channels: &[usize]) -> Vec<Box<dyn Layer>> {
     out
 }
 
+/// The same network as `conv_layers` in fused stages, each named by its conv's index in
+/// the `nn.Sequential` (a stage spans the conv, its activation and its pool).
+fn fused_conv_layers(channels: &[usize]) -> Vec<Box<dyn Layer>> {
+    let mut out: Vec<Box<dyn Layer>> = Vec::new();
+    let mut index = 0;
+    let mut shape = Chw {
+        c: 1,
+        h: IMAGE_SIDE,
+        w: IMAGE_SIDE,
+    };
+    for &c in channels {
+        let conv = Conv2d::new(index.to_string(), shape, c, 3, 1, 1);
+        let stage = ConvStage::new(conv, Activation::Relu, Some((2, 2)));
+        shape = stage.output();
+        out.push(Box::new(stage));
+        index += 3;
+    }
+    let mut targets: Vec<usize> = channels.iter().rev().skip(1).copied().collect();
+    targets.insert(0, shape.c);
+    for c in targets {
+        let tconv = ConvTranspose2d::new(index.to_string(), shape, c, 3, 2, 1, 1);
+        let stage = ConvTransposeStage::new(tconv, Activation::Relu);
+        shape = stage.output();
+        out.push(Box::new(stage));
+        index += 2;
+    }
+    let conv = Conv2d::new(index.to_string(), shape, 1, 3, 1, 1);
+    out.push(Box::new(ConvStage::new(conv, Activation::Sigmoid, None)));
+    out
+}
+
 /// Buffers that the training loop reads and writes by name.
 #[derive(Clone, Copy, Debug)]
 pub struct Slots {
@@ -260,6 +326,8 @@ pub struct Slots {
     /// What the training loss compares with: the clean batch (`input` itself without noise).
     pub target: View,
     pub output: View,
+    /// The training loss's running total: one value, or one per chunk of the fused loss;
+    /// the loss is their sum.
     pub loss_total: BufId,
     /// Evaluation's own input, clean target, output and code, at `Graph::eval_rows`.
     pub eval_input: View,
@@ -315,10 +383,11 @@ pub struct GraphSpec {
     pub adam: AdamConfig,
     pub data: DataSizes,
     pub noise: Option<NoiseKind>,
+    pub fusion: Fusion,
 }
 
 impl GraphSpec {
-    /// Training at `rows`, evaluation and decoding at the same size, no noise.
+    /// Training at `rows`, evaluation and decoding at the same size, no noise, fused.
     pub fn new(
         arch: &Arch,
         rows: usize,
@@ -335,6 +404,7 @@ impl GraphSpec {
             adam,
             data,
             noise: None,
+            fusion: Fusion::default(),
         }
     }
 }
@@ -353,6 +423,7 @@ fn forward(g: &mut Builder, layers: &mut [Box<dyn Layer>], x: View, code: usize)
 }
 
 impl Graph {
+    /// The fused graph (`Fusion::Fused`).
     pub fn build(
         arch: &Arch,
         rows: usize,
@@ -411,31 +482,52 @@ impl Graph {
                 _ => (clean, clean),
             }
         };
-        let code_layer = arch.code_layer();
+        let code_layer = arch.code_layer(spec.fusion);
 
         let (input, target) = batch_in(&mut g, "", train_data, train_perm);
-        let mut layers = arch.layers();
+        let fusion = spec.fusion;
+        let mut layers = arch.layers(fusion);
         let (output, _) = forward(&mut g, &mut layers, input, code_layer);
         let scalar = |g: &mut Builder, name: &str| g.buffer(name, 1);
-        let (value, total) = (scalar(&mut g, "loss"), scalar(&mut g, "loss total"));
         let dy = g.buffer("loss.grad", output.len);
-        g.push(LossForward {
-            loss,
-            y: output,
-            t: target,
-            value,
-            total,
-            rows,
-            cols: IMAGE_PIXELS,
-        });
-        g.push(LossBackward {
-            loss,
-            y: output,
-            t: target,
-            dy,
-            rows,
-            cols: IMAGE_PIXELS,
-        });
+        // Both models end in a Sigmoid: fused, the loss kernel also takes its gradient
+        // through it, and the last layer starts its backward from the pre-activation.
+        let total = match fusion {
+            Fusion::Fused => {
+                let totals = g.buffer("loss totals", loss_totals(output.len));
+                g.push(LossSigmoidBackward {
+                    loss,
+                    y: output,
+                    t: target,
+                    dz: dy,
+                    totals,
+                    rows,
+                    cols: IMAGE_PIXELS,
+                });
+                totals
+            }
+            Fusion::Unfused => {
+                let (value, total) = (scalar(&mut g, "loss"), scalar(&mut g, "loss total"));
+                g.push(LossForward {
+                    loss,
+                    y: output,
+                    t: target,
+                    value,
+                    total,
+                    rows,
+                    cols: IMAGE_PIXELS,
+                });
+                g.push(LossBackward {
+                    loss,
+                    y: output,
+                    t: target,
+                    dy,
+                    rows,
+                    cols: IMAGE_PIXELS,
+                });
+                total
+            }
+        };
         let mut grad = dy;
         for (i, layer) in layers.iter_mut().enumerate().rev() {
             match layer.backward(&mut g, grad, i > 0) {
@@ -457,7 +549,7 @@ impl Graph {
         g.share_params();
         g.rows = spec.eval_rows;
         let (eval_input, eval_target) = batch_in(&mut g, "eval ", test_data, test_perm);
-        let mut eval_layers = arch.layers();
+        let mut eval_layers = arch.layers(fusion);
         let (eval_output, eval_code) = forward(&mut g, &mut eval_layers, eval_input, code_layer);
         let (mse_value, mse_total) = (scalar(&mut g, "eval mse"), scalar(&mut g, "eval mse total"));
         let (bce_value, bce_total) = (scalar(&mut g, "eval bce"), scalar(&mut g, "eval bce total"));
@@ -481,7 +573,7 @@ impl Graph {
         g.rows = spec.decode_rows;
         let code_len = eval_code.len / spec.eval_rows;
         let decode_code = g.buffer("decode code", spec.decode_rows * code_len);
-        let mut decoder = arch.layers();
+        let mut decoder = arch.layers(fusion);
         let (decode_output, _) = forward(
             &mut g,
             &mut decoder[code_layer + 1..],

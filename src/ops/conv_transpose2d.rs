@@ -2,7 +2,8 @@
 //! no dilation, no groups) with square stride, padding and output padding. Its bias
 //! gradient is `conv2d_backward_bias`.
 
-use super::{OpDef, ShapeError, Slot, View};
+use super::conv2d::{InputGrad, MAX_FUSED_KW};
+use super::{Activation, OpDef, ShapeError, Slot, View};
 
 /// Sizes of one conv_transpose2d call: `c` input channels, `o` output channels.
 /// Activations are NCHW, the weight is (C, O, KH, KW) as in PyTorch.
@@ -253,6 +254,134 @@ impl OpDef for ConvTranspose2dBackwardWeight {
 
     fn label(&self) -> String {
         tconv_label(&self.shape)
+    }
+}
+
+// x (N,C,H,W), w (C,O,KH,KW), b (O) -> y (N,O,OH,OW) = act(conv_transpose2d + b)
+/// A transposed conv with its bias and activation in one pass.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConvTranspose2dActForward {
+    pub x: View,
+    pub w: View,
+    pub b: View,
+    pub y: View,
+    pub shape: ConvTranspose2dShape,
+    pub act: Activation,
+}
+
+impl OpDef for ConvTranspose2dActForward {
+    fn entry(&self) -> &'static str {
+        "conv_transpose2d_act_forward"
+    }
+
+    fn slots(&mut self) -> Vec<Slot<'_>> {
+        let s = self.shape;
+        vec![
+            Slot::input("x", &mut self.x, s.x_len()),
+            Slot::input("w", &mut self.w, s.w_len()),
+            Slot::input("b", &mut self.b, s.o),
+            Slot::output("y", &mut self.y, s.y_len()),
+        ]
+    }
+
+    fn dims(&self) -> Vec<(&'static str, usize)> {
+        let mut dims = tconv_dims(&self.shape);
+        dims.push(("act", self.act.code()));
+        dims
+    }
+
+    fn flops(&self) -> f64 {
+        tconv_flops(&self.shape) + self.shape.y_len() as f64 * (1.0 + self.act.flops())
+    }
+
+    fn validate(&self) -> Result<(), ShapeError> {
+        self.shape.validate()
+    }
+
+    fn set_rows(&mut self, rows: usize) {
+        self.shape.n = rows;
+    }
+
+    fn label(&self) -> String {
+        let act = match self.act {
+            Activation::Relu => "relu",
+            Activation::Sigmoid => "sigmoid",
+        };
+        format!("{} {act}", tconv_label(&self.shape))
+    }
+}
+
+// x (N,C,H,W), dy (N,O,OH,OW), w (C,O,KH,KW) [, idx] -> dw (C,O,KH,KW), db (O), dx
+/// All of a transposed conv's gradients in one dispatch (see `Conv2dBackward`); a
+/// transposed conv is never a model's first layer, so it always has an input gradient.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConvTranspose2dBackward {
+    pub x: View,
+    pub dy: View,
+    pub w: View,
+    pub dw: View,
+    pub db: View,
+    pub dx: InputGrad,
+    pub shape: ConvTranspose2dShape,
+}
+
+impl OpDef for ConvTranspose2dBackward {
+    fn entry(&self) -> &'static str {
+        match self.dx {
+            InputGrad::Act { .. } => "conv_transpose2d_backward_act",
+            InputGrad::PoolAct { .. } => "conv_transpose2d_backward_pool_act",
+        }
+    }
+
+    fn slots(&mut self) -> Vec<Slot<'_>> {
+        let s = self.shape;
+        let mut slots = vec![
+            Slot::input("x", &mut self.x, s.x_len()),
+            Slot::input("dy", &mut self.dy, s.y_len()),
+            Slot::input("w", &mut self.w, s.w_len()),
+        ];
+        let (idx, dx) = self.dx.slots(s.x_len());
+        slots.extend(idx);
+        slots.push(Slot::output("dw", &mut self.dw, s.w_len()));
+        slots.push(Slot::output("db", &mut self.db, s.o));
+        slots.push(dx);
+        slots
+    }
+
+    fn dims(&self) -> Vec<(&'static str, usize)> {
+        let mut dims = tconv_dims(&self.shape);
+        dims.push(("act", self.dx.act().code()));
+        if let InputGrad::PoolAct { pool, .. } = self.dx {
+            dims.extend([("pool_k", pool.k), ("pool_stride", pool.stride)]);
+        }
+        dims
+    }
+
+    fn flops(&self) -> f64 {
+        let s = &self.shape;
+        let dx = self.dx.dx_len(s.x_len()) as f64 * self.dx.act().flops();
+        2.0 * tconv_flops(s) + s.y_len() as f64 + dx
+    }
+
+    fn validate(&self) -> Result<(), ShapeError> {
+        let s = &self.shape;
+        s.validate()?;
+        if s.kw > MAX_FUSED_KW {
+            return Err(ShapeError::new(format!(
+                "{}: kernels wider than {MAX_FUSED_KW} have no fused weight gradient",
+                self.entry()
+            )));
+        }
+        self.dx.validate(s.n, s.c, s.h, s.w)
+    }
+
+    fn set_rows(&mut self, rows: usize) {
+        self.shape.n = rows;
+        self.dx.set_rows(rows);
+    }
+
+    fn label(&self) -> String {
+        format!("{}{}", tconv_label(&self.shape), self.dx.label())
     }
 }
 

@@ -9,6 +9,24 @@ pub enum Activation {
     Sigmoid,
 }
 
+impl Activation {
+    /// How kernels, benchmark rows and the PyTorch peer name it as a number.
+    pub fn code(self) -> usize {
+        match self {
+            Activation::Relu => 0,
+            Activation::Sigmoid => 1,
+        }
+    }
+
+    /// Per element: ReLU one compare; Sigmoid an exp, an add, a divide and a negation.
+    pub fn flops(self) -> f64 {
+        match self {
+            Activation::Relu => 1.0,
+            Activation::Sigmoid => 4.0,
+        }
+    }
+}
+
 // x (R,C), b (C) -> y (R,C)
 #[derive(Clone, Debug, PartialEq)]
 pub struct BiasForward {
@@ -112,13 +130,8 @@ impl OpDef for ActivationForward {
         vec![("rows", self.rows), ("cols", self.cols)]
     }
 
-    /// ReLU: one compare; Sigmoid: an exp, an add, a divide and a negation.
     fn flops(&self) -> f64 {
-        let per = match self.act {
-            Activation::Relu => 1.0,
-            Activation::Sigmoid => 4.0,
-        };
-        (self.rows * self.cols) as f64 * per
+        (self.rows * self.cols) as f64 * self.act.flops()
     }
 
     fn set_rows(&mut self, rows: usize) {

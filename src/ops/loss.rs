@@ -107,3 +107,65 @@ impl OpDef for LossBackward {
         self.rows = rows;
     }
 }
+
+/// Elements of y whose loss one workgroup of the fused loss adds up, into a running total
+/// of its own (shaders/loss.wgsl has the same constant).
+pub const LOSS_CHUNK: usize = 1024;
+
+/// The running totals of the fused loss for `len` elements: one per chunk.
+pub fn loss_totals(len: usize) -> usize {
+    len.div_ceil(LOSS_CHUNK)
+}
+
+// y (R,C), t (R,C) -> dz (R,C), totals (⌈R·C/1024⌉) += each chunk's loss terms / C
+/// The loss of a Sigmoid output, its gradient carried back through the Sigmoid, and its
+/// value, in one pass over many workgroups: dz = σ'·dL/dy with y = σ(z). Each chunk of
+/// `LOSS_CHUNK` elements adds its sum of loss terms, over C, to its own running total, so
+/// that no workgroup ever sums a whole batch; the totals add up to `loss · rows`, as
+/// `LossForward`'s one total does, and are folded when read, once per epoch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LossSigmoidBackward {
+    pub loss: LossKind,
+    pub y: View,
+    pub t: View,
+    pub dz: View,
+    pub totals: View,
+    pub rows: usize,
+    pub cols: usize,
+}
+
+impl OpDef for LossSigmoidBackward {
+    fn entry(&self) -> &'static str {
+        match self.loss {
+            LossKind::Mse => "mse_sigmoid_backward",
+            LossKind::Bce => "bce_sigmoid_backward",
+        }
+    }
+
+    fn slots(&mut self) -> Vec<Slot<'_>> {
+        let len = self.rows * self.cols;
+        vec![
+            Slot::input("y", &mut self.y, len),
+            Slot::input("t", &mut self.t, len),
+            Slot::output("dz", &mut self.dz, len),
+            Slot::in_place("totals", &mut self.totals, loss_totals(len)),
+        ]
+    }
+
+    fn dims(&self) -> Vec<(&'static str, usize)> {
+        vec![("rows", self.rows), ("cols", self.cols)]
+    }
+
+    /// The loss's value and gradient terms, and the Sigmoid's derivative.
+    fn flops(&self) -> f64 {
+        let per = match self.loss {
+            LossKind::Mse => 3.0 + 3.0,
+            LossKind::Bce => 6.0 + 3.0,
+        };
+        (self.rows * self.cols) as f64 * (per + 3.0)
+    }
+
+    fn set_rows(&mut self, rows: usize) {
+        self.rows = rows;
+    }
+}

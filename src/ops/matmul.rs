@@ -1,6 +1,7 @@
-//! The matmul family: C = op(A) · op(B), the three products of a `Linear` layer.
+//! The matmul family: C = op(A) · op(B), the three products of a `Linear` layer, each
+//! with the elementwise op next to it fused into its store when the graph asks for it.
 
-use super::{OpDef, ShapeError, Slot, View};
+use super::{Activation, OpDef, ShapeError, Slot, View};
 
 /// The logical product op(A) (m,k) · op(B) (k,n) -> C (m,n). `trans_a` means A is stored
 /// (k,m); `trans_b` means B is stored (n,k). Row-major throughout.
@@ -54,7 +55,32 @@ pub enum BatchDim {
     K,
 }
 
-// a (M,K) or (K,M), b (K,N) or (N,K) -> c (M,N)
+/// What a product does with C on its way out: nothing, or the elementwise op a `Linear`
+/// layer would otherwise run as a dispatch of its own right after it.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub enum Epilogue {
+    #[default]
+    None,
+    /// c = act(op(A)·op(B) + bias), bias (N): a layer's forward with its activation.
+    BiasAct { bias: View, act: Activation },
+    /// c = (op(A)·op(B)) ⊙ act'(y), y (M,N) the output of the activation that produced
+    /// this layer's input: the input gradient, carried on through that activation.
+    ActBackward { y: View, act: Activation },
+    /// c = op(A)·op(B) and db (M) = Σ_k op(A): with A = dy stored (batch, out), the weight
+    /// gradient dyᵀ·x and the bias gradient (the column sums of dy) in one pass.
+    BiasBackward { db: View },
+}
+
+impl Epilogue {
+    pub fn act(&self) -> Option<Activation> {
+        match *self {
+            Epilogue::None | Epilogue::BiasBackward { .. } => None,
+            Epilogue::BiasAct { act, .. } | Epilogue::ActBackward { act, .. } => Some(act),
+        }
+    }
+}
+
+// a (M,K) or (K,M), b (K,N) or (N,K) [, bias (N) | y (M,N)] -> c (M,N) [, db (M)]
 #[derive(Clone, Debug, PartialEq)]
 pub struct Matmul {
     pub a: View,
@@ -62,35 +88,73 @@ pub struct Matmul {
     pub c: View,
     pub shape: MatmulShape,
     pub batch: BatchDim,
+    pub epilogue: Epilogue,
+}
+
+impl Matmul {
+    /// A plain product.
+    pub fn new(a: View, b: View, c: View, shape: MatmulShape, batch: BatchDim) -> Matmul {
+        Matmul {
+            a,
+            b,
+            c,
+            shape,
+            batch,
+            epilogue: Epilogue::None,
+        }
+    }
 }
 
 impl OpDef for Matmul {
     fn entry(&self) -> &'static str {
-        "matmul"
+        match self.epilogue {
+            Epilogue::None => "matmul",
+            Epilogue::BiasAct { .. } => "matmul_bias_act",
+            Epilogue::ActBackward { .. } => "matmul_act_backward",
+            Epilogue::BiasBackward { .. } => "matmul_bias_backward",
+        }
     }
 
     fn slots(&mut self) -> Vec<Slot<'_>> {
         let s = self.shape;
-        vec![
+        let (a, b) = (
             Slot::input("a", &mut self.a, s.a_len()),
             Slot::input("b", &mut self.b, s.b_len()),
-            Slot::output("c", &mut self.c, s.c_len()),
-        ]
+        );
+        let c = Slot::output("c", &mut self.c, s.c_len());
+        match &mut self.epilogue {
+            Epilogue::None => vec![a, b, c],
+            Epilogue::BiasAct { bias, .. } => vec![a, b, Slot::input("bias", bias, s.n), c],
+            Epilogue::ActBackward { y, .. } => vec![a, b, Slot::input("y", y, s.c_len()), c],
+            Epilogue::BiasBackward { db } => vec![a, b, c, Slot::output("db", db, s.m)],
+        }
     }
 
+    /// The sizes, the layout, and the fused activation (`Activation::code`) if any.
     fn dims(&self) -> Vec<(&'static str, usize)> {
         let s = self.shape;
-        vec![
+        let mut dims = vec![
             ("m", s.m),
             ("k", s.k),
             ("n", s.n),
             ("trans_a", s.trans_a as usize),
             ("trans_b", s.trans_b as usize),
-        ]
+        ];
+        dims.extend(self.epilogue.act().map(|a| ("act", a.code())));
+        dims
     }
 
+    /// The product's, plus the epilogue's per element of C (an add and an activation, a
+    /// derivative, or a sum over K for the bias gradient).
     fn flops(&self) -> f64 {
-        self.shape.flops()
+        let s = self.shape;
+        let extra = match self.epilogue {
+            Epilogue::None => 0.0,
+            Epilogue::BiasAct { act, .. } => s.c_len() as f64 * (1.0 + act.flops()),
+            Epilogue::ActBackward { act, .. } => s.c_len() as f64 * act.flops(),
+            Epilogue::BiasBackward { .. } => (s.m * s.k) as f64,
+        };
+        s.flops() + extra
     }
 
     fn validate(&self) -> Result<(), ShapeError> {
@@ -112,10 +176,23 @@ impl OpDef for Matmul {
         }
     }
 
-    /// `[M,K,N] NT`: the logical sizes, then whether A and B are stored transposed.
+    /// `[M,K,N] NT`: the logical sizes, then whether A and B are stored transposed, then
+    /// the epilogue's activation.
     fn label(&self) -> String {
         let s = self.shape;
         let t = |b: bool| if b { "T" } else { "N" };
-        format!("[{},{},{}] {}{}", s.m, s.k, s.n, t(s.trans_a), t(s.trans_b))
+        let act = match self.epilogue.act() {
+            Some(Activation::Relu) => " relu",
+            Some(Activation::Sigmoid) => " sigmoid",
+            None => "",
+        };
+        format!(
+            "[{},{},{}] {}{}{act}",
+            s.m,
+            s.k,
+            s.n,
+            t(s.trans_a),
+            t(s.trans_b)
+        )
     }
 }

@@ -23,17 +23,18 @@ pub mod pool;
 
 pub use batch::GatherBatch;
 pub use conv2d::{
-    Conv2dBackwardBias, Conv2dBackwardInput, Conv2dBackwardWeight, Conv2dForward, Conv2dShape,
+    Conv2dActForward, Conv2dBackward, Conv2dBackwardBias, Conv2dBackwardInput,
+    Conv2dBackwardWeight, Conv2dForward, Conv2dShape, FusedPool, InputGrad,
 };
 pub use conv_transpose2d::{
-    ConvTranspose2dBackwardInput, ConvTranspose2dBackwardWeight, ConvTranspose2dForward,
-    ConvTranspose2dShape,
+    ConvTranspose2dActForward, ConvTranspose2dBackward, ConvTranspose2dBackwardInput,
+    ConvTranspose2dBackwardWeight, ConvTranspose2dForward, ConvTranspose2dShape,
 };
 pub use elementwise::{
     Activation, ActivationBackward, ActivationForward, BiasBackward, BiasForward,
 };
-pub use loss::{LossBackward, LossForward, LossKind};
-pub use matmul::{BatchDim, Matmul, MatmulShape};
+pub use loss::{loss_totals, LossBackward, LossForward, LossKind, LossSigmoidBackward, LOSS_CHUNK};
+pub use matmul::{BatchDim, Epilogue, Matmul, MatmulShape};
 pub use noise::{Corrupt, NoiseKind};
 pub use optim::{AdamConfig, AdamUpdate};
 pub use pool::{MaxPool2dBackward, MaxPool2dForward, Pool2dShape};
@@ -272,6 +273,7 @@ ops!(
     ActivationBackward,
     LossForward,
     LossBackward,
+    LossSigmoidBackward,
     AdamUpdate,
     Conv2dForward,
     Conv2dBackwardInput,
@@ -283,6 +285,10 @@ ops!(
     ConvTranspose2dBackwardInput,
     ConvTranspose2dBackwardWeight,
     Corrupt,
+    Conv2dActForward,
+    Conv2dBackward,
+    ConvTranspose2dActForward,
+    ConvTranspose2dBackward,
 );
 
 impl Op {

@@ -1,12 +1,15 @@
 //! Launches of shaders/conv2d.wgsl. The forward and input gradient run one invocation per
 //! output element; the weight and bias gradients, which reduce over the batch, one
-//! workgroup per output.
+//! workgroup per output. The fused stage kernels are specialised per layer: their sizes
+//! are pipeline constants.
 
-use super::{grid_1d, grid_groups, u, wgsl_params, Launch, Shader};
-use crate::error::Result;
+use super::{
+    act_code, grid_1d, grid_groups, u, wgsl_params, Launch, Parallelism, Shader, WORKGROUP,
+};
+use crate::error::{Error, Result};
 use crate::ops::{
-    Conv2dBackwardBias, Conv2dBackwardInput, Conv2dBackwardWeight, Conv2dForward, Conv2dShape,
-    OpDef,
+    Conv2dActForward, Conv2dBackward, Conv2dBackwardBias, Conv2dBackwardInput,
+    Conv2dBackwardWeight, Conv2dForward, Conv2dShape, InputGrad, OpDef, Pool2dShape,
 };
 
 wgsl_params! {
@@ -22,7 +25,7 @@ wgsl_params! {
         pad: u32,
         oh: u32,
         ow: u32,
-        _pad0: u32,
+        act: u32,
     }
 }
 
@@ -39,7 +42,7 @@ fn params(s: &Conv2dShape) -> Result<Conv2dParams> {
         pad: u(s.pad)?,
         oh: u(s.out_h())?,
         ow: u(s.out_w())?,
-        _pad0: 0,
+        act: 0,
     })
 }
 
@@ -88,4 +91,156 @@ pub fn backward_bias(o: &Conv2dBackwardBias) -> Result<Launch> {
     };
     let p = params(&shape)?;
     Ok(Launch::new(Shader::Conv2d, o.entry(), &p, grid_groups(o.o)))
+}
+
+/// Floats of weights a fused forward stages in workgroup memory at a time: 8 KiB, half
+/// the least any device offers, so that two workgroups fit on a multiprocessor.
+pub const STAGED_WEIGHTS: usize = 2048;
+/// Accumulators a fused forward invocation holds (WGSL `acc`), over its output channels
+/// and the pixels of its pool window.
+const ACCUMULATORS: usize = crate::ops::conv2d::MAX_FUSED_OUTPUTS;
+
+/// Output channels per invocation of a fused forward: on a GPU the most (a power of two
+/// up to 16, as the accumulators and the staged weights allow) that still give `FILL`
+/// workgroups, so
+/// that each input read serves as many channels as the GPU's width allows; on a CPU
+/// adapter the most, for reuse. `positions` counts the stage's outputs per channel at the
+/// size the program is compiled for, `taps` a channel's weights (C_chunk·KH·KW ≥ KH·KW).
+pub fn stage_channels(
+    o: usize,
+    window: usize,
+    taps: usize,
+    positions: usize,
+    device: Parallelism,
+) -> usize {
+    const FILL: usize = 256;
+    let most = o
+        .min(ACCUMULATORS / window)
+        .min(STAGED_WEIGHTS / taps)
+        .clamp(1, 16);
+    let blocks = positions.div_ceil(WORKGROUP);
+    let fills = |og: usize| o.div_ceil(og) * blocks >= FILL;
+    // Powers of two, so that groups split the usual channel counts evenly.
+    let mut candidates = [16, 8, 4, 2, 1].into_iter().filter(|&og| og <= most);
+    match device {
+        Parallelism::Narrow => most,
+        Parallelism::Wide => candidates.find(|&og| fills(og)).unwrap_or(1),
+    }
+}
+
+/// The layer's sizes as the fused entry points' override constants.
+fn stage_constants(s: &Conv2dShape) -> Result<Vec<(&'static str, u32)>> {
+    Ok(vec![
+        ("CV_C", u(s.c)?),
+        ("CV_H", u(s.h)?),
+        ("CV_W", u(s.w)?),
+        ("CV_O", u(s.o)?),
+        ("CV_KH", u(s.kh)?),
+        ("CV_KW", u(s.kw)?),
+        ("CV_S", u(s.stride)?),
+        ("CV_PAD", u(s.pad)?),
+        ("CV_OH", u(s.out_h())?),
+        ("CV_OW", u(s.out_w())?),
+    ])
+}
+
+/// The max-pool below as the backward entry points' constants.
+pub fn pool_below_constants(pool: &Pool2dShape) -> Result<Vec<(&'static str, u32)>> {
+    Ok(vec![
+        ("BP_K", u(pool.k)?),
+        ("BP_S", u(pool.stride)?),
+        ("BP_H", u(pool.h)?),
+        ("BP_W", u(pool.w)?),
+    ])
+}
+
+/// Invocations of a fused backward's input role: one per element of dx, or through a
+/// pool whose windows do not overlap, one per stride×stride cell of the pool's input
+/// (`BP_CELLS` in the shaders).
+pub fn input_invocations(grad: &InputGrad, x_len: usize) -> usize {
+    match grad {
+        InputGrad::Act { .. } => x_len,
+        InputGrad::PoolAct { pool, .. } if pool.k <= pool.stride => {
+            let cells = |side: usize| side.div_ceil(pool.stride);
+            pool.n * pool.c * cells(pool.h) * cells(pool.w)
+        }
+        InputGrad::PoolAct { pool, .. } => pool.x_len(),
+    }
+}
+
+/// Output channels per invocation and input channels per staged chunk of weights.
+pub fn staging(o: usize, c: usize, taps: usize, window: usize, channels: usize) -> (usize, usize) {
+    let og = channels.clamp(1, o.min(ACCUMULATORS / window).max(1));
+    let cc = (STAGED_WEIGHTS / (og * taps)).clamp(1, c);
+    (og, cc)
+}
+
+/// One invocation per output position and group of `channels` output channels.
+pub fn act_forward(o: &Conv2dActForward, channels: usize) -> Result<Launch> {
+    let s = o.shape;
+    let (pk, ps, ph, pw) = match o.pool_shape() {
+        Some(p) => (p.k, p.stride, p.out_h(), p.out_w()),
+        None => (1, 1, s.out_h(), s.out_w()),
+    };
+    let taps = s.kh * s.kw;
+    if taps > STAGED_WEIGHTS {
+        return Err(Error::Other(format!(
+            "{}: a {}×{} kernel is more than the fused kernel stages",
+            o.entry(),
+            s.kh,
+            s.kw
+        )));
+    }
+    let (og, cc) = staging(s.o, s.c, taps, pk * pk, channels);
+    let mut constants = stage_constants(&s)?;
+    constants.extend([
+        ("CV_PK", u(pk)?),
+        ("CV_PS", u(ps)?),
+        ("CV_PH", u(ph)?),
+        ("CV_PW", u(pw)?),
+        ("CV_OG", u(og)?),
+        ("CV_CC", u(cc)?),
+    ]);
+    let p = Conv2dParams {
+        act: act_code(o.act),
+        ..params(&s)?
+    };
+    let groups = s.o.div_ceil(og) * (s.n * ph * pw).div_ceil(WORKGROUP);
+    Ok(Launch::new(Shader::Conv2d, o.entry(), &p, grid_groups(groups)).with_constants(constants))
+}
+
+/// The weight rows' workgroups, then one invocation per element of dx.
+pub fn backward(o: &Conv2dBackward) -> Result<Launch> {
+    let s = o.shape;
+    let mut constants = stage_constants(&s)?;
+    let act = o.dx.map_or(0, |g| act_code(g.act()));
+    if let Some(InputGrad::PoolAct { pool, .. }) = o.dx {
+        constants.extend(pool_below_constants(&pool)?);
+    }
+    let p = Conv2dParams { act, ..params(&s)? };
+    let dx = o.dx.map_or(0, |g| input_invocations(&g, s.x_len()));
+    let groups = s.o * s.c * s.kh + dx.div_ceil(WORKGROUP);
+    Ok(Launch::new(Shader::Conv2d, o.entry(), &p, grid_groups(groups)).with_constants(constants))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stage_channels_fill_a_gpu_and_fit_the_kernel() {
+        // conv1 at batch 128: 128·14·14 pooled outputs per channel, 98 blocks; 16
+        // channels in 2 groups of 8 give 196 workgroups, in 4 of 4 give 392.
+        assert_eq!(stage_channels(16, 4, 9, 128 * 196, Parallelism::Wide), 4);
+        // conv2: 128·7·7 outputs per channel, 25 blocks; one channel each fills best.
+        assert_eq!(stage_channels(8, 4, 9, 128 * 49, Parallelism::Wide), 1);
+        // Large batches afford more channels per invocation.
+        assert_eq!(stage_channels(16, 4, 9, 1024 * 196, Parallelism::Wide), 16);
+        // A CPU adapter takes the most reuse; a 5×5 pool window leaves room for 2.
+        assert_eq!(stage_channels(16, 4, 9, 8, Parallelism::Narrow), 16);
+        assert_eq!(stage_channels(17, 25, 9, 8, Parallelism::Narrow), 2);
+        let (og, cc) = staging(17, 17, 25, 25, 2);
+        assert_eq!((og, cc), (2, 17));
+        assert!(og * cc * 25 <= STAGED_WEIGHTS);
+    }
 }

@@ -1,34 +1,51 @@
 //! Launches of shaders/loss.wgsl.
 
-use super::{grid_1d, u, wgsl_params, Launch, Shader};
+use super::{grid_1d, grid_groups, u, wgsl_params, Launch, Shader};
 use crate::error::Result;
-use crate::ops::{LossBackward, LossForward, OpDef};
+use crate::ops::{loss_totals, LossBackward, LossForward, LossSigmoidBackward, OpDef};
 
 wgsl_params! {
     LossParams mirrors "Params" in Loss {
         len: u32,
         rows: u32,
+        cols: u32,
         _pad0: u32,
-        _pad1: u32,
     }
+}
+
+fn params(rows: usize, cols: usize) -> Result<LossParams> {
+    Ok(LossParams {
+        len: u(rows * cols)?,
+        rows: u(rows)?,
+        cols: u(cols)?,
+        _pad0: 0,
+    })
 }
 
 /// The value's reduction runs in a single workgroup.
 pub fn loss_forward(o: &LossForward) -> Result<Launch> {
-    let p = LossParams {
-        len: u(o.rows * o.cols)?,
-        rows: u(o.rows)?,
-        ..Default::default()
-    };
+    let p = params(o.rows, o.cols)?;
     Ok(Launch::new(Shader::Loss, o.entry(), &p, [1, 1, 1]))
 }
 
 pub fn loss_backward(o: &LossBackward) -> Result<Launch> {
-    let len = o.rows * o.cols;
-    let p = LossParams {
-        len: u(len)?,
-        rows: u(o.rows)?,
-        ..Default::default()
-    };
-    Ok(Launch::new(Shader::Loss, o.entry(), &p, grid_1d(len)))
+    let p = params(o.rows, o.cols)?;
+    Ok(Launch::new(
+        Shader::Loss,
+        o.entry(),
+        &p,
+        grid_1d(o.rows * o.cols),
+    ))
+}
+
+/// One workgroup per chunk of `LOSS_CHUNK` elements, each with its own running total.
+pub fn loss_sigmoid_backward(o: &LossSigmoidBackward) -> Result<Launch> {
+    let p = params(o.rows, o.cols)?;
+    let groups = loss_totals(o.rows * o.cols);
+    Ok(Launch::new(
+        Shader::Loss,
+        o.entry(),
+        &p,
+        grid_groups(groups),
+    ))
 }

@@ -16,13 +16,19 @@ pub mod pool;
 use crate::error::{Error, Result};
 use crate::ops::{Op, OpDef};
 
-pub use matmul::MatmulVariant;
+pub use matmul::{MatmulVariant, SgemmTile, ThinTile};
 
 /// Invocations per workgroup of the one-dimensional kernels; the WGSL `override WG` in
 /// shaders/common.wgsl gets this value at pipeline creation.
 pub const WORKGROUP: usize = 256;
 /// Workgroups one grid dimension may hold (WebGPU's guaranteed minimum).
 const MAX_GROUPS: usize = 65535;
+
+/// A fused kernel's activation as its params carry it (`activate` in
+/// shaders/common.wgsl): 0 ReLU, 1 Sigmoid.
+pub fn act_code(act: crate::ops::Activation) -> u32 {
+    act.code() as u32
+}
 
 /// The WGSL sources, one per kernel family, embedded in the binary.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -91,11 +97,29 @@ impl Shader {
     }
 }
 
-/// Everything needed to dispatch one op: which pipeline, its params uniform and its grid.
+/// Values of the WGSL `override` constants that specialise one pipeline of an entry point,
+/// beside `WG`, which every pipeline gets: transposes, tile sizes, a layer's fixed sizes.
+/// What changes with the batch (a partial last batch) stays in the params uniform, so
+/// that one pipeline serves every batch size.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Constants(pub Vec<(&'static str, u32)>);
+
+impl Constants {
+    /// `WG` and these constants, as wgpu takes them.
+    pub fn pipeline_values(&self) -> Vec<(&'static str, f64)> {
+        let mut values = Shader::constants();
+        values.extend(self.0.iter().map(|&(name, v)| (name, v as f64)));
+        values
+    }
+}
+
+/// Everything needed to dispatch one op: which pipeline (entry point and specialisation),
+/// its params uniform and its grid.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Launch {
     pub shader: Shader,
     pub entry: &'static str,
+    pub constants: Constants,
     pub params: Vec<u8>,
     pub grid: [u32; 3],
 }
@@ -110,8 +134,40 @@ impl Launch {
         Launch {
             shader,
             entry,
+            constants: Constants::default(),
             params: bytemuck::bytes_of(params).to_vec(),
             grid,
+        }
+    }
+
+    fn with_constants(self, constants: Vec<(&'static str, u32)>) -> Self {
+        Launch {
+            constants: Constants(constants),
+            ..self
+        }
+    }
+}
+
+/// What the variant choice knows of the adapter: how many workgroups it runs at once.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Parallelism {
+    /// A GPU: a product should spread over a few hundred workgroups to occupy it.
+    #[default]
+    Wide,
+    /// A CPU adapter (lavapipe, SwiftShader, WARP): a few cores take the workgroups in
+    /// turn, so the kernel that does the most work per invocation wins, however few
+    /// workgroups it makes.
+    Narrow,
+}
+
+impl Parallelism {
+    pub fn of(info: &wgpu::AdapterInfo) -> Parallelism {
+        match info.device_type {
+            wgpu::DeviceType::Cpu => Parallelism::Narrow,
+            wgpu::DeviceType::DiscreteGpu
+            | wgpu::DeviceType::IntegratedGpu
+            | wgpu::DeviceType::VirtualGpu
+            | wgpu::DeviceType::Other => Parallelism::Wide,
         }
     }
 }
@@ -120,17 +176,45 @@ impl Launch {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct KernelChoice {
     pub matmul: Option<MatmulVariant>,
+    /// Output channels per invocation of a fused conv forward (a pipeline constant).
+    pub stage_channels: Option<usize>,
 }
 
 /// The variants `op` runs with: those `forced`, the rest chosen from its shape. The
 /// backend chooses once, at the size a program is compiled for, and keeps the choice for
 /// a partial batch, whose kernels must be the ones its bind groups were made for.
-pub fn choose(op: &Op, forced: &KernelChoice) -> KernelChoice {
+///
+/// A forced variant that cannot run the op (sgemm on rows that are not a multiple of 4,
+/// tiled with an epilogue) gives way to the chosen one, so that forcing a variant on a
+/// whole graph still runs every op; tables and benchmarks force only variants that run.
+pub fn choose(op: &Op, forced: &KernelChoice, device: Parallelism) -> KernelChoice {
     let mut chosen = *forced;
     if let Op::Matmul(o) = op {
-        chosen.matmul = Some(forced.matmul.unwrap_or(MatmulVariant::for_shape(&o.shape)));
+        let variant = forced.matmul.filter(|v| v.runs(o));
+        chosen.matmul = Some(variant.unwrap_or_else(|| MatmulVariant::for_op(o, device)));
+    }
+    let stage = fused_stage_sizes(op);
+    if let Some((o, window, taps, positions)) = stage {
+        let og = || conv2d::stage_channels(o, window, taps, positions, device);
+        chosen.stage_channels = Some(forced.stage_channels.unwrap_or_else(og));
     }
     chosen
+}
+
+/// A fused conv forward's (output channels, pool window, taps per channel, outputs per
+/// channel): what its channels per invocation are chosen from.
+fn fused_stage_sizes(op: &Op) -> Option<(usize, usize, usize, usize)> {
+    if let Op::Conv2dActForward(o) = op {
+        let s = &o.shape;
+        let window = o.pool_shape().map_or(1, |p| p.k * p.k);
+        let positions = o.pool_shape().map_or(s.y_len(), |p| p.y_len()) / s.o;
+        return Some((s.o, window, s.kh * s.kw, positions));
+    }
+    if let Op::ConvTranspose2dActForward(o) = op {
+        let s = &o.shape;
+        return Some((s.o, 1, s.kh * s.kw, s.y_len() / s.o));
+    }
+    None
 }
 
 /// The launch of `op` with the variants in `choice` (see `choose`).
@@ -140,7 +224,7 @@ pub fn launch(op: &Op, choice: &KernelChoice) -> Result<Launch> {
         Op::Matmul(o) => {
             let variant = choice
                 .matmul
-                .unwrap_or_else(|| MatmulVariant::for_shape(&o.shape));
+                .unwrap_or_else(|| MatmulVariant::for_op(o, Parallelism::default()));
             matmul::matmul(o, variant)
         }
         Op::BiasForward(o) => elementwise::bias_forward(o),
@@ -149,6 +233,7 @@ pub fn launch(op: &Op, choice: &KernelChoice) -> Result<Launch> {
         Op::ActivationBackward(o) => elementwise::activation(o.entry(), o.rows, o.cols),
         Op::LossForward(o) => loss::loss_forward(o),
         Op::LossBackward(o) => loss::loss_backward(o),
+        Op::LossSigmoidBackward(o) => loss::loss_sigmoid_backward(o),
         Op::AdamUpdate(o) => optim::adam_update(o),
         Op::Conv2dForward(o) => conv2d::forward(o),
         Op::Conv2dBackwardInput(o) => conv2d::backward_input(o),
@@ -160,6 +245,12 @@ pub fn launch(op: &Op, choice: &KernelChoice) -> Result<Launch> {
         Op::ConvTranspose2dBackwardInput(o) => conv_transpose2d::backward_input(o),
         Op::ConvTranspose2dBackwardWeight(o) => conv_transpose2d::backward_weight(o),
         Op::Corrupt(o) => noise::corrupt(o),
+        Op::Conv2dActForward(o) => conv2d::act_forward(o, choice.stage_channels.unwrap_or(1)),
+        Op::Conv2dBackward(o) => conv2d::backward(o),
+        Op::ConvTranspose2dActForward(o) => {
+            conv_transpose2d::act_forward(o, choice.stage_channels.unwrap_or(1))
+        }
+        Op::ConvTranspose2dBackward(o) => conv_transpose2d::backward(o),
     }
 }
 
