@@ -4,7 +4,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::backend::Backend;
-use crate::cli::{BackendKind, BenchArgs, Cli, Command, ModelKind, ProfileArgs, TrainArgs};
+use crate::cli::{
+    BackendKind, BenchArgs, CheckArgs, Cli, Command, InfoArgs, ModelKind, ProfileArgs, TrainArgs,
+};
 use crate::cpu::backend::CpuBackend;
 use crate::data::{default_data_dir, load_mnist};
 use crate::error::{Error, Result};
@@ -15,7 +17,7 @@ use crate::train::{MetricsLog, TrainConfig, Trainer};
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Train(args) => train(&args),
-        Command::Info => info(),
+        Command::Info(args) => info(&args),
         Command::Bench(args) => bench(&args),
         Command::Compare(args) => {
             print!(
@@ -25,7 +27,49 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Profile(args) => profile(&args),
+        Command::Check(args) => check(&args),
     }
+}
+
+fn check(args: &CheckArgs) -> Result<()> {
+    let gpu = Arc::new(Gpu::new()?);
+    let mut plan = crate::check::run::plan(args.quick)?;
+    if let Some(text) = &args.filter {
+        plan = plan.filter(text);
+        if plan.groups.is_empty() {
+            return Err(Error::flag(
+                "--filter",
+                format!("{text:?} names no entry point or variant"),
+            ));
+        }
+    }
+    let mut make =
+        |choice| -> Box<dyn Backend> { Box::new(GpuBackend::with_choice(gpu.clone(), choice)) };
+    let adapter = gpu.adapter_summary();
+    crate::check::run::run_plan(
+        &plan,
+        &adapter,
+        &mut make,
+        args.json,
+        &mut std::io::stdout(),
+    )
+}
+
+/// `bench --peak` and `info --peak`: measure, save, show.
+fn peak(gpu: &Arc<Gpu>, json: bool) -> Result<()> {
+    let (peaks, rows) = crate::peaks::measure(gpu)?;
+    let saved = crate::peaks::save(gpu, &peaks);
+    if json {
+        let value = serde_json::json!({ "peaks": peaks, "rows": rows });
+        println!("{value}");
+    } else {
+        print!("{}", crate::peaks::render(&peaks, &rows));
+    }
+    match saved {
+        Ok(path) => eprintln!("saved to {}", path.display()),
+        Err(e) => eprintln!("note: the peaks were not saved: {e}"),
+    }
+    Ok(())
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
@@ -34,6 +78,9 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
 
 fn bench(args: &BenchArgs) -> Result<()> {
     let gpu = Arc::new(Gpu::new()?);
+    if args.peak {
+        return peak(&gpu, args.json);
+    }
     let opts = crate::bench::Options::new(args.quick);
     if !args.json {
         println!(
@@ -215,7 +262,7 @@ fn train(args: &TrainArgs) -> Result<()> {
     Ok(())
 }
 
-fn info() -> Result<()> {
+fn info(args: &InfoArgs) -> Result<()> {
     let adapters = crate::gpu::context::list_adapters();
     if adapters.is_empty() {
         return Err(Error::NoAdapter(String::new()));
@@ -248,5 +295,10 @@ fn info() -> Result<()> {
         );
     }
     println!("pick one with WGPU_ADAPTER_NAME=<part of the name>, WGPU_BACKEND=vulkan|metal|dx12|gl, or WGPU_POWER_PREF=high|low");
+    if args.peak {
+        let gpu = Arc::new(Gpu::new()?);
+        println!();
+        peak(&gpu, false)?;
+    }
     Ok(())
 }

@@ -98,7 +98,7 @@ impl Options {
 }
 
 /// One case per variant for ops that have several (matmul), one otherwise.
-fn with_variants(op: Op) -> Vec<Case> {
+pub fn with_variants(op: Op) -> Vec<Case> {
     match op {
         Op::Matmul(_) => MatmulVariant::ALL
             .iter()

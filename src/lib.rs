@@ -20,6 +20,7 @@ pub mod files;
 pub mod gpu;
 pub mod model;
 pub mod ops;
+pub mod peaks;
 pub mod picture;
 pub mod profile;
 pub mod report;

@@ -7,6 +7,7 @@ use std::process::Command;
 use wgsl_autoencoder::bench::{self, Row};
 use wgsl_autoencoder::compare;
 use wgsl_autoencoder::gpu::kernels;
+use wgsl_autoencoder::peaks;
 use wgsl_autoencoder::ops::{
     Conv2dBackwardWeight, Conv2dForward, Conv2dShape, ConvTranspose2dForward, ConvTranspose2dShape,
     Matmul, MatmulShape, MaxPool2dForward, Op, Pool2dShape, View,
@@ -130,9 +131,16 @@ fn quick_and_full_benchmarks_cover_every_entry_point() {
     let all = wgsl_entry_points();
     assert!(all.len() >= 20, "{all:?}");
     for quick in [true, false] {
-        // The entry point each case runs on the GPU, variants included.
-        let covered: BTreeSet<String> = bench::cases(quick)
-            .unwrap()
+        // The entry point each case runs on the GPU, variants included; the peak kernels
+        // are timed by `bench --peak`.
+        let mut cases = bench::cases(quick).unwrap();
+        for op in [peaks::fma_op(4, 1), peaks::copy_op(4), peaks::read_op(4)] {
+            cases.push(bench::Case {
+                op,
+                choice: Default::default(),
+            });
+        }
+        let covered: BTreeSet<String> = cases
             .iter()
             .map(|c| {
                 let choice = kernels::choose(&c.op, &c.choice);

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use bytemuck::{cast_slice, cast_slice_mut};
 
 use crate::backend::{Backend, OpTime, ProgramOps, Timing};
-use crate::cpu::{batch, conv2d, conv_transpose2d, elementwise, loss, matmul, optim, pool};
+use crate::cpu::{batch, conv2d, conv_transpose2d, elementwise, loss, matmul, optim, peak, pool};
 use crate::error::{Error, Result};
 use crate::ops::{Activation, BufId, BufferSpec, LossKind, Op, StepParams, View};
 
@@ -258,6 +258,18 @@ fn run_reference(op: &Op, i: &Inputs, outs: &mut [&mut [u32]], step: &StepParams
             let [dw] = outputs(op, outs)?;
             let (x, dy) = (f(&o.x), f(&o.dy));
             conv_transpose2d::conv_transpose2d_backward_weight(&o.shape, x, dy, f32s(dw))
+        }
+        Op::PeakFma(o) => {
+            let [y] = outputs(op, outs)?;
+            peak::peak_fma(o.iters, o.mul, o.add, f(&o.x), f32s(y))
+        }
+        Op::PeakCopy(o) => {
+            let [y] = outputs(op, outs)?;
+            peak::peak_copy(f(&o.x), f32s(y))
+        }
+        Op::PeakRead(o) => {
+            let [y] = outputs(op, outs)?;
+            peak::peak_read(o.chunk, f(&o.x), f32s(y))
         }
     }
     Ok(())

@@ -9,6 +9,7 @@ pub mod elementwise;
 pub mod loss;
 pub mod matmul;
 pub mod optim;
+pub mod peak;
 pub mod pool;
 
 pub mod backend;

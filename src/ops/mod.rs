@@ -18,6 +18,7 @@ pub mod elementwise;
 pub mod loss;
 pub mod matmul;
 pub mod optim;
+pub mod peak;
 pub mod pool;
 
 pub use batch::GatherBatch;
@@ -34,6 +35,7 @@ pub use elementwise::{
 pub use loss::{LossBackward, LossForward, LossKind};
 pub use matmul::{BatchDim, Matmul, MatmulShape};
 pub use optim::{AdamConfig, AdamUpdate};
+pub use peak::{PeakCopy, PeakFma, PeakRead};
 pub use pool::{MaxPool2dBackward, MaxPool2dForward, Pool2dShape};
 
 /// A shape no kernel can run, with a message in PyTorch's words where PyTorch has one.
@@ -280,6 +282,9 @@ ops!(
     ConvTranspose2dForward,
     ConvTranspose2dBackwardInput,
     ConvTranspose2dBackwardWeight,
+    PeakFma,
+    PeakCopy,
+    PeakRead,
 );
 
 impl Op {

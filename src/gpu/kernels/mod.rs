@@ -10,6 +10,7 @@ pub mod elementwise;
 pub mod loss;
 pub mod matmul;
 pub mod optim;
+pub mod peak;
 pub mod pool;
 
 use crate::error::{Error, Result};
@@ -34,10 +35,11 @@ pub enum Shader {
     Conv2d,
     Pool,
     ConvTranspose2d,
+    Peak,
 }
 
 impl Shader {
-    pub const ALL: [Shader; 8] = [
+    pub const ALL: [Shader; 9] = [
         Shader::Batch,
         Shader::Matmul,
         Shader::Elementwise,
@@ -46,6 +48,7 @@ impl Shader {
         Shader::Conv2d,
         Shader::Pool,
         Shader::ConvTranspose2d,
+        Shader::Peak,
     ];
 
     pub fn name(self) -> &'static str {
@@ -58,6 +61,7 @@ impl Shader {
             Shader::Conv2d => "conv2d",
             Shader::Pool => "pool",
             Shader::ConvTranspose2d => "conv_transpose2d",
+            Shader::Peak => "peak",
         }
     }
 
@@ -71,6 +75,7 @@ impl Shader {
             Shader::Conv2d => include_str!("../../../shaders/conv2d.wgsl"),
             Shader::Pool => include_str!("../../../shaders/pool.wgsl"),
             Shader::ConvTranspose2d => include_str!("../../../shaders/conv_transpose2d.wgsl"),
+            Shader::Peak => include_str!("../../../shaders/peak.wgsl"),
         }
     }
 
@@ -154,6 +159,9 @@ pub fn launch(op: &Op, choice: &KernelChoice) -> Result<Launch> {
         Op::ConvTranspose2dForward(o) => conv_transpose2d::forward(o),
         Op::ConvTranspose2dBackwardInput(o) => conv_transpose2d::backward_input(o),
         Op::ConvTranspose2dBackwardWeight(o) => conv_transpose2d::backward_weight(o),
+        Op::PeakFma(o) => peak::fma(o),
+        Op::PeakCopy(o) => peak::copy(o),
+        Op::PeakRead(o) => peak::read(o),
     }
 }
 
@@ -249,6 +257,7 @@ pub fn params_layouts() -> Vec<ParamsLayout> {
         conv2d::Conv2dParams::layout(),
         pool::PoolParams::layout(),
         conv_transpose2d::ConvTranspose2dParams::layout(),
+        peak::PeakParams::layout(),
         step,
     ]
 }
