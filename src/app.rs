@@ -20,10 +20,12 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Info(args) => info(&args),
         Command::Bench(args) => bench(&args),
         Command::Compare(args) => {
-            print!(
-                "{}",
-                crate::compare::render(&crate::compare::load(&args.ours, &args.peer)?)
-            );
+            let comparison = crate::compare::load(&args.ours, &args.peer)?;
+            print!("{}", crate::compare::render(&comparison));
+            if let Some(path) = &args.plot {
+                crate::compare::plot(&comparison, path)?;
+                println!("picture: {}", path.display());
+            }
             Ok(())
         }
         Command::Profile(args) => profile(&args),
@@ -66,7 +68,12 @@ fn peak(gpu: &Arc<Gpu>, json: bool) -> Result<()> {
         print!("{}", crate::peaks::render(&peaks, &rows));
     }
     match saved {
-        Ok(path) => eprintln!("saved to {}", path.display()),
+        Ok((path, notes)) => {
+            for note in notes {
+                eprintln!("{note}");
+            }
+            eprintln!("saved to {}", path.display());
+        }
         Err(e) => eprintln!("note: the peaks were not saved: {e}"),
     }
     Ok(())
@@ -81,6 +88,7 @@ fn bench(args: &BenchArgs) -> Result<()> {
     if args.peak {
         return peak(&gpu, args.json);
     }
+    let peaks = crate::peaks::saved_or_measured(&gpu, |note| eprintln!("{note}"))?;
     let opts = crate::bench::Options::new(args.quick);
     if !args.json {
         println!(
@@ -99,8 +107,15 @@ fn bench(args: &BenchArgs) -> Result<()> {
             .as_ref()
             .is_none_or(|f| case.label().contains(&f.replace(' ', "")))
     };
+    let mut points = Vec::new();
     for case in crate::bench::cases(args.quick)?.into_iter().filter(wanted) {
-        let row = crate::bench::run_case(&gpu, &case, &opts)?;
+        let mut row = crate::bench::run_case(&gpu, &case, &opts)?;
+        row.place(&peaks, &case.op);
+        points.push(crate::roofline::Point {
+            label: format!("{} {} {:?}", row.op, row.variant, row.shape).replace(' ', " "),
+            intensity: row.intensity.unwrap_or(0.0),
+            gflops: row.gflops.unwrap_or(0.0),
+        });
         if args.json {
             println!("{}", to_json(&row)?);
         }
@@ -124,11 +139,19 @@ fn bench(args: &BenchArgs) -> Result<()> {
         }
     }
     if !args.json {
+        println!("{}", crate::peaks::describe(&peaks));
         print!("{}", crate::bench::render(&rows));
         println!(
             "cpu ms: the CPU reference, timed only up to {:.0e} FLOP per call",
             crate::bench::CPU_CAP_FLOPS
         );
+        println!("of peak: GFLOP/s over the FMA peak (fma) or GB/s over the bandwidth (mem), whichever bounds a kernel of its FLOP/B;");
+        println!("above 100%: its data stayed in a cache faster than the memory the peaks stream through");
+    }
+    if let Some(path) = &args.plot {
+        let title = format!("kernels on the roofline of {}", gpu.adapter_summary());
+        crate::roofline::draw_roofline(path, &title, &peaks, &points)?;
+        eprintln!("roofline: {}", path.display());
     }
     Ok(())
 }
@@ -141,16 +164,62 @@ fn profile(args: &ProfileArgs) -> Result<()> {
     if args.steps == 0 {
         return Err(Error::flag("--steps", "must be at least 1"));
     }
+    if args.steps.checked_mul(args.batch).is_none() {
+        return Err(Error::flag(
+            "--steps",
+            format!(
+                "{} steps of batch {} is more images than can be counted",
+                args.steps, args.batch
+            ),
+        ));
+    }
+    if args.plot.is_some() && args.backend == BackendKind::Cpu {
+        return Err(Error::flag(
+            "--plot",
+            "the roofline needs a GPU's measured peaks; --backend cpu has none",
+        ));
+    }
     let data = load_mnist(
         &args.data_dir.clone().unwrap_or_else(default_data_dir),
         None,
     )?;
-    let mut backend = make_backend(args.backend)?;
-    let report = crate::profile::profile(backend.as_mut(), &data, arch, args.batch, args.steps)?;
+    let (mut backend, peaks): (Box<dyn Backend>, _) = match args.backend {
+        BackendKind::Gpu => {
+            let gpu = Arc::new(Gpu::new()?);
+            let peaks = crate::peaks::saved_or_measured(&gpu, |note| eprintln!("{note}"))?;
+            (Box::new(GpuBackend::new(gpu)), Some(peaks))
+        }
+        BackendKind::Cpu => (Box::new(CpuBackend::new()), None),
+    };
+    let report = crate::profile::profile(
+        backend.as_mut(),
+        &data,
+        arch,
+        args.batch,
+        args.steps,
+        peaks.as_ref(),
+    )?;
     if args.json {
         println!("{}", to_json(&report)?);
     } else {
         print!("{}", crate::profile::render(&report));
+    }
+    if let (Some(path), Some(peaks)) = (&args.plot, &peaks) {
+        let points: Vec<crate::roofline::Point> = report
+            .dispatches
+            .iter()
+            .map(|d| crate::roofline::Point {
+                label: format!("{} {}", d.kernel, d.shape),
+                intensity: d.intensity,
+                gflops: d.gflops,
+            })
+            .collect();
+        let title = format!(
+            "{}, batch {}: one training step on {}",
+            report.model, report.batch, report.backend
+        );
+        crate::roofline::draw_roofline(path, &title, peaks, &points)?;
+        eprintln!("roofline: {}", path.display());
     }
     Ok(())
 }

@@ -25,6 +25,7 @@ pub mod picture;
 pub mod profile;
 pub mod report;
 pub mod rng;
+pub mod roofline;
 pub mod sample;
 pub mod train;
 

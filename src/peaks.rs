@@ -383,13 +383,17 @@ pub fn load(gpu: &Gpu) -> Saved {
     }
 }
 
-/// Saves the peaks for this adapter beside those of other adapters, atomically. A corrupt
-/// file is replaced.
-pub fn save(gpu: &Gpu, peaks: &Peaks) -> Result<PathBuf> {
+/// Saves the peaks for this adapter beside those of other adapters, atomically, and says
+/// where. A corrupt file is replaced, with a note saying so.
+pub fn save(gpu: &Gpu, peaks: &Peaks) -> Result<(PathBuf, Vec<String>)> {
     let path = cache_file().ok_or_else(|| {
         Error::Other("no cache folder to save peaks in: set XDG_CACHE_HOME or HOME".into())
     })?;
-    let mut file = read_cache(&path).unwrap_or_default();
+    let mut notes = Vec::new();
+    let mut file = read_cache(&path).unwrap_or_else(|why| {
+        notes.push(format!("replacing {}: {why}", path.display()));
+        CacheFile::default()
+    });
     file.version = CACHE_VERSION;
     file.adapters.insert(adapter_key(gpu), peaks.clone());
     if let Some(dir) = path.parent() {
@@ -397,7 +401,7 @@ pub fn save(gpu: &Gpu, peaks: &Peaks) -> Result<PathBuf> {
     }
     let text = serde_json::to_string_pretty(&file).map_err(|e| Error::Other(e.to_string()))?;
     crate::files::write_atomically(&path, text.as_bytes())?;
-    Ok(path)
+    Ok((path, notes))
 }
 
 /// The saved peaks, or peaks measured and saved now; `say` hears what happened, for
@@ -424,7 +428,8 @@ pub fn saved_or_measured(gpu: &Arc<Gpu>, mut say: impl FnMut(&str)) -> Result<Pe
     ));
     let (peaks, _) = measure(gpu)?;
     match save(gpu, &peaks) {
-        Ok(path) => say(&format!("saved to {}", path.display())),
+        // The file was read a moment ago, and any trouble with it already told.
+        Ok((path, _)) => say(&format!("saved to {}", path.display())),
         Err(e) => say(&format!("could not save the peaks: {e}")),
     }
     Ok(peaks)
