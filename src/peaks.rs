@@ -216,41 +216,46 @@ fn best(ms: &[f64]) -> f64 {
 }
 
 const MAX_FMA_ITERS: usize = 1 << 16;
+/// At least 8192 FLOP per invocation, so that starting an invocation and storing its
+/// result (little on a GPU, much on lavapipe) is a small part of its time.
+const MIN_FMA_ITERS: usize = 64;
 
-/// Iterations of the FMA kernel that measure the arithmetic alone: grown from one until a
-/// run lasts about `FMA_TARGET_MS`, then doubled while that still raises the rate by 5%
-/// (each invocation's start and store cost less the longer it runs: little on a GPU,
-/// much on lavapipe). Found on the card itself, so that nothing is tuned per card.
-fn calibrate_fma(gpu: &Arc<Gpu>) -> Result<usize> {
+/// Iterations of the FMA kernel that measure the arithmetic alone: grown from
+/// `MIN_FMA_ITERS` until a run lasts about `FMA_TARGET_MS`, then doubled while that still
+/// raises the rate by 5% and runs stay short. Found on the card itself, so that nothing is
+/// tuned per card.
+fn calibrate_fma(gpu: &Arc<Gpu>) -> Result<(usize, f64)> {
     let run = |iters: usize| -> Result<(f64, f64)> {
         let op = fma_op(FMA_LEN, iters);
-        let (ms, _) = time_runs(gpu, &op, None, 2)?;
+        let (ms, _) = time_runs(gpu, &op, None, 3)?;
         let ms = best(&ms).max(1e-6);
         Ok((ms, op.flops() / (ms * 1e-3) / 1e9))
     };
-    let mut iters = 1usize;
+    let mut iters = MIN_FMA_ITERS;
     let (mut ms, mut rate) = run(iters)?;
     while ms < FMA_TARGET_MS / 2.0 && iters < MAX_FMA_ITERS {
         let grow = (FMA_TARGET_MS / ms).clamp(2.0, 1000.0);
         iters = ((iters as f64 * grow) as usize).min(MAX_FMA_ITERS);
         (ms, rate) = run(iters)?;
     }
-    while iters < MAX_FMA_ITERS && ms < 20.0 * FMA_TARGET_MS {
+    while iters < MAX_FMA_ITERS && ms < 5.0 * FMA_TARGET_MS {
         let (longer_ms, longer_rate) = run(2 * iters)?;
         if longer_rate < 1.05 * rate {
             break;
         }
         (iters, ms, rate) = (2 * iters, longer_ms, longer_rate);
     }
-    Ok(iters)
+    Ok((iters, ms))
 }
 
 /// Measures the adapter's peaks. Takes a fraction of a second on a GPU, a few seconds on
 /// lavapipe.
 pub fn measure(gpu: &Arc<Gpu>) -> Result<(Peaks, Vec<PeakRow>)> {
-    let iters = calibrate_fma(gpu)?;
+    let (iters, run_ms) = calibrate_fma(gpu)?;
     let fma = fma_op(FMA_LEN, iters);
-    let (fma_ms, timing) = time_runs(gpu, &fma, None, REPEATS)?;
+    // Ten runs, or as many as fit in two seconds where a run is long (lavapipe).
+    let repeats = ((2000.0 / run_ms) as usize).clamp(3, REPEATS);
+    let (fma_ms, timing) = time_runs(gpu, &fma, None, repeats)?;
 
     let limit = gpu
         .limits
@@ -462,7 +467,7 @@ pub fn render(peaks: &Peaks, rows: &[PeakRow]) -> String {
         })
         .collect();
     let mut out = format!(
-        "{} ({} timing, best of {REPEATS} runs)\n",
+        "{} ({} timing, best of up to {REPEATS} runs)\n",
         peaks.adapter, peaks.timing
     );
     out += &crate::report::table(
