@@ -107,7 +107,7 @@ pub fn draw_roofline(path: &Path, title: &str, peaks: &Peaks, points: &[Point]) 
         .collect();
     let key_lines = points.len() + 4;
     let height = (140 + 17 * key_lines as u32).max(720);
-    let size = (1500, height);
+    let size = (1640, height);
     let ridge = peaks.ridge();
     let (x_lo, x_hi) = decades(
         drawable
