@@ -112,6 +112,13 @@ def op_fn(op, d):
         data = (rand(4 * d["rows"], d["cols"], lo=0, hi=255)).to(torch.uint8)
         perm = torch.randperm(4 * d["rows"], generator=gen).to(dev)
         return lambda: data[perm[: d["rows"]]].float() / 255
+    if op in ("noise_gaussian", "noise_mask"):
+        # What a denoising autoencoder's data pipeline does in PyTorch (0.5 and 0.3: the
+        # README's examples; the cost does not depend on them).
+        x = rand(d["rows"], d["cols"], lo=0, hi=1)
+        if op == "noise_gaussian":
+            return lambda: (x + 0.5 * torch.randn_like(x)).clamp(0, 1)
+        return lambda: x * (torch.rand_like(x) >= 0.3)
     if op.startswith("conv2d_") and op != "conv2d_backward_bias":
         x = rand(d["n"], d["c"], d["h"], d["w"])
         w, b = rand(d["o"], d["c"], d["kh"], d["kw"]), rand(d["o"])

@@ -1,18 +1,25 @@
 //! What each subcommand does, between the parsed command line and the library.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Instant;
 
 use crate::backend::Backend;
+use crate::checkpoint;
 use crate::cli::{
-    BackendKind, BenchArgs, CheckArgs, Cli, Command, InfoArgs, ModelKind, ProfileArgs, TrainArgs,
+    BackendKind, BenchArgs, CheckArgs, Cli, Command, EvalArgs, InfoArgs, ModelKind, PlotArgs,
+    ProfileArgs, TrainArgs,
 };
 use crate::cpu::backend::CpuBackend;
-use crate::data::{default_data_dir, load_mnist};
+use crate::data::{default_data_dir, load_mnist, Mnist};
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, GpuBackend};
-use crate::model::Arch;
-use crate::train::{MetricsLog, TrainConfig, Trainer};
+use crate::model::{Arch, DEFAULT_CHANNELS, DEFAULT_LAYERS};
+use crate::ops::{LossKind, NoiseKind};
+use crate::plots::{self, Curves};
+use crate::progress::EpochBars;
+use crate::rundir::RunDir;
+use crate::train::{EpochMetrics, MetricsLog, RunFlags, Snapshot, TrainConfig, Trainer};
 
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
@@ -30,6 +37,8 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Profile(args) => profile(&args),
         Command::Check(args) => check(&args),
+        Command::Eval(args) => eval(&args),
+        Command::Plot(args) => plot(&args),
     }
 }
 
@@ -84,6 +93,22 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
 }
 
 fn bench(args: &BenchArgs) -> Result<()> {
+    // The filter first: a typo should not cost a device start.
+    let wanted = |case: &crate::bench::Case| {
+        args.filter
+            .as_ref()
+            .is_none_or(|f| case.label().contains(&f.replace(' ', "")))
+    };
+    let cases: Vec<crate::bench::Case> = crate::bench::cases(args.quick)?
+        .into_iter()
+        .filter(wanted)
+        .collect();
+    if let (Some(filter), true) = (&args.filter, cases.is_empty()) {
+        return Err(Error::flag(
+            "--filter",
+            format!("{filter:?} matches no benchmark row; rows are named like \"matmul[128,784,100]\" or \"conv2d_forward/conv1[8,1,28,28,16]\""),
+        ));
+    }
     let gpu = Arc::new(Gpu::new()?);
     if args.peak {
         return peak(&gpu, args.json);
@@ -102,17 +127,12 @@ fn bench(args: &BenchArgs) -> Result<()> {
         );
     }
     let mut rows = Vec::new();
-    let wanted = |case: &crate::bench::Case| {
-        args.filter
-            .as_ref()
-            .is_none_or(|f| case.label().contains(&f.replace(' ', "")))
-    };
     let mut points = Vec::new();
-    for case in crate::bench::cases(args.quick)?.into_iter().filter(wanted) {
+    for case in cases {
         let mut row = crate::bench::run_case(&gpu, &case, &opts)?;
         row.place(&peaks, &case.op);
         points.push(crate::roofline::Point {
-            label: format!("{} {} {:?}", row.op, row.variant, row.shape).replace(' ', " "),
+            label: format!("{} {} {:?}", row.op, row.variant, row.shape),
             intensity: row.intensity.unwrap_or(0.0),
             gflops: row.gflops.unwrap_or(0.0),
         });
@@ -164,6 +184,11 @@ fn profile(args: &ProfileArgs) -> Result<()> {
     if args.steps == 0 {
         return Err(Error::flag("--steps", "must be at least 1"));
     }
+    if args.batch == 0 {
+        return Err(Error::flag("--batch", "must be at least 1"));
+    }
+    // Any number of steps runs (an epoch's shuffle at a time), but steps × batch images
+    // must be a count: checked before any data or device.
     if args.steps.checked_mul(args.batch).is_none() {
         return Err(Error::flag(
             "--steps",
@@ -224,14 +249,25 @@ fn profile(args: &ProfileArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn arch_from(args: &TrainArgs) -> Arch {
-    match args.model {
-        ModelKind::Dense => Arch::Dense {
-            layers: args.layers.clone(),
-        },
-        ModelKind::Conv => Arch::Conv {
-            channels: args.channels.clone(),
-        },
+/// The architecture the flags give, refusing a size flag of the other model.
+pub fn arch_from(args: &TrainArgs) -> Result<Arch> {
+    match (args.model, &args.layers, &args.channels) {
+        (ModelKind::Dense, _, Some(_)) => Err(Error::flag(
+            "--channels",
+            "applies only to --model conv; the dense model's sizes are --layers",
+        )),
+        (ModelKind::Conv, Some(_), _) => Err(Error::flag(
+            "--layers",
+            "applies only to --model dense; the conv model's sizes are --channels",
+        )),
+        (ModelKind::Dense, layers, None) => Ok(Arch::Dense {
+            layers: layers.clone().unwrap_or_else(|| DEFAULT_LAYERS.to_vec()),
+        }),
+        (ModelKind::Conv, None, channels) => Ok(Arch::Conv {
+            channels: channels
+                .clone()
+                .unwrap_or_else(|| DEFAULT_CHANNELS.to_vec()),
+        }),
     }
 }
 
@@ -240,6 +276,38 @@ pub fn make_backend(kind: BackendKind) -> Result<Box<dyn Backend>> {
         BackendKind::Gpu => Box::new(GpuBackend::new(Arc::new(Gpu::new()?))),
         BackendKind::Cpu => Box::new(CpuBackend::new()),
     })
+}
+
+/// How long each part of start-up took, in seconds.
+struct StartUp {
+    data: f64,
+    device: f64,
+}
+
+/// Decodes MNIST on a thread while the device starts, and returns both with the seconds
+/// each took.
+fn data_and_backend(
+    data_dir: PathBuf,
+    limit: Option<usize>,
+    kind: BackendKind,
+) -> Result<(Mnist, Box<dyn Backend>, StartUp)> {
+    let loading = std::thread::spawn(move || {
+        let started = Instant::now();
+        load_mnist(&data_dir, limit).map(|d| (d, started.elapsed().as_secs_f64()))
+    });
+    let started = Instant::now();
+    let backend = make_backend(kind);
+    let device = started.elapsed().as_secs_f64();
+    let data = loading
+        .join()
+        .map_err(|_| Error::Other("the MNIST loader stopped unexpectedly".into()))?;
+    // A data error is the more useful one to report when both fail.
+    let (data, seconds) = data?;
+    let times = StartUp {
+        data: seconds,
+        device,
+    };
+    Ok((data, backend?, times))
 }
 
 /// `runs/<model>-<UTC time>`, with a counter if a run in the same second took that name.
@@ -256,86 +324,425 @@ fn default_out_dir(model: &str) -> PathBuf {
     dir
 }
 
-fn train(args: &TrainArgs) -> Result<()> {
-    let started = std::time::Instant::now();
+/// What a train command will do: a new run's configuration, or the run to continue.
+struct Plan {
+    config: TrainConfig,
+    flags: RunFlags,
+    run: RunDir,
+    /// The checkpoint to continue from, for --resume.
+    resume: Option<(PathBuf, checkpoint::Meta)>,
+}
+
+fn plan_new(args: &TrainArgs) -> Result<Plan> {
+    let noise = match &args.noise {
+        Some(text) => Some(NoiseKind::parse(text).map_err(|m| Error::flag("--noise", m))?),
+        None => None,
+    };
     let config = TrainConfig {
-        arch: arch_from(args),
-        epochs: args.epochs,
+        arch: arch_from(args)?,
+        epochs: args.epochs.unwrap_or(DEFAULT_EPOCHS),
         batch: args.batch,
         lr: args.lr,
         loss: args.loss.into(),
         seed: args.seed,
+        noise,
     };
     // Flags first: a typo should not cost a data load or a device start.
     config.validate()?;
+    if let Some(n) = args.limit {
+        if n == 0 || n > 60_000 {
+            return Err(Error::flag(
+                "--limit",
+                format!("{n}: must be between 1 and 60000"),
+            ));
+        }
+    }
+    if let Some(path) = &args.init_from {
+        // Read before the run's folder is made: a bad checkpoint leaves nothing behind.
+        let meta = checkpoint::read_meta(path)?;
+        if meta.arch != config.arch.spec() {
+            return Err(Error::Checkpoint {
+                path: path.clone(),
+                message: format!(
+                    "saved for {}, but this run builds {}",
+                    meta.arch,
+                    config.arch.spec()
+                ),
+            });
+        }
+    }
     let out = match &args.out {
         Some(dir) => dir.clone(),
         None => default_out_dir(config.arch.name()),
     };
-    MetricsLog::check_unused(&out)?;
+    let flags = RunFlags::new(&config, args.limit);
+    let run = RunDir::create_new(&out)?;
+    Ok(Plan {
+        config,
+        flags,
+        run,
+        resume: None,
+    })
+}
+
+fn plan_resume(dir: &Path, args: &TrainArgs) -> Result<Plan> {
+    if !dir.is_dir() {
+        return Err(Error::flag(
+            "--resume",
+            format!("{}: no such folder", dir.display()),
+        ));
+    }
+    // Checked before the folder is locked or cleaned: it must be a run of ours.
+    let path = dir.join("checkpoint.safetensors");
+    if !path.is_file() {
+        let ours = dir.join("metrics.jsonl").is_file() || dir.join("model.safetensors").is_file();
+        let why = match ours {
+            true => "holds no checkpoint.safetensors: it was saved without what resuming needs",
+            false => "holds no run of this program (no checkpoint.safetensors)",
+        };
+        return Err(Error::flag("--resume", format!("{}: {why}", dir.display())));
+    }
+    let meta = checkpoint::read_meta(&path)?;
+    let run = RunDir::open_existing(dir)?;
+    let json = meta.flags.clone().ok_or_else(|| Error::Checkpoint {
+        path: path.clone(),
+        message: "saved without the run's flags: it cannot be resumed".into(),
+    })?;
+    let mut flags = RunFlags::from_json(&json, &path)?;
+    if let Some(epochs) = args.epochs {
+        flags.epochs = epochs;
+    }
+    if meta.epoch >= flags.epochs {
+        return Err(Error::flag(
+            "--epochs",
+            format!(
+                "the run in {} already has its {} epochs (of {}); pass a larger --epochs to train it further",
+                dir.display(),
+                meta.epoch,
+                flags.epochs
+            ),
+        ));
+    }
+    let config = flags.config()?;
+    Ok(Plan {
+        config,
+        flags,
+        run,
+        resume: Some((path, meta)),
+    })
+}
+
+const DEFAULT_EPOCHS: usize = 5;
+
+/// What Ctrl-C prints: what is saved, and how to go on.
+fn resume_note(dir: &Path, done: usize) -> String {
+    match done {
+        0 => format!(
+            "No epoch had finished, so nothing was saved in {}.",
+            dir.display()
+        ),
+        _ => format!(
+            "Epochs 1-{done} are saved in {}; continue with: wgsl-autoencoder train --resume {}",
+            dir.display(),
+            dir.display()
+        ),
+    }
+}
+
+fn train(args: &TrainArgs) -> Result<()> {
+    let started = Instant::now();
+    let plan = match &args.resume {
+        Some(dir) => plan_resume(dir, args)?,
+        None => plan_new(args)?,
+    };
+    let Plan {
+        config,
+        flags,
+        run,
+        resume,
+    } = plan;
+    let quiet = args.quiet;
+    // From here an interrupt removes the run's lock and says what is saved.
+    crate::interrupt::install();
+    let done = resume.as_ref().map_or(0, |(_, meta)| meta.epoch);
+    crate::interrupt::set_note(resume_note(run.path(), done));
     let data_dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
-    let data = load_mnist(&data_dir, args.limit)?;
-    let data_seconds = started.elapsed().as_secs_f64();
-    let mut backend = make_backend(args.backend)?;
+    let (data, mut backend, times) = data_and_backend(data_dir, flags.limit, args.backend)?;
     let backend_name = backend.name();
+    let building = Instant::now();
     let mut trainer = Trainer::new(backend.as_mut(), config.clone(), &data)?;
-    if let Some(path) = &args.init_from {
-        let flat = crate::checkpoint::load(path, trainer.graph())?;
-        trainer.set_params(&flat)?;
-        println!("initialised from {}", path.display());
-    }
-    let mut log = MetricsLog::create(&out)?;
-    let checkpoint = out.join("model.safetensors");
-    let params: usize = trainer.graph().params.iter().map(|p| p.value.len).sum();
-    println!(
-        "{} autoencoder {} ({params} parameters) on {backend_name}",
-        config.arch.name(),
-        config.arch.describe()
-    );
+    let build_seconds = building.elapsed().as_secs_f64();
+    trainer.collect_snapshots();
+    let (mut log, mut history) = match &resume {
+        Some((path, meta)) => {
+            let state = checkpoint::load_state(path, trainer.graph())?;
+            if state.epoch != meta.epoch {
+                return Err(Error::Other(
+                    "the checkpoint's epoch changed while reading it".into(),
+                ));
+            }
+            trainer.restore(&state)?;
+            MetricsLog::resume(run.path(), state.epoch)?
+        }
+        None => {
+            if let Some(path) = &args.init_from {
+                let flat = checkpoint::load(path, trainer.graph())?;
+                trainer.set_params(&flat)?;
+                if !quiet {
+                    println!("initialised from {}", path.display());
+                }
+            }
+            (MetricsLog::new(run.path()), Vec::new())
+        }
+    };
+    let flags_json = flags.to_json()?;
     let loss_name = config.loss.name();
-    println!(
-        "{} training images, {} test images, batch {}, Adam lr {}, {loss_name} loss, seed {}",
-        data.train.len(),
-        data.test.len(),
-        config.batch,
-        config.lr,
-        config.seed
-    );
-    let ready = started.elapsed().as_secs_f64();
-    println!(
-        "ready in {ready:.2} s: data {data_seconds:.2} s, device, buffers and pipelines {:.2} s",
-        ready - data_seconds
-    );
-    for _ in 0..config.epochs {
-        let m = trainer.epoch()?;
+    if !quiet {
+        let params: usize = trainer.graph().params.iter().map(|p| p.value.len).sum();
+        let noise = config
+            .noise
+            .map(|n| format!(", denoising ({})", n.spec()))
+            .unwrap_or_default();
         println!(
-            "epoch {:>3}/{}  train {loss_name} {:.6}  test mse {:.6}  test bce {:.6}  {:.2} s  {:.0} img/s",
-            m.epoch, config.epochs, m.train_loss, m.test_mse, m.test_bce, m.seconds, m.images_per_second
+            "{} autoencoder {} ({params} parameters){noise} on {backend_name}",
+            config.arch.name(),
+            config.arch.describe()
         );
-        log.append(&m)?;
-        let params = trainer.params()?;
-        crate::checkpoint::save(&checkpoint, trainer.graph(), &params)?;
+        println!(
+            "{} training images, {} test images, batch {} (evaluation {}), Adam lr {}, {loss_name} loss, seed {}",
+            data.train.len(),
+            data.test.len(),
+            config.batch,
+            trainer.graph().eval_rows,
+            config.lr,
+            config.seed
+        );
+        if let Some((_, meta)) = &resume {
+            println!(
+                "resuming {} after epoch {} of {}",
+                run.path().display(),
+                meta.epoch,
+                config.epochs
+            );
+        }
+        let ready = started.elapsed().as_secs_f64();
+        println!(
+            "ready in {ready:.2} s: MNIST {:.2} s decoded while the device started in {:.2} s, then buffers, data upload and pipelines {build_seconds:.2} s",
+            times.data, times.device
+        );
     }
-    let (images, rebuilt) = trainer.reconstruct(16)?;
-    let picture = out.join("reconstructions.png");
-    crate::picture::save_comparison(&picture, &images, &rebuilt)?;
-    println!("metrics: {}", log.path().display());
+    let bars = crate::progress::wanted(quiet);
+    for epoch in trainer.epochs_done() + 1..=config.epochs {
+        crate::interrupt::set_note(resume_note(run.path(), epoch - 1));
+        let mut bar = EpochBars::new(bars, epoch, config.epochs, loss_name);
+        let m = trainer.epoch_with(&mut |p| bar.update(p))?;
+        bar.clear();
+        if !quiet {
+            println!(
+                "epoch {:>3}/{}  train {loss_name} {:.6}  test mse {:.6}  test bce {:.6}  {:.2} s  {:.0} img/s  eval {:.2} s",
+                m.epoch, config.epochs, m.train_loss, m.test_mse, m.test_bce, m.seconds, m.images_per_second, m.eval_seconds
+            );
+        }
+        let state = trainer.state()?;
+        crate::interrupt::saving(|| -> Result<()> {
+            log.append(&m)?;
+            checkpoint::save_state(
+                &run.file("checkpoint.safetensors"),
+                trainer.graph(),
+                &state,
+                &flags_json,
+            )?;
+            checkpoint::save(
+                &run.file("model.safetensors"),
+                trainer.graph(),
+                &state.params,
+                m.epoch,
+            )
+        })?;
+        crate::interrupt::set_note(resume_note(run.path(), epoch));
+        history.push(m);
+        let shot = trainer
+            .take_snapshot()
+            .ok_or_else(|| Error::Other("evaluation kept no snapshot".into()))?;
+        draw_pictures(&mut trainer, run.path(), &history, &shot)?;
+    }
+    if !quiet {
+        let dir = run.path().display();
+        println!("metrics: {}", log.path().display());
+        println!("pictures: {dir}/loss.png, reconstructions.png, latent.png, interpolation.png");
+        println!("weights: {dir}/model.safetensors (PyTorch state_dict names); to continue: {dir}/checkpoint.safetensors");
+    }
+    Ok(())
+}
+
+/// All four pictures of a run in `dir`; `history` may be empty (then no loss.png).
+fn draw_pictures(
+    trainer: &mut Trainer,
+    dir: &Path,
+    history: &[EpochMetrics],
+    shot: &Snapshot,
+) -> Result<()> {
+    let loss_name = trainer.config().loss.name();
+    if !history.is_empty() {
+        let curves = [Curves {
+            label: dir.display().to_string(),
+            epochs: history,
+        }];
+        plots::loss(&dir.join("loss.png"), &curves, loss_name)?;
+    }
+    plots::reconstructions(&dir.join("reconstructions.png"), shot)?;
+    let what = match trainer.graph().arch {
+        Arch::Dense { .. } => format!("{} numbers", shot.code_len),
+        Arch::Conv { .. } => format!("the {}-number bottleneck", shot.code_len),
+    };
+    plots::latent(&dir.join("latent.png"), shot, &what)?;
+    let pairs = plots::interpolation_pairs(&shot.labels, shot.codes.len() / shot.code_len.max(1));
+    let codes = plots::interpolation_codes(shot, &pairs);
+    let images = trainer.decode(&codes)?;
+    let labels: Vec<(u8, u8)> = pairs
+        .iter()
+        .map(|&(a, b)| (shot.labels[a], shot.labels[b]))
+        .collect();
+    plots::interpolation(&dir.join("interpolation.png"), &labels, &images)
+}
+
+fn eval(args: &EvalArgs) -> Result<()> {
+    let (dir, path) = match args.path.is_dir() {
+        true => {
+            let model = args.path.join("model.safetensors");
+            let path = match model.is_file() {
+                true => model,
+                false => args.path.join("checkpoint.safetensors"),
+            };
+            (args.path.clone(), path)
+        }
+        false => {
+            let dir = args
+                .path
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default();
+            (dir, args.path.clone())
+        }
+    };
+    let meta = checkpoint::read_meta(&path)?;
+    let arch = Arch::from_spec(&meta.arch).ok_or_else(|| Error::Checkpoint {
+        path: path.clone(),
+        message: format!(
+            "its architecture {:?} is not one this program builds",
+            meta.arch
+        ),
+    })?;
+    // The run's flags, where the checkpoint has them (its noise, for a denoising model).
+    let state_path = dir.join("checkpoint.safetensors");
+    let flags = match checkpoint::read_meta(&state_path)
+        .ok()
+        .and_then(|m| m.flags)
+    {
+        Some(json) => Some(RunFlags::from_json(&json, &state_path)?),
+        None => None,
+    };
+    let config = match &flags {
+        Some(f) if f.arch == meta.arch => f.config()?,
+        _ => TrainConfig {
+            arch,
+            epochs: 1,
+            batch: 128,
+            lr: 1e-3,
+            loss: LossKind::Mse,
+            seed: 0,
+            noise: None,
+        },
+    };
+    let out_dir = args.out.clone().unwrap_or_else(|| dir.clone());
+    let run = match &args.out {
+        Some(out) => RunDir::create_new(out)?,
+        None => RunDir::open_existing(&out_dir)?,
+    };
+    let data_dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
+    let (data, mut backend, _) = data_and_backend(data_dir, None, args.backend)?;
+    let mut trainer = Trainer::new(backend.as_mut(), config.clone(), &data)?;
+    trainer.collect_snapshots();
+    let flat = checkpoint::load(&path, trainer.graph())?;
+    trainer.set_params(&flat)?;
+    let started = Instant::now();
+    let (mse, bce) = trainer.evaluate()?;
+    let noise = config
+        .noise
+        .map(|n| {
+            format!(
+                " (inputs corrupted by {}, losses against the clean images)",
+                n.spec()
+            )
+        })
+        .unwrap_or_default();
     println!(
-        "test images above their reconstructions: {}",
-        picture.display()
+        "{} autoencoder {} from {} (epoch {})",
+        config.arch.name(),
+        config.arch.describe(),
+        path.display(),
+        meta.epoch
     );
     println!(
-        "weights: {} (PyTorch state_dict names)",
-        checkpoint.display()
+        "test mse {mse:.6}  test bce {bce:.6}  on {} test images{noise}  {:.2} s",
+        data.test.len(),
+        started.elapsed().as_secs_f64()
     );
+    let history = match dir.join("metrics.jsonl").is_file() {
+        true => MetricsLog::read(&dir.join("metrics.jsonl"))?,
+        false => Vec::new(),
+    };
+    let shot = trainer
+        .take_snapshot()
+        .ok_or_else(|| Error::Other("evaluation kept no snapshot".into()))?;
+    draw_pictures(&mut trainer, run.path(), &history, &shot)?;
+    println!("pictures: {}", run.path().display());
+    Ok(())
+}
+
+fn plot(args: &PlotArgs) -> Result<()> {
+    if args.out.exists() {
+        return Err(Error::flag(
+            "--out",
+            format!(
+                "{} already exists; choose another file or remove it",
+                args.out.display()
+            ),
+        ));
+    }
+    let mut runs = Vec::new();
+    for dir in &args.runs {
+        let path = match dir.is_dir() {
+            true => dir.join("metrics.jsonl"),
+            false => dir.clone(),
+        };
+        let epochs = MetricsLog::read(&path)?;
+        if epochs.is_empty() {
+            return Err(Error::Data {
+                path,
+                message: "holds no epochs".into(),
+            });
+        }
+        let label = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_else(|| dir.display().to_string());
+        runs.push((label, epochs));
+    }
+    let curves: Vec<Curves> = runs
+        .iter()
+        .map(|(label, epochs)| Curves {
+            label: label.clone(),
+            epochs,
+        })
+        .collect();
+    plots::loss(&args.out, &curves, "loss")?;
+    println!("{}", args.out.display());
     Ok(())
 }
 
 fn info(args: &InfoArgs) -> Result<()> {
-    let adapters = crate::gpu::context::list_adapters();
-    if adapters.is_empty() {
-        return Err(Error::NoAdapter(String::new()));
-    }
+    let adapters = crate::gpu::context::list_adapters()?;
     for (i, adapter) in adapters.iter().enumerate() {
         let info = adapter.get_info();
         let f = adapter.features();

@@ -30,6 +30,18 @@ impl Timing {
     }
 }
 
+/// What a backend can hold, for the one size check every run makes before allocating.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryLimits {
+    /// Bytes one buffer may hold.
+    pub per_buffer: u64,
+    /// What sets `per_buffer`, for error messages.
+    pub per_buffer_what: &'static str,
+    /// Bytes all buffers together may hold, where that is known.
+    pub total: Option<u64>,
+    pub total_what: &'static str,
+}
+
 /// Runs op lists over numbered buffers. A program is compiled once from its ops, at the
 /// batch size the graph was built for; `run` may then ask for fewer rows (a partial last
 /// batch), which changes the ops' sizes but never their buffers or bindings.
@@ -37,6 +49,8 @@ pub trait Backend {
     fn name(&self) -> String;
     /// How `set_profiling` times ops, or `None` where it cannot.
     fn timing(&self) -> Option<Timing>;
+    /// What `alloc` can hold; checked before it is called.
+    fn memory_limits(&self) -> MemoryLimits;
     /// Replaces all buffers with zeroed ones of these lengths, and forgets every program.
     fn alloc(&mut self, buffers: &[BufferSpec]) -> Result<()>;
     /// Checks and prepares `ops` to run as `program`.

@@ -14,8 +14,8 @@ use crate::data::Mnist;
 use crate::error::Result;
 use crate::gpu::kernels::{KernelChoice, MatmulVariant};
 use crate::gpu::{Gpu, GpuBackend};
-use crate::model::{Arch, DataSizes, Graph};
-use crate::ops::{views, AdamConfig, BufferSpec, LossKind, Matmul, MatmulShape, Op};
+use crate::model::{Arch, DataSizes, Graph, GraphSpec};
+use crate::ops::{views, AdamConfig, BufferSpec, LossKind, Matmul, MatmulShape, NoiseKind, Op};
 use crate::report::{median, opt, table};
 use crate::sample::{random_buffers, SAMPLE_STEP};
 use crate::train::{TrainConfig, Trainer};
@@ -166,6 +166,29 @@ pub fn model_ops(batch: usize) -> Result<Vec<Op>> {
             }
         }
     }
+    // The noise a denoising autoencoder adds (`--noise`), both kinds.
+    for noise in [NoiseKind::Gaussian { std: 0.5 }, NoiseKind::Mask { p: 0.3 }] {
+        let sizes = DataSizes {
+            train_images: 4 * batch,
+            test_images: batch,
+        };
+        let spec = GraphSpec {
+            noise: Some(noise),
+            ..GraphSpec::new(
+                &Arch::default_dense(),
+                batch,
+                LossKind::Mse,
+                AdamConfig::new(1e-3),
+                sizes,
+            )
+        };
+        let graph = Graph::build_with(&spec)?;
+        for op in graph.train.iter().filter(|op| matches!(op, Op::Corrupt(_))) {
+            if seen.insert((op.entry(), op.dims())) {
+                ops.push(op.standalone());
+            }
+        }
+    }
     Ok(ops)
 }
 
@@ -308,6 +331,7 @@ pub fn train_rows(
                 lr: 1e-3,
                 loss: LossKind::Mse,
                 seed: 0,
+                noise: None,
             };
             let mut backend = GpuBackend::new(gpu.clone());
             let mut trainer = Trainer::new(&mut backend, config, data)?;

@@ -1,8 +1,17 @@
 //! Checkpoints in safetensors format, with PyTorch's state_dict names (`0.weight`, …) and
 //! layouts, so that `model.load_state_dict(safetensors.torch.load_file(path))` works on
-//! the matching `nn.Sequential`. The architecture is stored in the metadata and checked
-//! on load. Saving is atomic (`files::write_atomically`), so a crash never leaves a
-//! half-written checkpoint where a good one was.
+//! the matching `nn.Sequential`. Every epoch a run saves two:
+//!
+//! - `model.safetensors`: the weights alone, which PyTorch loads as they are;
+//! - `checkpoint.safetensors`: the same weights under the same names, and what
+//!   continuing the run needs: Adam's moments (`optimizer.exp_avg.<name>`,
+//!   `optimizer.exp_avg_sq.<name>`), the generator's state (`rng.mt19937`), and in the
+//!   metadata the epoch, Adam's step and the run's flags.
+//!
+//! The architecture is in both files' metadata and checked on load; so is every value,
+//! and a tensor that is not finite is refused, by name, on save and on load. Saving is
+//! atomic (`files::write_atomically`): a crash never leaves half a file where a good one
+//! was. Loading trusts nothing in the file: every input gives a value or an error.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -11,8 +20,12 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use crate::error::{Error, Result};
 use crate::model::Graph;
+use crate::train::TrainState;
 
 const FORMAT: &str = "wgsl-autoencoder";
+const EXP_AVG: &str = "optimizer.exp_avg.";
+const EXP_AVG_SQ: &str = "optimizer.exp_avg_sq.";
+const RNG: &str = "rng.mt19937";
 
 fn checkpoint_error(path: &Path, message: impl Into<String>) -> Error {
     Error::Checkpoint {
@@ -21,84 +34,257 @@ fn checkpoint_error(path: &Path, message: impl Into<String>) -> Error {
     }
 }
 
-/// Writes the flat parameter buffer of `graph` as one tensor per parameter.
-pub fn save(path: &Path, graph: &Graph, flat: &[f32]) -> Result<()> {
-    let tensors = graph
+/// What a checkpoint's metadata says about the run that saved it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Meta {
+    pub arch: String,
+    /// Epochs completed when it was saved (0 when the file does not say).
+    pub epoch: usize,
+    pub adam_step: u64,
+    /// The run's flags, as JSON (`train::RunFlags`).
+    pub flags: Option<String>,
+}
+
+/// Refuses values that are not finite, naming the tensor.
+fn check_finite(path: &Path, name: &str, values: &[f32]) -> Result<()> {
+    match values.iter().position(|v| !v.is_finite()) {
+        Some(i) => Err(checkpoint_error(
+            path,
+            format!(
+                "tensor '{name}' holds {} at element {i}: not a usable checkpoint",
+                values[i]
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A tensor to write: its name, type, shape and little-endian bytes.
+type Tensor<'a> = (String, Dtype, Vec<usize>, &'a [u8]);
+
+fn serialize(
+    path: &Path,
+    tensors: Vec<Tensor>,
+    metadata: HashMap<String, String>,
+) -> Result<Vec<u8>> {
+    let views = tensors
+        .into_iter()
+        .map(|(name, dtype, shape, bytes)| TensorView::new(dtype, shape, bytes).map(|t| (name, t)))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| checkpoint_error(path, e.to_string()))?;
+    safetensors::serialize(views, Some(metadata)).map_err(|e| checkpoint_error(path, e.to_string()))
+}
+
+fn base_metadata(graph: &Graph) -> HashMap<String, String> {
+    HashMap::from([
+        ("format".to_string(), FORMAT.to_string()),
+        ("arch".to_string(), graph.arch.spec()),
+    ])
+}
+
+/// The weights of `flat`, one tensor per parameter under its PyTorch name, prefixed.
+fn weight_tensors<'a>(
+    path: &Path,
+    graph: &Graph,
+    flat: &'a [f32],
+    prefix: &str,
+) -> Result<Vec<Tensor<'a>>> {
+    graph
         .params
         .iter()
         .map(|p| {
-            let bytes: &[u8] = bytemuck::cast_slice(&flat[p.value.range()]);
-            TensorView::new(Dtype::F32, p.shape.clone(), bytes).map(|t| (p.name.clone(), t))
+            let values = flat
+                .get(p.value.range())
+                .ok_or_else(|| checkpoint_error(path, "fewer values than the model has"))?;
+            let name = format!("{prefix}{}", p.name);
+            check_finite(path, &name, values)?;
+            Ok((
+                name,
+                Dtype::F32,
+                p.shape.clone(),
+                bytemuck::cast_slice(values),
+            ))
         })
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| checkpoint_error(path, e.to_string()))?;
-    let metadata = HashMap::from([
-        ("format".to_string(), FORMAT.to_string()),
-        ("arch".to_string(), graph.arch.spec()),
-    ]);
-    let bytes = safetensors::serialize(tensors, Some(metadata))
-        .map_err(|e| checkpoint_error(path, e.to_string()))?;
-
-    crate::files::write_atomically(path, &bytes)
+        .collect()
 }
 
-/// Reads a checkpoint into a flat parameter buffer laid out for `graph`, refusing one
-/// saved for another architecture or with missing, extra or misshapen tensors.
-pub fn load(path: &Path, graph: &Graph) -> Result<Vec<f32>> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let (_, header) = SafeTensors::read_metadata(&bytes)
+/// Writes the flat parameter buffer of `graph` as one tensor per parameter.
+pub fn save(path: &Path, graph: &Graph, flat: &[f32], epoch: usize) -> Result<()> {
+    let tensors = weight_tensors(path, graph, flat, "")?;
+    let mut metadata = base_metadata(graph);
+    metadata.insert("epoch".into(), epoch.to_string());
+    crate::files::write_atomically(path, &serialize(path, tensors, metadata)?)
+}
+
+/// Writes everything continuing the run needs, with the run's flags as JSON.
+pub fn save_state(path: &Path, graph: &Graph, state: &TrainState, flags: &str) -> Result<()> {
+    let mut tensors = weight_tensors(path, graph, &state.params, "")?;
+    tensors.extend(weight_tensors(path, graph, &state.adam_m, EXP_AVG)?);
+    tensors.extend(weight_tensors(path, graph, &state.adam_v, EXP_AVG_SQ)?);
+    let rng: &[u8] = bytemuck::cast_slice(&state.rng);
+    tensors.push((RNG.to_string(), Dtype::U32, vec![state.rng.len()], rng));
+    let mut metadata = base_metadata(graph);
+    metadata.insert("epoch".into(), state.epoch.to_string());
+    metadata.insert("adam_step".into(), state.adam_step.to_string());
+    metadata.insert("flags".into(), flags.to_string());
+    crate::files::write_atomically(path, &serialize(path, tensors, metadata)?)
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::io(path, e))
+}
+
+/// The metadata of a checkpoint's bytes; refuses a file that is not one of ours.
+pub fn parse_meta(path: &Path, bytes: &[u8]) -> Result<Meta> {
+    let (_, header) = SafeTensors::read_metadata(bytes)
         .map_err(|e| checkpoint_error(path, format!("not a safetensors file ({e})")))?;
     let meta = header.metadata().clone().unwrap_or_default();
-    match (meta.get("format"), meta.get("arch")) {
-        (Some(f), Some(arch)) if f == FORMAT => {
-            if *arch != graph.arch.spec() {
-                return Err(checkpoint_error(
-                    path,
-                    format!(
-                        "saved for {arch}, but this run builds {}",
-                        graph.arch.spec()
-                    ),
-                ));
-            }
-        }
+    let arch = match (meta.get("format"), meta.get("arch")) {
+        (Some(f), Some(arch)) if f == FORMAT => arch.clone(),
         _ => {
             return Err(checkpoint_error(
                 path,
                 "no wgsl-autoencoder architecture in its metadata",
             ))
         }
-    }
-    let file = SafeTensors::deserialize(&bytes)
-        .map_err(|e| checkpoint_error(path, format!("corrupt ({e})")))?;
-    if file.len() != graph.params.len() {
+    };
+    let number = |key: &str| -> Result<u64> {
+        match meta.get(key) {
+            None => Ok(0),
+            Some(v) => v.parse().map_err(|_| {
+                checkpoint_error(path, format!("metadata {key}={v:?} is not a number"))
+            }),
+        }
+    };
+    Ok(Meta {
+        arch,
+        epoch: usize::try_from(number("epoch")?)
+            .map_err(|_| checkpoint_error(path, "its epoch is too large"))?,
+        adam_step: number("adam_step")?,
+        flags: meta.get("flags").cloned(),
+    })
+}
+
+pub fn read_meta(path: &Path) -> Result<Meta> {
+    parse_meta(path, &read(path)?)
+}
+
+/// Checks a checkpoint's bytes against `graph`: its architecture, and that it holds every
+/// parameter, finite, in the right shape, and nothing else but `extra` names.
+fn open<'a>(path: &Path, bytes: &'a [u8], graph: &Graph) -> Result<SafeTensors<'a>> {
+    let meta = parse_meta(path, bytes)?;
+    if meta.arch != graph.arch.spec() {
         return Err(checkpoint_error(
             path,
-            format!("{} tensors, expected {}", file.len(), graph.params.len()),
+            format!(
+                "saved for {}, but this run builds {}",
+                meta.arch,
+                graph.arch.spec()
+            ),
+        ));
+    }
+    SafeTensors::deserialize(bytes).map_err(|e| checkpoint_error(path, format!("corrupt ({e})")))
+}
+
+/// The tensor `name` as f32s into `out` (the length the graph's parameter has).
+fn read_tensor(
+    path: &Path,
+    file: &SafeTensors,
+    name: &str,
+    shape: &[usize],
+    out: &mut [f32],
+) -> Result<()> {
+    let t = file
+        .tensor(name)
+        .map_err(|_| checkpoint_error(path, format!("no tensor '{name}'")))?;
+    if t.dtype() != Dtype::F32 || t.shape() != shape || t.data().len() != out.len() * 4 {
+        return Err(checkpoint_error(
+            path,
+            format!(
+                "tensor '{name}' is {:?} {:?}, expected F32 {shape:?}",
+                t.dtype(),
+                t.shape()
+            ),
+        ));
+    }
+    for (v, b) in out.iter_mut().zip(t.data().chunks_exact(4)) {
+        *v = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+    }
+    check_finite(path, name, out)
+}
+
+/// The weights of a checkpoint's bytes as a flat buffer laid out for `graph`.
+pub fn parse_weights(path: &Path, bytes: &[u8], graph: &Graph) -> Result<Vec<f32>> {
+    let file = open(path, bytes, graph)?;
+    let known = |name: &str| {
+        graph.params.iter().any(|p| p.name == name)
+            || name.starts_with(EXP_AVG)
+            || name.starts_with(EXP_AVG_SQ)
+            || name == RNG
+    };
+    if let Some(extra) = file.names().into_iter().find(|n| !known(n)) {
+        return Err(checkpoint_error(
+            path,
+            format!("tensor '{extra}' is not one of this model's"),
         ));
     }
     let mut flat = vec![0.0f32; graph.param_len()];
     for p in &graph.params {
-        let t = file
-            .tensor(&p.name)
-            .map_err(|_| checkpoint_error(path, format!("no tensor '{}'", p.name)))?;
-        if t.dtype() != Dtype::F32 || t.shape() != p.shape.as_slice() {
-            return Err(checkpoint_error(
-                path,
-                format!(
-                    "tensor '{}' is {:?} {:?}, expected F32 {:?}",
-                    p.name,
-                    t.dtype(),
-                    t.shape(),
-                    p.shape
-                ),
-            ));
-        }
-        for (v, b) in flat[p.value.range()]
-            .iter_mut()
-            .zip(t.data().chunks_exact(4))
-        {
-            *v = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-        }
+        read_tensor(path, &file, &p.name, &p.shape, &mut flat[p.value.range()])?;
     }
     Ok(flat)
+}
+
+/// Reads a checkpoint's weights into a flat parameter buffer laid out for `graph`,
+/// refusing one saved for another architecture, or with missing, extra, misshapen or
+/// non-finite tensors.
+pub fn load(path: &Path, graph: &Graph) -> Result<Vec<f32>> {
+    parse_weights(path, &read(path)?, graph)
+}
+
+/// The whole training state of a checkpoint's bytes (`save_state`).
+pub fn parse_state(path: &Path, bytes: &[u8], graph: &Graph) -> Result<TrainState> {
+    let meta = parse_meta(path, bytes)?;
+    let params = parse_weights(path, bytes, graph)?;
+    let file = open(path, bytes, graph)?;
+    let mut moments = [
+        vec![0.0f32; graph.param_len()],
+        vec![0.0f32; graph.param_len()],
+    ];
+    for (prefix, flat) in [EXP_AVG, EXP_AVG_SQ].iter().zip(moments.iter_mut()) {
+        for p in &graph.params {
+            let name = format!("{prefix}{}", p.name);
+            read_tensor(path, &file, &name, &p.shape, &mut flat[p.value.range()])?;
+        }
+    }
+    let rng = file.tensor(RNG).map_err(|_| {
+        checkpoint_error(
+            path,
+            format!("no tensor '{RNG}': saved by a run that cannot be resumed"),
+        )
+    })?;
+    let words: Vec<u32> = rng
+        .data()
+        .chunks_exact(4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    if rng.dtype() != Dtype::U32 || crate::rng::TorchRng::from_words(&words).is_none() {
+        return Err(checkpoint_error(
+            path,
+            format!("tensor '{RNG}' is not a generator state"),
+        ));
+    }
+    let [adam_m, adam_v] = moments;
+    Ok(TrainState {
+        params,
+        adam_m,
+        adam_v,
+        adam_step: meta.adam_step,
+        epoch: meta.epoch,
+        rng: words,
+    })
+}
+
+pub fn load_state(path: &Path, graph: &Graph) -> Result<TrainState> {
+    parse_state(path, &read(path)?, graph)
 }

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::model::{DEFAULT_CHANNELS, DEFAULT_LAYERS};
 use crate::ops::LossKind;
 
 #[derive(Parser, Debug)]
@@ -32,6 +31,10 @@ pub enum Command {
     Profile(ProfileArgs),
     /// Check every kernel entry point and variant on this adapter against the CPU reference.
     Check(CheckArgs),
+    /// Evaluate a saved model on the test set and draw its pictures, without training.
+    Eval(EvalArgs),
+    /// Draw the loss curves of one or more runs (ours or scripts/torch_train.py's) in one loss.png.
+    Plot(PlotArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -52,6 +55,30 @@ pub struct CheckArgs {
     /// Only the entry points or variants whose name contains this text, e.g. `conv2d`.
     #[arg(long)]
     pub filter: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct EvalArgs {
+    /// A run's folder, or a checkpoint (model.safetensors) in one.
+    pub path: PathBuf,
+    /// Folder for the pictures [default: the run's folder].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = BackendKind::Gpu)]
+    pub backend: BackendKind,
+    /// Folder with the MNIST .gz files [default: data/mnist].
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct PlotArgs {
+    /// Run folders holding metrics.jsonl.
+    #[arg(required = true)]
+    pub runs: Vec<PathBuf>,
+    /// Where to write the picture.
+    #[arg(long, default_value = "loss.png")]
+    pub out: PathBuf,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -149,33 +176,51 @@ pub enum BackendKind {
 pub struct TrainArgs {
     #[arg(long, value_enum, default_value_t = ModelKind::Dense)]
     pub model: ModelKind,
-    /// Dense encoder widths after the 784 inputs; the last is the code layer. The decoder mirrors them.
-    #[arg(long, value_delimiter = ',', default_values_t = DEFAULT_LAYERS)]
-    pub layers: Vec<usize>,
-    /// Conv encoder channels, each stage a 3×3 conv, ReLU and 2×2 max-pool.
-    #[arg(long, value_delimiter = ',', default_values_t = DEFAULT_CHANNELS)]
-    pub channels: Vec<usize>,
-    #[arg(long, default_value_t = 5)]
-    pub epochs: usize,
-    #[arg(long, default_value_t = 128)]
+    /// Dense encoder widths after the 784 inputs; the last is the code layer. The decoder
+    /// mirrors them. Dense only [default: 100,200,30].
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
+    pub layers: Option<Vec<usize>>,
+    /// Conv encoder channels, each stage a 3×3 conv, ReLU and 2×2 max-pool. Conv only
+    /// [default: 16,8].
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
+    pub channels: Option<Vec<usize>>,
+    /// Epochs in all; with --resume, the run's new total [default: 5, or the run's own].
+    #[arg(long, allow_negative_numbers = true)]
+    pub epochs: Option<usize>,
+    #[arg(long, default_value_t = 128, allow_negative_numbers = true)]
     pub batch: usize,
     /// Adam's learning rate.
     #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
     pub lr: f32,
     #[arg(long, value_enum, default_value_t = LossArg::Mse)]
     pub loss: LossArg,
-    /// Seeds initialisation and shuffling.
-    #[arg(long, default_value_t = 0)]
+    /// Seeds initialisation, shuffling and noise.
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     pub seed: u64,
     /// Train on the first N training images only.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub limit: Option<usize>,
+    /// A denoising autoencoder: the model sees corrupted images, `gaussian:STD` (noise
+    /// added, clamped to [0,1]) or `mask:P` (a fraction P of pixels zeroed), and learns
+    /// to give back the clean ones.
+    #[arg(long)]
+    pub noise: Option<String>,
+    /// Continue the run in DIR where its last checkpoint left it, with its own flags;
+    /// --epochs gives the run's new total.
+    #[arg(long, value_name = "DIR", conflicts_with_all = [
+        "model", "layers", "channels", "batch", "lr", "loss", "seed", "limit", "noise", "out", "init_from",
+    ])]
+    pub resume: Option<PathBuf>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
     /// Folder with the four MNIST .gz files [default: data/mnist].
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = BackendKind::Gpu)]
     pub backend: BackendKind,
-    /// Output folder for metrics.jsonl and model.safetensors [default: runs/<model>-<timestamp>].
+    /// Output folder for metrics.jsonl, the checkpoints and the pictures; a new or empty
+    /// one [default: runs/<model>-<timestamp>].
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Start from the weights of a checkpoint saved by an earlier run of the same architecture.

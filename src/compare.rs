@@ -31,29 +31,79 @@ fn peer_key(op: &str) -> String {
     op.replace("train_epoch_eager/", "train_epoch/")
 }
 
-fn read_lines(path: &Path) -> Result<Vec<(usize, serde_json::Value)>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| l.trim_start().starts_with('{'))
-        .map(|(i, l)| {
-            serde_json::from_str(l)
-                .map(|v| (i + 1, v))
-                .map_err(|e| Error::Data {
-                    path: path.to_path_buf(),
-                    message: format!("line {}: not JSON ({e})", i + 1),
-                })
+fn line_error(path: &Path, line: usize, message: String) -> Error {
+    Error::Data {
+        path: path.to_path_buf(),
+        message: format!("line {line}: {message}"),
+    }
+}
+
+/// Every non-blank line as a JSON object, with its line number. Anything else (the table
+/// output instead of `--json`, a truncated line) is an error naming the file and line,
+/// and so is a file without a single line.
+fn json_lines(path: &Path, text: &str) -> Result<Vec<(usize, serde_json::Value)>> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let value: serde_json::Value = serde_json::from_str(line)
+            .map_err(|e| line_error(path, i + 1, format!("not a JSON line ({e})")))?;
+        if !value.is_object() {
+            return Err(line_error(path, i + 1, "not a JSON object".into()));
+        }
+        out.push((i + 1, value));
+    }
+    if out.is_empty() {
+        return Err(Error::Data {
+            path: path.to_path_buf(),
+            message: "holds no rows (expected the JSON lines of `bench --json` or torch_peer.py)"
+                .into(),
+        });
+    }
+    Ok(out)
+}
+
+fn read_text(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| Error::io(path, e))
+}
+
+/// Our `bench --json` rows, as read from `path`'s contents `text`.
+pub fn parse_ours(path: &Path, text: &str) -> Result<Vec<Row>> {
+    json_lines(path, text)?
+        .into_iter()
+        .map(|(line, value)| {
+            serde_json::from_value(value)
+                .map_err(|e| line_error(path, line, format!("not a bench row ({e})")))
         })
         .collect()
 }
 
+/// The peer's rows and its header line (the one object without an `op`), if any.
+pub fn parse_peer(path: &Path, text: &str) -> Result<(Vec<PeerRow>, Option<serde_json::Value>)> {
+    let mut header = None;
+    let mut rows = Vec::new();
+    for (line, value) in json_lines(path, text)? {
+        if value.get("op").is_none() {
+            header = Some(value);
+            continue;
+        }
+        let row = serde_json::from_value(value)
+            .map_err(|e| line_error(path, line, format!("not a peer row ({e})")))?;
+        rows.push(row);
+    }
+    if rows.is_empty() {
+        return Err(Error::Data {
+            path: path.to_path_buf(),
+            message: "holds a header but no rows".into(),
+        });
+    }
+    Ok((rows, header))
+}
+
 pub fn load(ours: &Path, peer: &Path) -> Result<Comparison> {
     let mut our_rows: BTreeMap<(String, Vec<usize>), Row> = BTreeMap::new();
-    for (line, value) in read_lines(ours)? {
-        let row: Row = serde_json::from_value(value).map_err(|e| Error::Data {
-            path: ours.to_path_buf(),
-            message: format!("line {line}: not a bench row ({e})"),
-        })?;
+    for row in parse_ours(ours, &read_text(ours)?)? {
         // Of several variants of one op and shape, the fastest is the one training would pick.
         let key = (row.op.clone(), row.shape.clone());
         let faster =
@@ -62,22 +112,21 @@ pub fn load(ours: &Path, peer: &Path) -> Result<Comparison> {
             our_rows.insert(key, row);
         }
     }
-    let mut peer_header = None;
+    let (peer_rows, peer_header) = parse_peer(peer, &read_text(peer)?)?;
     let mut joined = Vec::new();
     let mut only_peer = Vec::new();
-    for (line, value) in read_lines(peer)? {
-        if value.get("op").is_none() {
-            peer_header = Some(value);
-            continue;
-        }
-        let row: PeerRow = serde_json::from_value(value).map_err(|e| Error::Data {
-            path: peer.to_path_buf(),
-            message: format!("line {line}: not a peer row ({e})"),
-        })?;
+    for row in peer_rows {
         match our_rows.remove(&(peer_key(&row.op), row.shape.clone())) {
             Some(ours) => joined.push((ours, row)),
             None => only_peer.push(row),
         }
+    }
+    if joined.is_empty() {
+        return Err(Error::Other(format!(
+            "{} and {} share no op and shape: nothing to compare",
+            ours.display(),
+            peer.display()
+        )));
     }
     Ok(Comparison {
         joined,

@@ -12,6 +12,13 @@ pub enum Error {
     )]
     NoAdapter(String),
 
+    #[error("environment variable {var}={value:?}: {message}")]
+    Env {
+        var: &'static str,
+        value: String,
+        message: String,
+    },
+
     #[error("could not create the GPU device: {0}")]
     Device(String),
 
@@ -27,6 +34,14 @@ pub enum Error {
         needed: u64,
         limit: u64,
         hint: String,
+    },
+
+    #[error("the loss became {value} at epoch {epoch} (step {step}): training diverged, and nothing of epoch {epoch} was saved (the checkpoints of earlier epochs are kept). The learning rate is probably too high: try a smaller --lr (this run used {lr})")]
+    Diverged {
+        value: f64,
+        epoch: usize,
+        step: u64,
+        lr: f32,
     },
 
     #[error("invalid shape: {0}")]

@@ -5,6 +5,9 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
+/// Temporaries start with this; `rundir` removes any a killed process left behind.
+pub const PARTIAL_PREFIX: &str = ".partial-";
+
 /// Writes `bytes` to a temporary file beside `path`, syncs it, then renames it over
 /// `path`. The file gets the usual read permissions (0644 on Unix, less the umask),
 /// rather than the private ones temporary files are created with.
@@ -14,7 +17,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let mut builder = tempfile::Builder::new();
-    builder.prefix(".partial-");
+    builder.prefix(PARTIAL_PREFIX);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -100,6 +100,7 @@ pub fn profile(
         lr: 1e-3,
         loss: LossKind::Mse,
         seed: 0,
+        noise: None,
     };
     let per_call = (data.train.len() / batch).max(1);
     let mut trainer = Trainer::new(backend, config, data)?;

@@ -39,6 +39,12 @@ pub fn random_buffers(op: &Op, seed: u64) -> Vec<Vec<u32>> {
         fill(&o.y, 0.0, 1.0);
         fill(&o.t, 0.0, 1.0);
     }
+    // Noise corrupts pixels, in [0, 1); its key is any two words (made from the same
+    // stream as the rest).
+    if let Op::Corrupt(o) = op {
+        fill(&o.x, 0.0, 1.0);
+        fill(&o.key, 0.0, 1.0);
+    }
     if let Op::ActivationBackward(o) = op {
         if o.act == Activation::Sigmoid {
             fill(&o.y, 0.0, 1.0);

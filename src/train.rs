@@ -6,11 +6,12 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::backend::Backend;
-use crate::data::{pack_bytes, Mnist};
+use crate::data::{pack_bytes, Mnist, IMAGE_PIXELS};
 use crate::error::{Error, Result};
-use crate::model::graph::PARAMS;
-use crate::model::{Arch, DataSizes, Graph};
-use crate::ops::{AdamConfig, LossKind, Op, StepParams};
+use crate::model::graph::{ADAM_M, ADAM_V, PARAMS};
+use crate::model::{Arch, DataSizes, Graph, GraphSpec};
+use crate::ops::noise::EVAL_STREAM;
+use crate::ops::{AdamConfig, LossKind, NoiseKind, Op, StepParams, View};
 use crate::rng::TorchRng;
 
 #[derive(Clone, Debug)]
@@ -21,6 +22,9 @@ pub struct TrainConfig {
     pub lr: f32,
     pub loss: LossKind,
     pub seed: u64,
+    /// Corrupts what the model sees (a denoising autoencoder); losses stay against the
+    /// clean images.
+    pub noise: Option<NoiseKind>,
 }
 
 impl TrainConfig {
@@ -43,7 +47,7 @@ impl TrainConfig {
 }
 
 /// One line of `metrics.jsonl`.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct EpochMetrics {
     pub epoch: usize,
     /// Mean training loss over the epoch's images (the `--loss` in use).
@@ -54,13 +58,31 @@ pub struct EpochMetrics {
     pub seconds: f64,
     pub images_per_second: f64,
     pub eval_seconds: f64,
+    /// (epochs done, as a fraction, mean training loss since the last point) at each
+    /// logging interval within the epoch.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interval_loss: Vec<[f64; 2]>,
 }
 
-/// The two op lists a trainer compiles once and runs every epoch.
+/// Where a running epoch is, for progress bars.
+#[derive(Clone, Copy, Debug)]
+pub enum Progress {
+    /// Training: images done of the total, and the mean loss so far.
+    Train {
+        done: usize,
+        total: usize,
+        loss: f64,
+    },
+    /// Evaluation: test images done of the total.
+    Eval { done: usize, total: usize },
+}
+
+/// The programs a trainer compiles once and runs every epoch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Program {
     Train,
     Eval,
+    Decode,
 }
 
 impl Program {
@@ -68,6 +90,7 @@ impl Program {
         match self {
             Program::Train => "train",
             Program::Eval => "eval",
+            Program::Decode => "decode",
         }
     }
 
@@ -75,9 +98,51 @@ impl Program {
         match self {
             Program::Train => &graph.train,
             Program::Eval => &graph.eval,
+            Program::Decode => &graph.decode,
+        }
+    }
+
+    /// The batch the program was built for.
+    fn rows(self, graph: &Graph) -> usize {
+        match self {
+            Program::Train => graph.rows,
+            Program::Eval => graph.eval_rows,
+            Program::Decode => graph.decode_rows,
         }
     }
 }
+
+/// Everything that continuing a run needs, as saved in its checkpoint.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainState {
+    pub params: Vec<f32>,
+    pub adam_m: Vec<f32>,
+    pub adam_v: Vec<f32>,
+    /// Adam steps taken, for its bias corrections.
+    pub adam_step: u64,
+    /// Epochs completed.
+    pub epoch: usize,
+    /// The PyTorch-compatible generator's state (`TorchRng::to_words`).
+    pub rng: Vec<u32>,
+}
+
+/// What evaluation saw, for the pictures: every test image's code, and the first batch's
+/// clean images, the corrupted ones the model saw (with noise), and its reconstructions.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    pub codes: Vec<f32>,
+    pub code_len: usize,
+    pub labels: Vec<u8>,
+    pub clean: Vec<f32>,
+    pub noisy: Option<Vec<f32>>,
+    pub rebuilt: Vec<f32>,
+}
+
+/// A logging interval aims at about this long, so that progress moves on a slow device
+/// and a fast one does not wait on the host every few steps.
+const INTERVAL_SECONDS: f64 = 1.0;
+/// And at most this many steps, one submission's worth.
+const MAX_INTERVAL_STEPS: usize = 64;
 
 /// A model resident on a backend with its data, ready to train.
 pub struct Trainer<'b> {
@@ -86,10 +151,13 @@ pub struct Trainer<'b> {
     full: Graph,
     train_images: usize,
     test_images: usize,
+    test_labels: Vec<u8>,
     /// Draws the initial weights, then each epoch's shuffle, as one PyTorch stream.
     rng: TorchRng,
     step: u64,
     epoch: usize,
+    collect: bool,
+    snapshot: Option<Snapshot>,
 }
 
 impl<'b> Trainer<'b> {
@@ -99,11 +167,23 @@ impl<'b> Trainer<'b> {
             train_images: data.train.len(),
             test_images: data.test.len(),
         };
-        let adam = AdamConfig::new(config.lr);
-        let full = Graph::build(&config.arch, config.batch, config.loss, adam, sizes)?;
+        let spec = GraphSpec {
+            noise: config.noise,
+            ..GraphSpec::new(
+                &config.arch,
+                config.batch,
+                config.loss,
+                AdamConfig::new(config.lr),
+                sizes,
+            )
+        };
+        // The dataset is held on the host as well as in the backend's buffers.
+        let host = (data.train.images.len() + data.test.images.len()) as u64;
+        let spec = crate::sizing::plan(spec, &backend.memory_limits(), host)?;
+        let full = Graph::build_with(&spec)?;
 
         backend.alloc(&full.buffers)?;
-        for program in [Program::Train, Program::Eval] {
+        for program in [Program::Train, Program::Eval, Program::Decode] {
             backend.compile(program.name(), program.ops(&full))?;
         }
         let s = full.slots;
@@ -120,13 +200,30 @@ impl<'b> Trainer<'b> {
             full,
             train_images: sizes.train_images,
             test_images: sizes.test_images,
+            test_labels: data.test.labels.clone(),
             step: 0,
             epoch: 0,
+            collect: false,
+            snapshot: None,
         })
     }
 
     pub fn graph(&self) -> &Graph {
         &self.full
+    }
+
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
+    /// Epochs completed.
+    pub fn epochs_done(&self) -> usize {
+        self.epoch
+    }
+
+    /// Adam steps taken so far.
+    pub fn steps_done(&self) -> u64 {
+        self.step
     }
 
     /// The current parameters, as one flat buffer laid out by `graph().params`.
@@ -146,20 +243,58 @@ impl<'b> Trainer<'b> {
         self.backend.write_f32(PARAMS, 0, flat)
     }
 
+    /// Everything continuing this run needs: parameters, Adam's state, epoch, generator.
+    pub fn state(&mut self) -> Result<TrainState> {
+        Ok(TrainState {
+            params: self.backend.read_f32(PARAMS)?,
+            adam_m: self.backend.read_f32(ADAM_M)?,
+            adam_v: self.backend.read_f32(ADAM_V)?,
+            adam_step: self.step,
+            epoch: self.epoch,
+            rng: self.rng.to_words(),
+        })
+    }
+
+    /// Puts the trainer where `state` was saved, so that the next epoch is the one an
+    /// uninterrupted run would have trained.
+    pub fn restore(&mut self, state: &TrainState) -> Result<()> {
+        let len = self.full.param_len();
+        for (name, v) in [
+            ("parameters", &state.params),
+            ("Adam's first moments", &state.adam_m),
+            ("Adam's second moments", &state.adam_v),
+        ] {
+            if v.len() != len {
+                return Err(Error::Other(format!(
+                    "{} {name} saved, the model has {len}",
+                    v.len()
+                )));
+            }
+        }
+        self.rng = TorchRng::from_words(&state.rng)
+            .ok_or_else(|| Error::Other("the saved generator state is not one".into()))?;
+        self.backend.write_f32(PARAMS, 0, &state.params)?;
+        self.backend.write_f32(ADAM_M, 0, &state.adam_m)?;
+        self.backend.write_f32(ADAM_V, 0, &state.adam_v)?;
+        self.step = state.adam_step;
+        self.epoch = state.epoch;
+        Ok(())
+    }
+
     pub fn backend(&mut self) -> &mut dyn Backend {
         self.backend
     }
 
-    /// Steps for `count` images in batches: the batch start, length and Adam's bias
-    /// corrections for each. `count` must be a multiple of the batch or smaller than it.
-    fn steps(&mut self, start: usize, count: usize, adam_steps: bool) -> Vec<StepParams> {
-        let adam = AdamConfig::new(self.config.lr);
-        let batch = self.config.batch.min(count.max(1));
+    /// Steps for `count` images in batches of `batch`: the batch start, length and Adam's
+    /// bias corrections for each. `count` must be a multiple of the batch or smaller.
+    fn steps(&mut self, batch: usize, start: usize, count: usize, adam: bool) -> Vec<StepParams> {
+        let config = AdamConfig::new(self.config.lr);
+        let batch = batch.min(count.max(1));
         (0..count / batch)
             .map(|i| {
-                let (bc1, bc2) = if adam_steps {
+                let (bc1, bc2) = if adam {
                     self.step += 1;
-                    adam.bias_corrections(self.step)
+                    config.bias_corrections(self.step)
                 } else {
                     (1.0, 1.0)
                 };
@@ -173,19 +308,22 @@ impl<'b> Trainer<'b> {
             .collect()
     }
 
-    /// Runs a program over `count` images: the full batches, then the partial one, which
-    /// runs the same compiled program for fewer rows.
-    fn run_over(&mut self, program: Program, count: usize) -> Result<()> {
-        let batch = self.config.batch;
+    /// Runs `program` over images `start..start + count` in its own batches (the last
+    /// one partial if need be, the same compiled program for fewer rows).
+    fn run_range(&mut self, program: Program, start: usize, count: usize) -> Result<()> {
+        let batch = program.rows(&self.full);
         let full_count = count / batch * batch;
         let training = program == Program::Train;
-        for (start, len) in [(0, full_count), (full_count, count - full_count)] {
+        for (from, len) in [
+            (start, full_count),
+            (start + full_count, count - full_count),
+        ] {
             if len == 0 {
                 continue;
             }
-            let steps = self.steps(start, len, training);
-            let rows = len.min(batch);
-            self.backend.run(program.name(), Some(rows), &steps)?;
+            let steps = self.steps(batch, from, len, training);
+            self.backend
+                .run(program.name(), Some(len.min(batch)), &steps)?;
         }
         Ok(())
     }
@@ -194,125 +332,368 @@ impl<'b> Trainer<'b> {
     /// `profile` times. Needs `count` full batches of training images.
     pub fn train_steps(&mut self, count: usize) -> Result<()> {
         let batch = self.config.batch;
-        if count * batch > self.train_images {
+        let images = count.checked_mul(batch).filter(|&n| n <= self.train_images);
+        let Some(images) = images else {
             return Err(Error::flag(
                 "--steps",
                 format!(
-                    "{count} steps of {batch} need {} training images; there are {}",
-                    count * batch,
+                    "{count} steps of {batch} need more than the {} training images there are",
                     self.train_images
                 ),
             ));
-        }
+        };
         let order = self.rng.randperm(self.train_images);
         self.backend.write(self.full.slots.train_perm, 0, &order)?;
-        let steps = self.steps(0, count * batch, true);
+        self.write_noise_key(self.epoch as u32)?;
+        let steps = self.steps(batch, 0, images, true);
         self.backend.run(Program::Train.name(), Some(batch), &steps)
     }
 
     fn read_scalar(&mut self, buf: usize) -> Result<f64> {
-        Ok(self.backend.read_f32(buf)?[0] as f64)
+        let words = self.backend.read_f32(buf)?;
+        let value = words
+            .first()
+            .ok_or_else(|| Error::Other("a scalar buffer is empty".into()))?;
+        Ok(*value as f64)
+    }
+
+    fn write_noise_key(&mut self, stream: u32) -> Result<()> {
+        if let Some(key) = self.full.slots.noise_key {
+            let seed = (self.config.seed ^ (self.config.seed >> 32)) as u32;
+            self.backend.write(key, 0, &[seed, stream])?;
+        }
+        Ok(())
     }
 
     /// One epoch of training, then evaluation on the whole test set.
     pub fn epoch(&mut self) -> Result<EpochMetrics> {
-        self.epoch += 1;
+        self.epoch_with(&mut |_| {})
+    }
+
+    /// One epoch, reporting progress at every logging interval. The loss total is read at
+    /// each interval, and a loss that is no longer finite stops the run there, before
+    /// anything of the epoch is saved.
+    pub fn epoch_with(&mut self, progress: &mut dyn FnMut(Progress)) -> Result<EpochMetrics> {
+        let epoch = self.epoch + 1;
         let s = self.full.slots;
         let order = self.rng.randperm(self.train_images);
         self.backend.write(s.train_perm, 0, &order)?;
         self.backend.write_f32(s.loss_total, 0, &[0.0])?;
+        self.write_noise_key(epoch as u32)?;
+        let (batch, total) = (self.config.batch, self.train_images);
         let started = Instant::now();
-        self.run_over(Program::Train, self.train_images)?;
-        // Reading the total waits for the GPU, so the time covers all of the epoch's work.
-        let train_loss = self.read_scalar(s.loss_total)? / self.train_images as f64;
+        let (mut done, mut interval, mut last) = (0usize, 1usize, (0usize, 0.0f64));
+        let mut interval_loss = Vec::new();
+        while done < total {
+            let count = match total - done >= batch {
+                true => (interval * batch).min((total - done) / batch * batch),
+                false => total - done,
+            };
+            let before = Instant::now();
+            self.run_range(Program::Train, done, count)?;
+            // Reading the total waits for the device, so the times cover all the work.
+            let sum = self.read_scalar(s.loss_total)?;
+            done += count;
+            if !sum.is_finite() {
+                return Err(Error::Diverged {
+                    value: sum,
+                    epoch,
+                    step: self.step,
+                    lr: self.config.lr,
+                });
+            }
+            let since = (sum - last.1) / (done - last.0) as f64;
+            interval_loss.push([(epoch - 1) as f64 + done as f64 / total as f64, since]);
+            last = (done, sum);
+            progress(Progress::Train {
+                done,
+                total,
+                loss: sum / done as f64,
+            });
+            // Aim the next interval at INTERVAL_SECONDS from this one's pace.
+            let per_step = before.elapsed().as_secs_f64() / (count / batch).max(1) as f64;
+            interval =
+                ((INTERVAL_SECONDS / per_step.max(1e-9)) as usize).clamp(1, MAX_INTERVAL_STEPS);
+        }
+        let train_loss = last.1 / total as f64;
         let seconds = started.elapsed().as_secs_f64();
+        self.epoch = epoch;
 
         let started = Instant::now();
-        let (test_mse, test_bce) = self.evaluate()?;
+        let (test_mse, test_bce) = self.evaluate_with(progress)?;
+        // Weights can grow past what the forward pass can hold while the training loss
+        // still read finite: the test loss is guarded too.
+        if let Some(value) = [test_mse, test_bce].into_iter().find(|v| !v.is_finite()) {
+            return Err(Error::Diverged {
+                value,
+                epoch,
+                step: self.step,
+                lr: self.config.lr,
+            });
+        }
         Ok(EpochMetrics {
-            epoch: self.epoch,
+            epoch,
             train_loss,
             test_mse,
             test_bce,
             seconds,
-            images_per_second: self.train_images as f64 / seconds,
+            images_per_second: total as f64 / seconds,
             eval_seconds: started.elapsed().as_secs_f64(),
+            interval_loss,
         })
     }
 
-    /// Mean MSE and BCE over the test set.
+    /// Mean MSE and BCE over the test set, against the clean images.
     pub fn evaluate(&mut self) -> Result<(f64, f64)> {
+        self.evaluate_with(&mut |_| {})
+    }
+
+    fn evaluate_with(&mut self, progress: &mut dyn FnMut(Progress)) -> Result<(f64, f64)> {
         let s = self.full.slots;
         self.backend.write_f32(s.eval_mse_total, 0, &[0.0])?;
         self.backend.write_f32(s.eval_bce_total, 0, &[0.0])?;
-        self.run_over(Program::Eval, self.test_images)?;
-        let n = self.test_images as f64;
+        self.write_noise_key(EVAL_STREAM)?;
+        let (rows, total, code_len) = (self.full.eval_rows, self.test_images, self.full.code_len);
+        let mut snapshot = self.collect.then(|| Snapshot {
+            codes: Vec::with_capacity(total * code_len),
+            code_len,
+            labels: self.test_labels.clone(),
+            clean: Vec::new(),
+            noisy: None,
+            rebuilt: Vec::new(),
+        });
+        let mut done = 0;
+        while done < total {
+            let count = rows.min(total - done);
+            self.run_range(Program::Eval, done, count)?;
+            if let Some(shot) = snapshot.as_mut() {
+                shot.codes
+                    .extend(self.read_view(s.eval_code, count * code_len)?);
+                if done == 0 {
+                    let pixels = count * IMAGE_PIXELS;
+                    shot.clean = self.read_view(s.eval_target, pixels)?;
+                    shot.rebuilt = self.read_view(s.eval_output, pixels)?;
+                    if self.full.noise.is_some() {
+                        shot.noisy = Some(self.read_view(s.eval_input, pixels)?);
+                    }
+                }
+            }
+            done += count;
+            progress(Progress::Eval { done, total });
+        }
+        self.snapshot = snapshot;
+        let n = total as f64;
         Ok((
             self.read_scalar(s.eval_mse_total)? / n,
             self.read_scalar(s.eval_bce_total)? / n,
         ))
     }
 
-    /// The first `count` test images (at most one batch) and the model's reconstructions
-    /// of them, each `count × 784` pixels in [0, 1].
-    pub fn reconstruct(&mut self, count: usize) -> Result<(Vec<f32>, Vec<f32>)> {
-        let count = count.min(self.config.batch).min(self.test_images);
-        self.run_over(Program::Eval, count)?;
-        let (input, output) = (self.full.slots.input, self.full.slots.output);
-        let pixels = count * crate::data::IMAGE_PIXELS;
-        let images =
-            self.backend.read_f32(input.buf)?[input.offset..input.offset + pixels].to_vec();
-        let rebuilt =
-            self.backend.read_f32(output.buf)?[output.offset..output.offset + pixels].to_vec();
-        Ok((images, rebuilt))
+    /// From now on every evaluation also keeps what the pictures need (`take_snapshot`).
+    pub fn collect_snapshots(&mut self) {
+        self.collect = true;
+    }
+
+    /// What the last evaluation saw, if `collect_snapshots` was asked for.
+    pub fn take_snapshot(&mut self) -> Option<Snapshot> {
+        self.snapshot.take()
+    }
+
+    fn read_view(&mut self, view: View, len: usize) -> Result<Vec<f32>> {
+        let words = self.backend.read_f32(view.buf)?;
+        words
+            .get(view.offset..view.offset + len.min(view.len))
+            .map(<[f32]>::to_vec)
+            .ok_or_else(|| Error::Other(format!("buffer {} is shorter than its view", view.buf)))
+    }
+
+    /// Decodes codes (`code_len` numbers each) into images of 784 pixels.
+    pub fn decode(&mut self, codes: &[f32]) -> Result<Vec<f32>> {
+        let (rows, code_len) = (self.full.decode_rows, self.full.code_len);
+        let s = self.full.slots;
+        let mut images = Vec::new();
+        for chunk in codes.chunks(rows * code_len) {
+            let count = chunk.len() / code_len;
+            if count == 0 {
+                break;
+            }
+            self.backend
+                .write_f32(s.decode_code.buf, s.decode_code.offset, chunk)?;
+            let steps = self.steps(rows, 0, count, false);
+            self.backend
+                .run(Program::Decode.name(), Some(count), &steps)?;
+            images.extend(self.read_view(s.decode_output, count * IMAGE_PIXELS)?);
+        }
+        Ok(images)
+    }
+}
+
+/// The flags that made a run, saved in its checkpoint so that `--resume` and `eval` need
+/// none of them again.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RunFlags {
+    /// `Arch::spec()`: `dense:100,200,30`.
+    pub arch: String,
+    pub epochs: usize,
+    pub batch: usize,
+    pub lr: f32,
+    /// `mse` or `bce`.
+    pub loss: String,
+    pub seed: u64,
+    pub limit: Option<usize>,
+    /// `NoiseKind::spec()`.
+    pub noise: Option<String>,
+}
+
+impl RunFlags {
+    pub fn new(config: &TrainConfig, limit: Option<usize>) -> RunFlags {
+        RunFlags {
+            arch: config.arch.spec(),
+            epochs: config.epochs,
+            batch: config.batch,
+            lr: config.lr,
+            loss: config.loss.name().to_string(),
+            seed: config.seed,
+            limit,
+            noise: config.noise.map(NoiseKind::spec),
+        }
+    }
+
+    pub fn to_json(&self) -> Result<String> {
+        serde_json::to_string(self).map_err(|e| Error::Other(e.to_string()))
+    }
+
+    /// The flags saved in a checkpoint; `what` names the file for errors.
+    pub fn from_json(json: &str, what: &Path) -> Result<RunFlags> {
+        let bad = |m: String| Error::Checkpoint {
+            path: what.to_path_buf(),
+            message: m,
+        };
+        let flags: RunFlags = serde_json::from_str(json)
+            .map_err(|e| bad(format!("its saved flags are unreadable ({e})")))?;
+        flags
+            .config()
+            .map_err(|e| bad(format!("its saved flags are invalid ({e})")))?;
+        Ok(flags)
+    }
+
+    /// The training configuration these flags give.
+    pub fn config(&self) -> Result<TrainConfig> {
+        let arch = Arch::from_spec(&self.arch)
+            .ok_or_else(|| Error::Other(format!("architecture {:?}", self.arch)))?;
+        let loss = match self.loss.as_str() {
+            "mse" => LossKind::Mse,
+            "bce" => LossKind::Bce,
+            other => return Err(Error::Other(format!("loss {other:?}"))),
+        };
+        let noise = match &self.noise {
+            Some(n) => Some(NoiseKind::parse(n).map_err(Error::Other)?),
+            None => None,
+        };
+        let config = TrainConfig {
+            arch,
+            epochs: self.epochs,
+            batch: self.batch,
+            lr: self.lr,
+            loss,
+            seed: self.seed,
+            noise,
+        };
+        config.validate()?;
+        Ok(config)
     }
 }
 
 /// Appends one JSON object per epoch to `DIR/metrics.jsonl`, flushed as it goes so that
-/// an interrupted run keeps every finished epoch.
+/// an interrupted run keeps every finished epoch. The file is made by the first epoch,
+/// so that a run stopped before it leaves nothing that marks the folder as taken.
 pub struct MetricsLog {
-    file: std::fs::File,
+    file: Option<std::fs::File>,
     path: PathBuf,
 }
 
 impl MetricsLog {
-    /// Refuses, before any work, a folder that already holds a run's metrics.
-    pub fn check_unused(dir: &Path) -> Result<()> {
-        match dir.join("metrics.jsonl").exists() {
-            true => Err(Self::taken(dir)),
-            false => Ok(()),
+    /// A log for a new run in `dir`, which must hold none.
+    pub fn new(dir: &Path) -> MetricsLog {
+        MetricsLog {
+            file: None,
+            path: dir.join("metrics.jsonl"),
         }
     }
 
-    fn taken(dir: &Path) -> Error {
-        Error::flag(
-            "--out",
-            format!(
-                "{} already holds metrics.jsonl from an earlier run; choose another folder",
-                dir.display()
-            ),
-        )
+    /// The epochs logged in `dir`, strictly read: every line one epoch's metrics.
+    pub fn read(path: &Path) -> Result<Vec<EpochMetrics>> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Self::parse(path, &text)
     }
 
-    /// Refuses a folder that already holds a run's metrics rather than overwrite them.
-    pub fn create(dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    pub fn parse(path: &Path, text: &str) -> Result<Vec<EpochMetrics>> {
+        text.lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(i, l)| {
+                serde_json::from_str(l).map_err(|e| Error::Data {
+                    path: path.to_path_buf(),
+                    message: format!("line {}: not an epoch's metrics ({e})", i + 1),
+                })
+            })
+            .collect()
+    }
+
+    /// Continues the log of the run in `dir` after `epochs` epochs: lines of later epochs
+    /// (written just before a crash that kept their checkpoint from being saved) are
+    /// dropped, atomically. Returns the log and the epochs it keeps.
+    pub fn resume(dir: &Path, epochs: usize) -> Result<(MetricsLog, Vec<EpochMetrics>)> {
         let path = dir.join("metrics.jsonl");
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(|e| match e.kind() {
-                std::io::ErrorKind::AlreadyExists => Self::taken(dir),
-                _ => Error::io(&path, e),
-            })?;
-        Ok(MetricsLog { file, path })
+        let all = match path.exists() {
+            true => Self::read(&path)?,
+            false => Vec::new(),
+        };
+        let kept: Vec<EpochMetrics> = all.iter().filter(|m| m.epoch <= epochs).cloned().collect();
+        if kept.len() != epochs || kept.iter().enumerate().any(|(i, m)| m.epoch != i + 1) {
+            return Err(Error::Data {
+                path,
+                message: format!(
+                    "does not hold one line for each of the {epochs} epochs its checkpoint has"
+                ),
+            });
+        }
+        if kept.len() != all.len() {
+            let mut text = String::new();
+            for m in &kept {
+                text += &serde_json::to_string(m).map_err(|e| Error::Other(e.to_string()))?;
+                text += "\n";
+            }
+            crate::files::write_atomically(&path, text.as_bytes())?;
+        }
+        let file = match path.exists() {
+            true => Some(
+                std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(&path)
+                    .map_err(|e| Error::io(&path, e))?,
+            ),
+            false => None,
+        };
+        Ok((MetricsLog { file, path }, kept))
     }
 
     pub fn append(&mut self, m: &EpochMetrics) -> Result<()> {
-        let line = serde_json::to_string(m).map_err(|e| Error::Other(e.to_string()))?;
-        writeln!(self.file, "{line}")
-            .and_then(|_| self.file.flush())
+        let mut line = serde_json::to_string(m).map_err(|e| Error::Other(e.to_string()))?;
+        line.push('\n');
+        let file = match &mut self.file {
+            Some(f) => f,
+            None => self.file.insert(
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&self.path)
+                    .map_err(|e| Error::io(&self.path, e))?,
+            ),
+        };
+        // One write of the whole line, so that a signal never leaves half of one.
+        file.write_all(line.as_bytes())
+            .and_then(|_| file.flush())
             .map_err(|e| Error::io(&self.path, e))
     }
 

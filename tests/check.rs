@@ -9,7 +9,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::process::Command;
 
-use wgsl_autoencoder::backend::{Backend, OpTime, Timing};
+use wgsl_autoencoder::backend::{Backend, MemoryLimits, OpTime, Timing};
 use wgsl_autoencoder::check::run::{plan, run_plan};
 use wgsl_autoencoder::gpu::kernels::{KernelChoice, Shader};
 use wgsl_autoencoder::gpu::GpuBackend;
@@ -102,6 +102,9 @@ impl Backend for Broken {
     }
     fn timing(&self) -> Option<Timing> {
         self.inner.timing()
+    }
+    fn memory_limits(&self) -> MemoryLimits {
+        self.inner.memory_limits()
     }
     fn alloc(&mut self, buffers: &[BufferSpec]) -> wgsl_autoencoder::Result<()> {
         self.inner.alloc(buffers)

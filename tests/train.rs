@@ -39,6 +39,7 @@ fn config(arch: Arch, batch: usize, loss: LossKind) -> TrainConfig {
         lr: 1e-3,
         loss,
         seed: 0,
+        noise: None,
     }
 }
 

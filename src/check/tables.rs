@@ -10,9 +10,9 @@ use crate::ops::{
     views, Activation, ActivationBackward, ActivationForward, AdamConfig, AdamUpdate, BiasBackward,
     BiasForward, Conv2dBackwardBias, Conv2dBackwardInput, Conv2dBackwardWeight, Conv2dForward,
     Conv2dShape, ConvTranspose2dBackwardInput, ConvTranspose2dBackwardWeight,
-    ConvTranspose2dForward, ConvTranspose2dShape, GatherBatch, LossBackward, LossForward, LossKind,
-    Matmul, MatmulShape, MaxPool2dBackward, MaxPool2dForward, Op, PeakCopy, PeakFma, PeakRead,
-    Pool2dShape, StepParams,
+    ConvTranspose2dForward, ConvTranspose2dShape, Corrupt, GatherBatch, LossBackward, LossForward,
+    LossKind, Matmul, MatmulShape, MaxPool2dBackward, MaxPool2dForward, NoiseKind, Op, PeakCopy,
+    PeakFma, PeakRead, Pool2dShape, StepParams,
 };
 
 /// Every case of every table.
@@ -39,6 +39,7 @@ pub fn all() -> Vec<Case> {
         peak_fma(),
         peak_copy(),
         peak_read(),
+        noise(),
     ]
     .concat()
 }
@@ -716,4 +717,58 @@ pub fn peak_read() -> Vec<Case> {
                 .with_step(StepParams::default())
         })
         .collect()
+}
+
+/// Exact: the noise is integer arithmetic and one unfused float sum on both sides.
+pub const EXACT: Tol = Tol {
+    atol: 0.0,
+    rtol: 0.0,
+};
+
+/// (rows, cols, batch start): one pixel, odd sizes, more than one workgroup, an MNIST
+/// batch, and batches from the middle of an epoch.
+const NOISE_SHAPES: [(usize, usize, u32); 6] = [
+    (1, 1, 0),
+    (3, 7, 5),
+    (1, 257, 0),
+    (5, 300, 17),
+    (128, 784, 0),
+    (64, 784, 59_872),
+];
+
+/// Both kinds of noise over the shapes, with random keys, bit for bit.
+pub fn noise() -> Vec<Case> {
+    let kinds = [
+        NoiseKind::Gaussian { std: 0.5 },
+        NoiseKind::Gaussian { std: 0.1 },
+        NoiseKind::Mask { p: 0.3 },
+        NoiseKind::Mask { p: 0.9 },
+    ];
+    let mut cases = Vec::new();
+    for (k, noise) in kinds.into_iter().enumerate() {
+        for (i, &(rows, cols, start)) in NOISE_SHAPES.iter().enumerate() {
+            let len = rows * cols;
+            let v = views(&[len, 2, len]);
+            let op = Op::from(Corrupt {
+                noise,
+                x: v[0],
+                key: v[1],
+                y: v[2],
+                rows,
+                cols,
+            });
+            let seed = (10 * k + i) as u64;
+            let key: Vec<u32> = random(2, seed + 1, 0.0, 1.0);
+            let init = vec![random(len, seed, 0.0, 1.0), key, vec![0; len]];
+            let step = StepParams {
+                batch_start: start,
+                batch_len: rows as u32,
+                bias_correction1: 1.0,
+                bias_correction2: 1.0,
+            };
+            let label = format!("{} {rows}x{cols} from {start}", noise.spec());
+            cases.push(Case::given(label, op, init, EXACT).with_step(step));
+        }
+    }
+    cases
 }

@@ -4,10 +4,12 @@ use std::collections::HashMap;
 
 use bytemuck::{cast_slice, cast_slice_mut};
 
-use crate::backend::{Backend, OpTime, ProgramOps, Timing};
-use crate::cpu::{batch, conv2d, conv_transpose2d, elementwise, loss, matmul, optim, peak, pool};
+use crate::backend::{Backend, MemoryLimits, OpTime, ProgramOps, Timing};
+use crate::cpu::{
+    batch, conv2d, conv_transpose2d, elementwise, loss, matmul, noise, optim, peak, pool,
+};
 use crate::error::{Error, Result};
-use crate::ops::{Activation, BufId, BufferSpec, LossKind, Op, StepParams, View};
+use crate::ops::{Activation, BufId, BufferSpec, LossKind, NoiseKind, Op, StepParams, View};
 
 #[derive(Default)]
 pub struct CpuBackend {
@@ -32,9 +34,31 @@ impl Backend for CpuBackend {
         Some(Timing::CpuClock)
     }
 
+    fn memory_limits(&self) -> MemoryLimits {
+        MemoryLimits {
+            per_buffer: isize::MAX as u64,
+            per_buffer_what: "the largest allocation this platform allows",
+            total: available_memory(),
+            total_what: "the memory available on this machine",
+        }
+    }
+
     fn alloc(&mut self, buffers: &[BufferSpec]) -> Result<()> {
         self.programs.clear();
-        self.buffers = buffers.iter().map(|b| vec![0u32; b.len]).collect();
+        self.buffers.clear();
+        for b in buffers {
+            // Reserved fallibly, so that a size the checks missed is an error, not an abort.
+            let mut buffer = Vec::new();
+            buffer.try_reserve_exact(b.len).map_err(|_| {
+                Error::Other(format!(
+                    "cannot allocate {} bytes for buffer '{}'",
+                    b.len.saturating_mul(4),
+                    b.name
+                ))
+            })?;
+            buffer.resize(b.len, 0u32);
+            self.buffers.push(buffer);
+        }
         Ok(())
     }
 
@@ -100,6 +124,15 @@ impl Backend for CpuBackend {
             .cloned()
             .ok_or_else(|| Error::Other(format!("no buffer {buf}")))
     }
+}
+
+/// Bytes of memory available to a new allocation: `MemAvailable` from /proc/meminfo on
+/// Linux; elsewhere unknown (`alloc` still reserves fallibly).
+pub fn available_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
 }
 
 /// Runs one op. Its outputs are moved out of `buffers` while it runs so that the inputs
@@ -270,6 +303,20 @@ fn run_reference(op: &Op, i: &Inputs, outs: &mut [&mut [u32]], step: &StepParams
         Op::PeakRead(o) => {
             let [y] = outputs(op, outs)?;
             peak::peak_read(o.chunk, f(&o.x), f32s(y))
+        }
+        Op::Corrupt(o) => {
+            let [y] = outputs(op, outs)?;
+            let (x, key, start) = (f(&o.x), i.words(&o.key), step.batch_start as usize);
+            match o.noise {
+                NoiseKind::Gaussian { std } => {
+                    let scale = NoiseKind::gaussian_scale(std);
+                    noise::noise_gaussian(x, key, start, o.cols, scale, f32s(y))
+                }
+                NoiseKind::Mask { p } => {
+                    let threshold = NoiseKind::mask_threshold(p);
+                    noise::noise_mask(x, key, start, o.cols, threshold, f32s(y))
+                }
+            }
         }
     }
     Ok(())

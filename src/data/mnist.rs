@@ -59,17 +59,33 @@ fn data_error(path: &Path, message: impl Into<String>) -> Error {
     }
 }
 
-fn gunzip(path: &Path) -> Result<Vec<u8>> {
-    let file = std::fs::File::open(path).map_err(|e| {
+/// The largest decompressed IDX file this loader reads (the training images, 47 MB).
+/// Reading stops one byte past the size a file's name promises, so a gzip bomb or a
+/// wrong file never makes an allocation larger than MNIST itself.
+fn expected_len(magic: u32, count: usize) -> usize {
+    match magic {
+        IMAGES_MAGIC => 16 + count * IMAGE_SIDE * IMAGE_SIDE,
+        _ => 8 + count,
+    }
+}
+
+fn open(path: &Path) -> Result<std::fs::File> {
+    std::fs::File::open(path).map_err(|e| {
         data_error(
             path,
             format!(
                 "cannot open ({e}); the bundled MNIST lives in data/mnist, or pass --data-dir DIR"
             ),
         )
-    })?;
+    })
+}
+
+/// Gunzips every member of the stream (a file of several gzip members is valid gzip, as
+/// `gzip -t` agrees), reading at most `max` bytes plus one.
+fn gunzip(path: &Path, gz: impl Read, max: usize) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
-    flate2::read::GzDecoder::new(file)
+    flate2::read::MultiGzDecoder::new(gz)
+        .take(max as u64 + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| data_error(path, format!("not a valid gzip file ({e})")))?;
     Ok(bytes)
@@ -79,9 +95,13 @@ fn be_u32(bytes: &[u8], at: usize) -> u32 {
     u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
 }
 
-/// Checks an IDX header and the exact length; returns the decompressed file.
-fn read_idx(path: &Path, magic: u32, count: usize) -> Result<Vec<u8>> {
-    let bytes = gunzip(path)?;
+/// Reads one gzipped IDX file: `count` items under `magic` (labels or 28×28 images),
+/// header and exact length checked, and labels checked to be digits. `path` only names
+/// the file in errors. Every input gives the decompressed file or an error, never a
+/// panic; this is what the property tests in tests/loaders.rs hammer.
+pub fn decode_idx(path: &Path, gz: impl Read, magic: u32, count: usize) -> Result<Vec<u8>> {
+    let expected = expected_len(magic, count);
+    let bytes = gunzip(path, gz, expected)?;
     let header = if magic == IMAGES_MAGIC { 16 } else { 8 };
     if bytes.len() < header {
         return Err(data_error(
@@ -103,29 +123,55 @@ fn read_idx(path: &Path, magic: u32, count: usize) -> Result<Vec<u8>> {
             format!("holds {n} items, expected {count}"),
         ));
     }
-    let mut item = 1;
     if magic == IMAGES_MAGIC {
-        let (rows, cols) = (be_u32(&bytes, 8) as usize, be_u32(&bytes, 12) as usize);
-        if rows != IMAGE_SIDE || cols != IMAGE_SIDE {
+        let (rows, cols) = (be_u32(&bytes, 8), be_u32(&bytes, 12));
+        if rows as usize != IMAGE_SIDE || cols as usize != IMAGE_SIDE {
             return Err(data_error(
                 path,
                 format!("images are {rows}×{cols}, expected 28×28"),
             ));
         }
-        item = rows * cols;
     }
-    let expected = header + count * item;
     if bytes.len() != expected {
+        let found = match bytes.len() > expected {
+            true => format!("more than {expected}"),
+            false => bytes.len().to_string(),
+        };
         return Err(data_error(
             path,
-            format!("{} bytes after gunzip, expected {expected}", bytes.len()),
+            format!("{found} bytes after gunzip, expected {expected}"),
         ));
+    }
+    if magic == LABELS_MAGIC {
+        if let Some((i, &label)) = bytes[header..].iter().enumerate().find(|(_, &l)| l > 9) {
+            return Err(data_error(
+                path,
+                format!("label {i} is {label}, not a digit 0-9: a corrupt MNIST file"),
+            ));
+        }
     }
     Ok(bytes)
 }
 
+/// Checks an IDX file and returns it decompressed.
+fn read_idx(path: &Path, magic: u32, count: usize) -> Result<Vec<u8>> {
+    decode_idx(path, open(path)?, magic, count)
+}
+
+/// The magic numbers of the two kinds of IDX file MNIST has.
+pub const IDX_IMAGES: u32 = IMAGES_MAGIC;
+pub const IDX_LABELS: u32 = LABELS_MAGIC;
+
 /// Loads and checks all four files; `limit` keeps the first N training images.
 pub fn load_mnist(dir: &Path, limit: Option<usize>) -> Result<Mnist> {
+    if let Some(n) = limit {
+        if n == 0 || n > TRAIN_COUNT {
+            return Err(Error::flag(
+                "--limit",
+                format!("{n}: must be between 1 and {TRAIN_COUNT}"),
+            ));
+        }
+    }
     if !dir.is_dir() {
         return Err(data_error(dir, "no such folder (--data-dir)"));
     }
@@ -161,12 +207,6 @@ pub fn load_mnist(dir: &Path, limit: Option<usize>) -> Result<Mnist> {
         labels: parsed.trn_lbl,
     };
     if let Some(n) = limit {
-        if n == 0 || n > TRAIN_COUNT {
-            return Err(Error::flag(
-                "--limit",
-                format!("{n}: must be between 1 and {TRAIN_COUNT}"),
-            ));
-        }
         train.images.truncate(n * IMAGE_SIDE * IMAGE_SIDE);
         train.labels.truncate(n);
     }
@@ -221,6 +261,31 @@ mod tests {
         assert!(err(&path).contains("bytes after gunzip"));
         write_gz(&path, &labels_file(10));
         assert_eq!(read_idx(&path, LABELS_MAGIC, 10).unwrap().len(), 18);
+    }
+
+    #[test]
+    fn several_gzip_members_are_read_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.gz"), dir.path().join("b.gz"));
+        let labels = labels_file(10);
+        write_gz(&a, &labels[..9]);
+        write_gz(&b, &labels[9..]);
+        let path = dir.path().join("labels.gz");
+        let mut joined = std::fs::read(&a).unwrap();
+        joined.extend(std::fs::read(&b).unwrap());
+        std::fs::write(&path, joined).unwrap();
+        assert_eq!(read_idx(&path, LABELS_MAGIC, 10).unwrap(), labels);
+    }
+
+    #[test]
+    fn labels_that_are_not_digits_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("labels.gz");
+        let mut labels = labels_file(10);
+        labels[8 + 4] = 10;
+        write_gz(&path, &labels);
+        let e = read_idx(&path, LABELS_MAGIC, 10).unwrap_err().to_string();
+        assert!(e.contains("label 4 is 10"), "{e}");
     }
 
     #[test]

@@ -2,7 +2,9 @@
 
 mod mnist;
 
-pub use self::mnist::{default_data_dir, load_mnist, Dataset, Mnist};
+pub use self::mnist::{
+    decode_idx, default_data_dir, load_mnist, Dataset, Mnist, IDX_IMAGES, IDX_LABELS,
+};
 
 /// MNIST's images are 28×28 bytes.
 pub const IMAGE_SIDE: usize = 28;

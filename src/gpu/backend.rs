@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::num::NonZeroU64;
 use std::sync::Arc;
 
-use crate::backend::{Backend, OpTime, ProgramOps, Timing};
+use crate::backend::{Backend, MemoryLimits, OpTime, ProgramOps, Timing};
 use crate::error::{Error, Result};
 use crate::gpu::context::{Gpu, Kernel, Signature};
 use crate::gpu::kernels::{choose, launch, KernelChoice, Launch};
@@ -146,12 +146,21 @@ impl Backend for GpuBackend {
         self.gpu.can_time_dispatches().then_some(Timing::Timestamps)
     }
 
+    fn memory_limits(&self) -> MemoryLimits {
+        MemoryLimits {
+            per_buffer: self
+                .gpu
+                .limits
+                .max_storage_buffer_binding_size
+                .min(self.gpu.limits.max_buffer_size),
+            per_buffer_what: "the device's storage binding limit",
+            total: None,
+            total_what: "",
+        }
+    }
+
     fn alloc(&mut self, buffers: &[BufferSpec]) -> Result<()> {
-        let limit = self
-            .gpu
-            .limits
-            .max_storage_buffer_binding_size
-            .min(self.gpu.limits.max_buffer_size);
+        let limit = self.memory_limits().per_buffer;
         for spec in buffers {
             let bytes = (spec.len as u64).saturating_mul(4);
             if bytes > limit {

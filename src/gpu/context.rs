@@ -56,56 +56,178 @@ const WANTED_FEATURES: wgpu::Features = wgpu::Features::TIMESTAMP_QUERY
     .union(wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES)
     .union(wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS);
 
-fn instance() -> wgpu::Instance {
-    wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env())
+/// The backends `WGPU_BACKEND` names, or `None` when it is unset. wgpu's own parser skips
+/// names it does not know, so `WGPU_BACKEND=garbage` would quietly mean "no backend";
+/// here an unknown or empty name is an error naming the variable and its value.
+fn env_backends() -> Result<Option<wgpu::Backends>> {
+    let Some(value) = std::env::var_os("WGPU_BACKEND") else {
+        return Ok(None);
+    };
+    let value = value.to_string_lossy().to_string();
+    let mut backends = wgpu::Backends::empty();
+    for name in value.split(',') {
+        backends |= match name.trim().to_lowercase().as_str() {
+            "vulkan" | "vk" => wgpu::Backends::VULKAN,
+            "metal" | "mtl" => wgpu::Backends::METAL,
+            "dx12" | "d3d12" => wgpu::Backends::DX12,
+            "gl" | "gles" | "opengl" => wgpu::Backends::GL,
+            other => {
+                return Err(Error::Env {
+                    var: "WGPU_BACKEND",
+                    value: value.clone(),
+                    message: format!(
+                        "unknown backend {other:?}; use vulkan, metal, dx12 or gl, comma-separated"
+                    ),
+                })
+            }
+        };
+    }
+    Ok(Some(backends))
 }
 
-/// Every adapter wgpu sees, honouring `WGPU_BACKEND`.
-pub fn list_adapters() -> Vec<wgpu::Adapter> {
-    pollster::block_on(instance().enumerate_adapters(wgpu::Backends::all()))
+/// `WGPU_POWER_PREF`, checked: `high`, `low` or `none`.
+fn env_power() -> Result<wgpu::PowerPreference> {
+    let Some(value) = std::env::var_os("WGPU_POWER_PREF") else {
+        return Ok(wgpu::PowerPreference::default());
+    };
+    let value = value.to_string_lossy().to_string();
+    match value.to_lowercase().as_str() {
+        "high" => Ok(wgpu::PowerPreference::HighPerformance),
+        "low" => Ok(wgpu::PowerPreference::LowPower),
+        "none" => Ok(wgpu::PowerPreference::None),
+        _ => Err(Error::Env {
+            var: "WGPU_POWER_PREF",
+            value,
+            message: "use high, low or none".into(),
+        }),
+    }
+}
+
+/// `WGPU_ADAPTER_NAME`, if set: a non-empty part of an adapter's name.
+fn env_adapter_name() -> Result<Option<String>> {
+    let Some(value) = std::env::var_os("WGPU_ADAPTER_NAME") else {
+        return Ok(None);
+    };
+    let value = value.to_string_lossy().to_string();
+    if value.trim().is_empty() {
+        return Err(Error::Env {
+            var: "WGPU_ADAPTER_NAME",
+            value,
+            message: "empty; give part of an adapter's name, as `info` lists them".into(),
+        });
+    }
+    Ok(Some(value))
+}
+
+fn instance(backends: wgpu::Backends) -> wgpu::Instance {
+    let mut descriptor = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+    descriptor.backends = backends;
+    wgpu::Instance::new(descriptor)
+}
+
+fn enumerate(backends: wgpu::Backends) -> Vec<wgpu::Adapter> {
+    pollster::block_on(instance(backends).enumerate_adapters(backends))
+}
+
+/// The backends to look on: those `WGPU_BACKEND` names, else Vulkan, Metal and DX12, and
+/// GL only when those find nothing. Asking GL first costs time and, on Linux without a
+/// display, prints driver noise (`XDG_RUNTIME_DIR is invalid`) before anything else.
+fn search_order() -> Result<Vec<wgpu::Backends>> {
+    Ok(match env_backends()? {
+        Some(chosen) => vec![chosen],
+        None => vec![wgpu::Backends::PRIMARY, wgpu::Backends::GL],
+    })
+}
+
+/// Every adapter wgpu sees, honouring `WGPU_BACKEND`: the primary backends' adapters, or
+/// GL's where there are none. None at all is an error saying how to get one.
+pub fn list_adapters() -> Result<Vec<wgpu::Adapter>> {
+    // Checked here too, so that `info` does not pass over a variable `train` would refuse.
+    env_power()?;
+    env_adapter_name()?;
+    for backends in search_order()? {
+        let adapters = enumerate(backends);
+        if !adapters.is_empty() {
+            return Ok(adapters);
+        }
+    }
+    Err(no_adapter(&[], None))
+}
+
+fn describe(adapters: &[wgpu::Adapter]) -> String {
+    let names: Vec<String> = adapters
+        .iter()
+        .map(|a| format!("{} ({:?})", a.get_info().name, a.get_info().backend))
+        .collect();
+    match names.is_empty() {
+        true => "none".to_string(),
+        false => names.join(", "),
+    }
 }
 
 /// Picks the adapter: `WGPU_ADAPTER_NAME` (a case-insensitive substring) if set, otherwise
-/// wgpu's choice under `WGPU_POWER_PREF`. wgpu's own helper panics when the name matches
-/// nothing, so the name match is done here and reported as an error.
-fn choose_adapter(instance: &wgpu::Instance) -> Result<wgpu::Adapter> {
-    if let Ok(wanted) = std::env::var("WGPU_ADAPTER_NAME") {
-        let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
-        let names: Vec<String> = adapters
-            .iter()
-            .map(|a| format!("{} ({:?})", a.get_info().name, a.get_info().backend))
-            .collect();
-        return adapters
-            .into_iter()
-            .find(|a| {
-                a.get_info()
-                    .name
-                    .to_lowercase()
-                    .contains(&wanted.to_lowercase())
-            })
-            .ok_or_else(|| {
-                Error::NoAdapter(format!(
-                    " matching WGPU_ADAPTER_NAME={wanted:?} (adapters seen: {})",
-                    if names.is_empty() {
-                        "none".to_string()
-                    } else {
-                        names.join(", ")
-                    }
-                ))
-            });
+/// wgpu's choice under `WGPU_POWER_PREF`, on the backends of `search_order`. Every
+/// variable is checked first, and one that matches nothing is an error naming it.
+fn choose_adapter() -> Result<wgpu::Adapter> {
+    let order = search_order()?;
+    let power = env_power()?;
+    let wanted = env_adapter_name()?;
+    let mut seen = Vec::new();
+    for backends in order {
+        let adapters = enumerate(backends);
+        if let Some(wanted) = &wanted {
+            let wanted = wanted.to_lowercase();
+            let (matching, others): (Vec<_>, Vec<_>) = adapters
+                .into_iter()
+                .partition(|a| a.get_info().name.to_lowercase().contains(&wanted));
+            if let Some(adapter) = matching.into_iter().next() {
+                return Ok(adapter);
+            }
+            seen.extend(others);
+            continue;
+        }
+        if adapters.is_empty() {
+            continue;
+        }
+        let options = wgpu::RequestAdapterOptions {
+            power_preference: power,
+            ..Default::default()
+        };
+        match pollster::block_on(instance(backends).request_adapter(&options)) {
+            Ok(adapter) => return Ok(adapter),
+            Err(_) => seen.extend(adapters),
+        }
     }
-    let options = wgpu::RequestAdapterOptions {
-        power_preference: wgpu::PowerPreference::from_env().unwrap_or_default(),
-        ..Default::default()
+    Err(no_adapter(&seen, wanted.as_deref()))
+}
+
+/// No adapter: where a variable narrowed the search and the system has adapters, an
+/// error naming the variable and what there is; otherwise the advice to install one.
+fn no_adapter(seen: &[wgpu::Adapter], wanted: Option<&str>) -> Error {
+    let all = enumerate(wgpu::Backends::all());
+    if all.is_empty() {
+        return Error::NoAdapter(String::new());
+    }
+    let (var, value) = match (wanted, std::env::var("WGPU_BACKEND")) {
+        (Some(name), _) => ("WGPU_ADAPTER_NAME", name.to_string()),
+        (None, Ok(backends)) => ("WGPU_BACKEND", backends),
+        (None, Err(_)) => return Error::NoAdapter(format!(" (wgpu refused: {})", describe(seen))),
     };
-    pollster::block_on(instance.request_adapter(&options))
-        .map_err(|e| Error::NoAdapter(format!(" ({e})")))
+    Error::Env {
+        var,
+        value,
+        message: format!(
+            "matches no adapter (searched: {}); this system has {}. Change or unset it (`info` lists the adapters)",
+            describe(seen),
+            describe(&all)
+        ),
+    }
 }
 
 impl Gpu {
     /// Opens the adapter chosen by the environment with all of its limits.
     pub fn new() -> Result<Gpu> {
-        let adapter = choose_adapter(&instance())?;
+        let adapter = choose_adapter()?;
         let features = adapter.features() & WANTED_FEATURES;
         let limits = adapter.limits();
         let descriptor = wgpu::DeviceDescriptor {

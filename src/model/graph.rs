@@ -28,6 +28,10 @@ pub struct Builder {
     params: Vec<Param>,
     param_len: usize,
     ops: Vec<Op>,
+    /// While set, a parameter asked for by a name already reserved is the same parameter:
+    /// how a second forward pass (evaluation at another batch size, the decoder alone)
+    /// shares the weights of the first.
+    share: bool,
 }
 
 impl Builder {
@@ -47,6 +51,7 @@ impl Builder {
             params: Vec::new(),
             param_len: 0,
             ops: Vec::new(),
+            share: false,
         }
     }
 
@@ -74,7 +79,18 @@ impl Builder {
         self.param(name.into(), &[len], rng::bias_bound(fan_in))
     }
 
+    /// From now on, layers built again reuse the parameters of the same names.
+    pub fn share_params(&mut self) {
+        self.share = true;
+    }
+
     fn param(&mut self, name: String, shape: &[usize], init_bound: f64) -> (View, View) {
+        if self.share {
+            let same = |p: &&Param| p.name == name && p.shape == shape;
+            if let Some(p) = self.params.iter().find(same) {
+                return (p.value, p.grad);
+            }
+        }
         let len: usize = shape.iter().product();
         let offset = self.param_len;
         self.param_len = (offset + len).next_multiple_of(VIEW_ALIGN);

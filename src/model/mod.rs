@@ -8,8 +8,8 @@ use crate::error::{Error, Result};
 use crate::model::graph::{Builder, Layer, Param};
 use crate::model::layers::{Act, Chw, Conv2d, ConvTranspose2d, Linear, MaxPool2d};
 use crate::ops::{
-    Activation, AdamConfig, AdamUpdate, BufId, BufferSpec, GatherBatch, LossBackward, LossForward,
-    LossKind, Op, View,
+    Activation, AdamConfig, AdamUpdate, BufId, BufferSpec, Corrupt, GatherBatch, LossBackward,
+    LossForward, LossKind, NoiseKind, Op, View,
 };
 use crate::rng::TorchRng;
 
@@ -133,6 +133,38 @@ impl Arch {
         }
     }
 
+    /// Reads a `spec()` back: `None` for anything that is not one.
+    pub fn from_spec(spec: &str) -> Option<Arch> {
+        let (kind, list) = spec.split_once(':')?;
+        let sizes: Vec<usize> = list
+            .split(',')
+            .map(|v| v.parse().ok())
+            .collect::<Option<_>>()?;
+        let arch = match kind {
+            "dense" => Arch::Dense { layers: sizes },
+            "conv" => Arch::Conv { channels: sizes },
+            _ => return None,
+        };
+        arch.validate().ok().map(|_| arch)
+    }
+
+    /// The index in `layers()` of the layer whose output is the code: the code layer's
+    /// activation (dense), or the last max-pool, the bottleneck (conv).
+    pub fn code_layer(&self) -> usize {
+        match self {
+            Arch::Dense { layers } => 2 * layers.len() - 1,
+            Arch::Conv { channels } => 3 * channels.len() - 1,
+        }
+    }
+
+    /// The flag that sizes this architecture.
+    pub fn flag(&self) -> &'static str {
+        match self {
+            Arch::Dense { .. } => "--layers",
+            Arch::Conv { .. } => "--channels",
+        }
+    }
+
     /// The layers in `nn.Sequential` order, each named by its index there, so that
     /// parameter names (`0.weight`, `0.bias`, `2.weight`, …) are PyTorch's state_dict keys.
     fn layers(&self) -> Vec<Box<dyn Layer>> {
@@ -223,23 +255,44 @@ pub struct Slots {
     pub train_perm: BufId,
     pub test_data: BufId,
     pub test_perm: BufId,
+    /// What the model sees in training: the batch, or the batch corrupted.
     pub input: View,
+    /// What the training loss compares with: the clean batch (`input` itself without noise).
+    pub target: View,
     pub output: View,
     pub loss_total: BufId,
+    /// Evaluation's own input, clean target, output and code, at `Graph::eval_rows`.
+    pub eval_input: View,
+    pub eval_target: View,
+    pub eval_output: View,
+    pub eval_code: View,
     pub eval_mse_total: BufId,
     pub eval_bce_total: BufId,
+    /// The decoder alone, at `Graph::decode_rows`: codes in, images out.
+    pub decode_code: View,
+    pub decode_output: View,
+    /// (seed, stream) of the noise, where the run has noise.
+    pub noise_key: Option<BufId>,
 }
 
 /// A model built for a number of rows: its buffers, parameters and three programs.
 pub struct Graph {
     pub arch: Arch,
     pub rows: usize,
+    /// The batch evaluation runs at: larger than training's, as it keeps no gradients.
+    pub eval_rows: usize,
+    pub decode_rows: usize,
+    /// Numbers in one code: the code layer's width, or the conv bottleneck flattened.
+    pub code_len: usize,
+    pub noise: Option<NoiseKind>,
     pub buffers: Vec<BufferSpec>,
     pub params: Vec<Param>,
-    /// gather a shuffled training batch, forward, loss, backward, Adam.
+    /// gather a shuffled training batch, (corrupt,) forward, loss, backward, Adam.
     pub train: Vec<Op>,
-    /// gather a test batch, forward, MSE and BCE into their totals.
+    /// gather a test batch, (corrupt,) forward, MSE and BCE against the clean batch.
     pub eval: Vec<Op>,
+    /// the decoder alone, from codes.
+    pub decode: Vec<Op>,
     pub slots: Slots,
 }
 
@@ -250,6 +303,55 @@ pub struct DataSizes {
     pub test_images: usize,
 }
 
+/// Everything a graph is built from.
+#[derive(Clone, Debug)]
+pub struct GraphSpec {
+    pub arch: Arch,
+    /// The training batch.
+    pub rows: usize,
+    pub eval_rows: usize,
+    pub decode_rows: usize,
+    pub loss: LossKind,
+    pub adam: AdamConfig,
+    pub data: DataSizes,
+    pub noise: Option<NoiseKind>,
+}
+
+impl GraphSpec {
+    /// Training at `rows`, evaluation and decoding at the same size, no noise.
+    pub fn new(
+        arch: &Arch,
+        rows: usize,
+        loss: LossKind,
+        adam: AdamConfig,
+        data: DataSizes,
+    ) -> GraphSpec {
+        GraphSpec {
+            arch: arch.clone(),
+            rows,
+            eval_rows: rows,
+            decode_rows: rows,
+            loss,
+            adam,
+            data,
+            noise: None,
+        }
+    }
+}
+
+/// The forward pass of every layer from `x`, in a builder at its current rows; returns
+/// the output and the output of layer `code` (the code).
+fn forward(g: &mut Builder, layers: &mut [Box<dyn Layer>], x: View, code: usize) -> (View, View) {
+    let (mut h, mut code_view) = (x, x);
+    for (i, layer) in layers.iter_mut().enumerate() {
+        h = layer.forward(g, h);
+        if i == code {
+            code_view = h;
+        }
+    }
+    (h, code_view)
+}
+
 impl Graph {
     pub fn build(
         arch: &Arch,
@@ -258,9 +360,20 @@ impl Graph {
         adam: AdamConfig,
         data: DataSizes,
     ) -> Result<Graph> {
+        Graph::build_with(&GraphSpec::new(arch, rows, loss, adam, data))
+    }
+
+    pub fn build_with(spec: &GraphSpec) -> Result<Graph> {
+        let (arch, rows, loss, adam, data) =
+            (&spec.arch, spec.rows, spec.loss, spec.adam, spec.data);
         arch.validate()?;
         if rows == 0 {
             return Err(Error::flag("--batch", "must be at least 1"));
+        }
+        if spec.eval_rows == 0 || spec.decode_rows == 0 {
+            return Err(Error::Other(
+                "evaluation needs a batch of at least 1".into(),
+            ));
         }
         let mut g = Builder::new(rows);
         let words = |images: usize| (images * IMAGE_PIXELS).div_ceil(4);
@@ -268,23 +381,48 @@ impl Graph {
         let train_perm = g.buffer("train permutation", data.train_images);
         let test_data = g.buffer("test images (bytes)", words(data.test_images));
         let test_perm = g.buffer("test order", data.test_images);
-        let input = g.buffer("input", rows * IMAGE_PIXELS);
+        let key = spec.noise.map(|_| g.buffer("noise key", 2));
+        // Gathers a batch into `clean`; with noise, corrupts it into a buffer of its own,
+        // which is what the model sees.
+        let batch_in = |g: &mut Builder, prefix: &str, data: View, perm: View| -> (View, View) {
+            let rows = g.rows;
+            let clean = g.buffer(format!("{prefix}input"), rows * IMAGE_PIXELS);
+            g.push(GatherBatch {
+                data,
+                perm,
+                x: clean,
+                images: perm.len,
+                rows,
+                cols: IMAGE_PIXELS,
+            });
+            match (spec.noise, key) {
+                (Some(noise), Some(key)) => {
+                    let noisy = g.buffer(format!("{prefix}noisy input"), rows * IMAGE_PIXELS);
+                    g.push(Corrupt {
+                        noise,
+                        x: clean,
+                        key,
+                        y: noisy,
+                        rows,
+                        cols: IMAGE_PIXELS,
+                    });
+                    (noisy, clean)
+                }
+                _ => (clean, clean),
+            }
+        };
+        let code_layer = arch.code_layer();
 
+        let (input, target) = batch_in(&mut g, "", train_data, train_perm);
         let mut layers = arch.layers();
-        let mut h = input;
-        for layer in layers.iter_mut() {
-            h = layer.forward(&mut g, h);
-        }
-        let forward = g.take_ops();
-        let output = h;
-
+        let (output, _) = forward(&mut g, &mut layers, input, code_layer);
         let scalar = |g: &mut Builder, name: &str| g.buffer(name, 1);
         let (value, total) = (scalar(&mut g, "loss"), scalar(&mut g, "loss total"));
         let dy = g.buffer("loss.grad", output.len);
         g.push(LossForward {
             loss,
             y: output,
-            t: input,
+            t: target,
             value,
             total,
             rows,
@@ -293,7 +431,7 @@ impl Graph {
         g.push(LossBackward {
             loss,
             y: output,
-            t: input,
+            t: target,
             dy,
             rows,
             cols: IMAGE_PIXELS,
@@ -313,61 +451,76 @@ impl Graph {
             v: flat(graph::ADAM_V),
             config: adam,
         });
-        let backward = g.take_ops();
+        let train = g.take_ops();
 
+        // Evaluation: the same layers again at its own batch, sharing the parameters.
+        g.share_params();
+        g.rows = spec.eval_rows;
+        let (eval_input, eval_target) = batch_in(&mut g, "eval ", test_data, test_perm);
+        let mut eval_layers = arch.layers();
+        let (eval_output, eval_code) = forward(&mut g, &mut eval_layers, eval_input, code_layer);
         let (mse_value, mse_total) = (scalar(&mut g, "eval mse"), scalar(&mut g, "eval mse total"));
         let (bce_value, bce_total) = (scalar(&mut g, "eval bce"), scalar(&mut g, "eval bce total"));
-        let gather = |data: View, perm: View| -> Op {
-            GatherBatch {
-                data,
-                perm,
-                x: input,
-                images: perm.len,
-                rows,
-                cols: IMAGE_PIXELS,
-            }
-            .into()
-        };
-        let mut train = vec![gather(train_data, train_perm)];
-        train.extend(forward.iter().cloned());
-        train.extend(backward);
-        let mut eval = vec![gather(test_data, test_perm)];
-        eval.extend(forward);
         for (kind, value, total) in [
             (LossKind::Mse, mse_value, mse_total),
             (LossKind::Bce, bce_value, bce_total),
         ] {
-            eval.push(
-                LossForward {
-                    loss: kind,
-                    y: output,
-                    t: input,
-                    value,
-                    total,
-                    rows,
-                    cols: IMAGE_PIXELS,
-                }
-                .into(),
-            );
+            g.push(LossForward {
+                loss: kind,
+                y: eval_output,
+                t: eval_target,
+                value,
+                total,
+                rows: spec.eval_rows,
+                cols: IMAGE_PIXELS,
+            });
         }
+        let eval = g.take_ops();
+
+        // The decoder alone, for pictures of what lies between codes.
+        g.rows = spec.decode_rows;
+        let code_len = eval_code.len / spec.eval_rows;
+        let decode_code = g.buffer("decode code", spec.decode_rows * code_len);
+        let mut decoder = arch.layers();
+        let (decode_output, _) = forward(
+            &mut g,
+            &mut decoder[code_layer + 1..],
+            decode_code,
+            usize::MAX,
+        );
+        let decode = g.take_ops();
+
         let (buffers, params) = g.finish();
         Ok(Graph {
             arch: arch.clone(),
             rows,
+            eval_rows: spec.eval_rows,
+            decode_rows: spec.decode_rows,
+            code_len,
+            noise: spec.noise,
             buffers,
             params,
             train,
             eval,
+            decode,
             slots: Slots {
                 train_data: train_data.buf,
                 train_perm: train_perm.buf,
                 test_data: test_data.buf,
                 test_perm: test_perm.buf,
                 input,
+                target,
                 output,
                 loss_total: total.buf,
+                eval_input,
+                eval_target,
+                eval_output,
+                eval_code,
                 eval_mse_total: mse_total.buf,
                 eval_bce_total: bce_total.buf,
+                decode_code,
+                decode_output,
+                noise_key: key.map(|k| k.buf),
             },
         })
     }

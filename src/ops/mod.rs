@@ -17,6 +17,7 @@ pub mod conv_transpose2d;
 pub mod elementwise;
 pub mod loss;
 pub mod matmul;
+pub mod noise;
 pub mod optim;
 pub mod peak;
 pub mod pool;
@@ -34,6 +35,7 @@ pub use elementwise::{
 };
 pub use loss::{LossBackward, LossForward, LossKind};
 pub use matmul::{BatchDim, Matmul, MatmulShape};
+pub use noise::{Corrupt, NoiseKind};
 pub use optim::{AdamConfig, AdamUpdate};
 pub use peak::{PeakCopy, PeakFma, PeakRead};
 pub use pool::{MaxPool2dBackward, MaxPool2dForward, Pool2dShape};
@@ -285,6 +287,7 @@ ops!(
     PeakFma,
     PeakCopy,
     PeakRead,
+    Corrupt,
 );
 
 impl Op {

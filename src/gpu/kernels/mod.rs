@@ -9,6 +9,7 @@ pub mod conv_transpose2d;
 pub mod elementwise;
 pub mod loss;
 pub mod matmul;
+pub mod noise;
 pub mod optim;
 pub mod peak;
 pub mod pool;
@@ -36,10 +37,11 @@ pub enum Shader {
     Pool,
     ConvTranspose2d,
     Peak,
+    Noise,
 }
 
 impl Shader {
-    pub const ALL: [Shader; 9] = [
+    pub const ALL: [Shader; 10] = [
         Shader::Batch,
         Shader::Matmul,
         Shader::Elementwise,
@@ -49,6 +51,7 @@ impl Shader {
         Shader::Pool,
         Shader::ConvTranspose2d,
         Shader::Peak,
+        Shader::Noise,
     ];
 
     pub fn name(self) -> &'static str {
@@ -62,6 +65,7 @@ impl Shader {
             Shader::Pool => "pool",
             Shader::ConvTranspose2d => "conv_transpose2d",
             Shader::Peak => "peak",
+            Shader::Noise => "noise",
         }
     }
 
@@ -76,6 +80,7 @@ impl Shader {
             Shader::Pool => include_str!("../../../shaders/pool.wgsl"),
             Shader::ConvTranspose2d => include_str!("../../../shaders/conv_transpose2d.wgsl"),
             Shader::Peak => include_str!("../../../shaders/peak.wgsl"),
+            Shader::Noise => include_str!("../../../shaders/noise.wgsl"),
         }
     }
 
@@ -162,6 +167,7 @@ pub fn launch(op: &Op, choice: &KernelChoice) -> Result<Launch> {
         Op::PeakFma(o) => peak::fma(o),
         Op::PeakCopy(o) => peak::copy(o),
         Op::PeakRead(o) => peak::read(o),
+        Op::Corrupt(o) => noise::corrupt(o),
     }
 }
 
@@ -258,6 +264,7 @@ pub fn params_layouts() -> Vec<ParamsLayout> {
         pool::PoolParams::layout(),
         conv_transpose2d::ConvTranspose2dParams::layout(),
         peak::PeakParams::layout(),
+        noise::NoiseParams::layout(),
         step,
     ]
 }

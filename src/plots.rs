@@ -1,0 +1,488 @@
+//! The pictures of a run, drawn with plotters into a buffer and written as PNG files,
+//! atomically, after every epoch:
+//!
+//! - `loss.png`: the training loss at each logging interval and the test MSE per epoch,
+//!   on a log scale, for one run or several (`plot`);
+//! - `reconstructions.png`: three test digits of each class, in rows labelled input,
+//!   (noisy input,) reconstruction, at three times their size;
+//! - `latent.png`: every test image's code, projected to 2-D (the code itself when it is
+//!   2-D, its two principal components otherwise), a colour per digit, with a legend;
+//! - `interpolation.png`: the decoder's images along straight lines between the codes of
+//!   pairs of test digits.
+//!
+//! Text is drawn with DejaVu Sans, bundled in the binary, so no system fonts are needed.
+
+use std::path::Path;
+use std::sync::Once;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::data::{IMAGE_PIXELS, IMAGE_SIDE};
+use crate::error::{Error, Result};
+use crate::train::{EpochMetrics, Snapshot};
+
+/// One colour per digit (matplotlib's tab10), and per run in `loss.png`.
+pub const COLOURS: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+const FONT: &str = "sans-serif";
+/// Digits are drawn at this many times their size.
+const SCALE: usize = 3;
+const CELL: usize = IMAGE_SIDE * SCALE + 4;
+/// Examples of each class in `reconstructions.png`.
+const PER_CLASS: usize = 3;
+/// Pairs and steps in `interpolation.png`.
+const PAIRS: usize = 8;
+const STEPS: usize = 10;
+
+fn fonts() -> Result<()> {
+    static REGISTER: Once = Once::new();
+    let mut result = Ok(());
+    REGISTER.call_once(|| {
+        result = plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular())
+            .and_then(|_| {
+                plotters::style::register_font(FONT, FontStyle::Bold, dejavu::sans::bold())
+            })
+            .map_err(|_| Error::Other("the bundled font could not be read".into()));
+    });
+    result
+}
+
+fn draw_error(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Other(format!("{}: drawing failed ({e})", path.display()))
+}
+
+/// Draws into a white RGB picture of `width`×`height` with `draw`, and writes it as a
+/// PNG at `path`, atomically.
+fn picture(
+    path: &Path,
+    (width, height): (usize, usize),
+    draw: impl FnOnce(&DrawingArea<BitMapBackend, Shift>) -> Result<()>,
+) -> Result<()> {
+    fonts()?;
+    let mut rgb = vec![255u8; width * height * 3];
+    {
+        let backend =
+            BitMapBackend::with_buffer_and_format(&mut rgb, (width as u32, height as u32))
+                .map_err(|e| draw_error(path, e))?;
+        let area = backend.into_drawing_area();
+        draw(&area)?;
+        area.present().map_err(|e| draw_error(path, e))?;
+    }
+    let png_error = |e: png::EncodingError| Error::Other(format!("{}: {e}", path.display()));
+    let mut bytes = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut bytes, width as u32, height as u32);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        encoder.set_compression(png::Compression::High);
+        let mut writer = encoder.write_header().map_err(png_error)?;
+        writer.write_image_data(&rgb).map_err(png_error)?;
+        writer.finish().map_err(png_error)?;
+    }
+    crate::files::write_atomically(path, &bytes)
+}
+
+/// One run's curves for `loss.png`.
+pub struct Curves<'a> {
+    pub label: String,
+    pub epochs: &'a [EpochMetrics],
+}
+
+/// `loss.png`: each run's training loss (thin, at every logging interval, or per epoch)
+/// and test MSE (thick, with a marker per epoch), on a log scale.
+pub fn loss(path: &Path, runs: &[Curves], train_loss_name: &str) -> Result<()> {
+    let mut points: Vec<f64> = Vec::new();
+    for run in runs {
+        for m in run.epochs {
+            points.extend([m.train_loss, m.test_mse]);
+            points.extend(m.interval_loss.iter().map(|p| p[1]));
+        }
+    }
+    points.retain(|v| v.is_finite() && *v > 0.0);
+    if points.is_empty() {
+        return Err(Error::Other(format!(
+            "{}: no finite losses to draw",
+            path.display()
+        )));
+    }
+    // Drawn as log10 of the loss on a linear axis, labelled with the loss itself: ticks
+    // then fall evenly even when the curve spans less than a decade.
+    let lo = points.iter().cloned().fold(f64::INFINITY, f64::min).log10();
+    let hi = points
+        .iter()
+        .cloned()
+        .fold(f64::NEG_INFINITY, f64::max)
+        .log10();
+    let pad = ((hi - lo) * 0.08).max(0.02);
+    let last = runs
+        .iter()
+        .flat_map(|r| r.epochs.iter().map(|m| m.epoch))
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
+    picture(path, (900, 560), |area| {
+        let e = |e| draw_error(path, e);
+        let mut chart = ChartBuilder::on(area)
+            .caption("Loss per epoch", (FONT, 24))
+            .margin(16)
+            .x_label_area_size(44)
+            .y_label_area_size(76)
+            .build_cartesian_2d(0.0..last, (lo - pad)..(hi + pad))
+            .map_err(e)?;
+        chart
+            .configure_mesh()
+            .x_desc("epoch")
+            .y_desc("loss (log scale)")
+            .label_style((FONT, 15))
+            .axis_desc_style((FONT, 17))
+            .light_line_style(RGBColor(240, 240, 240))
+            .y_label_formatter(&|v| format_loss(10f64.powf(*v)))
+            .draw()
+            .map_err(e)?;
+        for (i, run) in runs.iter().enumerate() {
+            let colour = COLOURS[i % COLOURS.len()];
+            let train: Vec<(f64, f64)> = run
+                .epochs
+                .iter()
+                .flat_map(|m| match m.interval_loss.is_empty() {
+                    true => vec![(m.epoch as f64, m.train_loss)],
+                    false => m.interval_loss.iter().map(|p| (p[0], p[1])).collect(),
+                })
+                .filter(|p| p.1.is_finite() && p.1 > 0.0)
+                .map(|(x, y)| (x, y.log10()))
+                .collect();
+            let prefix = match runs.len() {
+                1 => String::new(),
+                _ => format!("{}: ", run.label),
+            };
+            chart
+                .draw_series(LineSeries::new(train, colour.stroke_width(1)))
+                .map_err(e)?
+                .label(format!("{prefix}train {train_loss_name}"))
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(1))
+                });
+            let test: Vec<(f64, f64)> = run
+                .epochs
+                .iter()
+                .map(|m| (m.epoch as f64, m.test_mse))
+                .filter(|p| p.1.is_finite() && p.1 > 0.0)
+                .map(|(x, y)| (x, y.log10()))
+                .collect();
+            chart
+                .draw_series(LineSeries::new(test.clone(), colour.stroke_width(3)))
+                .map_err(e)?
+                .label(format!("{prefix}test mse"))
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(3))
+                });
+            chart
+                .draw_series(test.iter().map(|&p| Circle::new(p, 4, colour.filled())))
+                .map_err(e)?;
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .label_font((FONT, 15))
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
+            .map_err(e)
+    })
+}
+
+/// Three significant digits, without an exponent for the usual range of losses.
+fn format_loss(v: f64) -> String {
+    let digits = (2 - v.abs().log10().floor() as i32).clamp(0, 8) as usize;
+    format!("{v:.digits$}")
+}
+
+/// Copies a 28×28 image (values in [0, 1]) into the picture at (x, y), SCALE times larger.
+fn blit(area: &DrawingArea<BitMapBackend, Shift>, image: &[f32], x: i32, y: i32) -> Result<()> {
+    for (j, &v) in image.iter().enumerate().take(IMAGE_PIXELS) {
+        // MNIST is white on black; drawn as is.
+        let level = (v.clamp(0.0, 1.0) * 255.0).round() as u8;
+        let colour = RGBColor(level, level, level);
+        let (px, py) = (
+            (j % IMAGE_SIDE * SCALE) as i32,
+            (j / IMAGE_SIDE * SCALE) as i32,
+        );
+        let corner = (x + px, y + py);
+        let opposite = (corner.0 + SCALE as i32, corner.1 + SCALE as i32);
+        area.draw(&Rectangle::new([corner, opposite], colour.filled()))
+            .map_err(|e| Error::Other(format!("drawing failed ({e})")))?;
+    }
+    Ok(())
+}
+
+/// The first `PER_CLASS` images of each digit among `labels`, by class.
+fn examples(labels: &[u8], available: usize) -> Vec<usize> {
+    let mut picked = Vec::new();
+    for class in 0..10u8 {
+        let of_class = (0..available).filter(|&i| labels.get(i) == Some(&class));
+        picked.extend(of_class.take(PER_CLASS));
+    }
+    picked
+}
+
+/// `reconstructions.png`: for each of `PER_CLASS` examples of every digit, the input,
+/// the corrupted input the model saw (with noise), and the reconstruction.
+pub fn reconstructions(path: &Path, shot: &Snapshot) -> Result<()> {
+    let available = shot.rebuilt.len() / IMAGE_PIXELS;
+    let picked = examples(&shot.labels, available);
+    if picked.is_empty() {
+        return Err(Error::Other(format!(
+            "{}: no images to draw",
+            path.display()
+        )));
+    }
+    let mut rows: Vec<(&str, &[f32])> = vec![("input", &shot.clean)];
+    if let Some(noisy) = &shot.noisy {
+        rows.push(("noisy input", noisy));
+    }
+    rows.push(("reconstruction", &shot.rebuilt));
+    let label_w = 150;
+    let cols = picked.len().div_ceil(PER_CLASS).min(10);
+    let group_h = rows.len() * CELL + 14;
+    let title_h = 40;
+    let width = label_w + cols * CELL + 8;
+    let height = title_h + PER_CLASS * group_h;
+    picture(path, (width, height), |area| {
+        let e = |e| draw_error(path, e);
+        let title = "Test digits and the model's reconstructions";
+        area.draw(&Text::new(title, (10, 10), (FONT, 20).into_font()))
+            .map_err(e)?;
+        for k in 0..PER_CLASS {
+            for (r, (name, source)) in rows.iter().enumerate() {
+                let y = (title_h + k * group_h + r * CELL) as i32;
+                let style = (FONT, 15).into_font().color(&BLACK);
+                area.draw(&Text::new(*name, (8, y + CELL as i32 / 2 - 8), style))
+                    .map_err(e)?;
+                for class in 0..cols {
+                    // The k-th example of this class, if the batch had one.
+                    let Some(&i) = picked
+                        .iter()
+                        .filter(|&&i| shot.labels.get(i) == Some(&(class as u8)))
+                        .nth(k)
+                    else {
+                        continue;
+                    };
+                    let image = source
+                        .get(i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS)
+                        .ok_or_else(|| draw_error(path, "an image is missing"))?;
+                    blit(area, image, (label_w + class * CELL) as i32, y)?;
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+/// The top two principal components of `codes` (rows of `dim`), by power iteration on
+/// the covariance with deflation; each point's coordinates along them.
+pub fn project_2d(codes: &[f32], dim: usize) -> Vec<(f64, f64)> {
+    let n = codes.len() / dim.max(1);
+    if dim == 0 || n == 0 {
+        return Vec::new();
+    }
+    if dim <= 2 {
+        return codes
+            .chunks_exact(dim)
+            .map(|c| (c[0] as f64, c.get(1).copied().unwrap_or(0.0) as f64))
+            .collect();
+    }
+    let mut mean = vec![0.0f64; dim];
+    for c in codes.chunks_exact(dim) {
+        for (m, &v) in mean.iter_mut().zip(c) {
+            *m += v as f64 / n as f64;
+        }
+    }
+    let row = |i: usize| {
+        codes[i * dim..(i + 1) * dim]
+            .iter()
+            .zip(&mean)
+            .map(|(&v, m)| v as f64 - m)
+    };
+    // Covariance times v, without forming the covariance.
+    let times = |v: &[f64]| {
+        let mut out = vec![0.0f64; dim];
+        for i in 0..n {
+            let dot: f64 = row(i).zip(v).map(|(a, b)| a * b).sum();
+            for (o, a) in out.iter_mut().zip(row(i)) {
+                *o += dot * a;
+            }
+        }
+        out
+    };
+    let normalise = |v: &mut Vec<f64>| {
+        let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        if norm > 0.0 {
+            v.iter_mut().for_each(|x| *x /= norm);
+        }
+    };
+    let mut axes: Vec<Vec<f64>> = Vec::new();
+    for k in 0..2 {
+        // A fixed, deterministic start that is not orthogonal to the answer in practice.
+        let mut v: Vec<f64> = (0..dim)
+            .map(|j| 1.0 + ((j * 7 + k * 3) % 11) as f64)
+            .collect();
+        for _ in 0..60 {
+            let mut next = times(&v);
+            for a in &axes {
+                let d: f64 = next.iter().zip(a).map(|(x, y)| x * y).sum();
+                next.iter_mut().zip(a).for_each(|(x, y)| *x -= d * y);
+            }
+            normalise(&mut next);
+            v = next;
+        }
+        axes.push(v);
+    }
+    (0..n)
+        .map(|i| {
+            let x: f64 = row(i).zip(&axes[0]).map(|(a, b)| a * b).sum();
+            let y: f64 = row(i).zip(&axes[1]).map(|(a, b)| a * b).sum();
+            (x, y)
+        })
+        .collect()
+}
+
+/// `latent.png`: the test set's codes in 2-D, a colour per digit.
+pub fn latent(path: &Path, shot: &Snapshot, what: &str) -> Result<()> {
+    let points = project_2d(&shot.codes, shot.code_len);
+    let finite: Vec<(f64, f64)> = points
+        .iter()
+        .copied()
+        .filter(|p| p.0.is_finite() && p.1.is_finite())
+        .collect();
+    if finite.is_empty() {
+        return Err(Error::Other(format!(
+            "{}: no codes to draw",
+            path.display()
+        )));
+    }
+    let range = |f: fn(&(f64, f64)) -> f64| {
+        let lo = finite.iter().map(f).fold(f64::INFINITY, f64::min);
+        let hi = finite.iter().map(f).fold(f64::NEG_INFINITY, f64::max);
+        let pad = ((hi - lo) * 0.05).max(1e-6);
+        (lo - pad)..(hi + pad)
+    };
+    let (xr, yr) = (range(|p| p.0), range(|p| p.1));
+    let (xd, yd) = match shot.code_len {
+        1 => ("code", "(one-number code)"),
+        2 => ("code[0]", "code[1]"),
+        _ => ("first principal component", "second principal component"),
+    };
+    picture(path, (820, 720), |area| {
+        let e = |e| draw_error(path, e);
+        let caption = format!("Test codes ({what}), {} images", points.len());
+        let mut chart = ChartBuilder::on(area)
+            .caption(caption, (FONT, 22))
+            .margin(16)
+            .x_label_area_size(44)
+            .y_label_area_size(64)
+            .build_cartesian_2d(xr, yr)
+            .map_err(e)?;
+        chart
+            .configure_mesh()
+            .x_desc(xd)
+            .y_desc(yd)
+            .label_style((FONT, 14))
+            .axis_desc_style((FONT, 16))
+            .draw()
+            .map_err(e)?;
+        for digit in 0..10u8 {
+            let colour = COLOURS[digit as usize];
+            let mine = points
+                .iter()
+                .zip(&shot.labels)
+                .filter(move |(p, &l)| l == digit && p.0.is_finite() && p.1.is_finite())
+                .map(|(p, _)| *p);
+            chart
+                .draw_series(mine.map(move |p| Circle::new(p, 2, colour.mix(0.6).filled())))
+                .map_err(e)?
+                .label(digit.to_string())
+                .legend(move |(x, y)| Circle::new((x + 8, y), 5, colour.filled()));
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .label_font((FONT, 15))
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
+            .map_err(e)
+    })
+}
+
+/// The pairs `interpolation.png` shows: the first test image of digit k and the first of
+/// digit (k + 1) mod 10, for k = 0..PAIRS. Indices into the snapshot's codes.
+pub fn interpolation_pairs(labels: &[u8], available: usize) -> Vec<(usize, usize)> {
+    let first = |d: u8| (0..available).find(|&i| labels.get(i) == Some(&d));
+    (0..PAIRS as u8)
+        .filter_map(|k| Some((first(k)?, first((k + 1) % 10)?)))
+        .collect()
+}
+
+/// The codes along the straight line between each pair, `STEPS` per pair, ends included.
+pub fn interpolation_codes(shot: &Snapshot, pairs: &[(usize, usize)]) -> Vec<f32> {
+    let d = shot.code_len;
+    let mut out = Vec::with_capacity(pairs.len() * STEPS * d);
+    for &(a, b) in pairs {
+        let (ca, cb) = (
+            &shot.codes[a * d..(a + 1) * d],
+            &shot.codes[b * d..(b + 1) * d],
+        );
+        for s in 0..STEPS {
+            let t = s as f32 / (STEPS - 1) as f32;
+            out.extend(ca.iter().zip(cb).map(|(&x, &y)| x + (y - x) * t));
+        }
+    }
+    out
+}
+
+/// `interpolation.png`: one row per pair, from one digit's code to the other's.
+pub fn interpolation(path: &Path, labels: &[(u8, u8)], images: &[f32]) -> Result<()> {
+    if labels.is_empty() || images.len() < labels.len() * STEPS * IMAGE_PIXELS {
+        return Err(Error::Other(format!(
+            "{}: no images to draw",
+            path.display()
+        )));
+    }
+    let label_w = 80;
+    let title_h = 40;
+    let width = label_w + STEPS * CELL + 8;
+    let height = title_h + labels.len() * CELL + 8;
+    picture(path, (width, height), |area| {
+        let e = |e| draw_error(path, e);
+        let title = "Decoded along straight lines between two test digits' codes";
+        area.draw(&Text::new(title, (10, 10), (FONT, 18).into_font()))
+            .map_err(e)?;
+        for (r, &(a, b)) in labels.iter().enumerate() {
+            let y = (title_h + r * CELL) as i32;
+            let style = (FONT, 18).into_font().color(&BLACK);
+            area.draw(&Text::new(
+                format!("{a} → {b}"),
+                (10, y + CELL as i32 / 2 - 9),
+                style,
+            ))
+            .map_err(e)?;
+            for s in 0..STEPS {
+                let i = r * STEPS + s;
+                let image = &images[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS];
+                blit(area, image, (label_w + s * CELL) as i32, y)?;
+            }
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,753 @@
+//! The bad-input battery: every way we could think of to hand the program something
+//! wrong, each of which must end with exit status 1, an `Error:` line naming the flag,
+//! file or variable at fault, no panic, and every file that existed before unchanged,
+//! byte for byte. Most cases fail before any device starts; the few that train use a
+//! tiny model on the CPU backend. Signals are checked at the end: SIGINT and SIGTERM stop
+//! a run promptly with 130 and 143, its metrics valid and its last epoch resumable.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_wgsl-autoencoder"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+/// Every file under `dir`, with its bytes. Files that come and go while it reads (the
+/// lock of a case running beside) are skipped: only the files from before any case ran
+/// are compared.
+fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(bytes) = std::fs::read(&path) {
+                out.insert(path, bytes);
+            }
+        }
+    }
+    out
+}
+
+struct Case {
+    args: Vec<String>,
+    env: Vec<(&'static str, String)>,
+    /// What stderr must name.
+    names: Vec<String>,
+}
+
+fn case(args: &[&str], names: &[&str]) -> Case {
+    Case {
+        args: args.iter().map(|s| s.to_string()).collect(),
+        env: Vec::new(),
+        names: names.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+fn with_env(mut c: Case, var: &'static str, value: &str) -> Case {
+    c.env.push((var, value.to_string()));
+    c
+}
+
+/// Runs a case; `before` is every file of the fixture as it was before any case ran.
+fn check(fixture: &Path, before: &BTreeMap<PathBuf, Vec<u8>>, c: &Case) -> Result<(), String> {
+    let out: Output = bin()
+        .args(&c.args)
+        .envs(c.env.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .map_err(|e| e.to_string())?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let what = format!("{:?} {:?}", c.env, c.args);
+    if out.status.code() != Some(1) {
+        return Err(format!(
+            "{what}: exit {:?}; stderr: {stderr}",
+            out.status.code()
+        ));
+    }
+    if !stderr.contains("Error:") || stderr.contains("panicked") {
+        return Err(format!("{what}: no clean error: {stderr}"));
+    }
+    if let Some(missing) = c.names.iter().find(|n| !stderr.contains(n.as_str())) {
+        return Err(format!(
+            "{what}: stderr does not name {missing:?}: {stderr}"
+        ));
+    }
+    let after = files(fixture);
+    for (path, bytes) in before {
+        if after.get(path) != Some(bytes) {
+            return Err(format!("{what}: {} changed or vanished", path.display()));
+        }
+    }
+    Ok(())
+}
+
+fn gz(path: &Path, bytes: &[u8]) {
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(path).unwrap(),
+        flate2::Compression::fast(),
+    );
+    enc.write_all(bytes).unwrap();
+    enc.finish().unwrap();
+}
+
+fn gunzip(path: &Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap()),
+        &mut out,
+    )
+    .unwrap();
+    out
+}
+
+const MNIST: [&str; 4] = [
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+];
+
+/// A copy of the bundled MNIST with `name` replaced by `bytes` (written raw).
+fn data_dir_with(root: &Path, dir: &str, name: &str, write: impl FnOnce(&Path)) -> String {
+    let d = root.join(dir);
+    std::fs::create_dir_all(&d).unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mnist");
+    for f in MNIST {
+        if f != name {
+            std::fs::copy(src.join(f), d.join(f)).unwrap();
+        }
+    }
+    write(&d.join(name));
+    d.to_str().unwrap().to_string()
+}
+
+/// A copy of a safetensors checkpoint with one value of `tensor` made NaN.
+fn poisoned(src: &Path, dst: &Path, tensor: &str) {
+    use safetensors::SafeTensors;
+    let bytes = std::fs::read(src).unwrap();
+    let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
+    let meta = header.metadata().clone();
+    let file = SafeTensors::deserialize(&bytes).unwrap();
+    let mut owned: Vec<(String, safetensors::Dtype, Vec<usize>, Vec<u8>)> = file
+        .tensors()
+        .into_iter()
+        .map(|(n, t)| (n, t.dtype(), t.shape().to_vec(), t.data().to_vec()))
+        .collect();
+    let target = owned.iter_mut().find(|t| t.0 == tensor).unwrap();
+    target.3[..4].copy_from_slice(&f32::NAN.to_le_bytes());
+    let views: Vec<(String, safetensors::tensor::TensorView)> = owned
+        .iter()
+        .map(|(n, d, s, b)| {
+            (
+                n.clone(),
+                safetensors::tensor::TensorView::new(*d, s.clone(), b).unwrap(),
+            )
+        })
+        .collect();
+    std::fs::write(dst, safetensors::serialize(views, meta).unwrap()).unwrap();
+}
+
+#[test]
+fn every_bad_input_is_a_clean_error_that_changes_nothing() {
+    let fixture = tempfile::tempdir().unwrap();
+    let root = fixture.path();
+    let p = |name: &str| root.join(name).to_str().unwrap().to_string();
+
+    // A finished run of a tiny model, on the CPU backend.
+    let run = p("run");
+    let trained = bin()
+        .args(["train", "--layers", "8", "--limit", "32", "--epochs", "1"])
+        .args(["--backend", "cpu", "--out", &run])
+        .output()
+        .unwrap();
+    assert!(
+        trained.status.success(),
+        "{}",
+        String::from_utf8_lossy(&trained.stderr)
+    );
+    let model = format!("{run}/model.safetensors");
+    let ckpt = format!("{run}/checkpoint.safetensors");
+
+    // Outputs that hold something already.
+    std::fs::write(root.join("a-file"), b"precious").unwrap();
+    std::fs::create_dir(root.join("old-model")).unwrap();
+    std::fs::copy(&model, root.join("old-model/model.safetensors")).unwrap();
+    std::fs::create_dir(root.join("old-picture")).unwrap();
+    std::fs::write(root.join("old-picture/latent.png"), b"a picture").unwrap();
+    std::fs::create_dir(root.join("busy")).unwrap();
+    // Locked by a live process: this test's own.
+    std::fs::write(root.join("busy/.lock"), format!("{}\n", std::process::id())).unwrap();
+    std::fs::create_dir(root.join("empty")).unwrap();
+    std::fs::create_dir(root.join("stale")).unwrap();
+    std::fs::write(root.join("stale/metrics.jsonl"), "").unwrap();
+
+    // Checkpoints.
+    poisoned(Path::new(&model), &root.join("nan.safetensors"), "0.weight");
+    std::fs::create_dir(root.join("nan-run")).unwrap();
+    poisoned(
+        Path::new(&ckpt),
+        &root.join("nan-run/checkpoint.safetensors"),
+        "optimizer.exp_avg.2.bias",
+    );
+    std::fs::copy(
+        format!("{run}/metrics.jsonl"),
+        root.join("nan-run/metrics.jsonl"),
+    )
+    .unwrap();
+    let full = std::fs::read(&model).unwrap();
+    std::fs::write(root.join("truncated.safetensors"), &full[..full.len() / 2]).unwrap();
+    std::fs::write(
+        root.join("garbage.safetensors"),
+        b"\xff\xff\xff\xff\xff\xff\xff\x7f{",
+    )
+    .unwrap();
+    std::fs::create_dir(root.join("torn-run")).unwrap();
+    let state = std::fs::read(&ckpt).unwrap();
+    std::fs::write(
+        root.join("torn-run/checkpoint.safetensors"),
+        &state[..state.len() - 100],
+    )
+    .unwrap();
+    let foreign = safetensors::serialize(
+        [(
+            "w",
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![1], &[0u8; 4])
+                .unwrap(),
+        )],
+        None,
+    )
+    .unwrap();
+    std::fs::write(root.join("foreign.safetensors"), foreign).unwrap();
+
+    // Data.
+    let labels_10 = data_dir_with(root, "labels-10", "t10k-labels-idx1-ubyte.gz", |path| {
+        let src =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mnist/t10k-labels-idx1-ubyte.gz");
+        let mut bytes = gunzip(&src);
+        bytes[8 + 123] = 10;
+        gz(path, &bytes);
+    });
+    let short = data_dir_with(root, "short", "train-images-idx3-ubyte.gz", |path| {
+        gz(
+            path,
+            &[
+                0, 0, 8, 3, 0, 0, 0xea, 0x60, 0, 0, 0, 28, 0, 0, 0, 28, 1, 2, 3,
+            ],
+        );
+    });
+    let not_gz = data_dir_with(root, "not-gz", "train-labels-idx1-ubyte.gz", |path| {
+        std::fs::write(path, b"plain text, not gzip").unwrap();
+    });
+    let a_dir = data_dir_with(root, "a-dir", "t10k-images-idx3-ubyte.gz", |path| {
+        std::fs::create_dir(path).unwrap();
+    });
+    let wrong_magic = data_dir_with(root, "magic", "t10k-labels-idx1-ubyte.gz", |path| {
+        gz(path, &[0, 0, 8, 3, 0, 0, 0x27, 0x10]);
+    });
+
+    // Files for compare and plot.
+    std::fs::write(root.join("empty.jsonl"), "").unwrap();
+    std::fs::write(root.join("blank.jsonl"), "\n  \n").unwrap();
+    std::fs::write(
+        root.join("table.txt"),
+        "op  variant  shape  gpu ms\nmatmul naive [64,64,64] 0.78\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("schema.jsonl"),
+        "{\"peer\": \"torch\"}\n{\"op\": \"matmul\", \"shape\": \"wide\"}\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("array.jsonl"), "[1, 2, 3]\n").unwrap();
+    let row = r#"{"op":"matmul","variant":"tiled","shape":[64,64,64],"gpu_ms":0.5,"cpu_ms":null,"speedup":null,"gflops":1.0,"gbps":1.0,"timing":"timestamp","repeats":1}"#;
+    std::fs::write(root.join("ours.jsonl"), format!("{row}\n")).unwrap();
+    let fixture_peer =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/torch_peer_cpu.jsonl");
+    let peer = fixture_peer.to_str().unwrap();
+    std::fs::create_dir(root.join("bad-metrics")).unwrap();
+    std::fs::write(
+        root.join("bad-metrics/metrics.jsonl"),
+        "{\"epoch\": 1}\nnot json\n",
+    )
+    .unwrap();
+
+    let mut cases = vec![
+        // Flags.
+        case(&["train", "--epochs", "0"], &["--epochs"]),
+        case(&["train", "--batch", "0"], &["--batch"]),
+        case(&["train", "--lr", "-1"], &["--lr"]),
+        case(&["train", "--lr", "NaN"], &["--lr"]),
+        case(&["train", "--lr", "inf"], &["--lr"]),
+        case(&["train", "--layers", "100,0,30"], &["--layers"]),
+        case(&["train", "--layers", ""], &["--layers"]),
+        case(&["train", "--layers", "-5"], &["--layers"]),
+        case(
+            &["train", "--channels", "4"],
+            &["--channels", "--model conv"],
+        ),
+        case(
+            &["train", "--model", "conv", "--layers", "4"],
+            &["--layers", "--model dense"],
+        ),
+        case(
+            &["train", "--model", "conv", "--channels", "16,8,4"],
+            &["--channels"],
+        ),
+        case(&["train", "--limit", "0"], &["--limit"]),
+        case(&["train", "--limit", "60001"], &["--limit"]),
+        case(
+            &["train", "--epochs", "99999999999999999999999"],
+            &["--epochs"],
+        ),
+        case(&["train", "--seed", "-1"], &["--seed"]),
+        case(&["train", "--noise", "gaussian:-1"], &["--noise"]),
+        case(&["train", "--noise", "mask:0"], &["--noise"]),
+        case(&["train", "--noise", "salt:0.1"], &["--noise", "salt"]),
+        case(&["train", "--noise", "gaussian"], &["--noise"]),
+        case(&["train", "--model", "rnn"], &["--model"]),
+        // Sizes, before anything is allocated, naming the flag that made them too big.
+        case(
+            &["train", "--backend", "cpu", "--batch", "10000000000"],
+            &["--batch", "at most"],
+        ),
+        case(
+            &["train", "--backend", "cpu", "--layers", "100000000"],
+            &["--layers", "at most"],
+        ),
+        case(
+            &[
+                "train",
+                "--backend",
+                "cpu",
+                "--layers",
+                "4611686018427387904",
+            ],
+            &["--layers"],
+        ),
+        case(
+            &[
+                "train",
+                "--backend",
+                "cpu",
+                "--model",
+                "conv",
+                "--channels",
+                "100000000",
+            ],
+            &["--channels"],
+        ),
+        case(
+            &["train", "--layers", &["8"; 40].join(",")],
+            &["--layers", "at most 32"],
+        ),
+        case(&["profile", "--steps", "144115188075855872"], &["--steps"]),
+        case(&["profile", "--steps", "0"], &["--steps"]),
+        case(&["profile", "--batch", "0"], &["--batch"]),
+        case(&["bench", "--filter", "no such kernel"], &["--filter"]),
+        // Outputs: never written over.
+        case(&["train", "--out", &p("a-file")], &["--out", "a-file"]),
+        case(
+            &["train", "--out", &p("old-model")],
+            &["--out", "model.safetensors"],
+        ),
+        case(
+            &["train", "--out", &p("old-picture")],
+            &["--out", "latent.png"],
+        ),
+        case(&["train", "--out", &run], &["--out", "metrics.jsonl"]),
+        case(
+            &["train", "--out", &p("stale")],
+            &["--out", "metrics.jsonl"],
+        ),
+        case(
+            &[
+                "train",
+                "--layers",
+                "8",
+                "--out",
+                &p("old-model"),
+                "--init-from",
+                &p("old-model/model.safetensors"),
+            ],
+            &["--out"],
+        ),
+        case(
+            &[
+                "train",
+                "--layers",
+                "8",
+                "--limit",
+                "32",
+                "--backend",
+                "cpu",
+                "--out",
+                &p("busy"),
+            ],
+            &["--out", "in use by another run"],
+        ),
+        case(&["plot", &run, "--out", &p("a-file")], &["--out"]),
+        // Checkpoints.
+        case(
+            &[
+                "train",
+                "--layers",
+                "8",
+                "--init-from",
+                &p("missing.safetensors"),
+            ],
+            &["missing.safetensors"],
+        ),
+        case(
+            &[
+                "train",
+                "--layers",
+                "8",
+                "--init-from",
+                &p("truncated.safetensors"),
+            ],
+            &["truncated.safetensors"],
+        ),
+        case(
+            &[
+                "train",
+                "--layers",
+                "8",
+                "--init-from",
+                &p("garbage.safetensors"),
+            ],
+            &["garbage.safetensors", "not a safetensors file"],
+        ),
+        case(
+            &[
+                "train",
+                "--layers",
+                "8",
+                "--init-from",
+                &p("foreign.safetensors"),
+            ],
+            &["foreign.safetensors", "no wgsl-autoencoder"],
+        ),
+        case(
+            &["train", "--layers", "9", "--init-from", &model],
+            &["saved for dense:8"],
+        ),
+        case(
+            &[
+                "train",
+                "--layers",
+                "8",
+                "--limit",
+                "32",
+                "--backend",
+                "cpu",
+                "--out",
+                &p("new1"),
+                "--init-from",
+                &p("nan.safetensors"),
+            ],
+            &["nan.safetensors", "'0.weight'", "NaN"],
+        ),
+        case(
+            &[
+                "eval",
+                &p("nan.safetensors"),
+                "--backend",
+                "cpu",
+                "--out",
+                &p("new2"),
+            ],
+            &["nan.safetensors", "'0.weight'"],
+        ),
+        case(
+            &["train", "--resume", &run],
+            &["--epochs", "already has its 1 epochs"],
+        ),
+        case(
+            &["train", "--resume", &p("nothing-here")],
+            &["--resume", "nothing-here"],
+        ),
+        case(
+            &["train", "--resume", &p("empty")],
+            &["--resume", "holds no run"],
+        ),
+        case(
+            &["train", "--resume", &p("torn-run"), "--epochs", "3"],
+            &["torn-run", "checkpoint.safetensors"],
+        ),
+        case(
+            &[
+                "train",
+                "--resume",
+                &p("nan-run"),
+                "--epochs",
+                "3",
+                "--backend",
+                "cpu",
+            ],
+            &["optimizer.exp_avg.2.bias", "NaN"],
+        ),
+        case(
+            &["train", "--resume", &run, "--lr", "0.5"],
+            &["--resume", "--lr"],
+        ),
+        case(
+            &["train", "--resume", &run, "--noise", "mask:0.5"],
+            &["--resume", "--noise"],
+        ),
+        case(
+            &["eval", &p("empty"), "--backend", "cpu"],
+            &["checkpoint.safetensors"],
+        ),
+        case(
+            &["eval", &p("garbage.safetensors")],
+            &["garbage.safetensors"],
+        ),
+        // Data.
+        case(
+            &["train", "--data-dir", &p("no-such-data")],
+            &["no-such-data", "--data-dir"],
+        ),
+        case(
+            &["train", "--data-dir", &labels_10],
+            &["t10k-labels-idx1-ubyte.gz", "label 123 is 10"],
+        ),
+        case(
+            &["train", "--data-dir", &short],
+            &["train-images-idx3-ubyte.gz"],
+        ),
+        case(
+            &["train", "--data-dir", &not_gz],
+            &["train-labels-idx1-ubyte.gz", "gzip"],
+        ),
+        case(
+            &["train", "--data-dir", &a_dir],
+            &["t10k-images-idx3-ubyte.gz"],
+        ),
+        case(
+            &["train", "--data-dir", &wrong_magic],
+            &["t10k-labels-idx1-ubyte.gz", "magic number"],
+        ),
+        // compare and plot.
+        case(
+            &["compare", &p("empty.jsonl"), peer],
+            &["empty.jsonl", "no rows"],
+        ),
+        case(
+            &["compare", &p("blank.jsonl"), peer],
+            &["blank.jsonl", "no rows"],
+        ),
+        case(
+            &["compare", &p("table.txt"), peer],
+            &["table.txt", "line 1"],
+        ),
+        case(
+            &["compare", &p("schema.jsonl"), peer],
+            &["schema.jsonl", "line 1"],
+        ),
+        case(
+            &["compare", &p("ours.jsonl"), &p("schema.jsonl")],
+            &["schema.jsonl", "line 2", "not a peer row"],
+        ),
+        case(
+            &["compare", &p("array.jsonl"), peer],
+            &["array.jsonl", "line 1", "not a JSON object"],
+        ),
+        case(&["compare", &p("missing.jsonl"), peer], &["missing.jsonl"]),
+        case(&["plot", &p("empty")], &["metrics.jsonl"]),
+        case(&["plot", &p("bad-metrics")], &["metrics.jsonl", "line 1"]),
+        // Environment variables, checked before any adapter is asked for.
+        with_env(
+            case(&["info"], &["WGPU_BACKEND", "garbage"]),
+            "WGPU_BACKEND",
+            "garbage",
+        ),
+        with_env(
+            case(
+                &["train", "--limit", "8", "--out", &p("new3")],
+                &["WGPU_BACKEND"],
+            ),
+            "WGPU_BACKEND",
+            "",
+        ),
+        with_env(
+            case(
+                &["train", "--limit", "8", "--out", &p("new4")],
+                &["WGPU_POWER_PREF", "turbo"],
+            ),
+            "WGPU_POWER_PREF",
+            "turbo",
+        ),
+        with_env(
+            case(
+                &["train", "--limit", "8", "--out", &p("new5")],
+                &["WGPU_ADAPTER_NAME", "no-such-gpu"],
+            ),
+            "WGPU_ADAPTER_NAME",
+            "no-such-gpu",
+        ),
+        with_env(
+            case(&["bench", "--quick"], &["WGPU_ADAPTER_NAME"]),
+            "WGPU_ADAPTER_NAME",
+            " ",
+        ),
+        // Divergence: stopped at once, nothing non-finite saved.
+        case(
+            &[
+                "train",
+                "--limit",
+                "256",
+                "--epochs",
+                "2",
+                "--lr",
+                "1e6",
+                "--backend",
+                "cpu",
+                "--out",
+                &p("diverged"),
+            ],
+            &["NaN", "--lr"],
+        ),
+    ];
+    let absent = if cfg!(target_os = "macos") {
+        "dx12"
+    } else {
+        "metal"
+    };
+    cases.push(with_env(
+        case(&["profile", "--steps", "1"], &["WGPU_BACKEND", absent]),
+        "WGPU_BACKEND",
+        absent,
+    ));
+    assert!(cases.len() >= 40, "{} cases", cases.len());
+
+    // Two at a time: the machine this runs on may have two cores. Every case is checked
+    // against the files as they were before the first ran.
+    let before = files(root);
+    let before = &before;
+    let failures: Vec<String> = std::thread::scope(|s| {
+        let (a, b) = cases.split_at(cases.len() / 2);
+        let handles = [a, b].map(|half| {
+            s.spawn(move || {
+                half.iter()
+                    .filter_map(|c| check(root, before, c).err())
+                    .collect::<Vec<_>>()
+            })
+        });
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+    // Runs refused or stopped before an epoch leave no folder behind.
+    for name in ["new1", "new2", "new3", "new4", "new5"] {
+        assert!(!root.join(name).exists(), "{name} was left behind");
+    }
+    assert!(!root.join("diverged/model.safetensors").exists());
+}
+
+/// Starts a long run, waits for its first finished epoch, sends `signal`, and checks that
+/// it stops within seconds with `code`, its metrics valid, its lock gone, and the run
+/// resumable from where it stopped.
+#[cfg(unix)]
+fn interrupted_by(signal: i32, name: &str, code: i32) {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let o = out.to_str().unwrap();
+    let mut child = bin()
+        .args([
+            "train", "--layers", "8", "--limit", "1024", "--epochs", "1000",
+        ])
+        .args(["--backend", "cpu", "--out", o])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let metrics = out.join("metrics.jsonl");
+    let started = Instant::now();
+    while std::fs::read_to_string(&metrics).map_or(true, |t| t.lines().count() < 1) {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no epoch finished"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pid = child.id() as i32;
+    // SAFETY: sends a signal to the child this test started.
+    assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+    let sent = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            sent.elapsed() < Duration::from_secs(20),
+            "{name} did not stop the run"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(status.code(), Some(code), "{name}: {stderr}");
+    assert!(
+        stderr.contains(&format!("interrupted by {name}")) && stderr.contains("--resume"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!out.join(".lock").exists(), "the lock was left behind");
+    let text = std::fs::read_to_string(&metrics).unwrap();
+    let epochs = text.lines().count();
+    for line in text.lines() {
+        let m: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(m["test_mse"].as_f64().is_some_and(f64::is_finite), "{line}");
+    }
+    // The last saved epoch continues.
+    let more = (epochs + 1).to_string();
+    let resumed = bin()
+        .args([
+            "train",
+            "--resume",
+            o,
+            "--epochs",
+            &more,
+            "--backend",
+            "cpu",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        resumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    let text = std::fs::read_to_string(&metrics).unwrap();
+    assert_eq!(text.lines().count(), epochs + 1);
+}
+
+#[cfg(unix)]
+#[test]
+fn sigint_stops_a_run_that_can_be_resumed() {
+    interrupted_by(libc::SIGINT, "SIGINT", 130);
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_stops_a_run_that_can_be_resumed() {
+    interrupted_by(libc::SIGTERM, "SIGTERM", 143);
+}

@@ -1,0 +1,190 @@
+//! Property tests of everything that reads files a user hands in: the gzipped IDX
+//! validation, the checkpoint loader, `compare`'s reader and the metrics reader. Random,
+//! truncated and corrupted bytes must always give a value or a clean error, never a
+//! panic, and never make an allocation sized by what the bytes claim.
+
+use std::io::Write;
+use std::path::Path;
+
+use proptest::prelude::*;
+
+use wgsl_autoencoder::checkpoint;
+use wgsl_autoencoder::compare;
+use wgsl_autoencoder::data::{decode_idx, IDX_IMAGES, IDX_LABELS};
+use wgsl_autoencoder::model::{Arch, DataSizes, Graph};
+use wgsl_autoencoder::ops::{AdamConfig, LossKind};
+use wgsl_autoencoder::rng::TorchRng;
+use wgsl_autoencoder::train::{MetricsLog, TrainState};
+
+fn gz(bytes: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(bytes).unwrap();
+    enc.finish().unwrap()
+}
+
+/// A valid labels file of `count` digits and a valid images file of `count` images.
+fn idx(magic: u32, count: usize) -> Vec<u8> {
+    let mut b = magic.to_be_bytes().to_vec();
+    b.extend((count as u32).to_be_bytes());
+    if magic == IDX_IMAGES {
+        b.extend(28u32.to_be_bytes());
+        b.extend(28u32.to_be_bytes());
+        b.extend((0..count * 784).map(|i| (i % 251) as u8));
+    } else {
+        b.extend((0..count).map(|i| (i % 10) as u8));
+    }
+    b
+}
+
+fn graph() -> Graph {
+    let data = DataSizes {
+        train_images: 4,
+        test_images: 4,
+    };
+    let arch = Arch::Dense { layers: vec![4, 2] };
+    Graph::build(&arch, 2, LossKind::Mse, AdamConfig::new(1e-3), data).unwrap()
+}
+
+/// A valid full checkpoint of `graph()`, as bytes.
+fn checkpoint_bytes(graph: &Graph) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.safetensors");
+    let n = graph.param_len();
+    let state = TrainState {
+        params: (0..n).map(|i| i as f32 * 0.01).collect(),
+        adam_m: vec![0.5; n],
+        adam_v: vec![0.25; n],
+        adam_step: 3,
+        epoch: 2,
+        rng: TorchRng::new(1).to_words(),
+    };
+    checkpoint::save_state(&path, graph, &state, "{}").unwrap();
+    std::fs::read(path).unwrap()
+}
+
+fn mutate(mut bytes: Vec<u8>, edits: &[(usize, u8)], cut: usize) -> Vec<u8> {
+    for &(at, v) in edits {
+        if !bytes.is_empty() {
+            let i = at % bytes.len();
+            bytes[i] ^= v;
+        }
+    }
+    bytes.truncate(cut.min(bytes.len()));
+    bytes
+}
+
+const P: &str = "input";
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn idx_decoding_never_panics_on_random_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+        for magic in [IDX_LABELS, IDX_IMAGES] {
+            let _ = decode_idx(Path::new(P), &bytes[..], magic, 3);
+            let _ = decode_idx(Path::new(P), &gz(&bytes)[..], magic, 3);
+        }
+    }
+
+    #[test]
+    fn idx_decoding_never_panics_on_corrupted_files(
+        edits in proptest::collection::vec((any::<usize>(), 1..=255u8), 0..6),
+        cut in any::<usize>(),
+        images in any::<bool>(),
+        compress_first in any::<bool>(),
+    ) {
+        let magic = if images { IDX_IMAGES } else { IDX_LABELS };
+        let good = idx(magic, 3);
+        let bytes = match compress_first {
+            // Corrupt the gzip stream itself.
+            true => mutate(gz(&good), &edits, cut),
+            // Corrupt the IDX file, then compress: the gzip is valid, the contents not.
+            false => gz(&mutate(good, &edits, cut)),
+        };
+        let result = decode_idx(Path::new(P), &bytes[..], magic, 3);
+        if let Ok(out) = result {
+            // Anything accepted is an IDX file of exactly the expected length.
+            prop_assert_eq!(out.len(), if images { 16 + 3 * 784 } else { 8 + 3 });
+        }
+    }
+
+    #[test]
+    fn checkpoint_loading_never_panics_on_corrupted_files(
+        edits in proptest::collection::vec((any::<usize>(), 1..=255u8), 0..6),
+        cut in any::<usize>(),
+        header_len in proptest::option::of(any::<u64>()),
+    ) {
+        let g = graph();
+        let mut bytes = mutate(checkpoint_bytes(&g), &edits, cut);
+        // The first eight bytes claim the header's length: claim anything.
+        if let (Some(n), true) = (header_len, bytes.len() >= 8) {
+            bytes[..8].copy_from_slice(&n.to_le_bytes());
+        }
+        let path = Path::new(P);
+        let _ = checkpoint::parse_meta(path, &bytes);
+        let _ = checkpoint::parse_weights(path, &bytes, &g);
+        if let Ok(state) = checkpoint::parse_state(path, &bytes, &g) {
+            prop_assert!(state.params.iter().chain(&state.adam_m).chain(&state.adam_v).all(|v| v.is_finite()));
+        }
+    }
+
+    #[test]
+    fn checkpoint_loading_never_panics_on_random_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+        let g = graph();
+        let path = Path::new(P);
+        prop_assert!(checkpoint::parse_weights(path, &bytes, &g).is_err());
+        prop_assert!(checkpoint::parse_state(path, &bytes, &g).is_err());
+    }
+
+    #[test]
+    fn compare_and_metrics_readers_never_panic(text in "\\PC{0,200}", lines in proptest::collection::vec("[{}\\[\\]\":,a-z0-9. -]{0,60}", 0..8)) {
+        let path = Path::new(P);
+        for t in [text.clone(), lines.join("\n")] {
+            let _ = compare::parse_ours(path, &t);
+            let _ = compare::parse_peer(path, &t);
+            let _ = MetricsLog::parse(path, &t);
+        }
+    }
+
+    #[test]
+    fn compare_reader_survives_mutated_rows(edits in proptest::collection::vec((any::<usize>(), 1..=127u8), 0..4), cut in any::<usize>()) {
+        let row = r#"{"op":"matmul","variant":"tiled","shape":[64,64,64],"gpu_ms":0.5,"cpu_ms":null,"speedup":null,"gflops":1.0,"gbps":1.0,"timing":"timestamp","repeats":1}"#;
+        let bytes = mutate(row.as_bytes().to_vec(), &edits, cut);
+        let text = String::from_utf8_lossy(&bytes);
+        let _ = compare::parse_ours(Path::new(P), &text);
+        let _ = compare::parse_peer(Path::new(P), &text);
+    }
+}
+
+#[test]
+fn a_gzip_bomb_is_read_no_further_than_the_file_it_claims_to_be() {
+    // 64 MiB of zeros in about 64 KiB of gzip, where 11 bytes of labels are expected.
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..64 {
+        enc.write_all(&zeros).unwrap();
+    }
+    let bomb = enc.finish().unwrap();
+    let started = std::time::Instant::now();
+    let e = decode_idx(Path::new("bomb.gz"), &bomb[..], IDX_LABELS, 3)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("bomb.gz"), "{e}");
+    // Stopping after 12 bytes takes microseconds; reading 64 MiB would take far longer.
+    assert!(
+        started.elapsed().as_millis() < 200,
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn valid_files_are_accepted() {
+    for magic in [IDX_LABELS, IDX_IMAGES] {
+        let bytes = gz(&idx(magic, 3));
+        assert!(decode_idx(Path::new(P), &bytes[..], magic, 3).is_ok());
+    }
+    let g = graph();
+    let state = checkpoint::parse_state(Path::new(P), &checkpoint_bytes(&g), &g).unwrap();
+    assert_eq!((state.epoch, state.adam_step), (2, 3));
+}
