@@ -7,7 +7,8 @@ use std::time::Instant;
 use crate::backend::Backend;
 use crate::checkpoint;
 use crate::cli::{
-    BackendKind, BenchArgs, Cli, Command, EvalArgs, ModelKind, PlotArgs, ProfileArgs, TrainArgs,
+    BackendKind, BenchArgs, CheckArgs, Cli, Command, EvalArgs, InfoArgs, ModelKind, PlotArgs,
+    ProfileArgs, TrainArgs,
 };
 use crate::cpu::backend::CpuBackend;
 use crate::data::{default_data_dir, load_mnist, Mnist};
@@ -23,19 +24,69 @@ use crate::train::{EpochMetrics, MetricsLog, RunFlags, Snapshot, TrainConfig, Tr
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Train(args) => train(&args),
-        Command::Info => info(),
+        Command::Info(args) => info(&args),
         Command::Bench(args) => bench(&args),
         Command::Compare(args) => {
-            print!(
-                "{}",
-                crate::compare::render(&crate::compare::load(&args.ours, &args.peer)?)
-            );
+            let comparison = crate::compare::load(&args.ours, &args.peer)?;
+            print!("{}", crate::compare::render(&comparison));
+            if let Some(path) = &args.plot {
+                crate::compare::plot(&comparison, path)?;
+                println!("picture: {}", path.display());
+            }
             Ok(())
         }
         Command::Profile(args) => profile(&args),
+        Command::Check(args) => check(&args),
         Command::Eval(args) => eval(&args),
         Command::Plot(args) => plot(&args),
     }
+}
+
+fn check(args: &CheckArgs) -> Result<()> {
+    let gpu = Arc::new(Gpu::new()?);
+    let device = crate::gpu::kernels::Parallelism::of(&gpu.adapter.get_info());
+    let mut plan = crate::check::run::plan(args.quick, device)?;
+    if let Some(text) = &args.filter {
+        plan = plan.filter(text);
+        if plan.groups.is_empty() {
+            return Err(Error::flag(
+                "--filter",
+                format!("{text:?} names no entry point or variant"),
+            ));
+        }
+    }
+    let mut make =
+        |choice| -> Box<dyn Backend> { Box::new(GpuBackend::with_choice(gpu.clone(), choice)) };
+    let adapter = gpu.adapter_summary();
+    crate::check::run::run_plan(
+        &plan,
+        &adapter,
+        &mut make,
+        args.json,
+        &mut std::io::stdout(),
+    )
+}
+
+/// `bench --peak` and `info --peak`: measure, save, show.
+fn peak(gpu: &Arc<Gpu>, json: bool) -> Result<()> {
+    let (peaks, rows) = crate::peaks::measure(gpu)?;
+    let saved = crate::peaks::save(gpu, &peaks);
+    if json {
+        let value = serde_json::json!({ "peaks": peaks, "rows": rows });
+        println!("{value}");
+    } else {
+        print!("{}", crate::peaks::render(&peaks, &rows));
+    }
+    match saved {
+        Ok((path, notes)) => {
+            for note in notes {
+                eprintln!("{note}");
+            }
+            eprintln!("saved to {}", path.display());
+        }
+        Err(e) => eprintln!("note: the peaks were not saved: {e}"),
+    }
+    Ok(())
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
@@ -60,6 +111,10 @@ fn bench(args: &BenchArgs) -> Result<()> {
         ));
     }
     let gpu = Arc::new(Gpu::new()?);
+    if args.peak {
+        return peak(&gpu, args.json);
+    }
+    let peaks = crate::peaks::saved_or_measured(&gpu, |note| eprintln!("{note}"))?;
     let opts = crate::bench::Options::new(args.quick);
     if !args.json {
         println!(
@@ -73,8 +128,15 @@ fn bench(args: &BenchArgs) -> Result<()> {
         );
     }
     let mut rows = Vec::new();
+    let mut points = Vec::new();
     for case in cases {
-        let row = crate::bench::run_case(&gpu, &case, &opts)?;
+        let mut row = crate::bench::run_case(&gpu, &case, &opts)?;
+        row.place(&peaks, &case.op);
+        points.push(crate::roofline::Point {
+            label: format!("{} {} {:?}", row.op, row.variant, row.shape),
+            intensity: row.intensity.unwrap_or(0.0),
+            gflops: row.gflops.unwrap_or(0.0),
+        });
         if args.json {
             println!("{}", to_json(&row)?);
         }
@@ -98,11 +160,19 @@ fn bench(args: &BenchArgs) -> Result<()> {
         }
     }
     if !args.json {
+        println!("{}", crate::peaks::describe(&peaks));
         print!("{}", crate::bench::render(&rows));
         println!(
             "cpu ms: the CPU reference, timed only up to {:.0e} FLOP per call",
             crate::bench::CPU_CAP_FLOPS
         );
+        println!("of peak: GFLOP/s over the FMA peak (fma) or GB/s over the bandwidth (mem), whichever bounds a kernel of its FLOP/B;");
+        println!("above 100%: its data stayed in a cache faster than the memory the peaks stream through");
+    }
+    if let Some(path) = &args.plot {
+        let title = format!("kernels on the roofline of {}", gpu.adapter_summary());
+        crate::roofline::draw_roofline(path, &title, &peaks, &points)?;
+        eprintln!("roofline: {}", path.display());
     }
     Ok(())
 }
@@ -118,30 +188,64 @@ fn profile(args: &ProfileArgs) -> Result<()> {
     if args.batch == 0 {
         return Err(Error::flag("--batch", "must be at least 1"));
     }
-    // Steps × batch images of one shuffle: checked before any data or device.
-    if args
-        .steps
-        .checked_mul(args.batch)
-        .is_none_or(|n| n > 60_000)
-    {
+    // Any number of steps runs (an epoch's shuffle at a time), but steps × batch images
+    // must be a count: checked before any data or device.
+    if args.steps.checked_mul(args.batch).is_none() {
         return Err(Error::flag(
             "--steps",
             format!(
-                "{} steps of batch {} need more than the 60000 training images",
+                "{} steps of batch {} is more images than can be counted",
                 args.steps, args.batch
             ),
+        ));
+    }
+    if args.plot.is_some() && args.backend == BackendKind::Cpu {
+        return Err(Error::flag(
+            "--plot",
+            "the roofline needs a GPU's measured peaks; --backend cpu has none",
         ));
     }
     let data = load_mnist(
         &args.data_dir.clone().unwrap_or_else(default_data_dir),
         None,
     )?;
-    let mut backend = make_backend(args.backend)?;
-    let report = crate::profile::profile(backend.as_mut(), &data, arch, args.batch, args.steps)?;
+    let (mut backend, peaks): (Box<dyn Backend>, _) = match args.backend {
+        BackendKind::Gpu => {
+            let gpu = Arc::new(Gpu::new()?);
+            let peaks = crate::peaks::saved_or_measured(&gpu, |note| eprintln!("{note}"))?;
+            (Box::new(GpuBackend::new(gpu)), Some(peaks))
+        }
+        BackendKind::Cpu => (Box::new(CpuBackend::new()), None),
+    };
+    let report = crate::profile::profile(
+        backend.as_mut(),
+        &data,
+        arch,
+        args.batch,
+        args.steps,
+        peaks.as_ref(),
+    )?;
     if args.json {
         println!("{}", to_json(&report)?);
     } else {
         print!("{}", crate::profile::render(&report));
+    }
+    if let (Some(path), Some(peaks)) = (&args.plot, &peaks) {
+        let points: Vec<crate::roofline::Point> = report
+            .dispatches
+            .iter()
+            .map(|d| crate::roofline::Point {
+                label: format!("{} {}", d.kernel, d.shape),
+                intensity: d.intensity,
+                gflops: d.gflops,
+            })
+            .collect();
+        let title = format!(
+            "{}, batch {}: one training step on {}",
+            report.model, report.batch, report.backend
+        );
+        crate::roofline::draw_roofline(path, &title, peaks, &points)?;
+        eprintln!("roofline: {}", path.display());
     }
     Ok(())
 }
@@ -638,7 +742,7 @@ fn plot(args: &PlotArgs) -> Result<()> {
     Ok(())
 }
 
-fn info() -> Result<()> {
+fn info(args: &InfoArgs) -> Result<()> {
     let adapters = crate::gpu::context::list_adapters()?;
     for (i, adapter) in adapters.iter().enumerate() {
         let info = adapter.get_info();
@@ -668,5 +772,10 @@ fn info() -> Result<()> {
         );
     }
     println!("pick one with WGPU_ADAPTER_NAME=<part of the name>, WGPU_BACKEND=vulkan|metal|dx12|gl, or WGPU_POWER_PREF=high|low");
+    if args.peak {
+        let gpu = Arc::new(Gpu::new()?);
+        println!();
+        peak(&gpu, false)?;
+    }
     Ok(())
 }

@@ -70,6 +70,38 @@ pub struct Row {
     /// Whole-epoch rows only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub images_per_second: Option<f64>,
+    /// FLOP per byte of minimum traffic (kernel rows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intensity: Option<f64>,
+    /// With the card's peaks: the ceiling that bounds the kernel at its intensity
+    /// ("compute" or "memory"), and the share of it the kernel reaches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bound: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_share: Option<f64>,
+}
+
+impl Row {
+    /// Places a kernel row under the card's roofline.
+    pub fn place(&mut self, peaks: &crate::peaks::Peaks, op: &Op) {
+        let Some(ms) = self.gpu_ms else {
+            return;
+        };
+        let roof = peaks.place(op.flops(), op.bytes(), ms * 1e-3);
+        self.bound = Some(roof.bound.name().to_string());
+        self.peak_share = Some(roof.share);
+    }
+
+    /// "12.0% mem" or "3.1% fma": the share of the ceiling that bounds the kernel.
+    pub fn peak_cell(&self) -> String {
+        match (self.bound.as_deref(), self.peak_share) {
+            (Some(bound), Some(share)) if share.is_finite() => {
+                let ceiling = if bound == "compute" { "fma" } else { "mem" };
+                format!("{:.1}% {ceiling}", share * 100.0)
+            }
+            _ => "-".to_string(),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -99,7 +131,7 @@ impl Options {
 
 /// One case per variant for ops that have several (matmul: each variant, and each block
 /// size of sgemm and thin, that runs the product), one otherwise.
-fn with_variants(op: Op) -> Vec<Case> {
+pub fn with_variants(op: Op) -> Vec<Case> {
     let variants: Vec<Option<MatmulVariant>> = if let Op::Matmul(o) = &op {
         let runs = MatmulVariant::ALL.into_iter().filter(|v| v.runs(o));
         runs.map(Some).collect()
@@ -280,6 +312,9 @@ pub fn run_case(gpu: &Arc<Gpu>, case: &Case, opts: &Options) -> Result<Row> {
         timing: timing.to_string(),
         repeats: opts.gpu_repeats,
         images_per_second: None,
+        intensity: Some(flops / case.op.bytes()),
+        bound: None,
+        peak_share: None,
     })
 }
 
@@ -328,6 +363,9 @@ pub fn train_rows(
                 timing: "wallclock".into(),
                 repeats: timed,
                 images_per_second: Some(images as f64 / best),
+                intensity: None,
+                bound: None,
+                peak_share: None,
             });
         }
     }
@@ -347,13 +385,16 @@ pub fn render(rows: &[Row]) -> String {
                 opt(r.speedup, 1),
                 opt(r.gflops, 1),
                 opt(r.gbps, 1),
+                opt(r.intensity, 2),
+                r.peak_cell(),
                 r.timing.clone(),
             ]
         })
         .collect();
     table(
         &[
-            "op", "variant", "shape", "gpu ms", "cpu ms", "speedup", "GFLOP/s", "GB/s", "timing",
+            "op", "variant", "shape", "gpu ms", "cpu ms", "speedup", "GFLOP/s", "GB/s", "FLOP/B",
+            "of peak", "timing",
         ],
         &cells,
         3,

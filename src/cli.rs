@@ -22,17 +22,39 @@ pub enum Command {
     /// Train an autoencoder on MNIST and write DIR/metrics.jsonl.
     Train(TrainArgs),
     /// List every adapter wgpu sees, with the features and limits that matter here.
-    Info,
+    Info(InfoArgs),
     /// Time every kernel entry point and variant on the models' shapes, GPU beside CPU.
     Bench(BenchArgs),
     /// Join our `bench --json` rows with a peer's (torch_peer.py) and show the ratios.
     Compare(CompareArgs),
     /// Show where a training step's GPU time goes, dispatch by dispatch.
     Profile(ProfileArgs),
+    /// Check every kernel entry point and variant on this adapter against the CPU reference.
+    Check(CheckArgs),
     /// Evaluate a saved model on the test set and draw its pictures, without training.
     Eval(EvalArgs),
     /// Draw the loss curves of one or more runs (ours or scripts/torch_train.py's) in one loss.png.
     Plot(PlotArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct InfoArgs {
+    /// Also measure the chosen adapter's peaks (FMA rate, bandwidth), as `bench --peak`.
+    #[arg(long)]
+    pub peak: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CheckArgs {
+    /// A spread of each entry point's table and the models at batch 3: seconds on a GPU.
+    #[arg(long)]
+    pub quick: bool,
+    /// One JSON object per entry point and variant, then a summary object.
+    #[arg(long)]
+    pub json: bool,
+    /// Only the entry points or variants whose name contains this text, e.g. `conv2d`.
+    #[arg(long)]
+    pub filter: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -76,6 +98,13 @@ pub struct BenchArgs {
     /// Folder with the MNIST .gz files, for --train [default: data/mnist].
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Measure the card's peaks (fp32 FMA rate, copy and read bandwidth) and save them,
+    /// instead of timing the kernels.
+    #[arg(long)]
+    pub peak: bool,
+    /// Draw the kernels on the card's roofline into this PNG file.
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -84,6 +113,9 @@ pub struct CompareArgs {
     pub ours: PathBuf,
     /// The peer's rows: the output of torch_peer.py.
     pub peer: PathBuf,
+    /// Draw ours and the peer's time per op side by side into this PNG file.
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -92,7 +124,7 @@ pub struct ProfileArgs {
     pub model: ModelKind,
     #[arg(long, default_value_t = 128)]
     pub batch: usize,
-    /// Training steps to time (each dispatch gets two timestamps; at most 2048 dispatches).
+    /// Training steps to time, any number (an epoch at batch 128 is 469).
     #[arg(long, default_value_t = 20)]
     pub steps: usize,
     #[arg(long, value_enum, default_value_t = BackendKind::Gpu)]
@@ -103,6 +135,9 @@ pub struct ProfileArgs {
     /// Folder with the MNIST .gz files [default: data/mnist].
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Draw each dispatch on the card's roofline into this PNG file.
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

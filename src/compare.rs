@@ -136,6 +136,35 @@ pub fn load(ours: &Path, peer: &Path) -> Result<Comparison> {
     })
 }
 
+/// Draws ours and the peer's time per joined op side by side (`compare --plot`).
+pub fn plot(c: &Comparison, path: &Path) -> Result<()> {
+    let pairs: Vec<crate::roofline::Pair> = c
+        .joined
+        .iter()
+        .filter_map(|(o, p)| {
+            Some(crate::roofline::Pair {
+                label: format!("{} {}", o.op, format!("{:?}", o.shape).replace(' ', "")),
+                ours_ms: o.gpu_ms?,
+                peer_ms: p.ms,
+            })
+        })
+        .collect();
+    let field = |k: &str| {
+        c.peer_header
+            .as_ref()
+            .and_then(|h| h.get(k))
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    let peer = match (field("version"), field("device")) {
+        (Some(v), Some(d)) => format!("PyTorch {v} ({d})"),
+        _ => "peer".to_string(),
+    };
+    let title =
+        format!("time per call: ours against {peer}; ×: ours / peer, below 1 we are faster");
+    crate::roofline::draw_comparison(path, &title, &peer, &pairs)
+}
+
 pub fn render(c: &Comparison) -> String {
     let mut out = String::new();
     if let Some(h) = &c.peer_header {

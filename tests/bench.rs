@@ -11,6 +11,7 @@ use wgsl_autoencoder::ops::{
     Conv2dBackwardWeight, Conv2dForward, Conv2dShape, ConvTranspose2dForward, ConvTranspose2dShape,
     Matmul, MatmulShape, MaxPool2dForward, Op, Pool2dShape, View,
 };
+use wgsl_autoencoder::peaks;
 
 fn v(buf: usize, len: usize) -> View {
     View::whole(buf, len)
@@ -130,9 +131,16 @@ fn quick_and_full_benchmarks_cover_every_entry_point() {
     let all = wgsl_entry_points();
     assert!(all.len() >= 20, "{all:?}");
     for quick in [true, false] {
-        // The entry point each case runs on the GPU, variants included.
-        let covered: BTreeSet<String> = bench::cases(quick)
-            .unwrap()
+        // The entry point each case runs on the GPU, variants included; the peak kernels
+        // are timed by `bench --peak`.
+        let mut cases = bench::cases(quick).unwrap();
+        for op in [peaks::fma_op(4, 1), peaks::copy_op(4), peaks::read_op(4)] {
+            cases.push(bench::Case {
+                op,
+                choice: Default::default(),
+            });
+        }
+        let covered: BTreeSet<String> = cases
             .iter()
             .map(|c| {
                 let choice = kernels::choose(&c.op, &c.choice, Default::default());
@@ -143,9 +151,33 @@ fn quick_and_full_benchmarks_cover_every_entry_point() {
     }
 }
 
+/// A cache folder for this test binary instead of the user's, holding the card's peaks,
+/// measured once (`bench --peak`) before any test needs them, so that the runs here read
+/// them rather than each measure them.
+fn cache() -> &'static std::path::Path {
+    static CACHE: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    CACHE
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let out = Command::new(env!("CARGO_BIN_EXE_wgsl-autoencoder"))
+                .args(["bench", "--peak"])
+                .env("XDG_CACHE_HOME", dir.path())
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            dir
+        })
+        .path()
+}
+
 fn bench_json(extra: &[&str]) -> Vec<Row> {
     let out = Command::new(env!("CARGO_BIN_EXE_wgsl-autoencoder"))
         .args(["bench", "--quick", "--json"])
+        .env("XDG_CACHE_HOME", cache())
         .args(extra)
         .output()
         .unwrap();
@@ -159,7 +191,17 @@ fn bench_json(extra: &[&str]) -> Vec<Row> {
         .map(|l| {
             let value: serde_json::Value = serde_json::from_str(l).unwrap();
             for key in [
-                "op", "variant", "shape", "gpu_ms", "cpu_ms", "gflops", "gbps", "timing",
+                "op",
+                "variant",
+                "shape",
+                "gpu_ms",
+                "cpu_ms",
+                "gflops",
+                "gbps",
+                "timing",
+                "intensity",
+                "bound",
+                "peak_share",
             ] {
                 assert!(value.get(key).is_some(), "{key} missing in {l}");
             }
@@ -226,6 +268,9 @@ fn compare_joins_on_op_and_shape_and_lists_the_rest() {
         timing: "timestamp".into(),
         repeats: 1,
         images_per_second: None,
+        intensity: None,
+        bound: None,
+        peak_share: None,
     };
     let ours = [
         row("matmul", "naive", vec![1024, 1024, 1024], 4.0),
@@ -271,6 +316,15 @@ fn compare_joins_on_op_and_shape_and_lists_the_rest() {
         text.contains("only in ours (1)") && text.contains("only in the peer (1)"),
         "{text}"
     );
+    // `compare --plot`: a pair of bars per joined op.
+    let picture = dir.path().join("compare.png");
+    compare::plot(&c, &picture).unwrap();
+    let png = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(&picture).unwrap(),
+    ));
+    let info = png.read_info().unwrap().info().clone();
+    assert_eq!(info.width, 1400);
+    assert!(info.height >= 300, "{}", info.height);
 }
 
 #[test]
@@ -294,6 +348,7 @@ fn profile_prints_every_dispatch_of_a_conv_step() {
         args.extend(extra);
         let out = Command::new(env!("CARGO_BIN_EXE_wgsl-autoencoder"))
             .args(&args)
+            .env("XDG_CACHE_HOME", cache())
             .output()
             .unwrap();
         assert!(
@@ -328,10 +383,12 @@ fn profile_prints_every_dispatch_of_a_conv_step() {
         assert_eq!(d["calls"], 2, "{d}");
         assert!(d["median_ms"].as_f64().unwrap() > 0.0, "{d}");
     }
+    // The dispatches' shares and the host's make up the step.
     let share: f64 = dispatches
         .iter()
         .map(|d| d["share"].as_f64().unwrap())
-        .sum();
+        .sum::<f64>()
+        + json["host_share"].as_f64().unwrap();
     assert!((share - 1.0).abs() < 1e-9, "shares sum to {share}");
     assert!(json["step_wall_ms"].as_f64().unwrap() > 0.0);
 }

@@ -8,6 +8,7 @@
 //!   writes fails;
 //! - |gpu − cpu| ≤ atol + rtol·|cpu| for floats, equality for integers (indices).
 
+pub mod run;
 pub mod tables;
 
 use std::sync::Arc;
@@ -31,6 +32,18 @@ pub const TIGHT: Tol = Tol {
     atol: 1e-5,
     rtol: 1e-5,
 };
+
+/// For an op of any kind on values in [-1, 1): f32 sums of as many products as the op
+/// does per output (its FLOPs over twice its outputs) against the f64 reference. What
+/// the samples of whole models are checked with, where no table states the terms.
+pub fn tol_for(op: &Op) -> Tol {
+    let outputs: usize = op.outputs().iter().map(|v| v.len).sum();
+    let terms = (op.flops() / (2.0 * outputs as f64)).max(1.0);
+    Tol {
+        atol: 2e-6 * terms as f32,
+        rtol: 1e-5,
+    }
+}
 
 /// One kernel run to check: an op on buffers of its own (one per binding), their
 /// contents, the step uniform, the variant to force, and the tolerance.
@@ -104,6 +117,9 @@ pub struct Outcome {
     pub elements: usize,
     /// The largest finite |gpu − cpu| over the float outputs.
     pub worst: f64,
+    /// The largest finite |gpu − cpu| / (atol + rtol·|cpu|): how close to its tolerance
+    /// the worst element came (above 1 fails).
+    pub worst_of_tol: f64,
     /// How many elements were outside the tolerance, and the first few.
     pub bad: usize,
     pub first_bad: Vec<Mismatch>,
@@ -182,6 +198,7 @@ pub fn compare(
         kernel,
         elements: 0,
         worst: 0.0,
+        worst_of_tol: 0.0,
         bad: 0,
         first_bad: Vec::new(),
     };
@@ -199,7 +216,10 @@ pub fn compare(
                     let (g, c) = (f32::from_bits(g), f32::from_bits(c));
                     let err = (g - c).abs();
                     if err.is_finite() {
+                        let allowed = tol.atol + tol.rtol * c.abs();
                         outcome.worst = outcome.worst.max(err as f64);
+                        outcome.worst_of_tol =
+                            outcome.worst_of_tol.max(err as f64 / allowed as f64);
                     }
                     // Written so that a NaN on either side counts as a mismatch.
                     (g as f64, c as f64, err <= tol.atol + tol.rtol * c.abs())
@@ -225,6 +245,26 @@ pub fn compare(
 pub fn check_case(gpu: &Arc<Gpu>, case: &Case) -> Result<Outcome> {
     let mut outcomes = check_case_on(std::slice::from_ref(gpu), case)?;
     Ok(outcomes.remove(0))
+}
+
+/// Runs a case on the backend under test (a GPU backend with the case's variants, on a
+/// device of the given parallelism) and on the CPU reference, and compares.
+pub fn check_case_with(
+    tested: &mut dyn Backend,
+    device: Parallelism,
+    case: &Case,
+) -> Result<Outcome> {
+    let gpu_out = run_once(tested, &case.op, &case.init, case.step)?;
+    let cpu_out = run_once(&mut CpuBackend::new(), &case.op, &case.init, case.step)?;
+    let kernel = case.kernel(device)?;
+    Ok(compare(
+        &case.label,
+        kernel,
+        &case.op,
+        &gpu_out,
+        &cpu_out,
+        case.tol,
+    ))
 }
 
 /// Runs a case on each GPU context (say, one with naga's runtime checks and one

@@ -13,7 +13,8 @@ use crate::ops::{
     ConvTranspose2dBackward, ConvTranspose2dBackwardInput, ConvTranspose2dBackwardWeight,
     ConvTranspose2dForward, ConvTranspose2dShape, Corrupt, Epilogue, FusedPool, GatherBatch,
     InputGrad, LossBackward, LossForward, LossKind, LossSigmoidBackward, Matmul, MatmulShape,
-    MaxPool2dBackward, MaxPool2dForward, NoiseKind, Op, Pool2dShape, StepParams,
+    MaxPool2dBackward, MaxPool2dForward, NoiseKind, Op, PeakCopy, PeakFma, PeakRead, Pool2dShape,
+    StepParams,
 };
 
 /// Every case of every table.
@@ -44,6 +45,9 @@ pub fn all() -> Vec<Case> {
         conv_transpose2d_act_forward(),
         conv_transpose2d_backward(),
         noise(),
+        peak_fma(),
+        peak_copy(),
+        peak_read(),
     ]
     .concat()
 }
@@ -1105,4 +1109,75 @@ pub fn noise() -> Vec<Case> {
         }
     }
     cases
+}
+
+/// (len, iters, mul, add): no steps, one iteration, lengths around the workgroup, factors
+/// of either sign and chains that contract slowly (0.9) or fast (0.5) towards their fixed
+/// point, so that a kernel taking the wrong number of steps cannot land on it by chance.
+const PEAK_FMA_SHAPES: [(usize, usize, f32, f32); 6] = [
+    (1, 0, 0.5, 0.25),
+    (3, 1, -0.5, 1.0),
+    (255, 2, 0.75, 0.25),
+    (257, 7, 0.9, -0.1),
+    (1000, 3, -0.9, 0.5),
+    (4099, 33, 0.5, 0.5),
+];
+
+pub fn peak_fma() -> Vec<Case> {
+    PEAK_FMA_SHAPES
+        .iter()
+        .enumerate()
+        .map(|(i, &(len, iters, mul, add))| {
+            let op = Op::from(PeakFma {
+                x: V,
+                y: V,
+                len,
+                iters,
+                mul,
+                add,
+            })
+            .standalone();
+            let label = format!("len {len} iters {iters} mul {mul} add {add}");
+            Case::random(label, op, i as u64, TIGHT).with_step(StepParams::default())
+        })
+        .collect()
+}
+
+/// Multiples of 4 (the kernels load four floats at a time): one load, a partial
+/// workgroup, a workgroup and a bit, and several workgroups.
+const PEAK_COPY_LENS: [usize; 5] = [4, 8, 1020, 1028, 70_000];
+
+pub fn peak_copy() -> Vec<Case> {
+    PEAK_COPY_LENS
+        .iter()
+        .enumerate()
+        .map(|(i, &len)| {
+            let op = Op::from(PeakCopy { x: V, y: V, len }).standalone();
+            Case::random(format!("len {len}"), op, i as u64, TIGHT).with_step(StepParams::default())
+        })
+        .collect()
+}
+
+/// (len, chunk): one chunk of one load, a partial last chunk, chunks smaller than a
+/// workgroup's loads, exactly one load per invocation, and many loads per invocation.
+const PEAK_READ_SHAPES: [(usize, usize); 5] =
+    [(4, 4), (12, 8), (1028, 16), (4100, 1024), (70_000, 16_384)];
+
+pub fn peak_read() -> Vec<Case> {
+    PEAK_READ_SHAPES
+        .iter()
+        .enumerate()
+        .map(|(i, &(len, chunk))| {
+            let op = Op::from(PeakRead {
+                x: V,
+                y: V,
+                len,
+                chunk,
+            })
+            .standalone();
+            let tol = sum_tol(1e-6, chunk);
+            Case::random(format!("len {len} chunk {chunk}"), op, i as u64, tol)
+                .with_step(StepParams::default())
+        })
+        .collect()
 }

@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use bytemuck::{cast_slice, cast_slice_mut};
 
 use crate::backend::{Backend, MemoryLimits, OpTime, ProgramOps, Timing};
-use crate::cpu::{batch, conv2d, conv_transpose2d, elementwise, loss, matmul, noise, optim, pool};
+use crate::cpu::{
+    batch, conv2d, conv_transpose2d, elementwise, loss, matmul, noise, optim, peak, pool,
+};
 use crate::error::{Error, Result};
 use crate::ops::{
     Activation, BufId, BufferSpec, Epilogue, InputGrad, LossKind, NoiseKind, Op, StepParams, View,
@@ -407,6 +409,18 @@ fn run_reference(op: &Op, i: &Inputs, outs: &mut [&mut [u32]], step: &StepParams
                     )
                 }
             }
+        }
+        Op::PeakFma(o) => {
+            let [y] = outputs(op, outs)?;
+            peak::peak_fma(o.iters, o.mul, o.add, f(&o.x), f32s(y))
+        }
+        Op::PeakCopy(o) => {
+            let [y] = outputs(op, outs)?;
+            peak::peak_copy(f(&o.x), f32s(y))
+        }
+        Op::PeakRead(o) => {
+            let [y] = outputs(op, outs)?;
+            peak::peak_read(o.chunk, f(&o.x), f32s(y))
         }
         Op::Corrupt(o) => {
             let [y] = outputs(op, outs)?;

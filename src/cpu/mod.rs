@@ -10,6 +10,7 @@ pub mod loss;
 pub mod matmul;
 pub mod noise;
 pub mod optim;
+pub mod peak;
 pub mod pool;
 
 pub mod backend;

@@ -276,7 +276,26 @@ impl Backend for GpuBackend {
         let gpu = &self.gpu;
         let p = &self.programs[program];
         let stride = self.step_stride;
-        for chunk in steps.chunks(MAX_STEPS_PER_SUBMIT) {
+        let per_step = p.compiled.len().max(1);
+        if self.profiler.is_some() && per_step > Profiler::capacity() {
+            return Err(Error::Other(format!(
+                "{program} has {per_step} dispatches per step, more than the {} one profile can time",
+                Profiler::capacity()
+            )));
+        }
+        let mut rest = steps;
+        while !rest.is_empty() {
+            let mut take = rest.len().min(MAX_STEPS_PER_SUBMIT);
+            // While profiling, a submission holds only as many steps as the query sets
+            // have room for; when not one more step fits, the times so far are read back.
+            if let Some(prof) = self.profiler.as_mut() {
+                if prof.room() < per_step {
+                    prof.drain(gpu)?;
+                }
+                take = take.min(prof.room() / per_step);
+            }
+            let (chunk, later) = rest.split_at(take);
+            rest = later;
             let mut slots = vec![0u8; stride as usize * chunk.len()];
             for (i, s) in chunk.iter().enumerate() {
                 let at = i * stride as usize;
@@ -302,8 +321,8 @@ impl Backend for GpuBackend {
                                 .as_mut()
                                 .and_then(|prof| prof.begin(&mut pass, op, l.entry));
                             pass.dispatch_workgroups(l.grid[0], l.grid[1], l.grid[2]);
-                            if let (Some(prof), Some(q)) = (profiler.as_mut(), query) {
-                                prof.end(&mut pass, q);
+                            if let (Some(prof), Some(slot)) = (profiler.as_mut(), query) {
+                                prof.end(&mut pass, slot);
                             }
                         }
                     }
@@ -349,8 +368,7 @@ impl Backend for GpuBackend {
         Ok(())
     }
 
-    /// Reads the timestamps back; at most `MAX_STEPS_PER_SUBMIT` steps' worth should run
-    /// between two calls, as each submission resolves the whole query set.
+    /// Reads the timestamps back: every dispatch since the last call, however many.
     fn take_times(&mut self) -> Result<Vec<OpTime>> {
         match self.profiler.as_mut() {
             Some(p) => p.collect(&self.gpu),

@@ -1,22 +1,54 @@
 //! Per-dispatch GPU time from timestamp queries written inside the compute pass.
 //!
-//! Usage: enable it on a `GpuBackend`, run at most `MAX_STEPS_PER_SUBMIT` steps, then
-//! `collect`. Each dispatch is bracketed by two timestamps; `collect` reads them back,
-//! converts ticks to nanoseconds and starts afresh.
+//! A query set holds at most `wgpu::QUERY_SET_MAX_QUERIES` timestamps (2048 dispatches),
+//! fewer than one submission of a dense model's steps, so the profiler keeps a pool of
+//! sets and moves to the next when one is full. Each submission resolves what it wrote;
+//! when the pool runs out, the GPU backend calls `drain`, which reads every set back,
+//! keeps the times and frees the sets, so that any number of steps can be profiled.
+//! `collect` drains and hands over every time since the last collect, in order.
 
 use crate::backend::OpTime;
 use crate::error::{Error, Result};
 use crate::gpu::context::Gpu;
 use crate::ops::Op;
 
-const CAPACITY: u32 = wgpu::QUERY_SET_MAX_QUERIES;
+const SET_QUERIES: u32 = wgpu::QUERY_SET_MAX_QUERIES;
+/// Query sets in the pool: 16,384 dispatches between two readbacks, about 360 steps of
+/// the dense model, so that a readback (which waits for the GPU) interrupts a profiled
+/// run rarely.
+const POOL: usize = 8;
 
-pub struct Profiler {
+struct Set {
     set: wgpu::QuerySet,
     resolve: wgpu::Buffer,
-    ops: Vec<(Op, &'static str)>,
+    /// Timestamps written since the last drain.
+    used: u32,
+    /// Timestamps already resolved into `resolve`.
+    resolved: u32,
+}
+
+/// One timed dispatch waiting for its timestamps to be read back.
+struct Pending {
+    op: Op,
+    kernel: &'static str,
+    set: usize,
+    index: u32,
+}
+
+/// Where a dispatch's two timestamps go: its set in the pool, and the first index.
+#[derive(Clone, Copy, Debug)]
+pub struct Slot {
+    set: usize,
+    index: u32,
+}
+
+pub struct Profiler {
+    sets: Vec<Set>,
+    /// The set being written.
+    current: usize,
+    pending: Vec<Pending>,
+    times: Vec<OpTime>,
     period_ns: f64,
-    overflowed: bool,
 }
 
 impl Profiler {
@@ -27,76 +59,126 @@ impl Profiler {
                 gpu.adapter_summary()
             )));
         }
-        let set = gpu.device.create_query_set(&wgpu::QuerySetDescriptor {
-            label: Some("dispatch timestamps"),
-            ty: wgpu::QueryType::Timestamp,
-            count: CAPACITY,
-        });
-        let resolve = gpu.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("timestamp resolve"),
-            size: CAPACITY as u64 * 8,
-            usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
-            mapped_at_creation: false,
-        });
+        let sets = (0..POOL)
+            .map(|_| Set {
+                set: gpu.device.create_query_set(&wgpu::QuerySetDescriptor {
+                    label: Some("dispatch timestamps"),
+                    ty: wgpu::QueryType::Timestamp,
+                    count: SET_QUERIES,
+                }),
+                resolve: gpu.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("timestamp resolve"),
+                    size: SET_QUERIES as u64 * 8,
+                    usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+                    mapped_at_creation: false,
+                }),
+                used: 0,
+                resolved: 0,
+            })
+            .collect();
         Ok(Profiler {
-            set,
-            resolve,
-            ops: Vec::new(),
+            sets,
+            current: 0,
+            pending: Vec::new(),
+            times: Vec::new(),
             period_ns: gpu.queue.get_timestamp_period() as f64,
-            overflowed: false,
         })
     }
 
-    /// Writes the opening timestamp of a dispatch; None once the query set is full.
+    /// The most dispatches the pool can hold between two drains.
+    pub fn capacity() -> usize {
+        POOL * (SET_QUERIES / 2) as usize
+    }
+
+    /// Dispatches that can still be timed before a drain.
+    pub fn room(&self) -> usize {
+        let per_set = (SET_QUERIES / 2) as usize;
+        let left_in_current = per_set - (self.sets[self.current].used / 2) as usize;
+        left_in_current + (POOL - 1 - self.current) * per_set
+    }
+
+    /// Writes the opening timestamp of a dispatch; `None` when the pool is full, which the
+    /// backend prevents by checking `room` before it records.
     pub fn begin(
         &mut self,
         pass: &mut wgpu::ComputePass<'_>,
         op: &Op,
         kernel: &'static str,
-    ) -> Option<u32> {
-        let index = self.ops.len() as u32 * 2;
-        if index + 2 > CAPACITY {
-            self.overflowed = true;
-            return None;
+    ) -> Option<Slot> {
+        if self.sets[self.current].used + 2 > SET_QUERIES {
+            if self.current + 1 == POOL {
+                return None;
+            }
+            self.current += 1;
         }
-        pass.write_timestamp(&self.set, index);
-        self.ops.push((op.clone(), kernel));
-        Some(index)
+        let set = &mut self.sets[self.current];
+        let slot = Slot {
+            set: self.current,
+            index: set.used,
+        };
+        pass.write_timestamp(&set.set, slot.index);
+        set.used += 2;
+        self.pending.push(Pending {
+            op: op.clone(),
+            kernel,
+            set: slot.set,
+            index: slot.index,
+        });
+        Some(slot)
     }
 
-    pub fn end(&mut self, pass: &mut wgpu::ComputePass<'_>, index: u32) {
-        pass.write_timestamp(&self.set, index + 1);
+    pub fn end(&mut self, pass: &mut wgpu::ComputePass<'_>, slot: Slot) {
+        pass.write_timestamp(&self.sets[slot.set].set, slot.index + 1);
     }
 
+    /// Resolves the timestamps written since the last resolve, at the end of a submission.
+    /// A set is resolved from its start, so that the buffer offset stays aligned.
     pub fn resolve(&mut self, encoder: &mut wgpu::CommandEncoder) {
-        let used = self.ops.len() as u32 * 2;
-        if used > 0 {
-            encoder.resolve_query_set(&self.set, 0..used, &self.resolve, 0);
+        for s in &mut self.sets {
+            if s.used > s.resolved {
+                encoder.resolve_query_set(&s.set, 0..s.used, &s.resolve, 0);
+                s.resolved = s.used;
+            }
         }
+    }
+
+    /// Reads every resolved set back (waiting for the GPU), keeps the times and frees the
+    /// pool. Everything written must have been submitted with its resolve.
+    pub fn drain(&mut self, gpu: &Gpu) -> Result<()> {
+        let mut ticks: Vec<Vec<u64>> = Vec::with_capacity(POOL);
+        for s in &self.sets {
+            if s.resolved < s.used {
+                return Err(Error::Other(
+                    "timestamps were read back before they were resolved".into(),
+                ));
+            }
+            let bytes = if s.used > 0 {
+                gpu.read_bytes(&s.resolve, 0, s.used as u64 * 8)?
+            } else {
+                Vec::new()
+            };
+            // A Vec<u8> need not be aligned for u64s: copy rather than cast.
+            ticks.push(bytemuck::pod_collect_to_vec(&bytes));
+        }
+        for p in self.pending.drain(..) {
+            let t = &ticks[p.set][p.index as usize..p.index as usize + 2];
+            self.times.push(OpTime {
+                op: p.op,
+                kernel: p.kernel,
+                nanos: t[1].saturating_sub(t[0]) as f64 * self.period_ns,
+            });
+        }
+        for s in &mut self.sets {
+            s.used = 0;
+            s.resolved = 0;
+        }
+        self.current = 0;
+        Ok(())
     }
 
     /// The times of every dispatch since the last collect, in order.
     pub fn collect(&mut self, gpu: &Gpu) -> Result<Vec<OpTime>> {
-        if self.overflowed {
-            return Err(Error::Other(format!(
-                "more than {} dispatches were profiled before one collect",
-                CAPACITY / 2
-            )));
-        }
-        let ops = std::mem::take(&mut self.ops);
-        if ops.is_empty() {
-            return Ok(Vec::new());
-        }
-        let bytes = gpu.read_bytes(&self.resolve, 0, ops.len() as u64 * 16)?;
-        let ticks: &[u64] = bytemuck::cast_slice(&bytes);
-        Ok(ops
-            .into_iter()
-            .zip(ticks.chunks_exact(2))
-            .map(|((op, kernel), t)| OpTime {
-                op,
-                kernel,
-                nanos: t[1].saturating_sub(t[0]) as f64 * self.period_ns,
-            })
-            .collect())
+        self.drain(gpu)?;
+        Ok(std::mem::take(&mut self.times))
     }
 }

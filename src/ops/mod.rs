@@ -19,6 +19,7 @@ pub mod loss;
 pub mod matmul;
 pub mod noise;
 pub mod optim;
+pub mod peak;
 pub mod pool;
 
 pub use batch::GatherBatch;
@@ -37,6 +38,7 @@ pub use loss::{loss_totals, LossBackward, LossForward, LossKind, LossSigmoidBack
 pub use matmul::{BatchDim, Epilogue, Matmul, MatmulShape};
 pub use noise::{Corrupt, NoiseKind};
 pub use optim::{AdamConfig, AdamUpdate};
+pub use peak::{PeakCopy, PeakFma, PeakRead};
 pub use pool::{MaxPool2dBackward, MaxPool2dForward, Pool2dShape};
 
 /// A shape no kernel can run, with a message in PyTorch's words where PyTorch has one.
@@ -284,6 +286,9 @@ ops!(
     ConvTranspose2dForward,
     ConvTranspose2dBackwardInput,
     ConvTranspose2dBackwardWeight,
+    PeakFma,
+    PeakCopy,
+    PeakRead,
     Corrupt,
     Conv2dActForward,
     Conv2dBackward,

@@ -11,6 +11,7 @@ pub mod loss;
 pub mod matmul;
 pub mod noise;
 pub mod optim;
+pub mod peak;
 pub mod pool;
 
 use crate::error::{Error, Result};
@@ -41,11 +42,12 @@ pub enum Shader {
     Conv2d,
     Pool,
     ConvTranspose2d,
+    Peak,
     Noise,
 }
 
 impl Shader {
-    pub const ALL: [Shader; 9] = [
+    pub const ALL: [Shader; 10] = [
         Shader::Batch,
         Shader::Matmul,
         Shader::Elementwise,
@@ -54,6 +56,7 @@ impl Shader {
         Shader::Conv2d,
         Shader::Pool,
         Shader::ConvTranspose2d,
+        Shader::Peak,
         Shader::Noise,
     ];
 
@@ -67,6 +70,7 @@ impl Shader {
             Shader::Conv2d => "conv2d",
             Shader::Pool => "pool",
             Shader::ConvTranspose2d => "conv_transpose2d",
+            Shader::Peak => "peak",
             Shader::Noise => "noise",
         }
     }
@@ -81,6 +85,7 @@ impl Shader {
             Shader::Conv2d => include_str!("../../../shaders/conv2d.wgsl"),
             Shader::Pool => include_str!("../../../shaders/pool.wgsl"),
             Shader::ConvTranspose2d => include_str!("../../../shaders/conv_transpose2d.wgsl"),
+            Shader::Peak => include_str!("../../../shaders/peak.wgsl"),
             Shader::Noise => include_str!("../../../shaders/noise.wgsl"),
         }
     }
@@ -244,6 +249,9 @@ pub fn launch(op: &Op, choice: &KernelChoice) -> Result<Launch> {
         Op::ConvTranspose2dForward(o) => conv_transpose2d::forward(o),
         Op::ConvTranspose2dBackwardInput(o) => conv_transpose2d::backward_input(o),
         Op::ConvTranspose2dBackwardWeight(o) => conv_transpose2d::backward_weight(o),
+        Op::PeakFma(o) => peak::fma(o),
+        Op::PeakCopy(o) => peak::copy(o),
+        Op::PeakRead(o) => peak::read(o),
         Op::Corrupt(o) => noise::corrupt(o),
         Op::Conv2dActForward(o) => conv2d::act_forward(o, choice.stage_channels.unwrap_or(1)),
         Op::Conv2dBackward(o) => conv2d::backward(o),
@@ -346,6 +354,7 @@ pub fn params_layouts() -> Vec<ParamsLayout> {
         conv2d::Conv2dParams::layout(),
         pool::PoolParams::layout(),
         conv_transpose2d::ConvTranspose2dParams::layout(),
+        peak::PeakParams::layout(),
         noise::NoiseParams::layout(),
         step,
     ]

@@ -1,0 +1,530 @@
+//! The card's peaks, and where a kernel stands against them (the roofline).
+//!
+//! `measure` times the peak kernels (shaders/peak.wgsl) on the adapter with timestamp
+//! queries, as vkpeak and clpeak do: the fp32 FMA rate from a register-bound kernel, and
+//! the memory bandwidth from a large copy and a large read-reduce, each the best of
+//! several runs. The figures are saved per adapter and driver in the user's cache folder,
+//! so that `bench` and `profile` can hold every kernel against them without measuring
+//! again. A kernel of arithmetic intensity I (FLOP per byte) can reach at most
+//! min(P, I·B) FLOP/s: below the ridge P/B memory bounds it, above it the arithmetic.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::backend::Backend;
+use crate::error::{Error, Result};
+use crate::gpu::{Gpu, GpuBackend};
+use crate::ops::{views, BufferSpec, Op, PeakCopy, PeakFma, PeakRead, StepParams};
+
+/// What the card can do at best, as measured on it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Peaks {
+    /// The adapter as `info` names it.
+    pub adapter: String,
+    /// fp32 FMA rate, counting an FMA as two FLOP.
+    pub fma_gflops: f64,
+    /// A copy: bytes read plus bytes written, per second.
+    pub copy_gbps: f64,
+    /// A read-reduce: bytes read per second.
+    pub read_gbps: f64,
+    /// "timestamp" (GPU timestamp queries) or "wallclock" (submit and wait).
+    pub timing: String,
+    /// When, as an RFC 3339 UTC time.
+    pub measured: String,
+}
+
+/// Which ceiling bounds a kernel at its arithmetic intensity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Bound {
+    Compute,
+    Memory,
+}
+
+impl Bound {
+    pub fn name(self) -> &'static str {
+        match self {
+            Bound::Compute => "compute",
+            Bound::Memory => "memory",
+        }
+    }
+}
+
+/// A kernel's place under the roofline.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Roof {
+    /// FLOP per byte of minimum traffic.
+    pub intensity: f64,
+    pub bound: Bound,
+    /// The achieved rate over the ceiling that bounds it: GFLOP/s over the FMA peak when
+    /// compute bounds it, GB/s over the bandwidth when memory does.
+    pub share: f64,
+}
+
+impl Peaks {
+    /// The better of the two streaming figures: the most the memory has been seen to give.
+    pub fn bandwidth_gbps(&self) -> f64 {
+        self.copy_gbps.max(self.read_gbps)
+    }
+
+    /// The intensity (FLOP/byte) where the two ceilings meet.
+    pub fn ridge(&self) -> f64 {
+        self.fma_gflops / self.bandwidth_gbps()
+    }
+
+    /// The most GFLOP/s a kernel of this intensity can reach.
+    pub fn attainable(&self, intensity: f64) -> f64 {
+        self.fma_gflops.min(intensity * self.bandwidth_gbps())
+    }
+
+    /// Where a kernel that does `flops` and moves at least `bytes` in `seconds` stands.
+    pub fn place(&self, flops: f64, bytes: f64, seconds: f64) -> Roof {
+        let intensity = if bytes > 0.0 { flops / bytes } else { 0.0 };
+        if intensity >= self.ridge() {
+            Roof {
+                intensity,
+                bound: Bound::Compute,
+                share: flops / seconds / 1e9 / self.fma_gflops,
+            }
+        } else {
+            Roof {
+                intensity,
+                bound: Bound::Memory,
+                share: bytes / seconds / 1e9 / self.bandwidth_gbps(),
+            }
+        }
+    }
+}
+
+/// One measured figure, for the table `bench --peak` prints.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct PeakRow {
+    pub what: String,
+    pub kernel: String,
+    pub size: String,
+    /// The best of the timed runs.
+    pub best_ms: f64,
+    pub median_ms: f64,
+    pub rate: f64,
+    pub unit: String,
+}
+
+/// The FMA kernel over `len` invocations of `iters` iterations.
+pub fn fma_op(len: usize, iters: usize) -> Op {
+    let v = views(&[len, len]);
+    Op::from(PeakFma {
+        x: v[0],
+        y: v[1],
+        len,
+        iters,
+        // A fixed point at 1: the chains stay near 1 whatever their start, and neither
+        // overflow nor fall into denormals.
+        mul: 0.75,
+        add: 0.25,
+    })
+}
+
+pub fn copy_op(len: usize) -> Op {
+    let v = views(&[len, len]);
+    Op::from(PeakCopy {
+        x: v[0],
+        y: v[1],
+        len,
+    })
+}
+
+/// Elements each workgroup of the measuring read-reduce sums: 64 KiB, sixteen vec4
+/// loads per invocation.
+pub const READ_CHUNK: usize = 16 * 1024;
+
+pub fn read_op(len: usize) -> Op {
+    let groups = len.div_ceil(READ_CHUNK);
+    let v = views(&[len, groups]);
+    Op::from(PeakRead {
+        x: v[0],
+        y: v[1],
+        len,
+        chunk: READ_CHUNK,
+    })
+}
+
+/// Invocations of the FMA kernel: enough workgroups (4096) to fill any GPU many times over.
+const FMA_LEN: usize = 1 << 20;
+/// The largest streaming buffer: far beyond any cache (an H100's L2 is 50 MB).
+const STREAM_BYTES: u64 = 512 << 20;
+/// Each timed FMA run should take about this long, so that launch costs and timer
+/// resolution do not count.
+const FMA_TARGET_MS: f64 = 20.0;
+const REPEATS: usize = 10;
+
+/// Times `repeats` runs of one op on its own buffers, after a warm-up run: per-dispatch
+/// timestamps where the adapter has them, the host clock around submit and wait
+/// otherwise. Returns each run's milliseconds and the timing used.
+fn time_runs(
+    gpu: &Arc<Gpu>,
+    op: &Op,
+    init: Option<&[u32]>,
+    repeats: usize,
+) -> Result<(Vec<f64>, &'static str)> {
+    let mut backend = GpuBackend::new(gpu.clone());
+    let timestamps = gpu.can_time_dispatches();
+    if timestamps {
+        backend.set_profiling(true)?;
+    }
+    let specs: Vec<BufferSpec> = op
+        .bindings()
+        .iter()
+        .map(|b| BufferSpec {
+            name: format!("{}.{}", op.entry(), b.name),
+            len: b.len,
+        })
+        .collect();
+    backend.alloc(&specs)?;
+    if let Some(words) = init {
+        backend.write(0, 0, words)?;
+    }
+    backend.compile("peak", std::slice::from_ref(op))?;
+    let one = [StepParams::default()];
+    backend.run("peak", None, &one)?;
+    backend.finish()?;
+    backend.take_times()?;
+    if timestamps {
+        let steps = vec![one[0]; repeats];
+        backend.run("peak", None, &steps)?;
+        let ms = backend
+            .take_times()?
+            .iter()
+            .map(|t| t.nanos / 1e6)
+            .collect();
+        Ok((ms, "timestamp"))
+    } else {
+        let mut ms = Vec::new();
+        for _ in 0..repeats {
+            let start = Instant::now();
+            backend.run("peak", None, &one)?;
+            backend.finish()?;
+            ms.push(start.elapsed().as_secs_f64() * 1e3);
+        }
+        Ok((ms, "wallclock"))
+    }
+}
+
+fn best(ms: &[f64]) -> f64 {
+    ms.iter().copied().fold(f64::INFINITY, f64::min)
+}
+
+const MAX_FMA_ITERS: usize = 1 << 16;
+/// At least 8192 FLOP per invocation, so that starting an invocation and storing its
+/// result (little on a GPU, much on lavapipe) is a small part of its time.
+const MIN_FMA_ITERS: usize = 64;
+
+/// Iterations of the FMA kernel that measure the arithmetic alone: grown from
+/// `MIN_FMA_ITERS` until a run lasts about `FMA_TARGET_MS`, then doubled while that still
+/// raises the rate by 5% and runs stay short. Found on the card itself, so that nothing is
+/// tuned per card.
+fn calibrate_fma(gpu: &Arc<Gpu>) -> Result<(usize, f64)> {
+    let run = |iters: usize| -> Result<(f64, f64)> {
+        let op = fma_op(FMA_LEN, iters);
+        let (ms, _) = time_runs(gpu, &op, None, 3)?;
+        let ms = best(&ms).max(1e-6);
+        Ok((ms, op.flops() / (ms * 1e-3) / 1e9))
+    };
+    let mut iters = MIN_FMA_ITERS;
+    let (mut ms, mut rate) = run(iters)?;
+    while ms < FMA_TARGET_MS / 2.0 && iters < MAX_FMA_ITERS {
+        let grow = (FMA_TARGET_MS / ms).clamp(2.0, 1000.0);
+        iters = ((iters as f64 * grow) as usize).min(MAX_FMA_ITERS);
+        (ms, rate) = run(iters)?;
+    }
+    while iters < MAX_FMA_ITERS && ms < 5.0 * FMA_TARGET_MS {
+        let (longer_ms, longer_rate) = run(2 * iters)?;
+        if longer_rate < 1.05 * rate {
+            break;
+        }
+        (iters, ms, rate) = (2 * iters, longer_ms, longer_rate);
+    }
+    Ok((iters, ms))
+}
+
+/// Measures the adapter's peaks. Takes a fraction of a second on a GPU, a few seconds on
+/// lavapipe.
+pub fn measure(gpu: &Arc<Gpu>) -> Result<(Peaks, Vec<PeakRow>)> {
+    let (iters, run_ms) = calibrate_fma(gpu)?;
+    let fma = fma_op(FMA_LEN, iters);
+    // Ten runs, or as many as fit in two seconds where a run is long (lavapipe).
+    let repeats = ((2000.0 / run_ms) as usize).clamp(3, REPEATS);
+    let (fma_ms, timing) = time_runs(gpu, &fma, None, repeats)?;
+
+    let limit = gpu
+        .limits
+        .max_storage_buffer_binding_size
+        .min(gpu.limits.max_buffer_size)
+        .min(STREAM_BYTES);
+    // Whole chunks of the read-reduce, so that every workgroup reads the same amount.
+    let len = (limit as usize / 4) / READ_CHUNK * READ_CHUNK;
+    if len == 0 {
+        return Err(Error::Other(format!(
+            "{} binds at most {limit} bytes per buffer, too few to measure its bandwidth",
+            gpu.adapter_summary()
+        )));
+    }
+    // Ones rather than the zeros a new buffer holds, in case a driver treats zeros specially.
+    let ones = vec![1.0f32.to_bits(); len];
+    let copy = copy_op(len);
+    let (copy_ms, _) = time_runs(gpu, &copy, Some(&ones), REPEATS)?;
+    let read = read_op(len);
+    let (read_ms, _) = time_runs(gpu, &read, Some(&ones), REPEATS)?;
+
+    let mib = (len * 4) as f64 / (1 << 20) as f64;
+    let row = |what: &str, op: &Op, size: String, ms: &[f64], amount: f64, unit: &str| {
+        let b = best(ms);
+        PeakRow {
+            what: what.to_string(),
+            kernel: op.entry().to_string(),
+            size,
+            best_ms: b,
+            median_ms: crate::report::median(ms),
+            rate: amount / (b * 1e-3) / 1e9,
+            unit: unit.to_string(),
+        }
+    };
+    let rows = vec![
+        row(
+            "fp32 FMA rate",
+            &fma,
+            format!("{FMA_LEN} invocations × {iters} iterations × 128 FLOP"),
+            &fma_ms,
+            fma.flops(),
+            "GFLOP/s",
+        ),
+        row(
+            "copy bandwidth",
+            &copy,
+            format!("{mib:.0} MiB read + {mib:.0} MiB written"),
+            &copy_ms,
+            copy.bytes(),
+            "GB/s",
+        ),
+        row(
+            "read-reduce bandwidth",
+            &read,
+            format!("{mib:.0} MiB read"),
+            &read_ms,
+            read.bytes(),
+            "GB/s",
+        ),
+    ];
+    let peaks = Peaks {
+        adapter: gpu.adapter_summary(),
+        fma_gflops: rows[0].rate,
+        copy_gbps: rows[1].rate,
+        read_gbps: rows[2].rate,
+        timing: timing.to_string(),
+        measured: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+    };
+    Ok((peaks, rows))
+}
+
+/// Where saved peaks live: `$XDG_CACHE_HOME/wgsl-autoencoder/peaks.json`, else
+/// `~/.cache/wgsl-autoencoder/peaks.json`.
+pub fn cache_file() -> Option<PathBuf> {
+    let base = match std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(std::env::var_os("HOME").filter(|v| !v.is_empty())?).join(".cache"),
+    };
+    Some(base.join("wgsl-autoencoder").join("peaks.json"))
+}
+
+/// Peaks are kept per adapter and per driver version: a new driver may change them.
+pub fn adapter_key(gpu: &Gpu) -> String {
+    let i = gpu.adapter.get_info();
+    format!(
+        "{} | {:?} | {:04x}:{:04x} | {} {}",
+        i.name, i.backend, i.vendor, i.device, i.driver, i.driver_info
+    )
+}
+
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct CacheFile {
+    version: u32,
+    adapters: BTreeMap<String, Peaks>,
+}
+
+const CACHE_VERSION: u32 = 1;
+
+/// The saved peaks file, or why it cannot be used. A missing file is an empty one.
+fn read_cache(path: &Path) -> std::result::Result<CacheFile, String> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(CacheFile::default()),
+        Err(e) => return Err(e.to_string()),
+    };
+    let file: CacheFile = serde_json::from_str(&text).map_err(|e| format!("not JSON ({e})"))?;
+    if file.version != CACHE_VERSION {
+        return Err(format!("version {} is not {CACHE_VERSION}", file.version));
+    }
+    Ok(file)
+}
+
+/// Saved peaks and the notes worth telling the user (a corrupt file, which is ignored).
+pub struct Saved {
+    pub peaks: Option<Peaks>,
+    pub path: Option<PathBuf>,
+    pub notes: Vec<String>,
+}
+
+/// The peaks saved for this adapter, if any. Never fails: a cache that cannot be read is
+/// a note, and the peaks are measured again.
+pub fn load(gpu: &Gpu) -> Saved {
+    let Some(path) = cache_file() else {
+        return Saved {
+            peaks: None,
+            path: None,
+            notes: vec!["no cache folder (neither XDG_CACHE_HOME nor HOME is set)".into()],
+        };
+    };
+    match read_cache(&path) {
+        Ok(mut file) => Saved {
+            peaks: file.adapters.remove(&adapter_key(gpu)),
+            path: Some(path),
+            notes: Vec::new(),
+        },
+        Err(why) => Saved {
+            peaks: None,
+            notes: vec![format!("ignoring {}: {why}", path.display())],
+            path: Some(path),
+        },
+    }
+}
+
+/// Saves the peaks for this adapter beside those of other adapters, atomically, and says
+/// where. A corrupt file is replaced, with a note saying so.
+pub fn save(gpu: &Gpu, peaks: &Peaks) -> Result<(PathBuf, Vec<String>)> {
+    let path = cache_file().ok_or_else(|| {
+        Error::Other("no cache folder to save peaks in: set XDG_CACHE_HOME or HOME".into())
+    })?;
+    let mut notes = Vec::new();
+    let mut file = read_cache(&path).unwrap_or_else(|why| {
+        notes.push(format!("replacing {}: {why}", path.display()));
+        CacheFile::default()
+    });
+    file.version = CACHE_VERSION;
+    file.adapters.insert(adapter_key(gpu), peaks.clone());
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    let text = serde_json::to_string_pretty(&file).map_err(|e| Error::Other(e.to_string()))?;
+    crate::files::write_atomically(&path, text.as_bytes())?;
+    Ok((path, notes))
+}
+
+/// The saved peaks, or peaks measured and saved now; `say` hears what happened, for
+/// the user (on stderr, so that JSON output stays clean).
+pub fn saved_or_measured(gpu: &Arc<Gpu>, mut say: impl FnMut(&str)) -> Result<Peaks> {
+    let saved = load(gpu);
+    for note in &saved.notes {
+        say(note);
+    }
+    if let Some(peaks) = saved.peaks {
+        let from = saved
+            .path
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        say(&format!(
+            "peaks of {} measured {}, from {from} (`bench --peak` measures them again)",
+            peaks.adapter, peaks.measured
+        ));
+        return Ok(peaks);
+    }
+    say(&format!(
+        "no saved peaks for {}: measuring them now (as `bench --peak` does)",
+        gpu.adapter_summary()
+    ));
+    let (peaks, _) = measure(gpu)?;
+    match save(gpu, &peaks) {
+        // The file was read a moment ago, and any trouble with it already told.
+        Ok((path, _)) => say(&format!("saved to {}", path.display())),
+        Err(e) => say(&format!("could not save the peaks: {e}")),
+    }
+    Ok(peaks)
+}
+
+/// The table `bench --peak` prints.
+pub fn render(peaks: &Peaks, rows: &[PeakRow]) -> String {
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.what.clone(),
+                r.kernel.clone(),
+                r.size.clone(),
+                format!("{:.4}", r.best_ms),
+                format!("{:.4}", r.median_ms),
+                format!("{:.1} {}", r.rate, r.unit),
+            ]
+        })
+        .collect();
+    let mut out = format!(
+        "{} ({} timing, best of up to {REPEATS} runs)\n",
+        peaks.adapter, peaks.timing
+    );
+    out += &crate::report::table(
+        &["peak", "kernel", "size", "best ms", "median ms", "rate"],
+        &cells,
+        3,
+    );
+    out += &format!(
+        "roofline: memory bounds kernels below {:.2} FLOP/byte, arithmetic above\n",
+        peaks.ridge()
+    );
+    out
+}
+
+/// A figure with its unit, for reports.
+pub fn describe(peaks: &Peaks) -> String {
+    format!(
+        "peaks: {:.1} GFLOP/s fp32 FMA, {:.1} GB/s copy, {:.1} GB/s read (ridge at {:.2} FLOP/byte; {} timing, measured {})",
+        peaks.fma_gflops,
+        peaks.copy_gbps,
+        peaks.read_gbps,
+        peaks.ridge(),
+        peaks.timing,
+        peaks.measured
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peaks() -> Peaks {
+        Peaks {
+            adapter: "test".into(),
+            fma_gflops: 1000.0,
+            copy_gbps: 80.0,
+            read_gbps: 100.0,
+            timing: "timestamp".into(),
+            measured: "2026-01-01T00:00:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn the_roofline_bends_at_the_ridge() {
+        let p = peaks();
+        assert_eq!(p.bandwidth_gbps(), 100.0);
+        assert_eq!(p.ridge(), 10.0);
+        assert_eq!(p.attainable(1.0), 100.0);
+        assert_eq!(p.attainable(100.0), 1000.0);
+        // 1 GFLOP over 1 GB in 20 ms: intensity 1, memory-bound, 50 GB/s of 100.
+        let r = p.place(1e9, 1e9, 0.02);
+        assert_eq!((r.intensity, r.bound, r.share), (1.0, Bound::Memory, 0.5));
+        // 100 GFLOP over 1 GB in 0.2 s: intensity 100, compute-bound, 500 of 1000 GFLOP/s.
+        let r = p.place(100e9, 1e9, 0.2);
+        assert_eq!((r.bound, r.share), (Bound::Compute, 0.5));
+        // A copy does no arithmetic: it is placed by its bandwidth alone.
+        let r = p.place(0.0, 1e9, 0.1);
+        assert_eq!((r.intensity, r.bound, r.share), (0.0, Bound::Memory, 0.1));
+    }
+}
