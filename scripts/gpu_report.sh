@@ -6,12 +6,17 @@
 #
 # Needs the release binary at target/release/wgsl-autoencoder (cargo build --release) and
 # python3 with torch. Runs, from the repository root:
-#   info; bench --json --train (every kernel and variant, whole epochs at batch 64-1024);
-#   profile --json of both models at batch 128 (and their tables); the PyTorch peer on
-#   the same ops and epochs (scripts/torch_peer.py); compare.
+#   info; check (every kernel and variant against the CPU reference on this card);
+#   bench --peak (the card's FMA rate and bandwidth); bench --json --train (every kernel
+#   and variant, whole epochs at batch 64-1024); profile of both models at batch 128
+#   (tables, JSON and roofline pictures); the PyTorch peer on the same ops and epochs
+#   (scripts/torch_peer.py); compare.
 # Writes:
-#   summary.txt          what ran, where and when; the adapter; both profiles; compare's
-#                        table of ratios to PyTorch: the file a person reads
+#   summary.txt          what ran, where and when; the adapter; check; the peaks; both
+#                        profiles; compare's table of ratios to PyTorch: the file a
+#                        person reads
+#   roofline-dense.png   each dense-step kernel under the card's two ceilings
+#   roofline-conv.png    the same for the conv step
 #   bench.jsonl          our rows, as bench --json prints them
 #   torch.jsonl          the peer's rows
 #   profile-dense.json   profile --json, dense model
@@ -66,6 +71,21 @@ step() {
 step "info"
 "$bin" info >>"$summary" 2>>"$log"
 
+step "check (every kernel and variant against the CPU reference)"
+{
+    echo
+    echo "## check"
+    # A failing kernel is a finding, not a reason to stop the report.
+    "$bin" check 2>>"$log" || echo "check FAILED: see above"
+} >>"$summary"
+
+step "bench --peak (the card's FMA rate and bandwidth)"
+{
+    echo
+    echo "## bench --peak"
+    "$bin" bench --peak 2>>"$log"
+} >>"$summary"
+
 step "bench --json --train (every kernel and variant; whole epochs)"
 "$bin" bench --json --train >"$out/bench.jsonl" 2>>"$log"
 
@@ -75,7 +95,7 @@ for model in dense conv; do
     {
         echo
         echo "## profile --model $model --batch 128"
-        "$bin" profile --model "$model" --batch 128 2>>"$log"
+        "$bin" profile --model "$model" --batch 128 --plot "$out/roofline-$model.png" 2>>"$log"
     } >>"$summary"
 done
 
@@ -91,8 +111,10 @@ step "compare"
     echo
     echo "## commands"
     echo "$bin info"
+    echo "$bin check"
+    echo "$bin bench --peak"
     echo "$bin bench --json --train > bench.jsonl"
-    echo "$bin profile --model dense|conv --batch 128 [--json]"
+    echo "$bin profile --model dense|conv --batch 128 [--json | --plot roofline-MODEL.png]"
     echo "python3 scripts/torch_peer.py ${TORCH_PEER_ARGS:+$TORCH_PEER_ARGS }bench.jsonl > torch.jsonl"
     echo "$bin compare bench.jsonl torch.jsonl"
 } >>"$summary"

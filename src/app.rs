@@ -571,7 +571,11 @@ fn train(args: &TrainArgs) -> Result<()> {
         let dir = run.path().display();
         println!("metrics: {}", log.path().display());
         println!("pictures: {dir}/loss.png, reconstructions.png, latent.png, interpolation.png");
-        println!("weights: {dir}/model.safetensors (PyTorch state_dict names); to continue: {dir}/checkpoint.safetensors");
+        println!("weights: {dir}/model.safetensors (PyTorch state_dict names)");
+        println!(
+            "to train on: wgsl-autoencoder train --resume {dir} --epochs N (a total above {})",
+            config.epochs
+        );
     }
     Ok(())
 }
