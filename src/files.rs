@@ -1,9 +1,20 @@
 //! Writing output files so that a crash never leaves half a file where a good one was.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+
+/// The folder this program keeps its caches in (compiled pipelines, the card's peaks):
+/// `$XDG_CACHE_HOME/wgsl-autoencoder`, else `~/.cache/wgsl-autoencoder`; `None` where
+/// neither variable is set.
+pub fn cache_dir() -> Option<PathBuf> {
+    let base = match std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(std::env::var_os("HOME").filter(|v| !v.is_empty())?).join(".cache"),
+    };
+    Some(base.join("wgsl-autoencoder"))
+}
 
 /// Temporaries start with this; `rundir` removes any a killed process left behind.
 pub const PARTIAL_PREFIX: &str = ".partial-";

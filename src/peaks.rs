@@ -330,11 +330,7 @@ pub fn measure(gpu: &Arc<Gpu>) -> Result<(Peaks, Vec<PeakRow>)> {
 /// Where saved peaks live: `$XDG_CACHE_HOME/wgsl-autoencoder/peaks.json`, else
 /// `~/.cache/wgsl-autoencoder/peaks.json`.
 pub fn cache_file() -> Option<PathBuf> {
-    let base = match std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(std::env::var_os("HOME").filter(|v| !v.is_empty())?).join(".cache"),
-    };
-    Some(base.join("wgsl-autoencoder").join("peaks.json"))
+    Some(crate::files::cache_dir()?.join("peaks.json"))
 }
 
 /// Peaks are kept per adapter and per driver version: a new driver may change them.

@@ -65,7 +65,7 @@ impl GpuOptions {
     pub fn from_env() -> GpuOptions {
         GpuOptions {
             checked: checks_from_env(),
-            cache_dir: default_cache_dir(),
+            cache_dir: crate::files::cache_dir(),
         }
     }
 }
@@ -73,14 +73,6 @@ impl GpuOptions {
 /// Whether `WGSL_AUTOENCODER_CHECKED` asks for naga's runtime checks.
 pub fn checks_from_env() -> bool {
     std::env::var(CHECKED_VAR).is_ok_and(|v| v == "1")
-}
-
-fn default_cache_dir() -> Option<PathBuf> {
-    let base = match std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(std::env::var_os("HOME").filter(|v| !v.is_empty())?).join(".cache"),
-    };
-    Some(base.join("wgsl-autoencoder"))
 }
 
 /// The driver's compiled pipelines, loaded from a file at start and saved back after new
