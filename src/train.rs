@@ -232,11 +232,6 @@ impl<'b> Trainer<'b> {
         self.epoch
     }
 
-    /// Adam steps taken so far.
-    pub fn steps_done(&self) -> u64 {
-        self.step
-    }
-
     /// The current parameters, as one flat buffer laid out by `graph().params`.
     pub fn params(&mut self) -> Result<Vec<f32>> {
         self.backend.read_f32(PARAMS)

@@ -241,12 +241,6 @@ pub fn compare(
     outcome
 }
 
-/// Runs a case on `gpu` and on the CPU reference, and compares.
-pub fn check_case(gpu: &Arc<Gpu>, case: &Case) -> Result<Outcome> {
-    let mut outcomes = check_case_on(std::slice::from_ref(gpu), case)?;
-    Ok(outcomes.remove(0))
-}
-
 /// Runs a case on the backend under test (a GPU backend with the case's variants, on a
 /// device of the given parallelism) and on the CPU reference, and compares.
 pub fn check_case_with(
