@@ -2,10 +2,7 @@
 //! `bench --quick`, which finish in seconds on lavapipe), GPU beside the CPU reference.
 //! For the full shapes on a real GPU run `wgsl-autoencoder bench`.
 
-use std::sync::Arc;
-
 use wgsl_autoencoder::bench::{cases, render, run_case, Options};
-use wgsl_autoencoder::gpu::Gpu;
 
 fn main() {
     if let Err(e) = run() {
@@ -15,13 +12,15 @@ fn main() {
 }
 
 fn run() -> wgsl_autoencoder::Result<()> {
-    let gpu = Arc::new(Gpu::new()?);
-    println!("{}", gpu.adapter_summary());
-    let opts = Options::new(true);
-    let rows = cases(true)?
-        .iter()
-        .map(|case| run_case(&gpu, case, &opts))
-        .collect::<wgsl_autoencoder::Result<Vec<_>>>()?;
-    print!("{}", render(&rows));
-    Ok(())
+    pollster::block_on(async {
+        let gpu = wgsl_autoencoder::app::open_gpu().await?;
+        println!("{}", gpu.adapter_summary());
+        let opts = Options::new(true);
+        let mut rows = Vec::new();
+        for case in cases(true)? {
+            rows.push(run_case(&gpu, &case, &opts).await?);
+        }
+        print!("{}", render(&rows));
+        Ok(())
+    })
 }

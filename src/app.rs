@@ -13,19 +13,28 @@ use crate::cli::{
 use crate::cpu::backend::CpuBackend;
 use crate::data::{default_data_dir, load_mnist, Mnist};
 use crate::error::{Error, Result};
+use crate::files::PipelineFiles;
+use crate::gpu::context::{checks_from_env, AdapterRequest, GpuOptions, PipelineStore};
 use crate::gpu::{Gpu, GpuBackend};
 use crate::model::{Arch, DEFAULT_CHANNELS, DEFAULT_LAYERS};
-use crate::ops::{LossKind, NoiseKind};
+use crate::ops::NoiseKind;
 use crate::plots::{self, Curves};
 use crate::progress::EpochBars;
+use crate::record::RunRecord;
 use crate::rundir::RunDir;
-use crate::train::{EpochMetrics, MetricsLog, RunFlags, Snapshot, TrainConfig, Trainer};
+use crate::train::{EpochMetrics, MetricsLog, Snapshot, TrainConfig, Trainer};
 
+/// Runs a command. The library's GPU path is async; here, at the command line's edge, one
+/// `pollster::block_on` drives it.
 pub fn run(cli: Cli) -> Result<()> {
+    pollster::block_on(run_async(cli))
+}
+
+async fn run_async(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Train(args) => train(&args),
-        Command::Info(args) => info(&args),
-        Command::Bench(args) => bench(&args),
+        Command::Train(args) => train(&args).await,
+        Command::Info(args) => info(&args).await,
+        Command::Bench(args) => bench(&args).await,
         Command::Compare(args) => {
             let comparison = crate::compare::load(&args.ours, &args.peer)?;
             print!("{}", crate::compare::render(&comparison));
@@ -35,15 +44,28 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Profile(args) => profile(&args),
-        Command::Check(args) => check(&args),
-        Command::Eval(args) => eval(&args),
+        Command::Profile(args) => profile(&args).await,
+        Command::Check(args) => check(&args).await,
+        Command::Eval(args) => eval(&args).await,
         Command::Plot(args) => plot(&args),
     }
 }
 
-fn check(args: &CheckArgs) -> Result<()> {
-    let gpu = Arc::new(Gpu::new()?);
+/// The GPU that wgpu's environment variables choose, with compiled pipelines kept in the
+/// user's cache folder and naga's checks where `WGSL_AUTOENCODER_CHECKED=1`.
+pub async fn open_gpu() -> Result<Arc<Gpu>> {
+    let pipelines = crate::files::cache_dir()
+        .map(|dir| Arc::new(PipelineFiles { dir }) as Arc<dyn PipelineStore>);
+    let options = GpuOptions {
+        checked: checks_from_env(),
+        pipelines,
+    };
+    let request = AdapterRequest::from_env()?;
+    Ok(Arc::new(Gpu::open(&request, options).await?))
+}
+
+async fn check(args: &CheckArgs) -> Result<()> {
+    let gpu = open_gpu().await?;
     let device = crate::gpu::kernels::Parallelism::of(&gpu.adapter.get_info());
     let mut plan = crate::check::run::plan(args.quick, device)?;
     if let Some(text) = &args.filter {
@@ -65,11 +87,12 @@ fn check(args: &CheckArgs) -> Result<()> {
         args.json,
         &mut std::io::stdout(),
     )
+    .await
 }
 
 /// `bench --peak` and `info --peak`: measure, save, show.
-fn peak(gpu: &Arc<Gpu>, json: bool) -> Result<()> {
-    let (peaks, rows) = crate::peaks::measure(gpu)?;
+async fn peak(gpu: &Arc<Gpu>, json: bool) -> Result<()> {
+    let (peaks, rows) = crate::peaks::measure(gpu).await?;
     let saved = crate::peaks::save(gpu, &peaks);
     if json {
         let value = serde_json::json!({ "peaks": peaks, "rows": rows });
@@ -93,7 +116,7 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|e| Error::Other(e.to_string()))
 }
 
-fn bench(args: &BenchArgs) -> Result<()> {
+async fn bench(args: &BenchArgs) -> Result<()> {
     // The filter first: a typo should not cost a device start.
     let wanted = |case: &crate::bench::Case| {
         args.filter
@@ -110,11 +133,11 @@ fn bench(args: &BenchArgs) -> Result<()> {
             format!("{filter:?} matches no benchmark row; rows are named like \"matmul[128,784,100]\" or \"conv2d_forward/conv1[8,1,28,28,16]\""),
         ));
     }
-    let gpu = Arc::new(Gpu::new()?);
+    let gpu = open_gpu().await?;
     if args.peak {
-        return peak(&gpu, args.json);
+        return peak(&gpu, args.json).await;
     }
-    let peaks = crate::peaks::saved_or_measured(&gpu, |note| eprintln!("{note}"))?;
+    let peaks = crate::peaks::saved_or_measured(&gpu, |note| eprintln!("{note}")).await?;
     let opts = crate::bench::Options::new(args.quick);
     if !args.json {
         println!(
@@ -130,7 +153,7 @@ fn bench(args: &BenchArgs) -> Result<()> {
     let mut rows = Vec::new();
     let mut points = Vec::new();
     for case in cases {
-        let mut row = crate::bench::run_case(&gpu, &case, &opts)?;
+        let mut row = crate::bench::run_case(&gpu, &case, &opts).await?;
         row.place(&peaks, &case.op);
         points.push(crate::roofline::Point {
             label: format!("{} {} {:?}", row.op, row.variant, row.shape),
@@ -152,7 +175,7 @@ fn bench(args: &BenchArgs) -> Result<()> {
         } else {
             (&[64, 128, 256, 1024], 2)
         };
-        for row in crate::bench::train_rows(&gpu, &data, batches, timed)? {
+        for row in crate::bench::train_rows(&gpu, &data, batches, timed).await? {
             if args.json {
                 println!("{}", to_json(&row)?);
             }
@@ -177,7 +200,7 @@ fn bench(args: &BenchArgs) -> Result<()> {
     Ok(())
 }
 
-fn profile(args: &ProfileArgs) -> Result<()> {
+async fn profile(args: &ProfileArgs) -> Result<()> {
     let arch = match args.model {
         ModelKind::Dense => Arch::default_dense(),
         ModelKind::Conv => Arch::default_conv(),
@@ -209,22 +232,17 @@ fn profile(args: &ProfileArgs) -> Result<()> {
         &args.data_dir.clone().unwrap_or_else(default_data_dir),
         None,
     )?;
-    let (mut backend, peaks): (Box<dyn Backend>, _) = match args.backend {
+    let (backend, peaks): (Box<dyn Backend>, _) = match args.backend {
         BackendKind::Gpu => {
-            let gpu = Arc::new(Gpu::new()?);
-            let peaks = crate::peaks::saved_or_measured(&gpu, |note| eprintln!("{note}"))?;
+            let gpu = open_gpu().await?;
+            let peaks = crate::peaks::saved_or_measured(&gpu, |note| eprintln!("{note}")).await?;
             (Box::new(GpuBackend::new(gpu)), Some(peaks))
         }
         BackendKind::Cpu => (Box::new(CpuBackend::new()), None),
     };
-    let report = crate::profile::profile(
-        backend.as_mut(),
-        &data,
-        arch,
-        args.batch,
-        args.steps,
-        peaks.as_ref(),
-    )?;
+    let report =
+        crate::profile::profile(backend, &data, arch, args.batch, args.steps, peaks.as_ref())
+            .await?;
     if args.json {
         println!("{}", to_json(&report)?);
     } else {
@@ -261,20 +279,20 @@ pub fn arch_from(args: &TrainArgs) -> Result<Arch> {
             "--layers",
             "applies only to --model dense; the conv model's sizes are --channels",
         )),
-        (ModelKind::Dense, layers, None) => Ok(Arch::Dense {
-            layers: layers.clone().unwrap_or_else(|| DEFAULT_LAYERS.to_vec()),
-        }),
-        (ModelKind::Conv, None, channels) => Ok(Arch::Conv {
-            channels: channels
+        (ModelKind::Dense, layers, None) => Ok(Arch::dense(
+            layers.clone().unwrap_or_else(|| DEFAULT_LAYERS.to_vec()),
+        )),
+        (ModelKind::Conv, None, channels) => Ok(Arch::conv(
+            channels
                 .clone()
                 .unwrap_or_else(|| DEFAULT_CHANNELS.to_vec()),
-        }),
+        )),
     }
 }
 
-pub fn make_backend(kind: BackendKind) -> Result<Box<dyn Backend>> {
+pub async fn make_backend(kind: BackendKind) -> Result<Box<dyn Backend>> {
     Ok(match kind {
-        BackendKind::Gpu => Box::new(GpuBackend::new(Arc::new(Gpu::new()?))),
+        BackendKind::Gpu => Box::new(GpuBackend::new(open_gpu().await?)),
         BackendKind::Cpu => Box::new(CpuBackend::new()),
     })
 }
@@ -287,7 +305,7 @@ struct StartUp {
 
 /// Decodes MNIST on a thread while the device starts, and returns both with the seconds
 /// each took.
-fn data_and_backend(
+async fn data_and_backend(
     data_dir: PathBuf,
     limit: Option<usize>,
     kind: BackendKind,
@@ -297,7 +315,7 @@ fn data_and_backend(
         load_mnist(&data_dir, limit).map(|d| (d, started.elapsed().as_secs_f64()))
     });
     let started = Instant::now();
-    let backend = make_backend(kind);
+    let backend = make_backend(kind).await;
     let device = started.elapsed().as_secs_f64();
     let data = loading
         .join()
@@ -327,8 +345,7 @@ fn default_out_dir(model: &str) -> PathBuf {
 
 /// What a train command will do: a new run's configuration, or the run to continue.
 struct Plan {
-    config: TrainConfig,
-    flags: RunFlags,
+    record: RunRecord,
     run: RunDir,
     /// The checkpoint to continue from, for --resume.
     resume: Option<(PathBuf, checkpoint::Meta)>,
@@ -340,13 +357,13 @@ fn plan_new(args: &TrainArgs) -> Result<Plan> {
         None => None,
     };
     let config = TrainConfig {
-        arch: arch_from(args)?,
         epochs: args.epochs.unwrap_or(DEFAULT_EPOCHS),
         batch: args.batch,
         lr: args.lr,
         loss: args.loss.into(),
         seed: args.seed,
         noise,
+        ..TrainConfig::new(arch_from(args)?)
     };
     // Flags first: a typo should not cost a data load or a device start.
     config.validate()?;
@@ -376,11 +393,14 @@ fn plan_new(args: &TrainArgs) -> Result<Plan> {
         Some(dir) => dir.clone(),
         None => default_out_dir(config.arch.name()),
     };
-    let flags = RunFlags::new(&config, args.limit);
+    let record = RunRecord {
+        config,
+        limit: args.limit,
+        backend: Some(args.backend.unwrap_or(BackendKind::Gpu)),
+    };
     let run = RunDir::create_new(&out)?;
     Ok(Plan {
-        config,
-        flags,
+        record,
         run,
         resume: None,
     })
@@ -409,25 +429,27 @@ fn plan_resume(dir: &Path, args: &TrainArgs) -> Result<Plan> {
         path: path.clone(),
         message: "saved without the run's flags: it cannot be resumed".into(),
     })?;
-    let mut flags = RunFlags::from_json(&json, &path)?;
+    let mut record = RunRecord::from_json(&json, &path)?;
     if let Some(epochs) = args.epochs {
-        flags.epochs = epochs;
+        record.config.epochs = epochs;
+        record.config.validate()?;
     }
-    if meta.epoch >= flags.epochs {
+    if let Some(backend) = args.backend {
+        record.backend = Some(backend);
+    }
+    if meta.epoch >= record.config.epochs {
         return Err(Error::flag(
             "--epochs",
             format!(
                 "the run in {} already has its {} epochs (of {}); pass a larger --epochs to train it further",
                 dir.display(),
                 meta.epoch,
-                flags.epochs
+                record.config.epochs
             ),
         ));
     }
-    let config = flags.config()?;
     Ok(Plan {
-        config,
-        flags,
+        record,
         run,
         resume: Some((path, meta)),
     })
@@ -450,28 +472,29 @@ fn resume_note(dir: &Path, done: usize) -> String {
     }
 }
 
-fn train(args: &TrainArgs) -> Result<()> {
+async fn train(args: &TrainArgs) -> Result<()> {
     let started = Instant::now();
     let plan = match &args.resume {
         Some(dir) => plan_resume(dir, args)?,
         None => plan_new(args)?,
     };
     let Plan {
-        config,
-        flags,
+        mut record,
         run,
         resume,
     } = plan;
+    let config = record.config.clone();
     let quiet = args.quiet;
     // From here an interrupt removes the run's lock and says what is saved.
     crate::interrupt::install();
     let done = resume.as_ref().map_or(0, |(_, meta)| meta.epoch);
     crate::interrupt::set_note(resume_note(run.path(), done));
     let data_dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
-    let (data, mut backend, times) = data_and_backend(data_dir, flags.limit, args.backend)?;
+    let kind = record.backend.unwrap_or(BackendKind::Gpu);
+    let (data, backend, times) = data_and_backend(data_dir, record.limit, kind).await?;
     let backend_name = backend.name();
     let building = Instant::now();
-    let mut trainer = Trainer::new(backend.as_mut(), config.clone(), &data)?;
+    let mut trainer = Trainer::new(backend, config.clone(), &data).await?;
     let build_seconds = building.elapsed().as_secs_f64();
     trainer.collect_snapshots();
     let (mut log, mut history) = match &resume {
@@ -496,7 +519,9 @@ fn train(args: &TrainArgs) -> Result<()> {
             (MetricsLog::new(run.path()), Vec::new())
         }
     };
-    let flags_json = flags.to_json()?;
+    // The record saves the logging interval the run uses, so that a resumed run keeps it.
+    record.config.log_every = Some(trainer.log_every());
+    let record_json = record.to_json()?;
     let loss_name = config.loss.name();
     if !quiet {
         let params: usize = trainer.graph().params.iter().map(|p| p.value.len).sum();
@@ -536,7 +561,7 @@ fn train(args: &TrainArgs) -> Result<()> {
     for epoch in trainer.epochs_done() + 1..=config.epochs {
         crate::interrupt::set_note(resume_note(run.path(), epoch - 1));
         let mut bar = EpochBars::new(bars, epoch, config.epochs, loss_name);
-        let m = trainer.epoch_with(&mut |p| bar.update(p))?;
+        let m = trainer.epoch_with(&mut |p| bar.update(p)).await?;
         bar.clear();
         if !quiet {
             println!(
@@ -544,14 +569,14 @@ fn train(args: &TrainArgs) -> Result<()> {
                 m.epoch, config.epochs, m.train_loss, m.test_mse, m.test_bce, m.seconds, m.images_per_second, m.eval_seconds
             );
         }
-        let state = trainer.state()?;
+        let state = trainer.state().await?;
         crate::interrupt::saving(|| -> Result<()> {
             log.append(&m)?;
             checkpoint::save_state(
                 &run.file("checkpoint.safetensors"),
                 trainer.graph(),
                 &state,
-                &flags_json,
+                &record_json,
             )?;
             checkpoint::save(
                 &run.file("model.safetensors"),
@@ -565,7 +590,7 @@ fn train(args: &TrainArgs) -> Result<()> {
         let shot = trainer
             .take_snapshot()
             .ok_or_else(|| Error::Other("evaluation kept no snapshot".into()))?;
-        draw_pictures(&mut trainer, run.path(), &history, &shot)?;
+        draw_pictures(&mut trainer, run.path(), &history, &shot).await?;
     }
     if !quiet {
         let dir = run.path().display();
@@ -581,7 +606,7 @@ fn train(args: &TrainArgs) -> Result<()> {
 }
 
 /// All four pictures of a run in `dir`; `history` may be empty (then no loss.png).
-fn draw_pictures(
+async fn draw_pictures(
     trainer: &mut Trainer,
     dir: &Path,
     history: &[EpochMetrics],
@@ -596,14 +621,11 @@ fn draw_pictures(
         plots::loss(&dir.join("loss.png"), &curves, loss_name)?;
     }
     plots::reconstructions(&dir.join("reconstructions.png"), shot)?;
-    let what = match trainer.graph().arch {
-        Arch::Dense { .. } => format!("{} numbers", shot.code_len),
-        Arch::Conv { .. } => format!("the {}-number bottleneck", shot.code_len),
-    };
+    let what = trainer.graph().arch.code_words(shot.code_len);
     plots::latent(&dir.join("latent.png"), shot, &what)?;
     let pairs = plots::interpolation_pairs(&shot.labels, shot.codes.len() / shot.code_len.max(1));
     let codes = plots::interpolation_codes(shot, &pairs);
-    let images = trainer.decode(&codes)?;
+    let images = trainer.decode(&codes).await?;
     let labels: Vec<(u8, u8)> = pairs
         .iter()
         .map(|&(a, b)| (shot.labels[a], shot.labels[b]))
@@ -611,7 +633,7 @@ fn draw_pictures(
     plots::interpolation(&dir.join("interpolation.png"), &labels, &images)
 }
 
-fn eval(args: &EvalArgs) -> Result<()> {
+async fn eval(args: &EvalArgs) -> Result<()> {
     let (dir, path) = match args.path.is_dir() {
         true => {
             let model = args.path.join("model.safetensors");
@@ -640,24 +662,16 @@ fn eval(args: &EvalArgs) -> Result<()> {
     })?;
     // The run's flags, where the checkpoint has them (its noise, for a denoising model).
     let state_path = dir.join("checkpoint.safetensors");
-    let flags = match checkpoint::read_meta(&state_path)
+    let record = match checkpoint::read_meta(&state_path)
         .ok()
         .and_then(|m| m.flags)
     {
-        Some(json) => Some(RunFlags::from_json(&json, &state_path)?),
+        Some(json) => Some(RunRecord::from_json(&json, &state_path)?),
         None => None,
     };
-    let config = match &flags {
-        Some(f) if f.arch == meta.arch => f.config()?,
-        _ => TrainConfig {
-            arch,
-            epochs: 1,
-            batch: 128,
-            lr: 1e-3,
-            loss: LossKind::Mse,
-            seed: 0,
-            noise: None,
-        },
+    let config = match record {
+        Some(r) if r.config.arch == arch => r.config,
+        _ => TrainConfig::new(arch),
     };
     let out_dir = args.out.clone().unwrap_or_else(|| dir.clone());
     let run = match &args.out {
@@ -665,13 +679,13 @@ fn eval(args: &EvalArgs) -> Result<()> {
         None => RunDir::open_existing(&out_dir)?,
     };
     let data_dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
-    let (data, mut backend, _) = data_and_backend(data_dir, None, args.backend)?;
-    let mut trainer = Trainer::new(backend.as_mut(), config.clone(), &data)?;
+    let (data, backend, _) = data_and_backend(data_dir, None, args.backend).await?;
+    let mut trainer = Trainer::new(backend, config.clone(), &data).await?;
     trainer.collect_snapshots();
     let flat = checkpoint::load(&path, trainer.graph())?;
     trainer.set_params(&flat)?;
     let started = Instant::now();
-    let (mse, bce) = trainer.evaluate()?;
+    let (mse, bce) = trainer.evaluate().await?;
     let noise = config
         .noise
         .map(|n| {
@@ -700,7 +714,7 @@ fn eval(args: &EvalArgs) -> Result<()> {
     let shot = trainer
         .take_snapshot()
         .ok_or_else(|| Error::Other("evaluation kept no snapshot".into()))?;
-    draw_pictures(&mut trainer, run.path(), &history, &shot)?;
+    draw_pictures(&mut trainer, run.path(), &history, &shot).await?;
     println!("pictures: {}", run.path().display());
     Ok(())
 }
@@ -746,8 +760,8 @@ fn plot(args: &PlotArgs) -> Result<()> {
     Ok(())
 }
 
-fn info(args: &InfoArgs) -> Result<()> {
-    let adapters = crate::gpu::context::list_adapters()?;
+async fn info(args: &InfoArgs) -> Result<()> {
+    let adapters = crate::gpu::context::list_adapters(&AdapterRequest::from_env()?).await?;
     for (i, adapter) in adapters.iter().enumerate() {
         let info = adapter.get_info();
         let f = adapter.features();
@@ -777,9 +791,9 @@ fn info(args: &InfoArgs) -> Result<()> {
     }
     println!("pick one with WGPU_ADAPTER_NAME=<part of the name>, WGPU_BACKEND=vulkan|metal|dx12|gl, or WGPU_POWER_PREF=high|low");
     if args.peak {
-        let gpu = Arc::new(Gpu::new()?);
+        let gpu = open_gpu().await?;
         println!();
-        peak(&gpu, false)?;
+        peak(&gpu, false).await?;
     }
     Ok(())
 }

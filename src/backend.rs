@@ -45,6 +45,12 @@ pub struct MemoryLimits {
 /// Runs op lists over numbered buffers. A program is compiled once from its ops, at the
 /// batch size the graph was built for; `run` may then ask for fewer rows (a partial last
 /// batch), which changes the ops' sizes but never their buffers or bindings.
+///
+/// Whatever waits for the device is `async` and never blocks a browser's event loop:
+/// making buffers and pipelines and running programs (each checked in a validation error
+/// scope, which the device answers later), reading back and timing. Native callers drive
+/// these futures with `pollster` at their edge.
+#[async_trait::async_trait(?Send)]
 pub trait Backend {
     fn name(&self) -> String;
     /// How `set_profiling` times ops, or `None` where it cannot.
@@ -52,33 +58,47 @@ pub trait Backend {
     /// What `alloc` can hold; checked before it is called.
     fn memory_limits(&self) -> MemoryLimits;
     /// Replaces all buffers with zeroed ones of these lengths, and forgets every program.
-    fn alloc(&mut self, buffers: &[BufferSpec]) -> Result<()>;
+    async fn alloc(&mut self, buffers: &[BufferSpec]) -> Result<()>;
     /// Checks and prepares `ops` to run as `program`.
-    fn compile(&mut self, program: &'static str, ops: &[Op]) -> Result<()>;
+    async fn compile(&mut self, program: &'static str, ops: &[Op]) -> Result<()>;
     /// Runs the program once per step, in order, for a batch of `rows` (`None`: the size
     /// it was compiled for).
-    fn run(
+    async fn run(
         &mut self,
         program: &'static str,
         rows: Option<usize>,
         steps: &[StepParams],
     ) -> Result<()>;
+    /// Queues a write, ordered with the runs before and after it.
     fn write(&mut self, buf: BufId, offset: usize, words: &[u32]) -> Result<()>;
-    fn read(&mut self, buf: BufId) -> Result<Vec<u32>>;
+    /// The words of a view, once everything run before has finished.
+    async fn read(&mut self, view: View) -> Result<Vec<u32>>;
     /// Waits until all work run so far has finished.
-    fn finish(&mut self) -> Result<()>;
+    async fn finish(&mut self) -> Result<()>;
     /// Starts or stops timing every op that runs; the times wait for `take_times`. An
     /// error where `timing()` is `None`.
     fn set_profiling(&mut self, on: bool) -> Result<()>;
     /// The op times recorded since the last call, in execution order.
-    fn take_times(&mut self) -> Result<Vec<OpTime>>;
+    async fn take_times(&mut self) -> Result<Vec<OpTime>>;
 
     fn write_f32(&mut self, buf: BufId, offset: usize, data: &[f32]) -> Result<()> {
         self.write(buf, offset, bytemuck::cast_slice(data))
     }
 
-    fn read_f32(&mut self, buf: BufId) -> Result<Vec<f32>> {
-        Ok(bytemuck::cast_slice(&self.read(buf)?).to_vec())
+    async fn read_f32(&mut self, view: View) -> Result<Vec<f32>> {
+        Ok(bytemuck::cast_slice(&self.read(view).await?).to_vec())
+    }
+}
+
+/// Checks that `view` lies inside a buffer of `len` elements named `name`, for reads and
+/// writes from the host.
+pub fn check_access(name: &str, len: usize, view: View) -> Result<()> {
+    match view.offset.checked_add(view.len) {
+        Some(end) if end <= len => Ok(()),
+        _ => Err(crate::Error::Other(format!(
+            "access to elements {}..+{} of buffer '{name}', which holds {len}",
+            view.offset, view.len
+        ))),
     }
 }
 

@@ -6,7 +6,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::time::Instant;
+
+use web_time::Instant;
 
 use crate::backend::Backend;
 use crate::cpu::backend::CpuBackend;
@@ -225,7 +226,7 @@ pub fn cases(quick: bool) -> Result<Vec<Case>> {
     Ok(ops.into_iter().flat_map(with_variants).collect())
 }
 
-fn load(backend: &mut dyn Backend, op: &Op, init: &[Vec<u32>]) -> Result<()> {
+async fn load(backend: &mut dyn Backend, op: &Op, init: &[Vec<u32>]) -> Result<()> {
     let specs: Vec<BufferSpec> = init
         .iter()
         .zip(op.bindings())
@@ -234,17 +235,17 @@ fn load(backend: &mut dyn Backend, op: &Op, init: &[Vec<u32>]) -> Result<()> {
             len: b.len(),
         })
         .collect();
-    backend.alloc(&specs)?;
+    backend.alloc(&specs).await?;
     for (i, data) in init.iter().enumerate() {
         backend.write(i, 0, data)?;
     }
-    backend.compile("bench", std::slice::from_ref(op))
+    backend.compile("bench", std::slice::from_ref(op)).await
 }
 
 /// Median milliseconds of one launch on a backend: per-op times from its profiler (GPU
 /// timestamps, or the CPU clock around each reference call), after a warm-up launch.
 /// Without GPU timestamps, the host clock around a submit and a waiting poll instead.
-fn time_op(
+async fn time_op(
     backend: &mut dyn Backend,
     op: &Op,
     init: &[Vec<u32>],
@@ -254,18 +255,19 @@ fn time_op(
     if timing.is_some() {
         backend.set_profiling(true)?;
     }
-    load(backend, op, init)?;
+    load(backend, op, init).await?;
     let one = [SAMPLE_STEP];
     // First-use costs (pipeline creation, page faults) are not the kernel's.
-    backend.run("bench", None, &one)?;
-    backend.finish()?;
+    backend.run("bench", None, &one).await?;
+    backend.finish().await?;
     match timing {
         Some(timing) => {
-            backend.take_times()?;
+            backend.take_times().await?;
             let steps = vec![one[0]; repeats.min(crate::gpu::backend::MAX_STEPS_PER_SUBMIT)];
-            backend.run("bench", None, &steps)?;
+            backend.run("bench", None, &steps).await?;
             let ms: Vec<f64> = backend
-                .take_times()?
+                .take_times()
+                .await?
                 .iter()
                 .map(|t| t.nanos / 1e6)
                 .collect();
@@ -275,8 +277,8 @@ fn time_op(
             let mut ms = Vec::new();
             for _ in 0..repeats {
                 let start = Instant::now();
-                backend.run("bench", None, &one)?;
-                backend.finish()?;
+                backend.run("bench", None, &one).await?;
+                backend.finish().await?;
                 ms.push(start.elapsed().as_secs_f64() * 1e3);
             }
             Ok((median(&ms), "wallclock"))
@@ -284,17 +286,23 @@ fn time_op(
     }
 }
 
-pub fn run_case(gpu: &Arc<Gpu>, case: &Case, opts: &Options) -> Result<Row> {
+pub async fn run_case(gpu: &Arc<Gpu>, case: &Case, opts: &Options) -> Result<Row> {
     let init = random_buffers(&case.op, 7);
     let (gpu_ms, timing) = time_op(
         &mut GpuBackend::with_choice(gpu.clone(), case.choice),
         &case.op,
         &init,
         opts.gpu_repeats,
-    )?;
+    )
+    .await?;
     let flops = case.op.flops();
     let cpu_ms = if flops <= CPU_CAP_FLOPS {
-        Some(time_op(&mut CpuBackend::new(), &case.op, &init, opts.cpu_repeats)?.0)
+        let mut cpu = CpuBackend::new();
+        Some(
+            time_op(&mut cpu, &case.op, &init, opts.cpu_repeats)
+                .await?
+                .0,
+        )
     } else {
         None
     };
@@ -321,7 +329,7 @@ pub fn run_case(gpu: &Arc<Gpu>, case: &Case, opts: &Options) -> Result<Row> {
 /// Whole training epochs on the GPU: both models at each batch size, after one warm-up
 /// epoch, the best of `timed` epochs (as the PyTorch peer does). The epoch's time is host
 /// wall time from the first submit to the loss readback, so it includes all overheads.
-pub fn train_rows(
+pub async fn train_rows(
     gpu: &Arc<Gpu>,
     data: &Mnist,
     batches: &[usize],
@@ -338,13 +346,14 @@ pub fn train_rows(
                 loss: LossKind::Mse,
                 seed: 0,
                 noise: None,
+                log_every: None,
             };
-            let mut backend = GpuBackend::new(gpu.clone());
-            let mut trainer = Trainer::new(&mut backend, config, data)?;
-            trainer.epoch()?;
+            let backend = Box::new(GpuBackend::new(gpu.clone()));
+            let mut trainer = Trainer::new(backend, config, data).await?;
+            trainer.epoch().await?;
             let mut best = f64::INFINITY;
             for _ in 0..timed {
-                best = best.min(trainer.epoch()?.seconds);
+                best = best.min(trainer.epoch().await?.seconds);
             }
             let images = data.train.len();
             let step_flops: f64 = trainer.graph().train.iter().map(Op::flops).sum();

@@ -164,7 +164,9 @@ impl From<LossArg> for LossKind {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+/// Saved by name (`gpu`, `cpu`) in a run's record, so that `--resume` keeps it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum BackendKind {
     /// WGSL kernels on the adapter chosen by WGPU_BACKEND / WGPU_ADAPTER_NAME / WGPU_POWER_PREF.
     Gpu,
@@ -217,8 +219,9 @@ pub struct TrainArgs {
     /// Folder with the four MNIST .gz files [default: data/mnist].
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    #[arg(long, value_enum, default_value_t = BackendKind::Gpu)]
-    pub backend: BackendKind,
+    /// Where the kernels run [default: gpu; with --resume, the run's own].
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendKind>,
     /// Output folder for metrics.jsonl, the checkpoints and the pictures; a new or empty
     /// one [default: runs/<model>-<timestamp>].
     #[arg(long)]

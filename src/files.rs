@@ -16,6 +16,29 @@ pub fn cache_dir() -> Option<PathBuf> {
     Some(base.join("wgsl-autoencoder"))
 }
 
+/// The driver's compiled pipelines, one file per adapter and driver in a folder (the
+/// cache folder), written atomically. A file that cannot be read or written is no cache,
+/// never an error: the pipelines are compiled again.
+pub struct PipelineFiles {
+    pub dir: PathBuf,
+}
+
+impl crate::gpu::context::PipelineStore for PipelineFiles {
+    fn load(&self, key: &str) -> Option<Vec<u8>> {
+        std::fs::read(self.dir.join(key)).ok()
+    }
+
+    fn save(&self, key: &str, data: &[u8]) {
+        let path = self.dir.join(key);
+        // The cache only saves time: a failure to write it is not the run's.
+        let _ = std::fs::create_dir_all(&self.dir).map(|_| write_atomically(&path, data));
+    }
+
+    fn describe(&self, key: &str) -> String {
+        self.dir.join(key).display().to_string()
+    }
+}
+
 /// Temporaries start with this; `rundir` removes any a killed process left behind.
 pub const PARTIAL_PREFIX: &str = ".partial-";
 

@@ -25,6 +25,7 @@ pub mod peaks;
 pub mod plots;
 pub mod profile;
 pub mod progress;
+pub mod record;
 pub mod report;
 pub mod rng;
 pub mod roofline;

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
+use web_time::Instant;
 
 use crate::backend::Backend;
 use crate::error::{Error, Result};
@@ -162,7 +162,7 @@ const REPEATS: usize = 10;
 /// Times `repeats` runs of one op on its own buffers, after a warm-up run: per-dispatch
 /// timestamps where the adapter has them, the host clock around submit and wait
 /// otherwise. Returns each run's milliseconds and the timing used.
-fn time_runs(
+async fn time_runs(
     gpu: &Arc<Gpu>,
     op: &Op,
     init: Option<&[u32]>,
@@ -181,20 +181,21 @@ fn time_runs(
             len: b.len,
         })
         .collect();
-    backend.alloc(&specs)?;
+    backend.alloc(&specs).await?;
     if let Some(words) = init {
         backend.write(0, 0, words)?;
     }
-    backend.compile("peak", std::slice::from_ref(op))?;
+    backend.compile("peak", std::slice::from_ref(op)).await?;
     let one = [StepParams::default()];
-    backend.run("peak", None, &one)?;
-    backend.finish()?;
-    backend.take_times()?;
+    backend.run("peak", None, &one).await?;
+    backend.finish().await?;
+    backend.take_times().await?;
     if timestamps {
         let steps = vec![one[0]; repeats];
-        backend.run("peak", None, &steps)?;
+        backend.run("peak", None, &steps).await?;
         let ms = backend
-            .take_times()?
+            .take_times()
+            .await?
             .iter()
             .map(|t| t.nanos / 1e6)
             .collect();
@@ -203,8 +204,8 @@ fn time_runs(
         let mut ms = Vec::new();
         for _ in 0..repeats {
             let start = Instant::now();
-            backend.run("peak", None, &one)?;
-            backend.finish()?;
+            backend.run("peak", None, &one).await?;
+            backend.finish().await?;
             ms.push(start.elapsed().as_secs_f64() * 1e3);
         }
         Ok((ms, "wallclock"))
@@ -220,26 +221,28 @@ const MAX_FMA_ITERS: usize = 1 << 16;
 /// result (little on a GPU, much on lavapipe) is a small part of its time.
 const MIN_FMA_ITERS: usize = 64;
 
+/// The best of three runs of the FMA kernel at `iters` iterations: milliseconds, GFLOP/s.
+async fn fma_rate(gpu: &Arc<Gpu>, iters: usize) -> Result<(f64, f64)> {
+    let op = fma_op(FMA_LEN, iters);
+    let (ms, _) = time_runs(gpu, &op, None, 3).await?;
+    let ms = best(&ms).max(1e-6);
+    Ok((ms, op.flops() / (ms * 1e-3) / 1e9))
+}
+
 /// Iterations of the FMA kernel that measure the arithmetic alone: grown from
 /// `MIN_FMA_ITERS` until a run lasts about `FMA_TARGET_MS`, then doubled while that still
 /// raises the rate by 5% and runs stay short. Found on the card itself, so that nothing is
 /// tuned per card.
-fn calibrate_fma(gpu: &Arc<Gpu>) -> Result<(usize, f64)> {
-    let run = |iters: usize| -> Result<(f64, f64)> {
-        let op = fma_op(FMA_LEN, iters);
-        let (ms, _) = time_runs(gpu, &op, None, 3)?;
-        let ms = best(&ms).max(1e-6);
-        Ok((ms, op.flops() / (ms * 1e-3) / 1e9))
-    };
+async fn calibrate_fma(gpu: &Arc<Gpu>) -> Result<(usize, f64)> {
     let mut iters = MIN_FMA_ITERS;
-    let (mut ms, mut rate) = run(iters)?;
+    let (mut ms, mut rate) = fma_rate(gpu, iters).await?;
     while ms < FMA_TARGET_MS / 2.0 && iters < MAX_FMA_ITERS {
         let grow = (FMA_TARGET_MS / ms).clamp(2.0, 1000.0);
         iters = ((iters as f64 * grow) as usize).min(MAX_FMA_ITERS);
-        (ms, rate) = run(iters)?;
+        (ms, rate) = fma_rate(gpu, iters).await?;
     }
     while iters < MAX_FMA_ITERS && ms < 5.0 * FMA_TARGET_MS {
-        let (longer_ms, longer_rate) = run(2 * iters)?;
+        let (longer_ms, longer_rate) = fma_rate(gpu, 2 * iters).await?;
         if longer_rate < 1.05 * rate {
             break;
         }
@@ -250,12 +253,12 @@ fn calibrate_fma(gpu: &Arc<Gpu>) -> Result<(usize, f64)> {
 
 /// Measures the adapter's peaks. Takes a fraction of a second on a GPU, a few seconds on
 /// lavapipe.
-pub fn measure(gpu: &Arc<Gpu>) -> Result<(Peaks, Vec<PeakRow>)> {
-    let (iters, run_ms) = calibrate_fma(gpu)?;
+pub async fn measure(gpu: &Arc<Gpu>) -> Result<(Peaks, Vec<PeakRow>)> {
+    let (iters, run_ms) = calibrate_fma(gpu).await?;
     let fma = fma_op(FMA_LEN, iters);
     // Ten runs, or as many as fit in two seconds where a run is long (lavapipe).
     let repeats = ((2000.0 / run_ms) as usize).clamp(3, REPEATS);
-    let (fma_ms, timing) = time_runs(gpu, &fma, None, repeats)?;
+    let (fma_ms, timing) = time_runs(gpu, &fma, None, repeats).await?;
 
     let limit = gpu
         .limits
@@ -273,9 +276,9 @@ pub fn measure(gpu: &Arc<Gpu>) -> Result<(Peaks, Vec<PeakRow>)> {
     // Ones rather than the zeros a new buffer holds, in case a driver treats zeros specially.
     let ones = vec![1.0f32.to_bits(); len];
     let copy = copy_op(len);
-    let (copy_ms, _) = time_runs(gpu, &copy, Some(&ones), REPEATS)?;
+    let (copy_ms, _) = time_runs(gpu, &copy, Some(&ones), REPEATS).await?;
     let read = read_op(len);
-    let (read_ms, _) = time_runs(gpu, &read, Some(&ones), REPEATS)?;
+    let (read_ms, _) = time_runs(gpu, &read, Some(&ones), REPEATS).await?;
 
     let mib = (len * 4) as f64 / (1 << 20) as f64;
     let row = |what: &str, op: &Op, size: String, ms: &[f64], amount: f64, unit: &str| {
@@ -418,7 +421,7 @@ pub fn save(gpu: &Gpu, peaks: &Peaks) -> Result<(PathBuf, Vec<String>)> {
 
 /// The saved peaks, or peaks measured and saved now; `say` hears what happened, for
 /// the user (on stderr, so that JSON output stays clean).
-pub fn saved_or_measured(gpu: &Arc<Gpu>, mut say: impl FnMut(&str)) -> Result<Peaks> {
+pub async fn saved_or_measured(gpu: &Arc<Gpu>, mut say: impl FnMut(&str)) -> Result<Peaks> {
     let saved = load(gpu);
     for note in &saved.notes {
         say(note);
@@ -438,7 +441,7 @@ pub fn saved_or_measured(gpu: &Arc<Gpu>, mut say: impl FnMut(&str)) -> Result<Pe
         "no saved peaks for {}: measuring them now (as `bench --peak` does)",
         gpu.adapter_summary()
     ));
-    let (peaks, _) = measure(gpu)?;
+    let (peaks, _) = measure(gpu).await?;
     match save(gpu, &peaks) {
         // The file was read a moment ago, and any trouble with it already told.
         Ok((path, _)) => say(&format!("saved to {}", path.display())),

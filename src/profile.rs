@@ -9,7 +9,7 @@
 //! under the roofline: its arithmetic intensity, and its share of the ceiling that
 //! bounds it there.
 
-use std::time::Instant;
+use web_time::Instant;
 
 use crate::backend::Backend;
 use crate::data::Mnist;
@@ -60,26 +60,16 @@ pub struct Profile {
     pub peaks: Option<Peaks>,
 }
 
-/// Runs `steps` training steps, at most an epoch's worth per call (each call draws a new
-/// shuffle, as each epoch does), calling `after` after each call.
-fn run_steps(
-    trainer: &mut Trainer,
-    steps: usize,
-    per_call: usize,
-    mut after: impl FnMut(&mut Trainer) -> Result<()>,
-) -> Result<()> {
-    let mut left = steps;
-    while left > 0 {
-        let now = left.min(per_call);
-        trainer.train_steps(now)?;
-        after(trainer)?;
-        left -= now;
-    }
-    Ok(())
+/// The number of steps of each call that together run `steps` training steps, at most an
+/// epoch's worth per call (each call draws a new shuffle, as each epoch does).
+fn calls(steps: usize, per_call: usize) -> impl Iterator<Item = usize> {
+    let full = steps / per_call;
+    let rest = steps % per_call;
+    std::iter::repeat_n(per_call, full).chain((rest > 0).then_some(rest))
 }
 
-pub fn profile(
-    backend: &mut dyn Backend,
+pub async fn profile(
+    backend: Box<dyn Backend>,
     data: &Mnist,
     arch: Arch,
     batch: usize,
@@ -101,15 +91,18 @@ pub fn profile(
         loss: LossKind::Mse,
         seed: 0,
         noise: None,
+        log_every: None,
     };
     let per_call = (data.train.len() / batch).max(1);
-    let mut trainer = Trainer::new(backend, config, data)?;
-    trainer.train_steps(2.min(per_call))?;
-    trainer.backend().finish()?;
+    let mut trainer = Trainer::new(backend, config, data).await?;
+    trainer.train_steps(2.min(per_call)).await?;
+    trainer.backend().finish().await?;
 
     let start = Instant::now();
-    run_steps(&mut trainer, steps, per_call, |_| Ok(()))?;
-    trainer.backend().finish()?;
+    for now in calls(steps, per_call) {
+        trainer.train_steps(now).await?;
+    }
+    trainer.backend().finish().await?;
     let step_wall_ms = start.elapsed().as_secs_f64() * 1e3 / steps as f64;
 
     // Each dispatch's times, gathered an epoch's worth at a time so that the op records
@@ -118,14 +111,20 @@ pub fn profile(
     let mut ms: Vec<Vec<f64>> = vec![Vec::new(); per_step];
     let mut kernels: Vec<Option<&'static str>> = vec![None; per_step];
     trainer.backend().set_profiling(true)?;
-    run_steps(&mut trainer, steps, per_call, |t| {
-        for (i, time) in t.backend().take_times()?.into_iter().enumerate() {
+    for now in calls(steps, per_call) {
+        trainer.train_steps(now).await?;
+        for (i, time) in trainer
+            .backend()
+            .take_times()
+            .await?
+            .into_iter()
+            .enumerate()
+        {
             ms[i % per_step].push(time.nanos / 1e6);
             // The kernel that ran (a variant's entry point on the GPU), as the profiler saw it.
             kernels[i % per_step].get_or_insert(time.kernel);
         }
-        Ok(())
-    })?;
+    }
     trainer.backend().set_profiling(false)?;
     let timing = trainer
         .backend()

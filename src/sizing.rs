@@ -7,7 +7,6 @@
 //! when even a batch of one is too big, `--batch` otherwise) and the limit.
 
 use crate::backend::MemoryLimits;
-use crate::data::{IMAGE_PIXELS, IMAGE_SIDE};
 use crate::error::{Error, Result};
 use crate::model::{Arch, Graph, GraphSpec};
 
@@ -16,8 +15,6 @@ use crate::model::{Arch, Graph, GraphSpec};
 pub const EVAL_ROWS: usize = 1000;
 /// Images the decoder-only program turns codes into at once (the interpolation picture).
 pub const DECODE_ROWS: usize = 100;
-/// The most encoder widths `--layers` may give.
-pub const MAX_LAYERS: usize = 32;
 
 fn too_big(flag: &str, what: &str, bytes: u128, limit: u64, limit_what: &str) -> Error {
     Error::flag(
@@ -27,8 +24,10 @@ fn too_big(flag: &str, what: &str, bytes: u128, limit: u64, limit_what: &str) ->
 }
 
 /// Refuses flags whose buffers could never fit, before any graph is built: every
-/// product is taken in u128, so no flag can overflow the arithmetic that follows.
+/// product is taken in u128 from the model's description, so no flag can overflow the
+/// arithmetic that follows.
 pub fn check_magnitude(arch: &Arch, batch: usize, limits: &MemoryLimits) -> Result<()> {
+    arch.validate()?;
     let limit = limits.per_buffer.min(limits.total.unwrap_or(u64::MAX));
     let limit_what = match limits.total {
         Some(total) if total < limits.per_buffer => limits.total_what,
@@ -36,39 +35,19 @@ pub fn check_magnitude(arch: &Arch, batch: usize, limits: &MemoryLimits) -> Resu
     };
     let flag = arch.flag();
     let bytes = |elements: u128| elements.saturating_mul(4);
-    // (what, elements per image, fixed elements): activations grow with the batch, weights do not.
+    let seq = arch.sequential();
+    // (what, elements per image, fixed elements): activations grow with the batch, weights
+    // do not.
     let mut sizes: Vec<(String, u128, u128)> = Vec::new();
-    match arch {
-        Arch::Dense { layers } => {
-            if layers.len() > MAX_LAYERS {
-                return Err(Error::flag(
-                    "--layers",
-                    format!("{} widths: at most {MAX_LAYERS}", layers.len()),
-                ));
-            }
-            let mut prev = IMAGE_PIXELS as u128;
-            for &w in layers {
-                let w = w as u128;
-                sizes.push((format!("a layer of width {w}"), w, 0));
-                sizes.push((format!("a {prev}×{w} weight"), 0, prev.saturating_mul(w)));
-                prev = w;
-            }
-        }
-        Arch::Conv { channels } => {
-            let mut prev = 1u128;
-            for (i, &c) in channels.iter().enumerate() {
-                let c = c as u128;
-                let side = (IMAGE_SIDE >> i.min(usize::BITS as usize - 1)) as u128;
-                let act = c.saturating_mul(side * side);
-                sizes.push((format!("a stage of {c} channels"), act, 0));
-                sizes.push((
-                    format!("a {prev}×{c}×3×3 weight"),
-                    0,
-                    prev.saturating_mul(c) * 9,
-                ));
-                prev = c;
-            }
-        }
+    let outputs = seq.output_elements();
+    for (module, &out) in seq.modules.iter().zip(&outputs) {
+        let what = module.describe();
+        sizes.push((format!("the output of {what}"), out, 0));
+        sizes.push((
+            format!("the weights of {what}"),
+            0,
+            module.weight_elements(),
+        ));
     }
     // What no batch can fix first, so that the advice names the model's flag.
     for (what, per_image, fixed) in &sizes {
@@ -87,7 +66,7 @@ pub fn check_magnitude(arch: &Arch, batch: usize, limits: &MemoryLimits) -> Resu
             return Err(too_big("--batch", &what, bytes(batched), limit, limit_what));
         }
     }
-    let input = (IMAGE_PIXELS as u128).saturating_mul(batch as u128);
+    let input = (seq.input as u128).saturating_mul(batch as u128);
     if bytes(input) > limit as u128 {
         let what = format!("a batch of {batch} images");
         return Err(too_big("--batch", &what, bytes(input), limit, limit_what));

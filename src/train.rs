@@ -3,7 +3,8 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+
+use web_time::Instant;
 
 use crate::backend::Backend;
 use crate::data::{pack_bytes, Mnist, IMAGE_PIXELS};
@@ -11,10 +12,13 @@ use crate::error::{Error, Result};
 use crate::model::graph::{ADAM_M, ADAM_V, PARAMS};
 use crate::model::{Arch, DataSizes, Fusion, Graph, GraphSpec};
 use crate::ops::noise::EVAL_STREAM;
-use crate::ops::{AdamConfig, LossKind, NoiseKind, Op, StepParams, View};
+use crate::ops::{AdamConfig, BufId, LossKind, NoiseKind, Op, StepParams, View};
 use crate::rng::TorchRng;
 
-#[derive(Clone, Debug)]
+/// What a training run is: the model, the optimiser and the data order. Saved with every
+/// checkpoint as JSON (field by field, the architecture, loss and noise by name), so that
+/// resuming and evaluating need none of the flags again.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TrainConfig {
     pub arch: Arch,
     pub epochs: usize,
@@ -25,24 +29,62 @@ pub struct TrainConfig {
     /// Corrupts what the model sees (a denoising autoencoder); losses stay against the
     /// clean images.
     pub noise: Option<NoiseKind>,
+    /// Training steps per logged point of the loss (`None`: about eight points an epoch,
+    /// from the data's size; see `default_log_every`). A run saves the value it used.
+    #[serde(default)]
+    pub log_every: Option<usize>,
 }
 
+/// The most epochs a run may ask for: far beyond any real run, and small enough that
+/// counting steps never overflows.
+pub const MAX_EPOCHS: usize = 1_000_000;
+
 impl TrainConfig {
-    pub fn validate(&self) -> Result<()> {
-        self.arch.validate()?;
-        if self.epochs == 0 {
-            return Err(Error::flag("--epochs", "must be at least 1"));
+    /// `arch` trained as the command line trains it by default: 5 epochs, batch 128, Adam
+    /// at 1e-3, MSE, seed 0, no noise.
+    pub fn new(arch: Arch) -> TrainConfig {
+        TrainConfig {
+            arch,
+            epochs: 5,
+            batch: 128,
+            lr: 1e-3,
+            loss: LossKind::Mse,
+            seed: 0,
+            noise: None,
+            log_every: None,
         }
-        if self.batch == 0 {
-            return Err(Error::flag("--batch", "must be at least 1"));
+    }
+
+    /// The first value out of range, as (field, what is wrong with it).
+    pub fn problem(&self) -> Option<(&'static str, String)> {
+        if let Some(why) = self.arch.problem() {
+            return Some(("arch", why));
         }
-        if !(self.lr.is_finite() && self.lr > 0.0) {
-            return Err(Error::flag(
-                "--lr",
-                format!("{}: must be a positive number", self.lr),
+        if self.epochs == 0 || self.epochs > MAX_EPOCHS {
+            return Some((
+                "epochs",
+                format!("{}: must be 1 to {MAX_EPOCHS}", self.epochs),
             ));
         }
-        Ok(())
+        if self.batch == 0 {
+            return Some(("batch", "must be at least 1".into()));
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return Some(("lr", format!("{}: must be a positive number", self.lr)));
+        }
+        if self.log_every == Some(0) {
+            return Some(("log_every", "must be at least 1 step".into()));
+        }
+        None
+    }
+
+    /// Checks the values as flags: an error names the flag to change.
+    pub fn validate(&self) -> Result<()> {
+        self.arch.validate()?;
+        match self.problem() {
+            Some((field, why)) => Err(Error::flag(&format!("--{}", field.replace('_', "-")), why)),
+            None => Ok(()),
+        }
     }
 }
 
@@ -75,6 +117,15 @@ pub enum Progress {
     },
     /// Evaluation: test images done of the total.
     Eval { done: usize, total: usize },
+}
+
+/// What one call of `Trainer::advance` did.
+#[derive(Clone, Debug)]
+pub enum Advance {
+    /// Some training steps or one evaluation batch ran.
+    Progress(Progress),
+    /// The epoch's evaluation finished: its metrics.
+    EpochDone(EpochMetrics),
 }
 
 /// The programs a trainer compiles once and runs every epoch.
@@ -138,15 +189,63 @@ pub struct Snapshot {
     pub rebuilt: Vec<f32>,
 }
 
-/// A logging interval aims at about this long, so that progress moves on a slow device
-/// and a fast one does not wait on the host every few steps.
-const INTERVAL_SECONDS: f64 = 1.0;
-/// And at most this many steps, one submission's worth.
-const MAX_INTERVAL_STEPS: usize = 64;
+/// Logged points of the training loss per epoch, when the run does not fix its own
+/// interval (`TrainConfig::log_every`).
+const LOG_POINTS_PER_EPOCH: usize = 8;
+/// The longest logged interval: one submission's worth of steps, so that logging never
+/// makes a fast device wait on the host more often than submitting does.
+const MAX_LOG_STEPS: usize = crate::gpu::backend::MAX_STEPS_PER_SUBMIT;
+/// How long one `advance` aims to take by default. Progress is seen between advances, and
+/// a browser's page answers input between them.
+const ADVANCE_SECONDS: f64 = 0.5;
 
-/// A model resident on a backend with its data, ready to train.
-pub struct Trainer<'b> {
-    backend: &'b mut dyn Backend,
+/// Steps per logged interval for a run of `steps_per_epoch` steps: about
+/// `LOG_POINTS_PER_EPOCH` points an epoch, at most `MAX_LOG_STEPS` steps apart. A function
+/// of the run's flags and data alone, so that two runs log the same numbers.
+pub fn default_log_every(steps_per_epoch: usize) -> usize {
+    steps_per_epoch
+        .div_ceil(LOG_POINTS_PER_EPOCH)
+        .clamp(1, MAX_LOG_STEPS)
+}
+
+/// An epoch being trained.
+struct EpochRun {
+    epoch: usize,
+    /// Training steps and images done.
+    steps: usize,
+    images: usize,
+    /// The loss total at the last logged boundary, and its images.
+    logged: (usize, f64),
+    /// The loss total as last read.
+    sum: f64,
+    interval_loss: Vec<[f64; 2]>,
+    /// Seconds spent training, over every `advance` of the epoch (not the pauses between).
+    seconds: f64,
+}
+
+/// The test set being evaluated, after an epoch (`trained`) or on its own.
+struct EvalRun {
+    trained: Option<EpochRun>,
+    done: usize,
+    seconds: f64,
+    snapshot: Option<Snapshot>,
+}
+
+/// What the trainer is in the middle of.
+enum Phase {
+    /// Between epochs: the next `advance` starts one.
+    Idle,
+    Training(EpochRun),
+    Evaluating(EvalRun),
+}
+
+/// A model resident on a backend with its data, ready to train. The caller keeps it and
+/// drives it: `advance` does a bounded piece of work (some training steps, or one batch
+/// of evaluation) and says where the epoch is, so that a terminal shows progress and a
+/// browser's event loop can run, pause and draw between calls. `epoch` runs a whole
+/// epoch of them.
+pub struct Trainer {
+    backend: Box<dyn Backend>,
     config: TrainConfig,
     full: Graph,
     train_images: usize,
@@ -154,20 +253,30 @@ pub struct Trainer<'b> {
     test_labels: Vec<u8>,
     /// Draws the initial weights, then each epoch's shuffle, as one PyTorch stream.
     rng: TorchRng,
+    /// Adam steps taken.
     step: u64,
+    /// Epochs completed.
     epoch: usize,
+    /// Steps per logged interval, fixed for the run.
+    log_every: usize,
+    /// Steps the next `advance` runs (at most to the next logged boundary), adapted to
+    /// `advance_seconds` from the pace so far. It decides only how often progress is seen:
+    /// what is logged does not depend on it.
+    chunk: usize,
+    advance_seconds: f64,
+    phase: Phase,
     collect: bool,
     snapshot: Option<Snapshot>,
 }
 
-impl<'b> Trainer<'b> {
-    pub fn new(backend: &'b mut dyn Backend, config: TrainConfig, data: &Mnist) -> Result<Self> {
-        Self::with_fusion(backend, config, data, Fusion::default())
+impl Trainer {
+    pub async fn new(backend: Box<dyn Backend>, config: TrainConfig, data: &Mnist) -> Result<Self> {
+        Self::with_fusion(backend, config, data, Fusion::default()).await
     }
 
     /// A trainer of the fused or the unfused graph (see `model::Fusion`).
-    pub fn with_fusion(
-        backend: &'b mut dyn Backend,
+    pub async fn with_fusion(
+        mut backend: Box<dyn Backend>,
         config: TrainConfig,
         data: &Mnist,
         fusion: Fusion,
@@ -177,6 +286,11 @@ impl<'b> Trainer<'b> {
             train_images: data.train.len(),
             test_images: data.test.len(),
         };
+        if sizes.train_images == 0 || sizes.test_images == 0 {
+            return Err(Error::Other(
+                "training needs at least one training and one test image".into(),
+            ));
+        }
         let spec = GraphSpec {
             noise: config.noise,
             fusion,
@@ -193,9 +307,9 @@ impl<'b> Trainer<'b> {
         let spec = crate::sizing::plan(spec, &backend.memory_limits(), host)?;
         let full = Graph::build_with(&spec)?;
 
-        backend.alloc(&full.buffers)?;
+        backend.alloc(&full.buffers).await?;
         for program in [Program::Train, Program::Eval, Program::Decode] {
-            backend.compile(program.name(), program.ops(&full))?;
+            backend.compile(program.name(), program.ops(&full)).await?;
         }
         let s = full.slots;
         backend.write(s.train_data, 0, &pack_bytes(&data.train.images))?;
@@ -204,6 +318,10 @@ impl<'b> Trainer<'b> {
         backend.write(s.test_perm, 0, &test_order)?;
         let mut rng = TorchRng::new(config.seed);
         backend.write_f32(PARAMS, 0, &full.init_params(&mut rng))?;
+        let steps_per_epoch = sizes.train_images.div_ceil(config.batch);
+        let log_every = config
+            .log_every
+            .unwrap_or_else(|| default_log_every(steps_per_epoch));
         Ok(Trainer {
             backend,
             rng,
@@ -214,6 +332,10 @@ impl<'b> Trainer<'b> {
             test_labels: data.test.labels.clone(),
             step: 0,
             epoch: 0,
+            log_every,
+            chunk: 1,
+            advance_seconds: ADVANCE_SECONDS,
+            phase: Phase::Idle,
             collect: false,
             snapshot: None,
         })
@@ -232,9 +354,38 @@ impl<'b> Trainer<'b> {
         self.epoch
     }
 
+    /// Training steps per logged point of the loss, fixed for the run.
+    pub fn log_every(&self) -> usize {
+        self.log_every
+    }
+
+    /// Whether the trainer is between epochs (where its state can be saved).
+    pub fn is_idle(&self) -> bool {
+        matches!(self.phase, Phase::Idle)
+    }
+
+    /// How long one `advance` should take, about: shorter for a page that must stay
+    /// responsive, longer for fewer waits on the device. Never changes what is logged.
+    pub fn set_advance_seconds(&mut self, seconds: f64) {
+        self.advance_seconds = seconds.max(0.0);
+    }
+
+    pub fn backend(&mut self) -> &mut dyn Backend {
+        self.backend.as_mut()
+    }
+
+    /// The backend back, for another trainer.
+    pub fn into_backend(self) -> Box<dyn Backend> {
+        self.backend
+    }
+
+    fn whole(&self, buf: BufId) -> View {
+        View::whole(buf, self.full.buffers[buf].len)
+    }
+
     /// The current parameters, as one flat buffer laid out by `graph().params`.
-    pub fn params(&mut self) -> Result<Vec<f32>> {
-        self.backend.read_f32(PARAMS)
+    pub async fn params(&mut self) -> Result<Vec<f32>> {
+        self.backend.read_f32(self.whole(PARAMS)).await
     }
 
     /// Replaces the parameters (for example from a checkpoint); Adam's moments restart.
@@ -249,12 +400,23 @@ impl<'b> Trainer<'b> {
         self.backend.write_f32(PARAMS, 0, flat)
     }
 
+    /// Refuses what only makes sense between epochs.
+    fn require_idle(&self, what: &str) -> Result<()> {
+        match self.phase {
+            Phase::Idle => Ok(()),
+            _ => Err(Error::Other(format!(
+                "{what} needs the trainer between epochs, not in the middle of one"
+            ))),
+        }
+    }
+
     /// Everything continuing this run needs: parameters, Adam's state, epoch, generator.
-    pub fn state(&mut self) -> Result<TrainState> {
+    pub async fn state(&mut self) -> Result<TrainState> {
+        self.require_idle("saving the training state")?;
         Ok(TrainState {
-            params: self.backend.read_f32(PARAMS)?,
-            adam_m: self.backend.read_f32(ADAM_M)?,
-            adam_v: self.backend.read_f32(ADAM_V)?,
+            params: self.backend.read_f32(self.whole(PARAMS)).await?,
+            adam_m: self.backend.read_f32(self.whole(ADAM_M)).await?,
+            adam_v: self.backend.read_f32(self.whole(ADAM_V)).await?,
             adam_step: self.step,
             epoch: self.epoch,
             rng: self.rng.to_words(),
@@ -264,6 +426,7 @@ impl<'b> Trainer<'b> {
     /// Puts the trainer where `state` was saved, so that the next epoch is the one an
     /// uninterrupted run would have trained.
     pub fn restore(&mut self, state: &TrainState) -> Result<()> {
+        self.require_idle("restoring a training state")?;
         let len = self.full.param_len();
         for (name, v) in [
             ("parameters", &state.params),
@@ -285,10 +448,6 @@ impl<'b> Trainer<'b> {
         self.step = state.adam_step;
         self.epoch = state.epoch;
         Ok(())
-    }
-
-    pub fn backend(&mut self) -> &mut dyn Backend {
-        self.backend
     }
 
     /// Steps for `count` images in batches of `batch`: the batch start, length and Adam's
@@ -316,7 +475,7 @@ impl<'b> Trainer<'b> {
 
     /// Runs `program` over images `start..start + count` in its own batches (the last
     /// one partial if need be, the same compiled program for fewer rows).
-    fn run_range(&mut self, program: Program, start: usize, count: usize) -> Result<()> {
+    async fn run_range(&mut self, program: Program, start: usize, count: usize) -> Result<()> {
         let batch = program.rows(&self.full);
         let full_count = count / batch * batch;
         let training = program == Program::Train;
@@ -329,36 +488,37 @@ impl<'b> Trainer<'b> {
             }
             let steps = self.steps(batch, from, len, training);
             self.backend
-                .run(program.name(), Some(len.min(batch)), &steps)?;
+                .run(program.name(), Some(len.min(batch)), &steps)
+                .await?;
         }
         Ok(())
     }
 
     /// Runs `count` full training steps on a fresh shuffle, outside any epoch: what
     /// `profile` times. Needs `count` full batches of training images.
-    pub fn train_steps(&mut self, count: usize) -> Result<()> {
+    pub async fn train_steps(&mut self, count: usize) -> Result<()> {
+        self.require_idle("timing training steps")?;
         let batch = self.config.batch;
         let images = count.checked_mul(batch).filter(|&n| n <= self.train_images);
         let Some(images) = images else {
-            return Err(Error::flag(
-                "--steps",
-                format!(
-                    "{count} steps of {batch} need more than the {} training images there are",
-                    self.train_images
-                ),
-            ));
+            return Err(Error::Other(format!(
+                "{count} steps of {batch} images need more than the {} training images there are",
+                self.train_images
+            )));
         };
         let order = self.rng.randperm(self.train_images);
         self.backend.write(self.full.slots.train_perm, 0, &order)?;
         self.write_noise_key(self.epoch as u32)?;
         let steps = self.steps(batch, 0, images, true);
-        self.backend.run(Program::Train.name(), Some(batch), &steps)
+        self.backend
+            .run(Program::Train.name(), Some(batch), &steps)
+            .await
     }
 
     /// A running total: the sum of the buffer's values (one, or one per workgroup of a
     /// kernel that keeps its own), added in f64.
-    fn read_scalar(&mut self, buf: usize) -> Result<f64> {
-        let words = self.backend.read_f32(buf)?;
+    async fn read_scalar(&mut self, buf: usize) -> Result<f64> {
+        let words = self.backend.read_f32(self.whole(buf)).await?;
         if words.is_empty() {
             return Err(Error::Other("a scalar buffer is empty".into()));
         }
@@ -379,127 +539,199 @@ impl<'b> Trainer<'b> {
     }
 
     /// One epoch of training, then evaluation on the whole test set.
-    pub fn epoch(&mut self) -> Result<EpochMetrics> {
-        self.epoch_with(&mut |_| {})
+    pub async fn epoch(&mut self) -> Result<EpochMetrics> {
+        self.epoch_with(&mut |_| {}).await
     }
 
-    /// One epoch, reporting progress at every logging interval. The loss total is read at
-    /// each interval, and a loss that is no longer finite stops the run there, before
-    /// anything of the epoch is saved.
-    pub fn epoch_with(&mut self, progress: &mut dyn FnMut(Progress)) -> Result<EpochMetrics> {
-        let epoch = self.epoch + 1;
-        let s = self.full.slots;
-        let order = self.rng.randperm(self.train_images);
-        self.backend.write(s.train_perm, 0, &order)?;
-        self.zero(s.loss_total)?;
-        self.write_noise_key(epoch as u32)?;
-        let (batch, total) = (self.config.batch, self.train_images);
-        let started = Instant::now();
-        let (mut done, mut interval, mut last) = (0usize, 1usize, (0usize, 0.0f64));
-        let mut interval_loss = Vec::new();
-        while done < total {
-            let count = match total - done >= batch {
-                true => (interval * batch).min((total - done) / batch * batch),
-                false => total - done,
-            };
-            let before = Instant::now();
-            self.run_range(Program::Train, done, count)?;
-            // Reading the total waits for the device, so the times cover all the work.
-            let sum = self.read_scalar(s.loss_total)?;
-            done += count;
-            if !sum.is_finite() {
-                return Err(Error::Diverged {
-                    value: sum,
-                    epoch,
-                    step: self.step,
-                    lr: self.config.lr,
-                });
+    /// The rest of the current epoch (or a new one), reporting progress after every
+    /// `advance`.
+    pub async fn epoch_with(&mut self, progress: &mut dyn FnMut(Progress)) -> Result<EpochMetrics> {
+        loop {
+            match self.advance().await? {
+                Advance::Progress(p) => progress(p),
+                Advance::EpochDone(m) => return Ok(m),
             }
-            let since = (sum - last.1) / (done - last.0) as f64;
-            interval_loss.push([(epoch - 1) as f64 + done as f64 / total as f64, since]);
-            last = (done, sum);
-            progress(Progress::Train {
-                done,
-                total,
-                loss: sum / done as f64,
-            });
-            // Aim the next interval at INTERVAL_SECONDS from this one's pace.
-            let per_step = before.elapsed().as_secs_f64() / (count / batch).max(1) as f64;
-            interval =
-                ((INTERVAL_SECONDS / per_step.max(1e-9)) as usize).clamp(1, MAX_INTERVAL_STEPS);
         }
-        let train_loss = last.1 / total as f64;
-        let seconds = started.elapsed().as_secs_f64();
-        self.epoch = epoch;
+    }
 
+    /// Does the next bounded piece of work: starts an epoch, runs training steps (up to
+    /// the next logged boundary, about `set_advance_seconds` of them), or evaluates one
+    /// batch of the test set; the last evaluation batch ends the epoch. The loss total is
+    /// read at every advance, and a loss that is no longer finite stops the run there,
+    /// before anything of the epoch is saved.
+    pub async fn advance(&mut self) -> Result<Advance> {
+        match std::mem::replace(&mut self.phase, Phase::Idle) {
+            Phase::Idle => {
+                let run = self.begin_epoch()?;
+                self.train_chunk(run).await
+            }
+            Phase::Training(run) => self.train_chunk(run).await,
+            Phase::Evaluating(eval) => self.eval_chunk(eval).await,
+        }
+    }
+
+    /// Draws the epoch's shuffle and clears its loss total.
+    fn begin_epoch(&mut self) -> Result<EpochRun> {
+        let epoch = self.epoch + 1;
+        let order = self.rng.randperm(self.train_images);
+        self.backend.write(self.full.slots.train_perm, 0, &order)?;
+        self.zero(self.full.slots.loss_total)?;
+        self.write_noise_key(epoch as u32)?;
+        Ok(EpochRun {
+            epoch,
+            steps: 0,
+            images: 0,
+            logged: (0, 0.0),
+            sum: 0.0,
+            interval_loss: Vec::new(),
+            seconds: 0.0,
+        })
+    }
+
+    async fn train_chunk(&mut self, mut run: EpochRun) -> Result<Advance> {
+        let (batch, total) = (self.config.batch, self.train_images);
+        let to_boundary = self.log_every - run.steps % self.log_every;
+        let steps = self.chunk.clamp(1, to_boundary);
+        let count = (steps * batch).min(total - run.images);
         let started = Instant::now();
-        let (test_mse, test_bce) = self.evaluate_with(progress)?;
-        // Weights can grow past what the forward pass can hold while the training loss
-        // still read finite: the test loss is guarded too.
-        if let Some(value) = [test_mse, test_bce].into_iter().find(|v| !v.is_finite()) {
+        self.run_range(Program::Train, run.images, count).await?;
+        // Reading the total waits for the device, so the time covers all the work.
+        run.sum = self.read_scalar(self.full.slots.loss_total).await?;
+        let seconds = started.elapsed().as_secs_f64();
+        run.seconds += seconds;
+        run.images += count;
+        run.steps += steps;
+        if !run.sum.is_finite() {
             return Err(Error::Diverged {
-                value,
-                epoch,
+                value: run.sum,
+                epoch: run.epoch,
                 step: self.step,
                 lr: self.config.lr,
             });
         }
-        Ok(EpochMetrics {
-            epoch,
-            train_loss,
-            test_mse,
-            test_bce,
-            seconds,
-            images_per_second: total as f64 / seconds,
-            eval_seconds: started.elapsed().as_secs_f64(),
-            interval_loss,
-        })
+        let finished = run.images == total;
+        if finished || run.steps.is_multiple_of(self.log_every) {
+            let since = (run.sum - run.logged.1) / (run.images - run.logged.0) as f64;
+            let at = (run.epoch - 1) as f64 + run.images as f64 / total as f64;
+            run.interval_loss.push([at, since]);
+            run.logged = (run.images, run.sum);
+        }
+        // Aim the next advance at `advance_seconds` from this one's pace.
+        let per_step = seconds / steps as f64;
+        self.chunk = ((self.advance_seconds / per_step.max(1e-9)) as usize).clamp(1, MAX_LOG_STEPS);
+        let progress = Progress::Train {
+            done: run.images,
+            total,
+            loss: run.sum / run.images as f64,
+        };
+        self.phase = match finished {
+            true => Phase::Evaluating(self.begin_eval(Some(run))?),
+            false => Phase::Training(run),
+        };
+        Ok(Advance::Progress(progress))
     }
 
-    /// Mean MSE and BCE over the test set, against the clean images.
-    pub fn evaluate(&mut self) -> Result<(f64, f64)> {
-        self.evaluate_with(&mut |_| {})
-    }
-
-    fn evaluate_with(&mut self, progress: &mut dyn FnMut(Progress)) -> Result<(f64, f64)> {
+    /// Clears the evaluation totals and, when pictures are wanted, starts a snapshot.
+    fn begin_eval(&mut self, trained: Option<EpochRun>) -> Result<EvalRun> {
         let s = self.full.slots;
         self.backend.write_f32(s.eval_mse_total, 0, &[0.0])?;
         self.backend.write_f32(s.eval_bce_total, 0, &[0.0])?;
         self.write_noise_key(EVAL_STREAM)?;
-        let (rows, total, code_len) = (self.full.eval_rows, self.test_images, self.full.code_len);
-        let mut snapshot = self.collect.then(|| Snapshot {
-            codes: Vec::with_capacity(total * code_len),
+        let code_len = self.full.code_len;
+        let snapshot = self.collect.then(|| Snapshot {
+            codes: Vec::with_capacity(self.test_images * code_len),
             code_len,
             labels: self.test_labels.clone(),
             clean: Vec::new(),
             noisy: None,
             rebuilt: Vec::new(),
         });
-        let mut done = 0;
-        while done < total {
-            let count = rows.min(total - done);
-            self.run_range(Program::Eval, done, count)?;
-            if let Some(shot) = snapshot.as_mut() {
-                shot.codes
-                    .extend(self.read_view(s.eval_code, count * code_len)?);
-                if done == 0 {
-                    let pixels = count * IMAGE_PIXELS;
-                    shot.clean = self.read_view(s.eval_target, pixels)?;
-                    shot.rebuilt = self.read_view(s.eval_output, pixels)?;
-                    if self.full.noise.is_some() {
-                        shot.noisy = Some(self.read_view(s.eval_input, pixels)?);
-                    }
+        Ok(EvalRun {
+            trained,
+            done: 0,
+            seconds: 0.0,
+            snapshot,
+        })
+    }
+
+    /// Evaluates the next batch of the test set; after the last, the epoch's metrics.
+    async fn eval_chunk(&mut self, mut eval: EvalRun) -> Result<Advance> {
+        let total = self.test_images;
+        let Some((test_mse, test_bce)) = self.eval_batch(&mut eval).await? else {
+            let done = eval.done;
+            self.phase = Phase::Evaluating(eval);
+            return Ok(Advance::Progress(Progress::Eval { done, total }));
+        };
+        let Some(run) = eval.trained else {
+            return Err(Error::Other("an evaluation without its epoch".into()));
+        };
+        // Weights can grow past what the forward pass can hold while the training loss
+        // still read finite: the test loss is guarded too.
+        if let Some(value) = [test_mse, test_bce].into_iter().find(|v| !v.is_finite()) {
+            return Err(Error::Diverged {
+                value,
+                epoch: run.epoch,
+                step: self.step,
+                lr: self.config.lr,
+            });
+        }
+        self.epoch = run.epoch;
+        Ok(Advance::EpochDone(EpochMetrics {
+            epoch: run.epoch,
+            train_loss: run.sum / self.train_images as f64,
+            test_mse,
+            test_bce,
+            seconds: run.seconds,
+            images_per_second: self.train_images as f64 / run.seconds,
+            eval_seconds: eval.seconds,
+            interval_loss: run.interval_loss,
+        }))
+    }
+
+    /// Runs the next evaluation batch, keeping what the pictures need; after the last,
+    /// the mean MSE and BCE over the test set, against the clean images.
+    async fn eval_batch(&mut self, eval: &mut EvalRun) -> Result<Option<(f64, f64)>> {
+        let s = self.full.slots;
+        let (rows, total, code_len) = (self.full.eval_rows, self.test_images, self.full.code_len);
+        let started = Instant::now();
+        let count = rows.min(total - eval.done);
+        self.run_range(Program::Eval, eval.done, count).await?;
+        if let Some(shot) = eval.snapshot.as_mut() {
+            let codes = self.read_view(s.eval_code, count * code_len).await?;
+            shot.codes.extend(codes);
+            if eval.done == 0 {
+                let pixels = count * IMAGE_PIXELS;
+                shot.clean = self.read_view(s.eval_target, pixels).await?;
+                shot.rebuilt = self.read_view(s.eval_output, pixels).await?;
+                if self.full.noise.is_some() {
+                    shot.noisy = Some(self.read_view(s.eval_input, pixels).await?);
                 }
             }
-            done += count;
-            progress(Progress::Eval { done, total });
         }
-        self.snapshot = snapshot;
+        eval.done += count;
+        if eval.done < total {
+            // Waits for the batch, so that its time is its own and the progress true.
+            self.backend.finish().await?;
+            eval.seconds += started.elapsed().as_secs_f64();
+            return Ok(None);
+        }
         let n = total as f64;
-        Ok((
-            self.read_scalar(s.eval_mse_total)? / n,
-            self.read_scalar(s.eval_bce_total)? / n,
-        ))
+        let mse = self.read_scalar(s.eval_mse_total).await? / n;
+        let bce = self.read_scalar(s.eval_bce_total).await? / n;
+        eval.seconds += started.elapsed().as_secs_f64();
+        self.snapshot = eval.snapshot.take();
+        Ok(Some((mse, bce)))
+    }
+
+    /// Mean MSE and BCE over the test set, against the clean images, between epochs.
+    pub async fn evaluate(&mut self) -> Result<(f64, f64)> {
+        self.require_idle("evaluating on its own")?;
+        let mut eval = self.begin_eval(None)?;
+        loop {
+            if let Some(losses) = self.eval_batch(&mut eval).await? {
+                return Ok(losses);
+            }
+        }
     }
 
     /// From now on every evaluation also keeps what the pictures need (`take_snapshot`).
@@ -512,16 +744,16 @@ impl<'b> Trainer<'b> {
         self.snapshot.take()
     }
 
-    fn read_view(&mut self, view: View, len: usize) -> Result<Vec<f32>> {
-        let words = self.backend.read_f32(view.buf)?;
-        words
-            .get(view.offset..view.offset + len.min(view.len))
-            .map(<[f32]>::to_vec)
-            .ok_or_else(|| Error::Other(format!("buffer {} is shorter than its view", view.buf)))
+    async fn read_view(&mut self, view: View, len: usize) -> Result<Vec<f32>> {
+        let view = View {
+            len: len.min(view.len),
+            ..view
+        };
+        self.backend.read_f32(view).await
     }
 
     /// Decodes codes (`code_len` numbers each) into images of 784 pixels.
-    pub fn decode(&mut self, codes: &[f32]) -> Result<Vec<f32>> {
+    pub async fn decode(&mut self, codes: &[f32]) -> Result<Vec<f32>> {
         let (rows, code_len) = (self.full.decode_rows, self.full.code_len);
         let s = self.full.slots;
         let mut images = Vec::new();
@@ -534,86 +766,14 @@ impl<'b> Trainer<'b> {
                 .write_f32(s.decode_code.buf, s.decode_code.offset, chunk)?;
             let steps = self.steps(rows, 0, count, false);
             self.backend
-                .run(Program::Decode.name(), Some(count), &steps)?;
-            images.extend(self.read_view(s.decode_output, count * IMAGE_PIXELS)?);
+                .run(Program::Decode.name(), Some(count), &steps)
+                .await?;
+            images.extend(
+                self.read_view(s.decode_output, count * IMAGE_PIXELS)
+                    .await?,
+            );
         }
         Ok(images)
-    }
-}
-
-/// The flags that made a run, saved in its checkpoint so that `--resume` and `eval` need
-/// none of them again.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct RunFlags {
-    /// `Arch::spec()`: `dense:100,200,30`.
-    pub arch: String,
-    pub epochs: usize,
-    pub batch: usize,
-    pub lr: f32,
-    /// `mse` or `bce`.
-    pub loss: String,
-    pub seed: u64,
-    pub limit: Option<usize>,
-    /// `NoiseKind::spec()`.
-    pub noise: Option<String>,
-}
-
-impl RunFlags {
-    pub fn new(config: &TrainConfig, limit: Option<usize>) -> RunFlags {
-        RunFlags {
-            arch: config.arch.spec(),
-            epochs: config.epochs,
-            batch: config.batch,
-            lr: config.lr,
-            loss: config.loss.name().to_string(),
-            seed: config.seed,
-            limit,
-            noise: config.noise.map(NoiseKind::spec),
-        }
-    }
-
-    pub fn to_json(&self) -> Result<String> {
-        serde_json::to_string(self).map_err(|e| Error::Other(e.to_string()))
-    }
-
-    /// The flags saved in a checkpoint; `what` names the file for errors.
-    pub fn from_json(json: &str, what: &Path) -> Result<RunFlags> {
-        let bad = |m: String| Error::Checkpoint {
-            path: what.to_path_buf(),
-            message: m,
-        };
-        let flags: RunFlags = serde_json::from_str(json)
-            .map_err(|e| bad(format!("its saved flags are unreadable ({e})")))?;
-        flags
-            .config()
-            .map_err(|e| bad(format!("its saved flags are invalid ({e})")))?;
-        Ok(flags)
-    }
-
-    /// The training configuration these flags give.
-    pub fn config(&self) -> Result<TrainConfig> {
-        let arch = Arch::from_spec(&self.arch)
-            .ok_or_else(|| Error::Other(format!("architecture {:?}", self.arch)))?;
-        let loss = match self.loss.as_str() {
-            "mse" => LossKind::Mse,
-            "bce" => LossKind::Bce,
-            other => return Err(Error::Other(format!("loss {other:?}"))),
-        };
-        let noise = match &self.noise {
-            Some(n) => Some(NoiseKind::parse(n).map_err(Error::Other)?),
-            None => None,
-        };
-        let config = TrainConfig {
-            arch,
-            epochs: self.epochs,
-            batch: self.batch,
-            lr: self.lr,
-            loss,
-            seed: self.seed,
-            noise,
-        };
-        config.validate()?;
-        Ok(config)
     }
 }
 

@@ -13,7 +13,7 @@ use wgsl_autoencoder::backend::{Backend, MemoryLimits, OpTime, Timing};
 use wgsl_autoencoder::check::run::{plan, run_plan};
 use wgsl_autoencoder::gpu::kernels::{KernelChoice, Parallelism, Shader};
 use wgsl_autoencoder::gpu::GpuBackend;
-use wgsl_autoencoder::ops::{BufId, BufferSpec, Op, StepParams};
+use wgsl_autoencoder::ops::{BufId, BufferSpec, Op, StepParams, View};
 
 /// Every `@compute` entry point of every shader, as naga reads it.
 fn wgsl_entry_points() -> BTreeSet<String> {
@@ -96,6 +96,7 @@ struct Broken {
     outputs: Vec<BufId>,
 }
 
+#[async_trait::async_trait(?Send)]
 impl Backend for Broken {
     fn name(&self) -> String {
         self.inner.name()
@@ -106,10 +107,10 @@ impl Backend for Broken {
     fn memory_limits(&self) -> MemoryLimits {
         self.inner.memory_limits()
     }
-    fn alloc(&mut self, buffers: &[BufferSpec]) -> wgsl_autoencoder::Result<()> {
-        self.inner.alloc(buffers)
+    async fn alloc(&mut self, buffers: &[BufferSpec]) -> wgsl_autoencoder::Result<()> {
+        self.inner.alloc(buffers).await
     }
-    fn compile(&mut self, program: &'static str, ops: &[Op]) -> wgsl_autoencoder::Result<()> {
+    async fn compile(&mut self, program: &'static str, ops: &[Op]) -> wgsl_autoencoder::Result<()> {
         let broken = |op: &&Op| op.entry() == self.entry;
         self.outputs = ops
             .iter()
@@ -120,36 +121,36 @@ impl Backend for Broken {
             Fault::Skip => ops.iter().filter(|op| !broken(op)).cloned().collect(),
             Fault::OneElementOff => ops.to_vec(),
         };
-        self.inner.compile(program, &kept)
+        self.inner.compile(program, &kept).await
     }
-    fn run(
+    async fn run(
         &mut self,
         program: &'static str,
         rows: Option<usize>,
         steps: &[StepParams],
     ) -> wgsl_autoencoder::Result<()> {
-        self.inner.run(program, rows, steps)
+        self.inner.run(program, rows, steps).await
     }
     fn write(&mut self, buf: BufId, offset: usize, words: &[u32]) -> wgsl_autoencoder::Result<()> {
         self.inner.write(buf, offset, words)
     }
-    fn read(&mut self, buf: BufId) -> wgsl_autoencoder::Result<Vec<u32>> {
-        let mut words = self.inner.read(buf)?;
-        if let (Fault::OneElementOff, true) = (self.fault, self.outputs.contains(&buf)) {
+    async fn read(&mut self, view: View) -> wgsl_autoencoder::Result<Vec<u32>> {
+        let mut words = self.inner.read(view).await?;
+        if let (Fault::OneElementOff, true) = (self.fault, self.outputs.contains(&view.buf)) {
             if let Some(last) = words.last_mut() {
                 *last = (f32::from_bits(*last) + 1e-3).to_bits();
             }
         }
         Ok(words)
     }
-    fn finish(&mut self) -> wgsl_autoencoder::Result<()> {
-        self.inner.finish()
+    async fn finish(&mut self) -> wgsl_autoencoder::Result<()> {
+        self.inner.finish().await
     }
     fn set_profiling(&mut self, on: bool) -> wgsl_autoencoder::Result<()> {
         self.inner.set_profiling(on)
     }
-    fn take_times(&mut self) -> wgsl_autoencoder::Result<Vec<OpTime>> {
-        self.inner.take_times()
+    async fn take_times(&mut self) -> wgsl_autoencoder::Result<Vec<OpTime>> {
+        self.inner.take_times().await
     }
 }
 
@@ -175,7 +176,7 @@ fn check_fails_naming_the_case_when_a_kernel_is_wrong() {
             })
         };
         let mut out = Vec::new();
-        let err = run_plan(&p, "test", &mut make, false, &mut out)
+        let err = pollster::block_on(run_plan(&p, "test", &mut make, false, &mut out))
             .expect_err("a broken kernel must fail the check")
             .to_string();
         let out = String::from_utf8(out).unwrap();

@@ -348,8 +348,19 @@ fn a_short_run_draws_four_pictures_that_are_not_blank() {
     assert!(varied && h_noisy > h_plain, "{h_noisy} vs {h_plain}");
 }
 
-/// 3 epochs straight, and 2 then `--resume --epochs 3`, on one backend: the third
-/// epoch's losses must be the same bits.
+/// The tensors of a safetensors file, by name, as bytes.
+fn tensors(path: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let bytes = std::fs::read(path).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    file.tensors()
+        .into_iter()
+        .map(|(name, t)| (name, t.data().to_vec()))
+        .collect()
+}
+
+/// 3 epochs straight, and 2 then `--resume --epochs 3`, on one backend: every logged
+/// number (the losses of each logging interval too) and every weight must be the same
+/// bits. The resumed run is given no `--backend`: it keeps the one it was started with.
 fn resume_equals_uninterrupted(backend: &str) {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("straight"), dir.path().join("resumed"));
@@ -371,28 +382,40 @@ fn resume_equals_uninterrupted(backend: &str) {
     ];
     run_ok(&[&common[..], &["--epochs", "3", "--out", a]].concat());
     run_ok(&[&common[..], &["--epochs", "2", "--out", b]].concat());
-    let stdout = run_ok(&[
-        "train",
-        "--resume",
-        b,
-        "--epochs",
-        "3",
-        "--backend",
-        backend,
-    ]);
+    let stdout = run_ok(&["train", "--resume", b, "--epochs", "3"]);
     assert!(
         stdout.contains("resuming") && stdout.contains("epoch   3/3"),
         "{stdout}"
     );
+    let on = match backend {
+        "cpu" => "on cpu",
+        _ => "on gpu",
+    };
+    assert!(stdout.contains(on), "resumed on another backend: {stdout}");
     let (straight, resumed) = (metrics(a.as_ref()), metrics(b.as_ref()));
     assert_eq!(resumed.len(), 3, "the resumed run appends to its metrics");
-    for key in ["train_loss", "test_mse", "test_bce"] {
-        assert_eq!(
-            straight[2][key], resumed[2][key],
-            "{backend}: epoch 3 {key} differs after resuming"
+    for (s, r) in straight.iter().zip(&resumed) {
+        let points = s["interval_loss"].as_array().map_or(0, Vec::len);
+        assert!(
+            points >= 2,
+            "{backend}: several logged intervals an epoch: {s}"
         );
-        assert_eq!(straight[1][key], resumed[1][key]);
+        for key in [
+            "epoch",
+            "train_loss",
+            "test_mse",
+            "test_bce",
+            "interval_loss",
+        ] {
+            assert_eq!(s[key], r[key], "{backend}: {key} differs after resuming");
+        }
     }
+    let model = |dir: &str| tensors(&std::path::Path::new(dir).join("model.safetensors"));
+    assert_eq!(
+        model(a),
+        model(b),
+        "{backend}: the weights differ after resuming"
+    );
 }
 
 #[test]

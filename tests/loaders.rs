@@ -41,7 +41,7 @@ fn graph() -> Graph {
         train_images: 4,
         test_images: 4,
     };
-    let arch = Arch::Dense { layers: vec![4, 2] };
+    let arch = Arch::dense(vec![4, 2]);
     Graph::build(&arch, 2, LossKind::Mse, AdamConfig::new(1e-3), data).unwrap()
 }
 

@@ -47,7 +47,9 @@ fn an_op_whose_views_disagree_with_its_shape_is_refused() {
             len,
         })
         .collect();
-    cpu.alloc(&specs).unwrap();
-    let err = cpu.compile("p", &[op]).unwrap_err().to_string();
+    pollster::block_on(cpu.alloc(&specs)).unwrap();
+    let err = pollster::block_on(cpu.compile("p", &[op]))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("'c' needs 8 elements"), "{err}");
 }

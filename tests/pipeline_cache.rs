@@ -3,25 +3,32 @@
 
 use std::sync::Arc;
 
+use pollster::block_on;
 use wgsl_autoencoder::backend::Backend;
 use wgsl_autoencoder::check::{run_once, tables};
-use wgsl_autoencoder::gpu::context::GpuOptions;
+use wgsl_autoencoder::files::PipelineFiles;
+use wgsl_autoencoder::gpu::context::{AdapterRequest, GpuOptions};
 use wgsl_autoencoder::gpu::{Gpu, GpuBackend};
 
 fn open(dir: &std::path::Path) -> Arc<Gpu> {
     let options = GpuOptions {
         checked: false,
-        cache_dir: Some(dir.to_path_buf()),
+        pipelines: Some(Arc::new(PipelineFiles {
+            dir: dir.to_path_buf(),
+        })),
     };
-    Arc::new(Gpu::open(options).expect("an adapter (install mesa-vulkan-drivers)"))
+    let request = AdapterRequest::from_env().unwrap();
+    Arc::new(
+        block_on(Gpu::open(&request, options)).expect("an adapter (install mesa-vulkan-drivers)"),
+    )
 }
 
 /// Runs one case of the matmul table, which makes a pipeline, and returns its outputs.
 fn run_a_kernel(gpu: &Arc<Gpu>) -> Vec<Vec<u32>> {
     let case = &tables::matmul()[40];
     let mut backend = GpuBackend::with_choice(gpu.clone(), case.choice);
-    let out = run_once(&mut backend, &case.op, &case.init, case.step).unwrap();
-    backend.finish().unwrap();
+    let out = block_on(run_once(&mut backend, &case.op, &case.init, case.step)).unwrap();
+    block_on(backend.finish()).unwrap();
     out
 }
 
@@ -30,9 +37,9 @@ fn pipelines_persist_and_a_corrupt_cache_is_ignored() {
     let dir = tempfile::tempdir().unwrap();
     let gpu = open(dir.path());
     let supported = gpu.features.contains(wgpu::Features::PIPELINE_CACHE);
-    assert_eq!(gpu.pipeline_cache_file().is_some(), supported);
+    assert_eq!(gpu.pipeline_cache_place().is_some(), supported);
     let first = run_a_kernel(&gpu);
-    let Some(file) = gpu.pipeline_cache_file().map(|f| f.to_path_buf()) else {
+    let Some(file) = gpu.pipeline_cache_place().map(std::path::PathBuf::from) else {
         // Without the feature there is nothing to persist; the run above still worked.
         return;
     };

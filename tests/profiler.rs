@@ -3,6 +3,7 @@
 
 mod common;
 
+use pollster::block_on;
 use wgsl_autoencoder::backend::Backend;
 use wgsl_autoencoder::gpu::profiler::Profiler;
 use wgsl_autoencoder::gpu::GpuBackend;
@@ -18,7 +19,7 @@ fn every_dispatch_of_more_steps_than_the_query_sets_hold_is_timed_in_order() {
             len,
         })
         .collect();
-    backend.alloc(&specs).unwrap();
+    block_on(backend.alloc(&specs)).unwrap();
     // Two kernels per step, so that the order of the times can be seen.
     let ops = [
         Op::from(PeakCopy {
@@ -33,16 +34,14 @@ fn every_dispatch_of_more_steps_than_the_query_sets_hold_is_timed_in_order() {
             chunk: 4,
         }),
     ];
-    backend.compile("p", &ops).unwrap();
+    block_on(backend.compile("p", &ops)).unwrap();
     backend.set_profiling(true).unwrap();
     // More than the whole pool holds, so that a drain happens in the middle of a run,
     // and then a second run, so that the pool is seen to be reused.
     let steps = Profiler::capacity() / 2 + 700;
-    backend
-        .run("p", None, &vec![StepParams::default(); steps])
-        .unwrap();
-    backend.run("p", None, &[StepParams::default(); 3]).unwrap();
-    let times = backend.take_times().unwrap();
+    block_on(backend.run("p", None, &vec![StepParams::default(); steps])).unwrap();
+    block_on(backend.run("p", None, &[StepParams::default(); 3])).unwrap();
+    let times = block_on(backend.take_times()).unwrap();
     assert_eq!(times.len(), 2 * (steps + 3));
     for (i, t) in times.iter().enumerate() {
         let expected = ["peak_copy", "peak_read"][i % 2];
@@ -54,7 +53,7 @@ fn every_dispatch_of_more_steps_than_the_query_sets_hold_is_timed_in_order() {
         );
     }
     // Nothing is left over for the next collect.
-    assert!(backend.take_times().unwrap().is_empty());
+    assert!(block_on(backend.take_times()).unwrap().is_empty());
 }
 
 #[test]
@@ -63,11 +62,12 @@ fn a_profile_may_run_more_steps_than_an_epoch_holds() {
     use wgsl_autoencoder::model::Arch;
     // 64 training images at batch 8: 20 steps run through 2.5 epochs' worth of shuffles.
     let data = load_mnist(&default_data_dir(), Some(64)).unwrap();
-    let mut backend = GpuBackend::new(common::gpu());
-    let arch = Arch::Dense {
-        layers: vec![16, 8],
-    };
-    let p = wgsl_autoencoder::profile::profile(&mut backend, &data, arch, 8, 20, None).unwrap();
+    let backend = Box::new(GpuBackend::new(common::gpu()));
+    let arch = Arch::dense(vec![16, 8]);
+    let p = block_on(wgsl_autoencoder::profile::profile(
+        backend, &data, arch, 8, 20, None,
+    ))
+    .unwrap();
     assert!(p.dispatches.len() > 10);
     for d in &p.dispatches {
         assert_eq!(d.calls, 20, "{d:?}");

@@ -15,14 +15,7 @@ fn seed_zero_reproduces_torch_initialisation_and_randperm() {
         train_images: 60_000,
         test_images: 10_000,
     };
-    for arch in [
-        Arch::Dense {
-            layers: vec![100, 200, 30],
-        },
-        Arch::Conv {
-            channels: vec![16, 8],
-        },
-    ] {
+    for arch in [Arch::dense(vec![100, 200, 30]), Arch::conv(vec![16, 8])] {
         let want = &fixture[arch.name()];
         let graph = Graph::build(&arch, 1, LossKind::Mse, AdamConfig::new(1e-3), sizes).unwrap();
         let mut rng = TorchRng::new(0);

@@ -3,6 +3,7 @@
 
 mod common;
 
+use pollster::block_on;
 use wgsl_autoencoder::backend::Backend;
 use wgsl_autoencoder::cpu::backend::CpuBackend;
 use wgsl_autoencoder::data::{default_data_dir, load_mnist, Mnist};
@@ -23,7 +24,7 @@ fn small_mnist(train: usize, test: usize) -> Mnist {
 }
 
 fn train(
-    backend: &mut dyn Backend,
+    backend: Box<dyn Backend>,
     config: &TrainConfig,
     data: &Mnist,
     epochs: usize,
@@ -32,14 +33,22 @@ fn train(
 }
 
 fn train_graph(
-    backend: &mut dyn Backend,
+    backend: Box<dyn Backend>,
     config: &TrainConfig,
     data: &Mnist,
     epochs: usize,
     fusion: Fusion,
 ) -> Vec<EpochMetrics> {
-    let mut trainer = Trainer::with_fusion(backend, config.clone(), data, fusion).unwrap();
-    (0..epochs).map(|_| trainer.epoch().unwrap()).collect()
+    block_on(async {
+        let mut trainer = Trainer::with_fusion(backend, config.clone(), data, fusion)
+            .await
+            .unwrap();
+        let mut metrics = Vec::new();
+        for _ in 0..epochs {
+            metrics.push(trainer.epoch().await.unwrap());
+        }
+        metrics
+    })
 }
 
 fn config(arch: Arch, batch: usize, loss: LossKind) -> TrainConfig {
@@ -51,6 +60,7 @@ fn config(arch: Arch, batch: usize, loss: LossKind) -> TrainConfig {
         loss,
         seed: 0,
         noise: None,
+        log_every: None,
     }
 }
 
@@ -66,8 +76,8 @@ fn assert_relative(name: &str, gpu: f64, cpu: f64, rel: f64) {
 fn gpu_matches_cpu(arch: Arch, loss: LossKind, train_images: usize, test_images: usize) {
     let data = small_mnist(train_images, test_images);
     let cfg = config(arch, 64, loss);
-    let gpu = train(&mut GpuBackend::new(common::gpu()), &cfg, &data, 2);
-    let cpu = train(&mut CpuBackend::new(), &cfg, &data, 2);
+    let gpu = train(Box::new(GpuBackend::new(common::gpu())), &cfg, &data, 2);
+    let cpu = train(Box::new(CpuBackend::new()), &cfg, &data, 2);
     assert_agree(&gpu, &cpu);
 }
 
@@ -87,26 +97,12 @@ fn assert_agree(gpu: &[EpochMetrics], cpu: &[EpochMetrics]) {
 
 #[test]
 fn dense_gpu_and_cpu_agree_over_two_epochs() {
-    gpu_matches_cpu(
-        Arch::Dense {
-            layers: vec![100, 200, 30],
-        },
-        LossKind::Mse,
-        300,
-        100,
-    );
+    gpu_matches_cpu(Arch::dense(vec![100, 200, 30]), LossKind::Mse, 300, 100);
 }
 
 #[test]
 fn dense_gpu_and_cpu_agree_with_bce_loss() {
-    gpu_matches_cpu(
-        Arch::Dense {
-            layers: vec![64, 16],
-        },
-        LossKind::Bce,
-        200,
-        100,
-    );
+    gpu_matches_cpu(Arch::dense(vec![64, 16]), LossKind::Bce, 200, 100);
 }
 
 /// The fused graph on the GPU, every product on the thin kernel that a GPU adapter would
@@ -120,9 +116,9 @@ fn fused_dense_on_thin_kernels_matches_the_unfused_reference() {
         matmul: Some(MatmulVariant::Thin(ThinTile::T16)),
         ..Default::default()
     };
-    let mut backend = GpuBackend::with_choice(common::gpu(), thin);
-    let gpu = train_graph(&mut backend, &cfg, &data, 2, Fusion::Fused);
-    let cpu = train_graph(&mut CpuBackend::new(), &cfg, &data, 2, Fusion::Unfused);
+    let backend = Box::new(GpuBackend::with_choice(common::gpu(), thin));
+    let gpu = train_graph(backend, &cfg, &data, 2, Fusion::Fused);
+    let cpu = train_graph(Box::new(CpuBackend::new()), &cfg, &data, 2, Fusion::Unfused);
     assert_agree(&gpu, &cpu);
 }
 
@@ -130,23 +126,17 @@ fn fused_dense_on_thin_kernels_matches_the_unfused_reference() {
 fn unfused_dense_gpu_and_cpu_agree() {
     let data = small_mnist(200, 100);
     let cfg = config(Arch::default_dense(), 64, LossKind::Bce);
-    let mut backend = GpuBackend::new(common::gpu());
-    let gpu = train_graph(&mut backend, &cfg, &data, 2, Fusion::Unfused);
-    let cpu = train_graph(&mut CpuBackend::new(), &cfg, &data, 2, Fusion::Unfused);
+    let backend = Box::new(GpuBackend::new(common::gpu()));
+    let gpu = train_graph(backend, &cfg, &data, 2, Fusion::Unfused);
+    let cpu = train_graph(Box::new(CpuBackend::new()), &cfg, &data, 2, Fusion::Unfused);
     assert_agree(&gpu, &cpu);
 }
 
 #[test]
 fn dense_training_reduces_the_loss() {
     let data = small_mnist(1024, 200);
-    let cfg = config(
-        Arch::Dense {
-            layers: vec![100, 200, 30],
-        },
-        64,
-        LossKind::Mse,
-    );
-    let m = train(&mut GpuBackend::new(common::gpu()), &cfg, &data, 4);
+    let cfg = config(Arch::dense(vec![100, 200, 30]), 64, LossKind::Mse);
+    let m = train(Box::new(GpuBackend::new(common::gpu())), &cfg, &data, 4);
     assert!(
         m[3].train_loss < 0.8 * m[0].train_loss,
         "train loss {:?}",
@@ -160,9 +150,9 @@ fn dense_training_reduces_the_loss() {
 #[test]
 fn a_batch_larger_than_the_dataset_trains_as_one_partial_batch() {
     let data = small_mnist(50, 30);
-    let cfg = config(Arch::Dense { layers: vec![32] }, 128, LossKind::Mse);
-    let gpu = train(&mut GpuBackend::new(common::gpu()), &cfg, &data, 1);
-    let cpu = train(&mut CpuBackend::new(), &cfg, &data, 1);
+    let cfg = config(Arch::dense(vec![32]), 128, LossKind::Mse);
+    let gpu = train(Box::new(GpuBackend::new(common::gpu())), &cfg, &data, 1);
+    let cpu = train(Box::new(CpuBackend::new()), &cfg, &data, 1);
     assert_relative("train loss", gpu[0].train_loss, cpu[0].train_loss, 1e-3);
 }
 
@@ -173,8 +163,8 @@ fn a_batch_beyond_the_device_limit_is_refused_before_dispatch() {
     let limit = gpu.limits.max_storage_buffer_binding_size as usize;
     // One more row than the input buffer can hold in one binding.
     let batch = limit / (784 * 4) + 1;
-    let cfg = config(Arch::Dense { layers: vec![8] }, batch, LossKind::Mse);
-    let err = Trainer::new(&mut GpuBackend::new(gpu), cfg, &data)
+    let cfg = config(Arch::dense(vec![8]), batch, LossKind::Mse);
+    let err = block_on(Trainer::new(Box::new(GpuBackend::new(gpu)), cfg, &data))
         .err()
         .expect("refused");
     let msg = err.to_string();
@@ -183,27 +173,14 @@ fn a_batch_beyond_the_device_limit_is_refused_before_dispatch() {
 
 #[test]
 fn conv_gpu_and_cpu_agree_over_two_epochs() {
-    gpu_matches_cpu(
-        Arch::Conv {
-            channels: vec![16, 8],
-        },
-        LossKind::Mse,
-        100,
-        40,
-    );
+    gpu_matches_cpu(Arch::conv(vec![16, 8]), LossKind::Mse, 100, 40);
 }
 
 #[test]
 fn conv_training_reduces_the_loss() {
     let data = small_mnist(512, 100);
-    let cfg = config(
-        Arch::Conv {
-            channels: vec![8, 4],
-        },
-        16,
-        LossKind::Mse,
-    );
-    let m = train(&mut GpuBackend::new(common::gpu()), &cfg, &data, 3);
+    let cfg = config(Arch::conv(vec![8, 4]), 16, LossKind::Mse);
+    let m = train(Box::new(GpuBackend::new(common::gpu())), &cfg, &data, 3);
     assert!(
         m[2].train_loss < 0.8 * m[0].train_loss,
         "train loss {:?}",

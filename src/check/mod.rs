@@ -149,7 +149,7 @@ impl Outcome {
 
 /// Loads `init` into fresh buffers, NaN-fills the overwritten outputs, runs the op once and
 /// reads every output back, in binding order.
-pub fn run_once(
+pub async fn run_once(
     backend: &mut dyn Backend,
     op: &Op,
     init: &[Vec<u32>],
@@ -164,7 +164,7 @@ pub fn run_once(
             len: data.len(),
         })
         .collect();
-    backend.alloc(&specs)?;
+    backend.alloc(&specs).await?;
     for (i, data) in init.iter().enumerate() {
         backend.write(i, 0, data)?;
     }
@@ -173,11 +173,13 @@ pub fn run_once(
         let nan = vec![f32::NAN.to_bits(); b.view.len];
         backend.write(b.view.buf, b.view.offset, &nan)?;
     }
-    backend.compile("check", std::slice::from_ref(op))?;
-    backend.run("check", None, &[step])?;
-    written(&bindings)
-        .map(|b| Ok(backend.read(b.view.buf)?[b.view.range()].to_vec()))
-        .collect()
+    backend.compile("check", std::slice::from_ref(op)).await?;
+    backend.run("check", None, &[step]).await?;
+    let mut outputs = Vec::new();
+    for b in written(&bindings) {
+        outputs.push(backend.read(b.view).await?);
+    }
+    Ok(outputs)
 }
 
 fn written(bindings: &[Binding]) -> impl Iterator<Item = &Binding> {
@@ -243,13 +245,13 @@ pub fn compare(
 
 /// Runs a case on the backend under test (a GPU backend with the case's variants, on a
 /// device of the given parallelism) and on the CPU reference, and compares.
-pub fn check_case_with(
+pub async fn check_case_with(
     tested: &mut dyn Backend,
     device: Parallelism,
     case: &Case,
 ) -> Result<Outcome> {
-    let gpu_out = run_once(tested, &case.op, &case.init, case.step)?;
-    let cpu_out = run_once(&mut CpuBackend::new(), &case.op, &case.init, case.step)?;
+    let gpu_out = run_once(tested, &case.op, &case.init, case.step).await?;
+    let cpu_out = run_once(&mut CpuBackend::new(), &case.op, &case.init, case.step).await?;
     let kernel = case.kernel(device)?;
     Ok(compare(
         &case.label,
@@ -263,22 +265,22 @@ pub fn check_case_with(
 
 /// Runs a case on each GPU context (say, one with naga's runtime checks and one
 /// without) and once on the CPU reference, and compares each with the reference.
-pub fn check_case_on(gpus: &[Arc<Gpu>], case: &Case) -> Result<Vec<Outcome>> {
-    let cpu_out = run_once(&mut CpuBackend::new(), &case.op, &case.init, case.step)?;
-    gpus.iter()
-        .map(|gpu| {
-            let kernel = case.kernel(Parallelism::of(&gpu.adapter.get_info()))?;
-            let mut gpu_backend = GpuBackend::with_choice(gpu.clone(), case.choice);
-            let gpu_out = run_once(&mut gpu_backend, &case.op, &case.init, case.step)?;
-            let label = match gpu.options.checked {
-                true => format!("{} [checked]", case.label),
-                false => format!("{} [trusted]", case.label),
-            };
-            Ok(compare(
-                &label, kernel, &case.op, &gpu_out, &cpu_out, case.tol,
-            ))
-        })
-        .collect()
+pub async fn check_case_on(gpus: &[Arc<Gpu>], case: &Case) -> Result<Vec<Outcome>> {
+    let cpu_out = run_once(&mut CpuBackend::new(), &case.op, &case.init, case.step).await?;
+    let mut outcomes = Vec::new();
+    for gpu in gpus {
+        let kernel = case.kernel(Parallelism::of(&gpu.adapter.get_info()))?;
+        let mut gpu_backend = GpuBackend::with_choice(gpu.clone(), case.choice);
+        let gpu_out = run_once(&mut gpu_backend, &case.op, &case.init, case.step).await?;
+        let label = match gpu.options.checked {
+            true => format!("{} [checked]", case.label),
+            false => format!("{} [trusted]", case.label),
+        };
+        outcomes.push(compare(
+            &label, kernel, &case.op, &gpu_out, &cpu_out, case.tol,
+        ));
+    }
+    Ok(outcomes)
 }
 
 /// Seeded values in [lo, hi), as the bits of f32s.

@@ -7,7 +7,8 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::time::Instant;
+
+use web_time::Instant;
 
 use super::{check_case_with, tables, tol_for, Case};
 use crate::backend::Backend;
@@ -183,7 +184,11 @@ pub type MakeBackend<'a> = dyn FnMut(KernelChoice) -> Box<dyn Backend> + 'a;
 
 /// Runs every case of a group. A case that cannot run on this adapter (a pipeline the
 /// driver refuses) fails like a wrong result, with the error as its description.
-pub fn run_group(group: &Group, device: Parallelism, make: &mut MakeBackend) -> GroupReport {
+pub async fn run_group(
+    group: &Group,
+    device: Parallelism,
+    make: &mut MakeBackend<'_>,
+) -> GroupReport {
     let started = Instant::now();
     let mut report = GroupReport {
         kernel: group.kernel.to_string(),
@@ -198,7 +203,7 @@ pub fn run_group(group: &Group, device: Parallelism, make: &mut MakeBackend) -> 
     };
     for case in &group.cases {
         let mut backend = make(case.choice);
-        let failure = match check_case_with(backend.as_mut(), device, case) {
+        let failure = match check_case_with(backend.as_mut(), device, case).await {
             Ok(outcome) => {
                 report.largest_error = report.largest_error.max(outcome.worst);
                 report.largest_error_of_tolerance =
@@ -266,10 +271,10 @@ impl Lines {
 
 /// Runs the plan group by group, writing each group's line (or JSON object) to `out` as
 /// it completes, then a summary; the verdict of `verdict`.
-pub fn run_plan(
+pub async fn run_plan(
     plan: &Plan,
     adapter: &str,
-    make: &mut MakeBackend,
+    make: &mut MakeBackend<'_>,
     json: bool,
     out: &mut dyn Write,
 ) -> Result<()> {
@@ -289,7 +294,7 @@ pub fn run_plan(
     let started = Instant::now();
     let mut reports = Vec::new();
     for group in &plan.groups {
-        let report = run_group(group, plan.device, make);
+        let report = run_group(group, plan.device, make).await;
         let text = if json {
             serde_json::to_string(&report).map_err(|e| crate::Error::Other(e.to_string()))? + "\n"
         } else {

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use bytemuck::{cast_slice, cast_slice_mut};
 
-use crate::backend::{Backend, MemoryLimits, OpTime, ProgramOps, Timing};
+use crate::backend::{check_access, Backend, MemoryLimits, OpTime, ProgramOps, Timing};
 use crate::cpu::{
     batch, conv2d, conv_transpose2d, elementwise, loss, matmul, noise, optim, peak, pool,
 };
@@ -27,6 +27,7 @@ impl CpuBackend {
     }
 }
 
+#[async_trait::async_trait(?Send)]
 impl Backend for CpuBackend {
     fn name(&self) -> String {
         "cpu (reference kernels)".to_string()
@@ -45,7 +46,7 @@ impl Backend for CpuBackend {
         }
     }
 
-    fn alloc(&mut self, buffers: &[BufferSpec]) -> Result<()> {
+    async fn alloc(&mut self, buffers: &[BufferSpec]) -> Result<()> {
         self.programs.clear();
         self.buffers.clear();
         for b in buffers {
@@ -64,13 +65,13 @@ impl Backend for CpuBackend {
         Ok(())
     }
 
-    fn compile(&mut self, program: &'static str, ops: &[Op]) -> Result<()> {
+    async fn compile(&mut self, program: &'static str, ops: &[Op]) -> Result<()> {
         let lens: Vec<usize> = self.buffers.iter().map(Vec::len).collect();
         self.programs.insert(program, ProgramOps::new(ops, &lens)?);
         Ok(())
     }
 
-    fn run(
+    async fn run(
         &mut self,
         program: &'static str,
         rows: Option<usize>,
@@ -83,7 +84,7 @@ impl Backend for CpuBackend {
             .for_rows(rows)?;
         for step in steps {
             for op in &ops {
-                let start = std::time::Instant::now();
+                let start = web_time::Instant::now();
                 execute(op, &mut self.buffers, step)?;
                 if let Some(times) = self.times.as_mut() {
                     times.push(OpTime {
@@ -97,7 +98,7 @@ impl Backend for CpuBackend {
         Ok(())
     }
 
-    fn finish(&mut self) -> Result<()> {
+    async fn finish(&mut self) -> Result<()> {
         Ok(())
     }
 
@@ -106,7 +107,7 @@ impl Backend for CpuBackend {
         Ok(())
     }
 
-    fn take_times(&mut self) -> Result<Vec<OpTime>> {
+    async fn take_times(&mut self) -> Result<Vec<OpTime>> {
         Ok(self.times.as_mut().map(std::mem::take).unwrap_or_default())
     }
 
@@ -120,21 +121,30 @@ impl Backend for CpuBackend {
         Ok(())
     }
 
-    fn read(&mut self, buf: BufId) -> Result<Vec<u32>> {
-        self.buffers
-            .get(buf)
-            .cloned()
-            .ok_or_else(|| Error::Other(format!("no buffer {buf}")))
+    async fn read(&mut self, view: View) -> Result<Vec<u32>> {
+        let buffer = self
+            .buffers
+            .get(view.buf)
+            .ok_or_else(|| Error::Other(format!("no buffer {}", view.buf)))?;
+        check_access(&format!("{}", view.buf), buffer.len(), view)?;
+        Ok(buffer[view.range()].to_vec())
     }
 }
 
 /// Bytes of memory available to a new allocation: `MemAvailable` from /proc/meminfo on
 /// Linux; elsewhere unknown (`alloc` still reserves fallibly).
+#[cfg(target_os = "linux")]
 pub fn available_memory() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;
     let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     kib.checked_mul(1024)
+}
+
+/// Unknown off Linux (in a browser too): `alloc` still reserves fallibly.
+#[cfg(not(target_os = "linux"))]
+pub fn available_memory() -> Option<u64> {
+    None
 }
 
 /// Runs one op. The buffers it writes are moved out of `buffers` while it runs so that

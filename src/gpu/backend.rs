@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::num::NonZeroU64;
 use std::sync::Arc;
 
-use crate::backend::{Backend, MemoryLimits, OpTime, ProgramOps, Timing};
+use crate::backend::{check_access, Backend, MemoryLimits, OpTime, ProgramOps, Timing};
 use crate::error::{Error, Result};
 use crate::gpu::context::{Gpu, Kernel, Signature};
 use crate::gpu::kernels::{choose, launch, KernelChoice, Launch, Parallelism};
@@ -87,10 +87,11 @@ impl GpuBackend {
         })
     }
 
-    fn compile_op(&self, op: &Op, choice: KernelChoice, l: &Launch) -> Result<CompiledOp> {
+    async fn compile_op(&self, op: &Op, choice: KernelChoice, l: &Launch) -> Result<CompiledOp> {
         let kernel = self
             .gpu
-            .kernel(l.shader, l.entry, &l.constants, Signature::of(op))?;
+            .kernel(l.shader, l.entry, &l.constants, Signature::of(op))
+            .await?;
         let device = &self.gpu.device;
         let params = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(l.entry),
@@ -128,7 +129,8 @@ impl GpuBackend {
                     layout: &kernel.layout,
                     entries: &entries,
                 })
-            })?;
+            })
+            .await?;
         Ok(CompiledOp {
             choice,
             kernel,
@@ -139,6 +141,7 @@ impl GpuBackend {
     }
 }
 
+#[async_trait::async_trait(?Send)]
 impl Backend for GpuBackend {
     fn name(&self) -> String {
         format!("gpu: {}", self.gpu.adapter_summary())
@@ -161,7 +164,7 @@ impl Backend for GpuBackend {
         }
     }
 
-    fn alloc(&mut self, buffers: &[BufferSpec]) -> Result<()> {
+    async fn alloc(&mut self, buffers: &[BufferSpec]) -> Result<()> {
         let limit = self.memory_limits().per_buffer;
         for spec in buffers {
             let bytes = (spec.len as u64).saturating_mul(4);
@@ -177,27 +180,30 @@ impl Backend for GpuBackend {
         self.programs.clear();
         self.specs = buffers.to_vec();
         let device = &self.gpu.device;
-        self.buffers = self.gpu.checked("allocating buffers", || {
-            buffers
-                .iter()
-                .map(|spec| {
-                    // wgpu zero-initialises new buffers.
-                    device.create_buffer(&wgpu::BufferDescriptor {
-                        label: Some(&spec.name),
-                        size: (spec.len.max(1) as u64 * 4)
-                            .next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT),
-                        usage: wgpu::BufferUsages::STORAGE
-                            | wgpu::BufferUsages::COPY_DST
-                            | wgpu::BufferUsages::COPY_SRC,
-                        mapped_at_creation: false,
+        self.buffers = self
+            .gpu
+            .checked("allocating buffers", || {
+                buffers
+                    .iter()
+                    .map(|spec| {
+                        // wgpu zero-initialises new buffers.
+                        device.create_buffer(&wgpu::BufferDescriptor {
+                            label: Some(&spec.name),
+                            size: (spec.len.max(1) as u64 * 4)
+                                .next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT),
+                            usage: wgpu::BufferUsages::STORAGE
+                                | wgpu::BufferUsages::COPY_DST
+                                | wgpu::BufferUsages::COPY_SRC,
+                            mapped_at_creation: false,
+                        })
                     })
-                })
-                .collect()
-        })?;
+                    .collect()
+            })
+            .await?;
         Ok(())
     }
 
-    fn compile(&mut self, program: &'static str, ops: &[Op]) -> Result<()> {
+    async fn compile(&mut self, program: &'static str, ops: &[Op]) -> Result<()> {
         let lens: Vec<usize> = self.specs.iter().map(|s| s.len).collect();
         let source = ProgramOps::new(ops, &lens)?;
         let device = Parallelism::of(&self.gpu.adapter.get_info());
@@ -210,12 +216,10 @@ impl Backend for GpuBackend {
             .zip(&choices)
             .map(|(op, c)| launch(op, c))
             .collect::<Result<Vec<_>>>()?;
-        let compiled = ops
-            .iter()
-            .zip(choices)
-            .zip(&launches)
-            .map(|((op, c), l)| self.compile_op(op, c, l))
-            .collect::<Result<Vec<_>>>()?;
+        let mut compiled = Vec::with_capacity(ops.len());
+        for ((op, c), l) in ops.iter().zip(choices).zip(&launches) {
+            compiled.push(self.compile_op(op, c, l).await?);
+        }
         self.gpu.save_pipeline_cache();
         let program_state = Program {
             source,
@@ -227,7 +231,7 @@ impl Backend for GpuBackend {
         Ok(())
     }
 
-    fn run(
+    async fn run(
         &mut self,
         program: &'static str,
         rows: Option<usize>,
@@ -290,7 +294,7 @@ impl Backend for GpuBackend {
             // have room for; when not one more step fits, the times so far are read back.
             if let Some(prof) = self.profiler.as_mut() {
                 if prof.room() < per_step {
-                    prof.drain(gpu)?;
+                    prof.drain(gpu).await?;
                 }
                 take = take.min(prof.room() / per_step);
             }
@@ -331,7 +335,8 @@ impl Backend for GpuBackend {
                     prof.resolve(&mut encoder);
                 }
                 gpu.queue.submit([encoder.finish()]);
-            })?;
+            })
+            .await?;
         }
         Ok(())
     }
@@ -355,8 +360,8 @@ impl Backend for GpuBackend {
         Ok(())
     }
 
-    fn finish(&mut self) -> Result<()> {
-        self.gpu.wait()
+    async fn finish(&mut self) -> Result<()> {
+        self.gpu.wait().await
     }
 
     fn set_profiling(&mut self, on: bool) -> Result<()> {
@@ -369,24 +374,30 @@ impl Backend for GpuBackend {
     }
 
     /// Reads the timestamps back: every dispatch since the last call, however many.
-    fn take_times(&mut self) -> Result<Vec<OpTime>> {
+    async fn take_times(&mut self) -> Result<Vec<OpTime>> {
         match self.profiler.as_mut() {
-            Some(p) => p.collect(&self.gpu),
+            Some(p) => p.collect(&self.gpu).await,
             None => Ok(Vec::new()),
         }
     }
 
-    fn read(&mut self, buf: BufId) -> Result<Vec<u32>> {
+    async fn read(&mut self, view: View) -> Result<Vec<u32>> {
         let spec = self
             .specs
-            .get(buf)
-            .ok_or_else(|| Error::Other(format!("no buffer {buf}")))?;
-        if spec.len == 0 {
+            .get(view.buf)
+            .ok_or_else(|| Error::Other(format!("no buffer {}", view.buf)))?;
+        check_access(&spec.name, spec.len, view)?;
+        if view.len == 0 {
             return Ok(Vec::new());
         }
         let bytes = self
             .gpu
-            .read_bytes(&self.buffers[buf], 0, spec.len as u64 * 4)?;
+            .read_bytes(
+                &self.buffers[view.buf],
+                view.offset as u64 * 4,
+                view.len as u64 * 4,
+            )
+            .await?;
         Ok(bytemuck::cast_slice(&bytes).to_vec())
     }
 }

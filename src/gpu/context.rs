@@ -1,10 +1,14 @@
 //! The `Gpu` context: instance, adapter, device, queue, and the modules and pipelines
-//! built from the shaders (each once per process, and kept on disk between processes
-//! where the adapter allows). Device setup is kept apart from execution so that tests can
-//! share one context.
+//! built from the shaders (each once per process, and kept between processes where the
+//! adapter allows and the caller gives a `PipelineStore`). Device setup is kept apart
+//! from execution so that tests can share one context.
+//!
+//! Everything that waits for the device is `async`: the adapter and device requests,
+//! validation error scopes, readbacks and the wait for submitted work. In a browser these
+//! are promises the event loop resolves; natively `device.poll` waits inside the future,
+//! and the command line drives it with `pollster` at its edge.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -42,8 +46,21 @@ pub struct Kernel {
     pub signature: Signature,
 }
 
+/// Where the driver's compiled pipelines persist between processes, under a key that
+/// names the adapter and driver (`wgpu::util::pipeline_cache_key`). The native shell keeps
+/// them in the user's cache folder; a browser has no pipeline cache to keep.
+pub trait PipelineStore: Send + Sync {
+    /// The bytes saved under `key`, if any. Anything unreadable is `None`: a cache is a
+    /// speed-up, never a reason for a run to fail.
+    fn load(&self, key: &str) -> Option<Vec<u8>>;
+    /// Saves the bytes under `key`, replacing what was there; failures are ignored.
+    fn save(&self, key: &str, data: &[u8]);
+    /// Where `key` is kept, for messages and tests.
+    fn describe(&self, key: &str) -> String;
+}
+
 /// How a `Gpu` builds its modules and pipelines.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct GpuOptions {
     /// Keep naga's runtime checks (array bounds, loop bounding, division guards) and the
     /// zero-filling of workgroup memory. Off, modules are built trusted: the shape tables
@@ -51,36 +68,36 @@ pub struct GpuOptions {
     /// writing it. On, an out-of-range index reads zero instead of undefined memory, which
     /// is what to turn on when a kernel misbehaves.
     pub checked: bool,
-    /// The folder of the persistent pipeline cache; `None` keeps compiled pipelines for
-    /// this process only.
-    pub cache_dir: Option<PathBuf>,
+    /// Where compiled pipelines persist between processes; `None` keeps them for this
+    /// process only.
+    pub pipelines: Option<Arc<dyn PipelineStore>>,
+}
+
+impl std::fmt::Debug for GpuOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GpuOptions")
+            .field("checked", &self.checked)
+            .field("pipelines", &self.pipelines.is_some())
+            .finish()
+    }
 }
 
 /// Set to 1 to build every module with naga's runtime checks (see `GpuOptions::checked`).
 pub const CHECKED_VAR: &str = "WGSL_AUTOENCODER_CHECKED";
 
-impl GpuOptions {
-    /// Checks on where `WGSL_AUTOENCODER_CHECKED=1`; pipelines cached in the user's cache
-    /// folder (`$XDG_CACHE_HOME/wgsl-autoencoder`, else `~/.cache/wgsl-autoencoder`).
-    pub fn from_env() -> GpuOptions {
-        GpuOptions {
-            checked: checks_from_env(),
-            cache_dir: crate::files::cache_dir(),
-        }
-    }
-}
-
-/// Whether `WGSL_AUTOENCODER_CHECKED` asks for naga's runtime checks.
+/// Whether `WGSL_AUTOENCODER_CHECKED` asks for naga's runtime checks (never, in a browser,
+/// which has no environment).
 pub fn checks_from_env() -> bool {
     std::env::var(CHECKED_VAR).is_ok_and(|v| v == "1")
 }
 
-/// The driver's compiled pipelines, loaded from a file at start and saved back after new
-/// pipelines are made, so that a second run skips the shader compiler.
-struct DiskCache {
+/// The driver's compiled pipelines, loaded from the store at start and saved back after
+/// new pipelines are made, so that a second run skips the shader compiler.
+struct StoredCache {
     cache: wgpu::PipelineCache,
-    path: PathBuf,
-    /// Pipelines built when the file was last written.
+    store: Arc<dyn PipelineStore>,
+    key: String,
+    /// Pipelines built when the cache was last saved.
     saved: AtomicUsize,
 }
 
@@ -97,7 +114,7 @@ pub struct Gpu {
     modules: Mutex<HashMap<Shader, wgpu::ShaderModule>>,
     kernels: Mutex<HashMap<KernelKey, Arc<Kernel>>>,
     built: AtomicUsize,
-    disk_cache: Option<DiskCache>,
+    stored: Option<StoredCache>,
     /// An error raised outside any error scope. wgpu's default handler panics; ours keeps
     /// the first such error so that the next `checked` call reports it.
     uncaptured: Arc<Mutex<Option<String>>>,
@@ -108,6 +125,39 @@ const WANTED_FEATURES: wgpu::Features = wgpu::Features::TIMESTAMP_QUERY
     .union(wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES)
     .union(wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS)
     .union(wgpu::Features::PIPELINE_CACHE);
+
+/// Which adapter to open: the backends to search (`None`: Vulkan, Metal and DX12, then GL
+/// only if they have none), the power preference, and part of the adapter's name. The
+/// command line fills it from wgpu's environment variables (`from_env`); a browser asks
+/// for the default, which is the only adapter it offers.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AdapterRequest {
+    pub backends: Option<wgpu::Backends>,
+    pub power: wgpu::PowerPreference,
+    pub name: Option<String>,
+}
+
+impl AdapterRequest {
+    /// `WGPU_BACKEND`, `WGPU_POWER_PREF` and `WGPU_ADAPTER_NAME`, each checked: a value
+    /// wgpu would quietly ignore is an error naming the variable.
+    pub fn from_env() -> Result<AdapterRequest> {
+        Ok(AdapterRequest {
+            backends: env_backends()?,
+            power: env_power()?,
+            name: env_adapter_name()?,
+        })
+    }
+
+    /// The backends to look on, in order: those asked for, else Vulkan, Metal and DX12,
+    /// and GL only when those find nothing. Asking GL first costs time and, on Linux
+    /// without a display, prints driver noise (`XDG_RUNTIME_DIR is invalid`).
+    fn search_order(&self) -> Vec<wgpu::Backends> {
+        match self.backends {
+            Some(chosen) => vec![chosen],
+            None => vec![wgpu::Backends::PRIMARY, wgpu::Backends::GL],
+        }
+    }
+}
 
 /// The backends `WGPU_BACKEND` names, or `None` when it is unset. wgpu's own parser skips
 /// names it does not know, so `WGPU_BACKEND=garbage` would quietly mean "no backend";
@@ -178,33 +228,20 @@ fn instance(backends: wgpu::Backends) -> wgpu::Instance {
     wgpu::Instance::new(descriptor)
 }
 
-fn enumerate(backends: wgpu::Backends) -> Vec<wgpu::Adapter> {
-    pollster::block_on(instance(backends).enumerate_adapters(backends))
+async fn enumerate(backends: wgpu::Backends) -> Vec<wgpu::Adapter> {
+    instance(backends).enumerate_adapters(backends).await
 }
 
-/// The backends to look on: those `WGPU_BACKEND` names, else Vulkan, Metal and DX12, and
-/// GL only when those find nothing. Asking GL first costs time and, on Linux without a
-/// display, prints driver noise (`XDG_RUNTIME_DIR is invalid`) before anything else.
-fn search_order() -> Result<Vec<wgpu::Backends>> {
-    Ok(match env_backends()? {
-        Some(chosen) => vec![chosen],
-        None => vec![wgpu::Backends::PRIMARY, wgpu::Backends::GL],
-    })
-}
-
-/// Every adapter wgpu sees, honouring `WGPU_BACKEND`: the primary backends' adapters, or
-/// GL's where there are none. None at all is an error saying how to get one.
-pub fn list_adapters() -> Result<Vec<wgpu::Adapter>> {
-    // Checked here too, so that `info` does not pass over a variable `train` would refuse.
-    env_power()?;
-    env_adapter_name()?;
-    for backends in search_order()? {
-        let adapters = enumerate(backends);
+/// Every adapter wgpu sees on the backends `request` searches: the primary backends'
+/// adapters, or GL's where there are none. None at all is an error saying how to get one.
+pub async fn list_adapters(request: &AdapterRequest) -> Result<Vec<wgpu::Adapter>> {
+    for backends in request.search_order() {
+        let adapters = enumerate(backends).await;
         if !adapters.is_empty() {
             return Ok(adapters);
         }
     }
-    Err(no_adapter(&[], None))
+    Err(no_adapter(&[], None).await)
 }
 
 fn describe(adapters: &[wgpu::Adapter]) -> String {
@@ -218,16 +255,25 @@ fn describe(adapters: &[wgpu::Adapter]) -> String {
     }
 }
 
-/// Picks the adapter: `WGPU_ADAPTER_NAME` (a case-insensitive substring) if set, otherwise
-/// wgpu's choice under `WGPU_POWER_PREF`, on the backends of `search_order`. Every
-/// variable is checked first, and one that matches nothing is an error naming it.
-fn choose_adapter() -> Result<wgpu::Adapter> {
-    let order = search_order()?;
-    let power = env_power()?;
-    let wanted = env_adapter_name()?;
+/// Picks the adapter: the first whose name holds `request.name` (case-insensitive) if it
+/// is set, otherwise wgpu's choice under `request.power`, on the backends of its search
+/// order. A name or backend that matches nothing is an error naming its variable.
+async fn choose_adapter(request: &AdapterRequest) -> Result<wgpu::Adapter> {
+    let power = request.power;
+    let wanted = request.name.clone();
     let mut seen = Vec::new();
-    for backends in order {
-        let adapters = enumerate(backends);
+    for backends in request.search_order() {
+        if wanted.is_none() {
+            // Asked directly, as a browser must: it lists no adapters.
+            let options = wgpu::RequestAdapterOptions {
+                power_preference: power,
+                ..Default::default()
+            };
+            if let Ok(adapter) = instance(backends).request_adapter(&options).await {
+                return Ok(adapter);
+            }
+        }
+        let adapters = enumerate(backends).await;
         if let Some(wanted) = &wanted {
             let wanted = wanted.to_lowercase();
             let (matching, others): (Vec<_>, Vec<_>) = adapters
@@ -239,25 +285,15 @@ fn choose_adapter() -> Result<wgpu::Adapter> {
             seen.extend(others);
             continue;
         }
-        if adapters.is_empty() {
-            continue;
-        }
-        let options = wgpu::RequestAdapterOptions {
-            power_preference: power,
-            ..Default::default()
-        };
-        match pollster::block_on(instance(backends).request_adapter(&options)) {
-            Ok(adapter) => return Ok(adapter),
-            Err(_) => seen.extend(adapters),
-        }
+        seen.extend(adapters);
     }
-    Err(no_adapter(&seen, wanted.as_deref()))
+    Err(no_adapter(&seen, wanted.as_deref()).await)
 }
 
 /// No adapter: where a variable narrowed the search and the system has adapters, an
 /// error naming the variable and what there is; otherwise the advice to install one.
-fn no_adapter(seen: &[wgpu::Adapter], wanted: Option<&str>) -> Error {
-    let all = enumerate(wgpu::Backends::all());
+async fn no_adapter(seen: &[wgpu::Adapter], wanted: Option<&str>) -> Error {
+    let all = enumerate(wgpu::Backends::all()).await;
     if all.is_empty() {
         return Error::NoAdapter(String::new());
     }
@@ -277,26 +313,24 @@ fn no_adapter(seen: &[wgpu::Adapter], wanted: Option<&str>) -> Error {
     }
 }
 
-/// The pipeline cache for this adapter and driver, from its file when one is there. A
-/// missing, unreadable, corrupt or foreign file gives an empty cache (`fallback`), never a
-/// failed run.
-fn open_disk_cache(
+/// The pipeline cache for this adapter and driver, from its store when it has one. A
+/// missing, corrupt or foreign entry gives an empty cache (`fallback`), never a failed
+/// run.
+fn open_stored_cache(
     adapter: &wgpu::Adapter,
     device: &wgpu::Device,
     features: wgpu::Features,
     options: &GpuOptions,
-) -> Option<DiskCache> {
+) -> Option<StoredCache> {
     if !features.contains(wgpu::Features::PIPELINE_CACHE) {
         return None;
     }
-    let path = options
-        .cache_dir
-        .as_ref()?
-        .join(wgpu::util::pipeline_cache_key(&adapter.get_info())?);
-    let data = std::fs::read(&path).ok();
+    let store = options.pipelines.clone()?;
+    let key = wgpu::util::pipeline_cache_key(&adapter.get_info())?;
+    let data = store.load(&key);
     // SAFETY: wgpu checks the data's header against this adapter and driver and, with
-    // `fallback`, starts empty when it does not match; the file is only ever written from
-    // `get_data` of such a cache.
+    // `fallback`, starts empty when it does not match; the store only ever holds what
+    // `get_data` of such a cache gave.
     let cache = unsafe {
         device.create_pipeline_cache(&wgpu::PipelineCacheDescriptor {
             label: Some("pipelines"),
@@ -304,23 +338,18 @@ fn open_disk_cache(
             fallback: true,
         })
     };
-    Some(DiskCache {
+    Some(StoredCache {
         cache,
-        path,
+        store,
+        key,
         saved: AtomicUsize::new(0),
     })
 }
 
 impl Gpu {
-    /// Opens the adapter chosen by the environment with all of its limits, with the
-    /// options the environment gives (`GpuOptions::from_env`).
-    pub fn new() -> Result<Gpu> {
-        Gpu::open(GpuOptions::from_env())
-    }
-
-    /// Opens the adapter chosen by the environment with all of its limits.
-    pub fn open(options: GpuOptions) -> Result<Gpu> {
-        let adapter = choose_adapter()?;
+    /// Opens the adapter `request` picks, with all of its limits.
+    pub async fn open(request: &AdapterRequest, options: GpuOptions) -> Result<Gpu> {
+        let adapter = choose_adapter(request).await?;
         let features = adapter.features() & WANTED_FEATURES;
         let limits = adapter.limits();
         let descriptor = wgpu::DeviceDescriptor {
@@ -329,7 +358,9 @@ impl Gpu {
             required_limits: limits.clone(),
             ..Default::default()
         };
-        let (device, queue) = pollster::block_on(adapter.request_device(&descriptor))
+        let (device, queue) = adapter
+            .request_device(&descriptor)
+            .await
             .map_err(|e| Error::Device(e.to_string()))?;
         let uncaptured = Arc::new(Mutex::new(None));
         let slot = uncaptured.clone();
@@ -337,7 +368,7 @@ impl Gpu {
             let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
             slot.get_or_insert_with(|| e.to_string());
         }));
-        let disk_cache = open_disk_cache(&adapter, &device, features, &options);
+        let stored = open_stored_cache(&adapter, &device, features, &options);
         Ok(Gpu {
             adapter,
             device,
@@ -348,38 +379,28 @@ impl Gpu {
             modules: Mutex::new(HashMap::new()),
             kernels: Mutex::new(HashMap::new()),
             built: AtomicUsize::new(0),
-            disk_cache,
+            stored,
             uncaptured,
         })
     }
 
     /// Where compiled pipelines persist between runs, if they do.
-    pub fn pipeline_cache_file(&self) -> Option<&std::path::Path> {
-        self.disk_cache.as_ref().map(|d| d.path.as_path())
+    pub fn pipeline_cache_place(&self) -> Option<String> {
+        self.stored.as_ref().map(|s| s.store.describe(&s.key))
     }
 
-    /// Writes the pipeline cache back to its file if pipelines were built since it was
-    /// last written. The file is a speed-up only: failing to write it is not an error of
-    /// the run, so this reports nothing.
+    /// Hands the pipeline cache to its store if pipelines were built since it was last
+    /// saved. The cache is a speed-up only: the store reports nothing.
     pub fn save_pipeline_cache(&self) {
-        let Some(disk) = &self.disk_cache else {
+        let Some(stored) = &self.stored else {
             return;
         };
         let built = self.built.load(Ordering::SeqCst);
-        if disk.saved.swap(built, Ordering::SeqCst) == built {
+        if stored.saved.swap(built, Ordering::SeqCst) == built {
             return;
         }
-        if let Some(data) = disk.cache.get_data() {
-            let written = disk
-                .path
-                .parent()
-                .map_or(Ok(()), std::fs::create_dir_all)
-                .map_err(|e| Error::io(&disk.path, e))
-                .and_then(|_| crate::files::write_atomically(&disk.path, &data));
-            if written.is_err() {
-                // Try again after the next new pipeline rather than never.
-                disk.saved.store(0, Ordering::SeqCst);
-            }
+        if let Some(data) = stored.cache.get_data() {
+            stored.store.save(&stored.key, &data);
         }
     }
 
@@ -396,7 +417,7 @@ impl Gpu {
     }
 
     /// Runs `f` inside a validation error scope and turns a captured error into `Error`.
-    pub fn checked<T>(&self, context: &str, f: impl FnOnce() -> T) -> Result<T> {
+    pub async fn checked<T>(&self, context: &str, f: impl FnOnce() -> T) -> Result<T> {
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let out = f();
         let earlier = self
@@ -411,7 +432,7 @@ impl Gpu {
                 message,
             });
         }
-        match pollster::block_on(scope.pop()) {
+        match scope.pop().await {
             None => Ok(out),
             Some(e) => Err(Error::Validation {
                 context: context.to_string(),
@@ -422,69 +443,83 @@ impl Gpu {
 
     /// The compiled pipeline for one entry point and specialisation, built on first use
     /// and kept for the life of the context.
-    pub fn kernel(
+    pub async fn kernel(
         &self,
         shader: Shader,
         entry: &'static str,
         constants: &Constants,
         signature: Signature,
     ) -> Result<Arc<Kernel>> {
-        let mut kernels = self.kernels.lock().unwrap_or_else(|p| p.into_inner());
         let key = (shader, entry, constants.clone());
-        if let Some(k) = kernels.get(&key) {
+        let known = self.lock_kernels().get(&key).cloned();
+        if let Some(k) = known {
             if k.signature != signature {
                 return Err(Error::Other(format!(
                     "{}::{entry} requested with two different binding signatures",
                     shader.name()
                 )));
             }
-            return Ok(k.clone());
+            return Ok(k);
         }
-        let kernel = Arc::new(self.build_kernel(shader, entry, constants, signature)?);
-        kernels.insert(key, kernel.clone());
+        // Built without the lock held: building waits for the device's verdict.
+        let kernel = Arc::new(
+            self.build_kernel(shader, entry, constants, signature)
+                .await?,
+        );
+        self.lock_kernels().insert(key, kernel.clone());
         self.built.fetch_add(1, Ordering::SeqCst);
         Ok(kernel)
     }
 
-    fn module(&self, shader: Shader) -> Result<wgpu::ShaderModule> {
-        let mut modules = self.modules.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(m) = modules.get(&shader) {
-            return Ok(m.clone());
+    fn lock_kernels(&self) -> std::sync::MutexGuard<'_, HashMap<KernelKey, Arc<Kernel>>> {
+        self.kernels.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn lock_modules(&self) -> std::sync::MutexGuard<'_, HashMap<Shader, wgpu::ShaderModule>> {
+        self.modules.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    async fn module(&self, shader: Shader) -> Result<wgpu::ShaderModule> {
+        let known = self.lock_modules().get(&shader).cloned();
+        if let Some(m) = known {
+            return Ok(m);
         }
         let descriptor = wgpu::ShaderModuleDescriptor {
             label: Some(shader.name()),
             source: wgpu::ShaderSource::Wgsl(shader.source().into()),
         };
-        let module = self.checked(&format!("shaders/{}.wgsl", shader.name()), || {
-            if self.options.checked {
-                self.device.create_shader_module(descriptor)
-            } else {
-                // SAFETY: the kernels check their own bounds, and the shape tables in
-                // src/check run every entry point over shapes that reach each edge of its
-                // indexing (ones, odd sizes, sizes off every tile, every transpose and
-                // stride), with NaN-filled outputs, under both settings; loops end because
-                // their bounds are sizes from the params uniform or constants, and no
-                // kernel divides by a size that validation lets be zero.
-                unsafe {
-                    self.device.create_shader_module_trusted(
-                        descriptor,
-                        wgpu::ShaderRuntimeChecks::unchecked(),
-                    )
+        let module = self
+            .checked(&format!("shaders/{}.wgsl", shader.name()), || {
+                if self.options.checked {
+                    self.device.create_shader_module(descriptor)
+                } else {
+                    // SAFETY: the kernels check their own bounds, and the shape tables in
+                    // src/check run every entry point over shapes that reach each edge of its
+                    // indexing (ones, odd sizes, sizes off every tile, every transpose and
+                    // stride), with NaN-filled outputs, under both settings; loops end because
+                    // their bounds are sizes from the params uniform or constants, and no
+                    // kernel divides by a size that validation lets be zero.
+                    unsafe {
+                        self.device.create_shader_module_trusted(
+                            descriptor,
+                            wgpu::ShaderRuntimeChecks::unchecked(),
+                        )
+                    }
                 }
-            }
-        })?;
-        modules.insert(shader, module.clone());
+            })
+            .await?;
+        self.lock_modules().insert(shader, module.clone());
         Ok(module)
     }
 
-    fn build_kernel(
+    async fn build_kernel(
         &self,
         shader: Shader,
         entry: &'static str,
         specialisation: &Constants,
         sig: Signature,
     ) -> Result<Kernel> {
-        let module = self.module(shader)?;
+        let module = self.module(shader).await?;
         let storage = |binding: u32, read_only: bool| wgpu::BindGroupLayoutEntry {
             binding,
             visibility: wgpu::ShaderStages::COMPUTE,
@@ -542,7 +577,7 @@ impl Gpu {
                         // zero-fill is pure cost; the checked build keeps it.
                         zero_initialize_workgroup_memory: self.options.checked,
                     },
-                    cache: self.disk_cache.as_ref().map(|d| &d.cache),
+                    cache: self.stored.as_ref().map(|s| &s.cache),
                 });
             Kernel {
                 pipeline,
@@ -550,10 +585,18 @@ impl Gpu {
                 signature: sig,
             }
         })
+        .await
     }
 
-    /// Reads a buffer region back to the host: copy to a staging buffer, map, wait.
-    pub fn read_bytes(&self, buffer: &wgpu::Buffer, offset: u64, size: u64) -> Result<Vec<u8>> {
+    /// Reads a buffer region back to the host: copy to a staging buffer, map, and wait
+    /// for the map (natively, `poll` does the waiting; in a browser it does nothing, and
+    /// the map resolves on the event loop).
+    pub async fn read_bytes(
+        &self,
+        buffer: &wgpu::Buffer,
+        offset: u64,
+        size: u64,
+    ) -> Result<Vec<u8>> {
         let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("readback"),
             size,
@@ -571,7 +614,7 @@ impl Gpu {
         self.device
             .poll(wgpu::PollType::wait_indefinitely())
             .map_err(|e| Error::Readback(e.to_string()))?;
-        match pollster::block_on(receiver.receive()) {
+        match receiver.receive().await {
             Some(Ok(())) => {}
             Some(Err(e)) => return Err(Error::Readback(e.to_string())),
             None => return Err(Error::Readback("the map callback never ran".into())),
@@ -584,11 +627,18 @@ impl Gpu {
         Ok(bytes)
     }
 
-    /// Blocks until the queue is idle.
-    pub fn wait(&self) -> Result<()> {
+    /// Waits until the work submitted so far has finished.
+    pub async fn wait(&self) -> Result<()> {
+        let (sender, receiver) = futures_intrusive::channel::shared::oneshot_channel();
+        self.queue.on_submitted_work_done(move || {
+            sender.send(()).ok();
+        });
         self.device
             .poll(wgpu::PollType::wait_indefinitely())
-            .map(|_| ())
-            .map_err(|e| Error::Device(e.to_string()))
+            .map_err(|e| Error::Device(e.to_string()))?;
+        receiver
+            .receive()
+            .await
+            .ok_or_else(|| Error::Device("the device stopped before finishing its work".into()))
     }
 }

@@ -144,7 +144,7 @@ impl Profiler {
 
     /// Reads every resolved set back (waiting for the GPU), keeps the times and frees the
     /// pool. Everything written must have been submitted with its resolve.
-    pub fn drain(&mut self, gpu: &Gpu) -> Result<()> {
+    pub async fn drain(&mut self, gpu: &Gpu) -> Result<()> {
         let mut ticks: Vec<Vec<u64>> = Vec::with_capacity(POOL);
         for s in &self.sets {
             if s.resolved < s.used {
@@ -153,7 +153,7 @@ impl Profiler {
                 ));
             }
             let bytes = if s.used > 0 {
-                gpu.read_bytes(&s.resolve, 0, s.used as u64 * 8)?
+                gpu.read_bytes(&s.resolve, 0, s.used as u64 * 8).await?
             } else {
                 Vec::new()
             };
@@ -177,8 +177,8 @@ impl Profiler {
     }
 
     /// The times of every dispatch since the last collect, in order.
-    pub fn collect(&mut self, gpu: &Gpu) -> Result<Vec<OpTime>> {
-        self.drain(gpu)?;
+    pub async fn collect(&mut self, gpu: &Gpu) -> Result<Vec<OpTime>> {
+        self.drain(gpu).await?;
         Ok(std::mem::take(&mut self.times))
     }
 }

@@ -1,6 +1,9 @@
 //! Building a model into buffers and op lists.
 
-use crate::ops::{Activation, BufId, BufferSpec, Op, Pool2dShape, View, VIEW_ALIGN};
+use std::collections::HashMap;
+
+use crate::model::sequential::{Module, ParamKind};
+use crate::ops::{BufId, BufferSpec, Op, View, VIEW_ALIGN};
 use crate::rng;
 
 /// One parameter tensor: its place in the flat parameter buffer and its gradient's place in
@@ -21,22 +24,6 @@ pub const GRADS: BufId = 1;
 pub const ADAM_M: BufId = 2;
 pub const ADAM_V: BufId = 3;
 
-/// What produced a view, as a fused layer reading it must know to carry its gradient on
-/// through the stage below.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Origin {
-    /// The model's input, or a view nothing marked.
-    Plain,
-    /// An activation's output.
-    Act(Activation),
-    /// A max-pool's output (argmax `idx`) over an activation's output.
-    PoolAct {
-        act: Activation,
-        idx: View,
-        pool: Pool2dShape,
-    },
-}
-
 /// Collects buffers, parameters and ops while layers emit their forward and backward.
 pub struct Builder {
     pub rows: usize,
@@ -44,7 +31,9 @@ pub struct Builder {
     params: Vec<Param>,
     param_len: usize,
     ops: Vec<Op>,
-    origins: Vec<(View, Origin)>,
+    /// The argmax views of the max-pools built so far, by module index: what a fused
+    /// stage above a pool routes its input gradient through.
+    argmax: HashMap<usize, View>,
     /// While set, a parameter asked for by a name already reserved is the same parameter:
     /// how a second forward pass (evaluation at another batch size, the decoder alone)
     /// shares the weights of the first.
@@ -68,19 +57,22 @@ impl Builder {
             params: Vec::new(),
             param_len: 0,
             ops: Vec::new(),
-            origins: Vec::new(),
+            argmax: HashMap::new(),
             share: false,
         }
     }
 
-    /// Records what produced `view`, for the layer that will read it.
-    pub fn mark(&mut self, view: View, origin: Origin) {
-        self.origins.push((view, origin));
+    /// Records the argmax view of the max-pool that is module `index`.
+    pub fn set_argmax(&mut self, index: usize, idx: View) {
+        self.argmax.insert(index, idx);
     }
 
-    pub fn origin(&self, view: View) -> Origin {
-        let marked = self.origins.iter().rev().find(|(v, _)| *v == view);
-        marked.map_or(Origin::Plain, |&(_, o)| o)
+    /// The argmax view of the max-pool that is module `index`, recorded by its forward.
+    pub fn argmax(&self, index: usize) -> View {
+        *self
+            .argmax
+            .get(&index)
+            .expect("a pool's forward runs before the backward that routes through it")
     }
 
     pub fn buffer(&mut self, name: impl Into<String>, len: usize) -> View {
@@ -91,20 +83,20 @@ impl Builder {
         View::whole(self.buffers.len() - 1, len)
     }
 
-    /// Reserves a weight initialised as PyTorch's layers do (`kaiming_uniform_(a=√5)`);
-    /// returns (value, gradient) views.
-    pub fn weight(
-        &mut self,
-        name: impl Into<String>,
-        shape: &[usize],
-        fan_in: usize,
-    ) -> (View, View) {
-        self.param(name.into(), shape, rng::kaiming_uniform_bound(fan_in))
-    }
-
-    /// Reserves a bias, uniform in ±1/√fan_in as PyTorch's layers initialise it.
-    pub fn bias(&mut self, name: impl Into<String>, len: usize, fan_in: usize) -> (View, View) {
-        self.param(name.into(), &[len], rng::bias_bound(fan_in))
+    /// Reserves the weight and the bias of module `index` (named `index.weight` and
+    /// `index.bias`, as in a PyTorch `state_dict`), initialised as PyTorch's layers do:
+    /// `kaiming_uniform_(a=√5)` for the weight, ±1/√fan_in for the bias. Returns the
+    /// (value, gradient) views of each.
+    pub fn params(&mut self, index: usize, module: &Module) -> [(View, View); 2] {
+        let mut views = module.params().into_iter().map(|p| {
+            let bound = match p.kind {
+                ParamKind::Weight => rng::kaiming_uniform_bound(p.fan_in),
+                ParamKind::Bias => rng::bias_bound(p.fan_in),
+            };
+            self.param(format!("{index}.{}", p.suffix), &p.shape, bound)
+        });
+        let empty = (View::whole(PARAMS, 0), View::whole(GRADS, 0));
+        [views.next().unwrap_or(empty), views.next().unwrap_or(empty)]
     }
 
     /// From now on, layers built again reuse the parameters of the same names.

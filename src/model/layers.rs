@@ -1,6 +1,10 @@
-//! The layers the two autoencoders are made of.
+//! The layers a graph is built from: one per stage of the fusion plan. A layer emits its
+//! forward ops, remembers what its backward needs, and emits the backward ops; it does not
+//! know which backend will run them.
 
-use crate::model::graph::{Builder, Layer, Origin};
+use crate::model::fusion::{Below, Plan, Stage};
+use crate::model::graph::{Builder, Layer};
+use crate::model::sequential::{Module, Sequential};
 use crate::ops::{
     Activation, ActivationBackward, ActivationForward, BatchDim, BiasBackward, BiasForward,
     Conv2dActForward, Conv2dBackward, Conv2dBackwardBias, Conv2dBackwardInput,
@@ -10,32 +14,117 @@ use crate::ops::{
     MatmulShape, MaxPool2dBackward, MaxPool2dForward, Pool2dShape, View,
 };
 
+/// The layers of `plan`'s stages `from..`, each built from its modules in `seq`.
+pub fn build(seq: &Sequential, plan: &Plan, from: usize) -> Vec<Box<dyn Layer>> {
+    plan.stages[from..]
+        .iter()
+        .map(|stage| layer(seq, stage))
+        .collect()
+}
+
+fn layer(seq: &Sequential, stage: &Stage) -> Box<dyn Layer> {
+    let module = |i: usize| seq.modules[i].clone();
+    match *stage {
+        Stage::Single(i) => match seq.modules[i].clone() {
+            Module::Linear { inputs, outputs } => Box::new(Linear::new(i, inputs, outputs)),
+            Module::Act(act) => Box::new(Act::new(i, act)),
+            Module::MaxPool2d { .. } => Box::new(MaxPool2d::new(i, module(i))),
+            Module::Conv2d { .. } => Box::new(Conv2d::new(i, module(i))),
+            Module::ConvTranspose2d { .. } => Box::new(ConvTranspose2d::new(i, module(i))),
+        },
+        Stage::LinearAct { linear, act, below } => {
+            let Module::Linear { inputs, outputs } = seq.modules[linear] else {
+                unreachable!("the fusion pass pairs a Linear with its activation")
+            };
+            let input_act = match below {
+                Below::Act(act) => Some(act),
+                Below::Plain | Below::PoolAct { .. } => None,
+            };
+            Box::new(LinearAct::new(linear, inputs, outputs, act, input_act))
+        }
+        Stage::ConvAct {
+            conv,
+            act,
+            pool,
+            below,
+        } => {
+            let pool = pool.map(|p| (p, module(p)));
+            let below = below_of(seq, below);
+            Box::new(ConvStage::new(
+                Conv2d::new(conv, module(conv)),
+                act,
+                pool,
+                below,
+            ))
+        }
+        Stage::ConvTransposeAct { tconv, act, below } => {
+            let below = below_of(seq, below);
+            let tconv = ConvTranspose2d::new(tconv, module(tconv));
+            Box::new(ConvTransposeStage::new(tconv, act, below))
+        }
+    }
+}
+
+/// What a conv stage's input came from, with the pool's module where there is one.
+fn below_of(seq: &Sequential, below: Below) -> BelowModule {
+    match below {
+        Below::Plain => BelowModule::Plain,
+        Below::Act(act) => BelowModule::Act(act),
+        Below::PoolAct { act, pool } => BelowModule::PoolAct {
+            act,
+            pool,
+            module: seq.modules[pool].clone(),
+        },
+    }
+}
+
+/// `Below`, with the pool's module to size its argmax by.
+#[derive(Clone, Debug)]
+enum BelowModule {
+    Plain,
+    Act(Activation),
+    PoolAct {
+        act: Activation,
+        pool: usize,
+        module: Module,
+    },
+}
+
 fn matmul(g: &mut Builder, a: View, b: View, c: View, shape: MatmulShape, batch: BatchDim) {
     g.push(Matmul::new(a, b, c, shape, batch));
 }
 
-/// y = x · Wᵀ + b, W (out, in) as `nn.Linear`.
-pub struct Linear {
-    name: String,
-    inputs: usize,
-    outputs: usize,
-    saved: Option<LinearSaved>,
-}
-
-struct LinearSaved {
+/// Views a layer with parameters keeps for its backward.
+#[derive(Clone, Copy)]
+struct Saved {
     x: View,
     w: View,
     dw: View,
     db: View,
 }
 
+/// y = x · Wᵀ + b, W (out, in) as `nn.Linear`.
+pub struct Linear {
+    index: usize,
+    inputs: usize,
+    outputs: usize,
+    saved: Option<Saved>,
+}
+
 impl Linear {
-    pub fn new(name: impl Into<String>, inputs: usize, outputs: usize) -> Self {
+    pub fn new(index: usize, inputs: usize, outputs: usize) -> Self {
         Linear {
-            name: name.into(),
+            index,
             inputs,
             outputs,
             saved: None,
+        }
+    }
+
+    fn module(&self) -> Module {
+        Module::Linear {
+            inputs: self.inputs,
+            outputs: self.outputs,
         }
     }
 }
@@ -43,10 +132,9 @@ impl Linear {
 impl Layer for Linear {
     fn forward(&mut self, g: &mut Builder, x: View) -> View {
         let (n, i, o) = (g.rows, self.inputs, self.outputs);
-        let (w, dw) = g.weight(format!("{}.weight", self.name), &[o, i], i);
-        let (b, db) = g.bias(format!("{}.bias", self.name), o, i);
-        let z = g.buffer(format!("{}.matmul", self.name), n * o);
-        let y = g.buffer(format!("{}.out", self.name), n * o);
+        let [(w, dw), (b, db)] = g.params(self.index, &self.module());
+        let z = g.buffer(format!("{}.matmul", self.index), n * o);
+        let y = g.buffer(format!("{}.out", self.index), n * o);
         let shape = MatmulShape {
             trans_b: true,
             ..MatmulShape::new(n, i, o)
@@ -59,12 +147,12 @@ impl Layer for Linear {
             rows: n,
             cols: o,
         });
-        self.saved = Some(LinearSaved { x, w, dw, db });
+        self.saved = Some(Saved { x, w, dw, db });
         y
     }
 
     fn backward(&mut self, g: &mut Builder, dy: View, need_dx: bool) -> Option<View> {
-        let s = self.saved.as_ref().expect("forward before backward");
+        let s = self.saved.expect("forward before backward");
         let (n, i, o) = (g.rows, self.inputs, self.outputs);
         g.push(BiasBackward {
             dy,
@@ -80,7 +168,7 @@ impl Layer for Linear {
         matmul(g, dy, s.x, s.dw, dw_shape, BatchDim::K);
         need_dx.then(|| {
             // dx (n,i) = dy (n,o) · W (o,i)
-            let dx = g.buffer(format!("{}.grad_in", self.name), n * i);
+            let dx = g.buffer(format!("{}.grad_in", self.index), n * i);
             matmul(g, dy, s.w, dx, MatmulShape::new(n, o, i), BatchDim::M);
             dx
         })
@@ -92,40 +180,34 @@ impl Layer for Linear {
 /// activation that produced this layer's input). Its backward takes the gradient of its
 /// pre-activation and returns that of the layer below, so no activation is a dispatch.
 pub struct LinearAct {
-    name: String,
-    inputs: usize,
-    outputs: usize,
+    linear: Linear,
     act: Activation,
     /// The activation whose output this layer's input is, if any.
     input_act: Option<Activation>,
-    saved: Option<LinearSaved>,
 }
 
 impl LinearAct {
     pub fn new(
-        name: impl Into<String>,
+        index: usize,
         inputs: usize,
         outputs: usize,
         act: Activation,
         input_act: Option<Activation>,
     ) -> Self {
         LinearAct {
-            name: name.into(),
-            inputs,
-            outputs,
+            linear: Linear::new(index, inputs, outputs),
             act,
             input_act,
-            saved: None,
         }
     }
 }
 
 impl Layer for LinearAct {
     fn forward(&mut self, g: &mut Builder, x: View) -> View {
-        let (n, i, o) = (g.rows, self.inputs, self.outputs);
-        let (w, dw) = g.weight(format!("{}.weight", self.name), &[o, i], i);
-        let (b, db) = g.bias(format!("{}.bias", self.name), o, i);
-        let y = g.buffer(format!("{}.out", self.name), n * o);
+        let l = &mut self.linear;
+        let (n, i, o) = (g.rows, l.inputs, l.outputs);
+        let [(w, dw), (b, db)] = g.params(l.index, &l.module());
+        let y = g.buffer(format!("{}.out", l.index), n * o);
         let shape = MatmulShape {
             trans_b: true,
             ..MatmulShape::new(n, i, o)
@@ -138,14 +220,15 @@ impl Layer for LinearAct {
             epilogue,
             ..Matmul::new(x, w, y, shape, BatchDim::M)
         });
-        self.saved = Some(LinearSaved { x, w, dw, db });
+        l.saved = Some(Saved { x, w, dw, db });
         y
     }
 
     /// `dz` is the gradient of this layer's pre-activation.
     fn backward(&mut self, g: &mut Builder, dz: View, need_dx: bool) -> Option<View> {
-        let s = self.saved.as_ref().expect("forward before backward");
-        let (n, i, o) = (g.rows, self.inputs, self.outputs);
+        let l = &self.linear;
+        let s = l.saved.expect("forward before backward");
+        let (n, i, o) = (g.rows, l.inputs, l.outputs);
         // dW (o,i) = dzᵀ (o,n) · x (n,i), and db (o) = Σ_n dz
         let dw_shape = MatmulShape {
             trans_a: true,
@@ -157,7 +240,7 @@ impl Layer for LinearAct {
         });
         need_dx.then(|| {
             // dx (n,i) = dz (n,o) · W (o,i), then through the activation below, if any
-            let dx = g.buffer(format!("{}.grad_in", self.name), n * i);
+            let dx = g.buffer(format!("{}.grad_in", l.index), n * i);
             let epilogue = match self.input_act {
                 Some(act) => Epilogue::ActBackward { y: s.x, act },
                 None => Epilogue::None,
@@ -173,7 +256,7 @@ impl Layer for LinearAct {
 }
 
 pub struct Act {
-    name: String,
+    index: usize,
     act: Activation,
     y: Option<View>,
 }
@@ -184,9 +267,9 @@ fn cols(g: &Builder, x: View) -> usize {
 }
 
 impl Act {
-    pub fn new(name: impl Into<String>, act: Activation) -> Self {
+    pub fn new(index: usize, act: Activation) -> Self {
         Act {
-            name: name.into(),
+            index,
             act,
             y: None,
         }
@@ -195,7 +278,7 @@ impl Act {
 
 impl Layer for Act {
     fn forward(&mut self, g: &mut Builder, x: View) -> View {
-        let y = g.buffer(format!("{}.out", self.name), x.len);
+        let y = g.buffer(format!("{}.out", self.index), x.len);
         g.push(ActivationForward {
             act: self.act,
             x,
@@ -209,7 +292,7 @@ impl Layer for Act {
 
     fn backward(&mut self, g: &mut Builder, dy: View, _need_dx: bool) -> Option<View> {
         let y = self.y.expect("forward before backward");
-        let dx = g.buffer(format!("{}.grad_in", self.name), y.len);
+        let dx = g.buffer(format!("{}.grad_in", self.index), y.len);
         g.push(ActivationBackward {
             act: self.act,
             y,
@@ -222,81 +305,33 @@ impl Layer for Act {
     }
 }
 
-/// A square spatial shape (channels, height, width) carried between conv layers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Chw {
-    pub c: usize,
-    pub h: usize,
-    pub w: usize,
-}
-
 /// `nn.Conv2d` with a square kernel.
 pub struct Conv2d {
-    name: String,
-    input: Chw,
-    out_channels: usize,
-    kernel: usize,
-    stride: usize,
-    pad: usize,
-    saved: Option<(View, View, View, View)>, // x, w, dw, db
+    index: usize,
+    module: Module,
+    saved: Option<Saved>,
 }
 
 impl Conv2d {
-    pub fn new(
-        name: impl Into<String>,
-        input: Chw,
-        out_channels: usize,
-        kernel: usize,
-        stride: usize,
-        pad: usize,
-    ) -> Self {
+    pub fn new(index: usize, module: Module) -> Self {
         Conv2d {
-            name: name.into(),
-            input,
-            out_channels,
-            kernel,
-            stride,
-            pad,
+            index,
+            module,
             saved: None,
         }
     }
 
     pub fn shape(&self, n: usize) -> Conv2dShape {
-        Conv2dShape {
-            n,
-            c: self.input.c,
-            h: self.input.h,
-            w: self.input.w,
-            o: self.out_channels,
-            kh: self.kernel,
-            kw: self.kernel,
-            stride: self.stride,
-            pad: self.pad,
-        }
+        self.module
+            .conv2d_shape(n)
+            .expect("a Conv2d layer is built from a Conv2d module")
     }
 
-    pub fn output(&self) -> Chw {
-        let s = self.shape(1);
-        Chw {
-            c: self.out_channels,
-            h: s.out_h(),
-            w: s.out_w(),
-        }
-    }
-}
-
-impl Conv2d {
-    /// Reserves the weight and bias, as PyTorch initialises them, and remembers them
-    /// with the input `x` for the backward; returns (w, b).
-    fn reserve(&mut self, g: &mut Builder, shape: &Conv2dShape, x: View) -> (View, View) {
-        let fan_in = shape.c * shape.kh * shape.kw;
-        let (w, dw) = g.weight(
-            format!("{}.weight", self.name),
-            &[shape.o, shape.c, shape.kh, shape.kw],
-            fan_in,
-        );
-        let (b, db) = g.bias(format!("{}.bias", self.name), shape.o, fan_in);
-        self.saved = Some((x, w, dw, db));
+    /// Reserves the weight and bias, as PyTorch initialises them, and remembers them with
+    /// the input `x` for the backward; returns (w, b).
+    fn reserve(&mut self, g: &mut Builder, x: View) -> (View, View) {
+        let [(w, dw), (b, db)] = g.params(self.index, &self.module);
+        self.saved = Some(Saved { x, w, dw, db });
         (w, b)
     }
 }
@@ -304,14 +339,14 @@ impl Conv2d {
 impl Layer for Conv2d {
     fn forward(&mut self, g: &mut Builder, x: View) -> View {
         let shape = self.shape(g.rows);
-        let (w, b) = self.reserve(g, &shape, x);
-        let y = g.buffer(format!("{}.out", self.name), shape.y_len());
+        let (w, b) = self.reserve(g, x);
+        let y = g.buffer(format!("{}.out", self.index), shape.y_len());
         g.push(Conv2dForward { x, w, b, y, shape });
         y
     }
 
     fn backward(&mut self, g: &mut Builder, dy: View, need_dx: bool) -> Option<View> {
-        let (x, w, dw, db) = self.saved.expect("forward before backward");
+        let Saved { x, w, dw, db } = self.saved.expect("forward before backward");
         let shape = self.shape(g.rows);
         let hw = shape.out_h() * shape.out_w();
         g.push(Conv2dBackwardBias {
@@ -323,7 +358,7 @@ impl Layer for Conv2d {
         });
         g.push(Conv2dBackwardWeight { x, dy, dw, shape });
         need_dx.then(|| {
-            let dx = g.buffer(format!("{}.grad_in", self.name), shape.x_len());
+            let dx = g.buffer(format!("{}.grad_in", self.index), shape.x_len());
             g.push(Conv2dBackwardInput { dy, w, dx, shape });
             dx
         })
@@ -332,76 +367,30 @@ impl Layer for Conv2d {
 
 /// `nn.ConvTranspose2d` with a square kernel; weight (in, out, k, k).
 pub struct ConvTranspose2d {
-    name: String,
-    input: Chw,
-    out_channels: usize,
-    kernel: usize,
-    stride: usize,
-    pad: usize,
-    out_pad: usize,
-    saved: Option<(View, View, View, View)>,
+    index: usize,
+    module: Module,
+    saved: Option<Saved>,
 }
 
 impl ConvTranspose2d {
-    pub fn new(
-        name: impl Into<String>,
-        input: Chw,
-        out_channels: usize,
-        kernel: usize,
-        stride: usize,
-        pad: usize,
-        out_pad: usize,
-    ) -> Self {
+    pub fn new(index: usize, module: Module) -> Self {
         ConvTranspose2d {
-            name: name.into(),
-            input,
-            out_channels,
-            kernel,
-            stride,
-            pad,
-            out_pad,
+            index,
+            module,
             saved: None,
         }
     }
 
     pub fn shape(&self, n: usize) -> ConvTranspose2dShape {
-        ConvTranspose2dShape {
-            n,
-            c: self.input.c,
-            h: self.input.h,
-            w: self.input.w,
-            o: self.out_channels,
-            kh: self.kernel,
-            kw: self.kernel,
-            stride: self.stride,
-            pad: self.pad,
-            out_pad: self.out_pad,
-        }
+        self.module
+            .conv_transpose2d_shape(n)
+            .expect("a ConvTranspose2d layer is built from a ConvTranspose2d module")
     }
 
-    pub fn output(&self) -> Chw {
-        let s = self.shape(1);
-        Chw {
-            c: self.out_channels,
-            h: s.out_h(),
-            w: s.out_w(),
-        }
-    }
-}
-
-impl ConvTranspose2d {
     /// Reserves the weight and bias and remembers them with `x`; returns (w, b).
-    fn reserve(&mut self, g: &mut Builder, shape: &ConvTranspose2dShape, x: View) -> (View, View) {
-        // PyTorch takes fan-in from dimension 1 of the weight, which for a transposed
-        // convolution is the number of output channels.
-        let fan_in = shape.o * shape.kh * shape.kw;
-        let (w, dw) = g.weight(
-            format!("{}.weight", self.name),
-            &[shape.c, shape.o, shape.kh, shape.kw],
-            fan_in,
-        );
-        let (b, db) = g.bias(format!("{}.bias", self.name), shape.o, fan_in);
-        self.saved = Some((x, w, dw, db));
+    fn reserve(&mut self, g: &mut Builder, x: View) -> (View, View) {
+        let [(w, dw), (b, db)] = g.params(self.index, &self.module);
+        self.saved = Some(Saved { x, w, dw, db });
         (w, b)
     }
 }
@@ -409,14 +398,14 @@ impl ConvTranspose2d {
 impl Layer for ConvTranspose2d {
     fn forward(&mut self, g: &mut Builder, x: View) -> View {
         let shape = self.shape(g.rows);
-        let (w, b) = self.reserve(g, &shape, x);
-        let y = g.buffer(format!("{}.out", self.name), shape.y_len());
+        let (w, b) = self.reserve(g, x);
+        let y = g.buffer(format!("{}.out", self.index), shape.y_len());
         g.push(ConvTranspose2dForward { x, w, b, y, shape });
         y
     }
 
     fn backward(&mut self, g: &mut Builder, dy: View, need_dx: bool) -> Option<View> {
-        let (x, w, dw, db) = self.saved.expect("forward before backward");
+        let Saved { x, w, dw, db } = self.saved.expect("forward before backward");
         let shape = self.shape(g.rows);
         let hw = shape.out_h() * shape.out_w();
         g.push(Conv2dBackwardBias {
@@ -428,7 +417,7 @@ impl Layer for ConvTranspose2d {
         });
         g.push(ConvTranspose2dBackwardWeight { x, dy, dw, shape });
         need_dx.then(|| {
-            let dx = g.buffer(format!("{}.grad_in", self.name), shape.x_len());
+            let dx = g.buffer(format!("{}.grad_in", self.index), shape.x_len());
             g.push(ConvTranspose2dBackwardInput { dy, w, dx, shape });
             dx
         })
@@ -437,50 +426,32 @@ impl Layer for ConvTranspose2d {
 
 /// `nn.MaxPool2d(k, stride)`; keeps the argmax indices for its backward.
 pub struct MaxPool2d {
-    name: String,
-    input: Chw,
-    kernel: usize,
-    stride: usize,
+    index: usize,
+    module: Module,
     idx: Option<View>,
 }
 
 impl MaxPool2d {
-    pub fn new(name: impl Into<String>, input: Chw, kernel: usize, stride: usize) -> Self {
+    pub fn new(index: usize, module: Module) -> Self {
         MaxPool2d {
-            name: name.into(),
-            input,
-            kernel,
-            stride,
+            index,
+            module,
             idx: None,
         }
     }
 
     pub fn shape(&self, n: usize) -> Pool2dShape {
-        Pool2dShape {
-            n,
-            c: self.input.c,
-            h: self.input.h,
-            w: self.input.w,
-            k: self.kernel,
-            stride: self.stride,
-        }
-    }
-
-    pub fn output(&self) -> Chw {
-        let s = self.shape(1);
-        Chw {
-            c: self.input.c,
-            h: s.out_h(),
-            w: s.out_w(),
-        }
+        self.module
+            .pool_shape(n)
+            .expect("a MaxPool2d layer is built from a MaxPool2d module")
     }
 }
 
 impl Layer for MaxPool2d {
     fn forward(&mut self, g: &mut Builder, x: View) -> View {
         let shape = self.shape(g.rows);
-        let y = g.buffer(format!("{}.out", self.name), shape.y_len());
-        let idx = g.buffer(format!("{}.argmax", self.name), shape.y_len());
+        let y = g.buffer(format!("{}.out", self.index), shape.y_len());
+        let idx = g.buffer(format!("{}.argmax", self.index), shape.y_len());
         g.push(MaxPool2dForward { x, y, idx, shape });
         self.idx = Some(idx);
         y
@@ -489,27 +460,37 @@ impl Layer for MaxPool2d {
     fn backward(&mut self, g: &mut Builder, dy: View, _need_dx: bool) -> Option<View> {
         let idx = self.idx.expect("forward before backward");
         let shape = self.shape(g.rows);
-        let dx = g.buffer(format!("{}.grad_in", self.name), shape.x_len());
+        let dx = g.buffer(format!("{}.grad_in", self.index), shape.x_len());
         g.push(MaxPool2dBackward { dy, idx, dx, shape });
         Some(dx)
     }
 }
 
-/// How a fused layer carries its input gradient on through what produced its input: a
-/// fused `InputGrad`, or (`Plain`) none.
-fn input_grad(g: &mut Builder, name: &str, origin: Origin, x_len: usize) -> Option<InputGrad> {
-    match origin {
-        Origin::Plain => None,
-        Origin::Act(act) => Some(InputGrad::Act {
-            dx: g.buffer(format!("{name}.grad_in"), x_len),
-            act,
+/// How a fused conv layer carries its input gradient on through what produced its input:
+/// a fused `InputGrad`, or (`Plain`) none.
+fn input_grad(
+    g: &mut Builder,
+    index: usize,
+    below: &BelowModule,
+    x_len: usize,
+) -> Option<InputGrad> {
+    match below {
+        BelowModule::Plain => None,
+        BelowModule::Act(act) => Some(InputGrad::Act {
+            dx: g.buffer(format!("{index}.grad_in"), x_len),
+            act: *act,
         }),
-        Origin::PoolAct { act, idx, pool } => Some(InputGrad::PoolAct {
-            dx: g.buffer(format!("{name}.grad_in"), pool.x_len()),
-            act,
-            idx,
-            pool,
-        }),
+        BelowModule::PoolAct { act, pool, module } => {
+            let shape = module
+                .pool_shape(g.rows)
+                .expect("a PoolAct stage names a MaxPool2d module");
+            Some(InputGrad::PoolAct {
+                dx: g.buffer(format!("{index}.grad_in"), shape.x_len()),
+                act: *act,
+                idx: g.argmax(*pool),
+                pool: shape,
+            })
+        }
     }
 }
 
@@ -526,34 +507,23 @@ fn dx_view(grad: &InputGrad) -> View {
 pub struct ConvStage {
     conv: Conv2d,
     act: Activation,
-    /// The pool's window and stride.
-    pool: Option<(usize, usize)>,
-    below: Origin,
+    /// The pool's module index and module.
+    pool: Option<(usize, Module)>,
+    below: BelowModule,
 }
 
 impl ConvStage {
-    pub fn new(conv: Conv2d, act: Activation, pool: Option<(usize, usize)>) -> Self {
+    fn new(
+        conv: Conv2d,
+        act: Activation,
+        pool: Option<(usize, Module)>,
+        below: BelowModule,
+    ) -> Self {
         ConvStage {
             conv,
             act,
             pool,
-            below: Origin::Plain,
-        }
-    }
-
-    /// The stage's output: pooled, if it pools.
-    pub fn output(&self) -> Chw {
-        let out = self.conv.output();
-        match self.pool {
-            Some((k, stride)) => {
-                let p = self.conv.shape(1).pool(k, stride);
-                Chw {
-                    c: out.c,
-                    h: p.out_h(),
-                    w: p.out_w(),
-                }
-            }
-            None => out,
+            below,
         }
     }
 }
@@ -561,19 +531,24 @@ impl ConvStage {
 impl Layer for ConvStage {
     fn forward(&mut self, g: &mut Builder, x: View) -> View {
         let shape = self.conv.shape(g.rows);
-        let (w, b) = self.conv.reserve(g, &shape, x);
-        let name = &self.conv.name;
-        let (y, pool) = match self.pool {
-            Some((k, stride)) => {
-                let p = shape.pool(k, stride);
+        let (w, b) = self.conv.reserve(g, x);
+        let name = self.conv.index;
+        let (y, pool) = match &self.pool {
+            Some((index, module)) => {
+                let p = module
+                    .pool_shape(g.rows)
+                    .expect("a conv stage's pool is a MaxPool2d module");
                 let y = g.buffer(format!("{name}.out"), p.y_len());
                 let idx = g.buffer(format!("{name}.argmax"), p.y_len());
-                let origin = Origin::PoolAct {
-                    act: self.act,
-                    idx,
-                    pool: p,
-                };
-                (y, Some((FusedPool { idx, k, stride }, origin)))
+                g.set_argmax(*index, idx);
+                (
+                    y,
+                    Some(FusedPool {
+                        idx,
+                        k: p.k,
+                        stride: p.stride,
+                    }),
+                )
             }
             None => (g.buffer(format!("{name}.out"), shape.y_len()), None),
         };
@@ -584,19 +559,17 @@ impl Layer for ConvStage {
             y,
             shape,
             act: self.act,
-            pool: pool.map(|(p, _)| p),
+            pool,
         });
-        g.mark(y, pool.map_or(Origin::Act(self.act), |(_, o)| o));
-        self.below = g.origin(x);
         y
     }
 
     fn backward(&mut self, g: &mut Builder, dz: View, need_dx: bool) -> Option<View> {
-        let (x, w, dw, db) = self.conv.saved.expect("forward before backward");
+        let Saved { x, w, dw, db } = self.conv.saved.expect("forward before backward");
         let shape = self.conv.shape(g.rows);
-        let name = self.conv.name.clone();
+        let index = self.conv.index;
         let grad = need_dx
-            .then(|| input_grad(g, &name, self.below, shape.x_len()))
+            .then(|| input_grad(g, index, &self.below, shape.x_len()))
             .flatten();
         g.push(Conv2dBackward {
             x,
@@ -612,7 +585,7 @@ impl Layer for ConvStage {
             (true, Some(grad)) => Some(dx_view(&grad)),
             // An input nothing fused produced: the plain input gradient.
             (true, None) => {
-                let dx = g.buffer(format!("{name}.grad_in"), shape.x_len());
+                let dx = g.buffer(format!("{index}.grad_in"), shape.x_len());
                 g.push(Conv2dBackwardInput {
                     dy: dz,
                     w,
@@ -629,28 +602,20 @@ impl Layer for ConvStage {
 pub struct ConvTransposeStage {
     tconv: ConvTranspose2d,
     act: Activation,
-    below: Origin,
+    below: BelowModule,
 }
 
 impl ConvTransposeStage {
-    pub fn new(tconv: ConvTranspose2d, act: Activation) -> Self {
-        ConvTransposeStage {
-            tconv,
-            act,
-            below: Origin::Plain,
-        }
-    }
-
-    pub fn output(&self) -> Chw {
-        self.tconv.output()
+    fn new(tconv: ConvTranspose2d, act: Activation, below: BelowModule) -> Self {
+        ConvTransposeStage { tconv, act, below }
     }
 }
 
 impl Layer for ConvTransposeStage {
     fn forward(&mut self, g: &mut Builder, x: View) -> View {
         let shape = self.tconv.shape(g.rows);
-        let (w, b) = self.tconv.reserve(g, &shape, x);
-        let y = g.buffer(format!("{}.out", self.tconv.name), shape.y_len());
+        let (w, b) = self.tconv.reserve(g, x);
+        let y = g.buffer(format!("{}.out", self.tconv.index), shape.y_len());
         g.push(ConvTranspose2dActForward {
             x,
             w,
@@ -659,17 +624,14 @@ impl Layer for ConvTransposeStage {
             shape,
             act: self.act,
         });
-        g.mark(y, Origin::Act(self.act));
-        self.below = g.origin(x);
         y
     }
 
     fn backward(&mut self, g: &mut Builder, dz: View, need_dx: bool) -> Option<View> {
-        let (x, w, dw, db) = self.tconv.saved.expect("forward before backward");
+        let Saved { x, w, dw, db } = self.tconv.saved.expect("forward before backward");
         let shape = self.tconv.shape(g.rows);
-        let name = self.tconv.name.clone();
         let grad = need_dx
-            .then(|| input_grad(g, &name, self.below, shape.x_len()))
+            .then(|| input_grad(g, self.tconv.index, &self.below, shape.x_len()))
             .flatten();
         if let Some(grad) = grad {
             g.push(ConvTranspose2dBackward {

@@ -1,58 +1,86 @@
-//! The two autoencoders, built into op lists over a backend-neutral buffer table.
+//! The autoencoders: each described once, as a `Sequential` of modules
+//! (`Arch::sequential`), and built from that description into op lists over a
+//! backend-neutral buffer table, fused or not (`fusion`).
 
+pub mod fusion;
 pub mod graph;
 pub mod layers;
+pub mod sequential;
 
 use crate::data::{IMAGE_PIXELS, IMAGE_SIDE};
 use crate::error::{Error, Result};
 use crate::model::graph::{Builder, Layer, Param};
-use crate::model::layers::{
-    Act, Chw, Conv2d, ConvStage, ConvTranspose2d, ConvTransposeStage, Linear, LinearAct, MaxPool2d,
-};
+use crate::model::sequential::{Chw, Module, Sequential};
 use crate::ops::{
     loss_totals, Activation, AdamConfig, AdamUpdate, BufId, BufferSpec, Corrupt, GatherBatch,
     LossBackward, LossForward, LossKind, LossSigmoidBackward, NoiseKind, Op, View,
 };
 use crate::rng::TorchRng;
 
+pub use fusion::Fusion;
+
 /// The dense autoencoder's encoder widths by default: 784-100-200-30, mirrored back.
 pub const DEFAULT_LAYERS: [usize; 3] = [100, 200, 30];
 /// The conv autoencoder's encoder channels by default: two stages, 16 then 8 channels.
 pub const DEFAULT_CHANNELS: [usize; 2] = [16, 8];
+/// The most encoder widths or conv stages a model may have.
+pub const MAX_LAYERS: usize = 32;
 
-/// Whether a graph runs neighbouring ops as one kernel: a layer's product with its bias
-/// and activation, its weight gradient with its bias gradient, its input gradient with
-/// the activation below, the loss with its gradient and the output Sigmoid's. Fewer,
-/// fuller dispatches; the unfused graph runs each op on its own, the readable path that
-/// tests and benchmarks compare it with. Both compute the same functions.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Fusion {
-    #[default]
-    Fused,
-    Unfused,
-}
-
-/// Which autoencoder, with its size flags.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Which autoencoder, with its size flags and the activation of its hidden layers. Saved
+/// in checkpoints and run configurations as its `spec()`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum Arch {
     /// Encoder widths after the 784 inputs; the last is the code. The decoder mirrors them.
-    Dense { layers: Vec<usize> },
+    Dense {
+        layers: Vec<usize>,
+        activation: Activation,
+    },
     /// Encoder conv channels, each followed by 2×2 max-pooling; transposed convs mirror them.
-    Conv { channels: Vec<usize> },
+    Conv {
+        channels: Vec<usize>,
+        activation: Activation,
+    },
 }
 
 impl Arch {
+    /// A dense autoencoder with these encoder widths, ReLU between layers.
+    pub fn dense(layers: Vec<usize>) -> Arch {
+        Arch::Dense {
+            layers,
+            activation: Activation::Relu,
+        }
+    }
+
+    /// A conv autoencoder with these encoder channels, ReLU after each conv.
+    pub fn conv(channels: Vec<usize>) -> Arch {
+        Arch::Conv {
+            channels,
+            activation: Activation::Relu,
+        }
+    }
+
     /// 784-100-200-30-200-100-784.
     pub fn default_dense() -> Arch {
-        Arch::Dense {
-            layers: DEFAULT_LAYERS.to_vec(),
-        }
+        Arch::dense(DEFAULT_LAYERS.to_vec())
     }
 
     /// Conv 16, pool, conv 8, pool, then transposed convs back to 28×28.
     pub fn default_conv() -> Arch {
-        Arch::Conv {
-            channels: DEFAULT_CHANNELS.to_vec(),
+        Arch::conv(DEFAULT_CHANNELS.to_vec())
+    }
+
+    /// The same model with another hidden activation.
+    pub fn with_activation(self, act: Activation) -> Arch {
+        match self {
+            Arch::Dense { layers, .. } => Arch::Dense {
+                layers,
+                activation: act,
+            },
+            Arch::Conv { channels, .. } => Arch::Conv {
+                channels,
+                activation: act,
+            },
         }
     }
 
@@ -63,114 +91,18 @@ impl Arch {
         }
     }
 
-    /// A one-line description, such as `784-100-200-30-200-100-784`.
-    pub fn describe(&self) -> String {
+    /// The activation between hidden layers (the output is always a Sigmoid).
+    pub fn activation(&self) -> Activation {
         match self {
-            Arch::Dense { layers } => {
-                let widths = dense_widths(layers);
-                widths
-                    .iter()
-                    .map(|w| w.to_string())
-                    .collect::<Vec<_>>()
-                    .join("-")
-            }
-            Arch::Conv { channels } => {
-                let c: Vec<String> = channels.iter().map(|c| c.to_string()).collect();
-                format!(
-                    "with channels {}, code {}",
-                    c.join(","),
-                    self.code_description()
-                )
-            }
+            Arch::Dense { activation, .. } | Arch::Conv { activation, .. } => *activation,
         }
     }
 
-    fn code_description(&self) -> String {
+    /// The size flag's values: encoder widths or conv channels.
+    pub fn sizes(&self) -> &[usize] {
         match self {
-            Arch::Dense { layers } => layers.last().map(|c| c.to_string()).unwrap_or_default(),
-            Arch::Conv { channels } => {
-                let side = IMAGE_SIDE >> channels.len();
-                format!("{}×{side}×{side}", channels.last().copied().unwrap_or(0))
-            }
-        }
-    }
-
-    /// Refuses sizes that cannot build, before anything is allocated.
-    pub fn validate(&self) -> Result<()> {
-        match self {
-            Arch::Dense { layers } => {
-                if layers.is_empty() || layers.contains(&0) {
-                    return Err(Error::flag(
-                        "--layers",
-                        format!("{layers:?}: needs one or more widths, all above zero"),
-                    ));
-                }
-            }
-            Arch::Conv { channels } => {
-                if channels.is_empty() || channels.contains(&0) {
-                    return Err(Error::flag(
-                        "--channels",
-                        format!("{channels:?}: needs one or more channel counts, all above zero"),
-                    ));
-                }
-                // Each pooling floors the side; each transposed conv doubles it back.
-                let mut side = IMAGE_SIDE;
-                for _ in channels {
-                    side /= 2;
-                }
-                let rebuilt = side << channels.len();
-                if side == 0 || rebuilt != IMAGE_SIDE {
-                    return Err(Error::flag(
-                        "--channels",
-                        format!(
-                            "{} conv stages pool 28×28 down to {side}×{side}, which the decoder's stride-2 transposed convs rebuild to {rebuilt}×{rebuilt}, not 28×28; use one or two stages",
-                            channels.len()
-                        ),
-                    ));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// The flags that rebuild this architecture, as stored in checkpoints: `dense:100,200,30`.
-    pub fn spec(&self) -> String {
-        let list = |v: &[usize]| {
-            v.iter()
-                .map(|x| x.to_string())
-                .collect::<Vec<_>>()
-                .join(",")
-        };
-        match self {
-            Arch::Dense { layers } => format!("dense:{}", list(layers)),
-            Arch::Conv { channels } => format!("conv:{}", list(channels)),
-        }
-    }
-
-    /// Reads a `spec()` back: `None` for anything that is not one.
-    pub fn from_spec(spec: &str) -> Option<Arch> {
-        let (kind, list) = spec.split_once(':')?;
-        let sizes: Vec<usize> = list
-            .split(',')
-            .map(|v| v.parse().ok())
-            .collect::<Option<_>>()?;
-        let arch = match kind {
-            "dense" => Arch::Dense { layers: sizes },
-            "conv" => Arch::Conv { channels: sizes },
-            _ => return None,
-        };
-        arch.validate().ok().map(|_| arch)
-    }
-
-    /// The index in `layers(fusion)` of the layer whose output is the code: the code
-    /// layer's activation (dense), or the last max-pool, the bottleneck (conv); fused,
-    /// the layer or stage that ends with them.
-    pub fn code_layer(&self, fusion: Fusion) -> usize {
-        match (self, fusion) {
-            (Arch::Dense { layers }, Fusion::Unfused) => 2 * layers.len() - 1,
-            (Arch::Conv { channels }, Fusion::Unfused) => 3 * channels.len() - 1,
-            (Arch::Dense { layers }, Fusion::Fused) => layers.len() - 1,
-            (Arch::Conv { channels }, Fusion::Fused) => channels.len() - 1,
+            Arch::Dense { layers, .. } => layers,
+            Arch::Conv { channels, .. } => channels,
         }
     }
 
@@ -182,15 +114,136 @@ impl Arch {
         }
     }
 
-    /// The layers in `nn.Sequential` order, each named by its index there, so that
-    /// parameter names (`0.weight`, `0.bias`, `2.weight`, …) are PyTorch's state_dict keys.
-    /// Fused, a layer spans a module and the activation (and pool) after it, and the last
-    /// one takes the gradient of its pre-activation from the fused loss.
-    fn layers(&self, fusion: Fusion) -> Vec<Box<dyn Layer>> {
+    /// A one-line description, such as `784-100-200-30-200-100-784`.
+    pub fn describe(&self) -> String {
+        let act = match self.activation() {
+            Activation::Relu => String::new(),
+            other => format!(", {} hidden", other.name()),
+        };
         match self {
-            Arch::Dense { layers } => dense_layers(layers, fusion),
-            Arch::Conv { channels } => conv_layers(channels, fusion),
+            Arch::Dense { layers, .. } => {
+                let widths: Vec<String> =
+                    dense_widths(layers).iter().map(|w| w.to_string()).collect();
+                format!("{}{act}", widths.join("-"))
+            }
+            Arch::Conv { channels, .. } => {
+                let c: Vec<String> = channels.iter().map(|c| c.to_string()).collect();
+                let side = IMAGE_SIDE >> channels.len().min(usize::BITS as usize - 1);
+                let code = channels.last().copied().unwrap_or(0);
+                format!(
+                    "with channels {}, code {code}×{side}×{side}{act}",
+                    c.join(",")
+                )
+            }
         }
+    }
+
+    /// What the code is, in words, for the pictures of the latent space.
+    pub fn code_words(&self, code_len: usize) -> String {
+        match self {
+            Arch::Dense { .. } => format!("{code_len} numbers"),
+            Arch::Conv { .. } => format!("the {code_len}-number bottleneck"),
+        }
+    }
+
+    /// What makes these sizes impossible to build, if anything.
+    pub fn problem(&self) -> Option<String> {
+        let sizes = self.sizes();
+        let what = match self {
+            Arch::Dense { .. } => "widths",
+            Arch::Conv { .. } => "channel counts",
+        };
+        if sizes.is_empty() || sizes.contains(&0) {
+            return Some(format!(
+                "{sizes:?}: needs one or more {what}, all above zero"
+            ));
+        }
+        if sizes.len() > MAX_LAYERS {
+            return Some(format!("{} {what}: at most {MAX_LAYERS}", sizes.len()));
+        }
+        if let Arch::Conv { channels, .. } = self {
+            // Each pooling floors the side; each transposed conv doubles it back.
+            let stages = channels.len() as u32;
+            let side = IMAGE_SIDE.checked_shr(stages).unwrap_or(0);
+            let rebuilt = side.checked_shl(stages).unwrap_or(0);
+            if side == 0 || rebuilt != IMAGE_SIDE {
+                return Some(format!(
+                    "{} conv stages pool 28×28 down to {side}×{side}, which the decoder's stride-2 transposed convs rebuild to {rebuilt}×{rebuilt}, not 28×28; use one or two stages",
+                    channels.len()
+                ));
+            }
+        }
+        None
+    }
+
+    /// Refuses sizes that cannot build, before anything is allocated, naming the flag.
+    pub fn validate(&self) -> Result<()> {
+        match self.problem() {
+            Some(why) => Err(Error::flag(self.flag(), why)),
+            None => Ok(()),
+        }
+    }
+
+    /// The flags that rebuild this architecture, as stored in checkpoints:
+    /// `dense:100,200,30`, with `:tanh` after it for a hidden activation other than ReLU.
+    pub fn spec(&self) -> String {
+        let list: Vec<String> = self.sizes().iter().map(|x| x.to_string()).collect();
+        let act = match self.activation() {
+            Activation::Relu => String::new(),
+            other => format!(":{}", other.name()),
+        };
+        format!("{}:{}{act}", self.name(), list.join(","))
+    }
+
+    /// Reads a `spec()` back: `None` for anything that is not one.
+    pub fn from_spec(spec: &str) -> Option<Arch> {
+        let mut parts = spec.split(':');
+        let (kind, list) = (parts.next()?, parts.next()?);
+        let activation = match parts.next() {
+            Some(name) => Activation::from_name(name)?,
+            None => Activation::Relu,
+        };
+        if parts.next().is_some() {
+            return None;
+        }
+        let sizes: Vec<usize> = list
+            .split(',')
+            .map(|v| v.parse().ok())
+            .collect::<Option<_>>()?;
+        let arch = match kind {
+            "dense" => Arch::dense(sizes),
+            "conv" => Arch::conv(sizes),
+            _ => return None,
+        }
+        .with_activation(activation);
+        arch.problem().is_none().then_some(arch)
+    }
+
+    /// The model's one description: its modules in `nn.Sequential` order, so that module
+    /// `i`'s parameters are PyTorch's `i.weight` and `i.bias`, and where the code is.
+    pub fn sequential(&self) -> Sequential {
+        match self {
+            Arch::Dense { layers, activation } => dense_sequential(layers, *activation),
+            Arch::Conv {
+                channels,
+                activation,
+            } => conv_sequential(channels, *activation),
+        }
+    }
+}
+
+impl TryFrom<String> for Arch {
+    type Error = String;
+
+    fn try_from(spec: String) -> std::result::Result<Arch, String> {
+        Arch::from_spec(&spec)
+            .ok_or_else(|| format!("{spec:?} is not an architecture this program builds"))
+    }
+}
+
+impl From<Arch> for String {
+    fn from(arch: Arch) -> String {
+        arch.spec()
     }
 }
 
@@ -203,115 +256,78 @@ fn dense_widths(layers: &[usize]) -> Vec<usize> {
     widths
 }
 
-fn dense_layers(layers: &[usize], fusion: Fusion) -> Vec<Box<dyn Layer>> {
+/// Linear, activation, … , Linear, Sigmoid; the code is the encoder's last activation.
+fn dense_sequential(layers: &[usize], hidden: Activation) -> Sequential {
     let widths = dense_widths(layers);
     let last = widths.len() - 2;
-    let mut out: Vec<Box<dyn Layer>> = Vec::new();
-    let act = |i: usize| match i == last {
-        true => Activation::Sigmoid,
-        false => Activation::Relu,
-    };
-    if fusion == Fusion::Fused {
-        for (i, pair) in widths.windows(2).enumerate() {
-            // Linear i is module 2·i of the nn.Sequential, its activation 2·i + 1.
-            let input_act = i.checked_sub(1).map(act);
-            let layer = LinearAct::new((2 * i).to_string(), pair[0], pair[1], act(i), input_act);
-            out.push(Box::new(layer));
-        }
-        return out;
-    }
+    let mut modules = Vec::new();
     for (i, pair) in widths.windows(2).enumerate() {
-        out.push(Box::new(Linear::new(
-            out.len().to_string(),
-            pair[0],
-            pair[1],
-        )));
-        let act = if i == last {
-            Activation::Sigmoid
-        } else {
-            Activation::Relu
-        };
-        out.push(Box::new(Act::new(out.len().to_string(), act)));
+        modules.push(Module::Linear {
+            inputs: pair[0],
+            outputs: pair[1],
+        });
+        modules.push(Module::Act(match i == last {
+            true => Activation::Sigmoid,
+            false => hidden,
+        }));
     }
-    out
+    Sequential {
+        input: IMAGE_PIXELS,
+        modules,
+        code: 2 * layers.len() - 1,
+    }
 }
 
-/// Conv(3×3, pad 1) ReLU MaxPool(2) per stage, then ConvTranspose(3×3, stride 2, pad 1,
-/// output padding 1) ReLU per stage back up, then Conv(3×3, pad 1) to one channel, Sigmoid.
-fn conv_layers(channels: &[usize], fusion: Fusion) -> Vec<Box<dyn Layer>> {
-    if fusion == Fusion::Fused {
-        return fused_conv_layers(channels);
-    }
-    let mut out: Vec<Box<dyn Layer>> = Vec::new();
-    let relu =
-        |out: &Vec<Box<dyn Layer>>| Box::new(Act::new(out.len().to_string(), Activation::Relu));
+/// Conv(3×3, pad 1), activation, MaxPool(2) per stage; then ConvTranspose(3×3, stride 2,
+/// pad 1, output padding 1) and activation per stage back up; then Conv(3×3, pad 1) to
+/// one channel and a Sigmoid. The code is the last pool's output, the bottleneck.
+fn conv_sequential(channels: &[usize], hidden: Activation) -> Sequential {
+    let mut modules = Vec::new();
     let mut shape = Chw {
         c: 1,
         h: IMAGE_SIDE,
         w: IMAGE_SIDE,
     };
+    let conv = |input: Chw, out_channels: usize| Module::Conv2d {
+        input,
+        out_channels,
+        kernel: 3,
+        stride: 1,
+        pad: 1,
+    };
     for &c in channels {
-        let conv = Conv2d::new(out.len().to_string(), shape, c, 3, 1, 1);
-        shape = conv.output();
-        out.push(Box::new(conv));
-        out.push(relu(&out));
-        let pool = MaxPool2d::new(out.len().to_string(), shape, 2, 2);
-        shape = pool.output();
-        out.push(Box::new(pool));
+        let module = conv(shape, c);
+        let conv_out = module.output_chw().unwrap_or(shape);
+        let pool = Module::MaxPool2d {
+            input: conv_out,
+            kernel: 2,
+            stride: 2,
+        };
+        shape = pool.output_chw().unwrap_or(conv_out);
+        modules.extend([module, Module::Act(hidden), pool]);
     }
+    let code = modules.len() - 1;
     // The decoder's channels: the code's channels first, then the encoder's in reverse.
     let mut targets: Vec<usize> = channels.iter().rev().skip(1).copied().collect();
     targets.insert(0, shape.c);
     for c in targets {
-        let tconv = ConvTranspose2d::new(out.len().to_string(), shape, c, 3, 2, 1, 1);
-        shape = tconv.output();
-        out.push(Box::new(tconv));
-        out.push(relu(&out));
+        let tconv = Module::ConvTranspose2d {
+            input: shape,
+            out_channels: c,
+            kernel: 3,
+            stride: 2,
+            pad: 1,
+            out_pad: 1,
+        };
+        shape = tconv.output_chw().unwrap_or(shape);
+        modules.extend([tconv, Module::Act(hidden)]);
     }
-    out.push(Box::new(Conv2d::new(
-        out.len().to_string(),
-        shape,
-        1,
-        3,
-        1,
-        1,
-    )));
-    out.push(Box::new(Act::new(
-        out.len().to_string(),
-        Activation::Sigmoid,
-    )));
-    out
-}
-
-/// The same network as `conv_layers` in fused stages, each named by its conv's index in
-/// the `nn.Sequential` (a stage spans the conv, its activation and its pool).
-fn fused_conv_layers(channels: &[usize]) -> Vec<Box<dyn Layer>> {
-    let mut out: Vec<Box<dyn Layer>> = Vec::new();
-    let mut index = 0;
-    let mut shape = Chw {
-        c: 1,
-        h: IMAGE_SIDE,
-        w: IMAGE_SIDE,
-    };
-    for &c in channels {
-        let conv = Conv2d::new(index.to_string(), shape, c, 3, 1, 1);
-        let stage = ConvStage::new(conv, Activation::Relu, Some((2, 2)));
-        shape = stage.output();
-        out.push(Box::new(stage));
-        index += 3;
+    modules.extend([conv(shape, 1), Module::Act(Activation::Sigmoid)]);
+    Sequential {
+        input: IMAGE_PIXELS,
+        modules,
+        code,
     }
-    let mut targets: Vec<usize> = channels.iter().rev().skip(1).copied().collect();
-    targets.insert(0, shape.c);
-    for c in targets {
-        let tconv = ConvTranspose2d::new(index.to_string(), shape, c, 3, 2, 1, 1);
-        let stage = ConvTransposeStage::new(tconv, Activation::Relu);
-        shape = stage.output();
-        out.push(Box::new(stage));
-        index += 2;
-    }
-    let conv = Conv2d::new(index.to_string(), shape, 1, 3, 1, 1);
-    out.push(Box::new(ConvStage::new(conv, Activation::Sigmoid, None)));
-    out
 }
 
 /// Buffers that the training loop reads and writes by name.
@@ -482,18 +498,18 @@ impl Graph {
                 _ => (clean, clean),
             }
         };
-        let code_layer = arch.code_layer(spec.fusion);
+        let seq = arch.sequential();
+        let plan = fusion::plan(&seq, spec.fusion);
 
         let (input, target) = batch_in(&mut g, "", train_data, train_perm);
-        let fusion = spec.fusion;
-        let mut layers = arch.layers(fusion);
-        let (output, _) = forward(&mut g, &mut layers, input, code_layer);
+        let mut layers = layers::build(&seq, &plan, 0);
+        let (output, _) = forward(&mut g, &mut layers, input, plan.code);
         let scalar = |g: &mut Builder, name: &str| g.buffer(name, 1);
         let dy = g.buffer("loss.grad", output.len);
-        // Both models end in a Sigmoid: fused, the loss kernel also takes its gradient
-        // through it, and the last layer starts its backward from the pre-activation.
-        let total = match fusion {
-            Fusion::Fused => {
+        // Where the plan takes the loss through the output Sigmoid, one kernel gives the
+        // gradient of its pre-activation, and the last layer starts its backward there.
+        let total = match plan.loss_through_sigmoid {
+            true => {
                 let totals = g.buffer("loss totals", loss_totals(output.len));
                 g.push(LossSigmoidBackward {
                     loss,
@@ -506,7 +522,7 @@ impl Graph {
                 });
                 totals
             }
-            Fusion::Unfused => {
+            false => {
                 let (value, total) = (scalar(&mut g, "loss"), scalar(&mut g, "loss total"));
                 g.push(LossForward {
                     loss,
@@ -549,8 +565,8 @@ impl Graph {
         g.share_params();
         g.rows = spec.eval_rows;
         let (eval_input, eval_target) = batch_in(&mut g, "eval ", test_data, test_perm);
-        let mut eval_layers = arch.layers(fusion);
-        let (eval_output, eval_code) = forward(&mut g, &mut eval_layers, eval_input, code_layer);
+        let mut eval_layers = layers::build(&seq, &plan, 0);
+        let (eval_output, eval_code) = forward(&mut g, &mut eval_layers, eval_input, plan.code);
         let (mse_value, mse_total) = (scalar(&mut g, "eval mse"), scalar(&mut g, "eval mse total"));
         let (bce_value, bce_total) = (scalar(&mut g, "eval bce"), scalar(&mut g, "eval bce total"));
         for (kind, value, total) in [
@@ -573,13 +589,8 @@ impl Graph {
         g.rows = spec.decode_rows;
         let code_len = eval_code.len / spec.eval_rows;
         let decode_code = g.buffer("decode code", spec.decode_rows * code_len);
-        let mut decoder = arch.layers(fusion);
-        let (decode_output, _) = forward(
-            &mut g,
-            &mut decoder[code_layer + 1..],
-            decode_code,
-            usize::MAX,
-        );
+        let mut decoder = layers::build(&seq, &plan, plan.code + 1);
+        let (decode_output, _) = forward(&mut g, &mut decoder, decode_code, usize::MAX);
         let decode = g.take_ops();
 
         let (buffers, params) = g.finish();

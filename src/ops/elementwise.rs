@@ -10,6 +10,22 @@ pub enum Activation {
 }
 
 impl Activation {
+    /// Every activation, in code order.
+    pub const ALL: [Activation; 2] = [Activation::Relu, Activation::Sigmoid];
+
+    /// Its name in flags, checkpoints and messages: `relu`, `sigmoid`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Relu => "relu",
+            Activation::Sigmoid => "sigmoid",
+        }
+    }
+
+    /// The activation of that name, if any.
+    pub fn from_name(name: &str) -> Option<Activation> {
+        Activation::ALL.into_iter().find(|a| a.name() == name)
+    }
+
     /// How kernels, benchmark rows and the PyTorch peer name it as a number.
     pub fn code(self) -> usize {
         match self {

@@ -3,7 +3,9 @@
 
 use super::{OpDef, Slot, View};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Saved by name (`mse`, `bce`) in a run's configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum LossKind {
     Mse,
     Bce,

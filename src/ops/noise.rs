@@ -5,13 +5,29 @@
 
 use super::{OpDef, Slot, View};
 
-/// How an image is corrupted (`--noise gaussian:0.5`, `--noise mask:0.3`).
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// How an image is corrupted (`--noise gaussian:0.5`, `--noise mask:0.3`); saved in a
+/// run's configuration as that text.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum NoiseKind {
     /// Adds noise of this standard deviation, then clamps to [0, 1].
     Gaussian { std: f32 },
     /// Zeroes each pixel with this probability.
     Mask { p: f32 },
+}
+
+impl TryFrom<String> for NoiseKind {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<NoiseKind, String> {
+        NoiseKind::parse(&text)
+    }
+}
+
+impl From<NoiseKind> for String {
+    fn from(noise: NoiseKind) -> String {
+        noise.spec()
+    }
 }
 
 impl NoiseKind {

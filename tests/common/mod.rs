@@ -5,17 +5,19 @@
 
 use std::sync::{Arc, OnceLock};
 
+use pollster::block_on;
 use wgsl_autoencoder::check::{check_case_on, Case};
-use wgsl_autoencoder::gpu::context::{checks_from_env, GpuOptions};
+use wgsl_autoencoder::gpu::context::{checks_from_env, AdapterRequest, GpuOptions};
 use wgsl_autoencoder::gpu::Gpu;
 
 /// A context with no pipeline cache on disk: tests leave the user's cache folder alone.
 fn open(checked: bool) -> Arc<Gpu> {
     let options = GpuOptions {
         checked,
-        cache_dir: None,
+        pipelines: None,
     };
-    match Gpu::open(options) {
+    let request = AdapterRequest::from_env().expect("wgpu's environment variables");
+    match block_on(Gpu::open(&request, options)) {
         Ok(gpu) => Arc::new(gpu),
         Err(e) => panic!("GPU tests need an adapter: {e}"),
     }
@@ -50,7 +52,7 @@ pub fn assert_cases(cases: &[Case]) {
     assert!(!cases.is_empty(), "an empty table checks nothing");
     let gpus = gpus();
     for case in cases {
-        let outcomes = check_case_on(&gpus, case)
+        let outcomes = block_on(check_case_on(&gpus, case))
             .unwrap_or_else(|e| panic!("{}: {} did not run: {e}", case.label, case.op.entry()));
         for outcome in outcomes {
             assert!(outcome.passed(), "{}", outcome.describe(case.tol));
