@@ -7,4 +7,4 @@ pub mod kernels;
 pub mod profiler;
 
 pub use backend::GpuBackend;
-pub use context::Gpu;
+pub use context::{AdapterRequest, Gpu, GpuOptions, PipelineStore};
