@@ -131,7 +131,7 @@ pub fn save_state(path: &Path, graph: &Graph, state: &TrainState, flags: &str) -
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| Error::io(path, e))
+    crate::files::read_regular(path).map_err(|e| Error::io(path, e))
 }
 
 /// The metadata of a checkpoint's bytes; refuses a file that is not one of ours.

@@ -69,8 +69,10 @@ fn expected_len(magic: u32, count: usize) -> usize {
     }
 }
 
+/// Opens a data file, refusing at once anything that is not a regular file (a FIFO
+/// would otherwise block forever).
 fn open(path: &Path) -> Result<std::fs::File> {
-    std::fs::File::open(path).map_err(|e| {
+    crate::files::open_regular(path).map_err(|e| {
         data_error(
             path,
             format!(
