@@ -404,7 +404,7 @@ fn plan_resume(dir: &Path, args: &TrainArgs) -> Result<Plan> {
         return Err(Error::flag("--resume", format!("{}: {why}", dir.display())));
     }
     let meta = checkpoint::read_meta(&path)?;
-    let run = RunDir::open_existing(dir)?;
+    let run = RunDir::open_existing(dir, Some("--resume"))?;
     let json = meta.flags.clone().ok_or_else(|| Error::Checkpoint {
         path: path.clone(),
         message: "saved without the run's flags: it cannot be resumed".into(),
@@ -452,6 +452,9 @@ fn resume_note(dir: &Path, done: usize) -> String {
 
 fn train(args: &TrainArgs) -> Result<()> {
     let started = Instant::now();
+    // Before the run's folder is made: from here an interrupt removes the run's lock,
+    // and its folder if the run made it and saved nothing, and says what is saved.
+    crate::interrupt::install();
     let plan = match &args.resume {
         Some(dir) => plan_resume(dir, args)?,
         None => plan_new(args)?,
@@ -463,8 +466,6 @@ fn train(args: &TrainArgs) -> Result<()> {
         resume,
     } = plan;
     let quiet = args.quiet;
-    // From here an interrupt removes the run's lock and says what is saved.
-    crate::interrupt::install();
     let done = resume.as_ref().map_or(0, |(_, meta)| meta.epoch);
     crate::interrupt::set_note(resume_note(run.path(), done));
     let data_dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
@@ -612,6 +613,8 @@ fn draw_pictures(
 }
 
 fn eval(args: &EvalArgs) -> Result<()> {
+    // Before any folder is made or locked, so that an interrupt releases it.
+    crate::interrupt::install();
     let (dir, path) = match args.path.is_dir() {
         true => {
             let model = args.path.join("model.safetensors");
@@ -662,7 +665,7 @@ fn eval(args: &EvalArgs) -> Result<()> {
     let out_dir = args.out.clone().unwrap_or_else(|| dir.clone());
     let run = match &args.out {
         Some(out) => RunDir::create_new(out)?,
-        None => RunDir::open_existing(&out_dir)?,
+        None => RunDir::open_existing(&out_dir, None)?,
     };
     let data_dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
     let (data, mut backend, _) = data_and_backend(data_dir, None, args.backend)?;

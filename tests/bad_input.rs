@@ -156,6 +156,15 @@ fn poisoned(src: &Path, dst: &Path, tensor: &str) {
     std::fs::write(dst, safetensors::serialize(views, meta).unwrap()).unwrap();
 }
 
+/// Takes the lock of a run folder as a training run holds it, for as long as the file
+/// returned is open.
+fn hold_lock(dir: &Path) -> std::fs::File {
+    let lock = std::fs::File::create(dir.join(".lock")).unwrap();
+    lock.try_lock().unwrap();
+    writeln!(&lock, "{}", std::process::id()).unwrap();
+    lock
+}
+
 #[test]
 fn every_bad_input_is_a_clean_error_that_changes_nothing() {
     let fixture = tempfile::tempdir().unwrap();
@@ -184,8 +193,8 @@ fn every_bad_input_is_a_clean_error_that_changes_nothing() {
     std::fs::create_dir(root.join("old-picture")).unwrap();
     std::fs::write(root.join("old-picture/latent.png"), b"a picture").unwrap();
     std::fs::create_dir(root.join("busy")).unwrap();
-    // Locked by a live process: this test's own.
-    std::fs::write(root.join("busy/.lock"), format!("{}\n", std::process::id())).unwrap();
+    // Locked by a live process, as a training run locks it: this test.
+    let _busy = hold_lock(&root.join("busy"));
     std::fs::create_dir(root.join("empty")).unwrap();
     std::fs::create_dir(root.join("stale")).unwrap();
     std::fs::write(root.join("stale/metrics.jsonl"), "").unwrap();
@@ -750,4 +759,41 @@ fn sigint_stops_a_run_that_can_be_resumed() {
 #[test]
 fn sigterm_stops_a_run_that_can_be_resumed() {
     interrupted_by(libc::SIGTERM, "SIGTERM", 143);
+}
+
+/// Starts a run into a new folder and sends `signal` as soon as the run holds the
+/// folder, long before its first epoch can end: it stops with `code`, and leaves no
+/// folder behind.
+#[cfg(unix)]
+fn interrupted_before_the_first_epoch(signal: i32, code: i32) {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    // The default model on the whole training set: minutes an epoch on the CPU.
+    let child = bin()
+        .args(["train", "--backend", "cpu", "--epochs", "1", "--out"])
+        .arg(&out)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !out.join(".lock").exists() {
+        assert!(started.elapsed() < Duration::from_secs(60), "no lock taken");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // SAFETY: sends a signal to the child this test started.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(code), "{stderr}");
+    assert!(stderr.contains("nothing was saved"), "{stderr}");
+    assert!(!out.exists(), "{} was left behind", out.display());
+}
+
+#[cfg(unix)]
+#[test]
+fn an_interrupt_before_the_first_epoch_leaves_no_folder() {
+    interrupted_before_the_first_epoch(libc::SIGINT, 130);
+    interrupted_before_the_first_epoch(libc::SIGTERM, 143);
 }
