@@ -11,15 +11,18 @@ use crate::cli::{
     ProfileArgs, TrainArgs,
 };
 use crate::cpu::backend::CpuBackend;
-use crate::data::{default_data_dir, load_mnist, Mnist};
+use crate::data::{check_limit, default_data_dir, load_mnist, Mnist};
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, GpuBackend};
+use crate::model::Graph;
 use crate::model::{Arch, DEFAULT_CHANNELS, DEFAULT_LAYERS};
 use crate::ops::{LossKind, NoiseKind};
 use crate::plots::{self, Curves};
 use crate::progress::EpochBars;
 use crate::rundir::RunDir;
-use crate::train::{EpochMetrics, MetricsLog, RunFlags, Snapshot, TrainConfig, Trainer};
+use crate::train::{
+    EpochMetrics, MetricsLog, RunFlags, Snapshot, TrainConfig, TrainState, Trainer,
+};
 
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
@@ -330,8 +333,17 @@ struct Plan {
     config: TrainConfig,
     flags: RunFlags,
     run: RunDir,
-    /// The checkpoint to continue from, for --resume.
-    resume: Option<(PathBuf, checkpoint::Meta)>,
+    resume: Option<Resume>,
+}
+
+/// A run to continue (`--resume`).
+struct Resume {
+    checkpoint: PathBuf,
+    meta: checkpoint::Meta,
+    /// The epochs it keeps: the checkpoint's, or none when only the first epoch's
+    /// checkpoint was saved (see `save_epoch`), which is then trained again from the
+    /// start, giving the same epoch from the same seed.
+    done: usize,
 }
 
 fn plan_new(args: &TrainArgs) -> Result<Plan> {
@@ -350,14 +362,7 @@ fn plan_new(args: &TrainArgs) -> Result<Plan> {
     };
     // Flags first: a typo should not cost a data load or a device start.
     config.validate()?;
-    if let Some(n) = args.limit {
-        if n == 0 || n > 60_000 {
-            return Err(Error::flag(
-                "--limit",
-                format!("{n}: must be between 1 and 60000"),
-            ));
-        }
-    }
+    check_limit(args.limit)?;
     if let Some(path) = &args.init_from {
         // Read before the run's folder is made: a bad checkpoint leaves nothing behind.
         let meta = checkpoint::read_meta(path)?;
@@ -396,12 +401,8 @@ fn plan_resume(dir: &Path, args: &TrainArgs) -> Result<Plan> {
     // Checked before the folder is locked or cleaned: it must be a run of ours.
     let path = dir.join("checkpoint.safetensors");
     if !path.is_file() {
-        let ours = dir.join("metrics.jsonl").is_file() || dir.join("model.safetensors").is_file();
-        let why = match ours {
-            true => "holds no checkpoint.safetensors: it was saved without what resuming needs",
-            false => "holds no run of this program (no checkpoint.safetensors)",
-        };
-        return Err(Error::flag("--resume", format!("{}: {why}", dir.display())));
+        let why = crate::rundir::why_not_resumable(dir);
+        return Err(Error::flag("--resume", format!("{} {why}", dir.display())));
     }
     let meta = checkpoint::read_meta(&path)?;
     let run = RunDir::open_existing(dir, Some("--resume"))?;
@@ -410,16 +411,17 @@ fn plan_resume(dir: &Path, args: &TrainArgs) -> Result<Plan> {
         message: "saved without the run's flags: it cannot be resumed".into(),
     })?;
     let mut flags = RunFlags::from_json(&json, &path)?;
+    checkpoint::check_progress(&path, &meta, &flags.config()?, flags.limit)?;
+    let done = kept_epochs(&path, &run.file("metrics.jsonl"), meta.epoch)?;
     if let Some(epochs) = args.epochs {
         flags.epochs = epochs;
     }
-    if meta.epoch >= flags.epochs {
+    if done >= flags.epochs {
         return Err(Error::flag(
             "--epochs",
             format!(
-                "the run in {} already has its {} epochs (of {}); pass a larger --epochs to train it further",
+                "the run in {} already has its {done} epochs (of {}); pass a larger --epochs to train it further",
                 dir.display(),
-                meta.epoch,
                 flags.epochs
             ),
         ));
@@ -429,24 +431,77 @@ fn plan_resume(dir: &Path, args: &TrainArgs) -> Result<Plan> {
         config,
         flags,
         run,
-        resume: Some((path, meta)),
+        resume: Some(Resume {
+            checkpoint: path,
+            meta,
+            done,
+        }),
     })
+}
+
+/// The epochs a resumed run keeps, from its checkpoint's epoch and the lines of its
+/// metrics.jsonl, as a save stopped halfway leaves them (see `save_epoch`): all of the
+/// checkpoint's when the metrics hold a line for each, and perhaps one more (of an epoch
+/// whose checkpoint was not saved; that line is dropped); none when only the first
+/// epoch's checkpoint was saved. Anything else is refused, naming both files.
+fn kept_epochs(checkpoint: &Path, metrics: &Path, saved: usize) -> Result<usize> {
+    let (logged, _) = MetricsLog::read_for_resume(metrics)?;
+    match logged.len() {
+        0 if saved == 1 => Ok(0),
+        n if n == saved || n == saved + 1 => Ok(saved),
+        n => Err(Error::Data {
+            path: metrics.to_path_buf(),
+            message: format!(
+                "holds {n} epochs, but {} was saved after epoch {saved}; a run stopped while saving leaves them one epoch apart at most, so this one cannot be continued",
+                checkpoint.display()
+            ),
+        }),
+    }
+}
+
+/// Saves an epoch: its metrics line and both checkpoints. The first epoch writes its
+/// checkpoints first, later epochs their metrics line first, so that a save stopped
+/// halfway (SIGKILL, a full disk) always leaves a folder `--resume` continues: a metrics
+/// line ahead of the checkpoint is dropped and its epoch trained again, and a first
+/// checkpoint without its metrics line is trained again from the start. Never a folder
+/// with metrics and no checkpoint, which holds nothing to continue from, not even the
+/// run's flags.
+fn save_epoch(
+    run: &RunDir,
+    log: &mut MetricsLog,
+    graph: &Graph,
+    state: &TrainState,
+    flags: &str,
+    m: &EpochMetrics,
+) -> Result<()> {
+    let checkpoints = || -> Result<()> {
+        checkpoint::save_state(&run.file("checkpoint.safetensors"), graph, state, flags)?;
+        checkpoint::save(
+            &run.file("model.safetensors"),
+            graph,
+            &state.params,
+            m.epoch,
+        )
+    };
+    if m.epoch == 1 {
+        checkpoints()?;
+        log.append(m)
+    } else {
+        log.append(m)?;
+        checkpoints()
+    }
 }
 
 const DEFAULT_EPOCHS: usize = 5;
 
 /// What Ctrl-C prints: what is saved, and how to go on.
 fn resume_note(dir: &Path, done: usize) -> String {
-    match done {
-        0 => format!(
-            "No epoch had finished, so nothing was saved in {}.",
-            dir.display()
-        ),
-        _ => format!(
-            "Epochs 1-{done} are saved in {}; continue with: wgsl-autoencoder train --resume {}",
-            dir.display(),
-            dir.display()
-        ),
+    let d = dir.display();
+    let go_on = format!("continue with: wgsl-autoencoder train --resume {d}");
+    match (done, dir.join("checkpoint.safetensors").is_file()) {
+        (0, false) => format!("No epoch had finished, so nothing was saved in {d}."),
+        (0, true) => format!("No epoch had finished in this run; {go_on}"),
+        _ => format!("Epochs 1-{done} are saved in {d}; {go_on}"),
     }
 }
 
@@ -466,25 +521,32 @@ fn train(args: &TrainArgs) -> Result<()> {
         resume,
     } = plan;
     let quiet = args.quiet;
-    let done = resume.as_ref().map_or(0, |(_, meta)| meta.epoch);
+    let done = resume.as_ref().map_or(0, |r| r.done);
     crate::interrupt::set_note(resume_note(run.path(), done));
     let data_dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
     let (data, mut backend, times) = data_and_backend(data_dir, flags.limit, args.backend)?;
     let backend_name = backend.name();
     let building = Instant::now();
-    let mut trainer = Trainer::new(backend.as_mut(), config.clone(), &data)?;
+    let trainer = Trainer::new(backend.as_mut(), config.clone(), &data);
+    // A resumed run's sizes are its checkpoint's, not flags the user gave.
+    let mut trainer = match &resume {
+        Some(r) => trainer.map_err(|e| checkpoint::blame_saved(&r.checkpoint, e))?,
+        None => trainer?,
+    };
     let build_seconds = building.elapsed().as_secs_f64();
     trainer.collect_snapshots();
     let (mut log, mut history) = match &resume {
-        Some((path, meta)) => {
-            let state = checkpoint::load_state(path, trainer.graph())?;
-            if state.epoch != meta.epoch {
-                return Err(Error::Other(
-                    "the checkpoint's epoch changed while reading it".into(),
-                ));
+        Some(r) => {
+            if r.done > 0 {
+                let state = checkpoint::load_state(&r.checkpoint, trainer.graph())?;
+                if state.epoch != r.meta.epoch {
+                    return Err(Error::Other(
+                        "the checkpoint's epoch changed while reading it".into(),
+                    ));
+                }
+                trainer.restore(&state)?;
             }
-            trainer.restore(&state)?;
-            MetricsLog::resume(run.path(), state.epoch)?
+            MetricsLog::resume(run.path(), r.done)?
         }
         None => {
             if let Some(path) = &args.init_from {
@@ -519,13 +581,17 @@ fn train(args: &TrainArgs) -> Result<()> {
             config.lr,
             config.seed
         );
-        if let Some((_, meta)) = &resume {
-            println!(
-                "resuming {} after epoch {} of {}",
+        match resume.as_ref().map(|r| r.done) {
+            Some(0) => println!(
+                "resuming {}: its first epoch's checkpoint was saved without its metrics line, so that epoch is trained again from the start",
+                run.path().display()
+            ),
+            Some(done) => println!(
+                "resuming {} after epoch {done} of {}",
                 run.path().display(),
-                meta.epoch,
                 config.epochs
-            );
+            ),
+            None => {}
         }
         let ready = started.elapsed().as_secs_f64();
         println!(
@@ -546,20 +612,8 @@ fn train(args: &TrainArgs) -> Result<()> {
             );
         }
         let state = trainer.state()?;
-        crate::interrupt::saving(|| -> Result<()> {
-            log.append(&m)?;
-            checkpoint::save_state(
-                &run.file("checkpoint.safetensors"),
-                trainer.graph(),
-                &state,
-                &flags_json,
-            )?;
-            checkpoint::save(
-                &run.file("model.safetensors"),
-                trainer.graph(),
-                &state.params,
-                m.epoch,
-            )
+        crate::interrupt::saving(|| {
+            save_epoch(&run, &mut log, trainer.graph(), &state, &flags_json, &m)
         })?;
         crate::interrupt::set_note(resume_note(run.path(), epoch));
         history.push(m);

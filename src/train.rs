@@ -617,7 +617,8 @@ impl RunFlags {
         serde_json::to_string(self).map_err(|e| Error::Other(e.to_string()))
     }
 
-    /// The flags saved in a checkpoint; `what` names the file for errors.
+    /// The flags saved in a checkpoint, checked as `train` checks its own; `what` names
+    /// the file for errors, which name the saved field at fault.
     pub fn from_json(json: &str, what: &Path) -> Result<RunFlags> {
         let bad = |m: String| Error::Checkpoint {
             path: what.to_path_buf(),
@@ -625,9 +626,11 @@ impl RunFlags {
         };
         let flags: RunFlags = serde_json::from_str(json)
             .map_err(|e| bad(format!("its saved flags are unreadable ({e})")))?;
-        flags
-            .config()
-            .map_err(|e| bad(format!("its saved flags are invalid ({e})")))?;
+        let config = flags.config().map_err(|e| match e {
+            Error::Flag { .. } => crate::checkpoint::blame_saved(what, e),
+            e => bad(format!("its saved flags are invalid ({e})")),
+        })?;
+        crate::checkpoint::check_saved_config(what, &config, flags.limit)?;
         Ok(flags)
     }
 

@@ -5,7 +5,7 @@
 //! tiny model on the CPU backend. Signals are checked at the end: SIGINT and SIGTERM stop
 //! a run promptly with 130 and 143, its metrics valid and its last epoch resumable.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -43,14 +43,27 @@ struct Case {
     env: Vec<(&'static str, String)>,
     /// What stderr must name.
     names: Vec<String>,
+    /// What stderr must not name: a flag the user did not give, a wrong culprit.
+    not_names: Vec<String>,
+}
+
+fn strings(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
 }
 
 fn case(args: &[&str], names: &[&str]) -> Case {
     Case {
-        args: args.iter().map(|s| s.to_string()).collect(),
+        args: strings(args),
         env: Vec::new(),
-        names: names.iter().map(|s| s.to_string()).collect(),
+        names: strings(names),
+        not_names: Vec::new(),
     }
+}
+
+/// A case whose error must also not name any of `wrong`.
+fn not_naming(mut c: Case, wrong: &[&str]) -> Case {
+    c.not_names = strings(wrong);
+    c
 }
 
 fn with_env(mut c: Case, var: &'static str, value: &str) -> Case {
@@ -80,6 +93,9 @@ fn check(fixture: &Path, before: &BTreeMap<PathBuf, Vec<u8>>, c: &Case) -> Resul
         return Err(format!(
             "{what}: stderr does not name {missing:?}: {stderr}"
         ));
+    }
+    if let Some(wrong) = c.not_names.iter().find(|n| stderr.contains(n.as_str())) {
+        return Err(format!("{what}: stderr names {wrong:?}: {stderr}"));
     }
     let after = files(fixture);
     for (path, bytes) in before {
@@ -156,6 +172,39 @@ fn poisoned(src: &Path, dst: &Path, tensor: &str) {
     std::fs::write(dst, safetensors::serialize(views, meta).unwrap()).unwrap();
 }
 
+/// A copy of a safetensors checkpoint with its metadata edited by `edit`.
+fn with_metadata(src: &Path, dst: &Path, edit: impl FnOnce(&mut HashMap<String, String>)) {
+    use safetensors::SafeTensors;
+    let bytes = std::fs::read(src).unwrap();
+    let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
+    let mut meta = header.metadata().clone().unwrap();
+    edit(&mut meta);
+    let file = SafeTensors::deserialize(&bytes).unwrap();
+    std::fs::write(
+        dst,
+        safetensors::serialize(file.tensors(), Some(meta)).unwrap(),
+    )
+    .unwrap();
+}
+
+/// A copy of the run in `src` (checkpoints and metrics) at `dst`, its checkpoint's
+/// metadata edited by `edit`.
+fn edited_run(src: &Path, dst: &Path, edit: impl FnOnce(&mut HashMap<String, String>)) {
+    std::fs::create_dir(dst).unwrap();
+    for f in ["metrics.jsonl", "model.safetensors"] {
+        std::fs::copy(src.join(f), dst.join(f)).unwrap();
+    }
+    let ckpt = "checkpoint.safetensors";
+    with_metadata(&src.join(ckpt), &dst.join(ckpt), edit);
+}
+
+/// Sets one field of the run flags a checkpoint's metadata holds.
+fn set_flag(meta: &mut HashMap<String, String>, field: &str, value: serde_json::Value) {
+    let mut flags: serde_json::Value = serde_json::from_str(&meta["flags"]).unwrap();
+    flags[field] = value;
+    meta.insert("flags".into(), flags.to_string());
+}
+
 /// Takes the lock of a run folder as a training run holds it, for as long as the file
 /// returned is open.
 fn hold_lock(dir: &Path) -> std::fs::File {
@@ -198,9 +247,38 @@ fn every_bad_input_is_a_clean_error_that_changes_nothing() {
     std::fs::create_dir(root.join("empty")).unwrap();
     std::fs::create_dir(root.join("stale")).unwrap();
     std::fs::write(root.join("stale/metrics.jsonl"), "").unwrap();
+    let run_dir = Path::new(&run);
 
     // Checkpoints.
     poisoned(Path::new(&model), &root.join("nan.safetensors"), "0.weight");
+    edited_run(run_dir, &root.join("epoch-0"), |m| {
+        m.insert("epoch".into(), "0".into());
+    });
+    edited_run(run_dir, &root.join("adam-step"), |m| {
+        m.insert("adam_step".into(), u64::MAX.to_string());
+    });
+    edited_run(run_dir, &root.join("batch-0"), |m| {
+        set_flag(m, "batch", 0.into())
+    });
+    edited_run(run_dir, &root.join("limit-0"), |m| {
+        set_flag(m, "limit", 0.into())
+    });
+    // Metrics two epochs ahead of the checkpoint: more than a stopped save leaves.
+    edited_run(run_dir, &root.join("ahead"), |_| {});
+    let line = std::fs::read_to_string(run_dir.join("metrics.jsonl")).unwrap();
+    let later: String = (2..=3)
+        .map(|epoch| {
+            let mut value: serde_json::Value = serde_json::from_str(&line).unwrap();
+            value["epoch"] = epoch.into();
+            value["interval_loss"] = serde_json::json!([[epoch as f64, 0.2]]);
+            format!("{value}\n")
+        })
+        .collect();
+    std::fs::write(root.join("ahead/metrics.jsonl"), format!("{line}{later}")).unwrap();
+    // Metrics and no checkpoint: what an earlier version left when stopped between
+    // the first epoch's metrics line and its checkpoint.
+    std::fs::create_dir(root.join("metrics-only")).unwrap();
+    std::fs::write(root.join("metrics-only/metrics.jsonl"), &line).unwrap();
     std::fs::create_dir(root.join("nan-run")).unwrap();
     poisoned(
         Path::new(&ckpt),
@@ -515,6 +593,52 @@ fn every_bad_input_is_a_clean_error_that_changes_nothing() {
         case(
             &["eval", &p("empty"), "--backend", "cpu"],
             &["checkpoint.safetensors"],
+        ),
+        // Checkpoints edited or saved wrongly: each error names the file and the field.
+        case(
+            &["train", "--resume", &p("epoch-0"), "--epochs", "3"],
+            &["epoch-0/checkpoint.safetensors", "epoch 0"],
+        ),
+        not_naming(
+            case(
+                &["train", "--resume", &p("adam-step"), "--epochs", "3"],
+                &[
+                    "adam-step/checkpoint.safetensors",
+                    "adam_step 18446744073709551615",
+                ],
+            ),
+            &["NaN", "--lr"],
+        ),
+        not_naming(
+            case(
+                &["train", "--resume", &p("batch-0"), "--epochs", "3"],
+                &["batch-0/checkpoint.safetensors", "saved batch"],
+            ),
+            &["--batch"],
+        ),
+        not_naming(
+            case(
+                &["train", "--resume", &p("limit-0"), "--epochs", "3"],
+                &["limit-0/checkpoint.safetensors", "saved limit"],
+            ),
+            &["--limit"],
+        ),
+        case(
+            &["train", "--resume", &p("ahead"), "--epochs", "5"],
+            &["ahead/metrics.jsonl", "holds 3 epochs", "after epoch 1"],
+        ),
+        case(
+            &["train", "--resume", &p("metrics-only")],
+            &[
+                "--resume",
+                "no checkpoint.safetensors",
+                "remove",
+                "metrics-only/metrics.jsonl",
+            ],
+        ),
+        case(
+            &["train", "--out", &p("metrics-only")],
+            &["--out", "metrics.jsonl", "no run there can be continued"],
         ),
         case(
             &["eval", &p("garbage.safetensors")],

@@ -1,5 +1,6 @@
-//! Run folders under races: two runs started into one folder together. Every run is a
-//! tiny model on the CPU backend.
+//! Run folders under races, crashes and odd histories: two runs started into one folder
+//! together, a first epoch whose save was stopped halfway, a metrics file cut short.
+//! Every run is a tiny model on the CPU backend.
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -14,12 +15,66 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).to_string()
 }
 
+fn run_ok(args: &[&str]) -> String {
+    let out = bin().args(args).output().unwrap();
+    assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+/// Trains a tiny model for `epochs` epochs into `out`.
+fn train(out: &Path, epochs: usize) {
+    let epochs = epochs.to_string();
+    let args = [
+        "train",
+        "--layers",
+        "8",
+        "--limit",
+        "256",
+        "--backend",
+        "cpu",
+    ];
+    run_ok(
+        &[
+            &args[..],
+            &["--epochs", &epochs, "--out", out.to_str().unwrap()],
+        ]
+        .concat(),
+    );
+}
+
+fn resume(dir: &Path, epochs: usize) -> String {
+    let epochs = epochs.to_string();
+    let d = dir.to_str().unwrap();
+    run_ok(&[
+        "train",
+        "--resume",
+        d,
+        "--epochs",
+        &epochs,
+        "--backend",
+        "cpu",
+    ])
+}
+
 fn metrics(dir: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(dir.join("metrics.jsonl"))
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
+}
+
+/// The losses of an epoch's line: what the same training gives again, bit for bit.
+fn losses(line: &serde_json::Value) -> [&serde_json::Value; 3] {
+    [&line["train_loss"], &line["test_mse"], &line["test_bce"]]
+}
+
+/// A copy of a run's folder holding only the files named.
+fn copy_run(src: &Path, dst: &Path, files: &[&str]) {
+    std::fs::create_dir(dst).unwrap();
+    for f in files {
+        std::fs::copy(src.join(f), dst.join(f)).unwrap();
+    }
 }
 
 #[test]
@@ -77,5 +132,82 @@ fn of_two_runs_started_into_one_folder_one_trains_and_the_other_fails_at_once() 
         );
         assert_eq!(metrics(&out).len(), 1, "race {race}");
         assert!(!out.join(".lock").exists(), "race {race}: a lock was left");
+    }
+}
+
+#[test]
+fn a_first_epoch_saved_without_its_metrics_line_is_trained_again_from_the_start() {
+    let root = tempfile::tempdir().unwrap();
+    let whole = root.path().join("whole");
+    train(&whole, 1);
+    // What a SIGKILL or a full disk between the first epoch's checkpoints and its
+    // metrics line leaves: the checkpoints, nothing else.
+    let stopped = root.path().join("stopped");
+    let checkpoints = ["checkpoint.safetensors", "model.safetensors"];
+    copy_run(&whole, &stopped, &checkpoints);
+    let stdout = resume(&stopped, 1);
+    assert!(stdout.contains("trained again from the start"), "{stdout}");
+    let (again, first) = (metrics(&stopped), metrics(&whole));
+    assert_eq!(again.len(), 1);
+    assert_eq!(losses(&again[0]), losses(&first[0]));
+
+    // Metrics and no checkpoint, as an earlier version could leave: the error says to
+    // remove the metrics, and once they are, the folder takes a new run.
+    let earlier = root.path().join("earlier");
+    copy_run(&whole, &earlier, &["metrics.jsonl"]);
+    let e = earlier.to_str().unwrap();
+    let out = bin().args(["train", "--resume", e]).output().unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let remove = format!("remove {e}/metrics.jsonl and train with --out {e}");
+    assert!(stderr.contains(&remove), "{stderr}");
+    std::fs::remove_file(earlier.join("metrics.jsonl")).unwrap();
+    train(&earlier, 1);
+    assert_eq!(metrics(&earlier).len(), 1);
+}
+
+#[test]
+fn a_metrics_file_cut_short_is_mended_before_anything_is_appended() {
+    let root = tempfile::tempdir().unwrap();
+    let run = root.path().join("run");
+    train(&run, 1);
+    let files = [
+        "metrics.jsonl",
+        "checkpoint.safetensors",
+        "model.safetensors",
+    ];
+    let line = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
+
+    // A whole last line without its newline: epoch 2 goes on a line of its own.
+    let no_newline = root.path().join("no-newline");
+    copy_run(&run, &no_newline, &files);
+    std::fs::write(no_newline.join("metrics.jsonl"), line.trim_end()).unwrap();
+    // A line cut short as it was appended: that epoch's checkpoint never followed, so
+    // the line is dropped and its epoch trained again.
+    let cut = root.path().join("cut");
+    copy_run(&run, &cut, &files);
+    std::fs::write(
+        cut.join("metrics.jsonl"),
+        format!("{line}{{\"epoch\":2,\"tra"),
+    )
+    .unwrap();
+
+    for dir in [&no_newline, &cut] {
+        resume(dir, 2);
+        let lines = metrics(dir);
+        assert_eq!(lines.len(), 2, "{}", dir.display());
+        assert_eq!(
+            lines[0],
+            serde_json::from_str::<serde_json::Value>(&line).unwrap()
+        );
+        assert_eq!(lines[1]["epoch"], 2);
+        // And the history can be plotted again.
+        let picture = dir.join("both.png");
+        run_ok(&[
+            "plot",
+            dir.to_str().unwrap(),
+            "--out",
+            picture.to_str().unwrap(),
+        ]);
     }
 }
