@@ -11,7 +11,7 @@ use crate::cli::{
     ProfileArgs, TrainArgs,
 };
 use crate::cpu::backend::CpuBackend;
-use crate::data::{check_limit, default_data_dir, load_mnist, Mnist};
+use crate::data::{check_limit, default_data_dir, load_mnist, Mnist, TRAIN_COUNT};
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, GpuBackend};
 use crate::model::Graph;
@@ -190,6 +190,15 @@ fn profile(args: &ProfileArgs) -> Result<()> {
     }
     if args.batch == 0 {
         return Err(Error::flag("--batch", "must be at least 1"));
+    }
+    if args.batch > TRAIN_COUNT {
+        return Err(Error::flag(
+            "--batch",
+            format!(
+                "{}: a step trains on a batch of training images, and MNIST has {TRAIN_COUNT}",
+                args.batch
+            ),
+        ));
     }
     // Any number of steps runs (an epoch's shuffle at a time), but steps × batch images
     // must be a count: checked before any data or device.
@@ -666,27 +675,45 @@ fn draw_pictures(
     plots::interpolation(&dir.join("interpolation.png"), &labels, &images)
 }
 
+/// The folder and the checkpoint `eval` reads: a run folder's model.safetensors (or its
+/// checkpoint.safetensors), or the checkpoint named, in its folder (`.` for a bare name).
+fn eval_paths(given: &Path) -> (PathBuf, PathBuf) {
+    if given.is_dir() {
+        let model = given.join("model.safetensors");
+        let path = match model.is_file() {
+            true => model,
+            false => given.join("checkpoint.safetensors"),
+        };
+        return (given.to_path_buf(), path);
+    }
+    let dir = given
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    (dir.to_path_buf(), given.to_path_buf())
+}
+
+/// Where `eval` draws its pictures: `--out`, a new folder, or else the checkpoint's own
+/// folder, but only if it is a run's, so that no file of the user's is written over.
+fn eval_out(out: Option<&Path>, dir: &Path) -> Result<RunDir> {
+    match out {
+        Some(out) => RunDir::create_new(out),
+        None if crate::rundir::is_run(dir) => RunDir::open_existing(dir, None),
+        None => Err(Error::Other(format!(
+            "{} is not a run's folder (it holds no metrics.jsonl or checkpoint.safetensors), so eval writes no pictures there: pass --out DIR for them",
+            dir.display()
+        ))),
+    }
+}
+
 fn eval(args: &EvalArgs) -> Result<()> {
     // Before any folder is made or locked, so that an interrupt releases it.
     crate::interrupt::install();
-    let (dir, path) = match args.path.is_dir() {
-        true => {
-            let model = args.path.join("model.safetensors");
-            let path = match model.is_file() {
-                true => model,
-                false => args.path.join("checkpoint.safetensors"),
-            };
-            (args.path.clone(), path)
-        }
-        false => {
-            let dir = args
-                .path
-                .parent()
-                .map(Path::to_path_buf)
-                .unwrap_or_default();
-            (dir, args.path.clone())
-        }
-    };
+    let (dir, path) = eval_paths(&args.path);
+    crate::interrupt::set_note(format!(
+        "The evaluation of {} stopped; pictures already drawn are whole.",
+        path.display()
+    ));
     let meta = checkpoint::read_meta(&path)?;
     let arch = Arch::from_spec(&meta.arch).ok_or_else(|| Error::Checkpoint {
         path: path.clone(),
@@ -704,26 +731,27 @@ fn eval(args: &EvalArgs) -> Result<()> {
         Some(json) => Some(RunFlags::from_json(&json, &state_path)?),
         None => None,
     };
-    let config = match &flags {
-        Some(f) if f.arch == meta.arch => f.config()?,
-        _ => TrainConfig {
-            arch,
-            epochs: 1,
-            batch: 128,
-            lr: 1e-3,
-            loss: LossKind::Mse,
-            seed: 0,
-            noise: None,
-        },
+    // And the file the configuration comes from, for errors about it.
+    let (config, config_path) = match &flags {
+        Some(f) if f.arch == meta.arch => (f.config()?, &state_path),
+        _ => {
+            let config = TrainConfig {
+                arch,
+                epochs: 1,
+                batch: 128,
+                lr: 1e-3,
+                loss: LossKind::Mse,
+                seed: 0,
+                noise: None,
+            };
+            (config, &path)
+        }
     };
-    let out_dir = args.out.clone().unwrap_or_else(|| dir.clone());
-    let run = match &args.out {
-        Some(out) => RunDir::create_new(out)?,
-        None => RunDir::open_existing(&out_dir, None)?,
-    };
+    let run = eval_out(args.out.as_deref(), &dir)?;
     let data_dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
     let (data, mut backend, _) = data_and_backend(data_dir, None, args.backend)?;
-    let mut trainer = Trainer::new(backend.as_mut(), config.clone(), &data)?;
+    let mut trainer = Trainer::new(backend.as_mut(), config.clone(), &data)
+        .map_err(|e| checkpoint::blame_saved(config_path, e))?;
     trainer.collect_snapshots();
     let flat = checkpoint::load(&path, trainer.graph())?;
     trainer.set_params(&flat)?;

@@ -244,13 +244,23 @@ fn every_bad_input_is_a_clean_error_that_changes_nothing() {
     std::fs::create_dir(root.join("busy")).unwrap();
     // Locked by a live process, as a training run locks it: this test.
     let _busy = hold_lock(&root.join("busy"));
+    // A folder of the user's, holding a model and a picture of their own.
+    std::fs::create_dir(root.join("user-pictures")).unwrap();
+    std::fs::copy(&model, root.join("user-pictures/model.safetensors")).unwrap();
+    std::fs::write(root.join("user-pictures/latent.png"), b"a picture of mine").unwrap();
+    // A run that is training.
+    let run_dir = Path::new(&run);
+    edited_run(run_dir, &root.join("training"), |_| {});
+    let _training = hold_lock(&root.join("training"));
     std::fs::create_dir(root.join("empty")).unwrap();
     std::fs::create_dir(root.join("stale")).unwrap();
     std::fs::write(root.join("stale/metrics.jsonl"), "").unwrap();
-    let run_dir = Path::new(&run);
 
     // Checkpoints.
     poisoned(Path::new(&model), &root.join("nan.safetensors"), "0.weight");
+    with_metadata(Path::new(&model), &root.join("huge.safetensors"), |m| {
+        m.insert("arch".into(), "dense:100000000".into());
+    });
     edited_run(run_dir, &root.join("epoch-0"), |m| {
         m.insert("epoch".into(), "0".into());
     });
@@ -439,6 +449,10 @@ fn every_bad_input_is_a_clean_error_that_changes_nothing() {
         case(&["profile", "--steps", "144115188075855872"], &["--steps"]),
         case(&["profile", "--steps", "0"], &["--steps"]),
         case(&["profile", "--batch", "0"], &["--batch"]),
+        not_naming(
+            case(&["profile", "--batch", "60001"], &["--batch", "60000"]),
+            &["--steps"],
+        ),
         case(&["bench", "--filter", "no such kernel"], &["--filter"]),
         // Outputs: never written over.
         case(&["train", "--out", &p("a-file")], &["--out", "a-file"]),
@@ -482,6 +496,24 @@ fn every_bad_input_is_a_clean_error_that_changes_nothing() {
             &["--out", "in use by another run"],
         ),
         case(&["plot", &run, "--out", &p("a-file")], &["--out"]),
+        // Pictures go into a folder of the user's only with --out.
+        case(
+            &[
+                "eval",
+                &p("user-pictures/model.safetensors"),
+                "--backend",
+                "cpu",
+            ],
+            &["user-pictures", "not a run's folder", "--out"],
+        ),
+        // The folder of a run that is training is named as such, not as a flag.
+        not_naming(
+            case(
+                &["eval", &p("training"), "--backend", "cpu"],
+                &["training", "in use by another run"],
+            ),
+            &["--resume"],
+        ),
         // Checkpoints.
         case(
             &[
@@ -622,6 +654,20 @@ fn every_bad_input_is_a_clean_error_that_changes_nothing() {
                 &["limit-0/checkpoint.safetensors", "saved limit"],
             ),
             &["--limit"],
+        ),
+        not_naming(
+            case(
+                &[
+                    "eval",
+                    &p("huge.safetensors"),
+                    "--out",
+                    &p("new6"),
+                    "--backend",
+                    "cpu",
+                ],
+                &["huge.safetensors", "saved arch"],
+            ),
+            &["--layers"],
         ),
         case(
             &["train", "--resume", &p("ahead"), "--epochs", "5"],
@@ -788,7 +834,7 @@ fn every_bad_input_is_a_clean_error_that_changes_nothing() {
         failures.join("\n")
     );
     // Runs refused or stopped before an epoch leave no folder behind.
-    for name in ["new1", "new2", "new3", "new4", "new5"] {
+    for name in ["new1", "new2", "new3", "new4", "new5", "new6"] {
         assert!(!root.join(name).exists(), "{name} was left behind");
     }
     assert!(!root.join("diverged/model.safetensors").exists());
@@ -920,4 +966,84 @@ fn interrupted_before_the_first_epoch(signal: i32, code: i32) {
 fn an_interrupt_before_the_first_epoch_leaves_no_folder() {
     interrupted_before_the_first_epoch(libc::SIGINT, 130);
     interrupted_before_the_first_epoch(libc::SIGTERM, 143);
+}
+
+/// Runs the binary and waits at most a minute for it: what blocked for ever before
+/// fails the test instead of hanging it.
+#[cfg(unix)]
+fn output_within_a_minute(args: &[&str]) -> Output {
+    use std::time::{Duration, Instant};
+    let mut child = bin()
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(60) {
+            child.kill().unwrap();
+            panic!("{args:?} was still running after a minute");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// A FIFO (or a folder) where the program reads a file is refused at once, by name:
+/// opening a FIFO used to wait for a writer for ever.
+#[cfg(unix)]
+#[test]
+fn a_fifo_in_place_of_any_file_read_is_refused_at_once() {
+    let fixture = tempfile::tempdir().unwrap();
+    let root = fixture.path();
+    let mkfifo = |path: &Path| {
+        let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo reads a NUL-terminated path and creates a FIFO there.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    };
+    let data = data_dir_with(root, "data", "train-labels-idx1-ubyte.gz", mkfifo);
+    let fifo = root.join("fifo");
+    mkfifo(&fifo);
+    std::fs::create_dir(root.join("fifo-run")).unwrap();
+    mkfifo(&root.join("fifo-run/metrics.jsonl"));
+    let f = fifo.to_str().unwrap();
+    let peer = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/torch_peer_cpu.jsonl");
+    let plot_out = root.join("loss.png");
+    let fifo_run = root.join("fifo-run");
+    let cases: [(Vec<&str>, &str); 5] = [
+        (
+            vec![
+                "train",
+                "--backend",
+                "cpu",
+                "--limit",
+                "32",
+                "--data-dir",
+                &data,
+            ],
+            "train-labels-idx1-ubyte.gz",
+        ),
+        (vec!["train", "--layers", "8", "--init-from", f], f),
+        (vec!["eval", f, "--backend", "cpu"], f),
+        (vec!["compare", f, peer.to_str().unwrap()], f),
+        (
+            vec![
+                "plot",
+                fifo_run.to_str().unwrap(),
+                "--out",
+                plot_out.to_str().unwrap(),
+            ],
+            "metrics.jsonl",
+        ),
+    ];
+    for (args, file) in &cases {
+        let out = output_within_a_minute(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("Error:") && stderr.contains(file) && stderr.contains("FIFO"),
+            "{args:?}: {stderr}"
+        );
+    }
 }

@@ -1,6 +1,6 @@
 //! Run folders under races, crashes and odd histories: two runs started into one folder
-//! together, a first epoch whose save was stopped halfway, a metrics file cut short.
-//! Every run is a tiny model on the CPU backend.
+//! together, a first epoch whose save was stopped halfway, a metrics file cut short, a
+//! checkpoint evaluated by its bare name. Every run is a tiny model on the CPU backend.
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -210,4 +210,30 @@ fn a_metrics_file_cut_short_is_mended_before_anything_is_appended() {
             picture.to_str().unwrap(),
         ]);
     }
+}
+
+#[test]
+fn eval_reads_a_checkpoint_named_bare_from_inside_its_folder() {
+    let root = tempfile::tempdir().unwrap();
+    let run = root.path().join("run");
+    train(&run, 1);
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mnist");
+    let out = bin()
+        .args([
+            "eval",
+            "model.safetensors",
+            "--backend",
+            "cpu",
+            "--data-dir",
+        ])
+        .arg(&data)
+        .current_dir(&run)
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        stdout.contains("test mse") && stdout.contains("pictures: ."),
+        "{stdout}"
+    );
 }
