@@ -5,6 +5,9 @@
 //! tiny model on the CPU backend. Signals are checked at the end: SIGINT and SIGTERM stop
 //! a run promptly with 130 and 143, its metrics valid and its last epoch resumable.
 
+#[cfg(unix)]
+mod child;
+
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -968,28 +971,6 @@ fn an_interrupt_before_the_first_epoch_leaves_no_folder() {
     interrupted_before_the_first_epoch(libc::SIGTERM, 143);
 }
 
-/// Runs the binary and waits at most a minute for it: what blocked for ever before
-/// fails the test instead of hanging it.
-#[cfg(unix)]
-fn output_within_a_minute(args: &[&str]) -> Output {
-    use std::time::{Duration, Instant};
-    let mut child = bin()
-        .args(args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > Duration::from_secs(60) {
-            child.kill().unwrap();
-            panic!("{args:?} was still running after a minute");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
-}
-
 /// A FIFO (or a folder) where the program reads a file is refused at once, by name:
 /// opening a FIFO used to wait for a writer for ever.
 #[cfg(unix)]
@@ -1038,7 +1019,7 @@ fn a_fifo_in_place_of_any_file_read_is_refused_at_once() {
         ),
     ];
     for (args, file) in &cases {
-        let out = output_within_a_minute(args);
+        let out = child::output_within_a_minute(bin().args(args));
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
         assert!(

@@ -6,13 +6,18 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+mod child;
+
+/// The binary, keeping its cache in `cache`.
+fn command(cache: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_wgsl-autoencoder"));
+    c.env("XDG_CACHE_HOME", cache)
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
 fn run(cache: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wgsl-autoencoder"))
-        .args(args)
-        .env("XDG_CACHE_HOME", cache)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap()
+    command(cache).args(args).output().unwrap()
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -61,10 +66,7 @@ fn bench_peak_measures_the_card_and_saves_it_per_adapter() {
     std::fs::write(&file, impossible.to_string()).unwrap();
     let plot = cache.path().join("roofline.png");
     let args = ["bench", "--quick", "--filter", "max_pool2d", "--plot"];
-    let out = run_within_a_minute(
-        cache.path(),
-        &[&args[..], &[plot.to_str().unwrap()]].concat(),
-    );
+    let out = child::output_within_a_minute(command(cache.path()).args(args).arg(&plot));
     let stderr = text(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(
@@ -73,28 +75,6 @@ fn bench_peak_measures_the_card_and_saves_it_per_adapter() {
     );
     let (w, h) = png_size(&plot);
     assert!(w >= 1000 && h >= 700, "{w}×{h}");
-}
-
-/// `run`, failing the test if the command is still running after a minute.
-fn run_within_a_minute(cache: &Path, args: &[&str]) -> Output {
-    use std::time::{Duration, Instant};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wgsl-autoencoder"))
-        .args(args)
-        .env("XDG_CACHE_HOME", cache)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > Duration::from_secs(60) {
-            child.kill().unwrap();
-            panic!("{args:?} was still running after a minute");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
 }
 
 #[test]
