@@ -419,7 +419,7 @@ fn plan_resume(dir: &Path, args: &TrainArgs) -> Result<Plan> {
         path: path.clone(),
         message: "saved without the run's flags: it cannot be resumed".into(),
     })?;
-    let mut flags = RunFlags::from_json(&json, &path)?;
+    let mut flags = checkpoint::saved_flags(&path, &json)?;
     checkpoint::check_progress(&path, &meta, &flags.config()?, flags.limit)?;
     let done = kept_epochs(&path, &run.file("metrics.jsonl"), meta.epoch)?;
     if let Some(epochs) = args.epochs {
@@ -728,7 +728,7 @@ fn eval(args: &EvalArgs) -> Result<()> {
         .ok()
         .and_then(|m| m.flags)
     {
-        Some(json) => Some(RunFlags::from_json(&json, &state_path)?),
+        Some(json) => Some(checkpoint::saved_flags(&state_path, &json)?),
         None => None,
     };
     // And the file the configuration comes from, for errors about it.

@@ -20,7 +20,7 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use crate::error::{Error, Result};
 use crate::model::Graph;
-use crate::train::{TrainConfig, TrainState};
+use crate::train::{RunFlags, TrainConfig, TrainState};
 
 const FORMAT: &str = "wgsl-autoencoder";
 const EXP_AVG: &str = "optimizer.exp_avg.";
@@ -199,6 +199,18 @@ pub fn blame_saved(path: &Path, e: Error) -> Error {
         ),
         other => other,
     }
+}
+
+/// The run flags saved in the checkpoint at `path` (the JSON of its metadata), checked
+/// as `train` checks its flags, with errors that name the file and the saved field.
+pub fn saved_flags(path: &Path, json: &str) -> Result<RunFlags> {
+    let flags = RunFlags::from_json(json, path)?;
+    let config = flags.config().map_err(|e| match e {
+        Error::Flag { .. } => blame_saved(path, e),
+        e => checkpoint_error(path, format!("its saved flags are invalid ({e})")),
+    })?;
+    check_saved_config(path, &config, flags.limit)?;
+    Ok(flags)
 }
 
 /// Checks a run's configuration as saved in the checkpoint at `path`, as `train` checks

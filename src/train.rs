@@ -617,21 +617,13 @@ impl RunFlags {
         serde_json::to_string(self).map_err(|e| Error::Other(e.to_string()))
     }
 
-    /// The flags saved in a checkpoint, checked as `train` checks its own; `what` names
-    /// the file for errors, which name the saved field at fault.
+    /// The flags saved in a checkpoint, as they are: `checkpoint::saved_flags` reads and
+    /// checks them. `what` names the file for errors.
     pub fn from_json(json: &str, what: &Path) -> Result<RunFlags> {
-        let bad = |m: String| Error::Checkpoint {
+        serde_json::from_str(json).map_err(|e| Error::Checkpoint {
             path: what.to_path_buf(),
-            message: m,
-        };
-        let flags: RunFlags = serde_json::from_str(json)
-            .map_err(|e| bad(format!("its saved flags are unreadable ({e})")))?;
-        let config = flags.config().map_err(|e| match e {
-            Error::Flag { .. } => crate::checkpoint::blame_saved(what, e),
-            e => bad(format!("its saved flags are invalid ({e})")),
-        })?;
-        crate::checkpoint::check_saved_config(what, &config, flags.limit)?;
-        Ok(flags)
+            message: format!("its saved flags are unreadable ({e})"),
+        })
     }
 
     /// The training configuration these flags give.
