@@ -74,7 +74,10 @@ fn check_ms(path: &Path, line: usize, field: &str, ms: f64) -> Result<()> {
         false => Err(line_error(
             path,
             line,
-            format!("{field} {ms} is not a time (above 0 and below a day in ms)"),
+            format!(
+                "{field} {} is not a time (above 0 and below a day in ms)",
+                crate::report::as_read(ms)
+            ),
         )),
     }
 }

@@ -80,13 +80,9 @@ impl Peaks {
         ] {
             // Written so that NaN fails too.
             if !(value > 0.0 && value <= bound) {
-                // Huge figures in exponent form, not three hundred digits.
-                let value = match value.abs() < 1e9 {
-                    true => value.to_string(),
-                    false => format!("{value:e}"),
-                };
                 return Err(format!(
-                    "{name} {value} is not a rate above 0 and at most {bound:e}"
+                    "{name} {} is not a rate above 0 and at most {bound:e}",
+                    crate::report::as_read(value)
                 ));
             }
         }

@@ -76,14 +76,19 @@ impl EpochMetrics {
         if self.epoch != epoch {
             return Err(format!("epoch {} where epoch {epoch} was due", self.epoch));
         }
+        let shown = crate::report::as_read;
         let loss = |name: &str, v: f64| match (0.0..=MAX_LOSS).contains(&v) {
             true => Ok(()),
-            false => Err(format!("{name} {v} is not a loss (0 to {MAX_LOSS})")),
+            false => Err(format!(
+                "{name} {} is not a loss (0 to {MAX_LOSS})",
+                shown(v)
+            )),
         };
         let time = |name: &str, v: f64| match v.is_finite() && v >= 0.0 {
             true => Ok(()),
             false => Err(format!(
-                "{name} {v} is not a time or rate (finite, at least 0)"
+                "{name} {} is not a time or rate (finite, at least 0)",
+                shown(v)
             )),
         };
         loss("train_loss", self.train_loss)?;
@@ -96,7 +101,8 @@ impl EpochMetrics {
         for &[at, value] in &self.interval_loss {
             if !within.contains(&at) {
                 return Err(format!(
-                    "interval_loss point at {at} lies outside epoch {epoch}"
+                    "interval_loss point at {} lies outside epoch {epoch}",
+                    shown(at)
                 ));
             }
             loss("interval_loss", value)?;
