@@ -84,7 +84,9 @@ async fn run(backend: &mut dyn Backend) -> Result<(Vec<f32>, f32)> {
         backend.write_f32(i, 0, &values(specs[i].len, seed))?;
     }
     backend.compile("forward", &graph(&specs)).await?;
-    backend.run("forward", None, &[StepParams::default()]).await?;
+    backend
+        .run("forward", None, &[StepParams::default()])
+        .await?;
     let y = backend.read_f32(View::whole(6, N * OUTPUTS)).await?;
     let loss = backend.read_f32(View::whole(8, 1)).await?;
     Ok((y, loss[0]))
@@ -103,7 +105,10 @@ async fn compare() -> Result<()> {
         .fold(0.0f32, f32::max);
     println!("output (first row): {:?}", &gpu_y[..OUTPUTS]);
     println!("MSE: {gpu_loss:.7} on the GPU, {cpu_loss:.7} on the CPU reference");
-    println!("largest difference over {} outputs: {worst:.2e}", gpu_y.len());
+    println!(
+        "largest difference over {} outputs: {worst:.2e}",
+        gpu_y.len()
+    );
     if worst > 1e-5 || (gpu_loss - cpu_loss).abs() > 1e-5 {
         return Err(wgsl_autoencoder::Error::Other(
             "the GPU and the CPU reference disagree".into(),

@@ -11,18 +11,19 @@ use crate::cli::{
     ProfileArgs, TrainArgs,
 };
 use crate::cpu::backend::CpuBackend;
-use crate::data::{default_data_dir, load_mnist, Mnist};
+use crate::data::{check_limit, default_data_dir, load_mnist, Mnist, TRAIN_COUNT};
 use crate::error::{Error, Result};
 use crate::files::PipelineFiles;
 use crate::gpu::context::{checks_from_env, AdapterRequest, GpuOptions, PipelineStore};
 use crate::gpu::{Gpu, GpuBackend};
+use crate::model::Graph;
 use crate::model::{Arch, DEFAULT_CHANNELS, DEFAULT_LAYERS};
 use crate::ops::NoiseKind;
 use crate::plots::{self, Curves};
 use crate::progress::EpochBars;
 use crate::record::RunRecord;
 use crate::rundir::RunDir;
-use crate::train::{EpochMetrics, MetricsLog, Snapshot, TrainConfig, Trainer};
+use crate::train::{EpochMetrics, MetricsLog, Snapshot, TrainConfig, TrainState, Trainer};
 
 /// Runs a command. The library's GPU path is async; here, at the command line's edge, one
 /// `pollster::block_on` drives it.
@@ -211,6 +212,15 @@ async fn profile(args: &ProfileArgs) -> Result<()> {
     if args.batch == 0 {
         return Err(Error::flag("--batch", "must be at least 1"));
     }
+    if args.batch > TRAIN_COUNT {
+        return Err(Error::flag(
+            "--batch",
+            format!(
+                "{}: a step trains on a batch of training images, and MNIST has {TRAIN_COUNT}",
+                args.batch
+            ),
+        ));
+    }
     // Any number of steps runs (an epoch's shuffle at a time), but steps × batch images
     // must be a count: checked before any data or device.
     if args.steps.checked_mul(args.batch).is_none() {
@@ -347,8 +357,17 @@ fn default_out_dir(model: &str) -> PathBuf {
 struct Plan {
     record: RunRecord,
     run: RunDir,
-    /// The checkpoint to continue from, for --resume.
-    resume: Option<(PathBuf, checkpoint::Meta)>,
+    resume: Option<Resume>,
+}
+
+/// A run to continue (`--resume`).
+struct Resume {
+    checkpoint: PathBuf,
+    meta: checkpoint::Meta,
+    /// The epochs it keeps: the checkpoint's, or none when only the first epoch's
+    /// checkpoint was saved (see `save_epoch`), which is then trained again from the
+    /// start, giving the same epoch from the same seed.
+    done: usize,
 }
 
 fn plan_new(args: &TrainArgs) -> Result<Plan> {
@@ -367,14 +386,7 @@ fn plan_new(args: &TrainArgs) -> Result<Plan> {
     };
     // Flags first: a typo should not cost a data load or a device start.
     config.validate()?;
-    if let Some(n) = args.limit {
-        if n == 0 || n > 60_000 {
-            return Err(Error::flag(
-                "--limit",
-                format!("{n}: must be between 1 and 60000"),
-            ));
-        }
-    }
+    check_limit(args.limit)?;
     if let Some(path) = &args.init_from {
         // Read before the run's folder is made: a bad checkpoint leaves nothing behind.
         let meta = checkpoint::read_meta(path)?;
@@ -416,20 +428,18 @@ fn plan_resume(dir: &Path, args: &TrainArgs) -> Result<Plan> {
     // Checked before the folder is locked or cleaned: it must be a run of ours.
     let path = dir.join("checkpoint.safetensors");
     if !path.is_file() {
-        let ours = dir.join("metrics.jsonl").is_file() || dir.join("model.safetensors").is_file();
-        let why = match ours {
-            true => "holds no checkpoint.safetensors: it was saved without what resuming needs",
-            false => "holds no run of this program (no checkpoint.safetensors)",
-        };
-        return Err(Error::flag("--resume", format!("{}: {why}", dir.display())));
+        let why = crate::rundir::why_not_resumable(dir);
+        return Err(Error::flag("--resume", format!("{} {why}", dir.display())));
     }
     let meta = checkpoint::read_meta(&path)?;
-    let run = RunDir::open_existing(dir)?;
+    let run = RunDir::open_existing(dir, Some("--resume"))?;
     let json = meta.flags.clone().ok_or_else(|| Error::Checkpoint {
         path: path.clone(),
         message: "saved without the run's flags: it cannot be resumed".into(),
     })?;
     let mut record = RunRecord::from_json(&json, &path)?;
+    checkpoint::check_progress(&path, &meta, &record.config, record.limit)?;
+    let done = kept_epochs(&path, &run.file("metrics.jsonl"), meta.epoch)?;
     if let Some(epochs) = args.epochs {
         record.config.epochs = epochs;
         record.config.validate()?;
@@ -437,13 +447,12 @@ fn plan_resume(dir: &Path, args: &TrainArgs) -> Result<Plan> {
     if let Some(backend) = args.backend {
         record.backend = Some(backend);
     }
-    if meta.epoch >= record.config.epochs {
+    if done >= record.config.epochs {
         return Err(Error::flag(
             "--epochs",
             format!(
-                "the run in {} already has its {} epochs (of {}); pass a larger --epochs to train it further",
+                "the run in {} already has its {done} epochs (of {}); pass a larger --epochs to train it further",
                 dir.display(),
-                meta.epoch,
                 record.config.epochs
             ),
         ));
@@ -451,29 +460,85 @@ fn plan_resume(dir: &Path, args: &TrainArgs) -> Result<Plan> {
     Ok(Plan {
         record,
         run,
-        resume: Some((path, meta)),
+        resume: Some(Resume {
+            checkpoint: path,
+            meta,
+            done,
+        }),
     })
+}
+
+/// The epochs a resumed run keeps, from its checkpoint's epoch and the lines of its
+/// metrics.jsonl, as a save stopped halfway leaves them (see `save_epoch`): all of the
+/// checkpoint's when the metrics hold a line for each, and perhaps one more (of an epoch
+/// whose checkpoint was not saved; that line is dropped); none when only the first
+/// epoch's checkpoint was saved. Anything else is refused, naming both files.
+fn kept_epochs(checkpoint: &Path, metrics: &Path, saved: usize) -> Result<usize> {
+    let (logged, _) = MetricsLog::read_for_resume(metrics)?;
+    match logged.len() {
+        0 if saved == 1 => Ok(0),
+        n if n == saved || n == saved + 1 => Ok(saved),
+        n => Err(Error::Data {
+            path: metrics.to_path_buf(),
+            message: format!(
+                "holds {n} epochs, but {} was saved after epoch {saved}; a run stopped while saving leaves them one epoch apart at most, so this one cannot be continued",
+                checkpoint.display()
+            ),
+        }),
+    }
+}
+
+/// Saves an epoch: its metrics line and both checkpoints. The first epoch writes its
+/// checkpoints first, later epochs their metrics line first, so that a save stopped
+/// halfway (SIGKILL, a full disk) always leaves a folder `--resume` continues: a metrics
+/// line ahead of the checkpoint is dropped and its epoch trained again, and a first
+/// checkpoint without its metrics line is trained again from the start. Never a folder
+/// with metrics and no checkpoint, which holds nothing to continue from, not even the
+/// run's flags.
+fn save_epoch(
+    run: &RunDir,
+    log: &mut MetricsLog,
+    graph: &Graph,
+    state: &TrainState,
+    flags: &str,
+    m: &EpochMetrics,
+) -> Result<()> {
+    let checkpoints = || -> Result<()> {
+        checkpoint::save_state(&run.file("checkpoint.safetensors"), graph, state, flags)?;
+        checkpoint::save(
+            &run.file("model.safetensors"),
+            graph,
+            &state.params,
+            m.epoch,
+        )
+    };
+    if m.epoch == 1 {
+        checkpoints()?;
+        log.append(m)
+    } else {
+        log.append(m)?;
+        checkpoints()
+    }
 }
 
 const DEFAULT_EPOCHS: usize = 5;
 
 /// What Ctrl-C prints: what is saved, and how to go on.
 fn resume_note(dir: &Path, done: usize) -> String {
-    match done {
-        0 => format!(
-            "No epoch had finished, so nothing was saved in {}.",
-            dir.display()
-        ),
-        _ => format!(
-            "Epochs 1-{done} are saved in {}; continue with: wgsl-autoencoder train --resume {}",
-            dir.display(),
-            dir.display()
-        ),
+    let d = dir.display();
+    let go_on = format!("continue with: wgsl-autoencoder train --resume {d}");
+    match (done, dir.join("checkpoint.safetensors").is_file()) {
+        (0, false) => format!("No epoch had finished, so nothing was saved in {d}."),
+        (0, true) => format!("No epoch had finished in this run; {go_on}"),
+        _ => format!("Epochs 1-{done} are saved in {d}; {go_on}"),
     }
 }
 
 async fn train(args: &TrainArgs) -> Result<()> {
     let started = Instant::now();
+    // Before the run's folder is made: from here an interrupt removes the run's lock,
+    // and its folder if the run made it and saved nothing, and says what is saved.
+    crate::interrupt::install();
     let plan = match &args.resume {
         Some(dir) => plan_resume(dir, args)?,
         None => plan_new(args)?,
@@ -485,28 +550,33 @@ async fn train(args: &TrainArgs) -> Result<()> {
     } = plan;
     let config = record.config.clone();
     let quiet = args.quiet;
-    // From here an interrupt removes the run's lock and says what is saved.
-    crate::interrupt::install();
-    let done = resume.as_ref().map_or(0, |(_, meta)| meta.epoch);
+    let done = resume.as_ref().map_or(0, |r| r.done);
     crate::interrupt::set_note(resume_note(run.path(), done));
     let data_dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
     let kind = record.backend.unwrap_or(BackendKind::Gpu);
     let (data, backend, times) = data_and_backend(data_dir, record.limit, kind).await?;
     let backend_name = backend.name();
     let building = Instant::now();
-    let mut trainer = Trainer::new(backend, config.clone(), &data).await?;
+    let trainer = Trainer::new(backend, config.clone(), &data).await;
+    // A resumed run's sizes are its checkpoint's, not flags the user gave.
+    let mut trainer = match &resume {
+        Some(r) => trainer.map_err(|e| checkpoint::blame_saved(&r.checkpoint, e))?,
+        None => trainer?,
+    };
     let build_seconds = building.elapsed().as_secs_f64();
     trainer.collect_snapshots();
     let (mut log, mut history) = match &resume {
-        Some((path, meta)) => {
-            let state = checkpoint::load_state(path, trainer.graph())?;
-            if state.epoch != meta.epoch {
-                return Err(Error::Other(
-                    "the checkpoint's epoch changed while reading it".into(),
-                ));
+        Some(r) => {
+            if r.done > 0 {
+                let state = checkpoint::load_state(&r.checkpoint, trainer.graph())?;
+                if state.epoch != r.meta.epoch {
+                    return Err(Error::Other(
+                        "the checkpoint's epoch changed while reading it".into(),
+                    ));
+                }
+                trainer.restore(&state)?;
             }
-            trainer.restore(&state)?;
-            MetricsLog::resume(run.path(), state.epoch)?
+            MetricsLog::resume(run.path(), r.done)?
         }
         None => {
             if let Some(path) = &args.init_from {
@@ -543,13 +613,17 @@ async fn train(args: &TrainArgs) -> Result<()> {
             config.lr,
             config.seed
         );
-        if let Some((_, meta)) = &resume {
-            println!(
-                "resuming {} after epoch {} of {}",
+        match resume.as_ref().map(|r| r.done) {
+            Some(0) => println!(
+                "resuming {}: its first epoch's checkpoint was saved without its metrics line, so that epoch is trained again from the start",
+                run.path().display()
+            ),
+            Some(done) => println!(
+                "resuming {} after epoch {done} of {}",
                 run.path().display(),
-                meta.epoch,
                 config.epochs
-            );
+            ),
+            None => {}
         }
         let ready = started.elapsed().as_secs_f64();
         println!(
@@ -570,20 +644,8 @@ async fn train(args: &TrainArgs) -> Result<()> {
             );
         }
         let state = trainer.state().await?;
-        crate::interrupt::saving(|| -> Result<()> {
-            log.append(&m)?;
-            checkpoint::save_state(
-                &run.file("checkpoint.safetensors"),
-                trainer.graph(),
-                &state,
-                &record_json,
-            )?;
-            checkpoint::save(
-                &run.file("model.safetensors"),
-                trainer.graph(),
-                &state.params,
-                m.epoch,
-            )
+        crate::interrupt::saving(|| {
+            save_epoch(&run, &mut log, trainer.graph(), &state, &record_json, &m)
         })?;
         crate::interrupt::set_note(resume_note(run.path(), epoch));
         history.push(m);
@@ -633,25 +695,45 @@ async fn draw_pictures(
     plots::interpolation(&dir.join("interpolation.png"), &labels, &images)
 }
 
+/// The folder and the checkpoint `eval` reads: a run folder's model.safetensors (or its
+/// checkpoint.safetensors), or the checkpoint named, in its folder (`.` for a bare name).
+fn eval_paths(given: &Path) -> (PathBuf, PathBuf) {
+    if given.is_dir() {
+        let model = given.join("model.safetensors");
+        let path = match model.is_file() {
+            true => model,
+            false => given.join("checkpoint.safetensors"),
+        };
+        return (given.to_path_buf(), path);
+    }
+    let dir = given
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    (dir.to_path_buf(), given.to_path_buf())
+}
+
+/// Where `eval` draws its pictures: `--out`, a new folder, or else the checkpoint's own
+/// folder, but only if it is a run's, so that no file of the user's is written over.
+fn eval_out(out: Option<&Path>, dir: &Path) -> Result<RunDir> {
+    match out {
+        Some(out) => RunDir::create_new(out),
+        None if crate::rundir::is_run(dir) => RunDir::open_existing(dir, None),
+        None => Err(Error::Other(format!(
+            "{} is not a run's folder (it holds no metrics.jsonl or checkpoint.safetensors), so eval writes no pictures there: pass --out DIR for them",
+            dir.display()
+        ))),
+    }
+}
+
 async fn eval(args: &EvalArgs) -> Result<()> {
-    let (dir, path) = match args.path.is_dir() {
-        true => {
-            let model = args.path.join("model.safetensors");
-            let path = match model.is_file() {
-                true => model,
-                false => args.path.join("checkpoint.safetensors"),
-            };
-            (args.path.clone(), path)
-        }
-        false => {
-            let dir = args
-                .path
-                .parent()
-                .map(Path::to_path_buf)
-                .unwrap_or_default();
-            (dir, args.path.clone())
-        }
-    };
+    // Before any folder is made or locked, so that an interrupt releases it.
+    crate::interrupt::install();
+    let (dir, path) = eval_paths(&args.path);
+    crate::interrupt::set_note(format!(
+        "The evaluation of {} stopped; pictures already drawn are whole.",
+        path.display()
+    ));
     let meta = checkpoint::read_meta(&path)?;
     let arch = Arch::from_spec(&meta.arch).ok_or_else(|| Error::Checkpoint {
         path: path.clone(),
@@ -669,18 +751,17 @@ async fn eval(args: &EvalArgs) -> Result<()> {
         Some(json) => Some(RunRecord::from_json(&json, &state_path)?),
         None => None,
     };
-    let config = match record {
-        Some(r) if r.config.arch == arch => r.config,
-        _ => TrainConfig::new(arch),
+    // And the file the configuration comes from, for errors about it.
+    let (config, config_path) = match record {
+        Some(r) if r.config.arch == arch => (r.config, &state_path),
+        _ => (TrainConfig::new(arch), &path),
     };
-    let out_dir = args.out.clone().unwrap_or_else(|| dir.clone());
-    let run = match &args.out {
-        Some(out) => RunDir::create_new(out)?,
-        None => RunDir::open_existing(&out_dir)?,
-    };
+    let run = eval_out(args.out.as_deref(), &dir)?;
     let data_dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
     let (data, backend, _) = data_and_backend(data_dir, None, args.backend).await?;
-    let mut trainer = Trainer::new(backend, config.clone(), &data).await?;
+    let mut trainer = Trainer::new(backend, config.clone(), &data)
+        .await
+        .map_err(|e| checkpoint::blame_saved(config_path, e))?;
     trainer.collect_snapshots();
     let flat = checkpoint::load(&path, trainer.graph())?;
     trainer.set_params(&flat)?;

@@ -20,7 +20,7 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use crate::error::{Error, Result};
 use crate::model::Graph;
-use crate::train::TrainState;
+use crate::train::{TrainConfig, TrainState};
 
 const FORMAT: &str = "wgsl-autoencoder";
 const EXP_AVG: &str = "optimizer.exp_avg.";
@@ -41,7 +41,7 @@ pub struct Meta {
     /// Epochs completed when it was saved (0 when the file does not say).
     pub epoch: usize,
     pub adam_step: u64,
-    /// The run's flags, as JSON (`train::RunFlags`).
+    /// The run's record, as JSON (`record::RunRecord`).
     pub flags: Option<String>,
 }
 
@@ -131,7 +131,7 @@ pub fn save_state(path: &Path, graph: &Graph, state: &TrainState, flags: &str) -
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| Error::io(path, e))
+    crate::files::read_regular(path).map_err(|e| Error::io(path, e))
 }
 
 /// The metadata of a checkpoint's bytes; refuses a file that is not one of ours.
@@ -167,6 +167,71 @@ pub fn parse_meta(path: &Path, bytes: &[u8]) -> Result<Meta> {
 
 pub fn read_meta(path: &Path) -> Result<Meta> {
     parse_meta(path, &read(path)?)
+}
+
+/// The field of a checkpoint's saved flags that `flag` was saved as.
+fn saved_field(flag: &str) -> &str {
+    match flag {
+        "--layers" | "--channels" => "arch",
+        other => other.trim_start_matches('-'),
+    }
+}
+
+/// An error about a model whose configuration was read from the checkpoint at `path`
+/// (`--resume`, `eval`): where it names a flag, the user gave no such flag, so it names
+/// the checkpoint and the saved field instead, and drops the advice to change the flag.
+/// Other errors are returned as they are.
+pub fn blame_saved(path: &Path, e: Error) -> Error {
+    match e {
+        Error::Flag { flag, message } => {
+            let message = message.split("; use a smaller").next().unwrap_or_default();
+            let field = saved_field(&flag);
+            checkpoint_error(path, format!("its saved {field} cannot be used: {message}"))
+        }
+        Error::DeviceLimit {
+            what,
+            needed,
+            limit,
+            ..
+        } => checkpoint_error(
+            path,
+            format!("its saved model is too large for this device: {what} needs {needed} bytes in one storage binding, but the device allows at most {limit}"),
+        ),
+        other => other,
+    }
+}
+
+/// Checks that a checkpoint's epoch and Adam step agree with the run's configuration
+/// (as saved, before `--epochs` changes it): an epoch from 1 to the run's epochs, and
+/// exactly the steps that many epochs take, one per batch, the last batch partial.
+pub fn check_progress(
+    path: &Path,
+    meta: &Meta,
+    config: &TrainConfig,
+    limit: Option<usize>,
+) -> Result<()> {
+    if meta.epoch == 0 || meta.epoch > config.epochs {
+        return Err(checkpoint_error(
+            path,
+            format!(
+                "its epoch {} is not one of its run's epochs 1 to {}: a checkpoint is saved at the end of an epoch",
+                meta.epoch, config.epochs
+            ),
+        ));
+    }
+    let images = limit.unwrap_or(crate::data::TRAIN_COUNT);
+    let per_epoch = images.div_ceil(config.batch.max(1)) as u64;
+    let steps = per_epoch.saturating_mul(meta.epoch as u64);
+    if steps != meta.adam_step {
+        return Err(checkpoint_error(
+            path,
+            format!(
+                "its adam_step {} does not match its epoch {}: it should be {steps}, as each epoch of {images} images at batch {} is {per_epoch} step(s)",
+                meta.adam_step, meta.epoch, config.batch
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Checks a checkpoint's bytes against `graph`: its architecture, and that it holds every

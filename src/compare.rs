@@ -64,8 +64,26 @@ fn json_lines(path: &Path, text: &str) -> Result<Vec<(usize, serde_json::Value)>
     Ok(out)
 }
 
+/// A time read from a file, which ratios are taken of and bars drawn to on a log axis:
+/// above zero and below a day (86,400,000 ms), or an error naming the file, line and field.
+fn check_ms(path: &Path, line: usize, field: &str, ms: f64) -> Result<()> {
+    const DAY_MS: f64 = 86_400_000.0;
+    // Written so that NaN fails too.
+    match ms > 0.0 && ms < DAY_MS {
+        true => Ok(()),
+        false => Err(line_error(
+            path,
+            line,
+            format!(
+                "{field} {} is not a time (above 0 and below a day in ms)",
+                crate::report::as_read(ms)
+            ),
+        )),
+    }
+}
+
 fn read_text(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|e| Error::io(path, e))
+    crate::files::read_regular_text(path).map_err(|e| Error::io(path, e))
 }
 
 /// Our `bench --json` rows, as read from `path`'s contents `text`.
@@ -73,8 +91,12 @@ pub fn parse_ours(path: &Path, text: &str) -> Result<Vec<Row>> {
     json_lines(path, text)?
         .into_iter()
         .map(|(line, value)| {
-            serde_json::from_value(value)
-                .map_err(|e| line_error(path, line, format!("not a bench row ({e})")))
+            let row: Row = serde_json::from_value(value)
+                .map_err(|e| line_error(path, line, format!("not a bench row ({e})")))?;
+            if let Some(ms) = row.gpu_ms {
+                check_ms(path, line, "gpu_ms", ms)?;
+            }
+            Ok(row)
         })
         .collect()
 }
@@ -88,8 +110,9 @@ pub fn parse_peer(path: &Path, text: &str) -> Result<(Vec<PeerRow>, Option<serde
             header = Some(value);
             continue;
         }
-        let row = serde_json::from_value(value)
+        let row: PeerRow = serde_json::from_value(value)
             .map_err(|e| line_error(path, line, format!("not a peer row ({e})")))?;
+        check_ms(path, line, "ms", row.ms)?;
         rows.push(row);
     }
     if rows.is_empty() {

@@ -63,7 +63,32 @@ pub struct Roof {
     pub share: f64,
 }
 
+/// No card comes near these: ten times the fastest card's fp32 FMA rate (80 TFLOP/s)
+/// and memory bandwidth (8 TB/s). A figure above them is a broken timer or an edited file.
+const MAX_GFLOPS: f64 = 1e6;
+const MAX_GBPS: f64 = 1e5;
+
 impl Peaks {
+    /// Why these cannot be a card's peaks, naming the field: each figure must be a rate
+    /// above zero and below a physical bound (which also keeps every picture's axes, and
+    /// so the loops that draw them, finite).
+    pub fn check(&self) -> std::result::Result<(), String> {
+        for (name, value, bound) in [
+            ("fma_gflops", self.fma_gflops, MAX_GFLOPS),
+            ("copy_gbps", self.copy_gbps, MAX_GBPS),
+            ("read_gbps", self.read_gbps, MAX_GBPS),
+        ] {
+            // Written so that NaN fails too.
+            if !(value > 0.0 && value <= bound) {
+                return Err(format!(
+                    "{name} {} is not a rate above 0 and at most {bound:e}",
+                    crate::report::as_read(value)
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The better of the two streaming figures: the most the memory has been seen to give.
     pub fn bandwidth_gbps(&self) -> f64 {
         self.copy_gbps.max(self.read_gbps)
@@ -327,6 +352,12 @@ pub async fn measure(gpu: &Arc<Gpu>) -> Result<(Peaks, Vec<PeakRow>)> {
         timing: timing.to_string(),
         measured: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
     };
+    peaks.check().map_err(|why| {
+        Error::Other(format!(
+            "the peaks measured on {} are not plausible ({why}): its timer may be broken",
+            peaks.adapter
+        ))
+    })?;
     Ok((peaks, rows))
 }
 
@@ -355,7 +386,7 @@ const CACHE_VERSION: u32 = 1;
 
 /// The saved peaks file, or why it cannot be used. A missing file is an empty one.
 fn read_cache(path: &Path) -> std::result::Result<CacheFile, String> {
-    let text = match std::fs::read_to_string(path) {
+    let text = match crate::files::read_regular_text(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(CacheFile::default()),
         Err(e) => return Err(e.to_string()),
@@ -374,8 +405,8 @@ pub struct Saved {
     pub notes: Vec<String>,
 }
 
-/// The peaks saved for this adapter, if any. Never fails: a cache that cannot be read is
-/// a note, and the peaks are measured again.
+/// The peaks saved for this adapter, if any. Never fails: a cache that cannot be read, or
+/// peaks no card could have, are a note, and the peaks are measured again.
 pub fn load(gpu: &Gpu) -> Saved {
     let Some(path) = cache_file() else {
         return Saved {
@@ -385,11 +416,24 @@ pub fn load(gpu: &Gpu) -> Saved {
         };
     };
     match read_cache(&path) {
-        Ok(mut file) => Saved {
-            peaks: file.adapters.remove(&adapter_key(gpu)),
-            path: Some(path),
-            notes: Vec::new(),
-        },
+        Ok(mut file) => {
+            let peaks = file.adapters.remove(&adapter_key(gpu));
+            match peaks.as_ref().map(Peaks::check) {
+                Some(Err(why)) => Saved {
+                    peaks: None,
+                    notes: vec![format!(
+                        "ignoring the peaks saved for this adapter in {}: {why}",
+                        path.display()
+                    )],
+                    path: Some(path),
+                },
+                _ => Saved {
+                    peaks,
+                    path: Some(path),
+                    notes: Vec::new(),
+                },
+            }
+        }
         Err(why) => Saved {
             peaks: None,
             notes: vec![format!("ignoring {}: {why}", path.display())],
@@ -506,6 +550,27 @@ mod tests {
             read_gbps: 100.0,
             timing: "timestamp".into(),
             measured: "2026-01-01T00:00:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn peaks_no_card_could_have_are_refused_by_name() {
+        assert_eq!(peaks().check(), Ok(()));
+        for (field, value) in [
+            ("fma_gflops", 0.0),
+            ("fma_gflops", 1e308),
+            ("fma_gflops", f64::NAN),
+            ("copy_gbps", -18.8),
+            ("read_gbps", f64::INFINITY),
+        ] {
+            let mut p = peaks();
+            match field {
+                "fma_gflops" => p.fma_gflops = value,
+                "copy_gbps" => p.copy_gbps = value,
+                _ => p.read_gbps = value,
+            }
+            let why = p.check().unwrap_err();
+            assert!(why.starts_with(field), "{field} {value}: {why}");
         }
     }
 

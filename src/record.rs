@@ -6,6 +6,7 @@
 use std::path::Path;
 
 use crate::cli::BackendKind;
+use crate::data::TRAIN_COUNT;
 use crate::error::{Error, Result};
 use crate::train::TrainConfig;
 
@@ -24,9 +25,6 @@ pub struct RunRecord {
     pub backend: Option<BackendKind>,
 }
 
-/// The training images MNIST has: the largest `--limit`.
-pub const TRAIN_IMAGES: usize = 60_000;
-
 impl RunRecord {
     pub fn to_json(&self) -> Result<String> {
         serde_json::to_string(self).map_err(|e| Error::Other(e.to_string()))
@@ -42,7 +40,7 @@ impl RunRecord {
         let record: RunRecord = serde_json::from_str(json)
             .map_err(|e| bad(format!("its saved flags are unreadable ({e})")))?;
         if let Some((field, why)) = record.problem() {
-            return Err(bad(format!("its saved {field} is invalid: {why}")));
+            return Err(bad(format!("its saved {field} cannot be used: {why}")));
         }
         Ok(record)
     }
@@ -53,10 +51,9 @@ impl RunRecord {
             return Some(problem);
         }
         match self.limit {
-            Some(n) if n == 0 || n > TRAIN_IMAGES => Some((
-                "limit",
-                format!("{n}: must be between 1 and {TRAIN_IMAGES}"),
-            )),
+            Some(n) if n == 0 || n > TRAIN_COUNT => {
+                Some(("limit", format!("{n}: must be between 1 and {TRAIN_COUNT}")))
+            }
             _ => None,
         }
     }

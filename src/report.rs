@@ -14,6 +14,15 @@ pub fn median(values: &[f64]) -> f64 {
     }
 }
 
+/// A number as it was read, for an error about it: as written, or in exponent form
+/// when it is huge (1e308 rather than three hundred digits).
+pub fn as_read(value: f64) -> String {
+    match value.abs() < 1e9 {
+        true => value.to_string(),
+        false => format!("{value:e}"),
+    }
+}
+
 /// Formats an optional figure; "-" where there is none.
 pub fn opt(value: Option<f64>, decimals: usize) -> String {
     match value {
@@ -63,6 +72,14 @@ pub fn table(header: &[&str], rows: &[Vec<String>], left: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_read_are_shown_short() {
+        assert_eq!(as_read(-18.8), "-18.8");
+        assert_eq!(as_read(0.0), "0");
+        assert_eq!(as_read(1e308), "1e308");
+        assert_eq!(as_read(f64::NAN), "NaN");
+    }
 
     #[test]
     fn medians_of_odd_and_even_counts() {

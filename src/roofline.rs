@@ -77,12 +77,26 @@ fn save_png(
     crate::files::write_atomically(path, &bytes)
 }
 
-/// Powers of ten around `lo..hi`, so that log axes start and end on a decade.
-fn decades(lo: f64, hi: f64) -> (f64, f64) {
-    (
+/// Powers of ten around `lo..hi`, so that log axes start and end on a decade; `None`
+/// unless both ends are positive and finite, as a log axis (and the loop that marks its
+/// decades) needs.
+fn decades(lo: f64, hi: f64) -> Option<(f64, f64)> {
+    let ends = (
         10f64.powf(lo.log10().floor()),
         10f64.powf(hi.log10().ceil()),
-    )
+    );
+    let fine = |v: f64| v.is_finite() && v > 0.0;
+    (fine(ends.0) && fine(ends.1) && ends.0 < ends.1).then_some(ends)
+}
+
+/// `decades`, or an error naming the picture.
+fn log_axis(path: &Path, what: &str, lo: f64, hi: f64) -> Result<(f64, f64)> {
+    decades(lo, hi).ok_or_else(|| {
+        plot_error(
+            path,
+            format!("{what} from {lo:e} to {hi:e} cannot be drawn on a log axis"),
+        )
+    })
 }
 
 /// "1e3" → "1000", "1e-2" → "0.01": tick labels for log axes.
@@ -100,16 +114,21 @@ fn tick(v: f64) -> String {
 /// chart. Points without arithmetic (a copy) have no place on log axes; the key lists
 /// them apart.
 pub fn draw_roofline(path: &Path, title: &str, peaks: &Peaks, points: &[Point]) -> Result<()> {
+    peaks
+        .check()
+        .map_err(|why| plot_error(path, format!("the roofline needs the card's peaks: {why}")))?;
     let drawable: Vec<(usize, &Point)> = points
         .iter()
         .enumerate()
-        .filter(|(_, p)| p.intensity > 0.0 && p.gflops > 0.0 && p.gflops.is_finite())
+        .filter(|(_, p)| has_place(p))
         .collect();
     let key_lines = points.len() + 4;
     let height = (140 + 17 * key_lines as u32).max(720);
     let size = (1640, height);
     let ridge = peaks.ridge();
-    let (x_lo, x_hi) = decades(
+    let (x_lo, x_hi) = log_axis(
+        path,
+        "intensities",
         drawable
             .iter()
             .map(|(_, p)| p.intensity)
@@ -120,15 +139,17 @@ pub fn draw_roofline(path: &Path, title: &str, peaks: &Peaks, points: &[Point]) 
             .map(|(_, p)| p.intensity)
             .fold(ridge, f64::max)
             * 2.0,
-    );
-    let (y_lo, y_hi) = decades(
+    )?;
+    let (y_lo, y_hi) = log_axis(
+        path,
+        "rates",
         drawable
             .iter()
             .map(|(_, p)| p.gflops)
             .fold(peaks.attainable(x_lo), f64::min)
             / 2.0,
         peaks.fma_gflops * 2.0,
-    );
+    )?;
     save_png(path, size, |root| {
         let e = |e| plot_error(path, e);
         let body = root
@@ -220,7 +241,7 @@ pub fn draw_roofline(path: &Path, title: &str, peaks: &Peaks, points: &[Point]) 
         .map_err(e)?;
         let mut y = 26;
         for (i, p) in points.iter().enumerate() {
-            let placed = if p.intensity > 0.0 && p.gflops > 0.0 {
+            let placed = if has_place(p) {
                 let share = p.gflops / peaks.attainable(p.intensity) * 100.0;
                 format!("{share:.1}% of roof")
             } else {
@@ -232,6 +253,12 @@ pub fn draw_roofline(path: &Path, title: &str, peaks: &Peaks, points: &[Point]) 
         }
         Ok(())
     })
+}
+
+/// Whether a point has a place on the roofline's log axes: arithmetic, and a finite rate.
+fn has_place(p: &Point) -> bool {
+    let fine = |v: f64| v.is_finite() && v > 0.0;
+    fine(p.intensity) && fine(p.gflops)
 }
 
 /// Draws ours and the peer's milliseconds per op as pairs of horizontal bars on a log
@@ -250,7 +277,7 @@ pub fn draw_comparison(path: &Path, title: &str, peer: &str, pairs: &[Pair]) -> 
     let positive: Vec<f64> = all_ms.filter(|v| *v > 0.0 && v.is_finite()).collect();
     let lo = positive.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = positive.iter().copied().fold(0.0, f64::max);
-    let (x_lo, x_hi) = decades(lo / 1.5, hi * 4.0);
+    let (x_lo, x_hi) = log_axis(path, "times", lo / 1.5, hi * 4.0)?;
     save_png(path, (1400, height), |root| {
         let e = |e| plot_error(path, e);
         let mut chart = ChartBuilder::on(root)
@@ -324,9 +351,43 @@ mod tests {
 
     #[test]
     fn log_axes_start_and_end_on_decades() {
-        assert_eq!(decades(0.3, 450.0), (0.1, 1000.0));
+        assert_eq!(decades(0.3, 450.0), Some((0.1, 1000.0)));
+        // Ends a log axis cannot have, which made drawing loop for ever.
+        assert_eq!(decades(0.0, 450.0), None);
+        assert_eq!(decades(0.3, 1e308 * 2.0), None);
+        assert_eq!(decades(f64::NAN, 1.0), None);
         assert_eq!(tick(1000.0), "1000");
         assert_eq!(tick(0.01), "0.01");
         assert_eq!(tick(1e7), "1e7");
+    }
+
+    #[test]
+    fn impossible_peaks_are_an_error_not_a_picture_that_never_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("roofline.png");
+        let points = [Point {
+            label: "matmul".into(),
+            intensity: 10.0,
+            gflops: 5.0,
+        }];
+        let mut peaks = Peaks {
+            adapter: "test".into(),
+            fma_gflops: 100.0,
+            copy_gbps: 10.0,
+            read_gbps: 10.0,
+            timing: "timestamp".into(),
+            measured: "2026-01-01T00:00:00Z".into(),
+        };
+        draw_roofline(&path, "ok", &peaks, &points).unwrap();
+        for fma in [0.0, 1e308, -18.8] {
+            peaks.fma_gflops = fma;
+            let e = draw_roofline(&path, "bad", &peaks, &points)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("fma_gflops") && e.contains("roofline.png"),
+                "{e}"
+            );
+        }
     }
 }

@@ -106,6 +106,53 @@ pub struct EpochMetrics {
     pub interval_loss: Vec<[f64; 2]>,
 }
 
+/// No loss this program computes goes above this: MSE stays within 1, and BCE's logs are
+/// clamped at -100, as PyTorch's are.
+const MAX_LOSS: f64 = 100.0;
+
+impl EpochMetrics {
+    /// Why these cannot be the metrics of the `epoch`-th line of a run, naming the field:
+    /// an epoch out of order, a loss outside [0, 100], a time or rate that is negative or
+    /// not finite, an interval point outside its epoch.
+    fn check(&self, epoch: usize) -> std::result::Result<(), String> {
+        if self.epoch != epoch {
+            return Err(format!("epoch {} where epoch {epoch} was due", self.epoch));
+        }
+        let shown = crate::report::as_read;
+        let loss = |name: &str, v: f64| match (0.0..=MAX_LOSS).contains(&v) {
+            true => Ok(()),
+            false => Err(format!(
+                "{name} {} is not a loss (0 to {MAX_LOSS})",
+                shown(v)
+            )),
+        };
+        let time = |name: &str, v: f64| match v.is_finite() && v >= 0.0 {
+            true => Ok(()),
+            false => Err(format!(
+                "{name} {} is not a time or rate (finite, at least 0)",
+                shown(v)
+            )),
+        };
+        loss("train_loss", self.train_loss)?;
+        loss("test_mse", self.test_mse)?;
+        loss("test_bce", self.test_bce)?;
+        time("seconds", self.seconds)?;
+        time("images_per_second", self.images_per_second)?;
+        time("eval_seconds", self.eval_seconds)?;
+        let within = (epoch - 1) as f64..=epoch as f64;
+        for &[at, value] in &self.interval_loss {
+            if !within.contains(&at) {
+                return Err(format!(
+                    "interval_loss point at {} lies outside epoch {epoch}",
+                    shown(at)
+                ));
+            }
+            loss("interval_loss", value)?;
+        }
+        Ok(())
+    }
+}
+
 /// Where a running epoch is, for progress bars.
 #[derive(Clone, Copy, Debug)]
 pub enum Progress {
@@ -796,32 +843,59 @@ impl MetricsLog {
 
     /// The epochs logged in `dir`, strictly read: every line one epoch's metrics.
     pub fn read(path: &Path) -> Result<Vec<EpochMetrics>> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = crate::files::read_regular_text(path).map_err(|e| Error::io(path, e))?;
         Self::parse(path, &text)
     }
 
+    /// Every non-blank line one epoch's metrics, the epochs 1, 2, 3… in order, each value
+    /// within its meaning (`EpochMetrics::check`).
     pub fn parse(path: &Path, text: &str) -> Result<Vec<EpochMetrics>> {
         text.lines()
             .enumerate()
             .filter(|(_, l)| !l.trim().is_empty())
-            .map(|(i, l)| {
-                serde_json::from_str(l).map_err(|e| Error::Data {
+            .enumerate()
+            .map(|(n, (i, l))| {
+                let bad = |message: String| Error::Data {
                     path: path.to_path_buf(),
-                    message: format!("line {}: not an epoch's metrics ({e})", i + 1),
-                })
+                    message: format!("line {}: {message}", i + 1),
+                };
+                let m: EpochMetrics = serde_json::from_str(l)
+                    .map_err(|e| bad(format!("not an epoch's metrics ({e})")))?;
+                m.check(n + 1).map_err(bad)?;
+                Ok(m)
             })
             .collect()
     }
 
+    /// The epochs of a run's metrics file, for resuming, and whether the file must be
+    /// written again before anything is appended to it: when its last line has no
+    /// newline. Such a line is kept if it is whole, and left out if a crash cut it short
+    /// (it was being appended, and nothing of its epoch was saved after it). No epochs
+    /// when there is no file.
+    pub fn read_for_resume(path: &Path) -> Result<(Vec<EpochMetrics>, bool)> {
+        if !path.exists() {
+            return Ok((Vec::new(), false));
+        }
+        let text = crate::files::read_regular_text(path).map_err(|e| Error::io(path, e))?;
+        let torn = !text.is_empty() && !text.ends_with('\n');
+        match Self::parse(path, &text) {
+            Ok(all) => Ok((all, torn)),
+            Err(_) if torn => {
+                let whole = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
+                Ok((Self::parse(path, whole)?, true))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Continues the log of the run in `dir` after `epochs` epochs: lines of later epochs
     /// (written just before a crash that kept their checkpoint from being saved) are
-    /// dropped, atomically. Returns the log and the epochs it keeps.
+    /// dropped, and a last line without its newline mended or dropped
+    /// (`read_for_resume`), atomically, before anything is appended. Returns the log and
+    /// the epochs it keeps.
     pub fn resume(dir: &Path, epochs: usize) -> Result<(MetricsLog, Vec<EpochMetrics>)> {
         let path = dir.join("metrics.jsonl");
-        let all = match path.exists() {
-            true => Self::read(&path)?,
-            false => Vec::new(),
-        };
+        let (all, torn) = Self::read_for_resume(&path)?;
         let kept: Vec<EpochMetrics> = all.iter().filter(|m| m.epoch <= epochs).cloned().collect();
         if kept.len() != epochs || kept.iter().enumerate().any(|(i, m)| m.epoch != i + 1) {
             return Err(Error::Data {
@@ -831,7 +905,7 @@ impl MetricsLog {
                 ),
             });
         }
-        if kept.len() != all.len() {
+        if kept.len() != all.len() || torn {
             let mut text = String::new();
             for m in &kept {
                 text += &serde_json::to_string(m).map_err(|e| Error::Other(e.to_string()))?;

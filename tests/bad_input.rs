@@ -5,7 +5,10 @@
 //! tiny model on the CPU backend. Signals are checked at the end: SIGINT and SIGTERM stop
 //! a run promptly with 130 and 143, its metrics valid and its last epoch resumable.
 
-use std::collections::BTreeMap;
+#[cfg(unix)]
+mod child;
+
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -43,14 +46,27 @@ struct Case {
     env: Vec<(&'static str, String)>,
     /// What stderr must name.
     names: Vec<String>,
+    /// What stderr must not name: a flag the user did not give, a wrong culprit.
+    not_names: Vec<String>,
+}
+
+fn strings(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
 }
 
 fn case(args: &[&str], names: &[&str]) -> Case {
     Case {
-        args: args.iter().map(|s| s.to_string()).collect(),
+        args: strings(args),
         env: Vec::new(),
-        names: names.iter().map(|s| s.to_string()).collect(),
+        names: strings(names),
+        not_names: Vec::new(),
     }
+}
+
+/// A case whose error must also not name any of `wrong`.
+fn not_naming(mut c: Case, wrong: &[&str]) -> Case {
+    c.not_names = strings(wrong);
+    c
 }
 
 fn with_env(mut c: Case, var: &'static str, value: &str) -> Case {
@@ -80,6 +96,9 @@ fn check(fixture: &Path, before: &BTreeMap<PathBuf, Vec<u8>>, c: &Case) -> Resul
         return Err(format!(
             "{what}: stderr does not name {missing:?}: {stderr}"
         ));
+    }
+    if let Some(wrong) = c.not_names.iter().find(|n| stderr.contains(n.as_str())) {
+        return Err(format!("{what}: stderr names {wrong:?}: {stderr}"));
     }
     let after = files(fixture);
     for (path, bytes) in before {
@@ -156,6 +175,48 @@ fn poisoned(src: &Path, dst: &Path, tensor: &str) {
     std::fs::write(dst, safetensors::serialize(views, meta).unwrap()).unwrap();
 }
 
+/// A copy of a safetensors checkpoint with its metadata edited by `edit`.
+fn with_metadata(src: &Path, dst: &Path, edit: impl FnOnce(&mut HashMap<String, String>)) {
+    use safetensors::SafeTensors;
+    let bytes = std::fs::read(src).unwrap();
+    let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
+    let mut meta = header.metadata().clone().unwrap();
+    edit(&mut meta);
+    let file = SafeTensors::deserialize(&bytes).unwrap();
+    std::fs::write(
+        dst,
+        safetensors::serialize(file.tensors(), Some(meta)).unwrap(),
+    )
+    .unwrap();
+}
+
+/// A copy of the run in `src` (checkpoints and metrics) at `dst`, its checkpoint's
+/// metadata edited by `edit`.
+fn edited_run(src: &Path, dst: &Path, edit: impl FnOnce(&mut HashMap<String, String>)) {
+    std::fs::create_dir(dst).unwrap();
+    for f in ["metrics.jsonl", "model.safetensors"] {
+        std::fs::copy(src.join(f), dst.join(f)).unwrap();
+    }
+    let ckpt = "checkpoint.safetensors";
+    with_metadata(&src.join(ckpt), &dst.join(ckpt), edit);
+}
+
+/// Sets one field of the run flags a checkpoint's metadata holds.
+fn set_flag(meta: &mut HashMap<String, String>, field: &str, value: serde_json::Value) {
+    let mut flags: serde_json::Value = serde_json::from_str(&meta["flags"]).unwrap();
+    flags[field] = value;
+    meta.insert("flags".into(), flags.to_string());
+}
+
+/// Takes the lock of a run folder as a training run holds it, for as long as the file
+/// returned is open.
+fn hold_lock(dir: &Path) -> std::fs::File {
+    let lock = std::fs::File::create(dir.join(".lock")).unwrap();
+    lock.try_lock().unwrap();
+    writeln!(&lock, "{}", std::process::id()).unwrap();
+    lock
+}
+
 #[test]
 fn every_bad_input_is_a_clean_error_that_changes_nothing() {
     let fixture = tempfile::tempdir().unwrap();
@@ -184,14 +245,53 @@ fn every_bad_input_is_a_clean_error_that_changes_nothing() {
     std::fs::create_dir(root.join("old-picture")).unwrap();
     std::fs::write(root.join("old-picture/latent.png"), b"a picture").unwrap();
     std::fs::create_dir(root.join("busy")).unwrap();
-    // Locked by a live process: this test's own.
-    std::fs::write(root.join("busy/.lock"), format!("{}\n", std::process::id())).unwrap();
+    // Locked by a live process, as a training run locks it: this test.
+    let _busy = hold_lock(&root.join("busy"));
+    // A folder of the user's, holding a model and a picture of their own.
+    std::fs::create_dir(root.join("user-pictures")).unwrap();
+    std::fs::copy(&model, root.join("user-pictures/model.safetensors")).unwrap();
+    std::fs::write(root.join("user-pictures/latent.png"), b"a picture of mine").unwrap();
+    // A run that is training.
+    let run_dir = Path::new(&run);
+    edited_run(run_dir, &root.join("training"), |_| {});
+    let _training = hold_lock(&root.join("training"));
     std::fs::create_dir(root.join("empty")).unwrap();
     std::fs::create_dir(root.join("stale")).unwrap();
     std::fs::write(root.join("stale/metrics.jsonl"), "").unwrap();
 
     // Checkpoints.
     poisoned(Path::new(&model), &root.join("nan.safetensors"), "0.weight");
+    with_metadata(Path::new(&model), &root.join("huge.safetensors"), |m| {
+        m.insert("arch".into(), "dense:100000000".into());
+    });
+    edited_run(run_dir, &root.join("epoch-0"), |m| {
+        m.insert("epoch".into(), "0".into());
+    });
+    edited_run(run_dir, &root.join("adam-step"), |m| {
+        m.insert("adam_step".into(), u64::MAX.to_string());
+    });
+    edited_run(run_dir, &root.join("batch-0"), |m| {
+        set_flag(m, "batch", 0.into())
+    });
+    edited_run(run_dir, &root.join("limit-0"), |m| {
+        set_flag(m, "limit", 0.into())
+    });
+    // Metrics two epochs ahead of the checkpoint: more than a stopped save leaves.
+    edited_run(run_dir, &root.join("ahead"), |_| {});
+    let line = std::fs::read_to_string(run_dir.join("metrics.jsonl")).unwrap();
+    let later: String = (2..=3)
+        .map(|epoch| {
+            let mut value: serde_json::Value = serde_json::from_str(&line).unwrap();
+            value["epoch"] = epoch.into();
+            value["interval_loss"] = serde_json::json!([[epoch as f64, 0.2]]);
+            format!("{value}\n")
+        })
+        .collect();
+    std::fs::write(root.join("ahead/metrics.jsonl"), format!("{line}{later}")).unwrap();
+    // Metrics and no checkpoint: what an earlier version left when stopped between
+    // the first epoch's metrics line and its checkpoint.
+    std::fs::create_dir(root.join("metrics-only")).unwrap();
+    std::fs::write(root.join("metrics-only/metrics.jsonl"), &line).unwrap();
     std::fs::create_dir(root.join("nan-run")).unwrap();
     poisoned(
         Path::new(&ckpt),
@@ -352,6 +452,10 @@ fn every_bad_input_is_a_clean_error_that_changes_nothing() {
         case(&["profile", "--steps", "144115188075855872"], &["--steps"]),
         case(&["profile", "--steps", "0"], &["--steps"]),
         case(&["profile", "--batch", "0"], &["--batch"]),
+        not_naming(
+            case(&["profile", "--batch", "60001"], &["--batch", "60000"]),
+            &["--steps"],
+        ),
         case(&["bench", "--filter", "no such kernel"], &["--filter"]),
         // Outputs: never written over.
         case(&["train", "--out", &p("a-file")], &["--out", "a-file"]),
@@ -395,6 +499,24 @@ fn every_bad_input_is_a_clean_error_that_changes_nothing() {
             &["--out", "in use by another run"],
         ),
         case(&["plot", &run, "--out", &p("a-file")], &["--out"]),
+        // Pictures go into a folder of the user's only with --out.
+        case(
+            &[
+                "eval",
+                &p("user-pictures/model.safetensors"),
+                "--backend",
+                "cpu",
+            ],
+            &["user-pictures", "not a run's folder", "--out"],
+        ),
+        // The folder of a run that is training is named as such, not as a flag.
+        not_naming(
+            case(
+                &["eval", &p("training"), "--backend", "cpu"],
+                &["training", "in use by another run"],
+            ),
+            &["--resume"],
+        ),
         // Checkpoints.
         case(
             &[
@@ -506,6 +628,66 @@ fn every_bad_input_is_a_clean_error_that_changes_nothing() {
         case(
             &["eval", &p("empty"), "--backend", "cpu"],
             &["checkpoint.safetensors"],
+        ),
+        // Checkpoints edited or saved wrongly: each error names the file and the field.
+        case(
+            &["train", "--resume", &p("epoch-0"), "--epochs", "3"],
+            &["epoch-0/checkpoint.safetensors", "epoch 0"],
+        ),
+        not_naming(
+            case(
+                &["train", "--resume", &p("adam-step"), "--epochs", "3"],
+                &[
+                    "adam-step/checkpoint.safetensors",
+                    "adam_step 18446744073709551615",
+                ],
+            ),
+            &["NaN", "--lr"],
+        ),
+        not_naming(
+            case(
+                &["train", "--resume", &p("batch-0"), "--epochs", "3"],
+                &["batch-0/checkpoint.safetensors", "saved batch"],
+            ),
+            &["--batch"],
+        ),
+        not_naming(
+            case(
+                &["train", "--resume", &p("limit-0"), "--epochs", "3"],
+                &["limit-0/checkpoint.safetensors", "saved limit"],
+            ),
+            &["--limit"],
+        ),
+        not_naming(
+            case(
+                &[
+                    "eval",
+                    &p("huge.safetensors"),
+                    "--out",
+                    &p("new6"),
+                    "--backend",
+                    "cpu",
+                ],
+                &["huge.safetensors", "saved arch"],
+            ),
+            &["--layers"],
+        ),
+        case(
+            &["train", "--resume", &p("ahead"), "--epochs", "5"],
+            &["ahead/metrics.jsonl", "holds 3 epochs", "after epoch 1"],
+        ),
+        case(
+            &["train", "--resume", &p("metrics-only")],
+            &[
+                "--resume",
+                "no checkpoint.safetensors",
+                "remove",
+                "metrics-only/metrics.jsonl",
+            ],
+        ),
+        case(
+            &["train", "--out", &p("metrics-only")],
+            &["--out", "metrics.jsonl", "no run there can be continued"],
         ),
         case(
             &["eval", &p("garbage.safetensors")],
@@ -655,7 +837,7 @@ fn every_bad_input_is_a_clean_error_that_changes_nothing() {
         failures.join("\n")
     );
     // Runs refused or stopped before an epoch leave no folder behind.
-    for name in ["new1", "new2", "new3", "new4", "new5"] {
+    for name in ["new1", "new2", "new3", "new4", "new5", "new6"] {
         assert!(!root.join(name).exists(), "{name} was left behind");
     }
     assert!(!root.join("diverged/model.safetensors").exists());
@@ -750,4 +932,99 @@ fn sigint_stops_a_run_that_can_be_resumed() {
 #[test]
 fn sigterm_stops_a_run_that_can_be_resumed() {
     interrupted_by(libc::SIGTERM, "SIGTERM", 143);
+}
+
+/// Starts a run into a new folder and sends `signal` as soon as the run holds the
+/// folder, long before its first epoch can end: it stops with `code`, and leaves no
+/// folder behind.
+#[cfg(unix)]
+fn interrupted_before_the_first_epoch(signal: i32, code: i32) {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    // The default model on the whole training set: minutes an epoch on the CPU.
+    let child = bin()
+        .args(["train", "--backend", "cpu", "--epochs", "1", "--out"])
+        .arg(&out)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !out.join(".lock").exists() {
+        assert!(started.elapsed() < Duration::from_secs(60), "no lock taken");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // SAFETY: sends a signal to the child this test started.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(code), "{stderr}");
+    assert!(stderr.contains("nothing was saved"), "{stderr}");
+    assert!(!out.exists(), "{} was left behind", out.display());
+}
+
+#[cfg(unix)]
+#[test]
+fn an_interrupt_before_the_first_epoch_leaves_no_folder() {
+    interrupted_before_the_first_epoch(libc::SIGINT, 130);
+    interrupted_before_the_first_epoch(libc::SIGTERM, 143);
+}
+
+/// A FIFO (or a folder) where the program reads a file is refused at once, by name:
+/// opening a FIFO used to wait for a writer for ever.
+#[cfg(unix)]
+#[test]
+fn a_fifo_in_place_of_any_file_read_is_refused_at_once() {
+    let fixture = tempfile::tempdir().unwrap();
+    let root = fixture.path();
+    let mkfifo = |path: &Path| {
+        let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo reads a NUL-terminated path and creates a FIFO there.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    };
+    let data = data_dir_with(root, "data", "train-labels-idx1-ubyte.gz", mkfifo);
+    let fifo = root.join("fifo");
+    mkfifo(&fifo);
+    std::fs::create_dir(root.join("fifo-run")).unwrap();
+    mkfifo(&root.join("fifo-run/metrics.jsonl"));
+    let f = fifo.to_str().unwrap();
+    let peer = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/torch_peer_cpu.jsonl");
+    let plot_out = root.join("loss.png");
+    let fifo_run = root.join("fifo-run");
+    let cases: [(Vec<&str>, &str); 5] = [
+        (
+            vec![
+                "train",
+                "--backend",
+                "cpu",
+                "--limit",
+                "32",
+                "--data-dir",
+                &data,
+            ],
+            "train-labels-idx1-ubyte.gz",
+        ),
+        (vec!["train", "--layers", "8", "--init-from", f], f),
+        (vec!["eval", f, "--backend", "cpu"], f),
+        (vec!["compare", f, peer.to_str().unwrap()], f),
+        (
+            vec![
+                "plot",
+                fifo_run.to_str().unwrap(),
+                "--out",
+                plot_out.to_str().unwrap(),
+            ],
+            "metrics.jsonl",
+        ),
+    ];
+    for (args, file) in &cases {
+        let out = child::output_within_a_minute(bin().args(args));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("Error:") && stderr.contains(file) && stderr.contains("FIFO"),
+            "{args:?}: {stderr}"
+        );
+    }
 }

@@ -50,7 +50,8 @@ fn modules_name_only_what_their_layer_allows() {
         ("cpu", &["ops", "error", "backend"]),
         ("gpu", &["ops", "error", "backend", "files"]),
         ("model", &["ops", "error", "data", "rng"]),
-        ("data", &["error"]),
+        // Files handed in are opened through `files`, which refuses a FIFO at once.
+        ("data", &["error", "files"]),
     ];
     for (module, may) in allowed {
         let named = &uses[module];

@@ -6,13 +6,18 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+mod child;
+
+/// The binary, keeping its cache in `cache`.
+fn command(cache: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_wgsl-autoencoder"));
+    c.env("XDG_CACHE_HOME", cache)
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
 fn run(cache: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wgsl-autoencoder"))
-        .args(args)
-        .env("XDG_CACHE_HOME", cache)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap()
+    command(cache).args(args).output().unwrap()
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -53,6 +58,23 @@ fn bench_peak_measures_the_card_and_saves_it_per_adapter() {
         "{key}"
     );
     assert_eq!(entry, peaks);
+
+    // Peaks no card could have (an edited or broken file) are measured again, and the
+    // roofline drawn with the new ones: they made drawing it loop for ever.
+    let mut impossible = saved.clone();
+    impossible["adapters"][key.as_str()]["fma_gflops"] = 1e308.into();
+    std::fs::write(&file, impossible.to_string()).unwrap();
+    let plot = cache.path().join("roofline.png");
+    let args = ["bench", "--quick", "--filter", "max_pool2d", "--plot"];
+    let out = child::output_within_a_minute(command(cache.path()).args(args).arg(&plot));
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("ignoring the peaks saved") && stderr.contains("fma_gflops 1e308"),
+        "{stderr}"
+    );
+    let (w, h) = png_size(&plot);
+    assert!(w >= 1000 && h >= 700, "{w}×{h}");
 }
 
 #[test]

@@ -19,7 +19,11 @@ fn the_core_builds_for_wasm32() {
             "wasm32-unknown-unknown",
             "--target-dir",
         ])
-        .arg(std::path::Path::new(root).join("target").join("wasm32-core"))
+        .arg(
+            std::path::Path::new(root)
+                .join("target")
+                .join("wasm32-core"),
+        )
         .current_dir(root)
         .output()
         .expect("cargo runs");

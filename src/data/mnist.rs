@@ -17,7 +17,8 @@ const TEST_IMAGES: &str = "t10k-images-idx3-ubyte";
 const TEST_LABELS: &str = "t10k-labels-idx1-ubyte";
 const IMAGES_MAGIC: u32 = 2051;
 const LABELS_MAGIC: u32 = 2049;
-const TRAIN_COUNT: usize = 60_000;
+/// The training images MNIST has: the most `--limit` keeps, and a batch can hold.
+pub const TRAIN_COUNT: usize = 60_000;
 const TEST_COUNT: usize = 10_000;
 
 /// Images as bytes (count × 28 × 28, row-major) with their labels.
@@ -69,8 +70,10 @@ fn expected_len(magic: u32, count: usize) -> usize {
     }
 }
 
+/// Opens a data file, refusing at once anything that is not a regular file (a FIFO
+/// would otherwise block forever).
 fn open(path: &Path) -> Result<std::fs::File> {
-    std::fs::File::open(path).map_err(|e| {
+    crate::files::open_regular(path).map_err(|e| {
         data_error(
             path,
             format!(
@@ -162,16 +165,20 @@ fn read_idx(path: &Path, magic: u32, count: usize) -> Result<Vec<u8>> {
 pub const IDX_IMAGES: u32 = IMAGES_MAGIC;
 pub const IDX_LABELS: u32 = LABELS_MAGIC;
 
+/// Refuses a `--limit` that keeps no image or more than there are.
+pub fn check_limit(limit: Option<usize>) -> Result<()> {
+    match limit {
+        Some(n) if n == 0 || n > TRAIN_COUNT => Err(Error::flag(
+            "--limit",
+            format!("{n}: must be between 1 and {TRAIN_COUNT}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Loads and checks all four files; `limit` keeps the first N training images.
 pub fn load_mnist(dir: &Path, limit: Option<usize>) -> Result<Mnist> {
-    if let Some(n) = limit {
-        if n == 0 || n > TRAIN_COUNT {
-            return Err(Error::flag(
-                "--limit",
-                format!("{n}: must be between 1 and {TRAIN_COUNT}"),
-            ));
-        }
-    }
+    check_limit(limit)?;
     if !dir.is_dir() {
         return Err(data_error(dir, "no such folder (--data-dir)"));
     }

@@ -3,7 +3,8 @@
 mod mnist;
 
 pub use self::mnist::{
-    decode_idx, default_data_dir, load_mnist, Dataset, Mnist, IDX_IMAGES, IDX_LABELS,
+    check_limit, decode_idx, default_data_dir, load_mnist, Dataset, Mnist, IDX_IMAGES, IDX_LABELS,
+    TRAIN_COUNT,
 };
 
 /// MNIST's images are 28×28 bytes.
