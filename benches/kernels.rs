@@ -13,7 +13,7 @@ fn main() {
 
 fn run() -> wgsl_autoencoder::Result<()> {
     pollster::block_on(async {
-        let gpu = wgsl_autoencoder::app::open_gpu().await?;
+        let gpu = wgsl_autoencoder::native::app::open_gpu().await?;
         println!("{}", gpu.adapter_summary());
         let opts = Options::new(true);
         let mut rows = Vec::new();

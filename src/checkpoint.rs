@@ -9,9 +9,11 @@
 //!   metadata the epoch, Adam's step and the run's flags.
 //!
 //! The architecture is in both files' metadata and checked on load; so is every value,
-//! and a tensor that is not finite is refused, by name, on save and on load. Saving is
-//! atomic (`files::write_atomically`): a crash never leaves half a file where a good one
-//! was. Loading trusts nothing in the file: every input gives a value or an error.
+//! and a tensor that is not finite is refused, by name, on save and on load. Parsing
+//! trusts nothing in the bytes: every input gives a value or an error. This module turns
+//! models into bytes and back; the native shell writes them atomically
+//! (`native::checkpoint`), a browser offers them as downloads. `path` arguments only name
+//! the file in errors.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -27,7 +29,7 @@ const EXP_AVG: &str = "optimizer.exp_avg.";
 const EXP_AVG_SQ: &str = "optimizer.exp_avg_sq.";
 const RNG: &str = "rng.mt19937";
 
-fn checkpoint_error(path: &Path, message: impl Into<String>) -> Error {
+pub(crate) fn checkpoint_error(path: &Path, message: impl Into<String>) -> Error {
     Error::Checkpoint {
         path: path.to_path_buf(),
         message: message.into(),
@@ -108,16 +110,18 @@ fn weight_tensors<'a>(
         .collect()
 }
 
-/// Writes the flat parameter buffer of `graph` as one tensor per parameter.
-pub fn save(path: &Path, graph: &Graph, flat: &[f32], epoch: usize) -> Result<()> {
+/// `model.safetensors`: the flat parameter buffer of `graph` as one tensor per parameter.
+/// `path` only names the file in errors.
+pub fn model_bytes(path: &Path, graph: &Graph, flat: &[f32], epoch: usize) -> Result<Vec<u8>> {
     let tensors = weight_tensors(path, graph, flat, "")?;
     let mut metadata = base_metadata(graph);
     metadata.insert("epoch".into(), epoch.to_string());
-    crate::files::write_atomically(path, &serialize(path, tensors, metadata)?)
+    serialize(path, tensors, metadata)
 }
 
-/// Writes everything continuing the run needs, with the run's flags as JSON.
-pub fn save_state(path: &Path, graph: &Graph, state: &TrainState, flags: &str) -> Result<()> {
+/// `checkpoint.safetensors`: everything continuing the run needs, with the run's record
+/// (`flags`, JSON) in the metadata.
+pub fn state_bytes(path: &Path, graph: &Graph, state: &TrainState, flags: &str) -> Result<Vec<u8>> {
     let mut tensors = weight_tensors(path, graph, &state.params, "")?;
     tensors.extend(weight_tensors(path, graph, &state.adam_m, EXP_AVG)?);
     tensors.extend(weight_tensors(path, graph, &state.adam_v, EXP_AVG_SQ)?);
@@ -127,11 +131,7 @@ pub fn save_state(path: &Path, graph: &Graph, state: &TrainState, flags: &str) -
     metadata.insert("epoch".into(), state.epoch.to_string());
     metadata.insert("adam_step".into(), state.adam_step.to_string());
     metadata.insert("flags".into(), flags.to_string());
-    crate::files::write_atomically(path, &serialize(path, tensors, metadata)?)
-}
-
-fn read(path: &Path) -> Result<Vec<u8>> {
-    crate::files::read_regular(path).map_err(|e| Error::io(path, e))
+    serialize(path, tensors, metadata)
 }
 
 /// The metadata of a checkpoint's bytes; refuses a file that is not one of ours.
@@ -163,42 +163,6 @@ pub fn parse_meta(path: &Path, bytes: &[u8]) -> Result<Meta> {
         adam_step: number("adam_step")?,
         flags: meta.get("flags").cloned(),
     })
-}
-
-pub fn read_meta(path: &Path) -> Result<Meta> {
-    parse_meta(path, &read(path)?)
-}
-
-/// The field of a checkpoint's saved flags that `flag` was saved as.
-fn saved_field(flag: &str) -> &str {
-    match flag {
-        "--layers" | "--channels" => "arch",
-        other => other.trim_start_matches('-'),
-    }
-}
-
-/// An error about a model whose configuration was read from the checkpoint at `path`
-/// (`--resume`, `eval`): where it names a flag, the user gave no such flag, so it names
-/// the checkpoint and the saved field instead, and drops the advice to change the flag.
-/// Other errors are returned as they are.
-pub fn blame_saved(path: &Path, e: Error) -> Error {
-    match e {
-        Error::Flag { flag, message } => {
-            let message = message.split("; use a smaller").next().unwrap_or_default();
-            let field = saved_field(&flag);
-            checkpoint_error(path, format!("its saved {field} cannot be used: {message}"))
-        }
-        Error::DeviceLimit {
-            what,
-            needed,
-            limit,
-            ..
-        } => checkpoint_error(
-            path,
-            format!("its saved model is too large for this device: {what} needs {needed} bytes in one storage binding, but the device allows at most {limit}"),
-        ),
-        other => other,
-    }
 }
 
 /// Checks that a checkpoint's epoch and Adam step agree with the run's configuration
@@ -279,6 +243,9 @@ fn read_tensor(
 }
 
 /// The weights of a checkpoint's bytes as a flat buffer laid out for `graph`.
+/// A checkpoint's weights as a flat parameter buffer laid out for `graph`, refusing one
+/// saved for another architecture, or with missing, extra, misshapen or non-finite
+/// tensors.
 pub fn parse_weights(path: &Path, bytes: &[u8], graph: &Graph) -> Result<Vec<f32>> {
     let file = open(path, bytes, graph)?;
     let known = |name: &str| {
@@ -298,13 +265,6 @@ pub fn parse_weights(path: &Path, bytes: &[u8], graph: &Graph) -> Result<Vec<f32
         read_tensor(path, &file, &p.name, &p.shape, &mut flat[p.value.range()])?;
     }
     Ok(flat)
-}
-
-/// Reads a checkpoint's weights into a flat parameter buffer laid out for `graph`,
-/// refusing one saved for another architecture, or with missing, extra, misshapen or
-/// non-finite tensors.
-pub fn load(path: &Path, graph: &Graph) -> Result<Vec<f32>> {
-    parse_weights(path, &read(path)?, graph)
 }
 
 /// The whole training state of a checkpoint's bytes (`save_state`).
@@ -348,8 +308,4 @@ pub fn parse_state(path: &Path, bytes: &[u8], graph: &Graph) -> Result<TrainStat
         epoch: meta.epoch,
         rng: words,
     })
-}
-
-pub fn load_state(path: &Path, graph: &Graph) -> Result<TrainState> {
-    parse_state(path, &read(path)?, graph)
 }

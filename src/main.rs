@@ -8,7 +8,7 @@ fn main() {
     if std::env::var_os("NODEVICE_SELECT").is_none() {
         std::env::set_var("NODEVICE_SELECT", "1");
     }
-    let cli = match wgsl_autoencoder::cli::Cli::try_parse() {
+    let cli = match wgsl_autoencoder::native::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
             // --help and --version
@@ -21,7 +21,7 @@ fn main() {
             std::process::exit(1);
         }
     };
-    if let Err(e) = wgsl_autoencoder::app::run(cli) {
+    if let Err(e) = wgsl_autoencoder::native::app::run(cli) {
         eprintln!("Error: {e}");
         std::process::exit(1);
     }

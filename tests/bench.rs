@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 use std::process::Command;
 
 use wgsl_autoencoder::bench::{self, Row};
-use wgsl_autoencoder::compare;
 use wgsl_autoencoder::gpu::kernels;
+use wgsl_autoencoder::native::compare;
 use wgsl_autoencoder::ops::{
     Conv2dBackwardWeight, Conv2dForward, Conv2dShape, ConvTranspose2dForward, ConvTranspose2dShape,
     Matmul, MatmulShape, MaxPool2dForward, Op, Pool2dShape, View,

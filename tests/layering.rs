@@ -1,13 +1,16 @@
 //! The crate's layering, read from the sources: which module may name which. `ops` is
 //! the ground floor; `cpu` and `gpu` stand on it and never on each other; `model` builds
-//! op lists without knowing who runs them; `data` knows nothing of models. The test also
-//! refuses a cycle between any two top-level modules.
+//! op lists without knowing who runs them; `data` knows nothing of models. The core (all
+//! but `native`, the terminal's shell) never names the shell, and uses nothing that a
+//! browser lacks or that is the shell's to do: files, threads, processes, blocking
+//! waits, the system clock, signals, progress bars, PNG files. The test also refuses a
+//! cycle between any two top-level modules.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-/// The top-level modules (`crate::<name>`) each file or folder under src/ names.
-fn uses() -> BTreeMap<String, BTreeSet<String>> {
+/// The files of each top-level module of src/ (a file, or a folder's files), as text.
+fn sources() -> BTreeMap<String, Vec<String>> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut out = BTreeMap::new();
     for entry in std::fs::read_dir(&src).unwrap() {
@@ -16,15 +19,25 @@ fn uses() -> BTreeMap<String, BTreeSet<String>> {
         if name == "lib" || name == "main" {
             continue;
         }
-        let mut text = String::new();
+        let mut files = Vec::new();
         let mut stack = vec![path];
         while let Some(p) = stack.pop() {
             if p.is_dir() {
                 stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
             } else {
-                text += &std::fs::read_to_string(&p).unwrap();
+                files.push(std::fs::read_to_string(&p).unwrap());
             }
         }
+        out.insert(name, files);
+    }
+    out
+}
+
+/// The top-level modules (`crate::<name>`) each module of src/ names.
+fn uses() -> BTreeMap<String, BTreeSet<String>> {
+    let mut out = BTreeMap::new();
+    for (name, files) in sources() {
+        let text = files.concat();
         let mut named = BTreeSet::new();
         for (i, _) in text.match_indices("crate::") {
             let rest = &text[i + "crate::".len()..];
@@ -48,10 +61,9 @@ fn modules_name_only_what_their_layer_allows() {
         ("ops", &[]),
         ("backend", &["ops", "error"]),
         ("cpu", &["ops", "error", "backend"]),
-        ("gpu", &["ops", "error", "backend", "files"]),
+        ("gpu", &["ops", "error", "backend"]),
         ("model", &["ops", "error", "data", "rng"]),
-        // Files handed in are opened through `files`, which refuses a FIFO at once.
-        ("data", &["error", "files"]),
+        ("data", &["error"]),
     ];
     for (module, may) in allowed {
         let named = &uses[module];
@@ -63,6 +75,52 @@ fn modules_name_only_what_their_layer_allows() {
             extra.is_empty(),
             "src/{module} names crate::{extra:?}; it may name only {may:?}"
         );
+    }
+}
+
+/// What only the native shell may use: each would tie the core to a terminal, or fail
+/// in a browser (std's clock and threads panic on wasm32-unknown-unknown).
+const SHELL_ONLY: [&str; 11] = [
+    "std::fs",
+    "std::thread",
+    "std::process",
+    "std::time",
+    "std::env::args",
+    "pollster",
+    "signal_hook",
+    "indicatif",
+    "plotters",
+    "png::",
+    "tempfile",
+];
+
+#[test]
+fn the_core_never_reaches_for_the_shell() {
+    let uses = uses();
+    for (name, files) in sources() {
+        if name == "native" {
+            continue;
+        }
+        assert!(
+            !uses[&name].contains("native"),
+            "src/{name} names crate::native: the core must build without the shell"
+        );
+        for text in files {
+            // Code only: comments may mention the shell, and tests may use what they like.
+            let code: String = text
+                .split("#[cfg(test)]")
+                .next()
+                .unwrap_or_default()
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("//"))
+                .collect();
+            for word in SHELL_ONLY {
+                assert!(
+                    !code.contains(word),
+                    "src/{name} uses {word}, which belongs to the native shell (src/native)"
+                );
+            }
+        }
     }
 }
 

@@ -9,12 +9,13 @@ use std::path::Path;
 use proptest::prelude::*;
 
 use wgsl_autoencoder::checkpoint;
-use wgsl_autoencoder::compare;
 use wgsl_autoencoder::data::{decode_idx, IDX_IMAGES, IDX_LABELS};
 use wgsl_autoencoder::model::{Arch, DataSizes, Graph};
+use wgsl_autoencoder::native::compare;
+use wgsl_autoencoder::native::metrics::MetricsLog;
 use wgsl_autoencoder::ops::{AdamConfig, LossKind};
 use wgsl_autoencoder::rng::TorchRng;
-use wgsl_autoencoder::train::{MetricsLog, TrainState};
+use wgsl_autoencoder::train::TrainState;
 
 fn gz(bytes: &[u8]) -> Vec<u8> {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -47,8 +48,7 @@ fn graph() -> Graph {
 
 /// A valid full checkpoint of `graph()`, as bytes.
 fn checkpoint_bytes(graph: &Graph) -> Vec<u8> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("c.safetensors");
+    let path = Path::new("c.safetensors");
     let n = graph.param_len();
     let state = TrainState {
         params: (0..n).map(|i| i as f32 * 0.01).collect(),
@@ -58,8 +58,7 @@ fn checkpoint_bytes(graph: &Graph) -> Vec<u8> {
         epoch: 2,
         rng: TorchRng::new(1).to_words(),
     };
-    checkpoint::save_state(&path, graph, &state, "{}").unwrap();
-    std::fs::read(path).unwrap()
+    checkpoint::state_bytes(path, graph, &state, "{}").unwrap()
 }
 
 fn mutate(mut bytes: Vec<u8>, edits: &[(usize, u8)], cut: usize) -> Vec<u8> {

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use pollster::block_on;
 use wgsl_autoencoder::backend::Backend;
 use wgsl_autoencoder::check::{run_once, tables};
-use wgsl_autoencoder::files::PipelineFiles;
 use wgsl_autoencoder::gpu::context::{AdapterRequest, GpuOptions};
 use wgsl_autoencoder::gpu::{Gpu, GpuBackend};
+use wgsl_autoencoder::native::files::PipelineFiles;
 
 fn open(dir: &std::path::Path) -> Arc<Gpu> {
     let options = GpuOptions {

@@ -58,8 +58,8 @@ fn every_dispatch_of_more_steps_than_the_query_sets_hold_is_timed_in_order() {
 
 #[test]
 fn a_profile_may_run_more_steps_than_an_epoch_holds() {
-    use wgsl_autoencoder::data::{default_data_dir, load_mnist};
     use wgsl_autoencoder::model::Arch;
+    use wgsl_autoencoder::native::data::{default_data_dir, load_mnist};
     // 64 training images at batch 8: 20 steps run through 2.5 epochs' worth of shuffles.
     let data = load_mnist(&default_data_dir(), Some(64)).unwrap();
     let backend = Box::new(GpuBackend::new(common::gpu()));

@@ -6,10 +6,11 @@ mod common;
 use pollster::block_on;
 use wgsl_autoencoder::backend::Backend;
 use wgsl_autoencoder::cpu::backend::CpuBackend;
-use wgsl_autoencoder::data::{default_data_dir, load_mnist, Mnist};
+use wgsl_autoencoder::data::Mnist;
 use wgsl_autoencoder::gpu::kernels::{KernelChoice, MatmulVariant, ThinTile};
 use wgsl_autoencoder::gpu::GpuBackend;
 use wgsl_autoencoder::model::{Arch, Fusion};
+use wgsl_autoencoder::native::data::{default_data_dir, load_mnist};
 use wgsl_autoencoder::ops::LossKind;
 use wgsl_autoencoder::train::{EpochMetrics, TrainConfig, Trainer};
 

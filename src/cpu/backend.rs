@@ -19,11 +19,22 @@ pub struct CpuBackend {
     programs: HashMap<&'static str, ProgramOps>,
     /// Some while profiling: the time of every op run since the last take.
     times: Option<Vec<OpTime>>,
+    /// Bytes the machine has free, where the caller knows (the size check weighs a run
+    /// against it); `alloc` reserves fallibly either way.
+    available: Option<u64>,
 }
 
 impl CpuBackend {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A backend whose size check knows the memory free on this machine.
+    pub fn with_available_memory(available: Option<u64>) -> Self {
+        CpuBackend {
+            available,
+            ..Self::default()
+        }
     }
 }
 
@@ -41,7 +52,7 @@ impl Backend for CpuBackend {
         MemoryLimits {
             per_buffer: isize::MAX as u64,
             per_buffer_what: "the largest allocation this platform allows",
-            total: available_memory(),
+            total: self.available,
             total_what: "the memory available on this machine",
         }
     }
@@ -129,22 +140,6 @@ impl Backend for CpuBackend {
         check_access(&format!("{}", view.buf), buffer.len(), view)?;
         Ok(buffer[view.range()].to_vec())
     }
-}
-
-/// Bytes of memory available to a new allocation: `MemAvailable` from /proc/meminfo on
-/// Linux; elsewhere unknown (`alloc` still reserves fallibly).
-#[cfg(target_os = "linux")]
-pub fn available_memory() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    kib.checked_mul(1024)
-}
-
-/// Unknown off Linux (in a browser too): `alloc` still reserves fallibly.
-#[cfg(not(target_os = "linux"))]
-pub fn available_memory() -> Option<u64> {
-    None
 }
 
 /// Runs one op. The buffers it writes are moved out of `buffers` while it runs so that

@@ -1,9 +1,9 @@
-//! MNIST: validated loading of the gzipped IDX files, and packing for the GPU.
+//! MNIST: its gzipped IDX files checked from their bytes, and packing for the GPU.
 
 mod mnist;
 
 pub use self::mnist::{
-    check_limit, decode_idx, default_data_dir, load_mnist, Dataset, Mnist, IDX_IMAGES, IDX_LABELS,
+    check_limit, data_error, decode_idx, Dataset, Mnist, FILES, IDX_IMAGES, IDX_LABELS, TEST_COUNT,
     TRAIN_COUNT,
 };
 

@@ -5,9 +5,9 @@
 
 use std::path::Path;
 
-use crate::cli::BackendKind;
 use crate::data::TRAIN_COUNT;
 use crate::error::{Error, Result};
+use crate::native::cli::BackendKind;
 use crate::train::TrainConfig;
 
 /// A run's configuration as saved in `checkpoint.safetensors` (metadata `flags`). The

@@ -100,6 +100,21 @@ impl crate::gpu::context::PipelineStore for PipelineFiles {
     }
 }
 
+/// Bytes of memory available to a new allocation: `MemAvailable` from /proc/meminfo on
+/// Linux; elsewhere unknown (the CPU backend still reserves fallibly).
+#[cfg(target_os = "linux")]
+pub fn available_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn available_memory() -> Option<u64> {
+    None
+}
+
 /// Temporaries start with this; `rundir` removes any a killed process left behind.
 pub const PARTIAL_PREFIX: &str = ".partial-";
 

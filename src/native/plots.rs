@@ -90,7 +90,7 @@ fn picture(
         writer.write_image_data(&rgb).map_err(png_error)?;
         writer.finish().map_err(png_error)?;
     }
-    crate::files::write_atomically(path, &bytes)
+    crate::native::files::write_atomically(path, &bytes)
 }
 
 /// One run's curves for `loss.png`.

@@ -5,25 +5,27 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::backend::Backend;
-use crate::checkpoint;
-use crate::cli::{
-    BackendKind, BenchArgs, CheckArgs, Cli, Command, EvalArgs, InfoArgs, ModelKind, PlotArgs,
-    ProfileArgs, TrainArgs,
-};
 use crate::cpu::backend::CpuBackend;
-use crate::data::{check_limit, default_data_dir, load_mnist, Mnist, TRAIN_COUNT};
+use crate::data::{check_limit, Mnist, TRAIN_COUNT};
 use crate::error::{Error, Result};
-use crate::files::PipelineFiles;
 use crate::gpu::context::{checks_from_env, AdapterRequest, GpuOptions, PipelineStore};
 use crate::gpu::{Gpu, GpuBackend};
 use crate::model::Graph;
 use crate::model::{Arch, DEFAULT_CHANNELS, DEFAULT_LAYERS};
+use crate::native::checkpoint;
+use crate::native::cli::{
+    BackendKind, BenchArgs, CheckArgs, Cli, Command, EvalArgs, InfoArgs, ModelKind, PlotArgs,
+    ProfileArgs, TrainArgs,
+};
+use crate::native::data::{default_data_dir, load_mnist};
+use crate::native::files::PipelineFiles;
+use crate::native::metrics::MetricsLog;
+use crate::native::plots::{self, Curves};
+use crate::native::progress::EpochBars;
+use crate::native::record::RunRecord;
+use crate::native::rundir::RunDir;
 use crate::ops::NoiseKind;
-use crate::plots::{self, Curves};
-use crate::progress::EpochBars;
-use crate::record::RunRecord;
-use crate::rundir::RunDir;
-use crate::train::{EpochMetrics, MetricsLog, Snapshot, TrainConfig, TrainState, Trainer};
+use crate::train::{EpochMetrics, Snapshot, TrainConfig, TrainState, Trainer};
 
 /// Runs a command. The library's GPU path is async; here, at the command line's edge, one
 /// `pollster::block_on` drives it.
@@ -37,10 +39,10 @@ async fn run_async(cli: Cli) -> Result<()> {
         Command::Info(args) => info(&args).await,
         Command::Bench(args) => bench(&args).await,
         Command::Compare(args) => {
-            let comparison = crate::compare::load(&args.ours, &args.peer)?;
-            print!("{}", crate::compare::render(&comparison));
+            let comparison = crate::native::compare::load(&args.ours, &args.peer)?;
+            print!("{}", crate::native::compare::render(&comparison));
             if let Some(path) = &args.plot {
-                crate::compare::plot(&comparison, path)?;
+                crate::native::compare::plot(&comparison, path)?;
                 println!("picture: {}", path.display());
             }
             Ok(())
@@ -55,7 +57,7 @@ async fn run_async(cli: Cli) -> Result<()> {
 /// The GPU that wgpu's environment variables choose, with compiled pipelines kept in the
 /// user's cache folder and naga's checks where `WGSL_AUTOENCODER_CHECKED=1`.
 pub async fn open_gpu() -> Result<Arc<Gpu>> {
-    let pipelines = crate::files::cache_dir()
+    let pipelines = crate::native::files::cache_dir()
         .map(|dir| Arc::new(PipelineFiles { dir }) as Arc<dyn PipelineStore>);
     let options = GpuOptions {
         checked: checks_from_env(),
@@ -93,8 +95,8 @@ async fn check(args: &CheckArgs) -> Result<()> {
 
 /// `bench --peak` and `info --peak`: measure, save, show.
 async fn peak(gpu: &Arc<Gpu>, json: bool) -> Result<()> {
-    let (peaks, rows) = crate::peaks::measure(gpu).await?;
-    let saved = crate::peaks::save(gpu, &peaks);
+    let (peaks, rows) = crate::native::peaks::measure(gpu).await?;
+    let saved = crate::native::peaks::save(gpu, &peaks);
     if json {
         let value = serde_json::json!({ "peaks": peaks, "rows": rows });
         println!("{value}");
@@ -138,7 +140,7 @@ async fn bench(args: &BenchArgs) -> Result<()> {
     if args.peak {
         return peak(&gpu, args.json).await;
     }
-    let peaks = crate::peaks::saved_or_measured(&gpu, |note| eprintln!("{note}")).await?;
+    let peaks = crate::native::peaks::saved_or_measured(&gpu, |note| eprintln!("{note}")).await?;
     let opts = crate::bench::Options::new(args.quick);
     if !args.json {
         println!(
@@ -156,7 +158,7 @@ async fn bench(args: &BenchArgs) -> Result<()> {
     for case in cases {
         let mut row = crate::bench::run_case(&gpu, &case, &opts).await?;
         row.place(&peaks, &case.op);
-        points.push(crate::roofline::Point {
+        points.push(crate::native::roofline::Point {
             label: format!("{} {} {:?}", row.op, row.variant, row.shape),
             intensity: row.intensity.unwrap_or(0.0),
             gflops: row.gflops.unwrap_or(0.0),
@@ -195,7 +197,7 @@ async fn bench(args: &BenchArgs) -> Result<()> {
     }
     if let Some(path) = &args.plot {
         let title = format!("kernels on the roofline of {}", gpu.adapter_summary());
-        crate::roofline::draw_roofline(path, &title, &peaks, &points)?;
+        crate::native::roofline::draw_roofline(path, &title, &peaks, &points)?;
         eprintln!("roofline: {}", path.display());
     }
     Ok(())
@@ -245,10 +247,11 @@ async fn profile(args: &ProfileArgs) -> Result<()> {
     let (backend, peaks): (Box<dyn Backend>, _) = match args.backend {
         BackendKind::Gpu => {
             let gpu = open_gpu().await?;
-            let peaks = crate::peaks::saved_or_measured(&gpu, |note| eprintln!("{note}")).await?;
+            let peaks =
+                crate::native::peaks::saved_or_measured(&gpu, |note| eprintln!("{note}")).await?;
             (Box::new(GpuBackend::new(gpu)), Some(peaks))
         }
-        BackendKind::Cpu => (Box::new(CpuBackend::new()), None),
+        BackendKind::Cpu => (Box::new(cpu_backend()), None),
     };
     let report =
         crate::profile::profile(backend, &data, arch, args.batch, args.steps, peaks.as_ref())
@@ -259,10 +262,10 @@ async fn profile(args: &ProfileArgs) -> Result<()> {
         print!("{}", crate::profile::render(&report));
     }
     if let (Some(path), Some(peaks)) = (&args.plot, &peaks) {
-        let points: Vec<crate::roofline::Point> = report
+        let points: Vec<crate::native::roofline::Point> = report
             .dispatches
             .iter()
-            .map(|d| crate::roofline::Point {
+            .map(|d| crate::native::roofline::Point {
                 label: format!("{} {}", d.kernel, d.shape),
                 intensity: d.intensity,
                 gflops: d.gflops,
@@ -272,7 +275,7 @@ async fn profile(args: &ProfileArgs) -> Result<()> {
             "{}, batch {}: one training step on {}",
             report.model, report.batch, report.backend
         );
-        crate::roofline::draw_roofline(path, &title, peaks, &points)?;
+        crate::native::roofline::draw_roofline(path, &title, peaks, &points)?;
         eprintln!("roofline: {}", path.display());
     }
     Ok(())
@@ -300,10 +303,15 @@ pub fn arch_from(args: &TrainArgs) -> Result<Arch> {
     }
 }
 
+/// The CPU reference, its size check weighing the memory free on this machine.
+fn cpu_backend() -> CpuBackend {
+    CpuBackend::with_available_memory(crate::native::files::available_memory())
+}
+
 pub async fn make_backend(kind: BackendKind) -> Result<Box<dyn Backend>> {
     Ok(match kind {
         BackendKind::Gpu => Box::new(GpuBackend::new(open_gpu().await?)),
-        BackendKind::Cpu => Box::new(CpuBackend::new()),
+        BackendKind::Cpu => Box::new(cpu_backend()),
     })
 }
 
@@ -428,7 +436,7 @@ fn plan_resume(dir: &Path, args: &TrainArgs) -> Result<Plan> {
     // Checked before the folder is locked or cleaned: it must be a run of ours.
     let path = dir.join("checkpoint.safetensors");
     if !path.is_file() {
-        let why = crate::rundir::why_not_resumable(dir);
+        let why = crate::native::rundir::why_not_resumable(dir);
         return Err(Error::flag("--resume", format!("{} {why}", dir.display())));
     }
     let meta = checkpoint::read_meta(&path)?;
@@ -538,7 +546,7 @@ async fn train(args: &TrainArgs) -> Result<()> {
     let started = Instant::now();
     // Before the run's folder is made: from here an interrupt removes the run's lock,
     // and its folder if the run made it and saved nothing, and says what is saved.
-    crate::interrupt::install();
+    crate::native::interrupt::install();
     let plan = match &args.resume {
         Some(dir) => plan_resume(dir, args)?,
         None => plan_new(args)?,
@@ -551,7 +559,7 @@ async fn train(args: &TrainArgs) -> Result<()> {
     let config = record.config.clone();
     let quiet = args.quiet;
     let done = resume.as_ref().map_or(0, |r| r.done);
-    crate::interrupt::set_note(resume_note(run.path(), done));
+    crate::native::interrupt::set_note(resume_note(run.path(), done));
     let data_dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
     let kind = record.backend.unwrap_or(BackendKind::Gpu);
     let (data, backend, times) = data_and_backend(data_dir, record.limit, kind).await?;
@@ -631,9 +639,9 @@ async fn train(args: &TrainArgs) -> Result<()> {
             times.data, times.device
         );
     }
-    let bars = crate::progress::wanted(quiet);
+    let bars = crate::native::progress::wanted(quiet);
     for epoch in trainer.epochs_done() + 1..=config.epochs {
-        crate::interrupt::set_note(resume_note(run.path(), epoch - 1));
+        crate::native::interrupt::set_note(resume_note(run.path(), epoch - 1));
         let mut bar = EpochBars::new(bars, epoch, config.epochs, loss_name);
         let m = trainer.epoch_with(&mut |p| bar.update(p)).await?;
         bar.clear();
@@ -644,10 +652,10 @@ async fn train(args: &TrainArgs) -> Result<()> {
             );
         }
         let state = trainer.state().await?;
-        crate::interrupt::saving(|| {
+        crate::native::interrupt::saving(|| {
             save_epoch(&run, &mut log, trainer.graph(), &state, &record_json, &m)
         })?;
-        crate::interrupt::set_note(resume_note(run.path(), epoch));
+        crate::native::interrupt::set_note(resume_note(run.path(), epoch));
         history.push(m);
         let shot = trainer
             .take_snapshot()
@@ -718,7 +726,7 @@ fn eval_paths(given: &Path) -> (PathBuf, PathBuf) {
 fn eval_out(out: Option<&Path>, dir: &Path) -> Result<RunDir> {
     match out {
         Some(out) => RunDir::create_new(out),
-        None if crate::rundir::is_run(dir) => RunDir::open_existing(dir, None),
+        None if crate::native::rundir::is_run(dir) => RunDir::open_existing(dir, None),
         None => Err(Error::Other(format!(
             "{} is not a run's folder (it holds no metrics.jsonl or checkpoint.safetensors), so eval writes no pictures there: pass --out DIR for them",
             dir.display()
@@ -728,9 +736,9 @@ fn eval_out(out: Option<&Path>, dir: &Path) -> Result<RunDir> {
 
 async fn eval(args: &EvalArgs) -> Result<()> {
     // Before any folder is made or locked, so that an interrupt releases it.
-    crate::interrupt::install();
+    crate::native::interrupt::install();
     let (dir, path) = eval_paths(&args.path);
-    crate::interrupt::set_note(format!(
+    crate::native::interrupt::set_note(format!(
         "The evaluation of {} stopped; pictures already drawn are whole.",
         path.display()
     ));

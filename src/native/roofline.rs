@@ -74,7 +74,7 @@ fn save_png(
         writer.write_image_data(&rgb).map_err(png_error)?;
         writer.finish().map_err(png_error)?;
     }
-    crate::files::write_atomically(path, &bytes)
+    crate::native::files::write_atomically(path, &bytes)
 }
 
 /// Powers of ten around `lo..hi`, so that log axes start and end on a decade; `None`

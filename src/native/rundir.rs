@@ -63,7 +63,7 @@ impl RunDir {
         Self::refuse_earlier_run(dir)?;
         // Made, locked and known to the interrupt handler with no interrupt in between,
         // so that an interrupt never leaves the folder or its lock behind.
-        let run = crate::interrupt::saving(|| {
+        let run = crate::native::interrupt::saving(|| {
             let created = !dir.exists();
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
             match lock(dir, Some("--out")) {
@@ -88,14 +88,14 @@ impl RunDir {
         if !dir.is_dir() {
             return Err(folder_error(flag, dir, ": no such folder"));
         }
-        crate::interrupt::saving(|| Self::held(dir, false, lock(dir, flag)?))
+        crate::native::interrupt::saving(|| Self::held(dir, false, lock(dir, flag)?))
     }
 
     /// The folder, once its lock is taken: an interrupt from now on releases it too.
     /// Called with interrupts held off (`interrupt::saving`), from before the lock file
     /// is made.
     fn held(dir: &Path, created: bool, lock: File) -> Result<RunDir> {
-        crate::interrupt::hold_run(&dir.join(LOCK), created.then_some(dir));
+        crate::native::interrupt::hold_run(&dir.join(LOCK), created.then_some(dir));
         let run = RunDir {
             dir: dir.to_path_buf(),
             created,
@@ -129,7 +129,7 @@ impl RunDir {
             .flatten()
             .any(|e| {
                 let name = e.file_name().to_string_lossy().to_string();
-                name != LOCK && !name.starts_with(crate::files::PARTIAL_PREFIX)
+                name != LOCK && !name.starts_with(crate::native::files::PARTIAL_PREFIX)
             });
         if !holds_run(&self.dir) && holds_other {
             return Ok(());
@@ -139,7 +139,7 @@ impl RunDir {
             let name = entry.file_name();
             if name
                 .to_string_lossy()
-                .starts_with(crate::files::PARTIAL_PREFIX)
+                .starts_with(crate::native::files::PARTIAL_PREFIX)
             {
                 let path = entry.path();
                 std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
@@ -160,7 +160,7 @@ impl RunDir {
 impl Drop for RunDir {
     fn drop(&mut self) {
         let path = self.dir.join(LOCK);
-        crate::interrupt::release_run(&path);
+        crate::native::interrupt::release_run(&path);
         // Removed while still locked, and only if it is still the file this process
         // locked; the lock itself ends when `self.lock` is closed, just after.
         if is_at(&self.lock, &path) {

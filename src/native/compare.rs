@@ -83,7 +83,7 @@ fn check_ms(path: &Path, line: usize, field: &str, ms: f64) -> Result<()> {
 }
 
 fn read_text(path: &Path) -> Result<String> {
-    crate::files::read_regular_text(path).map_err(|e| Error::io(path, e))
+    crate::native::files::read_regular_text(path).map_err(|e| Error::io(path, e))
 }
 
 /// Our `bench --json` rows, as read from `path`'s contents `text`.
@@ -161,11 +161,11 @@ pub fn load(ours: &Path, peer: &Path) -> Result<Comparison> {
 
 /// Draws ours and the peer's time per joined op side by side (`compare --plot`).
 pub fn plot(c: &Comparison, path: &Path) -> Result<()> {
-    let pairs: Vec<crate::roofline::Pair> = c
+    let pairs: Vec<crate::native::roofline::Pair> = c
         .joined
         .iter()
         .filter_map(|(o, p)| {
-            Some(crate::roofline::Pair {
+            Some(crate::native::roofline::Pair {
                 label: format!("{} {}", o.op, format!("{:?}", o.shape).replace(' ', "")),
                 ours_ms: o.gpu_ms?,
                 peer_ms: p.ms,
@@ -185,7 +185,7 @@ pub fn plot(c: &Comparison, path: &Path) -> Result<()> {
     };
     let title =
         format!("time per call: ours against {peer}; ×: ours / peer, below 1 we are faster");
-    crate::roofline::draw_comparison(path, &title, &peer, &pairs)
+    crate::native::roofline::draw_comparison(path, &title, &peer, &pairs)
 }
 
 pub fn render(c: &Comparison) -> String {
