@@ -260,6 +260,7 @@ fn compare_joins_on_op_and_shape_and_lists_the_rest() {
         variant: variant.into(),
         shape,
         dims: Default::default(),
+        activation: None,
         gpu_ms: Some(ms),
         cpu_ms: None,
         speedup: None,

@@ -94,7 +94,7 @@ const TRANSPOSES: [(bool, bool); 4] = [(false, false), (false, true), (true, fal
 /// so the other layouts add nothing the plain table has not checked.
 fn epilogue_layouts() -> Vec<(Epilogue, (bool, bool))> {
     let mut list = Vec::new();
-    for act in [Activation::Relu, Activation::Sigmoid] {
+    for act in Activation::ALL {
         list.push((Epilogue::BiasAct { bias: V, act }, (false, true)));
         list.push((Epilogue::ActBackward { y: V, act }, (false, false)));
     }
@@ -231,7 +231,7 @@ pub fn bias_backward() -> Vec<Case> {
 
 pub fn activation_forward() -> Vec<Case> {
     let mut cases = Vec::new();
-    for act in [Activation::Relu, Activation::Sigmoid] {
+    for act in Activation::ALL {
         for (i, &(rows, cols)) in ELEMENTWISE_SHAPES.iter().enumerate() {
             let len = rows * cols;
             let v = views(&[len, len]);
@@ -251,7 +251,7 @@ pub fn activation_forward() -> Vec<Case> {
 
 pub fn activation_backward() -> Vec<Case> {
     let mut cases = Vec::new();
-    for act in [Activation::Relu, Activation::Sigmoid] {
+    for act in Activation::ALL {
         for (i, &(rows, cols)) in ELEMENTWISE_SHAPES.iter().enumerate() {
             let len = rows * cols;
             let v = views(&[len, len, len]);
@@ -263,11 +263,19 @@ pub fn activation_backward() -> Vec<Case> {
                 rows,
                 cols,
             });
-            // y as the forward would produce it: in (0, 1) for Sigmoid, ≥ 0 with zeros
-            // for ReLU.
-            let y: Vec<f32> = random(len, 70 + i as u64, -0.5, 1.0)
+            // y as the forward would produce it: ≥ 0 with zeros for ReLU, in (0, 1) for
+            // Sigmoid, in (-1, 1) for Tanh.
+            let low = if act == Activation::Tanh { -1.0 } else { -0.5 };
+            let y: Vec<f32> = random(len, 70 + i as u64, low, 1.0)
                 .into_iter()
-                .map(|y| f32::from_bits(y).max(0.0))
+                .map(f32::from_bits)
+                .map(|y| {
+                    if act == Activation::Tanh {
+                        y
+                    } else {
+                        y.max(0.0)
+                    }
+                })
                 .collect();
             let init = vec![
                 words(&y),
@@ -828,12 +836,9 @@ fn model_tconvs() -> [ConvTranspose2dShape; 2] {
     [tconv(8, 7, 8), tconv(8, 14, 16)]
 }
 
+/// The activations in turn, so that a table of a few shapes reaches each.
 fn act_of(i: usize) -> Activation {
-    if i.is_multiple_of(2) {
-        Activation::Relu
-    } else {
-        Activation::Sigmoid
-    }
+    Activation::ALL[i % Activation::ALL.len()]
 }
 
 fn fused_case(label: String, op: Op, seed: u64, terms: usize) -> Case {
@@ -1024,7 +1029,9 @@ pub fn conv_transpose2d_backward() -> Vec<Case> {
         .enumerate()
         .map(|(i, st)| {
             let s = tconv_shape(st);
-            (s, input_grad(s.n, s.c, s.h, s.w, i))
+            // One step on from conv2d_backward's, so that between them the
+            // activations each reach both kinds of input gradient.
+            (s, input_grad(s.n, s.c, s.h, s.w, i + 1))
         })
         .collect();
     let [tconv1, tconv2] = model_tconvs();

@@ -47,19 +47,35 @@ pub fn sigmoid_backward(y: &[f32], dy: &[f32], dx: &mut [f32]) {
     }
 }
 
-// x (L) -> y (L): relu_forward or sigmoid_forward
+// x (L) -> y (L)
+pub fn tanh_forward(x: &[f32], y: &mut [f32]) {
+    for (y, &x) in y.iter_mut().zip(x) {
+        *y = (x as f64).tanh() as f32;
+    }
+}
+
+// y (L), dy (L) -> dx (L)
+pub fn tanh_backward(y: &[f32], dy: &[f32], dx: &mut [f32]) {
+    for ((dx, &y), &dy) in dx.iter_mut().zip(y).zip(dy) {
+        *dx = (dy as f64 * (1.0 - y as f64 * y as f64)) as f32;
+    }
+}
+
+// x (L) -> y (L): the forward of the activation (relu_forward, sigmoid_forward, …)
 pub fn act_forward(act: Activation, x: &[f32], y: &mut [f32]) {
     match act {
         Activation::Relu => relu_forward(x, y),
         Activation::Sigmoid => sigmoid_forward(x, y),
+        Activation::Tanh => tanh_forward(x, y),
     }
 }
 
-// y (L), dy (L) -> dx (L): relu_backward or sigmoid_backward
+// y (L), dy (L) -> dx (L): the backward of the activation, from its output
 pub fn act_backward(act: Activation, y: &[f32], dy: &[f32], dx: &mut [f32]) {
     match act {
         Activation::Relu => relu_backward(y, dy, dx),
         Activation::Sigmoid => sigmoid_backward(y, dy, dx),
+        Activation::Tanh => tanh_backward(y, dy, dx),
     }
 }
 
@@ -82,6 +98,9 @@ mod tests {
         let mut s = [0.0; 1];
         sigmoid_forward(&[0.0], &mut s);
         assert_eq!(s, [0.5]);
+        let mut t = [0.0; 3];
+        tanh_forward(&[0.0, 20.0, -20.0], &mut t);
+        assert_eq!(t, [0.0, 1.0, -1.0]);
     }
 
     #[test]
@@ -109,9 +128,10 @@ mod tests {
         let g = random_vec(20, 5);
         type Forward = fn(&[f32], &mut [f32]);
         type Backward = fn(&[f32], &[f32], &mut [f32]);
-        let cases: [(&str, Forward, Backward); 2] = [
+        let cases: [(&str, Forward, Backward); 3] = [
             ("relu_backward", relu_forward, relu_backward),
             ("sigmoid_backward", sigmoid_forward, sigmoid_backward),
+            ("tanh_backward", tanh_forward, tanh_backward),
         ];
         for (name, forward, backward) in cases {
             let mut y = vec![0.0; x.len()];

@@ -311,13 +311,6 @@ pub struct FusedPool {
     pub stride: usize,
 }
 
-fn act_name(act: Activation) -> &'static str {
-    match act {
-        Activation::Relu => "relu",
-        Activation::Sigmoid => "sigmoid",
-    }
-}
-
 // x (N,C,H,W), w (O,C,KH,KW), b (O) -> y (N,O,OH,OW), or y, idx (N,O,PH,PW) when pooled
 /// A conv stage forward in one pass: conv2d, bias, activation, and the max-pool after it
 /// if any, with its argmax kept for the backward.
@@ -406,7 +399,7 @@ impl OpDef for Conv2dActForward {
     /// `[N,C,H,W]->O k3 s1 p1 relu pool2`
     fn label(&self) -> String {
         let pool = self.pool.map_or(String::new(), |p| format!(" pool{}", p.k));
-        format!("{} {}{pool}", conv_label(&self.shape), act_name(self.act))
+        format!("{} {}{pool}", conv_label(&self.shape), self.act.name())
     }
 }
 
@@ -488,9 +481,9 @@ impl InputGrad {
 
     pub(super) fn label(&self) -> String {
         match self {
-            InputGrad::Act { act, .. } => format!(" dx·{}'", act_name(*act)),
+            InputGrad::Act { act, .. } => format!(" dx·{}'", act.name()),
             InputGrad::PoolAct { act, pool, .. } => {
-                format!(" dx·pool{}·{}'", pool.k, act_name(*act))
+                format!(" dx·pool{}·{}'", pool.k, act.name())
             }
         }
     }

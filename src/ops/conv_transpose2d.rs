@@ -303,11 +303,7 @@ impl OpDef for ConvTranspose2dActForward {
     }
 
     fn label(&self) -> String {
-        let act = match self.act {
-            Activation::Relu => "relu",
-            Activation::Sigmoid => "sigmoid",
-        };
-        format!("{} {act}", tconv_label(&self.shape))
+        format!("{} {}", tconv_label(&self.shape), self.act.name())
     }
 }
 

@@ -96,7 +96,7 @@ pub fn views(lens: &[usize]) -> Vec<View> {
 }
 
 /// What changes from one step to the next within a submission. Mirrors `Step` in
-/// `shaders/common.wgsl` (a test checks the layout).
+/// `shaders/parts/common.wgsl` (a test checks the layout).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct StepParams {

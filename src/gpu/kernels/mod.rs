@@ -15,20 +15,64 @@ pub mod peak;
 pub mod pool;
 
 use crate::error::{Error, Result};
-use crate::ops::{Op, OpDef};
+use crate::ops::{Activation, Op, OpDef};
 
 pub use matmul::{MatmulVariant, SgemmTile, ThinTile};
 
 /// Invocations per workgroup of the one-dimensional kernels; the WGSL `override WG` in
-/// shaders/common.wgsl gets this value at pipeline creation.
+/// shaders/parts/common.wgsl gets this value at pipeline creation.
 pub const WORKGROUP: usize = 256;
 /// Workgroups one grid dimension may hold (WebGPU's guaranteed minimum).
 const MAX_GROUPS: usize = 65535;
 
 /// A fused kernel's activation as its params carry it (`activate` in
-/// shaders/common.wgsl): 0 ReLU, 1 Sigmoid.
-pub fn act_code(act: crate::ops::Activation) -> u32 {
+/// shaders/parts/activations.wgsl): its code, from the one table in `ops::Activation`.
+pub fn act_code(act: Activation) -> u32 {
     act.code() as u32
+}
+
+/// A piece of WGSL written once and put into the module of every family that needs it,
+/// before the family's own file: helpers, and the WGSL side of a Rust table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Part {
+    /// The workgroup size, the per-step uniform, grid folding, the workgroup sum, NaN tests.
+    Common,
+    /// The activations and their gradients, under codes generated from `ops::Activation`.
+    Activations,
+    /// A max-pool's choice of argmax and the windows that hold an element.
+    PoolRouting,
+}
+
+impl Part {
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::Common => "common",
+            Part::Activations => "activations",
+            Part::PoolRouting => "pool_routing",
+        }
+    }
+
+    /// The part's source: its file in shaders/parts/, after, for the activations, their
+    /// codes as WGSL constants (`const ACT_RELU: u32 = 0u;`, …).
+    pub fn source(self) -> String {
+        match self {
+            Part::Common => include_str!("../../../shaders/parts/common.wgsl").to_string(),
+            Part::Activations => {
+                let codes: String = Activation::ALL
+                    .iter()
+                    .map(|a| {
+                        let name = a.name().to_uppercase();
+                        format!("const ACT_{name}: u32 = {}u;\n", a.code())
+                    })
+                    .collect();
+                let part = include_str!("../../../shaders/parts/activations.wgsl");
+                format!("// Generated from ops::Activation.\n{codes}\n{part}")
+            }
+            Part::PoolRouting => {
+                include_str!("../../../shaders/parts/pool_routing.wgsl").to_string()
+            }
+        }
+    }
 }
 
 /// The WGSL sources, one per kernel family, embedded in the binary.
@@ -90,10 +134,25 @@ impl Shader {
         }
     }
 
-    /// The module's source: shaders/common.wgsl, then the family's file.
+    /// The parts the family's module is built from, before its own file.
+    pub fn parts(self) -> &'static [Part] {
+        use Part::*;
+        match self {
+            Shader::Batch | Shader::Optim | Shader::Peak | Shader::Noise => &[Common],
+            Shader::Matmul | Shader::Elementwise | Shader::Loss => &[Common, Activations],
+            Shader::Pool => &[Common, PoolRouting],
+            Shader::Conv2d | Shader::ConvTranspose2d => &[Common, Activations, PoolRouting],
+        }
+    }
+
+    /// The module's source: its parts, then the family's file.
     pub fn source(self) -> String {
-        let common = include_str!("../../../shaders/common.wgsl");
-        format!("{common}\n{}", self.family_source())
+        let mut source = String::new();
+        for part in self.parts() {
+            source += &part.source();
+            source += "\n";
+        }
+        source + self.family_source()
     }
 
     /// The values of the `override` constants every module declares.
@@ -271,7 +330,7 @@ fn u(v: usize) -> Result<u32> {
 }
 
 /// One invocation per element over a 1-D range, folded into a second grid dimension when
-/// it needs more than 65535 workgroups (see `flat_index` in shaders/common.wgsl).
+/// it needs more than 65535 workgroups (see `flat_index` in shaders/parts/common.wgsl).
 pub fn grid_1d(elements: usize) -> [u32; 3] {
     let groups = elements.div_ceil(WORKGROUP).max(1);
     if groups <= MAX_GROUPS {
@@ -329,7 +388,7 @@ pub(crate) use wgsl_params;
 
 /// Every params struct and the struct it mirrors, for the layout test: the families'
 /// `Params`, and the per-step uniform, which every family that reads it declares through
-/// shaders/common.wgsl.
+/// shaders/parts/common.wgsl.
 pub fn params_layouts() -> Vec<ParamsLayout> {
     use crate::ops::StepParams;
     use std::mem::offset_of;
