@@ -42,8 +42,20 @@ impl Case {
         self.op.dims().iter().map(|&(_, v)| v).collect()
     }
 
+    /// The kernel variant the case runs: a matmul's, `transposed` for a transposed conv
+    /// (conv2d's kernels with the roles of its two sides swapped), `-` for the rest.
     pub fn variant(&self) -> &'static str {
-        self.choice.matmul.map_or("-", MatmulVariant::name)
+        if let Some(matmul) = self.choice.matmul {
+            return matmul.name();
+        }
+        match self.op {
+            Op::ConvTranspose2dForward(_)
+            | Op::ConvTranspose2dBackwardInput(_)
+            | Op::ConvTranspose2dBackwardWeight(_)
+            | Op::ConvTranspose2dActForward(_)
+            | Op::ConvTranspose2dBackward(_) => "transposed",
+            _ => "-",
+        }
     }
 
     /// `entry[dims]` without spaces, what `bench --filter` matches.

@@ -5,7 +5,6 @@
 
 pub mod batch;
 pub mod conv2d;
-pub mod conv_transpose2d;
 pub mod elementwise;
 pub mod loss;
 pub mod matmul;
@@ -41,6 +40,8 @@ pub enum Part {
     Activations,
     /// A max-pool's choice of argmax and the windows that hold an element.
     PoolRouting,
+    /// A specialised conv layer's sizes as constants, and a fused forward's staged sums.
+    ConvStaging,
 }
 
 impl Part {
@@ -49,6 +50,7 @@ impl Part {
             Part::Common => "common",
             Part::Activations => "activations",
             Part::PoolRouting => "pool_routing",
+            Part::ConvStaging => "conv_staging",
         }
     }
 
@@ -71,6 +73,9 @@ impl Part {
             Part::PoolRouting => {
                 include_str!("../../../shaders/parts/pool_routing.wgsl").to_string()
             }
+            Part::ConvStaging => {
+                include_str!("../../../shaders/parts/conv_staging.wgsl").to_string()
+            }
         }
     }
 }
@@ -85,13 +90,12 @@ pub enum Shader {
     Optim,
     Conv2d,
     Pool,
-    ConvTranspose2d,
     Peak,
     Noise,
 }
 
 impl Shader {
-    pub const ALL: [Shader; 10] = [
+    pub const ALL: [Shader; 9] = [
         Shader::Batch,
         Shader::Matmul,
         Shader::Elementwise,
@@ -99,7 +103,6 @@ impl Shader {
         Shader::Optim,
         Shader::Conv2d,
         Shader::Pool,
-        Shader::ConvTranspose2d,
         Shader::Peak,
         Shader::Noise,
     ];
@@ -113,7 +116,6 @@ impl Shader {
             Shader::Optim => "optim",
             Shader::Conv2d => "conv2d",
             Shader::Pool => "pool",
-            Shader::ConvTranspose2d => "conv_transpose2d",
             Shader::Peak => "peak",
             Shader::Noise => "noise",
         }
@@ -128,7 +130,6 @@ impl Shader {
             Shader::Optim => include_str!("../../../shaders/optim.wgsl"),
             Shader::Conv2d => include_str!("../../../shaders/conv2d.wgsl"),
             Shader::Pool => include_str!("../../../shaders/pool.wgsl"),
-            Shader::ConvTranspose2d => include_str!("../../../shaders/conv_transpose2d.wgsl"),
             Shader::Peak => include_str!("../../../shaders/peak.wgsl"),
             Shader::Noise => include_str!("../../../shaders/noise.wgsl"),
         }
@@ -141,7 +142,7 @@ impl Shader {
             Shader::Batch | Shader::Optim | Shader::Peak | Shader::Noise => &[Common],
             Shader::Matmul | Shader::Elementwise | Shader::Loss => &[Common, Activations],
             Shader::Pool => &[Common, PoolRouting],
-            Shader::Conv2d | Shader::ConvTranspose2d => &[Common, Activations, PoolRouting],
+            Shader::Conv2d => &[Common, Activations, PoolRouting, ConvStaging],
         }
     }
 
@@ -305,19 +306,23 @@ pub fn launch(op: &Op, choice: &KernelChoice) -> Result<Launch> {
         Op::Conv2dBackwardBias(o) => conv2d::backward_bias(o),
         Op::MaxPool2dForward(o) => pool::forward(o),
         Op::MaxPool2dBackward(o) => pool::backward(o),
-        Op::ConvTranspose2dForward(o) => conv_transpose2d::forward(o),
-        Op::ConvTranspose2dBackwardInput(o) => conv_transpose2d::backward_input(o),
-        Op::ConvTranspose2dBackwardWeight(o) => conv_transpose2d::backward_weight(o),
+        Op::ConvTranspose2dForward(o) => conv2d::forward(o),
+        Op::ConvTranspose2dBackwardInput(o) => conv2d::backward_input(o),
+        Op::ConvTranspose2dBackwardWeight(o) => conv2d::backward_weight(o),
         Op::PeakFma(o) => peak::fma(o),
         Op::PeakCopy(o) => peak::copy(o),
         Op::PeakRead(o) => peak::read(o),
         Op::Corrupt(o) => noise::corrupt(o),
-        Op::Conv2dActForward(o) => conv2d::act_forward(o, choice.stage_channels.unwrap_or(1)),
-        Op::Conv2dBackward(o) => conv2d::backward(o),
-        Op::ConvTranspose2dActForward(o) => {
-            conv_transpose2d::act_forward(o, choice.stage_channels.unwrap_or(1))
+        Op::Conv2dActForward(o) => {
+            let pool = o.pool_shape();
+            conv2d::act_forward(o.entry(), &o.shape, o.act, pool, choice.stage_channels)
         }
-        Op::ConvTranspose2dBackward(o) => conv_transpose2d::backward(o),
+        Op::Conv2dBackward(o) => conv2d::backward(&o.shape, o.dx.as_ref()),
+        Op::ConvTranspose2dActForward(o) => {
+            let entry = "conv2d_act_forward";
+            conv2d::act_forward(entry, &o.shape, o.act, None, choice.stage_channels)
+        }
+        Op::ConvTranspose2dBackward(o) => conv2d::backward(&o.shape, Some(&o.dx)),
     }
 }
 
@@ -412,7 +417,6 @@ pub fn params_layouts() -> Vec<ParamsLayout> {
         optim::AdamParams::layout(),
         conv2d::Conv2dParams::layout(),
         pool::PoolParams::layout(),
-        conv_transpose2d::ConvTranspose2dParams::layout(),
         peak::PeakParams::layout(),
         noise::NoiseParams::layout(),
         step,
