@@ -8,6 +8,7 @@
 //!   writes fails;
 //! - |gpu − cpu| ≤ atol + rtol·|cpu| for floats, equality for integers (indices).
 
+pub mod launches;
 pub mod run;
 pub mod tables;
 
