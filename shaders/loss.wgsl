@@ -23,11 +23,17 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> total: array<f32>;  // the forwards: running sum (1)
 @group(0) @binding(4) var<storage, read_write> totals: array<f32>; // the fused: one per chunk
 
-// PyTorch's BCELoss clamps each log at -100, so that y = 0 or 1 stays finite.
+// log(v), clamped at -100 as PyTorch's BCELoss clamps each log, so that y = 0 or 1 stays
+// finite. Zero gives -100 without its log being taken: log(0) = -inf, and -inf through
+// max(), are not promised under Metal's fast math (a denormal, which fast math flushes to
+// zero, meets the same test).
+fn log_clamped(v: f32) -> f32 {
+    let zero = v <= 0.0;
+    return select(max(log(select(v, 1.0, zero)), -100.0), -100.0, zero);
+}
+
 fn bce_term(yv: f32, tv: f32) -> f32 {
-    let log_y = max(log(yv), -100.0);
-    let log_1my = max(log(1.0 - yv), -100.0);
-    return -(tv * log_y + (1.0 - tv) * log_1my);
+    return -(tv * log_clamped(yv) + (1.0 - tv) * log_clamped(1.0 - yv));
 }
 
 fn squared_error(yv: f32, tv: f32) -> f32 {

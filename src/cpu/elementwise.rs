@@ -19,10 +19,10 @@ pub fn bias_backward(rows: usize, cols: usize, dy: &[f32], db: &mut [f32]) {
     }
 }
 
-// x (L) -> y (L)
+// x (L) -> y (L); a NaN stays NaN, as in PyTorch (f32::max would drop it)
 pub fn relu_forward(x: &[f32], y: &mut [f32]) {
     for (y, &x) in y.iter_mut().zip(x) {
-        *y = x.max(0.0);
+        *y = if x.is_nan() { x } else { x.max(0.0) };
     }
 }
 
@@ -92,9 +92,10 @@ mod tests {
         let mut db = [0.0; 2];
         bias_backward(2, 2, &[1.0, 2.0, 3.0, 4.0], &mut db);
         assert_eq!(db, [4.0, 6.0]);
-        let mut r = [0.0; 3];
-        relu_forward(&[-1.0, 0.0, 2.5], &mut r);
-        assert_eq!(r, [0.0, 0.0, 2.5]);
+        let mut r = [0.0; 4];
+        relu_forward(&[-1.0, 0.0, 2.5, f32::NAN], &mut r);
+        assert_eq!(r[..3], [0.0, 0.0, 2.5]);
+        assert!(r[3].is_nan());
         let mut s = [0.0; 1];
         sigmoid_forward(&[0.0], &mut s);
         assert_eq!(s, [0.5]);
