@@ -326,8 +326,8 @@ fn weight_row(lid: u32, g: u32) -> WeightRow {
     for (var row = lid; row < p.n * CV_OH; row += WG) {
         let n = row / CV_OH;
         let oy = row % CV_OH;
-        let iy = i32(oy * CV_S + ky) - i32(CV_PAD);
-        if (iy < 0 || iy >= i32(CV_H)) {
+        let iy = tap_in(oy, ky, CV_H);
+        if (iy < 0) {
             continue;
         }
         let out_row = ((n * CV_O + o) * CV_OH + oy) * CV_OW;
@@ -335,8 +335,8 @@ fn weight_row(lid: u32, g: u32) -> WeightRow {
         for (var ox = 0u; ox < CV_OW; ox++) {
             let d = output_side(out_row + ox);
             for (var kx = 0u; kx < CV_KW; kx++) {
-                let ix = i32(ox * CV_S + kx) - i32(CV_PAD);
-                if (ix >= 0 && ix < i32(CV_W)) {
+                let ix = tap_in(ox, kx, CV_W);
+                if (ix >= 0) {
                     taps[kx] += input_side(in_row + u32(ix)) * d;
                 }
             }
@@ -377,19 +377,19 @@ fn weight_groups() -> u32 {
 
 // The input gradient at element e of the layer's input x, before the stage below: Σ over
 // dy's channels and the taps of dy · w. For a conv2d, its input gradient at an input
-// element: output oy reads input iy through tap ky when oy·S + ky = iy + pad. For a
-// transposed conv, the conv2d's forward sum at an output element.
+// element (the outputs that read it); for a transposed conv, the conv2d's forward sum at
+// an output element (the inputs it reads).
 fn input_grad(e: At) -> f32 {
     var acc = 0.0;
     if (TRANSPOSED) {
         for (var ky = 0u; ky < CV_KH; ky++) {
-            let iy = i32(e.y * CV_S + ky) - i32(CV_PAD);
-            if (iy < 0 || iy >= i32(CV_H)) {
+            let iy = tap_in(e.y, ky, CV_H);
+            if (iy < 0) {
                 continue;
             }
             for (var kx = 0u; kx < CV_KW; kx++) {
-                let ix = i32(e.x * CV_S + kx) - i32(CV_PAD);
-                if (ix < 0 || ix >= i32(CV_W)) {
+                let ix = tap_in(e.x, kx, CV_W);
+                if (ix < 0) {
                     continue;
                 }
                 for (var c = 0u; c < CV_C; c++) {
@@ -399,20 +399,18 @@ fn input_grad(e: At) -> f32 {
         }
         return acc;
     }
-    let ty = e.y + CV_PAD;
-    let tx = e.x + CV_PAD;
     for (var ky = 0u; ky < CV_KH; ky++) {
-        if (ky > ty || (ty - ky) % CV_S != 0u || (ty - ky) / CV_S >= CV_OH) {
+        let oy = tap_out(e.y, ky, CV_OH);
+        if (oy < 0) {
             continue;
         }
-        let oy = (ty - ky) / CV_S;
         for (var kx = 0u; kx < CV_KW; kx++) {
-            if (kx > tx || (tx - kx) % CV_S != 0u || (tx - kx) / CV_S >= CV_OW) {
+            let ox = tap_out(e.x, kx, CV_OW);
+            if (ox < 0) {
                 continue;
             }
-            let ox = (tx - kx) / CV_S;
             for (var o = 0u; o < CV_O; o++) {
-                acc += dy[((e.n * CV_O + o) * CV_OH + oy) * CV_OW + ox] * w_at3[((o * CV_C + e.ch) * CV_KH + ky) * CV_KW + kx];
+                acc += dy[((e.n * CV_O + o) * CV_OH + u32(oy)) * CV_OW + u32(ox)] * w_at3[((o * CV_C + e.ch) * CV_KH + ky) * CV_KW + kx];
             }
         }
     }

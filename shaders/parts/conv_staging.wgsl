@@ -42,6 +42,23 @@ override CV_WS: u32 = CV_OG * CV_CC * CV_KH * CV_KW;
 
 var<workgroup> stage_w: array<f32, CV_WS>; // [og][cc][ky][kx]
 
+// The two ways through a tap, along one axis: the input coordinate output coordinate o
+// reads through tap k (o·S + k − pad), and the output coordinate that reads input
+// coordinate i through tap k (o·S + k = i + pad), each -1 where there is none (padding,
+// or a tap the stride skips). `size` is the side the result lies on.
+fn tap_in(o: u32, k: u32, size: u32) -> i32 {
+    let i = i32(o * CV_S + k) - i32(CV_PAD);
+    return select(-1, i, i >= 0 && i < i32(size));
+}
+
+fn tap_out(i: u32, k: u32, size: u32) -> i32 {
+    let t = i + CV_PAD;
+    if (k > t || (t - k) % CV_S != 0u || (t - k) / CV_S >= size) {
+        return -1;
+    }
+    return i32((t - k) / CV_S);
+}
+
 // The sums of one invocation of a fused forward: its output position (n, py, px) of
 // the stage, pooled or not, its first channel, and the sums for OG channels at every
 // pixel of its pool window ([og][pixel]). Positions past the batch sum nothing.
@@ -108,10 +125,9 @@ fn forward_chunk(out: ptr<function, StageSums>, c0: u32) {
         for (var ky = 0u; ky < CV_KH; ky++) {
             for (var kx = 0u; kx < CV_KW; kx++) {
                 for (var q = 0u; q < window; q++) {
-                    // Signed: the top-left taps of the first outputs lie in the padding.
-                    let iy = i32(((*out).py * CV_PS + q / CV_PK) * CV_S + ky) - i32(CV_PAD);
-                    let ix = i32(((*out).px * CV_PS + q % CV_PK) * CV_S + kx) - i32(CV_PAD);
-                    if (iy < 0 || iy >= i32(CV_H) || ix < 0 || ix >= i32(CV_W)) {
+                    let iy = tap_in((*out).py * CV_PS + q / CV_PK, ky, CV_H);
+                    let ix = tap_in((*out).px * CV_PS + q % CV_PK, kx, CV_W);
+                    if (iy < 0 || ix < 0) {
                         continue;
                     }
                     let xv = x_or_dy[(plane + u32(iy)) * CV_W + u32(ix)];
@@ -125,22 +141,21 @@ fn forward_chunk(out: ptr<function, StageSums>, c0: u32) {
 }
 
 // Adds summed channels c0.. of a conv2d's input gradient, the transposed conv's forward:
-// input pixel (iy, ix) gathers the outputs (oy, ox) that read it, oy·S + ky = iy + pad.
+// input pixel (iy, ix) gathers the outputs (oy, ox) that read it.
 fn adjoint_chunk(out: ptr<function, StageSums>, c0: u32) {
-    let ty = (*out).py + CV_PAD;
-    let tx = (*out).px + CV_PAD;
     for (var cc = 0u; cc < CV_CC && c0 + cc < CV_O; cc++) {
         let plane = ((*out).n * CV_O + c0 + cc) * CV_OH;
         for (var ky = 0u; ky < CV_KH; ky++) {
-            if (ky > ty || (ty - ky) % CV_S != 0u || (ty - ky) / CV_S >= CV_OH) {
+            let oy = tap_out((*out).py, ky, CV_OH);
+            if (oy < 0) {
                 continue;
             }
-            let oy = (ty - ky) / CV_S;
             for (var kx = 0u; kx < CV_KW; kx++) {
-                if (kx > tx || (tx - kx) % CV_S != 0u || (tx - kx) / CV_S >= CV_OW) {
+                let ox = tap_out((*out).px, kx, CV_OW);
+                if (ox < 0) {
                     continue;
                 }
-                let xv = x_or_dy[(plane + oy) * CV_OW + (tx - kx) / CV_S];
+                let xv = x_or_dy[(plane + u32(oy)) * CV_OW + u32(ox)];
                 for (var og = 0u; og < CV_OG; og++) {
                     (*out).acc[og] += xv * stage_w[((og * CV_CC + cc) * CV_KH + ky) * CV_KW + kx];
                 }

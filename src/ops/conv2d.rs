@@ -39,28 +39,8 @@ impl Conv2dShape {
     }
 
     pub fn validate(&self) -> Result<(), ShapeError> {
-        let dims = [
-            ("batch size", self.n),
-            ("input channels", self.c),
-            ("input height", self.h),
-            ("input width", self.w),
-            ("output channels", self.o),
-            ("kernel height", self.kh),
-            ("kernel width", self.kw),
-        ];
-        for (name, v) in dims {
-            if v == 0 {
-                return Err(ShapeError::new(format!(
-                    "conv2d: {name} must be positive, got 0 (shape {self:?})"
-                )));
-            }
-        }
-        if self.stride == 0 {
-            return Err(ShapeError::new(format!(
-                "conv2d: non-positive stride is not supported (stride {})",
-                self.stride
-            )));
-        }
+        let sizes = [self.n, self.c, self.h, self.w, self.o, self.kh, self.kw];
+        check_sizes("conv2d", self, sizes, self.stride)?;
         let (ph, pw) = (self.h + 2 * self.pad, self.w + 2 * self.pad);
         if ph < self.kh || pw < self.kw {
             return Err(ShapeError::new(format!(
@@ -83,6 +63,36 @@ impl Conv2dShape {
     pub fn y_len(&self) -> usize {
         self.n * self.o * self.out_h() * self.out_w()
     }
+}
+
+/// The checks both conv layers make first, in PyTorch's words: `sizes` (n, c, h, w, o, kh,
+/// kw) positive, and the stride.
+pub(super) fn check_sizes(
+    layer: &str,
+    shape: &dyn std::fmt::Debug,
+    sizes: [usize; 7],
+    stride: usize,
+) -> Result<(), ShapeError> {
+    let names = [
+        "batch size",
+        "input channels",
+        "input height",
+        "input width",
+        "output channels",
+        "kernel height",
+        "kernel width",
+    ];
+    if let Some((name, _)) = names.iter().zip(sizes).find(|&(_, v)| v == 0) {
+        return Err(ShapeError::new(format!(
+            "{layer}: {name} must be positive, got 0 (shape {shape:?})"
+        )));
+    }
+    if stride == 0 {
+        return Err(ShapeError::new(format!(
+            "{layer}: non-positive stride is not supported (stride {stride})"
+        )));
+    }
+    Ok(())
 }
 
 /// What the conv ops need of a layer's sizes, a conv2d's or a transposed conv's: its
@@ -110,8 +120,12 @@ pub trait ConvShape: Copy + std::fmt::Debug + PartialEq {
     fn dims(&self) -> Vec<(&'static str, usize)>;
     /// `[N,C,H,W]->O k3 s1 p1`, and a transposed conv's output padding.
     fn label(&self) -> String;
-    fn w_len(&self) -> usize;
     fn y_len(&self) -> usize;
+
+    /// The weight's length, the conv2d's (a transposed conv's is the same memory).
+    fn w_len(&self) -> usize {
+        self.conv2d().w_len()
+    }
 
     fn x_len(&self) -> usize {
         self.input().iter().product()
@@ -153,33 +167,63 @@ impl ConvShape for Conv2dShape {
     }
 
     fn dims(&self) -> Vec<(&'static str, usize)> {
-        vec![
-            ("n", self.n),
-            ("c", self.c),
-            ("h", self.h),
-            ("w", self.w),
-            ("o", self.o),
-            ("kh", self.kh),
-            ("kw", self.kw),
-            ("stride", self.stride),
-            ("pad", self.pad),
-        ]
-    }
-
-    fn label(&self) -> String {
-        format!(
-            "[{},{},{},{}]->{} k{} s{} p{}",
-            self.n, self.c, self.h, self.w, self.o, self.kh, self.stride, self.pad
+        layer_dims(
+            self.input(),
+            self.o,
+            [self.kh, self.kw, self.stride, self.pad],
         )
     }
 
-    fn w_len(&self) -> usize {
-        Conv2dShape::w_len(self)
+    fn label(&self) -> String {
+        layer_label(self.input(), self.o, [self.kh, self.stride, self.pad])
     }
 
     fn y_len(&self) -> usize {
         Conv2dShape::y_len(self)
     }
+}
+
+/// A conv layer's sizes by name: its input (n, c, h, w), its output channels, and its
+/// kernel's (kh, kw, stride, pad).
+pub(super) fn layer_dims(
+    [n, c, h, w]: [usize; 4],
+    o: usize,
+    [kh, kw, stride, pad]: [usize; 4],
+) -> Vec<(&'static str, usize)> {
+    let sizes = [n, c, h, w, o, kh, kw, stride, pad];
+    let names = ["n", "c", "h", "w", "o", "kh", "kw", "stride", "pad"];
+    names.into_iter().zip(sizes).collect()
+}
+
+/// `[N,C,H,W]->O k3 s1 p1`, from the input, the output channels and (k, stride, pad).
+pub(super) fn layer_label([n, c, h, w]: [usize; 4], o: usize, [k, s, p]: [usize; 3]) -> String {
+    format!("[{n},{c},{h},{w}]->{o} k{k} s{s} p{p}")
+}
+
+/// The parts of `OpDef` an unfused conv op takes from its shape as they are: sizes,
+/// work, checks, batch and label.
+macro_rules! sized_by_shape {
+    () => {
+        fn dims(&self) -> Vec<(&'static str, usize)> {
+            self.shape.dims()
+        }
+
+        fn flops(&self) -> f64 {
+            self.shape.flops()
+        }
+
+        fn validate(&self) -> Result<(), ShapeError> {
+            self.shape.validate()
+        }
+
+        fn set_rows(&mut self, rows: usize) {
+            self.shape.set_batch(rows);
+        }
+
+        fn label(&self) -> String {
+            self.shape.label()
+        }
+    };
 }
 
 // x (N,C,H,W), w (O,C,KH,KW), b (O) -> y (N,O,OH,OW); transposed, w (C,O,KH,KW)
@@ -210,25 +254,7 @@ impl<S: ConvShape> OpDef for ConvForward<S> {
         ]
     }
 
-    fn dims(&self) -> Vec<(&'static str, usize)> {
-        self.shape.dims()
-    }
-
-    fn flops(&self) -> f64 {
-        self.shape.flops()
-    }
-
-    fn validate(&self) -> Result<(), ShapeError> {
-        self.shape.validate()
-    }
-
-    fn set_rows(&mut self, rows: usize) {
-        self.shape.set_batch(rows);
-    }
-
-    fn label(&self) -> String {
-        self.shape.label()
-    }
+    sized_by_shape!();
 }
 
 // dy (N,O,OH,OW), w (O,C,KH,KW) -> dx (N,C,H,W); transposed, w (C,O,KH,KW)
@@ -257,25 +283,7 @@ impl<S: ConvShape> OpDef for ConvBackwardInput<S> {
         ]
     }
 
-    fn dims(&self) -> Vec<(&'static str, usize)> {
-        self.shape.dims()
-    }
-
-    fn flops(&self) -> f64 {
-        self.shape.flops()
-    }
-
-    fn validate(&self) -> Result<(), ShapeError> {
-        self.shape.validate()
-    }
-
-    fn set_rows(&mut self, rows: usize) {
-        self.shape.set_batch(rows);
-    }
-
-    fn label(&self) -> String {
-        self.shape.label()
-    }
+    sized_by_shape!();
 }
 
 // x (N,C,H,W), dy (N,O,OH,OW) -> dw (O,C,KH,KW); transposed, dw (C,O,KH,KW)
@@ -304,25 +312,7 @@ impl<S: ConvShape> OpDef for ConvBackwardWeight<S> {
         ]
     }
 
-    fn dims(&self) -> Vec<(&'static str, usize)> {
-        self.shape.dims()
-    }
-
-    fn flops(&self) -> f64 {
-        self.shape.flops()
-    }
-
-    fn validate(&self) -> Result<(), ShapeError> {
-        self.shape.validate()
-    }
-
-    fn set_rows(&mut self, rows: usize) {
-        self.shape.set_batch(rows);
-    }
-
-    fn label(&self) -> String {
-        self.shape.label()
-    }
+    sized_by_shape!();
 }
 
 // dy (N,O,HW) -> db (O); also the bias gradient of a transposed convolution

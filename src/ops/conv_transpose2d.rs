@@ -6,7 +6,8 @@
 
 use super::conv2d::{
     act_forward_dims, act_forward_flops, backward_dims, backward_flops, backward_validate,
-    BackwardViews, ConvBackwardInput, ConvBackwardWeight, ConvForward, ConvShape, InputGrad,
+    check_sizes, layer_dims, layer_label, BackwardViews, ConvBackwardInput, ConvBackwardWeight,
+    ConvForward, ConvShape, InputGrad,
 };
 use super::{Activation, Conv2dShape, OpDef, ShapeError, Slot, View};
 
@@ -42,28 +43,8 @@ impl ConvTranspose2dShape {
     }
 
     pub fn validate(&self) -> Result<(), ShapeError> {
-        let dims = [
-            ("batch size", self.n),
-            ("input channels", self.c),
-            ("input height", self.h),
-            ("input width", self.w),
-            ("output channels", self.o),
-            ("kernel height", self.kh),
-            ("kernel width", self.kw),
-        ];
-        for (name, v) in dims {
-            if v == 0 {
-                return Err(ShapeError::new(format!(
-                    "conv_transpose2d: {name} must be positive, got 0 (shape {self:?})"
-                )));
-            }
-        }
-        if self.stride == 0 {
-            return Err(ShapeError::new(format!(
-                "conv_transpose2d: non-positive stride is not supported (stride {})",
-                self.stride
-            )));
-        }
+        let sizes = [self.n, self.c, self.h, self.w, self.o, self.kh, self.kw];
+        check_sizes("conv_transpose2d", self, sizes, self.stride)?;
         if self.out_pad >= self.stride {
             return Err(ShapeError::new(format!(
                 "conv_transpose2d: output padding must be smaller than either stride or \
@@ -143,31 +124,19 @@ impl ConvShape for ConvTranspose2dShape {
     }
 
     fn dims(&self) -> Vec<(&'static str, usize)> {
-        vec![
-            ("n", self.n),
-            ("c", self.c),
-            ("h", self.h),
-            ("w", self.w),
-            ("o", self.o),
-            ("kh", self.kh),
-            ("kw", self.kw),
-            ("stride", self.stride),
-            ("pad", self.pad),
-            ("out_pad", self.out_pad),
-        ]
+        let mut dims = layer_dims(
+            self.input(),
+            self.o,
+            [self.kh, self.kw, self.stride, self.pad],
+        );
+        dims.push(("out_pad", self.out_pad));
+        dims
     }
 
     /// `[N,C,H,W]->O k3 s2 p1 op1`
     fn label(&self) -> String {
-        let s = self;
-        format!(
-            "[{},{},{},{}]->{} k{} s{} p{} op{}",
-            s.n, s.c, s.h, s.w, s.o, s.kh, s.stride, s.pad, s.out_pad
-        )
-    }
-
-    fn w_len(&self) -> usize {
-        ConvTranspose2dShape::w_len(self)
+        let conv = layer_label(self.input(), self.o, [self.kh, self.stride, self.pad]);
+        format!("{conv} op{}", self.out_pad)
     }
 
     fn y_len(&self) -> usize {
