@@ -8,16 +8,20 @@
 //
 // Metal compiles with fast math, which promises nothing for NaNs and infinities: max() may
 // drop a NaN, exp() of a large argument may not be +inf, 1/(1+inf) need not be 0. So a NaN
-// is found by its bits and passed on (as PyTorch's activations pass it on), and inputs are
-// clamped to where the function has already reached its limit in f32 before exp sees them.
+// is found by its bits and passed on (as PyTorch's activations pass it on), and no argument
+// of exp or tanh is infinite or large enough to overflow.
 
 fn relu(x: f32) -> f32 {
     return select(max(x, 0.0), x, is_nan(x));
 }
 
 fn sigmoid(x: f32) -> f32 {
-    // exp(88) is finite in f32; beyond ±88, σ is within 1e-38 of 0 or 1.
-    return select(1.0 / (1.0 + exp(-clamp(x, -88.0, 88.0))), x, is_nan(x));
+    // exp never sees more than 80, so never overflows. Below -80, σ(x) = e^x/(1 + e^x) is
+    // e^x to within a relative 1e-34, down to where it rounds to 0 (-104); above 88 it
+    // has rounded to 1.
+    let z = clamp(x, -104.0, 88.0);
+    let s = select(1.0 / (1.0 + exp(-max(z, -80.0))), exp(z), z < -80.0);
+    return select(s, x, is_nan(x));
 }
 
 // (tanh itself is WGSL's built-in.) Beyond ±10 it is ±1 in f32, and Metal's fast tanh

@@ -262,9 +262,10 @@ pub fn activation_forward() -> Vec<Case> {
 }
 
 /// Inputs a fast-math compiler may mishandle: NaN (which must come out NaN), infinities,
-/// signed zeros, and values around where the activations clamp their arguments (±10 for
-/// tanh, ±88 for sigmoid's exp) and beyond, up to the largest floats.
-const SPECIAL_VALUES: [f32; 21] = [
+/// signed zeros, and values around where the activations change form or clamp their
+/// arguments (±10 for tanh; -80, -104 and 88 for sigmoid) and beyond, up to the largest
+/// floats.
+const SPECIAL_VALUES: [f32; 23] = [
     f32::NAN,
     f32::INFINITY,
     f32::NEG_INFINITY,
@@ -278,12 +279,14 @@ const SPECIAL_VALUES: [f32; 21] = [
     -10.5,
     20.0,
     -20.0,
-    87.5,
-    -87.5,
+    79.5,
+    -79.5,
+    -80.5,
     88.5,
     -88.5,
-    100.0,
     -100.0,
+    -104.5,
+    200.0,
     f32::MAX,
     f32::MIN,
 ];
