@@ -113,7 +113,12 @@ fn wgsl_entry_points() -> BTreeSet<String> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
     let mut names = BTreeSet::new();
     for file in std::fs::read_dir(dir).unwrap() {
-        let text = std::fs::read_to_string(file.unwrap().path()).unwrap();
+        // shaders/parts/ holds helpers, no entry points.
+        let path = file.unwrap().path();
+        if path.is_dir() {
+            continue;
+        }
+        let text = std::fs::read_to_string(path).unwrap();
         let mut lines = text.lines();
         while let Some(line) = lines.next() {
             if line.trim_start().starts_with("@compute") {
