@@ -1,12 +1,14 @@
 // elementwise family: bias, and the activations (parts/activations.wgsl) with their
-// gradients. One invocation per output element (flat_index, from common, folds a 2-D
-// grid).
+// gradients: every activation's forward is activation_forward, its backward
+// activation_backward, under its code, so that an activation added to the table needs no
+// entry point here. One invocation per output element (flat_index, from common, folds a
+// 2-D grid).
 
 struct Params {
     len: u32,   // elements in the output
     rows: u32,  // bias: rows of the (rows, cols) matrix
     cols: u32,  // bias: columns, one bias each
-    _pad0: u32,
+    act: u32,   // the activation's code (activate, parts/activations)
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -48,57 +50,23 @@ fn bias_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
     db[col] = acc;
 }
 
-// Every activation's forward entry point is this with its code (a constant, which the
-// compiler folds through activate's switch), and every backward the next.
-fn forward_at(gid: vec3<u32>, nwg: vec3<u32>, act: u32) {
+// x (L) -> y (L): the activation of code p.act (relu_forward, sigmoid_forward, …; one
+// pipeline for all, the branch uniform)
+@compute @workgroup_size(WG)
+fn activation_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat_index(gid, nwg);
     if (i >= p.len) {
         return;
     }
-    y_at2[i] = activate(act, x[i]);
+    y_at2[i] = activate(p.act, x[i]);
 }
 
-// From the forward's output y (activate_grad).
-fn backward_at(gid: vec3<u32>, nwg: vec3<u32>, act: u32) {
+// y (L), dy (L) -> dx (L): its backward, from the forward's output y (relu_backward, …)
+@compute @workgroup_size(WG)
+fn activation_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat_index(gid, nwg);
     if (i >= p.len) {
         return;
     }
-    dx[i] = activate_grad(act, y_at1[i], dy_at2[i]);
-}
-
-// x (L) -> y (L)
-@compute @workgroup_size(WG)
-fn relu_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    forward_at(gid, nwg, ACT_RELU);
-}
-
-// y (L), dy (L) -> dx (L)
-@compute @workgroup_size(WG)
-fn relu_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    backward_at(gid, nwg, ACT_RELU);
-}
-
-// x (L) -> y (L)
-@compute @workgroup_size(WG)
-fn sigmoid_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    forward_at(gid, nwg, ACT_SIGMOID);
-}
-
-// y (L), dy (L) -> dx (L)
-@compute @workgroup_size(WG)
-fn sigmoid_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    backward_at(gid, nwg, ACT_SIGMOID);
-}
-
-// x (L) -> y (L)
-@compute @workgroup_size(WG)
-fn tanh_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    forward_at(gid, nwg, ACT_TANH);
-}
-
-// y (L), dy (L) -> dx (L)
-@compute @workgroup_size(WG)
-fn tanh_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    backward_at(gid, nwg, ACT_TANH);
+    dx[i] = activate_grad(p.act, y_at1[i], dy_at2[i]);
 }

@@ -42,13 +42,17 @@ impl Case {
         self.op.dims().iter().map(|&(_, v)| v).collect()
     }
 
-    /// The kernel variant the case runs: a matmul's, `transposed` for a transposed conv
-    /// (conv2d's kernels with the roles of its two sides swapped), `-` for the rest.
+    /// The kernel variant the case runs: a matmul's; for ops that share a kernel, their
+    /// part of it: `transposed` for a transposed conv (conv2d's kernels with the roles of
+    /// its two sides swapped), the activation for an elementwise activation; `-` for the
+    /// rest.
     pub fn variant(&self) -> &'static str {
         if let Some(matmul) = self.choice.matmul {
             return matmul.name();
         }
-        match self.op {
+        match &self.op {
+            Op::ActivationForward(o) => o.act.name(),
+            Op::ActivationBackward(o) => o.act.name(),
             Op::ConvTranspose2dForward(_)
             | Op::ConvTranspose2dBackwardInput(_)
             | Op::ConvTranspose2dBackwardWeight(_)

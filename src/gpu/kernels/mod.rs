@@ -294,8 +294,8 @@ pub fn launch(op: &Op, choice: &KernelChoice) -> Result<Launch> {
         }
         Op::BiasForward(o) => elementwise::bias_forward(o),
         Op::BiasBackward(o) => elementwise::bias_backward(o),
-        Op::ActivationForward(o) => elementwise::activation(o.entry(), o.rows, o.cols),
-        Op::ActivationBackward(o) => elementwise::activation(o.entry(), o.rows, o.cols),
+        Op::ActivationForward(o) => elementwise::activation_forward(o),
+        Op::ActivationBackward(o) => elementwise::activation_backward(o),
         Op::LossForward(o) => loss::loss_forward(o),
         Op::LossBackward(o) => loss::loss_backward(o),
         Op::LossSigmoidBackward(o) => loss::loss_sigmoid_backward(o),
