@@ -74,12 +74,29 @@ def conv_args(d):
     return dict(stride=d["stride"], padding=d["pad"])
 
 
+# Each activation by the name our rows give it (`activation`, or the op's name for the
+# elementwise ones): its forward, and its backward from the output, as autograd runs
+# them. Our numeric codes stay on our side.
+ACTIVATIONS = {
+    "relu": (torch.relu, lambda g, y: torch.ops.aten.threshold_backward(g, y, 0)),
+    "sigmoid": (torch.sigmoid, lambda g, y: torch.ops.aten.sigmoid_backward(g, y)),
+    "tanh": (torch.tanh, lambda g, y: torch.ops.aten.tanh_backward(g, y)),
+}
+
+
+def activation(name, op):
+    """The forward and backward of the activation our row names for `op`."""
+    if name not in ACTIVATIONS:
+        sys.exit(f"torch_peer: {op}: unknown activation {name!r} (rows from another version of wgsl-autoencoder?)")
+    return ACTIVATIONS[name]
+
+
 FUSED_CONV = ("conv2d_act_forward", "conv2d_act_pool_forward", "conv2d_backward_params",
               "conv2d_backward_act", "conv2d_backward_pool_act", "conv_transpose2d_act_forward",
               "conv_transpose2d_backward_act", "conv_transpose2d_backward_pool_act")
 
 
-def fused_conv_fn(op, d):
+def fused_conv_fn(op, d, act_name):
     """A conv stage as autograd runs it: the convolution (or its backward for all of its
     gradients), the activation, and the max-pool (or their backwards)."""
     aten = torch.ops.aten
@@ -89,22 +106,22 @@ def fused_conv_fn(op, d):
     b = rand(d["o"])
     s, pd = [d["stride"]] * 2, [d["pad"]] * 2
     out_pad = [d.get("out_pad", 0)] * 2
-    act = [torch.relu, torch.sigmoid][d.get("act", 0)]
     if transposed:
         conv = lambda: F.conv_transpose2d(x, w, b, stride=d["stride"], padding=d["pad"], output_padding=out_pad)
     else:
         conv = lambda: F.conv2d(x, w, b, stride=d["stride"], padding=d["pad"])
     k, ps = d.get("pool_k", 1), d.get("pool_stride", 1)
     if op.endswith("_forward"):
+        act, _ = activation(act_name, op)
         if "pool" in op:
             return lambda: F.max_pool2d(act(conv()), k, ps, return_indices=True)
         return lambda: act(conv())
     dy = rand(*conv().shape)
     mask = [op != "conv2d_backward_params", True, True]
     back = lambda: aten.convolution_backward(dy, x, w, [d["o"]], s, pd, [1, 1], transposed, out_pad, 1, mask)
-    if op == "conv2d_backward_params":
+    if op == "conv2d_backward_params":  # no input gradient, so no activation
         return back
-    act_back = [lambda g, y: aten.threshold_backward(g, y, 0), lambda g, y: aten.sigmoid_backward(g, y)][d.get("act", 0)]
+    act, act_back = activation(act_name, op)
     if "pool" not in op:
         y = act(x)
         return lambda: act_back(back()[0], y)
@@ -115,37 +132,36 @@ def fused_conv_fn(op, d):
     return lambda: act_back(aten.max_pool2d_with_indices_backward(back()[0], r, [k, k], [ps, ps], [0, 0], [1, 1], False, idx), r)
 
 
-def op_fn(op, d):
-    """A no-argument function running `op` with sizes `d`, on fresh random inputs."""
+def op_fn(op, d, act_name):
+    """A no-argument function running `op` with sizes `d` (and the activation our row
+    names, for fused ops), on fresh random inputs."""
     aten = torch.ops.aten
     if op.startswith("matmul"):
         m, k, n = d["m"], d["k"], d["n"]
         a_ = rand(k, m).t() if d["trans_a"] else rand(m, k)
         b_ = rand(n, k).t() if d["trans_b"] else rand(k, n)
-        act = [torch.relu, torch.sigmoid][d.get("act", 0)]
         if op == "matmul":
             return lambda: torch.matmul(a_, b_)
+        if op == "matmul_bias_backward":  # the weight gradient's mm and the bias gradient's sum
+            return lambda: (torch.matmul(a_, b_), a_.sum(1))
+        act, act_back = activation(act_name, op)
         if op == "matmul_bias_act":  # Linear's addmm, then its activation
             bias = rand(n)
             return lambda: act(torch.addmm(bias, a_, b_))
         if op == "matmul_act_backward":  # the input gradient, then the activation's backward
             y = act(rand(m, n))
-            grad = [lambda g: aten.threshold_backward(g, y, 0), lambda g: aten.sigmoid_backward(g, y)][d["act"]]
-            return lambda: grad(torch.matmul(a_, b_))
-        if op == "matmul_bias_backward":  # the weight gradient's mm and the bias gradient's sum
-            return lambda: (torch.matmul(a_, b_), a_.sum(1))
+            return lambda: act_back(torch.matmul(a_, b_), y)
     if op in ("bias_forward", "bias_backward"):
         x, b = rand(d["rows"], d["cols"]), rand(d["cols"])
         return (lambda: x + b) if op == "bias_forward" else (lambda: x.sum(0))
-    if op in ("relu_forward", "sigmoid_forward"):
+    name, _, kind = op.rpartition("_")
+    if name in ACTIVATIONS and kind in ("forward", "backward"):  # relu_forward, tanh_backward, …
+        forward, backward = ACTIVATIONS[name]
         x = rand(d["rows"], d["cols"], lo=-6, hi=6)
-        return (lambda: torch.relu(x)) if op == "relu_forward" else (lambda: torch.sigmoid(x))
-    if op == "relu_backward":
-        y, dy = torch.relu(rand(d["rows"], d["cols"])), rand(d["rows"], d["cols"])
-        return lambda: aten.threshold_backward(dy, y, 0)
-    if op == "sigmoid_backward":
-        y, dy = rand(d["rows"], d["cols"], lo=0, hi=1), rand(d["rows"], d["cols"])
-        return lambda: aten.sigmoid_backward(dy, y)
+        if kind == "forward":
+            return lambda: forward(x)
+        y, dy = forward(x), rand(d["rows"], d["cols"])
+        return lambda: backward(dy, y)
     if op in ("mse_forward", "bce_forward", "mse_backward", "bce_backward"):
         y, t = rand(d["rows"], d["cols"], lo=0.01, hi=0.99), rand(d["rows"], d["cols"], lo=0, hi=1)
         g = torch.ones((), device=dev)
@@ -173,7 +189,7 @@ def op_fn(op, d):
         perm = torch.randperm(4 * d["rows"], generator=gen).to(dev)
         return lambda: data[perm[: d["rows"]]].float() / 255
     if op in FUSED_CONV:
-        return fused_conv_fn(op, d)
+        return fused_conv_fn(op, d, act_name)
     if op in ("noise_gaussian", "noise_mask"):
         # What a denoising autoencoder's data pipeline does in PyTorch (0.5 and 0.3: the
         # README's examples; the cost does not depend on them).
@@ -271,7 +287,7 @@ for row in rows:
             print(json.dumps({"peer": "torch", "op": f"train_epoch_{kind}/{model}", "shape": shape, "ms": round(ms, 4),
                               "gflops": round(flops / (ms * 1e6), 1) if flops else None}), flush=True)
         continue
-    fn = op_fn(op, dims)
+    fn = op_fn(op, dims, row.get("activation"))
     if fn is None:
         print(f"torch_peer: no PyTorch op for {op}; skipped", file=sys.stderr)
         continue

@@ -1,20 +1,29 @@
-// elementwise family: bias, ReLU and Sigmoid, with their gradients.
-// One invocation per output element (flat_index, from common.wgsl, folds a 2-D grid).
+// elementwise family: bias, and the activations (parts/activations.wgsl) with their
+// gradients: every activation's forward is activation_forward, its backward
+// activation_backward, under its code, so that an activation added to the table needs no
+// entry point here. One invocation per output element (flat_index, from common, folds a
+// 2-D grid).
 
 struct Params {
     len: u32,   // elements in the output
     rows: u32,  // bias: rows of the (rows, cols) matrix
     cols: u32,  // bias: columns, one bias each
-    _pad0: u32,
+    act: u32,   // the activation's code (activate, parts/activations)
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 
-// Bindings are declared per signature; each entry point uses only its own.
-@group(0) @binding(1) var<storage, read> in0: array<f32>;
-@group(0) @binding(2) var<storage, read> in1: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out_after_one: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out_after_two: array<f32>;
+// Each binding is named for its role, the op's binding of that name (a test holds every
+// entry point to its op's bindings); a role at two bindings adds `_at` and the binding.
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> dy_at1: array<f32>;
+@group(0) @binding(1) var<storage, read> y_at1: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(2) var<storage, read> dy_at2: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y_at2: array<f32>;
+@group(0) @binding(2) var<storage, read_write> db: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y_at3: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 
 // x (R,C), b (C) -> y (R,C)
 @compute @workgroup_size(WG)
@@ -23,7 +32,7 @@ fn bias_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     if (i >= p.len) {
         return;
     }
-    out_after_two[i] = in0[i] + in1[i % p.cols];
+    y_at3[i] = x[i] + b[i % p.cols];
 }
 
 // dy (R,C) -> db (C): the bias gradient sums over the rows (the batch). One invocation
@@ -36,47 +45,28 @@ fn bias_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
     }
     var acc = 0.0;
     for (var r = 0u; r < p.rows; r++) {
-        acc += in0[r * p.cols + col];
+        acc += dy_at1[r * p.cols + col];
     }
-    out_after_one[col] = acc;
+    db[col] = acc;
 }
 
-// x (L) -> y (L)
+// x (L) -> y (L): the activation of code p.act (relu_forward, sigmoid_forward, …; one
+// pipeline for all, the branch uniform)
 @compute @workgroup_size(WG)
-fn relu_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+fn activation_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat_index(gid, nwg);
     if (i >= p.len) {
         return;
     }
-    out_after_one[i] = relu(in0[i]);
+    y_at2[i] = activate(p.act, x[i]);
 }
 
-// y (L), dy (L) -> dx (L); from the output (relu_grad, common.wgsl)
+// y (L), dy (L) -> dx (L): its backward, from the forward's output y (relu_backward, …)
 @compute @workgroup_size(WG)
-fn relu_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+fn activation_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat_index(gid, nwg);
     if (i >= p.len) {
         return;
     }
-    out_after_two[i] = relu_grad(in0[i], in1[i]);
-}
-
-// x (L) -> y (L)
-@compute @workgroup_size(WG)
-fn sigmoid_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = flat_index(gid, nwg);
-    if (i >= p.len) {
-        return;
-    }
-    out_after_one[i] = sigmoid(in0[i]);
-}
-
-// y (L), dy (L) -> dx (L); from the output (sigmoid_grad, common.wgsl)
-@compute @workgroup_size(WG)
-fn sigmoid_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = flat_index(gid, nwg);
-    if (i >= p.len) {
-        return;
-    }
-    out_after_two[i] = sigmoid_grad(in0[i], in1[i]);
+    dx[i] = activate_grad(p.act, y_at1[i], dy_at2[i]);
 }

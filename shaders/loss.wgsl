@@ -15,14 +15,25 @@ struct Params {
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> y: array<f32>;
 @group(0) @binding(2) var<storage, read> t: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;   // value: loss (1); gradient: dy (L)
-@group(0) @binding(4) var<storage, read_write> total: array<f32>; // value only: running sum (1)
+// Each binding is named for its role, the op's binding of that name (a test holds every
+// entry point to its op's bindings).
+@group(0) @binding(3) var<storage, read_write> value: array<f32>;  // the forwards: the mean (1)
+@group(0) @binding(3) var<storage, read_write> dy: array<f32>;     // the backwards (L)
+@group(0) @binding(3) var<storage, read_write> dz: array<f32>;     // the fused: through the Sigmoid (L)
+@group(0) @binding(4) var<storage, read_write> total: array<f32>;  // the forwards: running sum (1)
+@group(0) @binding(4) var<storage, read_write> totals: array<f32>; // the fused: one per chunk
 
-// PyTorch's BCELoss clamps each log at -100, so that y = 0 or 1 stays finite.
+// log(v), clamped at -100 as PyTorch's BCELoss clamps each log, so that y = 0 or 1 stays
+// finite. Zero gives -100 without its log being taken: log(0) = -inf, and -inf through
+// max(), are not promised under Metal's fast math (a denormal, which fast math flushes to
+// zero, meets the same test).
+fn log_clamped(v: f32) -> f32 {
+    let zero = v <= 0.0;
+    return select(max(log(select(v, 1.0, zero)), -100.0), -100.0, zero);
+}
+
 fn bce_term(yv: f32, tv: f32) -> f32 {
-    let log_y = max(log(yv), -100.0);
-    let log_1my = max(log(1.0 - yv), -100.0);
-    return -(tv * log_y + (1.0 - tv) * log_1my);
+    return -(tv * log_clamped(yv) + (1.0 - tv) * log_clamped(1.0 - yv));
 }
 
 fn squared_error(yv: f32, tv: f32) -> f32 {
@@ -44,7 +55,7 @@ fn reduce_mean(lid: u32, bce: bool) {
     let sum = workgroup_sum(lid, acc);
     if (lid == 0u) {
         let mean = sum / f32(p.len);
-        out[0] = mean;
+        value[0] = mean;
         total[0] += mean * f32(p.rows);
     }
 }
@@ -68,7 +79,7 @@ fn mse_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     if (i >= p.len) {
         return;
     }
-    out[i] = loss_grad(y[i], t[i], false);
+    dy[i] = loss_grad(y[i], t[i], false);
 }
 
 // y (L), t (L) -> dy (L) = (y − t) / max(y·(1 − y), 1e-12) / L, as PyTorch's BCELoss.
@@ -78,7 +89,7 @@ fn bce_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     if (i >= p.len) {
         return;
     }
-    out[i] = loss_grad(y[i], t[i], true);
+    dy[i] = loss_grad(y[i], t[i], true);
 }
 
 // Elements per workgroup of the fused entry points, each adding its chunk's loss to its
@@ -107,11 +118,11 @@ fn loss_sigmoid_chunk(lid: u32, g: u32, bce: bool) {
         } else {
             acc += squared_error(yv, tv);
         }
-        out[i] = sigmoid_grad(yv, loss_grad(yv, tv, bce));
+        dz[i] = sigmoid_grad(yv, loss_grad(yv, tv, bce));
     }
     let sum = workgroup_sum(lid, acc);
     if (lid == 0u) {
-        total[g] += sum / f32(p.cols);
+        totals[g] += sum / f32(p.cols);
     }
 }
 

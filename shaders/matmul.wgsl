@@ -32,18 +32,20 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-// One binding slot may be declared with several types or roles, as long as no entry point
-// uses two of them: sgemm reads A and B four floats at a time.
+// Each binding is named for its role, the op's binding of that name (a test holds every
+// entry point to its op's bindings): a role at two bindings adds `_at` and the binding,
+// one variable for two roles joins them with `_or_`, and a view of a binding four floats
+// at a time (sgemm's loads of A and B) adds `_vec4`.
 @group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> a4: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> a_vec4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<storage, read> b4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> b_vec4: array<vec4<f32>>;
 // matmul and matmul_bias_backward: c at 3 (and db at 4); the other two epilogues bind
 // their extra input at 3 (bias (N), or the activation's output y (M,N)) and c at 4.
-@group(0) @binding(3) var<storage, read_write> c: array<f32>;
-@group(0) @binding(3) var<storage, read> aux: array<f32>;
-@group(0) @binding(4) var<storage, read_write> c_after_aux: array<f32>;
-@group(0) @binding(4) var<storage, read_write> row_sum: array<f32>;
+@group(0) @binding(3) var<storage, read_write> c_at3: array<f32>;
+@group(0) @binding(3) var<storage, read> bias_or_y: array<f32>;
+@group(0) @binding(4) var<storage, read_write> c_at4: array<f32>;
+@group(0) @binding(4) var<storage, read_write> db: array<f32>;
 
 // Whether A and B are stored transposed, for sgemm (mirrors Params' flags).
 override TRANS_A: bool = false;
@@ -75,9 +77,9 @@ fn load_b(row: u32, col: u32) -> f32 {
 // bias and activates; the backward scales by the activation's gradient at its output.
 fn fused_value(row: u32, col: u32, sum: f32, backward: bool) -> f32 {
     if (backward) {
-        return activate_grad(p.act, aux[row * p.n + col], sum);
+        return activate_grad(p.act, bias_or_y[row * p.n + col], sum);
     }
-    return activate(p.act, sum + aux[col]);
+    return activate(p.act, sum + bias_or_y[col]);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -99,7 +101,7 @@ fn matmul_naive(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (row >= p.m || col >= p.n) {
         return;
     }
-    c[row * p.n + col] = naive_dot(row, col);
+    c_at3[row * p.n + col] = naive_dot(row, col);
 }
 
 // a (M,K) or (K,M), b (K,N) or (N,K), bias (N) -> c (M,N)
@@ -110,7 +112,7 @@ fn matmul_bias_act_naive(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (row >= p.m || col >= p.n) {
         return;
     }
-    c_after_aux[row * p.n + col] = fused_value(row, col, naive_dot(row, col), false);
+    c_at4[row * p.n + col] = fused_value(row, col, naive_dot(row, col), false);
 }
 
 // a (M,K) or (K,M), b (K,N) or (N,K), y (M,N) -> c (M,N)
@@ -121,7 +123,7 @@ fn matmul_act_backward_naive(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (row >= p.m || col >= p.n) {
         return;
     }
-    c_after_aux[row * p.n + col] = fused_value(row, col, naive_dot(row, col), true);
+    c_at4[row * p.n + col] = fused_value(row, col, naive_dot(row, col), true);
 }
 
 // a (M,K) or (K,M), b (K,N) or (N,K) -> c (M,N), db (M)
@@ -132,13 +134,13 @@ fn matmul_bias_backward_naive(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (row >= p.m || col >= p.n) {
         return;
     }
-    c[row * p.n + col] = naive_dot(row, col);
+    c_at3[row * p.n + col] = naive_dot(row, col);
     if (col == 0u) {
         var sum = 0.0;
         for (var kk = 0u; kk < p.k; kk++) {
             sum += load_a(row, kk);
         }
-        row_sum[row] = sum;
+        db[row] = sum;
     }
 }
 
@@ -207,7 +209,7 @@ fn matmul_tiled(
         for (var j = 0u; j < THREAD_N; j++) {
             let col = col0 + lid.x * THREAD_N + j;
             if (row < p.m && col < p.n) {
-                c[row * p.n + col] = acc[i * THREAD_N + j];
+                c_at3[row * p.n + col] = acc[i * THREAD_N + j];
             }
         }
     }
@@ -252,7 +254,7 @@ fn sg_fetch_a(e: u32, row0: u32, k0: u32, checked: bool) -> vec4<f32> {
         if (checked && (k >= p.k || m >= p.m)) {
             return vec4<f32>(0.0);
         }
-        return a4[(k * p.m + m) / 4u];
+        return a_vec4[(k * p.m + m) / 4u];
     }
     // A (M,K): a tile row of op(A) is two vec4 along K.
     let m = row0 + e / 2u;
@@ -260,7 +262,7 @@ fn sg_fetch_a(e: u32, row0: u32, k0: u32, checked: bool) -> vec4<f32> {
     if (checked && (k >= p.k || m >= p.m)) {
         return vec4<f32>(0.0);
     }
-    return a4[(m * p.k + k) / 4u];
+    return a_vec4[(m * p.k + k) / 4u];
 }
 
 fn sg_stage_a(e: u32, buf: u32, v: vec4<f32>) {
@@ -286,14 +288,14 @@ fn sg_fetch_b(e: u32, col0: u32, k0: u32, checked: bool) -> vec4<f32> {
         if (checked && (k >= p.k || n >= p.n)) {
             return vec4<f32>(0.0);
         }
-        return b4[(n * p.k + k) / 4u];
+        return b_vec4[(n * p.k + k) / 4u];
     }
     let k = k0 + e / (SG_BN / 4u);
     let n = col0 + (e % (SG_BN / 4u)) * 4u;
     if (checked && (k >= p.k || n >= p.n)) {
         return vec4<f32>(0.0);
     }
-    return b4[(k * p.n + n) / 4u];
+    return b_vec4[(k * p.n + n) / 4u];
 }
 
 fn sg_stage_b(e: u32, buf: u32, v: vec4<f32>) {
@@ -418,7 +420,7 @@ fn matmul_sgemm(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup
             let v = acc[r * 2u + h];
             for (var j = 0u; j < 4u; j++) {
                 if (interior || (row < p.m && col + j < p.n)) {
-                    c[row * p.n + col + j] = v[j];
+                    c_at3[row * p.n + col + j] = v[j];
                 }
             }
         }
@@ -435,7 +437,7 @@ fn sg_store_fused(lid: u32, row0: u32, col0: u32, acc: ptr<function, array<vec4<
             let v = (*acc)[r * 2u + h];
             for (var j = 0u; j < 4u; j++) {
                 if (interior || (row < p.m && col + j < p.n)) {
-                    c_after_aux[row * p.n + col + j] = fused_value(row, col + j, v[j], backward);
+                    c_at4[row * p.n + col + j] = fused_value(row, col + j, v[j], backward);
                 }
             }
         }
@@ -474,13 +476,13 @@ fn matmul_bias_backward_sgemm(@builtin(local_invocation_id) lid: vec3<u32>, @bui
             let v = acc[r * 2u + h];
             for (var j = 0u; j < 4u; j++) {
                 if (interior || (row < p.m && col + j < p.n)) {
-                    c[row * p.n + col + j] = v[j];
+                    c_at3[row * p.n + col + j] = v[j];
                 }
             }
         }
     }
     if (wid.x == 0u && lid.x < SG_BM && row0 + lid.x < p.m) {
-        row_sum[row0 + lid.x] = sum;
+        db[row0 + lid.x] = sum;
     }
 }
 
@@ -635,7 +637,7 @@ fn matmul_thin(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_
         let row = wid.y * THIN_T + e / THIN_T;
         let col = wid.x * THIN_T + e % THIN_T;
         if (row < p.m && col < p.n) {
-            c[row * p.n + col] = thin_sum(e);
+            c_at3[row * p.n + col] = thin_sum(e);
         }
     }
 }
@@ -645,7 +647,7 @@ fn thin_store_fused(lid: u32, wid: vec3<u32>, backward: bool) {
         let row = wid.y * THIN_T + e / THIN_T;
         let col = wid.x * THIN_T + e % THIN_T;
         if (row < p.m && col < p.n) {
-            c_after_aux[row * p.n + col] = fused_value(row, col, thin_sum(e), backward);
+            c_at4[row * p.n + col] = fused_value(row, col, thin_sum(e), backward);
         }
     }
 }
@@ -673,11 +675,11 @@ fn matmul_bias_backward_thin(@builtin(local_invocation_id) lid: vec3<u32>, @buil
         let row = wid.y * THIN_T + e / THIN_T;
         let col = wid.x * THIN_T + e % THIN_T;
         if (row < p.m && col < p.n) {
-            c[row * p.n + col] = thin_sum(e);
+            c_at3[row * p.n + col] = thin_sum(e);
         }
     }
     let row = wid.y * THIN_T + lid.x;
     if (wid.x == 0u && lid.x < THIN_T && row < p.m) {
-        row_sum[row] = thin_row_sum(lid.x);
+        db[row] = thin_row_sum(lid.x);
     }
 }

@@ -17,11 +17,12 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 
-// Bindings are declared per signature; each entry point uses only its own.
+// Each binding is named for its role, the op's binding of that name (a test holds every
+// entry point to its op's bindings); a view of it four floats at a time adds `_vec4`.
 @group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> x_vec4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> y_vec4: array<vec4<f32>>;
 
 // x (L) -> y (L): sixteen chains start at x[i] − c/16 (c = 0..15), each takes 4·iters
 // steps a ← a·mul + add, and y[i] is their sum. 128 FLOP per iteration.
@@ -68,7 +69,7 @@ fn peak_copy(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
     if (i >= p.len / 4u) {
         return;
     }
-    y4[i] = x4[i];
+    y_vec4[i] = x_vec4[i];
 }
 
 // x (L) -> y (⌈L/chunk⌉): the sum of each chunk of x, one workgroup per chunk, read four
@@ -86,7 +87,7 @@ fn peak_read(@builtin(workgroup_id) wid: vec3<u32>,
     let end = min(start + p.chunk / 4u, p.len / 4u);
     var acc = vec4(0.0);
     for (var j = start + lid.x; j < end; j += WG) {
-        acc += x4[j];
+        acc += x_vec4[j];
     }
     let total = workgroup_sum(lid.x, (acc.x + acc.y) + (acc.z + acc.w));
     if (lid.x == 0u) {

@@ -28,13 +28,13 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 
-// Several entry points share a binding slot with different roles; WGSL allows that as
-// long as each entry point uses only one variable per slot.
+// Each binding is named for its role, the op's binding of that name (a test holds every
+// entry point to its op's bindings); a role at two bindings adds `_at` and the binding.
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
-@group(0) @binding(2) var<storage, read> idx_in: array<u32>;
-@group(0) @binding(3) var<storage, read_write> idx: array<u32>;
+@group(0) @binding(2) var<storage, read> idx_at2: array<u32>;
+@group(0) @binding(3) var<storage, read_write> idx_at3: array<u32>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 
 // x (N,C,H,W) -> y (N,C,OH,OW), idx (N,C,OH,OW)
@@ -57,17 +57,14 @@ fn max_pool2d_forward(@builtin(global_invocation_id) gid: vec3<u32>,
         for (var kx = 0u; kx < p.k; kx++) {
             let j = (y0 + ky) * p.w + x0 + kx;
             let v = x[base + j];
-            // Strict > keeps the first max in row-major order, as PyTorch does. The
-            // v != v test lets a NaN take over like PyTorch's isnan, where the
-            // implementation keeps NaN semantics (WGSL does not promise it).
-            if (v > best || v != v) {
+            if (takes_max(v, best)) {
                 best = v;
                 arg = j;
             }
         }
     }
     y[i] = best;
-    idx[i] = arg;
+    idx_at3[i] = arg;
 }
 
 // dy (N,C,OH,OW), idx (N,C,OH,OW) -> dx (N,C,H,W)
@@ -89,7 +86,7 @@ fn max_pool2d_backward(@builtin(global_invocation_id) gid: vec3<u32>,
     for (var oy = wy.x; oy < wy.y; oy++) {
         for (var ox = wx.x; ox < wx.y; ox++) {
             let o = obase + oy * p.ow + ox;
-            if (idx_in[o] == me) { acc += dy[o]; }
+            if (idx_at2[o] == me) { acc += dy[o]; }
         }
     }
     dx[i] = acc;

@@ -16,7 +16,9 @@ use crate::error::Result;
 use crate::gpu::kernels::{KernelChoice, MatmulVariant};
 use crate::gpu::{Gpu, GpuBackend};
 use crate::model::{Arch, DataSizes, Fusion, Graph, GraphSpec};
-use crate::ops::{views, AdamConfig, BufferSpec, LossKind, Matmul, MatmulShape, NoiseKind, Op};
+use crate::ops::{
+    views, Activation, AdamConfig, BufferSpec, LossKind, Matmul, MatmulShape, NoiseKind, Op,
+};
 use crate::report::{median, opt, table};
 use crate::sample::{random_buffers, SAMPLE_STEP};
 use crate::train::{TrainConfig, Trainer};
@@ -41,8 +43,24 @@ impl Case {
         self.op.dims().iter().map(|&(_, v)| v).collect()
     }
 
+    /// The kernel variant the case runs: a matmul's; for ops that share a kernel, their
+    /// part of it: `transposed` for a transposed conv (conv2d's kernels with the roles of
+    /// its two sides swapped), the activation for an elementwise activation; `-` for the
+    /// rest.
     pub fn variant(&self) -> &'static str {
-        self.choice.matmul.map_or("-", MatmulVariant::name)
+        if let Some(matmul) = self.choice.matmul {
+            return matmul.name();
+        }
+        match &self.op {
+            Op::ActivationForward(o) => o.act.name(),
+            Op::ActivationBackward(o) => o.act.name(),
+            Op::ConvTranspose2dForward(_)
+            | Op::ConvTranspose2dBackwardInput(_)
+            | Op::ConvTranspose2dBackwardWeight(_)
+            | Op::ConvTranspose2dActForward(_)
+            | Op::ConvTranspose2dBackward(_) => "transposed",
+            _ => "-",
+        }
     }
 
     /// `entry[dims]` without spaces, what `bench --filter` matches.
@@ -60,6 +78,10 @@ pub struct Row {
     /// The same sizes by name, from which the PyTorch peer rebuilds the op.
     #[serde(default)]
     pub dims: BTreeMap<String, usize>,
+    /// The name of the activation a fused op applies (its `act` dim, `Activation::name`):
+    /// the PyTorch peer finds torch's functions by it, so that codes stay on our side.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activation: Option<String>,
     pub gpu_ms: Option<f64>,
     pub cpu_ms: Option<f64>,
     pub speedup: Option<f64>,
@@ -306,12 +328,21 @@ pub async fn run_case(gpu: &Arc<Gpu>, case: &Case, opts: &Options) -> Result<Row
     } else {
         None
     };
-    let dims = case.op.dims().into_iter().map(|(k, v)| (k.to_string(), v));
+    let dims: BTreeMap<String, usize> = case
+        .op
+        .dims()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    let activation = dims
+        .get("act")
+        .and_then(|&code| Activation::from_code(code));
     Ok(Row {
         op: case.name().to_string(),
         variant: case.variant().to_string(),
         shape: case.shape(),
-        dims: dims.collect(),
+        dims,
+        activation: activation.map(|a| a.name().to_string()),
         gpu_ms: Some(gpu_ms),
         cpu_ms,
         speedup: cpu_ms.map(|c| c / gpu_ms),
@@ -364,6 +395,7 @@ pub async fn train_rows(
                 variant: "-".into(),
                 shape: vec![images, batch],
                 dims: BTreeMap::from([("images".into(), images), ("batch".into(), batch)]),
+                activation: None,
                 gpu_ms: Some(best * 1e3),
                 cpu_ms: None,
                 speedup: None,

@@ -86,6 +86,7 @@ pub fn random_buffers(op: &Op, seed: u64) -> Vec<Vec<u32>> {
                 .map(|_| match act {
                     Activation::Relu => rng.random_range(-0.5f32..1.0).max(0.0),
                     Activation::Sigmoid => rng.random_range(0.0f32..1.0),
+                    Activation::Tanh => rng.random_range(-1.0f32..1.0),
                 })
                 .collect()
         };

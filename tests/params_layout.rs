@@ -1,6 +1,6 @@
 //! One source of truth for every params uniform: each Rust struct that mirrors a WGSL
 //! struct is checked, field by field, against naga's reflection of the shader it is
-//! built into (shaders/common.wgsl plus the family's file).
+//! built into (its parts, then the family's file).
 
 use wgsl_autoencoder::gpu::kernels::{params_layouts, Shader};
 

@@ -4,10 +4,13 @@
 //! the comparison share one copy of the shapes, the tolerances and the rules:
 //!
 //! - seeded inputs, never zeros, with the inputs that must mean something made valid;
-//! - every overwritten output filled with NaN first, so that an element the kernel never
-//!   writes fails;
-//! - |gpu − cpu| ≤ atol + rtol·|cpu| for floats, equality for integers (indices).
+//! - every overwritten output filled with NaN first (`POISON`, a NaN no arithmetic makes),
+//!   so that an element the kernel never writes fails;
+//! - |gpu − cpu| ≤ atol + rtol·|cpu| for floats, equality for integers (indices); where
+//!   the reference gives a NaN or an infinity (from NaN or infinite inputs), the GPU must
+//!   give the same: any NaN but the poison, the same infinity.
 
+pub mod launches;
 pub mod run;
 pub mod tables;
 
@@ -147,6 +150,11 @@ impl Outcome {
     }
 }
 
+/// The NaN every overwritten output is filled with before a kernel runs: a quiet NaN with a
+/// payload, which arithmetic does not make (it gives 0x7fc00000 or passes an input's on),
+/// so that an element never written is told from one the kernel made NaN.
+pub const POISON: u32 = 0x7fc0_0bad;
+
 /// Loads `init` into fresh buffers, NaN-fills the overwritten outputs, runs the op once and
 /// reads every output back, in binding order.
 pub async fn run_once(
@@ -170,7 +178,7 @@ pub async fn run_once(
     }
     // In-place state (Adam's parameters and moments, a running total) keeps its values.
     for b in bindings.iter().filter(|b| b.access == Access::Write) {
-        let nan = vec![f32::NAN.to_bits(); b.view.len];
+        let nan = vec![POISON; b.view.len];
         backend.write(b.view.buf, b.view.offset, &nan)?;
     }
     backend.compile("check", std::slice::from_ref(op)).await?;
@@ -215,16 +223,25 @@ pub fn compare(
             let (gv, cv, within) = match b.elem {
                 Elem::U32 => (g as f64, c as f64, g == c),
                 Elem::F32 => {
+                    let written = g != POISON;
                     let (g, c) = (f32::from_bits(g), f32::from_bits(c));
-                    let err = (g - c).abs();
-                    if err.is_finite() {
+                    let within = if c.is_nan() {
+                        // The reference's NaN (a NaN input's): a NaN the kernel wrote.
+                        g.is_nan() && written
+                    } else if c.is_infinite() {
+                        g == c
+                    } else {
+                        let err = (g - c).abs();
                         let allowed = tol.atol + tol.rtol * c.abs();
-                        outcome.worst = outcome.worst.max(err as f64);
-                        outcome.worst_of_tol =
-                            outcome.worst_of_tol.max(err as f64 / allowed as f64);
-                    }
-                    // Written so that a NaN on either side counts as a mismatch.
-                    (g as f64, c as f64, err <= tol.atol + tol.rtol * c.abs())
+                        if err.is_finite() {
+                            outcome.worst = outcome.worst.max(err as f64);
+                            outcome.worst_of_tol =
+                                outcome.worst_of_tol.max(err as f64 / allowed as f64);
+                        }
+                        // Written so that a NaN or an infinity on the GPU's side fails.
+                        err <= allowed
+                    };
+                    (g as f64, c as f64, within)
                 }
             };
             if !within {

@@ -94,7 +94,7 @@ const TRANSPOSES: [(bool, bool); 4] = [(false, false), (false, true), (true, fal
 /// so the other layouts add nothing the plain table has not checked.
 fn epilogue_layouts() -> Vec<(Epilogue, (bool, bool))> {
     let mut list = Vec::new();
-    for act in [Activation::Relu, Activation::Sigmoid] {
+    for act in Activation::ALL {
         list.push((Epilogue::BiasAct { bias: V, act }, (false, true)));
         list.push((Epilogue::ActBackward { y: V, act }, (false, false)));
     }
@@ -231,7 +231,7 @@ pub fn bias_backward() -> Vec<Case> {
 
 pub fn activation_forward() -> Vec<Case> {
     let mut cases = Vec::new();
-    for act in [Activation::Relu, Activation::Sigmoid] {
+    for act in Activation::ALL {
         for (i, &(rows, cols)) in ELEMENTWISE_SHAPES.iter().enumerate() {
             let len = rows * cols;
             let v = views(&[len, len]);
@@ -245,13 +245,55 @@ pub fn activation_forward() -> Vec<Case> {
             let init = vec![random(len, i as u64, -6.0, 6.0), vec![0; len]];
             cases.push(Case::given(format!("{act:?} {len}"), op, init, TIGHT));
         }
+        let len = SPECIAL_VALUES.len();
+        let v = views(&[len, len]);
+        let op = Op::from(ActivationForward {
+            act,
+            x: v[0],
+            y: v[1],
+            rows: 1,
+            cols: len,
+        });
+        let init = vec![words(&SPECIAL_VALUES), vec![0; len]];
+        let label = format!("{act:?} NaN, ±inf and where exp and tanh saturate");
+        cases.push(Case::given(label, op, init, TIGHT));
     }
     cases
 }
 
+/// Inputs a fast-math compiler may mishandle: NaN (which must come out NaN), infinities,
+/// signed zeros, and values around where the activations change form or clamp their
+/// arguments (±10 for tanh; -80, -104 and 88 for sigmoid) and beyond, up to the largest
+/// floats.
+const SPECIAL_VALUES: [f32; 23] = [
+    f32::NAN,
+    f32::INFINITY,
+    f32::NEG_INFINITY,
+    0.0,
+    -0.0,
+    1e-30,
+    -1e-30,
+    9.5,
+    -9.5,
+    10.5,
+    -10.5,
+    20.0,
+    -20.0,
+    79.5,
+    -79.5,
+    -80.5,
+    88.5,
+    -88.5,
+    -100.0,
+    -104.5,
+    200.0,
+    f32::MAX,
+    f32::MIN,
+];
+
 pub fn activation_backward() -> Vec<Case> {
     let mut cases = Vec::new();
-    for act in [Activation::Relu, Activation::Sigmoid] {
+    for act in Activation::ALL {
         for (i, &(rows, cols)) in ELEMENTWISE_SHAPES.iter().enumerate() {
             let len = rows * cols;
             let v = views(&[len, len, len]);
@@ -263,11 +305,19 @@ pub fn activation_backward() -> Vec<Case> {
                 rows,
                 cols,
             });
-            // y as the forward would produce it: in (0, 1) for Sigmoid, ≥ 0 with zeros
-            // for ReLU.
-            let y: Vec<f32> = random(len, 70 + i as u64, -0.5, 1.0)
+            // y as the forward would produce it: ≥ 0 with zeros for ReLU, in (0, 1) for
+            // Sigmoid, in (-1, 1) for Tanh.
+            let low = if act == Activation::Tanh { -1.0 } else { -0.5 };
+            let y: Vec<f32> = random(len, 70 + i as u64, low, 1.0)
                 .into_iter()
-                .map(|y| f32::from_bits(y).max(0.0))
+                .map(f32::from_bits)
+                .map(|y| {
+                    if act == Activation::Tanh {
+                        y
+                    } else {
+                        y.max(0.0)
+                    }
+                })
                 .collect();
             let init = vec![
                 words(&y),
@@ -284,17 +334,37 @@ pub fn activation_backward() -> Vec<Case> {
 /// stride, and a batch of MNIST images.
 const LOSS_SHAPES: [(usize, usize); 5] = [(1, 1), (3, 7), (1, 255), (5, 257), (128, 784)];
 
-/// Sigmoid outputs, kept off 0 and 1 only by chance, and pixel-like targets.
-fn predictions_and_targets(len: usize, seed: u64) -> (Vec<u32>, Vec<u32>) {
+/// Sigmoid outputs, kept off 0 and 1 only by chance, and pixel-like targets; for the
+/// last case of each table (`edges`), predictions of exactly 0 and 1 (whose logs BCE
+/// clamps at -100 without taking log(0)), and next to them.
+fn predictions_and_targets(len: usize, seed: u64, edges: bool) -> (Vec<u32>, Vec<u32>) {
+    if edges {
+        let y: Vec<f32> = (0..len).map(|i| EDGE_PREDICTIONS[i % 7]).collect();
+        let t: Vec<f32> = (0..len).map(|i| [0.0, 1.0, 0.5][i % 3]).collect();
+        return (words(&y), words(&t));
+    }
     (random(len, seed, 0.0, 1.0), random(len, seed + 1, 0.0, 1.0))
+}
+
+const EDGE_PREDICTIONS: [f32; 7] = [0.0, 1.0, 1e-30, 0.99999994, 0.5, 1e-7, 0.9999];
+
+/// The loss tables' shapes, and the edge case on one of them.
+fn loss_shapes(more: &[(usize, usize)]) -> Vec<((usize, usize), bool)> {
+    let plain = LOSS_SHAPES.iter().chain(more).map(|&s| (s, false));
+    plain.chain([((3, 7), true)]).collect()
+}
+
+fn loss_label(loss: LossKind, (rows, cols): (usize, usize), edges: bool) -> String {
+    let edges = if edges { " with y = 0 and 1" } else { "" };
+    format!("{loss:?} {rows}x{cols}{edges}")
 }
 
 pub fn loss_forward() -> Vec<Case> {
     let mut cases = Vec::new();
     for loss in [LossKind::Mse, LossKind::Bce] {
-        for (i, &(rows, cols)) in LOSS_SHAPES.iter().enumerate() {
+        for (i, ((rows, cols), edges)) in loss_shapes(&[]).into_iter().enumerate() {
             let len = rows * cols;
-            let (y, t) = predictions_and_targets(len, 10 * i as u64);
+            let (y, t) = predictions_and_targets(len, 10 * i as u64, edges);
             let v = views(&[len, len, 1, 1]);
             let op = Op::from(LossForward {
                 loss,
@@ -313,7 +383,7 @@ pub fn loss_forward() -> Vec<Case> {
                 rtol: 1e-5,
             };
             cases.push(Case::given(
-                format!("{loss:?} {rows}x{cols}"),
+                loss_label(loss, (rows, cols), edges),
                 op,
                 init,
                 tol,
@@ -326,9 +396,9 @@ pub fn loss_forward() -> Vec<Case> {
 pub fn loss_backward() -> Vec<Case> {
     let mut cases = Vec::new();
     for loss in [LossKind::Mse, LossKind::Bce] {
-        for (i, &(rows, cols)) in LOSS_SHAPES.iter().enumerate() {
+        for (i, ((rows, cols), edges)) in loss_shapes(&[]).into_iter().enumerate() {
             let len = rows * cols;
-            let (y, t) = predictions_and_targets(len, 10 * i as u64);
+            let (y, t) = predictions_and_targets(len, 10 * i as u64, edges);
             let v = views(&[len, len, len]);
             let op = Op::from(LossBackward {
                 loss,
@@ -340,7 +410,7 @@ pub fn loss_backward() -> Vec<Case> {
             });
             let init = vec![y, t, vec![0; len]];
             cases.push(Case::given(
-                format!("{loss:?} {rows}x{cols}"),
+                loss_label(loss, (rows, cols), edges),
                 op,
                 init,
                 TIGHT,
@@ -355,10 +425,10 @@ pub fn loss_backward() -> Vec<Case> {
 pub fn loss_sigmoid_backward() -> Vec<Case> {
     let mut cases = Vec::new();
     for loss in [LossKind::Mse, LossKind::Bce] {
-        for (i, &(rows, cols)) in LOSS_SHAPES.iter().chain(&[(1000, 784)]).enumerate() {
+        for (i, ((rows, cols), edges)) in loss_shapes(&[(1000, 784)]).into_iter().enumerate() {
             let len = rows * cols;
             let groups = crate::ops::loss_totals(len);
-            let (y, t) = predictions_and_targets(len, 10 * i as u64);
+            let (y, t) = predictions_and_targets(len, 10 * i as u64, edges);
             let v = views(&[len, len, len, groups]);
             let op = Op::from(LossSigmoidBackward {
                 loss,
@@ -376,7 +446,7 @@ pub fn loss_sigmoid_backward() -> Vec<Case> {
                 rtol: 1e-5,
             };
             cases.push(Case::given(
-                format!("{loss:?} {rows}x{cols}"),
+                loss_label(loss, (rows, cols), edges),
                 op,
                 init,
                 tol,
@@ -658,7 +728,39 @@ pub fn max_pool2d_forward() -> Vec<Case> {
         let case = Case::given(format!("{s:?}"), op, init, TIGHT);
         cases.push(case.with_step(StepParams::default()));
     }
+    // Windows that overlap, with NaNs (which take a window over, as in PyTorch) and
+    // infinities among the inputs.
+    let s = Pool2dShape {
+        n: 2,
+        c: 3,
+        h: 7,
+        w: 6,
+        k: 3,
+        stride: 2,
+    };
+    let v = views(&[s.x_len(), s.y_len(), s.y_len()]);
+    let op = Op::from(MaxPool2dForward {
+        x: v[0],
+        y: v[1],
+        idx: v[2],
+        shape: s,
+    });
+    let x = with_special_values(random(s.x_len(), 99, -1.0, 1.0), [11, 13, 17]);
+    let init = vec![x, vec![0; s.y_len()], vec![0; s.y_len()]];
+    let case = Case::given(format!("{s:?} with NaN and ±inf"), op, init, TIGHT);
+    cases.push(case.with_step(StepParams::default()));
     cases
+}
+
+/// `words` with a NaN, +inf and -inf every `every[0]`, `every[1]` and `every[2]` places.
+fn with_special_values(mut words: Vec<u32>, every: [usize; 3]) -> Vec<u32> {
+    let special = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY];
+    for (i, w) in words.iter_mut().enumerate() {
+        if let Some(k) = (0..3).find(|&k| i % every[k] == 5) {
+            *w = special[k].to_bits();
+        }
+    }
+    words
 }
 
 pub fn max_pool2d_backward() -> Vec<Case> {
@@ -828,12 +930,9 @@ fn model_tconvs() -> [ConvTranspose2dShape; 2] {
     [tconv(8, 7, 8), tconv(8, 14, 16)]
 }
 
+/// The activations in turn, so that a table of a few shapes reaches each.
 fn act_of(i: usize) -> Activation {
-    if i.is_multiple_of(2) {
-        Activation::Relu
-    } else {
-        Activation::Sigmoid
-    }
+    Activation::ALL[i % Activation::ALL.len()]
 }
 
 fn fused_case(label: String, op: Op, seed: u64, terms: usize) -> Case {
@@ -895,6 +994,39 @@ pub fn conv2d_act_pool_forward() -> Vec<Case> {
                 50 + i as u64,
                 shape.c * shape.kh * shape.kw,
             )
+        })
+        .chain(special_values_stages())
+        .collect()
+}
+
+/// The autoencoder's first stage with NaNs and infinities in its input: the sums they
+/// reach are NaN or infinite, and must come out of every activation and the pool as the
+/// reference's do (a NaN taking its window over).
+fn special_values_stages() -> Vec<Case> {
+    let shape = model_convs()[0];
+    let pool = Some(FusedPool {
+        idx: V,
+        k: 2,
+        stride: 2,
+    });
+    Activation::ALL
+        .into_iter()
+        .map(|act| {
+            let op = Conv2dActForward {
+                x: V,
+                w: V,
+                b: V,
+                y: V,
+                shape,
+                act,
+                pool,
+            };
+            let label = format!("{act:?} pool 2/2 {shape:?} with NaN and ±inf");
+            let mut case = fused_case(label, op.into(), 90, shape.c * shape.kh * shape.kw);
+            // A few of each, so that most sums stay finite.
+            let x = std::mem::take(&mut case.init[0]);
+            case.init[0] = with_special_values(x, [211, 223, 227]);
+            case
         })
         .collect()
 }
@@ -1024,7 +1156,9 @@ pub fn conv_transpose2d_backward() -> Vec<Case> {
         .enumerate()
         .map(|(i, st)| {
             let s = tconv_shape(st);
-            (s, input_grad(s.n, s.c, s.h, s.w, i))
+            // One step on from conv2d_backward's, so that between them the
+            // activations each reach both kinds of input gradient.
+            (s, input_grad(s.n, s.c, s.h, s.w, i + 1))
         })
         .collect();
     let [tconv1, tconv2] = model_tconvs();

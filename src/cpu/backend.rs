@@ -10,7 +10,7 @@ use crate::cpu::{
 };
 use crate::error::{Error, Result};
 use crate::ops::{
-    Activation, BufId, BufferSpec, Epilogue, InputGrad, LossKind, NoiseKind, Op, StepParams, View,
+    BufId, BufferSpec, Epilogue, InputGrad, LossKind, NoiseKind, Op, StepParams, View,
 };
 
 #[derive(Default)]
@@ -279,17 +279,11 @@ fn run_reference(op: &Op, i: &Inputs, outs: &mut [&mut [u32]], step: &StepParams
         }
         Op::ActivationForward(o) => {
             let [y] = outputs(op, outs)?;
-            match o.act {
-                Activation::Relu => elementwise::relu_forward(f(&o.x), f32s(y)),
-                Activation::Sigmoid => elementwise::sigmoid_forward(f(&o.x), f32s(y)),
-            }
+            elementwise::act_forward(o.act, f(&o.x), f32s(y))
         }
         Op::ActivationBackward(o) => {
             let [dx] = outputs(op, outs)?;
-            match o.act {
-                Activation::Relu => elementwise::relu_backward(f(&o.y), f(&o.dy), f32s(dx)),
-                Activation::Sigmoid => elementwise::sigmoid_backward(f(&o.y), f(&o.dy), f32s(dx)),
-            }
+            elementwise::act_backward(o.act, f(&o.y), f(&o.dy), f32s(dx))
         }
         Op::LossForward(o) => {
             let [value, total] = outputs(op, outs)?;

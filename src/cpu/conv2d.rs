@@ -397,7 +397,7 @@ mod tests {
         let w = random_vec(s.w_len(), 1);
         let g = random_vec(s.y_len(), 2);
         let b = vec![0.0; s.o];
-        for act in [Activation::Relu, Activation::Sigmoid] {
+        for act in Activation::ALL {
             // Away from ReLU's kink and from ties in a window, where the max switches.
             let spread = |len: usize, seed: u64| -> Vec<f32> {
                 let v = random_vec(len, seed);

@@ -19,10 +19,10 @@ pub fn bias_backward(rows: usize, cols: usize, dy: &[f32], db: &mut [f32]) {
     }
 }
 
-// x (L) -> y (L)
+// x (L) -> y (L); a NaN stays NaN, as in PyTorch (f32::max would drop it)
 pub fn relu_forward(x: &[f32], y: &mut [f32]) {
     for (y, &x) in y.iter_mut().zip(x) {
-        *y = x.max(0.0);
+        *y = if x.is_nan() { x } else { x.max(0.0) };
     }
 }
 
@@ -47,19 +47,35 @@ pub fn sigmoid_backward(y: &[f32], dy: &[f32], dx: &mut [f32]) {
     }
 }
 
-// x (L) -> y (L): relu_forward or sigmoid_forward
+// x (L) -> y (L)
+pub fn tanh_forward(x: &[f32], y: &mut [f32]) {
+    for (y, &x) in y.iter_mut().zip(x) {
+        *y = (x as f64).tanh() as f32;
+    }
+}
+
+// y (L), dy (L) -> dx (L)
+pub fn tanh_backward(y: &[f32], dy: &[f32], dx: &mut [f32]) {
+    for ((dx, &y), &dy) in dx.iter_mut().zip(y).zip(dy) {
+        *dx = (dy as f64 * (1.0 - y as f64 * y as f64)) as f32;
+    }
+}
+
+// x (L) -> y (L): the forward of the activation (relu_forward, sigmoid_forward, …)
 pub fn act_forward(act: Activation, x: &[f32], y: &mut [f32]) {
     match act {
         Activation::Relu => relu_forward(x, y),
         Activation::Sigmoid => sigmoid_forward(x, y),
+        Activation::Tanh => tanh_forward(x, y),
     }
 }
 
-// y (L), dy (L) -> dx (L): relu_backward or sigmoid_backward
+// y (L), dy (L) -> dx (L): the backward of the activation, from its output
 pub fn act_backward(act: Activation, y: &[f32], dy: &[f32], dx: &mut [f32]) {
     match act {
         Activation::Relu => relu_backward(y, dy, dx),
         Activation::Sigmoid => sigmoid_backward(y, dy, dx),
+        Activation::Tanh => tanh_backward(y, dy, dx),
     }
 }
 
@@ -76,12 +92,16 @@ mod tests {
         let mut db = [0.0; 2];
         bias_backward(2, 2, &[1.0, 2.0, 3.0, 4.0], &mut db);
         assert_eq!(db, [4.0, 6.0]);
-        let mut r = [0.0; 3];
-        relu_forward(&[-1.0, 0.0, 2.5], &mut r);
-        assert_eq!(r, [0.0, 0.0, 2.5]);
+        let mut r = [0.0; 4];
+        relu_forward(&[-1.0, 0.0, 2.5, f32::NAN], &mut r);
+        assert_eq!(r[..3], [0.0, 0.0, 2.5]);
+        assert!(r[3].is_nan());
         let mut s = [0.0; 1];
         sigmoid_forward(&[0.0], &mut s);
         assert_eq!(s, [0.5]);
+        let mut t = [0.0; 3];
+        tanh_forward(&[0.0, 20.0, -20.0], &mut t);
+        assert_eq!(t, [0.0, 1.0, -1.0]);
     }
 
     #[test]
@@ -109,9 +129,10 @@ mod tests {
         let g = random_vec(20, 5);
         type Forward = fn(&[f32], &mut [f32]);
         type Backward = fn(&[f32], &[f32], &mut [f32]);
-        let cases: [(&str, Forward, Backward); 2] = [
+        let cases: [(&str, Forward, Backward); 3] = [
             ("relu_backward", relu_forward, relu_backward),
             ("sigmoid_backward", sigmoid_forward, sigmoid_backward),
+            ("tanh_backward", tanh_forward, tanh_backward),
         ];
         for (name, forward, backward) in cases {
             let mut y = vec![0.0; x.len()];

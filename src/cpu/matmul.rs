@@ -2,9 +2,7 @@
 //! plain product and the elementwise references, so that they mean exactly what the ops
 //! they replace mean.
 
-use crate::cpu::elementwise::{
-    bias_backward, bias_forward, relu_backward, relu_forward, sigmoid_backward, sigmoid_forward,
-};
+use crate::cpu::elementwise::{act_backward, act_forward, bias_backward, bias_forward};
 use crate::ops::{Activation, MatmulShape};
 
 /// Element (row, col) of op(A).
@@ -54,10 +52,7 @@ pub fn matmul_bias_act(
     matmul(s, a, b, &mut product);
     let mut z = vec![0.0; s.c_len()];
     bias_forward(s.n, &product, bias, &mut z);
-    match act {
-        Activation::Relu => relu_forward(&z, c),
-        Activation::Sigmoid => sigmoid_forward(&z, c),
-    }
+    act_forward(act, &z, c);
 }
 
 // a (M,K) or (K,M), b (K,N) or (N,K), y (M,N) -> c (M,N)
@@ -71,10 +66,7 @@ pub fn matmul_act_backward(
 ) {
     let mut product = vec![0.0; s.c_len()];
     matmul(s, a, b, &mut product);
-    match act {
-        Activation::Relu => relu_backward(y, &product, c),
-        Activation::Sigmoid => sigmoid_backward(y, &product, c),
-    }
+    act_backward(act, y, &product, c);
 }
 
 // a (M,K) or (K,M), b (K,N) or (N,K) -> c (M,N), db (M)
@@ -180,13 +172,10 @@ mod tests {
             trans_b: true,
             ..MatmulShape::new(batch, inp, out)
         };
-        for act in [Activation::Relu, Activation::Sigmoid] {
+        for act in Activation::ALL {
             let activate = |h: &[f32]| {
                 let mut y = vec![0.0; h.len()];
-                match act {
-                    Activation::Relu => relu_forward(h, &mut y),
-                    Activation::Sigmoid => sigmoid_forward(h, &mut y),
-                }
+                act_forward(act, h, &mut y);
                 y
             };
             // dh = (g · W) ⊙ act'(act(h))
@@ -209,10 +198,7 @@ mod tests {
             let mut z = vec![0.0; batch * out];
             matmul_bias_act(&forward, act, &y, &w, &b, &mut z);
             let mut dz = vec![0.0; batch * out];
-            match act {
-                Activation::Relu => relu_backward(&z, &g, &mut dz),
-                Activation::Sigmoid => sigmoid_backward(&z, &g, &mut dz),
-            }
+            act_backward(act, &z, &g, &mut dz);
             let s = MatmulShape {
                 trans_a: true,
                 ..MatmulShape::new(out, batch, inp)

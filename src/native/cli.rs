@@ -92,7 +92,7 @@ pub struct BenchArgs {
     /// One JSON object per row instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// Only the kernel rows whose "op [shape]" contains this text, e.g. `conv2d` or `[128,`.
+    /// Only the kernel rows whose `op [shape]` contains this text, e.g. `conv2d` or `[128,`.
     #[arg(long)]
     pub filter: Option<String>,
     /// Folder with the MNIST .gz files, for --train [default: data/mnist].
@@ -203,7 +203,7 @@ pub struct TrainArgs {
     #[arg(long, allow_negative_numbers = true)]
     pub limit: Option<usize>,
     /// A denoising autoencoder: the model sees corrupted images, `gaussian:STD` (noise
-    /// added, clamped to [0,1]) or `mask:P` (a fraction P of pixels zeroed), and learns
+    /// added, clamped to `[0,1]`) or `mask:P` (a fraction P of pixels zeroed), and learns
     /// to give back the clean ones.
     #[arg(long)]
     pub noise: Option<String>,
@@ -223,7 +223,7 @@ pub struct TrainArgs {
     #[arg(long, value_enum)]
     pub backend: Option<BackendKind>,
     /// Output folder for metrics.jsonl, the checkpoints and the pictures; a new or empty
-    /// one [default: runs/<model>-<timestamp>].
+    /// one (by default `runs/<model>-<timestamp>`).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Start from the weights of a checkpoint saved by an earlier run of the same architecture.

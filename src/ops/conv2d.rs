@@ -39,28 +39,8 @@ impl Conv2dShape {
     }
 
     pub fn validate(&self) -> Result<(), ShapeError> {
-        let dims = [
-            ("batch size", self.n),
-            ("input channels", self.c),
-            ("input height", self.h),
-            ("input width", self.w),
-            ("output channels", self.o),
-            ("kernel height", self.kh),
-            ("kernel width", self.kw),
-        ];
-        for (name, v) in dims {
-            if v == 0 {
-                return Err(ShapeError::new(format!(
-                    "conv2d: {name} must be positive, got 0 (shape {self:?})"
-                )));
-            }
-        }
-        if self.stride == 0 {
-            return Err(ShapeError::new(format!(
-                "conv2d: non-positive stride is not supported (stride {})",
-                self.stride
-            )));
-        }
+        let sizes = [self.n, self.c, self.h, self.w, self.o, self.kh, self.kw];
+        check_sizes("conv2d", self, sizes, self.stride)?;
         let (ph, pw) = (self.h + 2 * self.pad, self.w + 2 * self.pad);
         if ph < self.kh || pw < self.kw {
             return Err(ShapeError::new(format!(
@@ -85,46 +65,183 @@ impl Conv2dShape {
     }
 }
 
-fn conv_dims(s: &Conv2dShape) -> Vec<(&'static str, usize)> {
-    vec![
-        ("n", s.n),
-        ("c", s.c),
-        ("h", s.h),
-        ("w", s.w),
-        ("o", s.o),
-        ("kh", s.kh),
-        ("kw", s.kw),
-        ("stride", s.stride),
-        ("pad", s.pad),
-    ]
+/// The checks both conv layers make first, in PyTorch's words: `sizes` (n, c, h, w, o, kh,
+/// kw) positive, and the stride.
+pub(super) fn check_sizes(
+    layer: &str,
+    shape: &dyn std::fmt::Debug,
+    sizes: [usize; 7],
+    stride: usize,
+) -> Result<(), ShapeError> {
+    let names = [
+        "batch size",
+        "input channels",
+        "input height",
+        "input width",
+        "output channels",
+        "kernel height",
+        "kernel width",
+    ];
+    if let Some((name, _)) = names.iter().zip(sizes).find(|&(_, v)| v == 0) {
+        return Err(ShapeError::new(format!(
+            "{layer}: {name} must be positive, got 0 (shape {shape:?})"
+        )));
+    }
+    if stride == 0 {
+        return Err(ShapeError::new(format!(
+            "{layer}: non-positive stride is not supported (stride {stride})"
+        )));
+    }
+    Ok(())
 }
 
-/// 2·N·O·OH·OW·C·KH·KW, the same for each of the three products.
-fn conv_flops(s: &Conv2dShape) -> f64 {
-    2.0 * (s.n * s.o * s.out_h() * s.out_w()) as f64 * (s.c * s.kh * s.kw) as f64
+/// What the conv ops need of a layer's sizes, a conv2d's or a transposed conv's: its
+/// tensors' lengths, checks and names, and the conv2d whose kernels run it. Each conv op
+/// is one struct generic over it, so that `Conv2d*` and `ConvTranspose2d*` ops share their
+/// definitions, and the GPU runs both layers on conv2d's kernels.
+pub trait ConvShape: Copy + std::fmt::Debug + PartialEq {
+    /// The entry points (and reference functions) of the layer's forward, input gradient
+    /// and weight gradient.
+    const ENTRIES: [&'static str; 3];
+    /// Whether the layer is the adjoint of `conv2d()` (a transposed conv) rather than it.
+    const TRANSPOSED: bool;
+
+    /// The conv2d whose kernels run the layer: the layer itself, or for a transposed conv
+    /// the conv2d whose input has the transposed conv's output size and whose output has
+    /// its input size, reading the same weight memory as (O, C, KH, KW).
+    fn conv2d(&self) -> Conv2dShape;
+    /// The layer's input x as (N, C, H, W).
+    fn input(&self) -> [usize; 4];
+    /// Its output channels: the bias's length.
+    fn out_channels(&self) -> usize;
+    fn set_batch(&mut self, n: usize);
+    fn validate(&self) -> Result<(), ShapeError>;
+    /// Named sizes, as benchmark rows give them to the PyTorch peer.
+    fn dims(&self) -> Vec<(&'static str, usize)>;
+    /// `[N,C,H,W]->O k3 s1 p1`, and a transposed conv's output padding.
+    fn label(&self) -> String;
+    fn y_len(&self) -> usize;
+
+    /// The weight's length, the conv2d's (a transposed conv's is the same memory).
+    fn w_len(&self) -> usize {
+        self.conv2d().w_len()
+    }
+
+    fn x_len(&self) -> usize {
+        self.input().iter().product()
+    }
+
+    /// 2·N·O·OH·OW·C·KH·KW of the conv2d: the same for the forward and both gradients.
+    fn flops(&self) -> f64 {
+        let s = self.conv2d();
+        2.0 * (s.n * s.o * s.out_h() * s.out_w()) as f64 * (s.c * s.kh * s.kw) as f64
+    }
 }
 
-/// `[N,C,H,W]->O k3 s1 p1`
-fn conv_label(s: &Conv2dShape) -> String {
-    format!(
-        "[{},{},{},{}]->{} k{} s{} p{}",
-        s.n, s.c, s.h, s.w, s.o, s.kh, s.stride, s.pad
-    )
+impl ConvShape for Conv2dShape {
+    const ENTRIES: [&'static str; 3] = [
+        "conv2d_forward",
+        "conv2d_backward_input",
+        "conv2d_backward_weight",
+    ];
+    const TRANSPOSED: bool = false;
+
+    fn conv2d(&self) -> Conv2dShape {
+        *self
+    }
+
+    fn input(&self) -> [usize; 4] {
+        [self.n, self.c, self.h, self.w]
+    }
+
+    fn out_channels(&self) -> usize {
+        self.o
+    }
+
+    fn set_batch(&mut self, n: usize) {
+        self.n = n;
+    }
+
+    fn validate(&self) -> Result<(), ShapeError> {
+        Conv2dShape::validate(self)
+    }
+
+    fn dims(&self) -> Vec<(&'static str, usize)> {
+        layer_dims(
+            self.input(),
+            self.o,
+            [self.kh, self.kw, self.stride, self.pad],
+        )
+    }
+
+    fn label(&self) -> String {
+        layer_label(self.input(), self.o, [self.kh, self.stride, self.pad])
+    }
+
+    fn y_len(&self) -> usize {
+        Conv2dShape::y_len(self)
+    }
 }
 
-// x (N,C,H,W), w (O,C,KH,KW), b (O) -> y (N,O,OH,OW)
+/// A conv layer's sizes by name: its input (n, c, h, w), its output channels, and its
+/// kernel's (kh, kw, stride, pad).
+pub(super) fn layer_dims(
+    [n, c, h, w]: [usize; 4],
+    o: usize,
+    [kh, kw, stride, pad]: [usize; 4],
+) -> Vec<(&'static str, usize)> {
+    let sizes = [n, c, h, w, o, kh, kw, stride, pad];
+    let names = ["n", "c", "h", "w", "o", "kh", "kw", "stride", "pad"];
+    names.into_iter().zip(sizes).collect()
+}
+
+/// `[N,C,H,W]->O k3 s1 p1`, from the input, the output channels and (k, stride, pad).
+pub(super) fn layer_label([n, c, h, w]: [usize; 4], o: usize, [k, s, p]: [usize; 3]) -> String {
+    format!("[{n},{c},{h},{w}]->{o} k{k} s{s} p{p}")
+}
+
+/// The parts of `OpDef` an unfused conv op takes from its shape as they are: sizes,
+/// work, checks, batch and label.
+macro_rules! sized_by_shape {
+    () => {
+        fn dims(&self) -> Vec<(&'static str, usize)> {
+            self.shape.dims()
+        }
+
+        fn flops(&self) -> f64 {
+            self.shape.flops()
+        }
+
+        fn validate(&self) -> Result<(), ShapeError> {
+            self.shape.validate()
+        }
+
+        fn set_rows(&mut self, rows: usize) {
+            self.shape.set_batch(rows);
+        }
+
+        fn label(&self) -> String {
+            self.shape.label()
+        }
+    };
+}
+
+// x (N,C,H,W), w (O,C,KH,KW), b (O) -> y (N,O,OH,OW); transposed, w (C,O,KH,KW)
+/// A conv layer's forward (`Conv2dForward`, `ConvTranspose2dForward`).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Conv2dForward {
+pub struct ConvForward<S> {
     pub x: View,
     pub w: View,
     pub b: View,
     pub y: View,
-    pub shape: Conv2dShape,
+    pub shape: S,
 }
 
-impl OpDef for Conv2dForward {
+pub type Conv2dForward = ConvForward<Conv2dShape>;
+
+impl<S: ConvShape> OpDef for ConvForward<S> {
     fn entry(&self) -> &'static str {
-        "conv2d_forward"
+        S::ENTRIES[0]
     }
 
     fn slots(&mut self) -> Vec<Slot<'_>> {
@@ -132,44 +249,29 @@ impl OpDef for Conv2dForward {
         vec![
             Slot::input("x", &mut self.x, s.x_len()),
             Slot::input("w", &mut self.w, s.w_len()),
-            Slot::input("b", &mut self.b, s.o),
+            Slot::input("b", &mut self.b, s.out_channels()),
             Slot::output("y", &mut self.y, s.y_len()),
         ]
     }
 
-    fn dims(&self) -> Vec<(&'static str, usize)> {
-        conv_dims(&self.shape)
-    }
-
-    fn flops(&self) -> f64 {
-        conv_flops(&self.shape)
-    }
-
-    fn validate(&self) -> Result<(), ShapeError> {
-        self.shape.validate()
-    }
-
-    fn set_rows(&mut self, rows: usize) {
-        self.shape.n = rows;
-    }
-
-    fn label(&self) -> String {
-        conv_label(&self.shape)
-    }
+    sized_by_shape!();
 }
 
-// dy (N,O,OH,OW), w (O,C,KH,KW) -> dx (N,C,H,W)
+// dy (N,O,OH,OW), w (O,C,KH,KW) -> dx (N,C,H,W); transposed, w (C,O,KH,KW)
+/// A conv layer's input gradient (`Conv2dBackwardInput`, `ConvTranspose2dBackwardInput`).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Conv2dBackwardInput {
+pub struct ConvBackwardInput<S> {
     pub dy: View,
     pub w: View,
     pub dx: View,
-    pub shape: Conv2dShape,
+    pub shape: S,
 }
 
-impl OpDef for Conv2dBackwardInput {
+pub type Conv2dBackwardInput = ConvBackwardInput<Conv2dShape>;
+
+impl<S: ConvShape> OpDef for ConvBackwardInput<S> {
     fn entry(&self) -> &'static str {
-        "conv2d_backward_input"
+        S::ENTRIES[1]
     }
 
     fn slots(&mut self) -> Vec<Slot<'_>> {
@@ -181,39 +283,24 @@ impl OpDef for Conv2dBackwardInput {
         ]
     }
 
-    fn dims(&self) -> Vec<(&'static str, usize)> {
-        conv_dims(&self.shape)
-    }
-
-    fn flops(&self) -> f64 {
-        conv_flops(&self.shape)
-    }
-
-    fn validate(&self) -> Result<(), ShapeError> {
-        self.shape.validate()
-    }
-
-    fn set_rows(&mut self, rows: usize) {
-        self.shape.n = rows;
-    }
-
-    fn label(&self) -> String {
-        conv_label(&self.shape)
-    }
+    sized_by_shape!();
 }
 
-// x (N,C,H,W), dy (N,O,OH,OW) -> dw (O,C,KH,KW)
+// x (N,C,H,W), dy (N,O,OH,OW) -> dw (O,C,KH,KW); transposed, dw (C,O,KH,KW)
+/// A conv layer's weight gradient (`Conv2dBackwardWeight`, `ConvTranspose2dBackwardWeight`).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Conv2dBackwardWeight {
+pub struct ConvBackwardWeight<S> {
     pub x: View,
     pub dy: View,
     pub dw: View,
-    pub shape: Conv2dShape,
+    pub shape: S,
 }
 
-impl OpDef for Conv2dBackwardWeight {
+pub type Conv2dBackwardWeight = ConvBackwardWeight<Conv2dShape>;
+
+impl<S: ConvShape> OpDef for ConvBackwardWeight<S> {
     fn entry(&self) -> &'static str {
-        "conv2d_backward_weight"
+        S::ENTRIES[2]
     }
 
     fn slots(&mut self) -> Vec<Slot<'_>> {
@@ -225,25 +312,7 @@ impl OpDef for Conv2dBackwardWeight {
         ]
     }
 
-    fn dims(&self) -> Vec<(&'static str, usize)> {
-        conv_dims(&self.shape)
-    }
-
-    fn flops(&self) -> f64 {
-        conv_flops(&self.shape)
-    }
-
-    fn validate(&self) -> Result<(), ShapeError> {
-        self.shape.validate()
-    }
-
-    fn set_rows(&mut self, rows: usize) {
-        self.shape.n = rows;
-    }
-
-    fn label(&self) -> String {
-        conv_label(&self.shape)
-    }
+    sized_by_shape!();
 }
 
 // dy (N,O,HW) -> db (O); also the bias gradient of a transposed convolution
@@ -311,13 +380,6 @@ pub struct FusedPool {
     pub stride: usize,
 }
 
-fn act_name(act: Activation) -> &'static str {
-    match act {
-        Activation::Relu => "relu",
-        Activation::Sigmoid => "sigmoid",
-    }
-}
-
 // x (N,C,H,W), w (O,C,KH,KW), b (O) -> y (N,O,OH,OW), or y, idx (N,O,PH,PW) when pooled
 /// A conv stage forward in one pass: conv2d, bias, activation, and the max-pool after it
 /// if any, with its argmax kept for the backward.
@@ -365,28 +427,16 @@ impl OpDef for Conv2dActForward {
         slots
     }
 
-    /// The conv's sizes, the activation (`Activation::code`), and the pool's window and
-    /// stride if any.
     fn dims(&self) -> Vec<(&'static str, usize)> {
-        let mut dims = conv_dims(&self.shape);
-        dims.push(("act", self.act.code()));
-        if let Some(p) = self.pool {
-            dims.extend([("pool_k", p.k), ("pool_stride", p.stride)]);
-        }
-        dims
+        act_forward_dims(&self.shape, self.act, self.pool_shape())
     }
 
-    /// The conv's, an activation per conv output, and a compare per pooled element.
     fn flops(&self) -> f64 {
-        let conv_out = self.shape.y_len() as f64;
-        let pool = self
-            .pool_shape()
-            .map_or(0.0, |p| (p.y_len() * p.k * p.k) as f64);
-        conv_flops(&self.shape) + conv_out * (1.0 + self.act.flops()) + pool
+        act_forward_flops(&self.shape, self.act, self.pool_shape())
     }
 
     fn validate(&self) -> Result<(), ShapeError> {
-        self.shape.validate()?;
+        Conv2dShape::validate(&self.shape)?;
         if let Some(p) = self.pool_shape() {
             p.validate()?;
             if p.k * p.k > MAX_FUSED_OUTPUTS {
@@ -406,8 +456,35 @@ impl OpDef for Conv2dActForward {
     /// `[N,C,H,W]->O k3 s1 p1 relu pool2`
     fn label(&self) -> String {
         let pool = self.pool.map_or(String::new(), |p| format!(" pool{}", p.k));
-        format!("{} {}{pool}", conv_label(&self.shape), act_name(self.act))
+        format!("{} {}{pool}", self.shape.label(), self.act.name())
     }
+}
+
+/// A fused forward's sizes: the layer's, the activation (`Activation::code`), and the
+/// pool's window and stride if any.
+pub(super) fn act_forward_dims<S: ConvShape>(
+    shape: &S,
+    act: Activation,
+    pool: Option<Pool2dShape>,
+) -> Vec<(&'static str, usize)> {
+    let mut dims = shape.dims();
+    dims.push(("act", act.code()));
+    if let Some(p) = pool {
+        dims.extend([("pool_k", p.k), ("pool_stride", p.stride)]);
+    }
+    dims
+}
+
+/// A fused forward's work: the conv's, an activation per conv output, and a compare per
+/// pooled element.
+pub(super) fn act_forward_flops<S: ConvShape>(
+    shape: &S,
+    act: Activation,
+    pool: Option<Pool2dShape>,
+) -> f64 {
+    let conv_out = shape.y_len() as f64;
+    let pool = pool.map_or(0.0, |p| (p.y_len() * p.k * p.k) as f64);
+    shape.flops() + conv_out * (1.0 + act.flops()) + pool
 }
 
 /// How a layer's input gradient is carried on to the stage below it, whose output the
@@ -488,9 +565,9 @@ impl InputGrad {
 
     pub(super) fn label(&self) -> String {
         match self {
-            InputGrad::Act { act, .. } => format!(" dx·{}'", act_name(*act)),
+            InputGrad::Act { act, .. } => format!(" dx·{}'", act.name()),
             InputGrad::PoolAct { act, pool, .. } => {
-                format!(" dx·pool{}·{}'", pool.k, act_name(*act))
+                format!(" dx·pool{}·{}'", pool.k, act.name())
             }
         }
     }
@@ -514,65 +591,30 @@ pub struct Conv2dBackward {
 
 impl OpDef for Conv2dBackward {
     fn entry(&self) -> &'static str {
-        match self.dx {
-            None => "conv2d_backward_params",
-            Some(InputGrad::Act { .. }) => "conv2d_backward_act",
-            Some(InputGrad::PoolAct { .. }) => "conv2d_backward_pool_act",
-        }
+        conv2d_backward_entry(self.dx.as_ref())
     }
 
     fn slots(&mut self) -> Vec<Slot<'_>> {
-        let s = self.shape;
-        let mut slots = vec![
-            Slot::input("x", &mut self.x, s.x_len()),
-            Slot::input("dy", &mut self.dy, s.y_len()),
-        ];
-        let Some(grad) = &mut self.dx else {
-            slots.push(Slot::output("dw", &mut self.dw, s.w_len()));
-            slots.push(Slot::output("db", &mut self.db, s.o));
-            return slots;
+        let views = BackwardViews {
+            x: &mut self.x,
+            dy: &mut self.dy,
+            w: &mut self.w,
+            dw: &mut self.dw,
+            db: &mut self.db,
         };
-        slots.push(Slot::input("w", &mut self.w, s.w_len()));
-        let (idx, dx) = grad.slots(s.x_len());
-        slots.extend(idx);
-        slots.push(Slot::output("dw", &mut self.dw, s.w_len()));
-        slots.push(Slot::output("db", &mut self.db, s.o));
-        slots.push(dx);
-        slots
+        views.slots(self.shape, self.dx.as_mut())
     }
 
     fn dims(&self) -> Vec<(&'static str, usize)> {
-        let mut dims = conv_dims(&self.shape);
-        if let Some(grad) = self.dx {
-            dims.push(("act", grad.act().code()));
-            if let InputGrad::PoolAct { pool, .. } = grad {
-                dims.extend([("pool_k", pool.k), ("pool_stride", pool.stride)]);
-            }
-        }
-        dims
+        backward_dims(&self.shape, self.dx.as_ref())
     }
 
-    /// The weight gradient's product, the bias's sum, and the input gradient's product
-    /// with its activation derivative.
     fn flops(&self) -> f64 {
-        let s = &self.shape;
-        let params = conv_flops(s) + s.y_len() as f64;
-        let input = self.dx.map_or(0.0, |g| {
-            conv_flops(s) + g.dx_len(s.x_len()) as f64 * g.act().flops()
-        });
-        params + input
+        backward_flops(&self.shape, self.dx.as_ref())
     }
 
     fn validate(&self) -> Result<(), ShapeError> {
-        let s = &self.shape;
-        s.validate()?;
-        if s.kw > MAX_FUSED_KW {
-            return Err(ShapeError::new(format!(
-                "{}: kernels wider than {MAX_FUSED_KW} have no fused weight gradient",
-                self.entry()
-            )));
-        }
-        self.dx.map_or(Ok(()), |g| g.validate(s.n, s.c, s.h, s.w))
+        backward_validate(&self.shape, self.dx.as_ref(), self.entry())
     }
 
     fn set_rows(&mut self, rows: usize) {
@@ -584,8 +626,92 @@ impl OpDef for Conv2dBackward {
 
     fn label(&self) -> String {
         let dx = self.dx.map_or(String::new(), |g| g.label());
-        format!("{}{dx}", conv_label(&self.shape))
+        format!("{}{dx}", self.shape.label())
     }
+}
+
+/// The entry point of conv2d's fused backward that carries the input gradient on as
+/// `dx` says (none: only the weight and bias gradients). A transposed conv's fused
+/// backward runs the same one.
+pub fn conv2d_backward_entry(dx: Option<&InputGrad>) -> &'static str {
+    match dx {
+        None => "conv2d_backward_params",
+        Some(InputGrad::Act { .. }) => "conv2d_backward_act",
+        Some(InputGrad::PoolAct { .. }) => "conv2d_backward_pool_act",
+    }
+}
+
+/// A fused backward's own views, borrowed to list its bindings.
+pub(super) struct BackwardViews<'a> {
+    pub x: &'a mut View,
+    pub dy: &'a mut View,
+    pub w: &'a mut View,
+    pub dw: &'a mut View,
+    pub db: &'a mut View,
+}
+
+impl<'a> BackwardViews<'a> {
+    /// In binding order: x, dy, then without an input gradient dw, db; with one, w, the
+    /// pool's argmax if any, dw, db, dx.
+    pub(super) fn slots<S: ConvShape>(self, s: S, dx: Option<&'a mut InputGrad>) -> Vec<Slot<'a>> {
+        let mut slots = vec![
+            Slot::input("x", self.x, s.x_len()),
+            Slot::input("dy", self.dy, s.y_len()),
+        ];
+        let Some(grad) = dx else {
+            slots.push(Slot::output("dw", self.dw, s.w_len()));
+            slots.push(Slot::output("db", self.db, s.out_channels()));
+            return slots;
+        };
+        slots.push(Slot::input("w", self.w, s.w_len()));
+        let (idx, dx) = grad.slots(s.x_len());
+        slots.extend(idx);
+        slots.push(Slot::output("dw", self.dw, s.w_len()));
+        slots.push(Slot::output("db", self.db, s.out_channels()));
+        slots.push(dx);
+        slots
+    }
+}
+
+/// A fused backward's sizes: the layer's, and the activation and pool it carries the
+/// input gradient through.
+pub(super) fn backward_dims<S: ConvShape>(
+    s: &S,
+    dx: Option<&InputGrad>,
+) -> Vec<(&'static str, usize)> {
+    let mut dims = s.dims();
+    if let Some(grad) = dx {
+        dims.push(("act", grad.act().code()));
+        if let InputGrad::PoolAct { pool, .. } = grad {
+            dims.extend([("pool_k", pool.k), ("pool_stride", pool.stride)]);
+        }
+    }
+    dims
+}
+
+/// The weight gradient's product, the bias's sum, and the input gradient's product with
+/// its activation derivative.
+pub(super) fn backward_flops<S: ConvShape>(s: &S, dx: Option<&InputGrad>) -> f64 {
+    let params = s.flops() + s.y_len() as f64;
+    let input = dx.map_or(0.0, |g| {
+        s.flops() + g.dx_len(s.x_len()) as f64 * g.act().flops()
+    });
+    params + input
+}
+
+pub(super) fn backward_validate<S: ConvShape>(
+    s: &S,
+    dx: Option<&InputGrad>,
+    entry: &str,
+) -> Result<(), ShapeError> {
+    s.validate()?;
+    if s.conv2d().kw > MAX_FUSED_KW {
+        return Err(ShapeError::new(format!(
+            "{entry}: kernels wider than {MAX_FUSED_KW} have no fused weight gradient"
+        )));
+    }
+    let [n, c, h, w] = s.input();
+    dx.map_or(Ok(()), |g| g.validate(n, c, h, w))
 }
 
 #[cfg(test)]

@@ -1,9 +1,15 @@
 //! The conv_transpose2d family: transposed 2-D convolution (PyTorch `ConvTranspose2d`,
-//! no dilation, no groups) with square stride, padding and output padding. Its bias
-//! gradient is `conv2d_backward_bias`.
+//! no dilation, no groups) with square stride, padding and output padding. Its ops are
+//! conv2d's, generic over the shape (`ConvShape`), and its bias gradient is
+//! `conv2d_backward_bias`; on the GPU it runs on conv2d's kernels as the adjoint of
+//! `ConvShape::conv2d()` (see shaders/conv2d.wgsl).
 
-use super::conv2d::{InputGrad, MAX_FUSED_KW};
-use super::{Activation, OpDef, ShapeError, Slot, View};
+use super::conv2d::{
+    act_forward_dims, act_forward_flops, backward_dims, backward_flops, backward_validate,
+    check_sizes, layer_dims, layer_label, BackwardViews, ConvBackwardInput, ConvBackwardWeight,
+    ConvForward, ConvShape, InputGrad,
+};
+use super::{Activation, Conv2dShape, OpDef, ShapeError, Slot, View};
 
 /// Sizes of one conv_transpose2d call: `c` input channels, `o` output channels.
 /// Activations are NCHW, the weight is (C, O, KH, KW) as in PyTorch.
@@ -37,28 +43,8 @@ impl ConvTranspose2dShape {
     }
 
     pub fn validate(&self) -> Result<(), ShapeError> {
-        let dims = [
-            ("batch size", self.n),
-            ("input channels", self.c),
-            ("input height", self.h),
-            ("input width", self.w),
-            ("output channels", self.o),
-            ("kernel height", self.kh),
-            ("kernel width", self.kw),
-        ];
-        for (name, v) in dims {
-            if v == 0 {
-                return Err(ShapeError::new(format!(
-                    "conv_transpose2d: {name} must be positive, got 0 (shape {self:?})"
-                )));
-            }
-        }
-        if self.stride == 0 {
-            return Err(ShapeError::new(format!(
-                "conv_transpose2d: non-positive stride is not supported (stride {})",
-                self.stride
-            )));
-        }
+        let sizes = [self.n, self.c, self.h, self.w, self.o, self.kh, self.kw];
+        check_sizes("conv_transpose2d", self, sizes, self.stride)?;
         if self.out_pad >= self.stride {
             return Err(ShapeError::new(format!(
                 "conv_transpose2d: output padding must be smaller than either stride or \
@@ -95,167 +81,75 @@ impl ConvTranspose2dShape {
     }
 }
 
-fn tconv_dims(s: &ConvTranspose2dShape) -> Vec<(&'static str, usize)> {
-    vec![
-        ("n", s.n),
-        ("c", s.c),
-        ("h", s.h),
-        ("w", s.w),
-        ("o", s.o),
-        ("kh", s.kh),
-        ("kw", s.kw),
-        ("stride", s.stride),
-        ("pad", s.pad),
-        ("out_pad", s.out_pad),
-    ]
-}
+impl ConvShape for ConvTranspose2dShape {
+    const ENTRIES: [&'static str; 3] = [
+        "conv_transpose2d_forward",
+        "conv_transpose2d_backward_input",
+        "conv_transpose2d_backward_weight",
+    ];
+    const TRANSPOSED: bool = true;
 
-/// 2·N·C·H·W·O·KH·KW, counted on the (smaller) input side, as PyTorch's peer does.
-fn tconv_flops(s: &ConvTranspose2dShape) -> f64 {
-    2.0 * (s.n * s.c * s.h * s.w) as f64 * (s.o * s.kh * s.kw) as f64
-}
+    /// The conv2d this transposed conv is the adjoint of: its input is the transposed
+    /// conv's output (o channels of out_h × out_w), its output the transposed conv's
+    /// input (c channels of h × w), and the weight (C, O, KH, KW) is its (O, C, KH, KW).
+    /// Output padding only adds rows the conv2d's floor division drops again.
+    fn conv2d(&self) -> Conv2dShape {
+        Conv2dShape {
+            n: self.n,
+            c: self.o,
+            h: self.out_h(),
+            w: self.out_w(),
+            o: self.c,
+            kh: self.kh,
+            kw: self.kw,
+            stride: self.stride,
+            pad: self.pad,
+        }
+    }
 
-/// `[N,C,H,W]->O k3 s2 p1 op1`
-fn tconv_label(s: &ConvTranspose2dShape) -> String {
-    format!(
-        "[{},{},{},{}]->{} k{} s{} p{} op{}",
-        s.n, s.c, s.h, s.w, s.o, s.kh, s.stride, s.pad, s.out_pad
-    )
+    fn input(&self) -> [usize; 4] {
+        [self.n, self.c, self.h, self.w]
+    }
+
+    fn out_channels(&self) -> usize {
+        self.o
+    }
+
+    fn set_batch(&mut self, n: usize) {
+        self.n = n;
+    }
+
+    fn validate(&self) -> Result<(), ShapeError> {
+        ConvTranspose2dShape::validate(self)
+    }
+
+    fn dims(&self) -> Vec<(&'static str, usize)> {
+        let mut dims = layer_dims(
+            self.input(),
+            self.o,
+            [self.kh, self.kw, self.stride, self.pad],
+        );
+        dims.push(("out_pad", self.out_pad));
+        dims
+    }
+
+    /// `[N,C,H,W]->O k3 s2 p1 op1`
+    fn label(&self) -> String {
+        let conv = layer_label(self.input(), self.o, [self.kh, self.stride, self.pad]);
+        format!("{conv} op{}", self.out_pad)
+    }
+
+    fn y_len(&self) -> usize {
+        ConvTranspose2dShape::y_len(self)
+    }
 }
 
 // x (N,C,H,W), w (C,O,KH,KW), b (O) -> y (N,O,OH,OW)
-#[derive(Clone, Debug, PartialEq)]
-pub struct ConvTranspose2dForward {
-    pub x: View,
-    pub w: View,
-    pub b: View,
-    pub y: View,
-    pub shape: ConvTranspose2dShape,
-}
-
-impl OpDef for ConvTranspose2dForward {
-    fn entry(&self) -> &'static str {
-        "conv_transpose2d_forward"
-    }
-
-    fn slots(&mut self) -> Vec<Slot<'_>> {
-        let s = self.shape;
-        vec![
-            Slot::input("x", &mut self.x, s.x_len()),
-            Slot::input("w", &mut self.w, s.w_len()),
-            Slot::input("b", &mut self.b, s.o),
-            Slot::output("y", &mut self.y, s.y_len()),
-        ]
-    }
-
-    fn dims(&self) -> Vec<(&'static str, usize)> {
-        tconv_dims(&self.shape)
-    }
-
-    fn flops(&self) -> f64 {
-        tconv_flops(&self.shape)
-    }
-
-    fn validate(&self) -> Result<(), ShapeError> {
-        self.shape.validate()
-    }
-
-    fn set_rows(&mut self, rows: usize) {
-        self.shape.n = rows;
-    }
-
-    fn label(&self) -> String {
-        tconv_label(&self.shape)
-    }
-}
-
+pub type ConvTranspose2dForward = ConvForward<ConvTranspose2dShape>;
 // dy (N,O,OH,OW), w (C,O,KH,KW) -> dx (N,C,H,W)
-#[derive(Clone, Debug, PartialEq)]
-pub struct ConvTranspose2dBackwardInput {
-    pub dy: View,
-    pub w: View,
-    pub dx: View,
-    pub shape: ConvTranspose2dShape,
-}
-
-impl OpDef for ConvTranspose2dBackwardInput {
-    fn entry(&self) -> &'static str {
-        "conv_transpose2d_backward_input"
-    }
-
-    fn slots(&mut self) -> Vec<Slot<'_>> {
-        let s = self.shape;
-        vec![
-            Slot::input("dy", &mut self.dy, s.y_len()),
-            Slot::input("w", &mut self.w, s.w_len()),
-            Slot::output("dx", &mut self.dx, s.x_len()),
-        ]
-    }
-
-    fn dims(&self) -> Vec<(&'static str, usize)> {
-        tconv_dims(&self.shape)
-    }
-
-    fn flops(&self) -> f64 {
-        tconv_flops(&self.shape)
-    }
-
-    fn validate(&self) -> Result<(), ShapeError> {
-        self.shape.validate()
-    }
-
-    fn set_rows(&mut self, rows: usize) {
-        self.shape.n = rows;
-    }
-
-    fn label(&self) -> String {
-        tconv_label(&self.shape)
-    }
-}
-
+pub type ConvTranspose2dBackwardInput = ConvBackwardInput<ConvTranspose2dShape>;
 // x (N,C,H,W), dy (N,O,OH,OW) -> dw (C,O,KH,KW)
-#[derive(Clone, Debug, PartialEq)]
-pub struct ConvTranspose2dBackwardWeight {
-    pub x: View,
-    pub dy: View,
-    pub dw: View,
-    pub shape: ConvTranspose2dShape,
-}
-
-impl OpDef for ConvTranspose2dBackwardWeight {
-    fn entry(&self) -> &'static str {
-        "conv_transpose2d_backward_weight"
-    }
-
-    fn slots(&mut self) -> Vec<Slot<'_>> {
-        let s = self.shape;
-        vec![
-            Slot::input("x", &mut self.x, s.x_len()),
-            Slot::input("dy", &mut self.dy, s.y_len()),
-            Slot::output("dw", &mut self.dw, s.w_len()),
-        ]
-    }
-
-    fn dims(&self) -> Vec<(&'static str, usize)> {
-        tconv_dims(&self.shape)
-    }
-
-    fn flops(&self) -> f64 {
-        tconv_flops(&self.shape)
-    }
-
-    fn validate(&self) -> Result<(), ShapeError> {
-        self.shape.validate()
-    }
-
-    fn set_rows(&mut self, rows: usize) {
-        self.shape.n = rows;
-    }
-
-    fn label(&self) -> String {
-        tconv_label(&self.shape)
-    }
-}
+pub type ConvTranspose2dBackwardWeight = ConvBackwardWeight<ConvTranspose2dShape>;
 
 // x (N,C,H,W), w (C,O,KH,KW), b (O) -> y (N,O,OH,OW) = act(conv_transpose2d + b)
 /// A transposed conv with its bias and activation in one pass.
@@ -285,13 +179,11 @@ impl OpDef for ConvTranspose2dActForward {
     }
 
     fn dims(&self) -> Vec<(&'static str, usize)> {
-        let mut dims = tconv_dims(&self.shape);
-        dims.push(("act", self.act.code()));
-        dims
+        act_forward_dims(&self.shape, self.act, None)
     }
 
     fn flops(&self) -> f64 {
-        tconv_flops(&self.shape) + self.shape.y_len() as f64 * (1.0 + self.act.flops())
+        act_forward_flops(&self.shape, self.act, None)
     }
 
     fn validate(&self) -> Result<(), ShapeError> {
@@ -303,11 +195,7 @@ impl OpDef for ConvTranspose2dActForward {
     }
 
     fn label(&self) -> String {
-        let act = match self.act {
-            Activation::Relu => "relu",
-            Activation::Sigmoid => "sigmoid",
-        };
-        format!("{} {act}", tconv_label(&self.shape))
+        format!("{} {}", ConvShape::label(&self.shape), self.act.name())
     }
 }
 
@@ -334,45 +222,26 @@ impl OpDef for ConvTranspose2dBackward {
     }
 
     fn slots(&mut self) -> Vec<Slot<'_>> {
-        let s = self.shape;
-        let mut slots = vec![
-            Slot::input("x", &mut self.x, s.x_len()),
-            Slot::input("dy", &mut self.dy, s.y_len()),
-            Slot::input("w", &mut self.w, s.w_len()),
-        ];
-        let (idx, dx) = self.dx.slots(s.x_len());
-        slots.extend(idx);
-        slots.push(Slot::output("dw", &mut self.dw, s.w_len()));
-        slots.push(Slot::output("db", &mut self.db, s.o));
-        slots.push(dx);
-        slots
+        let views = BackwardViews {
+            x: &mut self.x,
+            dy: &mut self.dy,
+            w: &mut self.w,
+            dw: &mut self.dw,
+            db: &mut self.db,
+        };
+        views.slots(self.shape, Some(&mut self.dx))
     }
 
     fn dims(&self) -> Vec<(&'static str, usize)> {
-        let mut dims = tconv_dims(&self.shape);
-        dims.push(("act", self.dx.act().code()));
-        if let InputGrad::PoolAct { pool, .. } = self.dx {
-            dims.extend([("pool_k", pool.k), ("pool_stride", pool.stride)]);
-        }
-        dims
+        backward_dims(&self.shape, Some(&self.dx))
     }
 
     fn flops(&self) -> f64 {
-        let s = &self.shape;
-        let dx = self.dx.dx_len(s.x_len()) as f64 * self.dx.act().flops();
-        2.0 * tconv_flops(s) + s.y_len() as f64 + dx
+        backward_flops(&self.shape, Some(&self.dx))
     }
 
     fn validate(&self) -> Result<(), ShapeError> {
-        let s = &self.shape;
-        s.validate()?;
-        if s.kw > MAX_FUSED_KW {
-            return Err(ShapeError::new(format!(
-                "{}: kernels wider than {MAX_FUSED_KW} have no fused weight gradient",
-                self.entry()
-            )));
-        }
-        self.dx.validate(s.n, s.c, s.h, s.w)
+        backward_validate(&self.shape, Some(&self.dx), self.entry())
     }
 
     fn set_rows(&mut self, rows: usize) {
@@ -381,7 +250,7 @@ impl OpDef for ConvTranspose2dBackward {
     }
 
     fn label(&self) -> String {
-        format!("{}{}", tconv_label(&self.shape), self.dx.label())
+        format!("{}{}", ConvShape::label(&self.shape), self.dx.label())
     }
 }
 

@@ -1,44 +1,71 @@
-//! The elementwise family: bias, ReLU and Sigmoid, with their gradients. Every op here
-//! works on a (rows, cols) matrix, rows being the batch.
+//! The elementwise family: bias and the activations (ReLU, Sigmoid, Tanh), with their
+//! gradients. Every op here works on a (rows, cols) matrix, rows being the batch.
 
 use super::{OpDef, Slot, View};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// An activation, and its code: the one table of activations. The WGSL constants
+/// (`ACT_RELU`, … in shaders/parts/activations.wgsl) are generated from `ALL` and `code`
+/// when a module's source is put together, and benchmark rows name the activation
+/// (`name`) for the PyTorch peer, so no other file writes a code down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Activation {
-    Relu,
-    Sigmoid,
+    Relu = 0,
+    Sigmoid = 1,
+    Tanh = 2,
 }
 
 impl Activation {
     /// Every activation, in code order.
-    pub const ALL: [Activation; 2] = [Activation::Relu, Activation::Sigmoid];
+    pub const ALL: [Activation; 3] = [Activation::Relu, Activation::Sigmoid, Activation::Tanh];
 
-    /// Its name in flags, checkpoints and messages: `relu`, `sigmoid`.
+    /// How kernels' params and benchmark rows carry it: its place in `ALL`.
+    pub fn code(self) -> usize {
+        self as usize
+    }
+
+    /// The activation of a code, if any has it.
+    pub fn from_code(code: usize) -> Option<Activation> {
+        Activation::ALL.get(code).copied()
+    }
+
+    /// Its name as PyTorch spells the function (`torch.relu`, …), and as labels show it.
     pub fn name(self) -> &'static str {
         match self {
             Activation::Relu => "relu",
             Activation::Sigmoid => "sigmoid",
+            Activation::Tanh => "tanh",
         }
     }
 
-    /// The activation of that name, if any.
+    /// The activation of a name (`name()`), if any has it.
     pub fn from_name(name: &str) -> Option<Activation> {
         Activation::ALL.into_iter().find(|a| a.name() == name)
     }
 
-    /// How kernels, benchmark rows and the PyTorch peer name it as a number.
-    pub fn code(self) -> usize {
+    /// Its elementwise entry points (and reference functions): forward and backward.
+    pub fn entries(self) -> (&'static str, &'static str) {
         match self {
-            Activation::Relu => 0,
-            Activation::Sigmoid => 1,
+            Activation::Relu => ("relu_forward", "relu_backward"),
+            Activation::Sigmoid => ("sigmoid_forward", "sigmoid_backward"),
+            Activation::Tanh => ("tanh_forward", "tanh_backward"),
         }
     }
 
-    /// Per element: ReLU one compare; Sigmoid an exp, an add, a divide and a negation.
+    /// Per element: ReLU one compare; Sigmoid an exp, an add, a divide and a negation;
+    /// Tanh as many.
     pub fn flops(self) -> f64 {
         match self {
             Activation::Relu => 1.0,
-            Activation::Sigmoid => 4.0,
+            Activation::Sigmoid | Activation::Tanh => 4.0,
+        }
+    }
+
+    /// Per element of its gradient, from the output y: ReLU a select; Sigmoid
+    /// y·(1−y)·dy; Tanh (1−y²)·dy.
+    pub fn grad_flops(self) -> f64 {
+        match self {
+            Activation::Relu => 1.0,
+            Activation::Sigmoid | Activation::Tanh => 3.0,
         }
     }
 }
@@ -128,10 +155,7 @@ pub struct ActivationForward {
 
 impl OpDef for ActivationForward {
     fn entry(&self) -> &'static str {
-        match self.act {
-            Activation::Relu => "relu_forward",
-            Activation::Sigmoid => "sigmoid_forward",
-        }
+        self.act.entries().0
     }
 
     fn slots(&mut self) -> Vec<Slot<'_>> {
@@ -168,10 +192,7 @@ pub struct ActivationBackward {
 
 impl OpDef for ActivationBackward {
     fn entry(&self) -> &'static str {
-        match self.act {
-            Activation::Relu => "relu_backward",
-            Activation::Sigmoid => "sigmoid_backward",
-        }
+        self.act.entries().1
     }
 
     fn slots(&mut self) -> Vec<Slot<'_>> {
@@ -187,16 +208,25 @@ impl OpDef for ActivationBackward {
         vec![("rows", self.rows), ("cols", self.cols)]
     }
 
-    /// ReLU: a select; Sigmoid: y·(1−y)·dy.
     fn flops(&self) -> f64 {
-        let per = match self.act {
-            Activation::Relu => 1.0,
-            Activation::Sigmoid => 3.0,
-        };
-        (self.rows * self.cols) as f64 * per
+        (self.rows * self.cols) as f64 * self.act.grad_flops()
     }
 
     fn set_rows(&mut self, rows: usize) {
         self.rows = rows;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Activation;
+
+    #[test]
+    fn every_activation_has_its_place_in_all_as_its_code() {
+        for (i, act) in Activation::ALL.into_iter().enumerate() {
+            assert_eq!(act.code(), i, "{act:?}");
+            assert_eq!(Activation::from_code(i), Some(act));
+        }
+        assert_eq!(Activation::from_code(Activation::ALL.len()), None);
     }
 }

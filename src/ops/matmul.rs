@@ -181,11 +181,10 @@ impl OpDef for Matmul {
     fn label(&self) -> String {
         let s = self.shape;
         let t = |b: bool| if b { "T" } else { "N" };
-        let act = match self.epilogue.act() {
-            Some(Activation::Relu) => " relu",
-            Some(Activation::Sigmoid) => " sigmoid",
-            None => "",
-        };
+        let act = self
+            .epilogue
+            .act()
+            .map_or(String::new(), |a| format!(" {}", a.name()));
         format!(
             "[{},{},{}] {}{}{act}",
             s.m,

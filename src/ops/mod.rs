@@ -24,8 +24,9 @@ pub mod pool;
 
 pub use batch::GatherBatch;
 pub use conv2d::{
-    Conv2dActForward, Conv2dBackward, Conv2dBackwardBias, Conv2dBackwardInput,
-    Conv2dBackwardWeight, Conv2dForward, Conv2dShape, FusedPool, InputGrad,
+    conv2d_backward_entry, Conv2dActForward, Conv2dBackward, Conv2dBackwardBias,
+    Conv2dBackwardInput, Conv2dBackwardWeight, Conv2dForward, Conv2dShape, ConvBackwardInput,
+    ConvBackwardWeight, ConvForward, ConvShape, FusedPool, InputGrad,
 };
 pub use conv_transpose2d::{
     ConvTranspose2dActForward, ConvTranspose2dBackward, ConvTranspose2dBackwardInput,
@@ -96,7 +97,7 @@ pub fn views(lens: &[usize]) -> Vec<View> {
 }
 
 /// What changes from one step to the next within a submission. Mirrors `Step` in
-/// `shaders/common.wgsl` (a test checks the layout).
+/// `shaders/parts/common.wgsl` (a test checks the layout).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct StepParams {

@@ -1,15 +1,16 @@
-//! Launches of shaders/conv2d.wgsl. The forward and input gradient run one invocation per
-//! output element; the weight and bias gradients, which reduce over the batch, one
-//! workgroup per output. The fused stage kernels are specialised per layer: their sizes
-//! are pipeline constants.
+//! Launches of shaders/conv2d.wgsl, for conv2d's ops and for the transposed conv's, which
+//! run on the same entry points with `TRANSPOSED` (see `ConvShape::conv2d`). The forward
+//! and input gradient run one invocation per output element; the weight and bias
+//! gradients, which reduce over the batch, one workgroup per output. The fused stage
+//! kernels are specialised per layer: their sizes are pipeline constants.
 
 use super::{
     act_code, grid_1d, grid_groups, u, wgsl_params, Launch, Parallelism, Shader, WORKGROUP,
 };
 use crate::error::{Error, Result};
 use crate::ops::{
-    Conv2dActForward, Conv2dBackward, Conv2dBackwardBias, Conv2dBackwardInput,
-    Conv2dBackwardWeight, Conv2dForward, Conv2dShape, InputGrad, OpDef, Pool2dShape,
+    conv2d_backward_entry, Activation, Conv2dBackwardBias, Conv2dShape, ConvBackwardInput,
+    ConvBackwardWeight, ConvForward, ConvShape, InputGrad, OpDef, Pool2dShape,
 };
 
 wgsl_params! {
@@ -46,34 +47,38 @@ fn params(s: &Conv2dShape) -> Result<Conv2dParams> {
     })
 }
 
-pub fn forward(o: &Conv2dForward) -> Result<Launch> {
-    let p = params(&o.shape)?;
-    Ok(Launch::new(
-        Shader::Conv2d,
-        o.entry(),
-        &p,
-        grid_1d(o.shape.y_len()),
-    ))
+/// A layer's launch of a conv2d entry point: on the conv2d's sizes, and for a transposed
+/// conv with `TRANSPOSED` set, which swaps the roles of the conv's two sides.
+fn conv_launch<S: ConvShape>(entry: &'static str, p: &Conv2dParams, grid: [u32; 3]) -> Launch {
+    let launch = Launch::new(Shader::Conv2d, entry, p, grid);
+    match S::TRANSPOSED {
+        true => launch.with_constants(vec![("TRANSPOSED", 1)]),
+        false => launch,
+    }
 }
 
-pub fn backward_input(o: &Conv2dBackwardInput) -> Result<Launch> {
-    let p = params(&o.shape)?;
-    Ok(Launch::new(
-        Shader::Conv2d,
-        o.entry(),
-        &p,
-        grid_1d(o.shape.x_len()),
-    ))
+/// One invocation per output element. A transposed conv's forward is conv2d's input
+/// gradient (plus the bias) on `shape.conv2d()`.
+pub fn forward<S: ConvShape>(o: &ConvForward<S>) -> Result<Launch> {
+    let p = params(&o.shape.conv2d())?;
+    let grid = grid_1d(o.shape.y_len());
+    Ok(conv_launch::<S>("conv2d_forward", &p, grid))
 }
 
-pub fn backward_weight(o: &Conv2dBackwardWeight) -> Result<Launch> {
-    let p = params(&o.shape)?;
-    Ok(Launch::new(
-        Shader::Conv2d,
-        o.entry(),
-        &p,
-        grid_groups(o.shape.w_len()),
-    ))
+/// One invocation per element of dx. A transposed conv's input gradient is conv2d's
+/// forward (without a bias).
+pub fn backward_input<S: ConvShape>(o: &ConvBackwardInput<S>) -> Result<Launch> {
+    let p = params(&o.shape.conv2d())?;
+    let grid = grid_1d(o.shape.x_len());
+    Ok(conv_launch::<S>("conv2d_backward_input", &p, grid))
+}
+
+/// One workgroup per weight. A transposed conv's weight gradient is conv2d's with x and
+/// dy swapped.
+pub fn backward_weight<S: ConvShape>(o: &ConvBackwardWeight<S>) -> Result<Launch> {
+    let p = params(&o.shape.conv2d())?;
+    let grid = grid_groups(o.shape.w_len());
+    Ok(conv_launch::<S>("conv2d_backward_weight", &p, grid))
 }
 
 /// The bias reduction reads n, o and oh·ow only; hw travels as oh = hw, ow = 1.
@@ -128,9 +133,11 @@ pub fn stage_channels(
     }
 }
 
-/// The layer's sizes as the fused entry points' override constants.
-fn stage_constants(s: &Conv2dShape) -> Result<Vec<(&'static str, u32)>> {
-    Ok(vec![
+/// The layer's sizes as the fused entry points' override constants: the conv2d's, and
+/// `TRANSPOSED` for a transposed conv.
+fn stage_constants<S: ConvShape>(shape: &S) -> Result<Vec<(&'static str, u32)>> {
+    let s = shape.conv2d();
+    let mut constants = vec![
         ("CV_C", u(s.c)?),
         ("CV_H", u(s.h)?),
         ("CV_W", u(s.w)?),
@@ -141,7 +148,11 @@ fn stage_constants(s: &Conv2dShape) -> Result<Vec<(&'static str, u32)>> {
         ("CV_PAD", u(s.pad)?),
         ("CV_OH", u(s.out_h())?),
         ("CV_OW", u(s.out_w())?),
-    ])
+    ];
+    if S::TRANSPOSED {
+        constants.push(("TRANSPOSED", 1));
+    }
+    Ok(constants)
 }
 
 /// The max-pool below as the backward entry points' constants.
@@ -175,24 +186,35 @@ pub fn staging(o: usize, c: usize, taps: usize, window: usize, channels: usize) 
     (og, cc)
 }
 
-/// One invocation per output position and group of `channels` output channels.
-pub fn act_forward(o: &Conv2dActForward, channels: usize) -> Result<Launch> {
-    let s = o.shape;
-    let (pk, ps, ph, pw) = match o.pool_shape() {
-        Some(p) => (p.k, p.stride, p.out_h(), p.out_w()),
-        None => (1, 1, s.out_h(), s.out_w()),
+/// A fused forward (`entry`: conv2d_act_forward or, pooled, conv2d_act_pool_forward): one
+/// invocation per output position and group of `channels` output channels (1 if none
+/// were chosen). A transposed conv's produces the conv2d's input side, unpooled.
+pub fn act_forward<S: ConvShape>(
+    entry: &'static str,
+    shape: &S,
+    act: Activation,
+    pool: Option<Pool2dShape>,
+    channels: Option<usize>,
+) -> Result<Launch> {
+    let s = shape.conv2d();
+    let (produced, summed) = match S::TRANSPOSED {
+        true => (s.c, s.o),
+        false => (s.o, s.c),
+    };
+    let (pk, ps, ph, pw) = match (pool, S::TRANSPOSED) {
+        (Some(p), _) => (p.k, p.stride, p.out_h(), p.out_w()),
+        (None, true) => (1, 1, s.h, s.w),
+        (None, false) => (1, 1, s.out_h(), s.out_w()),
     };
     let taps = s.kh * s.kw;
     if taps > STAGED_WEIGHTS {
         return Err(Error::Other(format!(
-            "{}: a {}×{} kernel is more than the fused kernel stages",
-            o.entry(),
-            s.kh,
-            s.kw
+            "{entry}: a {}×{} kernel is more than the fused kernel stages",
+            s.kh, s.kw
         )));
     }
-    let (og, cc) = staging(s.o, s.c, taps, pk * pk, channels);
-    let mut constants = stage_constants(&s)?;
+    let (og, cc) = staging(produced, summed, taps, pk * pk, channels.unwrap_or(1));
+    let mut constants = stage_constants(shape)?;
     constants.extend([
         ("CV_PK", u(pk)?),
         ("CV_PS", u(ps)?),
@@ -202,25 +224,29 @@ pub fn act_forward(o: &Conv2dActForward, channels: usize) -> Result<Launch> {
         ("CV_CC", u(cc)?),
     ]);
     let p = Conv2dParams {
-        act: act_code(o.act),
+        act: act_code(act),
         ..params(&s)?
     };
-    let groups = s.o.div_ceil(og) * (s.n * ph * pw).div_ceil(WORKGROUP);
-    Ok(Launch::new(Shader::Conv2d, o.entry(), &p, grid_groups(groups)).with_constants(constants))
+    let groups = produced.div_ceil(og) * (s.n * ph * pw).div_ceil(WORKGROUP);
+    Ok(Launch::new(Shader::Conv2d, entry, &p, grid_groups(groups)).with_constants(constants))
 }
 
-/// The weight rows' workgroups, then one invocation per element of dx.
-pub fn backward(o: &Conv2dBackward) -> Result<Launch> {
-    let s = o.shape;
-    let mut constants = stage_constants(&s)?;
-    let act = o.dx.map_or(0, |g| act_code(g.act()));
-    if let Some(InputGrad::PoolAct { pool, .. }) = o.dx {
-        constants.extend(pool_below_constants(&pool)?);
+/// A fused backward: the weight rows' workgroups, then one invocation per element of dx
+/// (or per cell of the pool below, see `input_invocations`).
+pub fn backward<S: ConvShape>(shape: &S, dx: Option<&InputGrad>) -> Result<Launch> {
+    let s = shape.conv2d();
+    let mut constants = stage_constants(shape)?;
+    if let Some(InputGrad::PoolAct { pool, .. }) = dx {
+        constants.extend(pool_below_constants(pool)?);
     }
-    let p = Conv2dParams { act, ..params(&s)? };
-    let dx = o.dx.map_or(0, |g| input_invocations(&g, s.x_len()));
-    let groups = s.o * s.c * s.kh + dx.div_ceil(WORKGROUP);
-    Ok(Launch::new(Shader::Conv2d, o.entry(), &p, grid_groups(groups)).with_constants(constants))
+    let p = Conv2dParams {
+        act: dx.map_or(0, |g| act_code(g.act())),
+        ..params(&s)?
+    };
+    let invocations = dx.map_or(0, |g| input_invocations(g, shape.x_len()));
+    let groups = s.o * s.c * s.kh + invocations.div_ceil(WORKGROUP);
+    let entry = conv2d_backward_entry(dx);
+    Ok(Launch::new(Shader::Conv2d, entry, &p, grid_groups(groups)).with_constants(constants))
 }
 
 #[cfg(test)]

@@ -1,15 +1,17 @@
 //! Launches of shaders/elementwise.wgsl: one invocation per output element.
 
-use super::{grid_1d, u, wgsl_params, Launch, Shader};
+use super::{act_code, grid_1d, u, wgsl_params, Launch, Shader};
 use crate::error::Result;
-use crate::ops::{BiasBackward, BiasForward, OpDef};
+use crate::ops::{
+    Activation, ActivationBackward, ActivationForward, BiasBackward, BiasForward, OpDef,
+};
 
 wgsl_params! {
     ElementwiseParams mirrors "Params" in Elementwise {
         len: u32,
         rows: u32,
         cols: u32,
-        _pad0: u32,
+        act: u32,
     }
 }
 
@@ -18,7 +20,7 @@ fn params(len: usize, rows: usize, cols: usize) -> Result<ElementwiseParams> {
         len: u(len)?,
         rows: u(rows)?,
         cols: u(cols)?,
-        _pad0: 0,
+        act: 0,
     })
 }
 
@@ -44,9 +46,22 @@ pub fn bias_backward(o: &BiasBackward) -> Result<Launch> {
     ))
 }
 
-/// ReLU and Sigmoid, forward and backward.
-pub fn activation(entry: &'static str, rows: usize, cols: usize) -> Result<Launch> {
+/// Every activation's forward (`relu_forward`, …) is one entry point, which takes the
+/// activation's code from its params.
+pub fn activation_forward(o: &ActivationForward) -> Result<Launch> {
+    activation("activation_forward", o.act, o.rows, o.cols)
+}
+
+/// And every activation's backward, from its output.
+pub fn activation_backward(o: &ActivationBackward) -> Result<Launch> {
+    activation("activation_backward", o.act, o.rows, o.cols)
+}
+
+fn activation(entry: &'static str, act: Activation, rows: usize, cols: usize) -> Result<Launch> {
     let len = rows * cols;
-    let p = params(len, rows, cols)?;
+    let p = ElementwiseParams {
+        act: act_code(act),
+        ..params(len, rows, cols)?
+    };
     Ok(Launch::new(Shader::Elementwise, entry, &p, grid_1d(len)))
 }

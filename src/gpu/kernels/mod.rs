@@ -5,7 +5,6 @@
 
 pub mod batch;
 pub mod conv2d;
-pub mod conv_transpose2d;
 pub mod elementwise;
 pub mod loss;
 pub mod matmul;
@@ -15,20 +14,70 @@ pub mod peak;
 pub mod pool;
 
 use crate::error::{Error, Result};
-use crate::ops::{Op, OpDef};
+use crate::ops::{Activation, Op, OpDef};
 
 pub use matmul::{MatmulVariant, SgemmTile, ThinTile};
 
 /// Invocations per workgroup of the one-dimensional kernels; the WGSL `override WG` in
-/// shaders/common.wgsl gets this value at pipeline creation.
+/// shaders/parts/common.wgsl gets this value at pipeline creation.
 pub const WORKGROUP: usize = 256;
 /// Workgroups one grid dimension may hold (WebGPU's guaranteed minimum).
 const MAX_GROUPS: usize = 65535;
 
 /// A fused kernel's activation as its params carry it (`activate` in
-/// shaders/common.wgsl): 0 ReLU, 1 Sigmoid.
-pub fn act_code(act: crate::ops::Activation) -> u32 {
+/// shaders/parts/activations.wgsl): its code, from the one table in `ops::Activation`.
+pub fn act_code(act: Activation) -> u32 {
     act.code() as u32
+}
+
+/// A piece of WGSL written once and put into the module of every family that needs it,
+/// before the family's own file: helpers, and the WGSL side of a Rust table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Part {
+    /// The workgroup size, the per-step uniform, grid folding, the workgroup sum, NaN tests.
+    Common,
+    /// The activations and their gradients, under codes generated from `ops::Activation`.
+    Activations,
+    /// A max-pool's choice of argmax and the windows that hold an element.
+    PoolRouting,
+    /// A specialised conv layer's sizes as constants, and a fused forward's staged sums.
+    ConvStaging,
+}
+
+impl Part {
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::Common => "common",
+            Part::Activations => "activations",
+            Part::PoolRouting => "pool_routing",
+            Part::ConvStaging => "conv_staging",
+        }
+    }
+
+    /// The part's source: its file in shaders/parts/, after, for the activations, their
+    /// codes as WGSL constants (`const ACT_RELU: u32 = 0u;`, …).
+    pub fn source(self) -> String {
+        match self {
+            Part::Common => include_str!("../../../shaders/parts/common.wgsl").to_string(),
+            Part::Activations => {
+                let codes: String = Activation::ALL
+                    .iter()
+                    .map(|a| {
+                        let name = a.name().to_uppercase();
+                        format!("const ACT_{name}: u32 = {}u;\n", a.code())
+                    })
+                    .collect();
+                let part = include_str!("../../../shaders/parts/activations.wgsl");
+                format!("// Generated from ops::Activation.\n{codes}\n{part}")
+            }
+            Part::PoolRouting => {
+                include_str!("../../../shaders/parts/pool_routing.wgsl").to_string()
+            }
+            Part::ConvStaging => {
+                include_str!("../../../shaders/parts/conv_staging.wgsl").to_string()
+            }
+        }
+    }
 }
 
 /// The WGSL sources, one per kernel family, embedded in the binary.
@@ -41,13 +90,12 @@ pub enum Shader {
     Optim,
     Conv2d,
     Pool,
-    ConvTranspose2d,
     Peak,
     Noise,
 }
 
 impl Shader {
-    pub const ALL: [Shader; 10] = [
+    pub const ALL: [Shader; 9] = [
         Shader::Batch,
         Shader::Matmul,
         Shader::Elementwise,
@@ -55,7 +103,6 @@ impl Shader {
         Shader::Optim,
         Shader::Conv2d,
         Shader::Pool,
-        Shader::ConvTranspose2d,
         Shader::Peak,
         Shader::Noise,
     ];
@@ -69,7 +116,6 @@ impl Shader {
             Shader::Optim => "optim",
             Shader::Conv2d => "conv2d",
             Shader::Pool => "pool",
-            Shader::ConvTranspose2d => "conv_transpose2d",
             Shader::Peak => "peak",
             Shader::Noise => "noise",
         }
@@ -84,16 +130,30 @@ impl Shader {
             Shader::Optim => include_str!("../../../shaders/optim.wgsl"),
             Shader::Conv2d => include_str!("../../../shaders/conv2d.wgsl"),
             Shader::Pool => include_str!("../../../shaders/pool.wgsl"),
-            Shader::ConvTranspose2d => include_str!("../../../shaders/conv_transpose2d.wgsl"),
             Shader::Peak => include_str!("../../../shaders/peak.wgsl"),
             Shader::Noise => include_str!("../../../shaders/noise.wgsl"),
         }
     }
 
-    /// The module's source: shaders/common.wgsl, then the family's file.
+    /// The parts the family's module is built from, before its own file.
+    pub fn parts(self) -> &'static [Part] {
+        use Part::*;
+        match self {
+            Shader::Batch | Shader::Optim | Shader::Peak | Shader::Noise => &[Common],
+            Shader::Matmul | Shader::Elementwise | Shader::Loss => &[Common, Activations],
+            Shader::Pool => &[Common, PoolRouting],
+            Shader::Conv2d => &[Common, Activations, PoolRouting, ConvStaging],
+        }
+    }
+
+    /// The module's source: its parts, then the family's file.
     pub fn source(self) -> String {
-        let common = include_str!("../../../shaders/common.wgsl");
-        format!("{common}\n{}", self.family_source())
+        let mut source = String::new();
+        for part in self.parts() {
+            source += &part.source();
+            source += "\n";
+        }
+        source + self.family_source()
     }
 
     /// The values of the `override` constants every module declares.
@@ -234,8 +294,8 @@ pub fn launch(op: &Op, choice: &KernelChoice) -> Result<Launch> {
         }
         Op::BiasForward(o) => elementwise::bias_forward(o),
         Op::BiasBackward(o) => elementwise::bias_backward(o),
-        Op::ActivationForward(o) => elementwise::activation(o.entry(), o.rows, o.cols),
-        Op::ActivationBackward(o) => elementwise::activation(o.entry(), o.rows, o.cols),
+        Op::ActivationForward(o) => elementwise::activation_forward(o),
+        Op::ActivationBackward(o) => elementwise::activation_backward(o),
         Op::LossForward(o) => loss::loss_forward(o),
         Op::LossBackward(o) => loss::loss_backward(o),
         Op::LossSigmoidBackward(o) => loss::loss_sigmoid_backward(o),
@@ -246,19 +306,23 @@ pub fn launch(op: &Op, choice: &KernelChoice) -> Result<Launch> {
         Op::Conv2dBackwardBias(o) => conv2d::backward_bias(o),
         Op::MaxPool2dForward(o) => pool::forward(o),
         Op::MaxPool2dBackward(o) => pool::backward(o),
-        Op::ConvTranspose2dForward(o) => conv_transpose2d::forward(o),
-        Op::ConvTranspose2dBackwardInput(o) => conv_transpose2d::backward_input(o),
-        Op::ConvTranspose2dBackwardWeight(o) => conv_transpose2d::backward_weight(o),
+        Op::ConvTranspose2dForward(o) => conv2d::forward(o),
+        Op::ConvTranspose2dBackwardInput(o) => conv2d::backward_input(o),
+        Op::ConvTranspose2dBackwardWeight(o) => conv2d::backward_weight(o),
         Op::PeakFma(o) => peak::fma(o),
         Op::PeakCopy(o) => peak::copy(o),
         Op::PeakRead(o) => peak::read(o),
         Op::Corrupt(o) => noise::corrupt(o),
-        Op::Conv2dActForward(o) => conv2d::act_forward(o, choice.stage_channels.unwrap_or(1)),
-        Op::Conv2dBackward(o) => conv2d::backward(o),
-        Op::ConvTranspose2dActForward(o) => {
-            conv_transpose2d::act_forward(o, choice.stage_channels.unwrap_or(1))
+        Op::Conv2dActForward(o) => {
+            let pool = o.pool_shape();
+            conv2d::act_forward(o.entry(), &o.shape, o.act, pool, choice.stage_channels)
         }
-        Op::ConvTranspose2dBackward(o) => conv_transpose2d::backward(o),
+        Op::Conv2dBackward(o) => conv2d::backward(&o.shape, o.dx.as_ref()),
+        Op::ConvTranspose2dActForward(o) => {
+            let entry = "conv2d_act_forward";
+            conv2d::act_forward(entry, &o.shape, o.act, None, choice.stage_channels)
+        }
+        Op::ConvTranspose2dBackward(o) => conv2d::backward(&o.shape, Some(&o.dx)),
     }
 }
 
@@ -271,7 +335,7 @@ fn u(v: usize) -> Result<u32> {
 }
 
 /// One invocation per element over a 1-D range, folded into a second grid dimension when
-/// it needs more than 65535 workgroups (see `flat_index` in shaders/common.wgsl).
+/// it needs more than 65535 workgroups (see `flat_index` in shaders/parts/common.wgsl).
 pub fn grid_1d(elements: usize) -> [u32; 3] {
     let groups = elements.div_ceil(WORKGROUP).max(1);
     if groups <= MAX_GROUPS {
@@ -329,7 +393,7 @@ pub(crate) use wgsl_params;
 
 /// Every params struct and the struct it mirrors, for the layout test: the families'
 /// `Params`, and the per-step uniform, which every family that reads it declares through
-/// shaders/common.wgsl.
+/// shaders/parts/common.wgsl.
 pub fn params_layouts() -> Vec<ParamsLayout> {
     use crate::ops::StepParams;
     use std::mem::offset_of;
@@ -353,7 +417,6 @@ pub fn params_layouts() -> Vec<ParamsLayout> {
         optim::AdamParams::layout(),
         conv2d::Conv2dParams::layout(),
         pool::PoolParams::layout(),
-        conv_transpose2d::ConvTranspose2dParams::layout(),
         peak::PeakParams::layout(),
         noise::NoiseParams::layout(),
         step,

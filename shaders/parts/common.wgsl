@@ -1,5 +1,5 @@
-// common: the helpers every kernel family shares. The host prepends this file to each
-// family's source when it builds the family's module, so each helper is written once.
+// common: the part every family's module starts with (gpu::kernels::Part::Common): the
+// workgroup size, the per-step uniform, grid folding, the workgroup sum, NaN by its bits.
 
 // Invocations per workgroup of the one-dimensional kernels. Set per pipeline from the
 // Rust constant gpu::kernels::WORKGROUP, the one place it is written. A power of two, for
@@ -47,50 +47,14 @@ fn workgroup_sum(lid: u32, value: f32) -> f32 {
     return total;
 }
 
-// The windows [lo, hi) of a max-pool (window k, stride s, `out` windows) whose span holds
-// input coordinate i: lo·s ≤ i < lo·s + k, i.e. ceil((i + 1 − k) / s) ≤ lo ≤ i / s,
-// written to stay in unsigned arithmetic when i + 1 < k.
-fn pool_windows(i: u32, k: u32, s: u32, out: u32) -> vec2<u32> {
-    var lo = 0u;
-    if (i + 1u > k) {
-        lo = (i + 1u - k + s - 1u) / s;
-    }
-    return vec2<u32>(lo, min(i / s + 1u, out));
+// Whether v is a NaN, from its bits. Metal compiles shaders with fast math, under which
+// `v != v` may fold to false and max() may drop a NaN; an integer test of the exponent
+// (all ones) and the mantissa (not zero) means the same everywhere.
+fn is_nan(v: f32) -> bool {
+    return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
 }
 
-// The activations and their gradients, written once for the elementwise kernels and for
-// every fused kernel that applies one. Gradients take the activation's output y, which
-// the forward kept: y > 0 exactly where x > 0 for ReLU, and σ'(x) = y·(1−y).
-fn relu(x: f32) -> f32 {
-    return max(x, 0.0);
-}
-
-fn sigmoid(x: f32) -> f32 {
-    // exp of a large positive argument overflows to inf, and 1/(1+inf) = 0 is still right.
-    return 1.0 / (1.0 + exp(-x));
-}
-
-fn relu_grad(y: f32, dy: f32) -> f32 {
-    return select(0.0, dy, y > 0.0);
-}
-
-fn sigmoid_grad(y: f32, dy: f32) -> f32 {
-    return dy * y * (1.0 - y);
-}
-
-// The activation a fused kernel applies, from its params: 0 ReLU, 1 Sigmoid (mirrors
-// gpu::kernels::act_code). It acts only where an output is stored, so a uniform branch
-// costs nothing there, and one pipeline serves both activations.
-fn activate(act: u32, x: f32) -> f32 {
-    if (act == 1u) {
-        return sigmoid(x);
-    }
-    return relu(x);
-}
-
-fn activate_grad(act: u32, y: f32, dy: f32) -> f32 {
-    if (act == 1u) {
-        return sigmoid_grad(y, dy);
-    }
-    return relu_grad(y, dy);
+// A quiet NaN: what a kernel writes where it has no value to give (an unknown code).
+fn nan() -> f32 {
+    return bitcast<f32>(0x7fc00000u);
 }
