@@ -15,34 +15,47 @@ import torch.nn as nn
 DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "mnist")
 
 
-def dense_ae(layers=(100, 200, 30)):
-    """784-100-200-30-200-100-784 by default: ReLU between, Sigmoid at the end."""
+# `--activation`: the hidden layers' activation, by the name wgsl-autoencoder gives it.
+HIDDEN = {"relu": nn.ReLU, "tanh": nn.Tanh}
+
+
+def dense_ae(layers=(100, 200, 30), activation="relu"):
+    """784-100-200-30-200-100-784 by default: the activation between, Sigmoid at the end."""
     widths = [784, *layers, *reversed(layers[:-1]), 784]
     mods = []
     for i, (a, b) in enumerate(zip(widths, widths[1:])):
-        mods += [nn.Linear(a, b), nn.Sigmoid() if i == len(widths) - 2 else nn.ReLU()]
+        mods += [nn.Linear(a, b), nn.Sigmoid() if i == len(widths) - 2 else HIDDEN[activation]()]
     return nn.Sequential(*mods)
 
 
-def conv_ae(channels=(16, 8)):
-    """Conv(3x3, pad 1) ReLU MaxPool(2) per stage, ConvTranspose(3x3, stride 2, pad 1,
-    output padding 1) ReLU per stage back up, Conv(3x3, pad 1) to one channel, Sigmoid."""
+def conv_ae(channels=(16, 8), activation="relu"):
+    """Conv(3x3, pad 1), activation, MaxPool(2) per stage; ConvTranspose(3x3, stride 2,
+    pad 1, output padding 1) and activation per stage back up; Conv(3x3, pad 1) to one
+    channel, Sigmoid."""
+    act = HIDDEN[activation]
     mods, c = [], 1
     for o in channels:
-        mods += [nn.Conv2d(c, o, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
+        mods += [nn.Conv2d(c, o, 3, padding=1), act(), nn.MaxPool2d(2)]
         c = o
     for o in [channels[-1], *reversed(channels[:-1])]:
-        mods += [nn.ConvTranspose2d(c, o, 3, stride=2, padding=1, output_padding=1), nn.ReLU()]
+        mods += [nn.ConvTranspose2d(c, o, 3, stride=2, padding=1, output_padding=1), act()]
         c = o
     mods += [nn.Conv2d(c, 1, 3, padding=1), nn.Sigmoid()]
     return nn.Sequential(*mods)
 
 
-def build(model, arch=None):
-    """The model `wgsl-autoencoder --model MODEL` builds, with its size flag if given."""
+def build(model, arch=None, activation="relu"):
+    """The model `wgsl-autoencoder --model MODEL` builds, with its size flag and hidden
+    activation if given."""
     if model == "dense":
-        return dense_ae(tuple(arch) if arch else (100, 200, 30))
-    return conv_ae(tuple(arch) if arch else (16, 8))
+        return dense_ae(tuple(arch) if arch else (100, 200, 30), activation)
+    return conv_ae(tuple(arch) if arch else (16, 8), activation)
+
+
+def log_every(steps_per_epoch):
+    """Steps between logged losses when `--log-every` is not given, as wgsl-autoencoder
+    chooses them (`train::default_log_every`): about eight an epoch, at most 64 apart."""
+    return min(max(-(-steps_per_epoch // 8), 1), 64)
 
 
 def as_input(model, x):

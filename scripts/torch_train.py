@@ -1,6 +1,8 @@
 """The same training run in PyTorch, for side-by-side loss curves.
 
-    python3 scripts/torch_train.py --model dense|conv [--epochs 5] [--seed 0] [--batch 128] [--limit N] [--out DIR]
+    python3 scripts/torch_train.py --model dense|conv [--layers 100,200,30 | --channels 16,8]
+        [--activation relu|tanh] [--epochs 5] [--seed 0] [--batch 128] [--limit N]
+        [--log-every STEPS] [--out DIR]
 
 `wgsl-autoencoder train --seed S` draws its initial weights and its per-epoch shuffles
 exactly as this script does after `torch.manual_seed(S)`: the same nn.Sequential
@@ -10,7 +12,8 @@ so the curves can be compared line by line. Runs on the CPU unless CUDA is prese
 
 With `--out DIR` it also writes `DIR/metrics.jsonl` in the format `train` writes (one
 JSON object per epoch: epoch, train_loss, test_mse, test_bce, seconds,
-images_per_second, eval_seconds, and interval_loss every 64 steps), so that
+images_per_second, eval_seconds, and interval_loss every --log-every steps, by default
+as `train` chooses them), so that
 `wgsl-autoencoder plot RUN_DIR TORCH_DIR` draws both curves in one loss.png.
 """
 import argparse
@@ -21,10 +24,14 @@ import time
 import torch
 import torch.nn.functional as F
 
-from torch_models import DATA_DIR, as_input, build, mnist_images
+from torch_models import DATA_DIR, HIDDEN, as_input, build, log_every, mnist_images
 
 p = argparse.ArgumentParser()
 p.add_argument("--model", choices=["dense", "conv"], default="dense")
+p.add_argument("--layers", default=None, help="dense encoder widths, e.g. 100,200,30")
+p.add_argument("--channels", default=None, help="conv encoder channels, e.g. 16,8")
+p.add_argument("--activation", choices=sorted(HIDDEN), default="relu")
+p.add_argument("--log-every", type=int, default=None, help="steps between logged losses")
 p.add_argument("--epochs", type=int, default=5)
 p.add_argument("--seed", type=int, default=0)
 p.add_argument("--batch", type=int, default=128)
@@ -47,9 +54,11 @@ torch.backends.cudnn.allow_tf32 = False
 train = mnist_images("train-images-idx3-ubyte.gz", a.data_dir)[: a.limit].to(dev)
 test = mnist_images("t10k-images-idx3-ubyte.gz", a.data_dir).to(dev)
 torch.manual_seed(a.seed)
-model = build(a.model).to(dev)
+sizes = a.layers if a.model == "dense" else a.channels
+model = build(a.model, [int(v) for v in sizes.split(",")] if sizes else None, a.activation).to(dev)
 opt = torch.optim.Adam(model.parameters(), a.lr)
 n = len(train)
+every = a.log_every or log_every(-(-n // a.batch))
 for epoch in range(1, a.epochs + 1):
     order = torch.randperm(n).to(dev)  # drawn on the CPU generator, after the weights
     total, start = 0.0, time.perf_counter()
@@ -63,7 +72,7 @@ for epoch in range(1, a.epochs + 1):
         total += loss.item() * len(x)
         since, seen = since + loss.item() * len(x), seen + len(x)
         done = min(i + a.batch, n)
-        if step % 64 == 0 or done == n:
+        if step % every == 0 or done == n:
             intervals.append([epoch - 1 + done / n, since / seen])
             since, seen = 0.0, 0
     seconds = time.perf_counter() - start

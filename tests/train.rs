@@ -11,7 +11,7 @@ use wgsl_autoencoder::gpu::kernels::{KernelChoice, MatmulVariant, ThinTile};
 use wgsl_autoencoder::gpu::GpuBackend;
 use wgsl_autoencoder::model::{Arch, Fusion};
 use wgsl_autoencoder::native::data::{default_data_dir, load_mnist};
-use wgsl_autoencoder::ops::LossKind;
+use wgsl_autoencoder::ops::{Activation, LossKind};
 use wgsl_autoencoder::train::{EpochMetrics, TrainConfig, Trainer};
 
 /// The bundled MNIST cut down to keep the CPU reference quick: `train` training images
@@ -93,6 +93,25 @@ fn assert_agree(gpu: &[EpochMetrics], cpu: &[EpochMetrics]) {
         );
         assert_relative(&format!("epoch {e} test mse"), g.test_mse, c.test_mse, 1e-3);
         assert_relative(&format!("epoch {e} test bce"), g.test_bce, c.test_bce, 1e-3);
+    }
+}
+
+/// `--activation tanh`: the activation's code reaches every fused kernel (the matmul
+/// epilogues, the conv stages forward and backward) as it reaches the plain elementwise
+/// ones, so the fused graph on the GPU trains as the unfused one on the CPU reference.
+#[test]
+fn tanh_models_train_the_same_fused_on_the_gpu_and_unfused_on_the_cpu() {
+    for (arch, images) in [
+        (Arch::dense(vec![32, 8]), (200, 60)),
+        (Arch::conv(vec![4, 2]), (100, 40)),
+    ] {
+        let data = small_mnist(images.0, images.1);
+        let cfg = config(arch.with_activation(Activation::Tanh), 64, LossKind::Mse);
+        let gpu = Box::new(GpuBackend::new(common::gpu()));
+        let gpu = train_graph(gpu, &cfg, &data, 2, Fusion::Fused);
+        let cpu = Box::new(CpuBackend::new());
+        let cpu = train_graph(cpu, &cfg, &data, 2, Fusion::Unfused);
+        assert_agree(&gpu, &cpu);
     }
 }
 

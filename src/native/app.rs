@@ -283,7 +283,7 @@ async fn profile(args: &ProfileArgs) -> Result<()> {
 
 /// The architecture the flags give, refusing a size flag of the other model.
 pub fn arch_from(args: &TrainArgs) -> Result<Arch> {
-    match (args.model, &args.layers, &args.channels) {
+    let arch = match (args.model, &args.layers, &args.channels) {
         (ModelKind::Dense, _, Some(_)) => Err(Error::flag(
             "--channels",
             "applies only to --model conv; the dense model's sizes are --layers",
@@ -300,7 +300,8 @@ pub fn arch_from(args: &TrainArgs) -> Result<Arch> {
                 .clone()
                 .unwrap_or_else(|| DEFAULT_CHANNELS.to_vec()),
         )),
-    }
+    };
+    Ok(arch?.with_activation(args.activation.into()))
 }
 
 /// The CPU reference, its size check weighing the memory free on this machine.
@@ -390,6 +391,7 @@ fn plan_new(args: &TrainArgs) -> Result<Plan> {
         loss: args.loss.into(),
         seed: args.seed,
         noise,
+        log_every: args.log_every,
         ..TrainConfig::new(arch_from(args)?)
     };
     // Flags first: a typo should not cost a data load or a device start.

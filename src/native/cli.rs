@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::ops::LossKind;
+use crate::ops::{Activation, LossKind};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -146,6 +146,22 @@ pub enum ModelKind {
     Conv,
 }
 
+/// `--activation`: the hidden layers' activations the models offer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum HiddenActivation {
+    Relu,
+    Tanh,
+}
+
+impl From<HiddenActivation> for Activation {
+    fn from(arg: HiddenActivation) -> Activation {
+        match arg {
+            HiddenActivation::Relu => Activation::Relu,
+            HiddenActivation::Tanh => Activation::Tanh,
+        }
+    }
+}
+
 /// `--loss`: the command line's names for `ops::LossKind`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LossArg {
@@ -207,10 +223,18 @@ pub struct TrainArgs {
     /// to give back the clean ones.
     #[arg(long)]
     pub noise: Option<String>,
+    /// The activation between hidden layers (the output is always a Sigmoid).
+    #[arg(long, value_enum, default_value_t = HiddenActivation::Relu)]
+    pub activation: HiddenActivation,
+    /// Training steps between logged points of the loss (`interval_loss` in
+    /// metrics.jsonl); by default about eight an epoch, at most 64 steps apart.
+    #[arg(long, allow_negative_numbers = true)]
+    pub log_every: Option<usize>,
     /// Continue the run in DIR where its last checkpoint left it, with its own flags;
     /// --epochs gives the run's new total.
     #[arg(long, value_name = "DIR", conflicts_with_all = [
-        "model", "layers", "channels", "batch", "lr", "loss", "seed", "limit", "noise", "out", "init_from",
+        "model", "layers", "channels", "batch", "lr", "loss", "seed", "limit", "noise",
+        "activation", "log_every", "out", "init_from",
     ])]
     pub resume: Option<PathBuf>,
     /// Print nothing but errors.
