@@ -13,7 +13,7 @@ use crate::backend::Backend;
 use crate::cpu::backend::CpuBackend;
 use crate::data::Mnist;
 use crate::error::Result;
-use crate::gpu::kernels::{KernelChoice, MatmulVariant};
+use crate::gpu::kernels::{variants, Variant};
 use crate::gpu::{Gpu, GpuBackend};
 use crate::model::{Arch, DataSizes, Fusion, Graph, GraphSpec};
 use crate::ops::{
@@ -31,7 +31,7 @@ pub const CPU_CAP_FLOPS: f64 = 1e9;
 #[derive(Clone, Debug)]
 pub struct Case {
     pub op: Op,
-    pub choice: KernelChoice,
+    pub variant: Variant,
 }
 
 impl Case {
@@ -43,23 +43,25 @@ impl Case {
         self.op.dims().iter().map(|&(_, v)| v).collect()
     }
 
-    /// The kernel variant the case runs: a matmul's; for ops that share a kernel, their
-    /// part of it: `transposed` for a transposed conv (conv2d's kernels with the roles of
-    /// its two sides swapped), the activation for an elementwise activation; `-` for the
-    /// rest.
-    pub fn variant(&self) -> &'static str {
-        if let Some(matmul) = self.choice.matmul {
-            return matmul.name();
-        }
-        match &self.op {
-            Op::ActivationForward(o) => o.act.name(),
-            Op::ActivationBackward(o) => o.act.name(),
+    /// The variant the case runs, by name (`variants::Variant::name`), after the op's
+    /// part of a kernel it shares with other ops: `transposed` for a transposed conv
+    /// (conv2d's kernels with the roles of its two sides swapped), the activation for an
+    /// elementwise activation. `-` for the one kernel of a family.
+    pub fn variant_name(&self) -> String {
+        let role = match &self.op {
+            Op::ActivationForward(o) => Some(o.act.name()),
+            Op::ActivationBackward(o) => Some(o.act.name()),
             Op::ConvTranspose2dForward(_)
             | Op::ConvTranspose2dBackwardInput(_)
             | Op::ConvTranspose2dBackwardWeight(_)
             | Op::ConvTranspose2dActForward(_)
-            | Op::ConvTranspose2dBackward(_) => "transposed",
-            _ => "-",
+            | Op::ConvTranspose2dBackward(_) => Some("transposed"),
+            _ => None,
+        };
+        match (role, self.variant) {
+            (Some(role), Variant::Only) => role.to_string(),
+            (Some(role), v) => format!("{role} {}", v.name()),
+            (None, v) => v.name(),
         }
     }
 
@@ -152,23 +154,15 @@ impl Options {
     }
 }
 
-/// One case per variant for ops that have several (matmul: each variant, and each block
-/// size of sgemm and thin, that runs the product), one otherwise.
+/// One case per variant of the op's family that runs it (`variants::variants`): every
+/// matmul entry point and block size, every channel count of a fused conv forward, the
+/// one kernel of the other families.
 pub fn with_variants(op: Op) -> Vec<Case> {
-    let variants: Vec<Option<MatmulVariant>> = if let Op::Matmul(o) = &op {
-        let runs = MatmulVariant::ALL.into_iter().filter(|v| v.runs(o));
-        runs.map(Some).collect()
-    } else {
-        vec![None]
-    };
-    variants
+    variants(&op)
         .into_iter()
-        .map(|matmul| Case {
+        .map(|variant| Case {
             op: op.clone(),
-            choice: KernelChoice {
-                matmul,
-                ..Default::default()
-            },
+            variant,
         })
         .collect()
 }
@@ -311,7 +305,7 @@ async fn time_op(
 pub async fn run_case(gpu: &Arc<Gpu>, case: &Case, opts: &Options) -> Result<Row> {
     let init = random_buffers(&case.op, 7);
     let (gpu_ms, timing) = time_op(
-        &mut GpuBackend::with_choice(gpu.clone(), case.choice),
+        &mut GpuBackend::with_variant(gpu.clone(), Some(case.variant)),
         &case.op,
         &init,
         opts.gpu_repeats,
@@ -339,7 +333,7 @@ pub async fn run_case(gpu: &Arc<Gpu>, case: &Case, opts: &Options) -> Result<Row
         .and_then(|&code| Activation::from_code(code));
     Ok(Row {
         op: case.name().to_string(),
-        variant: case.variant().to_string(),
+        variant: case.variant_name(),
         shape: case.shape(),
         dims,
         activation: activation.map(|a| a.name().to_string()),

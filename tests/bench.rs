@@ -140,17 +140,11 @@ fn quick_and_full_benchmarks_cover_every_entry_point() {
         // are timed by `bench --peak`.
         let mut cases = bench::cases(quick).unwrap();
         for op in [peaks::fma_op(4, 1), peaks::copy_op(4), peaks::read_op(4)] {
-            cases.push(bench::Case {
-                op,
-                choice: Default::default(),
-            });
+            cases.extend(bench::with_variants(op));
         }
         let covered: BTreeSet<String> = cases
             .iter()
-            .map(|c| {
-                let choice = kernels::choose(&c.op, &c.choice, Default::default());
-                kernels::launch(&c.op, &choice).unwrap().entry.to_string()
-            })
+            .map(|c| kernels::launch(&c.op, c.variant).unwrap().entry.to_string())
             .collect();
         assert_eq!(covered, all, "quick = {quick}");
     }

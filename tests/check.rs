@@ -11,7 +11,7 @@ use std::process::Command;
 
 use wgsl_autoencoder::backend::{Backend, MemoryLimits, OpTime, Timing};
 use wgsl_autoencoder::check::run::{plan, run_plan};
-use wgsl_autoencoder::gpu::kernels::{KernelChoice, Parallelism, Shader};
+use wgsl_autoencoder::gpu::kernels::{Parallelism, Shader, Variant};
 use wgsl_autoencoder::gpu::GpuBackend;
 use wgsl_autoencoder::ops::{BufId, BufferSpec, Op, StepParams, View};
 
@@ -167,9 +167,9 @@ fn check_fails_naming_the_case_when_a_kernel_is_wrong() {
         let mut p = full.filter(entry);
         p.groups.extend(sound.groups);
         let first_case = p.groups[0].cases[0].label.clone();
-        let mut make = |choice: KernelChoice| -> Box<dyn Backend> {
+        let mut make = |forced: Option<Variant>| -> Box<dyn Backend> {
             Box::new(Broken {
-                inner: GpuBackend::with_choice(gpu.clone(), choice),
+                inner: GpuBackend::with_variant(gpu.clone(), forced),
                 entry,
                 fault,
                 outputs: Vec::new(),

@@ -5,7 +5,7 @@
 mod common;
 
 use wgsl_autoencoder::check::tables;
-use wgsl_autoencoder::gpu::kernels::{choose, launch, Parallelism, Shader};
+use wgsl_autoencoder::gpu::kernels::{launch, Parallelism, Shader};
 
 #[test]
 fn conv_transpose2d_runs_on_conv2d_kernels() {
@@ -19,7 +19,7 @@ fn conv_transpose2d_runs_on_conv2d_kernels() {
     .concat();
     for case in &cases {
         for device in [Parallelism::Wide, Parallelism::Narrow] {
-            let l = launch(&case.op, &choose(&case.op, &case.choice, device)).unwrap();
+            let l = launch(&case.op, case.chosen(device)).unwrap();
             assert_eq!(l.shader, Shader::Conv2d, "{}", case.label);
             assert!(
                 l.entry.starts_with("conv2d_"),

@@ -26,7 +26,7 @@ fn open(dir: &std::path::Path) -> Arc<Gpu> {
 /// Runs one case of the matmul table, which makes a pipeline, and returns its outputs.
 fn run_a_kernel(gpu: &Arc<Gpu>) -> Vec<Vec<u32>> {
     let case = &tables::matmul()[40];
-    let mut backend = GpuBackend::with_choice(gpu.clone(), case.choice);
+    let mut backend = GpuBackend::with_variant(gpu.clone(), case.variant);
     let out = block_on(run_once(&mut backend, &case.op, &case.init, case.step)).unwrap();
     block_on(backend.finish()).unwrap();
     out

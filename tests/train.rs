@@ -7,7 +7,7 @@ use pollster::block_on;
 use wgsl_autoencoder::backend::Backend;
 use wgsl_autoencoder::cpu::backend::CpuBackend;
 use wgsl_autoencoder::data::Mnist;
-use wgsl_autoencoder::gpu::kernels::{KernelChoice, MatmulVariant, ThinTile};
+use wgsl_autoencoder::gpu::kernels::{MatmulVariant, ThinTile, Variant};
 use wgsl_autoencoder::gpu::GpuBackend;
 use wgsl_autoencoder::model::{Arch, Fusion};
 use wgsl_autoencoder::native::data::{default_data_dir, load_mnist};
@@ -132,11 +132,8 @@ fn dense_gpu_and_cpu_agree_with_bce_loss() {
 fn fused_dense_on_thin_kernels_matches_the_unfused_reference() {
     let data = small_mnist(200, 100);
     let cfg = config(Arch::default_dense(), 64, LossKind::Mse);
-    let thin = KernelChoice {
-        matmul: Some(MatmulVariant::Thin(ThinTile::T16)),
-        ..Default::default()
-    };
-    let backend = Box::new(GpuBackend::with_choice(common::gpu(), thin));
+    let thin = Variant::Matmul(MatmulVariant::Thin(ThinTile::T16));
+    let backend = Box::new(GpuBackend::with_variant(common::gpu(), Some(thin)));
     let gpu = train_graph(backend, &cfg, &data, 2, Fusion::Fused);
     let cpu = train_graph(Box::new(CpuBackend::new()), &cfg, &data, 2, Fusion::Unfused);
     assert_agree(&gpu, &cpu);

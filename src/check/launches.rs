@@ -12,7 +12,7 @@ use std::collections::HashSet;
 
 use super::tables;
 use crate::error::Result;
-use crate::gpu::kernels::{choose, launch, KernelChoice, Launch, Parallelism};
+use crate::gpu::kernels::{choose, launch, Launch, Measured, Parallelism, Variant};
 use crate::ops::Op;
 
 /// The batch sizes whose model ops are listed: `check`'s (3 and 128), `bench`'s (8 for
@@ -32,9 +32,10 @@ pub struct Made {
 pub fn launches() -> Result<Vec<Made>> {
     let mut made = Vec::new();
     let mut seen = HashSet::new();
-    let mut add = |op: &Op, forced: &KernelChoice| -> Result<()> {
+    let mut add = |op: &Op, forced: Option<Variant>| -> Result<()> {
         for device in [Parallelism::Wide, Parallelism::Narrow] {
-            let launch = launch(op, &choose(op, forced, device))?;
+            let chosen = choose(op, forced, &Measured::default(), device);
+            let launch = launch(op, chosen.variant)?;
             let key = (
                 op.kind(),
                 launch.shader,
@@ -51,12 +52,12 @@ pub fn launches() -> Result<Vec<Made>> {
         Ok(())
     };
     for case in tables::all() {
-        add(&case.op, &case.choice)?;
+        add(&case.op, case.variant)?;
     }
     for batch in MODEL_BATCHES {
         for op in crate::bench::model_ops(batch)? {
             for case in crate::bench::with_variants(op) {
-                add(&case.op, &case.choice)?;
+                add(&case.op, Some(case.variant))?;
             }
         }
     }

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use crate::backend::Backend;
 use crate::cpu::backend::CpuBackend;
 use crate::error::Result;
-use crate::gpu::kernels::{choose, launch, KernelChoice, Parallelism};
+use crate::gpu::kernels::{choose, launch, Measured, Parallelism, Variant};
 use crate::gpu::{Gpu, GpuBackend};
 use crate::ops::{Access, Binding, BufferSpec, Elem, Op, StepParams};
 
@@ -49,14 +49,15 @@ pub fn tol_for(op: &Op) -> Tol {
 }
 
 /// One kernel run to check: an op on buffers of its own (one per binding), their
-/// contents, the step uniform, the variant to force, and the tolerance.
+/// contents, the step uniform, the variant to force (`None`: the one the backend
+/// chooses), and the tolerance.
 #[derive(Clone, Debug)]
 pub struct Case {
     pub label: String,
     pub op: Op,
     pub init: Vec<Vec<u32>>,
     pub step: StepParams,
-    pub choice: KernelChoice,
+    pub variant: Option<Variant>,
     pub tol: Tol,
 }
 
@@ -69,7 +70,7 @@ impl Case {
             op,
             init,
             step: crate::sample::SAMPLE_STEP,
-            choice: KernelChoice::default(),
+            variant: None,
             tol,
         }
     }
@@ -81,7 +82,7 @@ impl Case {
             op,
             init,
             step: crate::sample::SAMPLE_STEP,
-            choice: KernelChoice::default(),
+            variant: None,
             tol,
         }
     }
@@ -90,15 +91,23 @@ impl Case {
         Case { step, ..self }
     }
 
-    pub fn with_choice(self, choice: KernelChoice) -> Case {
-        Case { choice, ..self }
+    pub fn with_variant(self, variant: Variant) -> Case {
+        Case {
+            variant: Some(variant),
+            ..self
+        }
+    }
+
+    /// The variant this case runs on an adapter: the one it forces, or the one the GPU
+    /// backend would choose there.
+    pub fn chosen(&self, device: Parallelism) -> Variant {
+        choose(&self.op, self.variant, &Measured::default(), device).variant
     }
 
     /// The GPU entry point this case runs on an adapter (a variant's, where the op has
     /// several).
     pub fn kernel(&self, device: Parallelism) -> Result<&'static str> {
-        let choice = choose(&self.op, &self.choice, device);
-        Ok(launch(&self.op, &choice)?.entry)
+        Ok(launch(&self.op, self.chosen(device))?.entry)
     }
 }
 
@@ -287,7 +296,7 @@ pub async fn check_case_on(gpus: &[Arc<Gpu>], case: &Case) -> Result<Vec<Outcome
     let mut outcomes = Vec::new();
     for gpu in gpus {
         let kernel = case.kernel(Parallelism::of(&gpu.adapter.get_info()))?;
-        let mut gpu_backend = GpuBackend::with_choice(gpu.clone(), case.choice);
+        let mut gpu_backend = GpuBackend::with_variant(gpu.clone(), case.variant);
         let gpu_out = run_once(&mut gpu_backend, &case.op, &case.init, case.step).await?;
         let label = match gpu.options.checked {
             true => format!("{} [checked]", case.label),

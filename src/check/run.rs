@@ -13,7 +13,7 @@ use web_time::Instant;
 use super::{check_case_with, tables, tol_for, Case};
 use crate::backend::Backend;
 use crate::error::Result;
-use crate::gpu::kernels::{choose, KernelChoice, Parallelism};
+use crate::gpu::kernels::{Parallelism, Variant};
 
 /// All the cases of one entry point in one variant.
 #[derive(Clone, Debug)]
@@ -67,13 +67,11 @@ fn model_batches(quick: bool) -> &'static [usize] {
 /// The entry point and variant a case runs: the variants it forces, the others as the GPU
 /// backend would choose them for its shape.
 fn key(case: &Case, device: Parallelism) -> Result<(&'static str, String)> {
-    let chosen = choose(&case.op, &case.choice, device);
     let variant = crate::bench::Case {
         op: case.op.clone(),
-        choice: chosen,
+        variant: case.chosen(device),
     }
-    .variant()
-    .to_string();
+    .variant_name();
     Ok((case.kernel(device)?, variant))
 }
 
@@ -150,7 +148,7 @@ pub fn plan(quick: bool, device: Parallelism) -> Result<Plan> {
                 let tol = tol_for(&variant.op);
                 // Case::random's step: Adam's bias corrections of a first step.
                 let case = Case::random(label, variant.op, 1000 + i as u64, tol)
-                    .with_choice(variant.choice);
+                    .with_variant(variant.variant);
                 plan.add(case)?;
             }
         }
@@ -180,7 +178,7 @@ pub struct GroupReport {
 }
 
 /// Makes the backend under test for a case's variants: the GPU backend, in the command.
-pub type MakeBackend<'a> = dyn FnMut(KernelChoice) -> Box<dyn Backend> + 'a;
+pub type MakeBackend<'a> = dyn FnMut(Option<Variant>) -> Box<dyn Backend> + 'a;
 
 /// Runs every case of a group. A case that cannot run on this adapter (a pipeline the
 /// driver refuses) fails like a wrong result, with the error as its description.
@@ -202,7 +200,7 @@ pub async fn run_group(
         seconds: 0.0,
     };
     for case in &group.cases {
-        let mut backend = make(case.choice);
+        let mut backend = make(case.variant);
         let failure = match check_case_with(backend.as_mut(), device, case).await {
             Ok(outcome) => {
                 report.largest_error = report.largest_error.max(outcome.worst);

@@ -5,7 +5,7 @@
 
 use super::{random_words as random, words, Case, Tol, TIGHT};
 use crate::data::pack_bytes;
-use crate::gpu::kernels::{KernelChoice, MatmulVariant};
+use crate::gpu::kernels::{variants, MatmulVariant, Variant};
 use crate::ops::{
     views, Activation, ActivationBackward, ActivationForward, AdamConfig, AdamUpdate, BiasBackward,
     BiasForward, Conv2dActForward, Conv2dBackward, Conv2dBackwardBias, Conv2dBackwardInput,
@@ -118,12 +118,11 @@ fn matmul_case(
     }
     let label = format!("{} {:?} {shape:?}", variant.name(), epilogue);
     let op = Op::from(op).standalone();
-    let choice = KernelChoice {
-        matmul: Some(variant),
-        ..Default::default()
-    };
     let case = Case::random(label, op, seed, sum_tol(1e-6, shape.k));
-    Some(case.with_choice(choice).with_step(StepParams::default()))
+    Some(
+        case.with_variant(Variant::Matmul(variant))
+            .with_step(StepParams::default()),
+    )
 }
 
 /// Every variant (every block size of sgemm and thin), every shape it runs, every
@@ -940,6 +939,18 @@ fn fused_case(label: String, op: Op, seed: u64, terms: usize) -> Case {
     Case::random(label, op.standalone(), seed, tol).with_step(StepParams::default())
 }
 
+/// The case under every variant its op has (`variants::variants`), each forced: the
+/// channel counts per invocation of a fused conv forward.
+fn every_variant(case: Case) -> Vec<Case> {
+    variants(&case.op)
+        .into_iter()
+        .map(|v| Case {
+            label: format!("{} {}", v.name(), case.label),
+            ..case.clone().with_variant(v)
+        })
+        .collect()
+}
+
 pub fn conv2d_act_forward() -> Vec<Case> {
     let mut shapes: Vec<Conv2dShape> = STAGE_SHAPES.iter().map(conv_shape).collect();
     shapes.push(model_convs()[2]);
@@ -959,6 +970,7 @@ pub fn conv2d_act_forward() -> Vec<Case> {
             let label = format!("{:?} {shape:?}", act_of(i));
             fused_case(label, op.into(), i as u64, shape.c * shape.kh * shape.kw)
         })
+        .flat_map(every_variant)
         .collect()
 }
 
@@ -996,6 +1008,7 @@ pub fn conv2d_act_pool_forward() -> Vec<Case> {
             )
         })
         .chain(special_values_stages())
+        .flat_map(every_variant)
         .collect()
 }
 
@@ -1147,6 +1160,7 @@ pub fn conv_transpose2d_act_forward() -> Vec<Case> {
                 shape.c * shape.kh * shape.kw,
             )
         })
+        .flat_map(every_variant)
         .collect()
 }
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::backend::{check_access, Backend, MemoryLimits, OpTime, ProgramOps, Timing};
 use crate::error::{Error, Result};
 use crate::gpu::context::{Gpu, Kernel, Signature};
-use crate::gpu::kernels::{choose, launch, KernelChoice, Launch, Parallelism};
+use crate::gpu::kernels::{choose, launch, Chosen, Launch, Measured, Parallelism, Variant};
 use crate::gpu::profiler::Profiler;
 use crate::ops::{BufId, BufferSpec, Op, StepParams, View};
 
@@ -18,8 +18,8 @@ use crate::ops::{BufId, BufferSpec, Op, StepParams, View};
 pub const MAX_STEPS_PER_SUBMIT: usize = 64;
 
 struct CompiledOp {
-    /// The variants chosen at compile time; a partial batch keeps them.
-    choice: KernelChoice,
+    /// The variant chosen at compile time; a partial batch keeps it.
+    chosen: Chosen,
     kernel: Arc<Kernel>,
     params: wgpu::Buffer,
     bind_group: wgpu::BindGroup,
@@ -37,7 +37,10 @@ struct Program {
 
 pub struct GpuBackend {
     gpu: Arc<Gpu>,
-    choice: KernelChoice,
+    /// A variant every op that has it runs (tests, benchmarks).
+    forced: Option<Variant>,
+    /// Variants measured on this adapter, which override the heuristic.
+    measured: Measured,
     buffers: Vec<wgpu::Buffer>,
     specs: Vec<BufferSpec>,
     programs: HashMap<&'static str, Program>,
@@ -47,13 +50,14 @@ pub struct GpuBackend {
 }
 
 impl GpuBackend {
-    /// A backend that picks each kernel variant from the shape.
+    /// A backend that picks each op's variant from its shape and the adapter.
     pub fn new(gpu: Arc<Gpu>) -> Self {
-        Self::with_choice(gpu, KernelChoice::default())
+        Self::with_variant(gpu, None)
     }
 
-    /// A backend that runs the variants `choice` forces, for tests and benchmarks.
-    pub fn with_choice(gpu: Arc<Gpu>, choice: KernelChoice) -> Self {
+    /// A backend that runs `forced` wherever an op has that variant, for tests and
+    /// benchmarks; other ops choose as `new`'s do.
+    pub fn with_variant(gpu: Arc<Gpu>, forced: Option<Variant>) -> Self {
         // Dynamic uniform offsets must be multiples of this alignment (256 on most devices).
         let step_stride = (gpu.limits.min_uniform_buffer_offset_alignment as u64)
             .max(size_of::<StepParams>() as u64);
@@ -65,7 +69,8 @@ impl GpuBackend {
         });
         GpuBackend {
             gpu,
-            choice,
+            forced,
+            measured: Measured::default(),
             buffers: Vec::new(),
             specs: Vec::new(),
             programs: HashMap::new(),
@@ -79,6 +84,18 @@ impl GpuBackend {
         &self.gpu
     }
 
+    /// Variants measured fastest on this adapter: programs compiled from now on run them
+    /// where the heuristic would guess. What per-card tuning hands in.
+    pub fn set_measured(&mut self, measured: Measured) {
+        self.measured = measured;
+    }
+
+    /// The variant each op of `program` runs and where it came from, in op order.
+    pub fn chosen(&self, program: &str) -> Option<Vec<Chosen>> {
+        let p = self.programs.get(program)?;
+        Some(p.compiled.iter().map(|c| c.chosen).collect())
+    }
+
     fn binding(&self, view: &View) -> wgpu::BindingResource<'_> {
         wgpu::BindingResource::Buffer(wgpu::BufferBinding {
             buffer: &self.buffers[view.buf],
@@ -87,7 +104,7 @@ impl GpuBackend {
         })
     }
 
-    async fn compile_op(&self, op: &Op, choice: KernelChoice, l: &Launch) -> Result<CompiledOp> {
+    async fn compile_op(&self, op: &Op, chosen: Chosen, l: &Launch) -> Result<CompiledOp> {
         let kernel = self
             .gpu
             .kernel(l.shader, l.entry, &l.constants, Signature::of(op))
@@ -132,7 +149,7 @@ impl GpuBackend {
             })
             .await?;
         Ok(CompiledOp {
-            choice,
+            chosen,
             kernel,
             params,
             bind_group,
@@ -207,14 +224,14 @@ impl Backend for GpuBackend {
         let lens: Vec<usize> = self.specs.iter().map(|s| s.len).collect();
         let source = ProgramOps::new(ops, &lens)?;
         let device = Parallelism::of(&self.gpu.adapter.get_info());
-        let choices: Vec<KernelChoice> = ops
+        let choices: Vec<Chosen> = ops
             .iter()
-            .map(|op| choose(op, &self.choice, device))
+            .map(|op| choose(op, self.forced, &self.measured, device))
             .collect();
         let launches = ops
             .iter()
             .zip(&choices)
-            .map(|(op, c)| launch(op, c))
+            .map(|(op, c)| launch(op, c.variant))
             .collect::<Result<Vec<_>>>()?;
         let mut compiled = Vec::with_capacity(ops.len());
         for ((op, c), l) in ops.iter().zip(choices).zip(&launches) {
@@ -249,7 +266,7 @@ impl Backend for GpuBackend {
                     let compiled = p.compiled.iter();
                     let resized = ops.iter().zip(compiled);
                     resized
-                        .map(|(op, c)| launch(op, &c.choice))
+                        .map(|(op, c)| launch(op, c.chosen.variant))
                         .collect::<Result<Vec<_>>>()?
                 }
             };

@@ -81,7 +81,7 @@ async fn check(args: &CheckArgs) -> Result<()> {
         }
     }
     let mut make =
-        |choice| -> Box<dyn Backend> { Box::new(GpuBackend::with_choice(gpu.clone(), choice)) };
+        |forced| -> Box<dyn Backend> { Box::new(GpuBackend::with_variant(gpu.clone(), forced)) };
     let adapter = gpu.adapter_summary();
     crate::check::run::run_plan(
         &plan,

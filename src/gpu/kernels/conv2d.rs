@@ -119,10 +119,7 @@ pub fn stage_channels(
     device: Parallelism,
 ) -> usize {
     const FILL: usize = 256;
-    let most = o
-        .min(ACCUMULATORS / window)
-        .min(STAGED_WEIGHTS / taps)
-        .clamp(1, 16);
+    let most = most_channels(o, window, taps);
     let blocks = positions.div_ceil(WORKGROUP);
     let fills = |og: usize| o.div_ceil(og) * blocks >= FILL;
     // Powers of two, so that groups split the usual channel counts evenly.
@@ -131,6 +128,29 @@ pub fn stage_channels(
         Parallelism::Narrow => most,
         Parallelism::Wide => candidates.find(|&og| fills(og)).unwrap_or(1),
     }
+}
+
+/// Every output-channel count per invocation a fused forward of `o` channels can take:
+/// the powers of two up to the most its registers and staged weights hold, and that most
+/// itself.
+pub fn channel_options(o: usize, window: usize, taps: usize) -> Vec<usize> {
+    let most = most_channels(o, window, taps);
+    let mut options: Vec<usize> = [1, 2, 4, 8, 16]
+        .into_iter()
+        .filter(|&c| c <= most)
+        .collect();
+    if !options.contains(&most) {
+        options.push(most);
+    }
+    options
+}
+
+/// The most output channels one invocation of a fused forward computes: bounded by its
+/// accumulators, its staged weights and 16.
+fn most_channels(o: usize, window: usize, taps: usize) -> usize {
+    o.min(ACCUMULATORS / window)
+        .min(STAGED_WEIGHTS / taps)
+        .clamp(1, 16)
 }
 
 /// The layer's sizes as the fused entry points' override constants: the conv2d's, and

@@ -12,11 +12,13 @@ pub mod noise;
 pub mod optim;
 pub mod peak;
 pub mod pool;
+pub mod variants;
 
 use crate::error::{Error, Result};
 use crate::ops::{Activation, Op, OpDef};
 
 pub use matmul::{MatmulVariant, SgemmTile, ThinTile};
+pub use variants::{choose, variants, Chosen, Measured, Source, Variant};
 
 /// Invocations per workgroup of the one-dimensional kernels; the WGSL `override WG` in
 /// shaders/parts/common.wgsl gets this value at pipeline creation.
@@ -237,61 +239,34 @@ impl Parallelism {
     }
 }
 
-/// Variants that tests and benchmarks force; `None` lets the backend choose.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct KernelChoice {
-    pub matmul: Option<MatmulVariant>,
-    /// Output channels per invocation of a fused conv forward (a pipeline constant).
-    pub stage_channels: Option<usize>,
-}
-
-/// The variants `op` runs with: those `forced`, the rest chosen from its shape. The
-/// backend chooses once, at the size a program is compiled for, and keeps the choice for
-/// a partial batch, whose kernels must be the ones its bind groups were made for.
-///
-/// A forced variant that cannot run the op (sgemm on rows that are not a multiple of 4,
-/// tiled with an epilogue) gives way to the chosen one, so that forcing a variant on a
-/// whole graph still runs every op; tables and benchmarks force only variants that run.
-pub fn choose(op: &Op, forced: &KernelChoice, device: Parallelism) -> KernelChoice {
-    let mut chosen = *forced;
-    if let Op::Matmul(o) = op {
-        let variant = forced.matmul.filter(|v| v.runs(o));
-        chosen.matmul = Some(variant.unwrap_or_else(|| MatmulVariant::for_op(o, device)));
+/// The launch of `op` as `variant` runs it (one of `variants::variants(op)`; see
+/// `variants::choose`).
+pub fn launch(op: &Op, variant: Variant) -> Result<Launch> {
+    let wrong = || {
+        Err(Error::Other(format!(
+            "{} has no variant {}",
+            op.entry(),
+            variant.name()
+        )))
+    };
+    let channels = match variant {
+        Variant::Channels(c) => Some(c),
+        _ => None,
+    };
+    let fused_forward = matches!(
+        op,
+        Op::Conv2dActForward(_) | Op::ConvTranspose2dActForward(_)
+    );
+    match (op, variant) {
+        (Op::Matmul(o), Variant::Matmul(v)) => return matmul::matmul(o, v),
+        (Op::Matmul(_), _) => return wrong(),
+        (_, Variant::Channels(_)) if fused_forward => {}
+        (_, Variant::Only) if !fused_forward => {}
+        _ => return wrong(),
     }
-    let stage = fused_stage_sizes(op);
-    if let Some((o, window, taps, positions)) = stage {
-        let og = || conv2d::stage_channels(o, window, taps, positions, device);
-        chosen.stage_channels = Some(forced.stage_channels.unwrap_or_else(og));
-    }
-    chosen
-}
-
-/// A fused conv forward's (output channels, pool window, taps per channel, outputs per
-/// channel): what its channels per invocation are chosen from.
-fn fused_stage_sizes(op: &Op) -> Option<(usize, usize, usize, usize)> {
-    if let Op::Conv2dActForward(o) = op {
-        let s = &o.shape;
-        let window = o.pool_shape().map_or(1, |p| p.k * p.k);
-        let positions = o.pool_shape().map_or(s.y_len(), |p| p.y_len()) / s.o;
-        return Some((s.o, window, s.kh * s.kw, positions));
-    }
-    if let Op::ConvTranspose2dActForward(o) = op {
-        let s = &o.shape;
-        return Some((s.o, 1, s.kh * s.kw, s.y_len() / s.o));
-    }
-    None
-}
-
-/// The launch of `op` with the variants in `choice` (see `choose`).
-pub fn launch(op: &Op, choice: &KernelChoice) -> Result<Launch> {
     match op {
         Op::GatherBatch(o) => batch::gather_batch(o),
-        Op::Matmul(o) => {
-            let variant = choice
-                .matmul
-                .unwrap_or_else(|| MatmulVariant::for_op(o, Parallelism::default()));
-            matmul::matmul(o, variant)
-        }
+        Op::Matmul(_) => wrong(),
         Op::BiasForward(o) => elementwise::bias_forward(o),
         Op::BiasBackward(o) => elementwise::bias_backward(o),
         Op::ActivationForward(o) => elementwise::activation_forward(o),
@@ -315,12 +290,12 @@ pub fn launch(op: &Op, choice: &KernelChoice) -> Result<Launch> {
         Op::Corrupt(o) => noise::corrupt(o),
         Op::Conv2dActForward(o) => {
             let pool = o.pool_shape();
-            conv2d::act_forward(o.entry(), &o.shape, o.act, pool, choice.stage_channels)
+            conv2d::act_forward(o.entry(), &o.shape, o.act, pool, channels)
         }
         Op::Conv2dBackward(o) => conv2d::backward(&o.shape, o.dx.as_ref()),
         Op::ConvTranspose2dActForward(o) => {
             let entry = "conv2d_act_forward";
-            conv2d::act_forward(entry, &o.shape, o.act, None, choice.stage_channels)
+            conv2d::act_forward(entry, &o.shape, o.act, None, channels)
         }
         Op::ConvTranspose2dBackward(o) => conv2d::backward(&o.shape, Some(&o.dx)),
     }

@@ -1,0 +1,261 @@
+//! The variant registry: every way each kernel family can run an op, in one place. The
+//! GPU backend's choice, the benchmark's rows, `check`'s groups, the tests' tables and
+//! the pipelines the bindings and portability tests translate all read `variants`, so a
+//! variant added to a family is chosen, timed, checked and translated without another
+//! line elsewhere.
+//!
+//! A family with one kernel has a registry of one (`Variant::Only`). Which variant runs is
+//! forced (tests, benchmarks), measured on the user's card (`Measured`, which per-card
+//! tuning fills), or guessed from the shape and the adapter's parallelism (`guess`), in
+//! that order of precedence.
+
+use std::collections::HashMap;
+
+use super::{conv2d, MatmulVariant, Parallelism};
+use crate::ops::Op;
+
+/// One way to run an op on the GPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Variant {
+    /// The family's one kernel.
+    Only,
+    /// A matmul entry point and its block size.
+    Matmul(MatmulVariant),
+    /// A fused conv forward that computes this many output channels per invocation (a
+    /// pipeline constant: more reuse of each staged input, fewer workgroups).
+    Channels(usize),
+}
+
+impl Variant {
+    /// As benchmark rows, `check` and the GPU report name it: `sgemm128x64`, `4ch`, `-`.
+    pub fn name(self) -> String {
+        match self {
+            Variant::Only => "-".to_string(),
+            Variant::Matmul(v) => v.name().to_string(),
+            Variant::Channels(c) => format!("{c}ch"),
+        }
+    }
+}
+
+/// Where the variant an op runs came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// Asked for by name (a test, a benchmark row).
+    Forced,
+    /// Measured fastest for this op on this adapter.
+    Measured,
+    /// The heuristic's pick from the shape and the adapter's parallelism.
+    Guessed,
+}
+
+impl Source {
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Forced => "forced",
+            Source::Measured => "measured",
+            Source::Guessed => "guessed",
+        }
+    }
+}
+
+/// A variant and where it came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Chosen {
+    pub variant: Variant,
+    pub source: Source,
+}
+
+/// Variants measured fastest on one adapter, by op (entry point and sizes): what per-card
+/// tuning fills, and what overrides the heuristic wherever it has an answer.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Measured(HashMap<String, Variant>);
+
+impl Measured {
+    /// The key an op is measured under: its entry point and named sizes, so that every op
+    /// of the same shape shares one measurement.
+    pub fn key(op: &Op) -> String {
+        let dims: Vec<String> = op.dims().iter().map(|(k, v)| format!("{k}{v}")).collect();
+        format!("{}[{}]", op.entry(), dims.join(","))
+    }
+
+    pub fn insert(&mut self, op: &Op, variant: Variant) {
+        self.0.insert(Measured::key(op), variant);
+    }
+
+    pub fn get(&self, op: &Op) -> Option<Variant> {
+        self.0.get(&Measured::key(op)).copied()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Every variant of `op`'s family that can run it (its entry points, block sizes and
+/// constants fit the shape), in the order benchmarks list them.
+pub fn variants(op: &Op) -> Vec<Variant> {
+    match op {
+        Op::Matmul(o) => MatmulVariant::ALL
+            .into_iter()
+            .filter(|v| v.runs(o))
+            .map(Variant::Matmul)
+            .collect(),
+        Op::Conv2dActForward(_) | Op::ConvTranspose2dActForward(_) => {
+            let (o, window, taps, _) = fused_stage_sizes(op).unwrap_or((1, 1, 1, 1));
+            let options = conv2d::channel_options(o, window, taps);
+            options.into_iter().map(Variant::Channels).collect()
+        }
+        _ => vec![Variant::Only],
+    }
+}
+
+/// The heuristic's variant for `op` on an adapter of this parallelism, from the shape
+/// alone (see `MatmulVariant::for_op` and `conv2d::stage_channels`).
+pub fn guess(op: &Op, device: Parallelism) -> Variant {
+    if let Op::Matmul(o) = op {
+        return Variant::Matmul(MatmulVariant::for_op(o, device));
+    }
+    match fused_stage_sizes(op) {
+        Some((o, window, taps, positions)) => {
+            Variant::Channels(conv2d::stage_channels(o, window, taps, positions, device))
+        }
+        None => Variant::Only,
+    }
+}
+
+/// The variant `op` runs: `forced` where it is one of the op's variants, else the one
+/// `measured` holds for it, else the guess. A forced variant that cannot run the op
+/// (sgemm on rows that are not a multiple of 4, tiled with an epilogue) gives way, so
+/// that forcing a variant on a whole graph still runs every op; tables and benchmarks
+/// force only variants that run. The backend chooses once, at the size a program is
+/// compiled for, and keeps the choice for a partial batch, whose kernels must be the
+/// ones its bind groups were made for.
+pub fn choose(
+    op: &Op,
+    forced: Option<Variant>,
+    measured: &Measured,
+    device: Parallelism,
+) -> Chosen {
+    let runs = |v: &Variant| variants(op).contains(v);
+    if let Some(variant) = forced.filter(runs) {
+        return Chosen {
+            variant,
+            source: Source::Forced,
+        };
+    }
+    if let Some(variant) = measured.get(op).filter(runs) {
+        return Chosen {
+            variant,
+            source: Source::Measured,
+        };
+    }
+    Chosen {
+        variant: guess(op, device),
+        source: Source::Guessed,
+    }
+}
+
+/// A fused conv forward's (output channels, pool window, taps per channel, outputs per
+/// channel): what its channels per invocation are chosen from.
+fn fused_stage_sizes(op: &Op) -> Option<(usize, usize, usize, usize)> {
+    if let Op::Conv2dActForward(o) = op {
+        let s = &o.shape;
+        let window = o.pool_shape().map_or(1, |p| p.k * p.k);
+        let positions = o.pool_shape().map_or(s.y_len(), |p| p.y_len()) / s.o;
+        return Some((s.o, window, s.kh * s.kw, positions));
+    }
+    if let Op::ConvTranspose2dActForward(o) = op {
+        let s = &o.shape;
+        return Some((s.o, 1, s.kh * s.kw, s.y_len() / s.o));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::{
+        views, Activation, Conv2dActForward, Conv2dShape, FusedPool, Matmul, MatmulShape,
+    };
+
+    /// The first layer's product and conv stage of the models, at `n` rows.
+    fn model_like(n: usize) -> Vec<Op> {
+        let v = views(&[1; 4]);
+        let shape = MatmulShape {
+            trans_b: true,
+            ..MatmulShape::new(n, 784, 100)
+        };
+        let matmul = Op::from(Matmul::new(v[0], v[1], v[2], shape, Default::default()));
+        let shape = Conv2dShape {
+            n,
+            c: 1,
+            h: 28,
+            w: 28,
+            o: 16,
+            kh: 3,
+            kw: 3,
+            stride: 1,
+            pad: 1,
+        };
+        let pool = Some(FusedPool {
+            idx: v[3],
+            k: 2,
+            stride: 2,
+        });
+        let (x, w, b, y) = (v[0], v[1], v[2], v[3]);
+        let act = Activation::Relu;
+        let conv = Op::from(Conv2dActForward {
+            x,
+            w,
+            b,
+            y,
+            shape,
+            act,
+            pool,
+        });
+        vec![matmul, conv]
+    }
+
+    #[test]
+    fn every_guess_is_a_registered_variant() {
+        for op in model_like(3).iter().chain(&model_like(128)) {
+            for device in [Parallelism::Wide, Parallelism::Narrow] {
+                let guess = guess(op, device);
+                assert!(
+                    variants(op).contains(&guess),
+                    "{}: guessed {guess:?}, not among {:?}",
+                    op.entry(),
+                    variants(op)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn forced_beats_measured_beats_guessed_where_each_can_run_the_op() {
+        let ops = model_like(128);
+        let matmul = &ops[0];
+        let all = variants(matmul);
+        assert!(all.len() > 2, "{all:?}");
+        let device = Parallelism::Wide;
+        let guessed = guess(matmul, device);
+        let other = *all.iter().find(|v| **v != guessed).unwrap();
+        let mut measured = Measured::default();
+        assert_eq!(
+            choose(matmul, None, &measured, device).source,
+            Source::Guessed
+        );
+        measured.insert(matmul, other);
+        let chosen = choose(matmul, None, &measured, device);
+        assert_eq!((chosen.variant, chosen.source), (other, Source::Measured));
+        let chosen = choose(matmul, Some(guessed), &measured, device);
+        assert_eq!((chosen.variant, chosen.source), (guessed, Source::Forced));
+        // A variant of another family gives way.
+        let chosen = choose(matmul, Some(Variant::Channels(2)), &measured, device);
+        assert_eq!(chosen.source, Source::Measured);
+    }
+}
