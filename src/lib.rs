@@ -4,7 +4,23 @@
 //! Data flows one way: [`data`] → [`model`] (built into op lists, run by a [`backend`])
 //! → [`train`] → reports. [`ops`] is the vocabulary beneath them all; [`cpu`] and [`gpu`]
 //! stand on it and never on each other, so the same graph trains on the GPU
-//! ([`gpu::GpuBackend`]) or the CPU ([`cpu::backend::CpuBackend`]).
+//! ([`GpuBackend`]) or the CPU reference ([`CpuBackend`]).
+//!
+//! What a program uses:
+//! - **ops and backends**: build op lists over numbered buffers ([`ops`]) and run them on
+//!   a [`Backend`] (`examples/custom_graph.rs` does, on both);
+//! - **models**: an [`Arch`] described once as a `Sequential` and built into a [`Graph`]
+//!   ([`model`]);
+//! - **training**: a [`Trainer`] the caller drives an `advance` at a time ([`train`]),
+//!   with checkpoints as bytes ([`checkpoint`]) and MNIST checked from its bytes
+//!   ([`data`]);
+//! - **checking and timing**: every kernel against the reference ([`check`]), the
+//!   benchmarks ([`mod@bench`]), a step's profile ([`profile`]) and the card's peaks
+//!   ([`peaks`]).
+//!
+//! This core builds for `wasm32-unknown-unknown`, and every wait on the device is
+//! `async`. The `native` feature (on by default) adds the terminal's shell: the command
+//! line, files, run folders, signals, progress bars and pictures.
 
 pub mod backend;
 pub mod bench;
@@ -20,10 +36,10 @@ pub mod native;
 pub mod ops;
 pub mod peaks;
 pub mod profile;
-pub mod report;
+mod report;
 pub mod rng;
-pub mod sample;
-pub mod sizing;
+mod sample;
+mod sizing;
 pub mod train;
 
 pub use backend::Backend;
