@@ -103,28 +103,50 @@ struct Saved {
     db: View,
 }
 
-/// y = x · Wᵀ + b, W (out, in) as `nn.Linear`.
-pub struct Linear {
+/// A module with a weight and a bias: its index (which names them, `index.weight`), its
+/// description, and what its forward left for its backward.
+struct WithParams {
     index: usize,
-    inputs: usize,
-    outputs: usize,
+    module: Module,
     saved: Option<Saved>,
 }
 
-impl Linear {
-    pub fn new(index: usize, inputs: usize, outputs: usize) -> Self {
-        Linear {
+impl WithParams {
+    fn new(index: usize, module: Module) -> Self {
+        WithParams {
             index,
-            inputs,
-            outputs,
+            module,
             saved: None,
         }
     }
 
-    fn module(&self) -> Module {
-        Module::Linear {
-            inputs: self.inputs,
-            outputs: self.outputs,
+    /// Reserves the weight and bias, as PyTorch initialises them, and remembers them with
+    /// the input `x` for the backward; returns (w, b).
+    fn reserve(&mut self, g: &mut Builder, x: View) -> (View, View) {
+        let [(w, dw), (b, db)] = g.params(self.index, &self.module);
+        self.saved = Some(Saved { x, w, dw, db });
+        (w, b)
+    }
+
+    fn saved(&self) -> Saved {
+        self.saved.expect("forward before backward")
+    }
+}
+
+/// y = x · Wᵀ + b, W (out, in) as `nn.Linear`.
+pub struct Linear {
+    p: WithParams,
+    inputs: usize,
+    outputs: usize,
+}
+
+impl Linear {
+    pub fn new(index: usize, inputs: usize, outputs: usize) -> Self {
+        let module = Module::Linear { inputs, outputs };
+        Linear {
+            p: WithParams::new(index, module),
+            inputs,
+            outputs,
         }
     }
 }
@@ -132,9 +154,10 @@ impl Linear {
 impl Layer for Linear {
     fn forward(&mut self, g: &mut Builder, x: View) -> View {
         let (n, i, o) = (g.rows, self.inputs, self.outputs);
-        let [(w, dw), (b, db)] = g.params(self.index, &self.module());
-        let z = g.buffer(format!("{}.matmul", self.index), n * o);
-        let y = g.buffer(format!("{}.out", self.index), n * o);
+        let (w, b) = self.p.reserve(g, x);
+        let index = self.p.index;
+        let z = g.buffer(format!("{index}.matmul"), n * o);
+        let y = g.buffer(format!("{index}.out"), n * o);
         let shape = MatmulShape {
             trans_b: true,
             ..MatmulShape::new(n, i, o)
@@ -147,12 +170,11 @@ impl Layer for Linear {
             rows: n,
             cols: o,
         });
-        self.saved = Some(Saved { x, w, dw, db });
         y
     }
 
     fn backward(&mut self, g: &mut Builder, dy: View, need_dx: bool) -> Option<View> {
-        let s = self.saved.expect("forward before backward");
+        let s = self.p.saved();
         let (n, i, o) = (g.rows, self.inputs, self.outputs);
         g.push(BiasBackward {
             dy,
@@ -168,7 +190,7 @@ impl Layer for Linear {
         matmul(g, dy, s.x, s.dw, dw_shape, BatchDim::K);
         need_dx.then(|| {
             // dx (n,i) = dy (n,o) · W (o,i)
-            let dx = g.buffer(format!("{}.grad_in", self.index), n * i);
+            let dx = g.buffer(format!("{}.grad_in", self.p.index), n * i);
             matmul(g, dy, s.w, dx, MatmulShape::new(n, o, i), BatchDim::M);
             dx
         })
@@ -206,8 +228,8 @@ impl Layer for LinearAct {
     fn forward(&mut self, g: &mut Builder, x: View) -> View {
         let l = &mut self.linear;
         let (n, i, o) = (g.rows, l.inputs, l.outputs);
-        let [(w, dw), (b, db)] = g.params(l.index, &l.module());
-        let y = g.buffer(format!("{}.out", l.index), n * o);
+        let (w, b) = l.p.reserve(g, x);
+        let y = g.buffer(format!("{}.out", l.p.index), n * o);
         let shape = MatmulShape {
             trans_b: true,
             ..MatmulShape::new(n, i, o)
@@ -220,14 +242,13 @@ impl Layer for LinearAct {
             epilogue,
             ..Matmul::new(x, w, y, shape, BatchDim::M)
         });
-        l.saved = Some(Saved { x, w, dw, db });
         y
     }
 
     /// `dz` is the gradient of this layer's pre-activation.
     fn backward(&mut self, g: &mut Builder, dz: View, need_dx: bool) -> Option<View> {
         let l = &self.linear;
-        let s = l.saved.expect("forward before backward");
+        let s = l.p.saved();
         let (n, i, o) = (g.rows, l.inputs, l.outputs);
         // dW (o,i) = dzᵀ (o,n) · x (n,i), and db (o) = Σ_n dz
         let dw_shape = MatmulShape {
@@ -240,7 +261,7 @@ impl Layer for LinearAct {
         });
         need_dx.then(|| {
             // dx (n,i) = dz (n,o) · W (o,i), then through the activation below, if any
-            let dx = g.buffer(format!("{}.grad_in", l.index), n * i);
+            let dx = g.buffer(format!("{}.grad_in", l.p.index), n * i);
             let epilogue = match self.input_act {
                 Some(act) => Epilogue::ActBackward { y: s.x, act },
                 None => Epilogue::None,
@@ -307,46 +328,35 @@ impl Layer for Act {
 
 /// `nn.Conv2d` with a square kernel.
 pub struct Conv2d {
-    index: usize,
-    module: Module,
-    saved: Option<Saved>,
+    p: WithParams,
 }
 
 impl Conv2d {
     pub fn new(index: usize, module: Module) -> Self {
         Conv2d {
-            index,
-            module,
-            saved: None,
+            p: WithParams::new(index, module),
         }
     }
 
     pub fn shape(&self, n: usize) -> Conv2dShape {
-        self.module
+        self.p
+            .module
             .conv2d_shape(n)
             .expect("a Conv2d layer is built from a Conv2d module")
-    }
-
-    /// Reserves the weight and bias, as PyTorch initialises them, and remembers them with
-    /// the input `x` for the backward; returns (w, b).
-    fn reserve(&mut self, g: &mut Builder, x: View) -> (View, View) {
-        let [(w, dw), (b, db)] = g.params(self.index, &self.module);
-        self.saved = Some(Saved { x, w, dw, db });
-        (w, b)
     }
 }
 
 impl Layer for Conv2d {
     fn forward(&mut self, g: &mut Builder, x: View) -> View {
         let shape = self.shape(g.rows);
-        let (w, b) = self.reserve(g, x);
-        let y = g.buffer(format!("{}.out", self.index), shape.y_len());
+        let (w, b) = self.p.reserve(g, x);
+        let y = g.buffer(format!("{}.out", self.p.index), shape.y_len());
         g.push(Conv2dForward { x, w, b, y, shape });
         y
     }
 
     fn backward(&mut self, g: &mut Builder, dy: View, need_dx: bool) -> Option<View> {
-        let Saved { x, w, dw, db } = self.saved.expect("forward before backward");
+        let Saved { x, w, dw, db } = self.p.saved();
         let shape = self.shape(g.rows);
         let hw = shape.out_h() * shape.out_w();
         g.push(Conv2dBackwardBias {
@@ -358,7 +368,7 @@ impl Layer for Conv2d {
         });
         g.push(Conv2dBackwardWeight { x, dy, dw, shape });
         need_dx.then(|| {
-            let dx = g.buffer(format!("{}.grad_in", self.index), shape.x_len());
+            let dx = g.buffer(format!("{}.grad_in", self.p.index), shape.x_len());
             g.push(Conv2dBackwardInput { dy, w, dx, shape });
             dx
         })
@@ -367,45 +377,35 @@ impl Layer for Conv2d {
 
 /// `nn.ConvTranspose2d` with a square kernel; weight (in, out, k, k).
 pub struct ConvTranspose2d {
-    index: usize,
-    module: Module,
-    saved: Option<Saved>,
+    p: WithParams,
 }
 
 impl ConvTranspose2d {
     pub fn new(index: usize, module: Module) -> Self {
         ConvTranspose2d {
-            index,
-            module,
-            saved: None,
+            p: WithParams::new(index, module),
         }
     }
 
     pub fn shape(&self, n: usize) -> ConvTranspose2dShape {
-        self.module
+        self.p
+            .module
             .conv_transpose2d_shape(n)
             .expect("a ConvTranspose2d layer is built from a ConvTranspose2d module")
-    }
-
-    /// Reserves the weight and bias and remembers them with `x`; returns (w, b).
-    fn reserve(&mut self, g: &mut Builder, x: View) -> (View, View) {
-        let [(w, dw), (b, db)] = g.params(self.index, &self.module);
-        self.saved = Some(Saved { x, w, dw, db });
-        (w, b)
     }
 }
 
 impl Layer for ConvTranspose2d {
     fn forward(&mut self, g: &mut Builder, x: View) -> View {
         let shape = self.shape(g.rows);
-        let (w, b) = self.reserve(g, x);
-        let y = g.buffer(format!("{}.out", self.index), shape.y_len());
+        let (w, b) = self.p.reserve(g, x);
+        let y = g.buffer(format!("{}.out", self.p.index), shape.y_len());
         g.push(ConvTranspose2dForward { x, w, b, y, shape });
         y
     }
 
     fn backward(&mut self, g: &mut Builder, dy: View, need_dx: bool) -> Option<View> {
-        let Saved { x, w, dw, db } = self.saved.expect("forward before backward");
+        let Saved { x, w, dw, db } = self.p.saved();
         let shape = self.shape(g.rows);
         let hw = shape.out_h() * shape.out_w();
         g.push(Conv2dBackwardBias {
@@ -417,7 +417,7 @@ impl Layer for ConvTranspose2d {
         });
         g.push(ConvTranspose2dBackwardWeight { x, dy, dw, shape });
         need_dx.then(|| {
-            let dx = g.buffer(format!("{}.grad_in", self.index), shape.x_len());
+            let dx = g.buffer(format!("{}.grad_in", self.p.index), shape.x_len());
             g.push(ConvTranspose2dBackwardInput { dy, w, dx, shape });
             dx
         })
@@ -531,8 +531,8 @@ impl ConvStage {
 impl Layer for ConvStage {
     fn forward(&mut self, g: &mut Builder, x: View) -> View {
         let shape = self.conv.shape(g.rows);
-        let (w, b) = self.conv.reserve(g, x);
-        let name = self.conv.index;
+        let (w, b) = self.conv.p.reserve(g, x);
+        let name = self.conv.p.index;
         let (y, pool) = match &self.pool {
             Some((index, module)) => {
                 let p = module
@@ -565,9 +565,9 @@ impl Layer for ConvStage {
     }
 
     fn backward(&mut self, g: &mut Builder, dz: View, need_dx: bool) -> Option<View> {
-        let Saved { x, w, dw, db } = self.conv.saved.expect("forward before backward");
+        let Saved { x, w, dw, db } = self.conv.p.saved();
         let shape = self.conv.shape(g.rows);
-        let index = self.conv.index;
+        let index = self.conv.p.index;
         let grad = need_dx
             .then(|| input_grad(g, index, &self.below, shape.x_len()))
             .flatten();
@@ -614,8 +614,8 @@ impl ConvTransposeStage {
 impl Layer for ConvTransposeStage {
     fn forward(&mut self, g: &mut Builder, x: View) -> View {
         let shape = self.tconv.shape(g.rows);
-        let (w, b) = self.tconv.reserve(g, x);
-        let y = g.buffer(format!("{}.out", self.tconv.index), shape.y_len());
+        let (w, b) = self.tconv.p.reserve(g, x);
+        let y = g.buffer(format!("{}.out", self.tconv.p.index), shape.y_len());
         g.push(ConvTranspose2dActForward {
             x,
             w,
@@ -628,10 +628,10 @@ impl Layer for ConvTransposeStage {
     }
 
     fn backward(&mut self, g: &mut Builder, dz: View, need_dx: bool) -> Option<View> {
-        let Saved { x, w, dw, db } = self.tconv.saved.expect("forward before backward");
+        let Saved { x, w, dw, db } = self.tconv.p.saved();
         let shape = self.tconv.shape(g.rows);
         let grad = need_dx
-            .then(|| input_grad(g, self.tconv.index, &self.below, shape.x_len()))
+            .then(|| input_grad(g, self.tconv.p.index, &self.below, shape.x_len()))
             .flatten();
         if let Some(grad) = grad {
             g.push(ConvTranspose2dBackward {
