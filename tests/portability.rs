@@ -375,3 +375,80 @@ fn every_pipeline_translates_for_metal_dx12_vulkan_and_gl() {
 fn bytemuck_words(words: &[u32]) -> Vec<u8> {
     words.iter().flat_map(|w| w.to_le_bytes()).collect()
 }
+
+/// What WebGPU guarantees every adapter offers (its default limits): a pipeline within
+/// them runs on any browser's GPU, and on any native adapter, without asking for more.
+const WEBGPU_INVOCATIONS: u32 = 256;
+const WEBGPU_SIZE: [u32; 3] = [256, 256, 64];
+const WEBGPU_WORKGROUP_BYTES: u32 = 16384;
+const WEBGPU_STORAGE_BUFFERS: usize = 8;
+const WEBGPU_UNIFORM_BUFFERS: usize = 12;
+
+/// Every variant of every family fits WebGPU's default limits, so the registry needs no
+/// per-adapter filter: its workgroup size, the workgroup memory its entry point uses,
+/// and its storage and uniform buffers, each with the pipeline constants it is made with.
+#[test]
+fn every_pipeline_fits_the_limits_every_webgpu_adapter_offers() {
+    let mut parsed: HashMap<Shader, (Module, ModuleInfo)> = HashMap::new();
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for made in launches().unwrap() {
+        let (shader, entry, constants) =
+            (made.launch.shader, made.launch.entry, made.launch.constants);
+        let (module, info) = parsed.entry(shader).or_insert_with(|| {
+            let module = naga::front::wgsl::parse_str(&shader.source()).unwrap();
+            let info = Validator::new(ValidationFlags::all(), Capabilities::default())
+                .validate(&module)
+                .unwrap();
+            (module, info)
+        });
+        let mut values = naga::back::PipelineConstants::default();
+        for (name, value) in constants.pipeline_values() {
+            values.insert(name.to_string(), value);
+        }
+        let stage = Some((ShaderStage::Compute, entry));
+        let (module, info) =
+            naga::back::pipeline_constants::process_overrides(module, info, stage, &values)
+                .unwrap();
+        let index = module
+            .entry_points
+            .iter()
+            .position(|e| e.name == entry)
+            .unwrap();
+        let size = module.entry_points[index].workgroup_size;
+        let mut layouter = naga::proc::Layouter::default();
+        layouter.update(module.to_ctx()).unwrap();
+        let uses = info.get_entry_point(index);
+        let workgroup_bytes: u32 = module
+            .global_variables
+            .iter()
+            .filter(|(h, v)| v.space == AddressSpace::WorkGroup && !uses[*h].is_empty())
+            .map(|(_, v)| layouter[v.ty].size)
+            .sum();
+        let used = resources(&module, &info, entry);
+        let uniforms = used.iter().filter(|r| r.uniform).count();
+        let storage = used.len() - uniforms;
+        let what = format!("{}::{entry} {:?}", shader.name(), constants.0);
+        let invocations = size.iter().product::<u32>();
+        if invocations > WEBGPU_INVOCATIONS || size.iter().zip(WEBGPU_SIZE).any(|(s, m)| *s > m) {
+            failures.push(format!("{what}: workgroup {size:?}"));
+        }
+        if workgroup_bytes > WEBGPU_WORKGROUP_BYTES {
+            failures.push(format!(
+                "{what}: {workgroup_bytes} bytes of workgroup memory"
+            ));
+        }
+        if storage > WEBGPU_STORAGE_BUFFERS || uniforms > WEBGPU_UNIFORM_BUFFERS {
+            failures.push(format!(
+                "{what}: {storage} storage, {uniforms} uniform buffers"
+            ));
+        }
+        checked += 1;
+    }
+    assert!(checked > 100, "only {checked} pipelines");
+    assert!(
+        failures.is_empty(),
+        "beyond WebGPU's limits:\n{}",
+        failures.join("\n")
+    );
+}
