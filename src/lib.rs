@@ -14,6 +14,8 @@
 //! - **training**: a [`Trainer`] the caller drives an `advance` at a time ([`train`]),
 //!   with checkpoints as bytes ([`checkpoint`]) and MNIST checked from its bytes
 //!   ([`data`]);
+//! - **pictures**: the data behind them (the latent space's projection, the codes
+//!   between digits) in [`pictures`];
 //! - **checking and timing**: every kernel against the reference ([`check`]), the
 //!   benchmarks ([`mod@bench`]), a step's profile ([`profile`]) and the card's peaks
 //!   ([`peaks`]).
@@ -35,6 +37,7 @@ pub mod model;
 pub mod native;
 pub mod ops;
 pub mod peaks;
+pub mod pictures;
 pub mod profile;
 mod report;
 pub mod rng;

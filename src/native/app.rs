@@ -25,6 +25,7 @@ use crate::native::progress::EpochBars;
 use crate::native::record::RunRecord;
 use crate::native::rundir::RunDir;
 use crate::ops::NoiseKind;
+use crate::pictures;
 use crate::train::{EpochMetrics, Snapshot, TrainConfig, TrainState, Trainer};
 
 /// Runs a command. The library's GPU path is async; here, at the command line's edge, one
@@ -695,8 +696,9 @@ async fn draw_pictures(
     plots::reconstructions(&dir.join("reconstructions.png"), shot)?;
     let what = trainer.graph().arch.code_words(shot.code_len);
     plots::latent(&dir.join("latent.png"), shot, &what)?;
-    let pairs = plots::interpolation_pairs(&shot.labels, shot.codes.len() / shot.code_len.max(1));
-    let codes = plots::interpolation_codes(shot, &pairs);
+    let pairs =
+        pictures::interpolation_pairs(&shot.labels, shot.codes.len() / shot.code_len.max(1));
+    let codes = pictures::interpolation_codes(shot, &pairs);
     let images = trainer.decode(&codes).await?;
     let labels: Vec<(u8, u8)> = pairs
         .iter()

@@ -20,6 +20,7 @@ use plotters::prelude::*;
 
 use crate::data::{IMAGE_PIXELS, IMAGE_SIDE};
 use crate::error::{Error, Result};
+use crate::pictures::{examples, project_2d, PER_CLASS, STEPS};
 use crate::train::{EpochMetrics, Snapshot};
 
 /// One colour per digit (matplotlib's tab10), and per run in `loss.png`.
@@ -40,10 +41,7 @@ const FONT: &str = "sans-serif";
 const SCALE: usize = 3;
 const CELL: usize = IMAGE_SIDE * SCALE + 4;
 /// Examples of each class in `reconstructions.png`.
-const PER_CLASS: usize = 3;
 /// Pairs and steps in `interpolation.png`.
-const PAIRS: usize = 8;
-const STEPS: usize = 10;
 
 fn fonts() -> Result<()> {
     static REGISTER: Once = Once::new();
@@ -226,16 +224,6 @@ fn blit(area: &DrawingArea<BitMapBackend, Shift>, image: &[f32], x: i32, y: i32)
     Ok(())
 }
 
-/// The first `PER_CLASS` images of each digit among `labels`, by class.
-fn examples(labels: &[u8], available: usize) -> Vec<usize> {
-    let mut picked = Vec::new();
-    for class in 0..10u8 {
-        let of_class = (0..available).filter(|&i| labels.get(i) == Some(&class));
-        picked.extend(of_class.take(PER_CLASS));
-    }
-    picked
-}
-
 /// `reconstructions.png`: for each of `PER_CLASS` examples of every digit, the input,
 /// the corrupted input the model saw (with noise), and the reconstruction.
 pub fn reconstructions(path: &Path, shot: &Snapshot) -> Result<()> {
@@ -287,74 +275,6 @@ pub fn reconstructions(path: &Path, shot: &Snapshot) -> Result<()> {
         }
         Ok(())
     })
-}
-
-/// The top two principal components of `codes` (rows of `dim`), by power iteration on
-/// the covariance with deflation; each point's coordinates along them.
-pub fn project_2d(codes: &[f32], dim: usize) -> Vec<(f64, f64)> {
-    let n = codes.len() / dim.max(1);
-    if dim == 0 || n == 0 {
-        return Vec::new();
-    }
-    if dim <= 2 {
-        return codes
-            .chunks_exact(dim)
-            .map(|c| (c[0] as f64, c.get(1).copied().unwrap_or(0.0) as f64))
-            .collect();
-    }
-    let mut mean = vec![0.0f64; dim];
-    for c in codes.chunks_exact(dim) {
-        for (m, &v) in mean.iter_mut().zip(c) {
-            *m += v as f64 / n as f64;
-        }
-    }
-    let row = |i: usize| {
-        codes[i * dim..(i + 1) * dim]
-            .iter()
-            .zip(&mean)
-            .map(|(&v, m)| v as f64 - m)
-    };
-    // Covariance times v, without forming the covariance.
-    let times = |v: &[f64]| {
-        let mut out = vec![0.0f64; dim];
-        for i in 0..n {
-            let dot: f64 = row(i).zip(v).map(|(a, b)| a * b).sum();
-            for (o, a) in out.iter_mut().zip(row(i)) {
-                *o += dot * a;
-            }
-        }
-        out
-    };
-    let normalise = |v: &mut Vec<f64>| {
-        let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
-        if norm > 0.0 {
-            v.iter_mut().for_each(|x| *x /= norm);
-        }
-    };
-    let mut axes: Vec<Vec<f64>> = Vec::new();
-    for k in 0..2 {
-        // A fixed, deterministic start that is not orthogonal to the answer in practice.
-        let mut v: Vec<f64> = (0..dim)
-            .map(|j| 1.0 + ((j * 7 + k * 3) % 11) as f64)
-            .collect();
-        for _ in 0..60 {
-            let mut next = times(&v);
-            for a in &axes {
-                let d: f64 = next.iter().zip(a).map(|(x, y)| x * y).sum();
-                next.iter_mut().zip(a).for_each(|(x, y)| *x -= d * y);
-            }
-            normalise(&mut next);
-            v = next;
-        }
-        axes.push(v);
-    }
-    (0..n)
-        .map(|i| {
-            let x: f64 = row(i).zip(&axes[0]).map(|(a, b)| a * b).sum();
-            let y: f64 = row(i).zip(&axes[1]).map(|(a, b)| a * b).sum();
-            (x, y)
-        })
-        .collect()
 }
 
 /// `latent.png`: the test set's codes in 2-D, a colour per digit.
@@ -423,32 +343,6 @@ pub fn latent(path: &Path, shot: &Snapshot, what: &str) -> Result<()> {
             .draw()
             .map_err(e)
     })
-}
-
-/// The pairs `interpolation.png` shows: the first test image of digit k and the first of
-/// digit (k + 1) mod 10, for k = 0..PAIRS. Indices into the snapshot's codes.
-pub fn interpolation_pairs(labels: &[u8], available: usize) -> Vec<(usize, usize)> {
-    let first = |d: u8| (0..available).find(|&i| labels.get(i) == Some(&d));
-    (0..PAIRS as u8)
-        .filter_map(|k| Some((first(k)?, first((k + 1) % 10)?)))
-        .collect()
-}
-
-/// The codes along the straight line between each pair, `STEPS` per pair, ends included.
-pub fn interpolation_codes(shot: &Snapshot, pairs: &[(usize, usize)]) -> Vec<f32> {
-    let d = shot.code_len;
-    let mut out = Vec::with_capacity(pairs.len() * STEPS * d);
-    for &(a, b) in pairs {
-        let (ca, cb) = (
-            &shot.codes[a * d..(a + 1) * d],
-            &shot.codes[b * d..(b + 1) * d],
-        );
-        for s in 0..STEPS {
-            let t = s as f32 / (STEPS - 1) as f32;
-            out.extend(ca.iter().zip(cb).map(|(&x, &y)| x + (y - x) * t));
-        }
-    }
-    out
 }
 
 /// `interpolation.png`: one row per pair, from one digit's code to the other's.
