@@ -40,8 +40,6 @@ const FONT: &str = "sans-serif";
 /// Digits are drawn at this many times their size.
 const SCALE: usize = 3;
 const CELL: usize = IMAGE_SIDE * SCALE + 4;
-/// Examples of each class in `reconstructions.png`.
-/// Pairs and steps in `interpolation.png`.
 
 fn fonts() -> Result<()> {
     static REGISTER: Once = Once::new();
