@@ -18,12 +18,14 @@ use crate::native::cli::{
     ProfileArgs, TrainArgs,
 };
 use crate::native::data::{default_data_dir, load_mnist};
-use crate::native::files::PipelineFiles;
+use crate::native::files::{self, PipelineFiles};
 use crate::native::metrics::MetricsLog;
+use crate::native::peaks as saved_peaks;
 use crate::native::plots::{self, Curves};
-use crate::native::progress::EpochBars;
+use crate::native::progress::{self, EpochBars};
 use crate::native::record::RunRecord;
-use crate::native::rundir::RunDir;
+use crate::native::rundir::{self, RunDir};
+use crate::native::{compare, interrupt, roofline};
 use crate::ops::NoiseKind;
 use crate::pictures;
 use crate::train::{EpochMetrics, Snapshot, TrainConfig, TrainState, Trainer};
@@ -40,10 +42,10 @@ async fn run_async(cli: Cli) -> Result<()> {
         Command::Info(args) => info(&args).await,
         Command::Bench(args) => bench(&args).await,
         Command::Compare(args) => {
-            let comparison = crate::native::compare::load(&args.ours, &args.peer)?;
-            print!("{}", crate::native::compare::render(&comparison));
+            let comparison = compare::load(&args.ours, &args.peer)?;
+            print!("{}", compare::render(&comparison));
             if let Some(path) = &args.plot {
-                crate::native::compare::plot(&comparison, path)?;
+                compare::plot(&comparison, path)?;
                 println!("picture: {}", path.display());
             }
             Ok(())
@@ -58,8 +60,8 @@ async fn run_async(cli: Cli) -> Result<()> {
 /// The GPU that wgpu's environment variables choose, with compiled pipelines kept in the
 /// user's cache folder and naga's checks where `WGSL_AUTOENCODER_CHECKED=1`.
 pub async fn open_gpu() -> Result<Arc<Gpu>> {
-    let pipelines = crate::native::files::cache_dir()
-        .map(|dir| Arc::new(PipelineFiles { dir }) as Arc<dyn PipelineStore>);
+    let pipelines =
+        files::cache_dir().map(|dir| Arc::new(PipelineFiles { dir }) as Arc<dyn PipelineStore>);
     let options = GpuOptions {
         checked: checks_from_env(),
         pipelines,
@@ -96,8 +98,8 @@ async fn check(args: &CheckArgs) -> Result<()> {
 
 /// `bench --peak` and `info --peak`: measure, save, show.
 async fn peak(gpu: &Arc<Gpu>, json: bool) -> Result<()> {
-    let (peaks, rows) = crate::native::peaks::measure(gpu).await?;
-    let saved = crate::native::peaks::save(gpu, &peaks);
+    let (peaks, rows) = saved_peaks::measure(gpu).await?;
+    let saved = saved_peaks::save(gpu, &peaks);
     if json {
         let value = serde_json::json!({ "peaks": peaks, "rows": rows });
         println!("{value}");
@@ -141,7 +143,7 @@ async fn bench(args: &BenchArgs) -> Result<()> {
     if args.peak {
         return peak(&gpu, args.json).await;
     }
-    let peaks = crate::native::peaks::saved_or_measured(&gpu, |note| eprintln!("{note}")).await?;
+    let peaks = saved_peaks::saved_or_measured(&gpu, |note| eprintln!("{note}")).await?;
     let opts = crate::bench::Options::new(args.quick);
     if !args.json {
         println!(
@@ -159,7 +161,7 @@ async fn bench(args: &BenchArgs) -> Result<()> {
     for case in cases {
         let mut row = crate::bench::run_case(&gpu, &case, &opts).await?;
         row.place(&peaks, &case.op);
-        points.push(crate::native::roofline::Point {
+        points.push(roofline::Point {
             label: format!("{} {} {:?}", row.op, row.variant, row.shape),
             intensity: row.intensity.unwrap_or(0.0),
             gflops: row.gflops.unwrap_or(0.0),
@@ -198,7 +200,7 @@ async fn bench(args: &BenchArgs) -> Result<()> {
     }
     if let Some(path) = &args.plot {
         let title = format!("kernels on the roofline of {}", gpu.adapter_summary());
-        crate::native::roofline::draw_roofline(path, &title, &peaks, &points)?;
+        roofline::draw_roofline(path, &title, &peaks, &points)?;
         eprintln!("roofline: {}", path.display());
     }
     Ok(())
@@ -248,8 +250,7 @@ async fn profile(args: &ProfileArgs) -> Result<()> {
     let (backend, peaks): (Box<dyn Backend>, _) = match args.backend {
         BackendKind::Gpu => {
             let gpu = open_gpu().await?;
-            let peaks =
-                crate::native::peaks::saved_or_measured(&gpu, |note| eprintln!("{note}")).await?;
+            let peaks = saved_peaks::saved_or_measured(&gpu, |note| eprintln!("{note}")).await?;
             (Box::new(GpuBackend::new(gpu)), Some(peaks))
         }
         BackendKind::Cpu => (Box::new(cpu_backend()), None),
@@ -263,10 +264,10 @@ async fn profile(args: &ProfileArgs) -> Result<()> {
         print!("{}", crate::profile::render(&report));
     }
     if let (Some(path), Some(peaks)) = (&args.plot, &peaks) {
-        let points: Vec<crate::native::roofline::Point> = report
+        let points: Vec<roofline::Point> = report
             .dispatches
             .iter()
-            .map(|d| crate::native::roofline::Point {
+            .map(|d| roofline::Point {
                 label: format!("{} {}", d.kernel, d.shape),
                 intensity: d.intensity,
                 gflops: d.gflops,
@@ -276,7 +277,7 @@ async fn profile(args: &ProfileArgs) -> Result<()> {
             "{}, batch {}: one training step on {}",
             report.model, report.batch, report.backend
         );
-        crate::native::roofline::draw_roofline(path, &title, peaks, &points)?;
+        roofline::draw_roofline(path, &title, peaks, &points)?;
         eprintln!("roofline: {}", path.display());
     }
     Ok(())
@@ -307,7 +308,7 @@ pub fn arch_from(args: &TrainArgs) -> Result<Arch> {
 
 /// The CPU reference, its size check weighing the memory free on this machine.
 fn cpu_backend() -> CpuBackend {
-    CpuBackend::with_available_memory(crate::native::files::available_memory())
+    CpuBackend::with_available_memory(files::available_memory())
 }
 
 pub async fn make_backend(kind: BackendKind) -> Result<Box<dyn Backend>> {
@@ -439,7 +440,7 @@ fn plan_resume(dir: &Path, args: &TrainArgs) -> Result<Plan> {
     // Checked before the folder is locked or cleaned: it must be a run of ours.
     let path = dir.join("checkpoint.safetensors");
     if !path.is_file() {
-        let why = crate::native::rundir::why_not_resumable(dir);
+        let why = rundir::why_not_resumable(dir);
         return Err(Error::flag("--resume", format!("{} {why}", dir.display())));
     }
     let meta = checkpoint::read_meta(&path)?;
@@ -549,7 +550,7 @@ async fn train(args: &TrainArgs) -> Result<()> {
     let started = Instant::now();
     // Before the run's folder is made: from here an interrupt removes the run's lock,
     // and its folder if the run made it and saved nothing, and says what is saved.
-    crate::native::interrupt::install();
+    interrupt::install();
     let plan = match &args.resume {
         Some(dir) => plan_resume(dir, args)?,
         None => plan_new(args)?,
@@ -562,7 +563,7 @@ async fn train(args: &TrainArgs) -> Result<()> {
     let config = record.config.clone();
     let quiet = args.quiet;
     let done = resume.as_ref().map_or(0, |r| r.done);
-    crate::native::interrupt::set_note(resume_note(run.path(), done));
+    interrupt::set_note(resume_note(run.path(), done));
     let data_dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
     let kind = record.backend.unwrap_or(BackendKind::Gpu);
     let (data, backend, times) = data_and_backend(data_dir, record.limit, kind).await?;
@@ -642,9 +643,9 @@ async fn train(args: &TrainArgs) -> Result<()> {
             times.data, times.device
         );
     }
-    let bars = crate::native::progress::wanted(quiet);
+    let bars = progress::wanted(quiet);
     for epoch in trainer.epochs_done() + 1..=config.epochs {
-        crate::native::interrupt::set_note(resume_note(run.path(), epoch - 1));
+        interrupt::set_note(resume_note(run.path(), epoch - 1));
         let mut bar = EpochBars::new(bars, epoch, config.epochs, loss_name);
         let m = trainer.epoch_with(&mut |p| bar.update(p)).await?;
         bar.clear();
@@ -655,10 +656,10 @@ async fn train(args: &TrainArgs) -> Result<()> {
             );
         }
         let state = trainer.state().await?;
-        crate::native::interrupt::saving(|| {
+        interrupt::saving(|| {
             save_epoch(&run, &mut log, trainer.graph(), &state, &record_json, &m)
         })?;
-        crate::native::interrupt::set_note(resume_note(run.path(), epoch));
+        interrupt::set_note(resume_note(run.path(), epoch));
         history.push(m);
         let shot = trainer
             .take_snapshot()
@@ -730,7 +731,7 @@ fn eval_paths(given: &Path) -> (PathBuf, PathBuf) {
 fn eval_out(out: Option<&Path>, dir: &Path) -> Result<RunDir> {
     match out {
         Some(out) => RunDir::create_new(out),
-        None if crate::native::rundir::is_run(dir) => RunDir::open_existing(dir, None),
+        None if rundir::is_run(dir) => RunDir::open_existing(dir, None),
         None => Err(Error::Other(format!(
             "{} is not a run's folder (it holds no metrics.jsonl or checkpoint.safetensors), so eval writes no pictures there: pass --out DIR for them",
             dir.display()
@@ -740,9 +741,9 @@ fn eval_out(out: Option<&Path>, dir: &Path) -> Result<RunDir> {
 
 async fn eval(args: &EvalArgs) -> Result<()> {
     // Before any folder is made or locked, so that an interrupt releases it.
-    crate::native::interrupt::install();
+    interrupt::install();
     let (dir, path) = eval_paths(&args.path);
-    crate::native::interrupt::set_note(format!(
+    interrupt::set_note(format!(
         "The evaluation of {} stopped; pictures already drawn are whole.",
         path.display()
     ));
