@@ -364,14 +364,9 @@ pub async fn train_rows(
     for arch in [Arch::default_dense(), Arch::default_conv()] {
         for &batch in batches {
             let config = TrainConfig {
-                arch: arch.clone(),
                 epochs: 1 + timed,
                 batch,
-                lr: 1e-3,
-                loss: LossKind::Mse,
-                seed: 0,
-                noise: None,
-                log_every: None,
+                ..TrainConfig::new(arch.clone())
             };
             let backend = Box::new(GpuBackend::new(gpu.clone()));
             let mut trainer = Trainer::new(backend, config, data).await?;

@@ -15,7 +15,6 @@ use crate::backend::Backend;
 use crate::data::Mnist;
 use crate::error::{Error, Result};
 use crate::model::Arch;
-use crate::ops::LossKind;
 use crate::peaks::Peaks;
 use crate::report::{median, opt, table};
 use crate::train::{TrainConfig, Trainer};
@@ -84,14 +83,9 @@ pub async fn profile(
     }
     let backend_name = backend.name();
     let config = TrainConfig {
-        arch: arch.clone(),
         epochs: 1,
         batch,
-        lr: 1e-3,
-        loss: LossKind::Mse,
-        seed: 0,
-        noise: None,
-        log_every: None,
+        ..TrainConfig::new(arch.clone())
     };
     let per_call = (data.train.len() / batch).max(1);
     let mut trainer = Trainer::new(backend, config, data).await?;

@@ -54,14 +54,10 @@ fn train_graph(
 
 fn config(arch: Arch, batch: usize, loss: LossKind) -> TrainConfig {
     TrainConfig {
-        arch,
         epochs: 1,
         batch,
-        lr: 1e-3,
         loss,
-        seed: 0,
-        noise: None,
-        log_every: None,
+        ..TrainConfig::new(arch)
     }
 }
 
