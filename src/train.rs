@@ -403,11 +403,6 @@ impl Trainer {
         self.log_every
     }
 
-    /// Whether the trainer is between epochs (where its state can be saved).
-    pub fn is_idle(&self) -> bool {
-        matches!(self.phase, Phase::Idle)
-    }
-
     /// How long one `advance` should take, about: shorter for a page that must stay
     /// responsive, longer for fewer waits on the device. Never changes what is logged.
     pub fn set_advance_seconds(&mut self, seconds: f64) {
@@ -416,11 +411,6 @@ impl Trainer {
 
     pub fn backend(&mut self) -> &mut dyn Backend {
         self.backend.as_mut()
-    }
-
-    /// The backend back, for another trainer.
-    pub fn into_backend(self) -> Box<dyn Backend> {
-        self.backend
     }
 
     fn whole(&self, buf: BufId) -> View {

@@ -201,3 +201,47 @@ fn conv_training_reduces_the_loss() {
     );
     assert!(m[2].test_mse < m[0].test_mse, "test mse did not fall");
 }
+
+/// How much work an advance does (which follows the device's pace) changes how often
+/// progress is seen, never what is logged: advances of one step each log the same
+/// numbers, bit for bit, as advances of half a second.
+#[test]
+fn the_size_of_an_advance_changes_nothing_that_is_logged() {
+    use wgsl_autoencoder::train::{Advance, Progress};
+    let data = small_mnist(300, 50);
+    let cfg = config(Arch::dense(vec![16, 4]), 32, LossKind::Mse);
+    let steps = 300usize.div_ceil(32);
+    let run = |seconds: Option<f64>| {
+        block_on(async {
+            let mut t = Trainer::new(Box::new(CpuBackend::new()), cfg.clone(), &data)
+                .await
+                .unwrap();
+            if let Some(s) = seconds {
+                t.set_advance_seconds(s);
+            }
+            let mut trained = 0;
+            loop {
+                match t.advance().await.unwrap() {
+                    Advance::Progress(Progress::Train { .. }) => trained += 1,
+                    Advance::Progress(Progress::Eval { .. }) => {}
+                    Advance::EpochDone(m) => return (m, trained),
+                }
+            }
+        })
+    };
+    let (one_step, advances) = run(Some(0.0));
+    assert_eq!(advances, steps, "an advance of no time runs one step");
+    let (default, fewer) = run(None);
+    assert!(fewer <= advances);
+    assert_eq!(one_step.train_loss, default.train_loss);
+    assert_eq!(one_step.interval_loss, default.interval_loss);
+    assert_eq!(
+        (one_step.test_mse, one_step.test_bce),
+        (default.test_mse, default.test_bce)
+    );
+    assert!(
+        default.interval_loss.len() >= 2,
+        "{:?}",
+        default.interval_loss
+    );
+}

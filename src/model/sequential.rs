@@ -258,17 +258,6 @@ pub struct Sequential {
 }
 
 impl Sequential {
-    /// Every parameter: its checkpoint name, with the module it belongs to.
-    pub fn params(&self) -> Vec<(String, ParamSpec)> {
-        let mut out = Vec::new();
-        for (i, module) in self.modules.iter().enumerate() {
-            for p in module.params() {
-                out.push((format!("{i}.{}", p.suffix), p));
-            }
-        }
-        out
-    }
-
     /// Elements per image of each module's output, in order (u128).
     pub fn output_elements(&self) -> Vec<u128> {
         let mut size = self.input as u128;
@@ -280,28 +269,25 @@ impl Sequential {
             })
             .collect()
     }
-
-    /// The activation the model ends with, if it ends with one.
-    pub fn output_activation(&self) -> Option<Activation> {
-        match self.modules.last() {
-            Some(Module::Act(act)) => Some(*act),
-            _ => None,
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::model::Arch;
+    use crate::model::{Arch, DataSizes, Graph};
+    use crate::ops::{AdamConfig, LossKind};
 
+    /// The names and shapes a graph built from the description gives its parameters: its
+    /// modules' (`Module::params`), under their indices.
     #[test]
     fn parameters_are_named_and_shaped_as_in_pytorch() {
         let names = |arch: Arch| -> Vec<(String, Vec<usize>)> {
-            let seq = arch.sequential();
-            seq.params()
-                .into_iter()
-                .map(|(n, p)| (n, p.shape))
-                .collect()
+            let data = DataSizes {
+                train_images: 4,
+                test_images: 4,
+            };
+            let graph = Graph::build(&arch, 2, LossKind::Mse, AdamConfig::new(1e-3), data);
+            let params = graph.unwrap().params;
+            params.into_iter().map(|p| (p.name, p.shape)).collect()
         };
         let dense = names(Arch::dense(vec![10, 3]));
         assert_eq!(

@@ -85,14 +85,6 @@ impl Measured {
     pub fn get(&self, op: &Op) -> Option<Variant> {
         self.0.get(&Measured::key(op)).copied()
     }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 /// Every variant of `op`'s family that can run it (its entry points, block sizes and
