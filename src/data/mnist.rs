@@ -138,13 +138,20 @@ pub fn decode_idx(path: &Path, gz: impl Read, magic: u32, count: usize) -> Resul
 pub const IDX_IMAGES: u32 = IMAGES_MAGIC;
 pub const IDX_LABELS: u32 = LABELS_MAGIC;
 
+/// What is wrong with a limit that keeps no image or more than there are, if anything.
+pub fn limit_problem(limit: Option<usize>) -> Option<String> {
+    match limit {
+        Some(n) if n == 0 || n > TRAIN_COUNT => {
+            Some(format!("{n}: must be between 1 and {TRAIN_COUNT}"))
+        }
+        _ => None,
+    }
+}
+
 /// Refuses a `--limit` that keeps no image or more than there are.
 pub fn check_limit(limit: Option<usize>) -> Result<()> {
-    match limit {
-        Some(n) if n == 0 || n > TRAIN_COUNT => Err(Error::flag(
-            "--limit",
-            format!("{n}: must be between 1 and {TRAIN_COUNT}"),
-        )),
-        _ => Ok(()),
+    match limit_problem(limit) {
+        Some(why) => Err(Error::flag("--limit", why)),
+        None => Ok(()),
     }
 }

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::data::TRAIN_COUNT;
+use crate::data::limit_problem;
 use crate::error::{Error, Result};
 use crate::native::cli::BackendKind;
 use crate::train::TrainConfig;
@@ -50,12 +50,7 @@ impl RunRecord {
         if let Some(problem) = self.config.problem() {
             return Some(problem);
         }
-        match self.limit {
-            Some(n) if n == 0 || n > TRAIN_COUNT => {
-                Some(("limit", format!("{n}: must be between 1 and {TRAIN_COUNT}")))
-            }
-            _ => None,
-        }
+        limit_problem(self.limit).map(|why| ("limit", why))
     }
 }
 
