@@ -17,6 +17,9 @@ pub struct OpTime {
 pub enum Timing {
     /// GPU timestamp queries written around each dispatch.
     Timestamps,
+    /// GPU timestamp queries at the boundaries of a compute pass per dispatch (a
+    /// browser's): the time includes the pass's own cost, and browsers may quantise it.
+    PassTimestamps,
     /// The host clock around each reference call.
     CpuClock,
 }
@@ -25,6 +28,7 @@ impl Timing {
     pub fn name(self) -> &'static str {
         match self {
             Timing::Timestamps => "timestamp",
+            Timing::PassTimestamps => "timestamp per pass",
             Timing::CpuClock => "cpu-clock",
         }
     }

@@ -21,72 +21,113 @@ pub fn examples(labels: &[u8], available: usize) -> Vec<usize> {
     picked
 }
 
-/// The top two principal components of `codes` (rows of `dim`), by power iteration on
-/// the covariance with deflation; each point's coordinates along them.
-pub fn project_2d(codes: &[f32], dim: usize) -> Vec<(f64, f64)> {
-    let n = codes.len() / dim.max(1);
-    if dim == 0 || n == 0 {
-        return Vec::new();
-    }
-    if dim <= 2 {
-        return codes
-            .chunks_exact(dim)
-            .map(|c| (c[0] as f64, c.get(1).copied().unwrap_or(0.0) as f64))
-            .collect();
-    }
-    let mut mean = vec![0.0f64; dim];
-    for c in codes.chunks_exact(dim) {
-        for (m, &v) in mean.iter_mut().zip(c) {
-            *m += v as f64 / n as f64;
+/// The plane the latent space is drawn on: the codes' mean and their top two principal
+/// components. Codes of two numbers or fewer are drawn as they are (the axes are the
+/// code's own). Kept so that a point picked in the plane maps back to a code
+/// (`unproject`), and a new code (a drawn digit's) lands where the test codes do.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Projection {
+    pub mean: Vec<f64>,
+    pub axes: [Vec<f64>; 2],
+}
+
+impl Projection {
+    /// The top two principal components of `codes` (rows of `dim`), by power iteration on
+    /// the covariance with deflation. `None` without codes.
+    pub fn fit(codes: &[f32], dim: usize) -> Option<Projection> {
+        let n = codes.len() / dim.max(1);
+        if dim == 0 || n == 0 {
+            return None;
         }
-    }
-    let row = |i: usize| {
-        codes[i * dim..(i + 1) * dim]
-            .iter()
-            .zip(&mean)
-            .map(|(&v, m)| v as f64 - m)
-    };
-    // Covariance times v, without forming the covariance.
-    let times = |v: &[f64]| {
-        let mut out = vec![0.0f64; dim];
-        for i in 0..n {
-            let dot: f64 = row(i).zip(v).map(|(a, b)| a * b).sum();
-            for (o, a) in out.iter_mut().zip(row(i)) {
-                *o += dot * a;
+        if dim <= 2 {
+            let unit = |k: usize| (0..dim).map(|j| (j == k) as u8 as f64).collect();
+            return Some(Projection {
+                mean: vec![0.0; dim],
+                axes: [unit(0), unit(1)],
+            });
+        }
+        let mut mean = vec![0.0f64; dim];
+        for c in codes.chunks_exact(dim) {
+            for (m, &v) in mean.iter_mut().zip(c) {
+                *m += v as f64 / n as f64;
             }
         }
-        out
-    };
-    let normalise = |v: &mut Vec<f64>| {
-        let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
-        if norm > 0.0 {
-            v.iter_mut().for_each(|x| *x /= norm);
-        }
-    };
-    let mut axes: Vec<Vec<f64>> = Vec::new();
-    for k in 0..2 {
-        // A fixed, deterministic start that is not orthogonal to the answer in practice.
-        let mut v: Vec<f64> = (0..dim)
-            .map(|j| 1.0 + ((j * 7 + k * 3) % 11) as f64)
-            .collect();
-        for _ in 0..60 {
-            let mut next = times(&v);
-            for a in &axes {
-                let d: f64 = next.iter().zip(a).map(|(x, y)| x * y).sum();
-                next.iter_mut().zip(a).for_each(|(x, y)| *x -= d * y);
+        let row = |i: usize| {
+            codes[i * dim..(i + 1) * dim]
+                .iter()
+                .zip(&mean)
+                .map(|(&v, m)| v as f64 - m)
+        };
+        // Covariance times v, without forming the covariance.
+        let times = |v: &[f64]| {
+            let mut out = vec![0.0f64; dim];
+            for i in 0..n {
+                let dot: f64 = row(i).zip(v).map(|(a, b)| a * b).sum();
+                for (o, a) in out.iter_mut().zip(row(i)) {
+                    *o += dot * a;
+                }
             }
-            normalise(&mut next);
-            v = next;
+            out
+        };
+        let normalise = |v: &mut Vec<f64>| {
+            let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+            if norm > 0.0 {
+                v.iter_mut().for_each(|x| *x /= norm);
+            }
+        };
+        let mut axes: Vec<Vec<f64>> = Vec::new();
+        for k in 0..2 {
+            // A fixed, deterministic start that is not orthogonal to the answer in practice.
+            let mut v: Vec<f64> = (0..dim)
+                .map(|j| 1.0 + ((j * 7 + k * 3) % 11) as f64)
+                .collect();
+            for _ in 0..60 {
+                let mut next = times(&v);
+                for a in &axes {
+                    let d: f64 = next.iter().zip(a).map(|(x, y)| x * y).sum();
+                    next.iter_mut().zip(a).for_each(|(x, y)| *x -= d * y);
+                }
+                normalise(&mut next);
+                v = next;
+            }
+            axes.push(v);
         }
-        axes.push(v);
-    }
-    (0..n)
-        .map(|i| {
-            let x: f64 = row(i).zip(&axes[0]).map(|(a, b)| a * b).sum();
-            let y: f64 = row(i).zip(&axes[1]).map(|(a, b)| a * b).sum();
-            (x, y)
+        let second = axes.pop()?;
+        let first = axes.pop()?;
+        Some(Projection {
+            mean,
+            axes: [first, second],
         })
-        .collect()
+    }
+
+    /// Where one code lands in the plane.
+    pub fn project(&self, code: &[f32]) -> (f64, f64) {
+        let along = |axis: &[f64]| -> f64 {
+            code.iter()
+                .zip(&self.mean)
+                .zip(axis)
+                .map(|((&v, m), a)| (v as f64 - m) * a)
+                .sum()
+        };
+        (along(&self.axes[0]), along(&self.axes[1]))
+    }
+
+    /// The code at a point of the plane: the mean plus the point along the two axes (the
+    /// nearest code to the plane's point, since the axes are orthonormal).
+    pub fn unproject(&self, x: f64, y: f64) -> Vec<f32> {
+        (0..self.mean.len())
+            .map(|j| (self.mean[j] + x * self.axes[0][j] + y * self.axes[1][j]) as f32)
+            .collect()
+    }
+}
+
+/// Each code's (rows of `dim`) point in the plane of their top two principal components
+/// (see `Projection`).
+pub fn project_2d(codes: &[f32], dim: usize) -> Vec<(f64, f64)> {
+    let Some(plane) = Projection::fit(codes, dim) else {
+        return Vec::new();
+    };
+    codes.chunks_exact(dim).map(|c| plane.project(c)).collect()
 }
 
 /// The pairs `interpolation.png` shows: the first test image of digit k and the first of
@@ -141,6 +182,31 @@ mod tests {
             project_2d(&[1.0, 2.0, 3.0, 4.0], 2),
             [(1.0, 2.0), (3.0, 4.0)]
         );
+    }
+
+    #[test]
+    fn a_point_of_the_plane_maps_back_to_the_code_that_lands_there() {
+        let codes: Vec<f32> = (0..30)
+            .flat_map(|i| {
+                let t = i as f32;
+                [t.sin() * 3.0, t.cos(), 0.5 * t.sin() + 1.0, 0.1 * t]
+            })
+            .collect();
+        let plane = Projection::fit(&codes, 4).unwrap();
+        for (x, y) in [(0.0, 0.0), (1.5, -2.0), (-3.0, 0.25)] {
+            let (px, py) = plane.project(&plane.unproject(x, y));
+            assert!(
+                (px - x).abs() < 1e-5 && (py - y).abs() < 1e-5,
+                "{x},{y} -> {px},{py}"
+            );
+        }
+        let dot: f64 = plane.axes[0]
+            .iter()
+            .zip(&plane.axes[1])
+            .map(|(a, b)| a * b)
+            .sum();
+        assert!(dot.abs() < 1e-9, "the axes are orthogonal: {dot}");
+        assert_eq!(Projection::fit(&[], 4), None);
     }
 
     #[test]

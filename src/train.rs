@@ -786,6 +786,57 @@ impl Trainer {
         self.backend.read_f32(view).await
     }
 
+    /// Encodes and reconstructs `images` (784 bytes each) with the current weights: their
+    /// codes and their reconstructions, as the evaluation sees them (with the run's noise,
+    /// if any). What the page draws as training goes, and a digit drawn by hand. The
+    /// evaluation program runs on them in place of the first test images, which are put
+    /// back afterwards, so this may be called between epochs or between the training
+    /// advances of one, never during its evaluation.
+    pub async fn reconstruct(&mut self, images: &[u8]) -> Result<(Vec<f32>, Vec<f32>)> {
+        let training = match &self.phase {
+            Phase::Idle => None,
+            Phase::Training(run) => Some(run.epoch),
+            Phase::Evaluating(_) => {
+                return Err(Error::Other(
+                    "reconstructing needs the trainer outside an evaluation".into(),
+                ))
+            }
+        };
+        if !images.len().is_multiple_of(IMAGE_PIXELS) {
+            return Err(Error::Other(format!(
+                "{} bytes are not whole 28×28 images",
+                images.len()
+            )));
+        }
+        let s = self.full.slots;
+        let (rows, code_len) = (
+            self.full.eval_rows.min(self.test_images),
+            self.full.code_len,
+        );
+        let (mut codes, mut rebuilt) = (Vec::new(), Vec::new());
+        self.write_noise_key(EVAL_STREAM)?;
+        for chunk in images.chunks(rows * IMAGE_PIXELS) {
+            let count = chunk.len() / IMAGE_PIXELS;
+            let words = count * IMAGE_PIXELS / 4;
+            let kept = self.backend.read(View::whole(s.test_data, words)).await?;
+            self.backend.write(s.test_data, 0, &pack_bytes(chunk))?;
+            let steps = self.steps(rows, 0, count, false);
+            let ran = self
+                .backend
+                .run(Program::Eval.name(), Some(count), &steps)
+                .await;
+            // The test images go back whatever happened, before anything else can fail.
+            self.backend.write(s.test_data, 0, &kept)?;
+            ran?;
+            codes.extend(self.read_view(s.eval_code, count * code_len).await?);
+            rebuilt.extend(self.read_view(s.eval_output, count * IMAGE_PIXELS).await?);
+        }
+        if let Some(epoch) = training {
+            self.write_noise_key(epoch as u32)?;
+        }
+        Ok((codes, rebuilt))
+    }
+
     /// Decodes codes (`code_len` numbers each) into images of 784 pixels.
     pub async fn decode(&mut self, codes: &[f32]) -> Result<Vec<f32>> {
         let (rows, code_len) = (self.full.decode_rows, self.full.code_len);

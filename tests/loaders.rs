@@ -187,3 +187,24 @@ fn valid_files_are_accepted() {
     let state = checkpoint::parse_state(Path::new(P), &checkpoint_bytes(&g), &g).unwrap();
     assert_eq!((state.epoch, state.adam_step), (2, 3));
 }
+
+/// The page's loader (the four files' bytes, as fetched) gives what the terminal's gives.
+#[test]
+fn mnist_from_the_files_bytes_equals_mnist_from_disk() {
+    use wgsl_autoencoder::data::{mnist_from_gz, FILES};
+    use wgsl_autoencoder::native::data::{default_data_dir, load_mnist};
+    let dir = default_data_dir();
+    let read = |i: usize| std::fs::read(dir.join(format!("{}.gz", FILES[i].0))).unwrap();
+    let files = [read(0), read(1), read(2), read(3)];
+    let bytes = [&files[0][..], &files[1][..], &files[2][..], &files[3][..]];
+    let web = mnist_from_gz(bytes, Some(1000)).unwrap();
+    let disk = load_mnist(&dir, Some(1000)).unwrap();
+    assert_eq!(web.train.images, disk.train.images);
+    assert_eq!(web.train.labels, disk.train.labels);
+    assert_eq!(web.test.images, disk.test.images);
+    assert_eq!(web.test.labels, disk.test.labels);
+    // A file in the wrong place is named in the error.
+    let swapped = [bytes[1], bytes[0], bytes[2], bytes[3]];
+    let err = mnist_from_gz(swapped, None).err().unwrap().to_string();
+    assert!(err.contains("train-images-idx3-ubyte.gz"), "{err}");
+}

@@ -16,6 +16,7 @@ fn open(dir: &std::path::Path) -> Arc<Gpu> {
         pipelines: Some(Arc::new(PipelineFiles {
             dir: dir.to_path_buf(),
         })),
+        ..Default::default()
     };
     let request = AdapterRequest::from_env().unwrap();
     Arc::new(

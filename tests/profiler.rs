@@ -56,6 +56,37 @@ fn every_dispatch_of_more_steps_than_the_query_sets_hold_is_timed_in_order() {
     assert!(block_on(backend.take_times()).unwrap().is_empty());
 }
 
+/// A browser's WebGPU writes timestamps only at the boundaries of a pass, so there the
+/// profiler gives each dispatch a pass of its own. The same profile runs that way here,
+/// with inside-pass timestamps withheld, and times every dispatch of every step.
+#[test]
+fn a_profile_timed_at_pass_boundaries_times_every_dispatch() {
+    use wgsl_autoencoder::backend::Timing;
+    use wgsl_autoencoder::gpu::context::{AdapterRequest, GpuOptions};
+    use wgsl_autoencoder::model::Arch;
+    use wgsl_autoencoder::native::data::{default_data_dir, load_mnist};
+    let options = GpuOptions {
+        pass_timestamps_only: true,
+        ..Default::default()
+    };
+    let request = AdapterRequest::from_env().unwrap();
+    let gpu =
+        std::sync::Arc::new(block_on(wgsl_autoencoder::Gpu::open(&request, options)).unwrap());
+    let backend = Box::new(GpuBackend::new(gpu));
+    assert_eq!(backend.timing(), Some(Timing::PassTimestamps));
+    let data = load_mnist(&default_data_dir(), Some(64)).unwrap();
+    let arch = Arch::dense(vec![16, 8]);
+    let p = block_on(wgsl_autoencoder::profile::profile(
+        backend, &data, arch, 8, 4, None,
+    ))
+    .unwrap();
+    assert!(p.dispatches.len() > 10);
+    for d in &p.dispatches {
+        assert_eq!(d.calls, 4, "{d:?}");
+        assert!(d.median_ms.is_finite() && d.median_ms >= 0.0, "{d:?}");
+    }
+}
+
 #[test]
 fn a_profile_may_run_more_steps_than_an_epoch_holds() {
     use wgsl_autoencoder::model::Arch;

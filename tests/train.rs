@@ -245,3 +245,47 @@ fn the_size_of_an_advance_changes_nothing_that_is_logged() {
         default.interval_loss
     );
 }
+
+/// What the page draws as training goes: `reconstruct` gives the evaluation's own codes
+/// and reconstructions for images handed in, mid-epoch as between epochs, and leaves the
+/// test set as it found it (the next evaluation's numbers are those of a run without it).
+#[test]
+fn reconstructing_images_gives_what_evaluation_sees_and_leaves_the_test_set_alone() {
+    let data = small_mnist(256, 64);
+    let config = config(Arch::dense(vec![32, 8]), 32, LossKind::Mse);
+    let run = |reconstruct: bool| {
+        block_on(async {
+            let backend = Box::new(GpuBackend::new(common::gpu()));
+            let mut trainer = Trainer::new(backend, config.clone(), &data).await.unwrap();
+            trainer.collect_snapshots();
+            trainer.set_advance_seconds(0.0);
+            // One advance trains one step: the epoch is under way.
+            trainer.advance().await.unwrap();
+            let mut seen = None;
+            if reconstruct {
+                // Images other than the first test images, so that a test set left
+                // changed would show in the evaluation below.
+                let images = &data.train.images[..5 * 784];
+                let (codes, rebuilt) = trainer.reconstruct(images).await.unwrap();
+                assert_eq!((codes.len(), rebuilt.len()), (5 * 8, 5 * 784));
+                assert!(rebuilt.iter().all(|v| (0.0..=1.0).contains(v)));
+            }
+            let metrics = trainer.epoch().await.unwrap();
+            let shot = trainer.take_snapshot().unwrap();
+            if reconstruct {
+                let first = &data.test.images[..3 * 784];
+                let (codes, rebuilt) = trainer.reconstruct(first).await.unwrap();
+                assert_eq!(&codes[..], &shot.codes[..3 * 8]);
+                assert_eq!(&rebuilt[..], &shot.rebuilt[..3 * 784]);
+                seen = Some(rebuilt);
+            }
+            (metrics, seen)
+        })
+    };
+    let (plain, _) = run(false);
+    let (with, seen) = run(true);
+    assert!(seen.is_some());
+    assert_eq!(plain.train_loss, with.train_loss);
+    assert_eq!(plain.test_mse, with.test_mse);
+    assert_eq!(plain.test_bce, with.test_bce);
+}

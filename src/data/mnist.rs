@@ -4,7 +4,7 @@
 //! the page's fetch in a browser); what they hold is checked here, the same for both.
 
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::data::IMAGE_SIDE;
 use crate::error::{Error, Result};
@@ -154,4 +154,34 @@ pub fn check_limit(limit: Option<usize>) -> Result<()> {
         Some(why) => Err(Error::flag("--limit", why)),
         None => Ok(()),
     }
+}
+
+/// MNIST from the bytes of its four gzipped files, in `FILES` order, each checked as
+/// `decode_idx` checks it, with the training set cut to `limit` images: how the browser's
+/// page loads the files it fetched. (The terminal reads them from disk through the
+/// `mnist` crate, after the same checks.)
+pub fn mnist_from_gz(files: [&[u8]; 4], limit: Option<usize>) -> Result<Mnist> {
+    check_limit(limit)?;
+    let mut decoded = Vec::with_capacity(4);
+    for ((name, magic, count), gz) in FILES.into_iter().zip(files) {
+        let path = PathBuf::from(format!("{name}.gz"));
+        let bytes = decode_idx(&path, gz, magic, count)?;
+        let header = if magic == IMAGES_MAGIC { 16 } else { 8 };
+        decoded.push(bytes[header..].to_vec());
+    }
+    let mut it = decoded.into_iter();
+    let mut next = || it.next().unwrap_or_default();
+    let mut train = Dataset {
+        images: next(),
+        labels: next(),
+    };
+    if let Some(n) = limit {
+        train.images.truncate(n * IMAGE_SIDE * IMAGE_SIDE);
+        train.labels.truncate(n);
+    }
+    let test = Dataset {
+        images: next(),
+        labels: next(),
+    };
+    Ok(Mnist { train, test })
 }

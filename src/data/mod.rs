@@ -3,8 +3,8 @@
 mod mnist;
 
 pub use self::mnist::{
-    check_limit, data_error, decode_idx, limit_problem, Dataset, Mnist, FILES, IDX_IMAGES,
-    IDX_LABELS, TEST_COUNT, TRAIN_COUNT,
+    check_limit, data_error, decode_idx, limit_problem, mnist_from_gz, Dataset, Mnist, FILES,
+    IDX_IMAGES, IDX_LABELS, TEST_COUNT, TRAIN_COUNT,
 };
 
 /// MNIST's images are 28×28 bytes.

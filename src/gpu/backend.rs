@@ -11,7 +11,7 @@ use crate::backend::{check_access, Backend, MemoryLimits, OpTime, ProgramOps, Ti
 use crate::error::{Error, Result};
 use crate::gpu::context::{Gpu, Kernel, Signature};
 use crate::gpu::kernels::{choose, launch, Chosen, Launch, Measured, Parallelism, Variant};
-use crate::gpu::profiler::Profiler;
+use crate::gpu::profiler::{Placement, Profiler};
 use crate::ops::{BufId, BufferSpec, Op, StepParams, View};
 
 /// Steps recorded into one command encoder. The per-step uniform holds this many slots.
@@ -165,7 +165,10 @@ impl Backend for GpuBackend {
     }
 
     fn timing(&self) -> Option<Timing> {
-        self.gpu.can_time_dispatches().then_some(Timing::Timestamps)
+        self.gpu.dispatch_timing().map(|place| match place {
+            Placement::InsidePasses => Timing::Timestamps,
+            Placement::PassBoundaries => Timing::PassTimestamps,
+        })
     }
 
     fn memory_limits(&self) -> MemoryLimits {
@@ -326,28 +329,51 @@ impl Backend for GpuBackend {
             let mut profiler = self.profiler.as_mut();
             gpu.checked(&format!("running {program}"), || {
                 let mut encoder = gpu.device.create_command_encoder(&Default::default());
-                {
-                    let mut pass = encoder.begin_compute_pass(&Default::default());
-                    for i in 0..chunk.len() {
-                        let ops = p.compiled.iter().zip(&p.current.1).zip(&p.source.ops);
-                        for ((c, l), op) in ops {
+                // One pass for the whole submission, unless each dispatch is timed at
+                // the boundaries of a pass of its own (a browser's only timestamps).
+                let own_passes = profiler
+                    .as_ref()
+                    .is_some_and(|prof| prof.placement == Placement::PassBoundaries);
+                let mut shared = (!own_passes).then(|| {
+                    encoder
+                        .begin_compute_pass(&Default::default())
+                        .forget_lifetime()
+                });
+                for i in 0..chunk.len() {
+                    let ops = p.compiled.iter().zip(&p.current.1).zip(&p.source.ops);
+                    for ((c, l), op) in ops {
+                        let offsets: &[u32] = if c.uses_step {
+                            &[(i as u64 * stride) as u32]
+                        } else {
+                            &[]
+                        };
+                        let slot = profiler.as_mut().and_then(|prof| prof.reserve(op, l.entry));
+                        let record = |pass: &mut wgpu::ComputePass<'_>| {
                             pass.set_pipeline(&c.kernel.pipeline);
-                            let offsets: &[u32] = if c.uses_step {
-                                &[(i as u64 * stride) as u32]
-                            } else {
-                                &[]
-                            };
                             pass.set_bind_group(0, &c.bind_group, offsets);
-                            let query = profiler
-                                .as_mut()
-                                .and_then(|prof| prof.begin(&mut pass, op, l.entry));
                             pass.dispatch_workgroups(l.grid[0], l.grid[1], l.grid[2]);
-                            if let (Some(prof), Some(slot)) = (profiler.as_mut(), query) {
-                                prof.end(&mut pass, slot);
+                        };
+                        match (shared.as_mut(), profiler.as_deref(), slot) {
+                            (Some(pass), Some(prof), Some(slot)) => {
+                                prof.begin(pass, slot);
+                                record(pass);
+                                prof.end(pass, slot);
+                            }
+                            (Some(pass), _, _) => record(pass),
+                            (None, prof, slot) => {
+                                let timestamp_writes =
+                                    prof.zip(slot).map(|(prof, slot)| prof.pass_writes(slot));
+                                let mut pass =
+                                    encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                                        label: None,
+                                        timestamp_writes,
+                                    });
+                                record(&mut pass);
                             }
                         }
                     }
                 }
+                drop(shared);
                 if let Some(prof) = profiler {
                     prof.resolve(&mut encoder);
                 }

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
 use crate::gpu::kernels::{Constants, Shader};
+use crate::gpu::profiler::Placement;
 use crate::ops::{Access, Op};
 
 /// What a kernel binds, in order: binding 0 is its params uniform, then one storage
@@ -71,6 +72,9 @@ pub struct GpuOptions {
     /// Where compiled pipelines persist between processes; `None` keeps them for this
     /// process only.
     pub pipelines: Option<Arc<dyn PipelineStore>>,
+    /// Time dispatches only at pass boundaries, as a browser must, even where the adapter
+    /// can write timestamps inside a pass: how the tests exercise the browser's way.
+    pub pass_timestamps_only: bool,
 }
 
 impl std::fmt::Debug for GpuOptions {
@@ -78,6 +82,7 @@ impl std::fmt::Debug for GpuOptions {
         f.debug_struct("GpuOptions")
             .field("checked", &self.checked)
             .field("pipelines", &self.pipelines.is_some())
+            .field("pass_timestamps_only", &self.pass_timestamps_only)
             .finish()
     }
 }
@@ -350,7 +355,10 @@ impl Gpu {
     /// Opens the adapter `request` picks, with all of its limits.
     pub async fn open(request: &AdapterRequest, options: GpuOptions) -> Result<Gpu> {
         let adapter = choose_adapter(request).await?;
-        let features = adapter.features() & WANTED_FEATURES;
+        let mut features = adapter.features() & WANTED_FEATURES;
+        if options.pass_timestamps_only {
+            features.remove(wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES);
+        }
         let limits = adapter.limits();
         let descriptor = wgpu::DeviceDescriptor {
             label: Some("wgsl-autoencoder"),
@@ -409,11 +417,23 @@ impl Gpu {
         format!("{} ({:?}, {:?})", info.name, info.backend, info.device_type)
     }
 
-    /// Whether each dispatch can be timed: timestamps written inside a compute pass.
+    /// Whether each dispatch can be timed.
     pub fn can_time_dispatches(&self) -> bool {
-        self.features.contains(
-            wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES,
-        )
+        self.dispatch_timing().is_some()
+    }
+
+    /// How dispatches are timed: inside one pass where the adapter allows it, else one
+    /// pass per dispatch timed at its boundaries (a browser), else not at all.
+    pub fn dispatch_timing(&self) -> Option<Placement> {
+        let inside =
+            wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES;
+        if self.features.contains(inside) {
+            Some(Placement::InsidePasses)
+        } else if self.features.contains(wgpu::Features::TIMESTAMP_QUERY) {
+            Some(Placement::PassBoundaries)
+        } else {
+            None
+        }
     }
 
     /// Runs `f` inside a validation error scope and turns a captured error into `Error`.

@@ -1,4 +1,7 @@
-//! Per-dispatch GPU time from timestamp queries written inside the compute pass.
+//! Per-dispatch GPU time from timestamp queries: written inside the compute pass where
+//! the adapter can (`TIMESTAMP_QUERY_INSIDE_PASSES`, native), else at the boundaries of a
+//! compute pass of its own per dispatch (`timestampWrites`, all a browser's WebGPU
+//! offers). The second costs a pass per dispatch, so only a profiled run pays it.
 //!
 //! A query set holds at most `wgpu::QUERY_SET_MAX_QUERIES` timestamps (2048 dispatches),
 //! fewer than one submission of a dense model's steps, so the profiler keeps a pool of
@@ -42,7 +45,17 @@ pub struct Slot {
     index: u32,
 }
 
+/// Where a dispatch's timestamps are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// Inside one compute pass, around each dispatch.
+    InsidePasses,
+    /// At the start and end of a compute pass holding the one dispatch.
+    PassBoundaries,
+}
+
 pub struct Profiler {
+    pub placement: Placement,
     sets: Vec<Set>,
     /// The set being written.
     current: usize,
@@ -53,12 +66,12 @@ pub struct Profiler {
 
 impl Profiler {
     pub fn new(gpu: &Gpu) -> Result<Profiler> {
-        if !gpu.can_time_dispatches() {
+        let Some(placement) = gpu.dispatch_timing() else {
             return Err(Error::Other(format!(
-                "{} has no TIMESTAMP_QUERY_INSIDE_PASSES, so dispatches cannot be timed one by one",
+                "{} grants no TIMESTAMP_QUERY, so dispatches cannot be timed",
                 gpu.adapter_summary()
             )));
-        }
+        };
         let sets = (0..POOL)
             .map(|_| Set {
                 set: gpu.device.create_query_set(&wgpu::QuerySetDescriptor {
@@ -77,6 +90,7 @@ impl Profiler {
             })
             .collect();
         Ok(Profiler {
+            placement,
             sets,
             current: 0,
             pending: Vec::new(),
@@ -97,14 +111,9 @@ impl Profiler {
         left_in_current + (POOL - 1 - self.current) * per_set
     }
 
-    /// Writes the opening timestamp of a dispatch; `None` when the pool is full, which the
+    /// Takes the two timestamps of a dispatch; `None` when the pool is full, which the
     /// backend prevents by checking `room` before it records.
-    pub fn begin(
-        &mut self,
-        pass: &mut wgpu::ComputePass<'_>,
-        op: &Op,
-        kernel: &'static str,
-    ) -> Option<Slot> {
+    pub fn reserve(&mut self, op: &Op, kernel: &'static str) -> Option<Slot> {
         if self.sets[self.current].used + 2 > SET_QUERIES {
             if self.current + 1 == POOL {
                 return None;
@@ -116,7 +125,6 @@ impl Profiler {
             set: self.current,
             index: set.used,
         };
-        pass.write_timestamp(&set.set, slot.index);
         set.used += 2;
         self.pending.push(Pending {
             op: op.clone(),
@@ -127,8 +135,24 @@ impl Profiler {
         Some(slot)
     }
 
-    pub fn end(&mut self, pass: &mut wgpu::ComputePass<'_>, slot: Slot) {
+    /// The opening timestamp, inside a shared pass (`Placement::InsidePasses`).
+    pub fn begin(&self, pass: &mut wgpu::ComputePass<'_>, slot: Slot) {
+        pass.write_timestamp(&self.sets[slot.set].set, slot.index);
+    }
+
+    /// The closing timestamp, inside a shared pass (`Placement::InsidePasses`).
+    pub fn end(&self, pass: &mut wgpu::ComputePass<'_>, slot: Slot) {
         pass.write_timestamp(&self.sets[slot.set].set, slot.index + 1);
+    }
+
+    /// Both timestamps at the boundaries of the dispatch's own pass
+    /// (`Placement::PassBoundaries`).
+    pub fn pass_writes(&self, slot: Slot) -> wgpu::ComputePassTimestampWrites<'_> {
+        wgpu::ComputePassTimestampWrites {
+            query_set: &self.sets[slot.set].set,
+            beginning_of_pass_write_index: Some(slot.index),
+            end_of_pass_write_index: Some(slot.index + 1),
+        }
     }
 
     /// Resolves the timestamps written since the last resolve, at the end of a submission.

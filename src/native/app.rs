@@ -65,6 +65,7 @@ pub async fn open_gpu() -> Result<Arc<Gpu>> {
     let options = GpuOptions {
         checked: checks_from_env(),
         pipelines,
+        ..Default::default()
     };
     let request = AdapterRequest::from_env()?;
     Ok(Arc::new(Gpu::open(&request, options).await?))

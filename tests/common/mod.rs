@@ -14,7 +14,7 @@ use wgsl_autoencoder::gpu::Gpu;
 fn open(checked: bool) -> Arc<Gpu> {
     let options = GpuOptions {
         checked,
-        pipelines: None,
+        ..Default::default()
     };
     let request = AdapterRequest::from_env().expect("wgpu's environment variables");
     match block_on(Gpu::open(&request, options)) {
