@@ -452,3 +452,31 @@ fn every_pipeline_fits_the_limits_every_webgpu_adapter_offers() {
         failures.join("\n")
     );
 }
+
+/// WGSL makes a constant expression that evaluates to NaN or infinity a shader-creation
+/// error. naga lets `bitcast<f32>(0x7fc00000u)` through, browsers (Tint) refuse the
+/// module, so no shader may bitcast a literal to a float: it goes through a variable.
+#[test]
+fn no_shader_bitcasts_a_literal_to_a_float_which_webgpu_refuses() {
+    let mut found = Vec::new();
+    for dir in ["shaders", "shaders/parts"] {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "wgsl") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for (i, line) in text.lines().enumerate() {
+                let mut rest = line;
+                while let Some(at) = rest.find("bitcast<f32>(") {
+                    rest = &rest[at + "bitcast<f32>(".len()..];
+                    if rest.trim_start().starts_with(|c: char| c.is_ascii_digit()) {
+                        found.push(format!("{}:{}: {}", path.display(), i + 1, line.trim()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "literal bitcasts:\n{}", found.join("\n"));
+}

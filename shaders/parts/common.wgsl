@@ -55,6 +55,9 @@ fn is_nan(v: f32) -> bool {
 }
 
 // A quiet NaN: what a kernel writes where it has no value to give (an unknown code).
+// From a variable, not a literal: WGSL makes a constant expression that evaluates to NaN
+// an error, which browsers (Tint) enforce and naga does not.
 fn nan() -> f32 {
-    return bitcast<f32>(0x7fc00000u);
+    var bits = 0x7fc00000u;
+    return bitcast<f32>(bits);
 }

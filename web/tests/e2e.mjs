@@ -1,0 +1,180 @@
+// End to end, in a real browser: serve web/dist, open the page with URL parameters, let
+// it train, then use it as a person would (click the latent plane, draw a stroke,
+// download the weights) and save screenshots. Debian's Chromium, driven by
+// playwright-core, runs WebGPU headless on its bundled SwiftShader.
+//
+//   node web/tests/e2e.mjs OUT_DIR [QUERY]
+//
+// Exits non-zero, saying why, when anything the page should do does not happen. OUT_DIR
+// receives the screenshots, model.safetensors (the page's download) and result.json.
+// tests/browser.rs runs it, and checks the download with the native `eval`.
+import http from "node:http";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const dist = path.resolve(here, "../dist");
+const out = path.resolve(process.argv[2] || "target/e2e");
+const query = process.argv[3] ||
+  "?model=dense&layers=100,200,30&batch=128&lr=0.001&epochs=1&limit=512&autostart=1";
+// SwiftShader is slow: the training run gets minutes, each interaction seconds.
+const TRAIN_TIMEOUT_MS = Number(process.env.E2E_TRAIN_TIMEOUT_MS || 600_000);
+
+const TYPES = {
+  ".html": "text/html", ".js": "text/javascript", ".css": "text/css",
+  ".wasm": "application/wasm", ".gz": "application/octet-stream",
+};
+
+function serve() {
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url, "http://127.0.0.1");
+    const file = path.join(dist, decodeURIComponent(url.pathname === "/" ? "/index.html" : url.pathname));
+    if (!file.startsWith(dist) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
+      res.writeHead(404).end("not found");
+      return;
+    }
+    res.writeHead(200, { "Content-Type": TYPES[path.extname(file)] || "application/octet-stream" });
+    fs.createReadStream(file).pipe(res);
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
+}
+
+function check(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+const log = (...a) => console.log("[e2e]", ...a);
+const consoleErrors = [];
+
+async function main() {
+  check(fs.existsSync(path.join(dist, "index.html")), `${dist} has no index.html: run scripts/web.sh build`);
+  fs.mkdirSync(out, { recursive: true });
+  const server = await serve();
+  const base = `http://127.0.0.1:${server.address().port}/`;
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: [
+      "--headless=new", "--no-sandbox", "--enable-unsafe-webgpu",
+      "--disable-quic", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync",
+    ],
+  });
+  const result = {};
+  try {
+    const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 1500 } });
+    const page = await context.newPage();
+    page.on("console", (m) => m.type() === "error" && consoleErrors.push(m.text()));
+    page.on("pageerror", (e) => consoleErrors.push(String(e)));
+    log("opening", base + query);
+    await page.goto(base + query);
+    const status = () => page.evaluate(() => window.wgslAutoencoder && window.wgslAutoencoder.status());
+
+    // Training: wait for `done`, keeping a mid-run screenshot.
+    const started = Date.now();
+    let shotMid = false;
+    let s;
+    for (;;) {
+      s = await status();
+      if (s && s.state === "error") throw new Error(`the page says: ${s.error}`);
+      if (s && s.state === "done") break;
+      if (s && s.state === "training" && s.step > 0 && !shotMid) {
+        await page.screenshot({ path: path.join(out, "page-training.png"), fullPage: true });
+        shotMid = true;
+        log("mid-run:", JSON.stringify(s));
+      }
+      check(Date.now() - started < TRAIN_TIMEOUT_MS, `not done after ${TRAIN_TIMEOUT_MS} ms: ${JSON.stringify(s)}`);
+      await page.waitForTimeout(250);
+    }
+    log("done:", JSON.stringify(s));
+    result.status = s;
+    check(s.adapter, "no WebGPU adapter was opened");
+    check(Number.isFinite(s.test_mse) && s.test_mse > 0, `test_mse is ${s.test_mse}`);
+    check(s.step > 0 && s.images_per_second > 0, `step ${s.step}, images/s ${s.images_per_second}`);
+
+    // The loss fell: the live curve's first point against the epoch's last logged one.
+    const points = await page.evaluate(() => {
+      const c = document.getElementById("loss");
+      return c.getContext("2d").getImageData(0, 0, c.width, c.height).data.some((v, i) => i % 4 === 3 && v > 0);
+    });
+    check(points, "the loss canvas is blank");
+    const losses = await page.evaluate(() => window.wgslAutoencoder.losses());
+    result.losses = losses;
+    check(losses.length >= 2 && losses[losses.length - 1] < losses[0],
+      `the loss did not fall: ${JSON.stringify(losses)}`);
+
+    // Reconstructions are drawn: the canvas holds more than its white background.
+    const inked = (id) => page.evaluate((id) => {
+      const c = document.getElementById(id);
+      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      let dark = 0, light = 0;
+      for (let i = 0; i < d.length; i += 4) {
+        if (d[i + 3] === 0) continue;
+        if (d[i] < 60) dark++; else if (d[i] > 180) light++;
+      }
+      return { dark, light, pixels: d.length / 4 };
+    }, id);
+    const recon = await inked("recon");
+    result.recon = recon;
+    check(recon.dark > 1000 && recon.light > 1000, `the reconstructions canvas looks blank: ${JSON.stringify(recon)}`);
+
+    // Click in the latent plane: a decoded digit appears (ink on its black square).
+    await page.click("#latent", { position: { x: 200, y: 200 } });
+    await page.waitForFunction(() => {
+      const c = document.getElementById("decoded");
+      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      let lit = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i] > 100) lit++;
+      return lit > 30;
+    }, null, { timeout: 60_000 });
+    log("a point of the latent plane decoded");
+
+    // Draw a stroke (a "1"): its reconstruction appears, and a star in the plot.
+    const box = await page.locator("#pad").boundingBox();
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.2);
+    await page.mouse.down();
+    for (let k = 1; k <= 12; k++) {
+      await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * (0.2 + 0.05 * k));
+    }
+    await page.mouse.up();
+    await page.waitForFunction(() => {
+      const c = document.getElementById("drawn-rebuilt");
+      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      let lit = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i] > 100) lit++;
+      return lit > 30;
+    }, null, { timeout: 60_000 });
+    log("a drawn digit was reconstructed");
+
+    // An interpolation strip between two digits.
+    await page.click("#interpolate");
+    await page.waitForFunction(() => document.getElementById("strip").width > 300, null, { timeout: 60_000 });
+
+    // Download the weights.
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download")]);
+    const model = path.join(out, "model.safetensors");
+    await download.saveAs(model);
+    result.model_bytes = fs.statSync(model).size;
+    check(result.model_bytes > 1000, `the download holds ${result.model_bytes} bytes`);
+    log("downloaded", model, result.model_bytes, "bytes");
+
+    await page.screenshot({ path: path.join(out, "page-done.png"), fullPage: true });
+    check(shotMid, "no screenshot was taken mid-run (training finished between two looks)");
+    const errors = await page.evaluate(() => window.wgslAutoencoder.status().error);
+    check(!errors, `the page shows an error: ${errors}`);
+    result.console_errors = consoleErrors;
+  } finally {
+    fs.writeFileSync(path.join(out, "result.json"), JSON.stringify(result, null, 2));
+    await browser.close();
+    server.close();
+  }
+  log("passed; screenshots in", out);
+}
+
+main().catch((e) => {
+  console.error("[e2e] FAILED:", e.message);
+  if (consoleErrors.length) console.error("[e2e] the page's console:", consoleErrors.join("\n"));
+  process.exit(1);
+});
