@@ -354,4 +354,17 @@ mod tests {
         assert_eq!((og, cc), (2, 17));
         assert!(og * cc * 25 <= STAGED_WEIGHTS);
     }
+
+    #[test]
+    fn batch_split_fills_a_gpu_where_a_layer_has_few_weight_rows() {
+        // The first conv's 48 rows at batch 128: 8 chunks of 16 images, 384 workgroups.
+        assert_eq!(batch_split(48, 128, Parallelism::Wide), 8);
+        // 384 rows fill a GPU unsplit; a CPU adapter never splits.
+        assert_eq!(batch_split(384, 128, Parallelism::Wide), 1);
+        assert_eq!(batch_split(48, 128, Parallelism::Narrow), 1);
+        // A small batch keeps at least 4 images a chunk: 9 images, 2 chunks.
+        assert_eq!(batch_split(48, 9, Parallelism::Wide), 2);
+        assert_eq!(batch_split(48, 3, Parallelism::Wide), 1);
+        assert_eq!(split_options(5), [2, 4]);
+    }
 }
