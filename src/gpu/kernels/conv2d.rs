@@ -319,19 +319,15 @@ pub fn split_options(n: usize) -> Vec<usize> {
 pub fn batch_split(rows: usize, n: usize, device: Parallelism) -> usize {
     const FILL: usize = 264;
     const MIN_CHUNK: usize = 4;
-    match device {
-        Parallelism::Narrow => 1,
-        Parallelism::Wide => split_options(n)
-            .into_iter()
-            .filter(|&k| n / k >= MIN_CHUNK)
-            .find(|&k| rows * k >= FILL)
-            .or_else(|| {
-                let options = split_options(n).into_iter();
-                options.filter(|&k| n / k >= MIN_CHUNK).last()
-            })
-            .filter(|_| rows < FILL)
-            .unwrap_or(1),
+    if device == Parallelism::Narrow || rows >= FILL {
+        return 1;
     }
+    let fit: Vec<usize> = split_options(n)
+        .into_iter()
+        .filter(|&k| n / k >= MIN_CHUNK)
+        .collect();
+    let filling = fit.iter().find(|&&k| rows * k >= FILL);
+    filling.or(fit.last()).copied().unwrap_or(1)
 }
 
 #[cfg(test)]
