@@ -28,6 +28,8 @@
 //   conv2d_backward_params:   1 x, 2 dy, 3 dw, 4 db
 //   conv2d_backward_act:      1 x, 2 dy, 3 w, 4 dw, 5 db, 6 dx
 //   conv2d_backward_pool_act: 1 x, 2 dy, 3 w, 4 idx, 5 dw, 6 db, 7 dx
+// The batch-split backward (`_split`) and its fold (`conv2d_fold_*`) bind the same as the
+// backward of their name, and the partial sums after: params 5, act 7, pool_act 8.
 //
 // Every output element is written exactly once (gather form: no atomics, and backward
 // kernels overwrite rather than accumulate). The forward and input gradient run one
@@ -73,6 +75,9 @@ struct Params {
 @group(0) @binding(6) var<storage, read_write> dx_at6: array<f32>;
 @group(0) @binding(6) var<storage, read_write> db_at6: array<f32>;
 @group(0) @binding(7) var<storage, read_write> dx_at7: array<f32>;
+@group(0) @binding(5) var<storage, read_write> partials_at5: array<f32>;
+@group(0) @binding(7) var<storage, read_write> partials_at7: array<f32>;
+@group(0) @binding(8) var<storage, read_write> partials_at8: array<f32>;
 
 // An element of an NCHW tensor: image, channel, row, column.
 struct At {
@@ -317,13 +322,18 @@ struct WeightRow {
 }
 
 fn weight_row(lid: u32, g: u32) -> WeightRow {
+    return weight_row_over(lid, g, 0u, p.n);
+}
+
+// Row g of dw and the bias summed over images n0..n1 only.
+fn weight_row_over(lid: u32, g: u32, n0: u32, n1: u32) -> WeightRow {
     let ky = g % CV_KH;
     let c = (g / CV_KH) % CV_C;
     let o = g / (CV_KH * CV_C);
     var taps: array<f32, 16>;
     // Invocations take whole output rows (image n, row oy), so that the inner loops walk
     // contiguous memory.
-    for (var row = lid; row < p.n * CV_OH; row += WG) {
+    for (var row = n0 * CV_OH + lid; row < n1 * CV_OH; row += WG) {
         let n = row / CV_OH;
         let oy = row % CV_OH;
         let iy = tap_in(oy, ky, CV_H);
@@ -350,19 +360,19 @@ fn weight_row(lid: u32, g: u32) -> WeightRow {
     row.has_bias = ky == 0u && select(c == 0u, o == 0u, TRANSPOSED);
     row.channel = select(o, c, TRANSPOSED);
     if (row.has_bias) {
-        row.bias = bias_sum(lid, row.channel);
+        row.bias = bias_sum(lid, row.channel, n0, n1);
     }
     return row;
 }
 
-// Σ dy over channel `ch`, every invocation getting it: the bias gradient. dy is the
+// Σ dy over channel `ch` and images n0..n1, every invocation getting it: the bias gradient. dy is the
 // conv2d's output side, or a transposed conv's input side.
-fn bias_sum(lid: u32, ch: u32) -> f32 {
+fn bias_sum(lid: u32, ch: u32, n0: u32, n1: u32) -> f32 {
     let channels = select(CV_O, CV_C, TRANSPOSED);
     let rows = select(CV_OH, CV_H, TRANSPOSED);
     let cols = select(CV_OW, CV_W, TRANSPOSED);
     var acc = 0.0;
-    for (var row = lid; row < p.n * rows; row += WG) {
+    for (var row = n0 * rows + lid; row < n1 * rows; row += WG) {
         let base = ((row / rows) * channels + ch) * rows * cols + (row % rows) * cols;
         for (var col = 0u; col < cols; col++) {
             acc += dy[base + col];
@@ -557,4 +567,160 @@ fn conv2d_backward_pool_act(@builtin(local_invocation_id) lid: vec3<u32>,
         return;
     }
     route_through_pool((g - weight_groups()) * WG + lid.x);
+}
+
+// ---------------------------------------------------------------------------------------
+// The batch split: a weight row sums N·OH·OW·KW products in one workgroup, and a layer has
+// only O·C·KH rows (48 for the models' first and last convs), too few workgroups for a
+// large GPU. The `_split` entry points give each row SPLIT workgroups, each summing one
+// chunk of the batch into the partial sums (chunk-major, PART_LEN floats a chunk: dw,
+// then db); the input role's workgroups follow them, as in the unsplit kernels. A second
+// dispatch, conv2d_fold_*, adds each weight's chunks in chunk order. The sum is the
+// same as the unsplit kernel's in another order (within the tables' tolerance, not bit
+// for bit).
+override SPLIT: u32 = 1u;
+override W_LEN: u32 = CV_O * CV_C * CV_KH * CV_KW;
+override PART_LEN: u32 = W_LEN + select(CV_O, CV_C, TRANSPOSED);
+
+// Weight row g % rows over chunk g / rows of the batch, and where its chunk's partial
+// sums start.
+struct SplitRow {
+    row: WeightRow,
+    g: u32,
+    base: u32,
+}
+
+fn split_row(lid: u32, g: u32) -> SplitRow {
+    let chunk = g / weight_groups();
+    let size = (p.n + SPLIT - 1u) / SPLIT;
+    let n0 = min(p.n, chunk * size);
+    let n1 = min(p.n, n0 + size);
+    var out: SplitRow;
+    out.g = g % weight_groups();
+    out.row = weight_row_over(lid, out.g, n0, n1);
+    out.base = chunk * PART_LEN;
+    return out;
+}
+
+// x (N,C,H,W), dy (N,O,OH,OW) -> partials (SPLIT, PART_LEN); SPLIT workgroups per weight row
+@compute @workgroup_size(WG)
+fn conv2d_backward_params_split(@builtin(local_invocation_id) lid: vec3<u32>,
+                                @builtin(workgroup_id) wid: vec3<u32>,
+                                @builtin(num_workgroups) nwg: vec3<u32>) {
+    let g = group_index(wid, nwg);
+    if (g >= weight_groups() * SPLIT) {
+        return;
+    }
+    let r = split_row(lid.x, g);
+    if (lid.x == 0u) {
+        for (var kx = 0u; kx < CV_KW; kx++) {
+            partials_at5[r.base + r.g * CV_KW + kx] = r.row.taps[kx];
+        }
+        if (r.row.has_bias) {
+            partials_at5[r.base + W_LEN + r.row.channel] = r.row.bias;
+        }
+    }
+}
+
+// partials (SPLIT, PART_LEN) -> dw (O,C,KH,KW), db; one invocation per weight or bias
+@compute @workgroup_size(WG)
+fn conv2d_fold_params(@builtin(global_invocation_id) gid: vec3<u32>,
+                      @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat_index(gid, nwg);
+    if (i >= PART_LEN) {
+        return;
+    }
+    var v = 0.0;
+    for (var s = 0u; s < SPLIT; s++) {
+        v += partials_at5[s * PART_LEN + i];
+    }
+    if (i < W_LEN) {
+        dw_at3[i] = v;
+    } else {
+        db_at4[i - W_LEN] = v;
+    }
+}
+
+// As conv2d_backward_act, its weight rows split over the batch into partials
+@compute @workgroup_size(WG)
+fn conv2d_backward_act_split(@builtin(local_invocation_id) lid: vec3<u32>,
+                             @builtin(workgroup_id) wid: vec3<u32>,
+                             @builtin(num_workgroups) nwg: vec3<u32>) {
+    let g = group_index(wid, nwg);
+    if (g < weight_groups() * SPLIT) {
+        let r = split_row(lid.x, g);
+        if (lid.x == 0u) {
+            for (var kx = 0u; kx < CV_KW; kx++) {
+                partials_at7[r.base + r.g * CV_KW + kx] = r.row.taps[kx];
+            }
+            if (r.row.has_bias) {
+                partials_at7[r.base + W_LEN + r.row.channel] = r.row.bias;
+            }
+        }
+        return;
+    }
+    let i = (g - weight_groups() * SPLIT) * WG + lid.x;
+    if (i >= p.n * LX_C * LX_H * LX_W) {
+        return;
+    }
+    dx_at6[i] = activate_grad(p.act, x_or_dy[i], input_grad(at(i, LX_C, LX_H, LX_W)));
+}
+
+// partials (SPLIT, PART_LEN) -> dw (O,C,KH,KW), db; one invocation per weight or bias
+@compute @workgroup_size(WG)
+fn conv2d_fold_act(@builtin(global_invocation_id) gid: vec3<u32>,
+                   @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat_index(gid, nwg);
+    if (i >= PART_LEN) {
+        return;
+    }
+    var v = 0.0;
+    for (var s = 0u; s < SPLIT; s++) {
+        v += partials_at7[s * PART_LEN + i];
+    }
+    if (i < W_LEN) {
+        dw_at4[i] = v;
+    } else {
+        db_at5[i - W_LEN] = v;
+    }
+}
+
+// As conv2d_backward_pool_act, its weight rows split over the batch into partials
+@compute @workgroup_size(WG)
+fn conv2d_backward_pool_act_split(@builtin(local_invocation_id) lid: vec3<u32>,
+                                  @builtin(workgroup_id) wid: vec3<u32>,
+                                  @builtin(num_workgroups) nwg: vec3<u32>) {
+    let g = group_index(wid, nwg);
+    if (g < weight_groups() * SPLIT) {
+        let r = split_row(lid.x, g);
+        if (lid.x == 0u) {
+            for (var kx = 0u; kx < CV_KW; kx++) {
+                partials_at8[r.base + r.g * CV_KW + kx] = r.row.taps[kx];
+            }
+            if (r.row.has_bias) {
+                partials_at8[r.base + W_LEN + r.row.channel] = r.row.bias;
+            }
+        }
+        return;
+    }
+    route_through_pool((g - weight_groups() * SPLIT) * WG + lid.x);
+}
+
+// partials (SPLIT, PART_LEN) -> dw (O,C,KH,KW), db; one invocation per weight or bias
+@compute @workgroup_size(WG)
+fn conv2d_fold_pool_act(@builtin(global_invocation_id) gid: vec3<u32>,
+                        @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat_index(gid, nwg);
+    if (i >= PART_LEN) {
+        return;
+    }
+    var v = 0.0;
+    for (var s = 0u; s < SPLIT; s++) {
+        v += partials_at8[s * PART_LEN + i];
+    }
+    if (i < W_LEN) {
+        dw_at5[i] = v;
+    } else {
+        db_at6[i - W_LEN] = v;
+    }
 }

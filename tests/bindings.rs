@@ -2,8 +2,9 @@
 //! it declares and uses is named for its role, the op's binding of that name, and stands
 //! where the op's bindings put it (1 + its place in `OpDef::slots()`), read-only exactly
 //! where the op only reads it, of u32 exactly where the op's binding holds integers.
-//! Binding 0 is the params uniform `p`; the per-step uniform `step` follows the op's
-//! bindings where the op reads it. A kernel that drifts from its op fails here by name,
+//! Binding 0 is the params uniform `p`; a batch split's two dispatches bind their partial
+//! sums, `partials`, after the op's bindings; the per-step uniform `step` follows where
+//! the op reads it. A kernel that drifts from its op fails here by name,
 //! before any pipeline is made.
 //!
 //! The roles of a declaration are its name's parts joined by `_or_`, each without the
@@ -121,6 +122,7 @@ fn every_entry_point_binds_what_its_ops_bind() {
     let made = launches().unwrap();
     let mut parsed: HashMap<Shader, Parsed> = HashMap::new();
     let mut checked = 0;
+    let mut split_pairs: HashMap<(String, String), (Vec<u32>, usize)> = HashMap::new();
     for m in &made {
         let l = &m.launch;
         let parsed = parsed.entry(l.shader).or_insert_with(|| parse(l.shader));
@@ -142,19 +144,37 @@ fn every_entry_point_binds_what_its_ops_bind() {
                 (b.name.to_string(), false, read_only, b.elem == Elem::U32),
             );
         }
+        let mut next = 1 + slots.len() as u32;
+        if m.partials {
+            expected.insert(next, ("partials".to_string(), false, false, false));
+            next += 1;
+        }
         if m.op.uses_step() {
-            expected.insert(
-                1 + slots.len() as u32,
-                ("step".to_string(), true, true, false),
+            expected.insert(next, ("step".to_string(), true, true, false));
+        }
+        // A batch split's two dispatches (the partial rows and the input gradient, then
+        // the fold into dw and db) each use some of the bindings, each where the op puts
+        // it, and between them all.
+        if m.partials {
+            assert!(
+                used.keys().all(|b| expected.contains_key(b)),
+                "{place}: bindings used {used:?}"
+            );
+            let pair = (m.op.label(), format!("{:?}", l.constants));
+            let union = split_pairs.entry(pair).or_insert_with(|| (Vec::new(), 0));
+            union.0.extend(used.keys().copied());
+            union.1 = expected.len();
+        } else {
+            assert_eq!(
+                used.keys().collect::<Vec<_>>(),
+                expected.keys().collect::<Vec<_>>(),
+                "{place}: bindings used {used:?}"
             );
         }
-        assert_eq!(
-            used.keys().collect::<Vec<_>>(),
-            expected.keys().collect::<Vec<_>>(),
-            "{place}: bindings used {used:?}"
-        );
         for (binding, (role, uniform, read_only, u32s)) in &expected {
-            let d = &used[binding];
+            let Some(d) = used.get(binding) else {
+                continue;
+            };
             assert!(
                 roles(&d.name).contains(&role.as_str()),
                 "{place}: binding {binding} is `{}`, which does not play `{role}`",
@@ -168,6 +188,15 @@ fn every_entry_point_binds_what_its_ops_bind() {
             );
         }
         checked += 1;
+    }
+    for ((label, _), (mut used, expected)) in split_pairs {
+        used.sort();
+        used.dedup();
+        assert_eq!(
+            used.len(),
+            expected,
+            "{label}: a split and its fold bind {used:?}"
+        );
     }
     // Every family's entry points are reached: the tables cover them all.
     let reached: std::collections::BTreeSet<&str> = made.iter().map(|m| m.launch.entry).collect();

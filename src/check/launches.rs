@@ -25,6 +25,9 @@ pub const MODEL_BATCHES: [usize; 5] = [3, 8, 128, 1000, 1024];
 pub struct Made {
     pub op: Op,
     pub launch: Launch,
+    /// Whether the launch binds partial sums after the op's bindings: a batch split's
+    /// first dispatch and its fold (`kernels::Fold`), listed as two.
+    pub partials: bool,
 }
 
 /// Every distinct (op kind, pipeline) of the tables and the models, on either kind of
@@ -43,9 +46,18 @@ pub fn launches() -> Result<Vec<Made>> {
                 launch.constants.clone(),
             );
             if seen.insert(key) {
+                let partials = launch.fold.is_some();
+                if let Some(fold) = launch.fold_launch() {
+                    made.push(Made {
+                        op: op.clone(),
+                        launch: fold,
+                        partials,
+                    });
+                }
                 made.push(Made {
                     op: op.clone(),
                     launch,
+                    partials,
                 });
             }
         }

@@ -11,6 +11,7 @@
 //!   give the same: any NaN but the poison, the same infinity.
 
 pub mod launches;
+pub mod occupancy;
 pub mod run;
 pub mod tables;
 

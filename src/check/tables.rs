@@ -940,7 +940,8 @@ fn fused_case(label: String, op: Op, seed: u64, terms: usize) -> Case {
 }
 
 /// The case under every variant its op has (`variants::variants`), each forced: the
-/// channel counts per invocation of a fused conv forward.
+/// channel counts per invocation of a fused conv forward, the batch splits of a fused
+/// backward's weight gradient.
 fn every_variant(case: Case) -> Vec<Case> {
     variants(&case.op)
         .into_iter()
@@ -1112,6 +1113,11 @@ pub fn conv2d_backward() -> Vec<Case> {
     layers.push((conv1, None));
     layers.push((conv2, Some(model_input_grad((2, 16, 14, 14), true))));
     layers.push((conv_out, Some(model_input_grad((2, 16, 28, 28), false))));
+    // A batch of 9, which no split into 2, 4 or 8 chunks divides: the last chunk is
+    // short, and at 8 the chunks of 2 leave the last one empty.
+    let odd = conv_shape(&(9, 3, 4, 6, 5, 3, 1, 1));
+    layers.push((odd, Some(input_grad(odd.n, odd.c, odd.h, odd.w, 2))));
+    layers.push((odd, None));
     layers
         .into_iter()
         .enumerate()
@@ -1134,6 +1140,7 @@ pub fn conv2d_backward() -> Vec<Case> {
                 terms,
             )
         })
+        .flat_map(every_variant)
         .collect()
 }
 
@@ -1202,6 +1209,7 @@ pub fn conv_transpose2d_backward() -> Vec<Case> {
                 terms,
             )
         })
+        .flat_map(every_variant)
         .collect()
 }
 

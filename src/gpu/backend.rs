@@ -24,6 +24,9 @@ struct CompiledOp {
     params: wgpu::Buffer,
     bind_group: wgpu::BindGroup,
     uses_step: bool,
+    /// The fold's pipeline, on the same bind group, and the partials it reads (kept alive
+    /// here: only the bind group names the buffer).
+    fold: Option<(Arc<Kernel>, wgpu::Buffer)>,
 }
 
 struct Program {
@@ -105,11 +108,32 @@ impl GpuBackend {
     }
 
     async fn compile_op(&self, op: &Op, chosen: Chosen, l: &Launch) -> Result<CompiledOp> {
+        let signature = Signature {
+            partials: l.fold.is_some(),
+            ..Signature::of(op)
+        };
         let kernel = self
             .gpu
-            .kernel(l.shader, l.entry, &l.constants, Signature::of(op))
+            .kernel(l.shader, l.entry, &l.constants, signature.clone())
             .await?;
         let device = &self.gpu.device;
+        let fold = match &l.fold {
+            None => None,
+            Some(f) => {
+                let kernel = self
+                    .gpu
+                    .kernel(l.shader, f.entry, &l.constants, signature)
+                    .await?;
+                let partials = device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some(f.entry),
+                    size: (f.partials.max(1) as u64 * 4)
+                        .next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT),
+                    usage: wgpu::BufferUsages::STORAGE,
+                    mapped_at_creation: false,
+                });
+                Some((kernel, partials))
+            }
+        };
         let params = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(l.entry),
             size: l.params.len() as u64,
@@ -128,9 +152,17 @@ impl GpuBackend {
                 resource: self.binding(&b.view),
             });
         }
+        let mut next = 1 + bindings.len() as u32;
+        if let Some((_, partials)) = &fold {
+            entries.push(wgpu::BindGroupEntry {
+                binding: next,
+                resource: partials.as_entire_binding(),
+            });
+            next += 1;
+        }
         if op.uses_step() {
             entries.push(wgpu::BindGroupEntry {
-                binding: 1 + bindings.len() as u32,
+                binding: next,
                 resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
                     buffer: &self.step_buffer,
                     offset: 0,
@@ -154,6 +186,7 @@ impl GpuBackend {
             params,
             bind_group,
             uses_step: op.uses_step(),
+            fold,
         })
     }
 }
@@ -279,7 +312,9 @@ impl Backend for GpuBackend {
             // The bind groups belong to the pipelines compiled at full size: a partial
             // batch may change sizes and grids, never the kernel.
             for (new, old) in launches.iter().zip(&p.current.1) {
-                if (new.entry, &new.constants) != (old.entry, &old.constants) {
+                let fold = |l: &Launch| l.fold.as_ref().map(|f| (f.entry, f.partials));
+                if (new.entry, &new.constants, fold(new)) != (old.entry, &old.constants, fold(old))
+                {
                     return Err(Error::Other(format!(
                         "{program}: {} for {rows:?} rows would need another pipeline than {}",
                         new.entry, old.entry
@@ -352,6 +387,12 @@ impl Backend for GpuBackend {
                             pass.set_pipeline(&c.kernel.pipeline);
                             pass.set_bind_group(0, &c.bind_group, offsets);
                             pass.dispatch_workgroups(l.grid[0], l.grid[1], l.grid[2]);
+                            // A fold reads what the dispatch before it wrote: a compute
+                            // pass orders dispatches' storage writes before later reads.
+                            if let (Some((fold, _)), Some(f)) = (&c.fold, &l.fold) {
+                                pass.set_pipeline(&fold.pipeline);
+                                pass.dispatch_workgroups(f.grid[0], f.grid[1], f.grid[2]);
+                            }
                         };
                         match (shared.as_mut(), profiler.as_deref(), slot) {
                             (Some(pass), Some(prof), Some(slot)) => {

@@ -25,6 +25,8 @@ use crate::ops::{Access, Op};
 pub struct Signature {
     /// Per storage binding: whether it is read-only.
     pub read_only: Vec<bool>,
+    /// A scratch buffer of partial sums after the op's bindings (`kernels::Fold`).
+    pub partials: bool,
     pub step: bool,
 }
 
@@ -36,6 +38,7 @@ impl Signature {
                 .iter()
                 .map(|b| b.access == Access::Read)
                 .collect(),
+            partials: false,
             step: op.uses_step(),
         }
     }
@@ -564,8 +567,13 @@ impl Gpu {
         for (i, &read_only) in sig.read_only.iter().enumerate() {
             entries.push(storage(1 + i as u32, read_only));
         }
+        let mut next = 1 + sig.read_only.len() as u32;
+        if sig.partials {
+            entries.push(storage(next, false));
+            next += 1;
+        }
         if sig.step {
-            entries.push(uniform(1 + sig.read_only.len() as u32, true));
+            entries.push(uniform(next, true));
         }
         let constants = specialisation.pipeline_values();
         let context = format!("pipeline {}::{entry} {:?}", shader.name(), specialisation.0);

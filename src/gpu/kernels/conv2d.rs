@@ -5,7 +5,7 @@
 //! kernels are specialised per layer: their sizes are pipeline constants.
 
 use super::{
-    act_code, grid_1d, grid_groups, u, wgsl_params, Launch, Parallelism, Shader, WORKGROUP,
+    act_code, grid_1d, grid_groups, u, wgsl_params, Fold, Launch, Parallelism, Shader, WORKGROUP,
 };
 use crate::error::{Error, Result};
 use crate::ops::{
@@ -251,9 +251,11 @@ pub fn act_forward<S: ConvShape>(
     Ok(Launch::new(Shader::Conv2d, entry, &p, grid_groups(groups)).with_constants(constants))
 }
 
-/// A fused backward: the weight rows' workgroups, then one invocation per element of dx
-/// (or per cell of the pool below, see `input_invocations`).
-pub fn backward<S: ConvShape>(shape: &S, dx: Option<&InputGrad>) -> Result<Launch> {
+/// A fused backward: the weight rows' workgroups (`split` per row, each over a chunk of
+/// the batch, 1 for the unsplit kernel), then one invocation per element of dx (or per
+/// cell of the pool below, see `input_invocations`). Split, the rows write partial sums
+/// that a fold dispatch adds into dw and db (see `Fold`).
+pub fn backward<S: ConvShape>(shape: &S, dx: Option<&InputGrad>, split: usize) -> Result<Launch> {
     let s = shape.conv2d();
     let mut constants = stage_constants(shape)?;
     if let Some(InputGrad::PoolAct { pool, .. }) = dx {
@@ -264,9 +266,68 @@ pub fn backward<S: ConvShape>(shape: &S, dx: Option<&InputGrad>) -> Result<Launc
         ..params(&s)?
     };
     let invocations = dx.map_or(0, |g| input_invocations(g, shape.x_len()));
-    let groups = s.o * s.c * s.kh + invocations.div_ceil(WORKGROUP);
+    let groups = weight_rows(&s) * split + invocations.div_ceil(WORKGROUP);
     let entry = conv2d_backward_entry(dx);
-    Ok(Launch::new(Shader::Conv2d, entry, &p, grid_groups(groups)).with_constants(constants))
+    if split <= 1 {
+        let launch = Launch::new(Shader::Conv2d, entry, &p, grid_groups(groups));
+        return Ok(launch.with_constants(constants));
+    }
+    let (entry, fold) = split_entries(entry);
+    constants.push(("SPLIT", u(split)?));
+    let partial_len = partial_len(shape);
+    let mut launch = Launch::new(Shader::Conv2d, entry, &p, grid_groups(groups));
+    launch.fold = Some(Fold {
+        entry: fold,
+        grid: grid_1d(partial_len),
+        partials: split * partial_len,
+    });
+    Ok(launch.with_constants(constants))
+}
+
+/// The batch-split entry point and its fold, for an unsplit backward's entry point.
+fn split_entries(entry: &str) -> (&'static str, &'static str) {
+    match entry {
+        "conv2d_backward_params" => ("conv2d_backward_params_split", "conv2d_fold_params"),
+        "conv2d_backward_act" => ("conv2d_backward_act_split", "conv2d_fold_act"),
+        _ => ("conv2d_backward_pool_act_split", "conv2d_fold_pool_act"),
+    }
+}
+
+/// The weight gradient's rows (o, c, ky), a workgroup each when unsplit.
+pub fn weight_rows(s: &Conv2dShape) -> usize {
+    s.o * s.c * s.kh
+}
+
+/// One chunk's partial sums (WGSL `PART_LEN`): dw's weights, then db over dy's channels.
+fn partial_len<S: ConvShape>(shape: &S) -> usize {
+    let s = shape.conv2d();
+    let bias = if S::TRANSPOSED { s.c } else { s.o };
+    s.o * s.c * s.kh * s.kw + bias
+}
+
+/// Chunks of the batch a fused backward's weight rows may be split into (`Variant::
+/// BatchSplit`): powers of two up to 32, no more than the batch has images.
+pub fn split_options(n: usize) -> Vec<usize> {
+    [2, 4, 8, 16, 32].into_iter().filter(|&k| k <= n).collect()
+}
+
+/// Chunks per weight row for a fused backward of `rows` weight rows over a batch of `n`:
+/// on a GPU, the fewest that give the rows `FILL` workgroups, and none where each chunk
+/// would hold fewer than `MIN_CHUNK` images (the fold and the partials then cost more
+/// than the rows' work); on a CPU adapter none, as a few cores are busy with the rows
+/// alone.
+pub fn batch_split(rows: usize, n: usize, device: Parallelism) -> usize {
+    const FILL: usize = 264;
+    const MIN_CHUNK: usize = 4;
+    if device == Parallelism::Narrow || rows >= FILL {
+        return 1;
+    }
+    let fit: Vec<usize> = split_options(n)
+        .into_iter()
+        .filter(|&k| n / k >= MIN_CHUNK)
+        .collect();
+    let filling = fit.iter().find(|&&k| rows * k >= FILL);
+    filling.or(fit.last()).copied().unwrap_or(1)
 }
 
 #[cfg(test)]
@@ -288,5 +349,18 @@ mod tests {
         let (og, cc) = staging(17, 17, 25, 25, 2);
         assert_eq!((og, cc), (2, 17));
         assert!(og * cc * 25 <= STAGED_WEIGHTS);
+    }
+
+    #[test]
+    fn batch_split_fills_a_gpu_where_a_layer_has_few_weight_rows() {
+        // The first conv's 48 rows at batch 128: 8 chunks of 16 images, 384 workgroups.
+        assert_eq!(batch_split(48, 128, Parallelism::Wide), 8);
+        // 384 rows fill a GPU unsplit; a CPU adapter never splits.
+        assert_eq!(batch_split(384, 128, Parallelism::Wide), 1);
+        assert_eq!(batch_split(48, 128, Parallelism::Narrow), 1);
+        // A small batch keeps at least 4 images a chunk: 9 images, 2 chunks.
+        assert_eq!(batch_split(48, 9, Parallelism::Wide), 2);
+        assert_eq!(batch_split(48, 3, Parallelism::Wide), 1);
+        assert_eq!(split_options(5), [2, 4]);
     }
 }

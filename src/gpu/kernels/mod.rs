@@ -189,6 +189,21 @@ pub struct Launch {
     pub constants: Constants,
     pub params: Vec<u8>,
     pub grid: [u32; 3],
+    /// A second dispatch after the first, over the same bindings and partials.
+    pub fold: Option<Fold>,
+}
+
+/// The second half of a launch that splits a reduction over workgroups (a batch-split
+/// weight gradient): the first dispatch writes partial sums into a scratch buffer the GPU
+/// backend allocates for the op (`partials` floats, bound after the op's bindings, as
+/// `partials` in WGSL), and this entry point of the same shader, with the same constants
+/// and params, adds them into the op's outputs. The op's bindings, and so its CPU
+/// reference, are those of any other variant.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fold {
+    pub entry: &'static str,
+    pub grid: [u32; 3],
+    pub partials: usize,
 }
 
 impl Launch {
@@ -204,7 +219,26 @@ impl Launch {
             constants: Constants::default(),
             params: bytemuck::bytes_of(params).to_vec(),
             grid,
+            fold: None,
         }
+    }
+
+    /// Workgroups of all its dispatches.
+    pub fn workgroups(&self) -> u64 {
+        let count = |g: [u32; 3]| g.iter().map(|&d| d as u64).product::<u64>();
+        count(self.grid) + self.fold.as_ref().map_or(0, |f| count(f.grid))
+    }
+
+    /// The fold's dispatch as a launch of its own (same shader, constants and params), for
+    /// the tests that translate every entry point.
+    pub fn fold_launch(&self) -> Option<Launch> {
+        let f = self.fold.as_ref()?;
+        Some(Launch {
+            entry: f.entry,
+            grid: f.grid,
+            fold: None,
+            ..self.clone()
+        })
     }
 
     fn with_constants(self, constants: Vec<(&'static str, u32)>) -> Self {
@@ -253,14 +287,20 @@ pub fn launch(op: &Op, variant: Variant) -> Result<Launch> {
         Variant::Channels(c) => Some(c),
         _ => None,
     };
+    let split = match variant {
+        Variant::BatchSplit(k) => k,
+        _ => 1,
+    };
     let fused_forward = matches!(
         op,
         Op::Conv2dActForward(_) | Op::ConvTranspose2dActForward(_)
     );
+    let fused_backward = matches!(op, Op::Conv2dBackward(_) | Op::ConvTranspose2dBackward(_));
     match (op, variant) {
         (Op::Matmul(o), Variant::Matmul(v)) => return matmul::matmul(o, v),
         (Op::Matmul(_), _) => return wrong(),
         (_, Variant::Channels(_)) if fused_forward => {}
+        (_, Variant::BatchSplit(k)) if fused_backward && k >= 2 => {}
         (_, Variant::Only) if !fused_forward => {}
         _ => return wrong(),
     }
@@ -292,12 +332,12 @@ pub fn launch(op: &Op, variant: Variant) -> Result<Launch> {
             let pool = o.pool_shape();
             conv2d::act_forward(o.entry(), &o.shape, o.act, pool, channels)
         }
-        Op::Conv2dBackward(o) => conv2d::backward(&o.shape, o.dx.as_ref()),
+        Op::Conv2dBackward(o) => conv2d::backward(&o.shape, o.dx.as_ref(), split),
         Op::ConvTranspose2dActForward(o) => {
             let entry = "conv2d_act_forward";
             conv2d::act_forward(entry, &o.shape, o.act, None, channels)
         }
-        Op::ConvTranspose2dBackward(o) => conv2d::backward(&o.shape, Some(&o.dx)),
+        Op::ConvTranspose2dBackward(o) => conv2d::backward(&o.shape, Some(&o.dx), split),
     }
 }
 

@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 
 use super::{conv2d, MatmulVariant, Parallelism};
-use crate::ops::Op;
+use crate::ops::{ConvShape, Op};
 
 /// One way to run an op on the GPU.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -24,15 +24,21 @@ pub enum Variant {
     /// A fused conv forward that computes this many output channels per invocation (a
     /// pipeline constant: more reuse of each staged input, fewer workgroups).
     Channels(usize),
+    /// A fused conv backward whose weight rows each take this many workgroups, one per
+    /// chunk of the batch, and a fold that adds the chunks (`conv2d::backward`): more
+    /// workgroups where a layer has few weight rows, in two dispatches.
+    BatchSplit(usize),
 }
 
 impl Variant {
-    /// As benchmark rows, `check` and the GPU report name it: `sgemm128x64`, `4ch`, `-`.
+    /// As benchmark rows, `check` and the GPU report name it: `sgemm128x64`, `4ch`,
+    /// `split8`, `-`.
     pub fn name(self) -> String {
         match self {
             Variant::Only => "-".to_string(),
             Variant::Matmul(v) => v.name().to_string(),
             Variant::Channels(c) => format!("{c}ch"),
+            Variant::BatchSplit(k) => format!("split{k}"),
         }
     }
 }
@@ -101,7 +107,15 @@ pub fn variants(op: &Op) -> Vec<Variant> {
             let options = conv2d::channel_options(o, window, taps);
             options.into_iter().map(Variant::Channels).collect()
         }
-        _ => vec![Variant::Only],
+        _ => match backward_rows(op) {
+            Some((_, n)) => {
+                let splits = conv2d::split_options(n)
+                    .into_iter()
+                    .map(Variant::BatchSplit);
+                std::iter::once(Variant::Only).chain(splits).collect()
+            }
+            None => vec![Variant::Only],
+        },
     }
 }
 
@@ -111,12 +125,28 @@ pub fn guess(op: &Op, device: Parallelism) -> Variant {
     if let Op::Matmul(o) = op {
         return Variant::Matmul(MatmulVariant::for_op(o, device));
     }
+    if let Some((rows, n)) = backward_rows(op) {
+        return match conv2d::batch_split(rows, n, device) {
+            1 => Variant::Only,
+            k => Variant::BatchSplit(k),
+        };
+    }
     match fused_stage_sizes(op) {
         Some((o, window, taps, positions)) => {
             Variant::Channels(conv2d::stage_channels(o, window, taps, positions, device))
         }
         None => Variant::Only,
     }
+}
+
+/// A fused conv backward's (weight rows, batch): what its batch split is chosen from.
+fn backward_rows(op: &Op) -> Option<(usize, usize)> {
+    let s = match op {
+        Op::Conv2dBackward(o) => o.shape.conv2d(),
+        Op::ConvTranspose2dBackward(o) => o.shape.conv2d(),
+        _ => return None,
+    };
+    Some((conv2d::weight_rows(&s), s.n))
 }
 
 /// The variant `op` runs: `forced` where it is one of the op's variants, else the one
