@@ -352,16 +352,23 @@ fn weight_row_over(lid: u32, g: u32, n0: u32, n1: u32) -> WeightRow {
             }
         }
     }
+    // dy's channels: the conv2d's output side (o), or a transposed conv's input side (c).
+    // Decided from the row alone, before any sum: WGSL's uniformity rules see a struct
+    // holding a workgroup_sum as non-uniform, and bias_sum's barriers need a branch they
+    // know every invocation takes alike (browsers refuse the module otherwise).
+    let has_bias = ky == 0u && select(c == 0u, o == 0u, TRANSPOSED);
+    let channel = select(o, c, TRANSPOSED);
+    var bias = 0.0;
+    if (has_bias) {
+        bias = bias_sum(lid, channel, n0, n1);
+    }
     var row: WeightRow;
     for (var kx = 0u; kx < CV_KW; kx++) {
         row.taps[kx] = workgroup_sum(lid, taps[kx]);
     }
-    // dy's channels: the conv2d's output side (o), or a transposed conv's input side (c).
-    row.has_bias = ky == 0u && select(c == 0u, o == 0u, TRANSPOSED);
-    row.channel = select(o, c, TRANSPOSED);
-    if (row.has_bias) {
-        row.bias = bias_sum(lid, row.channel, n0, n1);
-    }
+    row.has_bias = has_bias;
+    row.channel = channel;
+    row.bias = bias;
     return row;
 }
 
