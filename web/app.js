@@ -222,7 +222,7 @@ function drawLoss() {
     }
   }
   for (let e = 0; e <= epochs; e++) ctx.fillText(String(e), X(e) - 3, h - 6);
-  ctx.fillText("epoch", w - 40, h - 6);
+  ctx.fillText("epoch", left + (w - left) / 2 - 14, h - 6);
   ctx.strokeStyle = "#2f6fdb";
   ctx.lineWidth = 1.5;
   ctx.beginPath();
@@ -590,6 +590,20 @@ window.wgslAutoencoder = {
   loseDevice: () => lab.loseDevice(),
 };
 
+// wgpu does not see a browser adapter's name; the page asks WebGPU for what it tells
+// (vendor, architecture, description: often partly blank, by the browser's choice).
+async function adapterName(fallback) {
+  try {
+    const adapter = await navigator.gpu.requestAdapter();
+    const info = adapter && adapter.info;
+    const parts = info ? [info.vendor, info.architecture, info.device, info.description] : [];
+    const name = parts.filter((p) => p && String(p).trim()).join(" ");
+    return name || fallback;
+  } catch {
+    return fallback;
+  }
+}
+
 async function main() {
   legend();
   clearPad();
@@ -605,7 +619,7 @@ async function main() {
   } else {
     try {
       const a = await lab.openGpu();
-      status.adapter = `${a.name} (${a.backend})`;
+      status.adapter = await adapterName(a.name);
       $("adapter").textContent = `GPU: ${status.adapter}. Timestamps: ${a.timestamps}. ` +
         `Largest buffer ${a.max_buffer_mib.toFixed(0)} MiB, storage binding ${a.max_storage_binding_mib.toFixed(0)} MiB.`;
     } catch (e) {

@@ -16,10 +16,14 @@ use wgsl_autoencoder::error::{Error, Result};
 use wgsl_autoencoder::gpu::context::{AdapterRequest, GpuOptions};
 use wgsl_autoencoder::gpu::kernels::Parallelism;
 use wgsl_autoencoder::gpu::profiler::Placement;
-use wgsl_autoencoder::ops::NoiseKind;
+use wgsl_autoencoder::ops::{Activation, NoiseKind};
 use wgsl_autoencoder::pictures::{self, Projection};
 use wgsl_autoencoder::train::{Advance, EpochMetrics, Progress, Snapshot};
 use wgsl_autoencoder::{Arch, CpuBackend, Gpu, GpuBackend, TrainConfig, Trainer};
+
+/// What the CPU reference may allocate in a page: wasm32 addresses 4 GiB, and browsers
+/// grant a page about half of that.
+const WASM_MEMORY: u64 = 2 << 30;
 
 /// The page's controls, as its form (or the URL's parameters) gives them.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -68,37 +72,55 @@ impl Settings {
     /// The training configuration these controls describe, checked as the command line
     /// checks its flags (the same messages).
     pub fn config(&self) -> Result<TrainConfig> {
-        let spec = match self.activation.as_str() {
-            "relu" | "" => format!("{}:{}", self.model, self.sizes.replace(' ', "")),
-            act => format!("{}:{}:{act}", self.model, self.sizes.replace(' ', "")),
-        };
-        let arch = Arch::from_spec(&spec).ok_or_else(|| {
-            control(
-                "Model",
-                format!(
-                    "{:?} with sizes {:?} and activation {:?} is not a model this page builds",
-                    self.model, self.sizes, self.activation
-                ),
-            )
-        })?;
-        let noise = match self.noise.trim() {
-            "" | "none" => None,
-            text => Some(NoiseKind::parse(text).map_err(|why| control("Noise", why))?),
-        };
         let config = TrainConfig {
             epochs: self.epochs,
             batch: self.batch,
             lr: self.lr,
             seed: self.seed,
-            noise,
-            ..TrainConfig::new(arch)
+            noise: self.noise()?,
+            ..TrainConfig::new(self.arch()?)
         };
         config.validate()?;
         wgsl_autoencoder::data::check_limit(self.limit)?;
         Ok(config)
     }
-}
 
+    /// The model: any `Arch::from_spec` knows; for the dense and conv models, sizes it
+    /// would refuse are built anyway, so that `validate` says what is wrong with them in
+    /// the command line's words.
+    fn arch(&self) -> Result<Arch> {
+        let sizes = self.sizes.replace(' ', "");
+        let spec = match self.activation.as_str() {
+            "relu" | "" => format!("{}:{sizes}", self.model),
+            act => format!("{}:{sizes}:{act}", self.model),
+        };
+        if let Some(arch) = Arch::from_spec(&spec) {
+            return Ok(arch);
+        }
+        let label = if self.model == "conv" { "Channels" } else { "Layers" };
+        let numbers = sizes
+            .split(',')
+            .map(|v| v.parse::<usize>().map_err(|_| control(label, format!("{v:?} in {sizes:?} is not a whole number"))))
+            .collect::<Result<Vec<usize>>>()?;
+        let activation = match self.activation.as_str() {
+            "" => Activation::Relu,
+            name => Activation::from_name(name)
+                .ok_or_else(|| control("Activation", format!("{name:?}: use relu or tanh")))?,
+        };
+        match self.model.as_str() {
+            "dense" => Ok(Arch::dense(numbers).with_activation(activation)),
+            "conv" => Ok(Arch::conv(numbers).with_activation(activation)),
+            other => Err(control("Model", format!("{other:?} is not a model this page builds"))),
+        }
+    }
+
+    fn noise(&self) -> Result<Option<NoiseKind>> {
+        Ok(match self.noise.trim() {
+            "" | "none" => None,
+            text => Some(NoiseKind::parse(text).map_err(|why| control("Noise", why))?),
+        })
+    }
+}
 /// The adapter the page runs on, as it shows it.
 #[derive(Clone, Debug, Serialize)]
 pub struct AdapterInfo {
@@ -248,9 +270,10 @@ impl Session {
                 })?;
                 Ok(Box::new(GpuBackend::new(gpu)))
             }
-            // The browser tells no free-memory figure: the size check weighs a buffer
-            // against wasm32's 4 GiB address space.
-            "cpu" => Ok(Box::new(CpuBackend::default())),
+            // A browser tells no free-memory figure: the size check weighs the model
+            // against what a wasm32 page can hold (its heap; 4 GiB at most, and less in
+            // practice).
+            "cpu" => Ok(Box::new(CpuBackend::with_available_memory(Some(WASM_MEMORY)))),
             other => Err(control("Backend", format!("{other:?}: use gpu or cpu"))),
         }
     }

@@ -1,0 +1,184 @@
+//! The page, in a real browser: Debian's Chromium, headless, with WebGPU on its bundled
+//! SwiftShader.
+//!
+//! - `scripts/web.sh build` builds the core for wasm32 (without the terminal's shell)
+//!   and writes the static site into web/dist;
+//! - the kernel tests in web/tests/browser_kernels.rs run in Chromium through
+//!   chromedriver (`wasm-bindgen-test-runner`): the quick check on the browser's adapter,
+//!   and training on WebGPU against the CPU reference compiled to wasm;
+//! - web/tests/e2e.mjs (playwright-core) opens the page with URL parameters, lets it
+//!   train, clicks the latent plane, draws a digit and downloads the weights, which the
+//!   native `eval` must then load.
+//!
+//! They need Chromium and chromedriver, wasm-bindgen-cli at Cargo.lock's version, the
+//! wasm32 target, Node.js and web/node_modules; `.ci/run` installs them all. A missing one
+//! fails the test with the command that installs it: browser tests never skip.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Mutex;
+
+/// One browser at a time: two Chromiums on SwiftShader would only slow each other.
+static BROWSER: Mutex<()> = Mutex::new(());
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn require(program: &str, install: &str) {
+    let found = Command::new(program).arg("--version").output();
+    assert!(
+        found.is_ok_and(|o| o.status.success()),
+        "{program} is missing: {install} (.ci/run installs everything the browser tests need)"
+    );
+}
+
+fn run(what: &str, command: &mut Command) -> Output {
+    let out = command
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: could not start: {e}"));
+    let text = |b: &[u8]| String::from_utf8_lossy(b).to_string();
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n{}\n{}",
+        out.status,
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    out
+}
+
+/// web/dist, built once per test binary.
+fn build_site() {
+    static BUILT: Mutex<bool> = Mutex::new(false);
+    let mut built = BUILT.lock().unwrap_or_else(|p| p.into_inner());
+    if *built {
+        return;
+    }
+    require(
+        "wasm-bindgen",
+        "cargo install wasm-bindgen-cli --version \"$(scripts/web.sh wasm-bindgen-version)\"",
+    );
+    run(
+        "scripts/web.sh build",
+        Command::new(root().join("scripts/web.sh"))
+            .arg("build")
+            .current_dir(root()),
+    );
+    for file in [
+        "index.html",
+        "app.js",
+        "wgsl_autoencoder_web.js",
+        "wgsl_autoencoder_web_bg.wasm",
+    ] {
+        assert!(
+            root().join("web/dist").join(file).is_file(),
+            "web/dist/{file} was not written"
+        );
+    }
+    *built = true;
+}
+
+#[test]
+fn the_kernels_pass_the_quick_check_and_train_as_the_reference_in_chromium() {
+    let _one = BROWSER.lock().unwrap_or_else(|p| p.into_inner());
+    require(
+        "chromedriver",
+        "apt-get install -y chromium chromium-driver",
+    );
+    require(
+        "wasm-bindgen-test-runner",
+        "cargo install wasm-bindgen-cli --version \"$(scripts/web.sh wasm-bindgen-version)\"",
+    );
+    let out = run(
+        "the browser kernel tests (web/tests/browser_kernels.rs)",
+        Command::new(env!("CARGO"))
+            .args([
+                "test",
+                "--release",
+                "-p",
+                "wgsl-autoencoder-web",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--test",
+                "browser_kernels",
+            ])
+            .env(
+                "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+                "wasm-bindgen-test-runner",
+            )
+            .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+            // SwiftShader runs the whole quick check: minutes, not the default 20 s.
+            .env("WASM_BINDGEN_TEST_TIMEOUT", "900")
+            .current_dir(root().join("web")),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("test result: ok. 2 passed"),
+        "expected both browser tests to run and pass:\n{stdout}"
+    );
+}
+
+#[test]
+fn the_page_trains_explores_and_hands_over_weights_the_terminal_loads() {
+    let _one = BROWSER.lock().unwrap_or_else(|p| p.into_inner());
+    require(
+        "node",
+        "install Node.js (Debian: apt-get install -y nodejs)",
+    );
+    assert!(
+        root().join("web/node_modules/playwright-core").is_dir(),
+        "playwright-core is missing: npm ci --prefix web"
+    );
+    build_site();
+    let out: PathBuf = root().join("target/e2e");
+    let _ = std::fs::remove_dir_all(&out);
+    run(
+        "the end-to-end run (web/tests/e2e.mjs)",
+        Command::new("node")
+            .arg(root().join("web/tests/e2e.mjs"))
+            .arg(&out)
+            .current_dir(root()),
+    );
+    for shot in ["page-training.png", "page-done.png"] {
+        let bytes = std::fs::read(out.join(shot)).unwrap();
+        assert!(
+            bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000,
+            "{shot}"
+        );
+    }
+    // The weights the page downloaded load in the terminal's `eval`, which evaluates them
+    // on the test set and draws their pictures.
+    let pictures = out.join("eval");
+    let eval = run(
+        "wgsl-autoencoder eval on the page's model.safetensors",
+        Command::new(env!("CARGO_BIN_EXE_wgsl-autoencoder"))
+            .arg("eval")
+            .arg(out.join("model.safetensors"))
+            .arg("--out")
+            .arg(&pictures)
+            .arg("--backend")
+            .arg("cpu")
+            .current_dir(root()),
+    );
+    let said = String::from_utf8_lossy(&eval.stdout);
+    assert!(said.contains("784-100-200-30-200-100-784"), "{said}");
+    assert!(pictures.join("reconstructions.png").is_file());
+    // The same weights on the same test set: the page's WebGPU and the terminal's CPU
+    // reference agree as the native GPU and CPU do.
+    let native: f64 = said
+        .split("test mse ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no test mse in eval's output:\n{said}"));
+    let result: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("result.json")).unwrap()).unwrap();
+    let page = result["status"]["test_mse"]
+        .as_f64()
+        .expect("the page's test_mse");
+    assert!(
+        (page - native).abs() <= 1e-3 * native,
+        "the page's test mse {page} vs native eval's {native}"
+    );
+}
