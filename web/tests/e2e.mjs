@@ -21,6 +21,8 @@ const query = process.argv[3] ||
   "?model=dense&layers=100,200,30&batch=128&lr=0.001&epochs=1&limit=512&autostart=1";
 // SwiftShader is slow: the training run gets minutes, each interaction seconds.
 const TRAIN_TIMEOUT_MS = Number(process.env.E2E_TRAIN_TIMEOUT_MS || 600_000);
+// The mid-run screenshot waits for this many steps (a long run's picture shows more).
+const MID_STEP = Number(process.env.E2E_MID_STEP || 1);
 
 const TYPES = {
   ".html": "text/html", ".js": "text/javascript", ".css": "text/css",
@@ -80,7 +82,7 @@ async function main() {
       s = await status();
       if (s && s.state === "error") throw new Error(`the page says: ${s.error}`);
       if (s && s.state === "done") break;
-      if (s && s.state === "training" && s.step > 0 && !shotMid) {
+      if (s && s.state === "training" && s.step >= MID_STEP && !shotMid) {
         await page.screenshot({ path: path.join(out, "page-training.png"), fullPage: true });
         shotMid = true;
         log("mid-run:", JSON.stringify(s));
@@ -160,10 +162,29 @@ async function main() {
     check(result.model_bytes > 1000, `the download holds ${result.model_bytes} bytes`);
     log("downloaded", model, result.model_bytes, "bytes");
 
+    const shown = (await status()).error;
+    check(!shown, `the page shows an error: ${shown}`);
     await page.screenshot({ path: path.join(out, "page-done.png"), fullPage: true });
+
+    // Open the downloaded weights again: the page evaluates them to the same test MSE.
+    const before = (await status()).test_mse;
+    await page.setInputFiles("#open", model);
+    await page.waitForFunction(() => document.getElementById("data").textContent.startsWith("Opened"),
+      null, { timeout: 120_000 });
+    const reopened = await status();
+    check(reopened.state === "done" && Math.abs(reopened.test_mse - before) <= 1e-6 * before,
+      `reopened weights: ${JSON.stringify(reopened)} (test mse before: ${before})`);
+    log("reopened the weights: test mse", reopened.test_mse);
+
+    // A lost device (a driver reset, say): the page says so and offers a restart.
+    await page.evaluate(() => window.wgslAutoencoder.loseDevice());
+    await page.evaluate(() => window.wgslAutoencoder.start());
+    const lost = await status();
+    check(lost.state === "error" && /lost/.test(lost.error), `after losing the device: ${JSON.stringify(lost)}`);
+    check(await page.isVisible("#restart"), "no Restart button after the device was lost");
+    await page.screenshot({ path: path.join(out, "page-device-lost.png") });
+    log("a lost device is reported:", lost.error);
     check(shotMid, "no screenshot was taken mid-run (training finished between two looks)");
-    const errors = await page.evaluate(() => window.wgslAutoencoder.status().error);
-    check(!errors, `the page shows an error: ${errors}`);
     result.console_errors = consoleErrors;
   } finally {
     fs.writeFileSync(path.join(out, "result.json"), JSON.stringify(result, null, 2));
