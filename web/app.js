@@ -33,6 +33,8 @@ let latent = null; // { xy, labels } of the last evaluation
 let drawnPoint = null;
 let lastExamples = 0;
 let running = false;
+// Each Start begins a new run: an advance of the run before, still in flight, is dropped.
+let generation = 0;
 
 // ---------- errors: always on the page, never only in the console ----------
 
@@ -198,7 +200,7 @@ function drawDigits(canvas, images, cols, { scale = 2, gap = 2 } = {}) {
 function drawLoss() {
   const canvas = $("loss");
   const ctx = canvas.getContext("2d");
-  const w = canvas.width, h = canvas.height, left = 48, bottom = 22;
+  const w = canvas.width, h = canvas.height, left = 48, bottom = 32;
   ctx.clearRect(0, 0, w, h);
   const values = [
     ...history.points.map((p) => p[1]),
@@ -221,8 +223,9 @@ function drawLoss() {
       ctx.fillText(v.toPrecision(1), 4, Y(v) + 4);
     }
   }
-  for (let e = 0; e <= epochs; e++) ctx.fillText(String(e), X(e) - 3, h - 6);
-  ctx.fillText("epoch", left + (w - left) / 2 - 14, h - 6);
+  const every = Math.ceil(epochs / 10);
+  for (let e = 0; e <= epochs; e += every) ctx.fillText(String(e), X(e) - 3, h - 18);
+  ctx.fillText("epoch", left + (w - left) / 2 - 14, h - 3);
   ctx.strokeStyle = "#2f6fdb";
   ctx.lineWidth = 1.5;
   ctx.beginPath();
@@ -352,6 +355,7 @@ async function start() {
   Object.assign(status, { epoch: 0, step: 0, train_loss: null, test_mse: null, images_per_second: null });
   latent = null; drawnPoint = null; drawLatent();
   setState("starting");
+  generation++;
   try {
     await lab.start(JSON.stringify(settings()));
   } catch (e) {
@@ -367,7 +371,9 @@ async function trainLoop() {
   running = true;
   try {
     while (status.state === "training") {
+      const mine = generation;
       const u = await lab.advance();
+      if (mine !== generation) continue;
       showUpdate(u);
       if (u.phase === "done") {
         setState("done");

@@ -166,6 +166,20 @@ async function main() {
     check(!shown, `the page shows an error: ${shown}`);
     await page.screenshot({ path: path.join(out, "page-done.png"), fullPage: true });
 
+    // Profile a step: per-dispatch times where the browser grants timestamp-query, and
+    // a sentence saying why not where it does not.
+    await page.click("#profile");
+    await page.waitForFunction(() => {
+      const t = document.getElementById("profile-note").textContent;
+      return t && t !== "profiling…";
+    }, null, { timeout: 120_000 });
+    const note = await page.textContent("#profile-note");
+    const rows = await page.locator("#profile-table tbody tr").count();
+    result.profile = { note, rows };
+    check((rows > 10 && /images\/s/.test(note)) || /no timestamp-query/.test(note),
+      `the profile shows ${rows} rows: ${note}`);
+    log("profile:", rows, "dispatches;", note);
+
     // Open the downloaded weights again: the page evaluates them to the same test MSE.
     const before = (await status()).test_mse;
     await page.setInputFiles("#open", model);
@@ -186,6 +200,26 @@ async function main() {
     log("a lost device is reported:", lost.error);
     check(shotMid, "no screenshot was taken mid-run (training finished between two looks)");
     result.console_errors = consoleErrors;
+
+    // A browser without WebGPU: the page says which browsers and flags give it, and
+    // offers the CPU reference.
+    const plain = await chromium.launch({
+      executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+      headless: true,
+      args: ["--headless=new", "--no-sandbox", "--disable-webgpu", "--disable-background-networking"],
+    });
+    try {
+      const bare = await plain.newPage();
+      await bare.goto(base);
+      await bare.waitForFunction(() => !document.getElementById("error").hidden, null, { timeout: 60_000 });
+      const said = await bare.textContent("#error-text");
+      check(/WebGPU/.test(said) && /Chrome/.test(said) && /CPU reference/.test(said),
+        `without WebGPU the page says: ${said}`);
+      await bare.screenshot({ path: path.join(out, "page-no-webgpu.png") });
+      log("without WebGPU:", said.split("\n")[0]);
+    } finally {
+      await plain.close();
+    }
   } finally {
     fs.writeFileSync(path.join(out, "result.json"), JSON.stringify(result, null, 2));
     await browser.close();
