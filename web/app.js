@@ -14,8 +14,7 @@ const FILES = [
 const COLOURS = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
   "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#7f7f7f"];
 const DEFAULT_SIZES = { dense: "100,200,30", conv: "16,8" };
-const NO_WEBGPU =
-  "This browser offers no WebGPU, so the GPU kernels cannot run here.\n" +
+const WEBGPU_ADVICE =
   "WebGPU is on by default in Chrome and Edge 113+ (Windows, macOS, ChromeOS, Android), " +
   "Safari 26+ and Firefox 141+ on Windows. On Linux, start Chrome or Chromium with " +
   "--enable-unsafe-webgpu (and --enable-features=Vulkan); in Firefox elsewhere, set " +
@@ -58,6 +57,7 @@ function fail(e, { restart = false } = {}) {
   $("error-text").textContent = message;
   $("error").hidden = false;
   $("restart").hidden = !restart && !lastPanic();
+  $("error").scrollIntoView({ block: "nearest" });
   setState("error");
   console.error(e);
 }
@@ -620,7 +620,8 @@ async function main() {
   if (!navigator.gpu) {
     $("adapter").textContent = "No WebGPU in this browser: the CPU reference only.";
     $("settings").elements.backend.value = "cpu";
-    $("error-text").textContent = NO_WEBGPU;
+    $("error-text").textContent =
+      `This browser offers no WebGPU, so the GPU kernels cannot run here.\n${WEBGPU_ADVICE}`;
     $("error").hidden = false;
   } else {
     try {
@@ -631,7 +632,12 @@ async function main() {
     } catch (e) {
       $("adapter").textContent = "WebGPU is present, but no adapter opened: the CPU reference only.";
       $("settings").elements.backend.value = "cpu";
-      $("error-text").textContent = `${describe(e)}\n\n${NO_WEBGPU}`;
+      // The core's "no adapter" advice is the terminal's (install lavapipe); a page's
+      // reader needs the browser's.
+      const why = describe(e);
+      $("error-text").textContent = /no GPU adapter/.test(why)
+        ? `This browser has WebGPU but offers no adapter (it may be disabled, or blocklisted for this GPU).\n${WEBGPU_ADVICE}`
+        : `${why}\n${WEBGPU_ADVICE}`;
       $("error").hidden = false;
     }
   }
