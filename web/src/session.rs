@@ -97,10 +97,18 @@ impl Settings {
         if let Some(arch) = Arch::from_spec(&spec) {
             return Ok(arch);
         }
-        let label = if self.model == "conv" { "Channels" } else { "Layers" };
+        let label = if self.model == "conv" {
+            "Channels"
+        } else {
+            "Layers"
+        };
         let numbers = sizes
             .split(',')
-            .map(|v| v.parse::<usize>().map_err(|_| control(label, format!("{v:?} in {sizes:?} is not a whole number"))))
+            .map(|v| {
+                v.parse::<usize>().map_err(|_| {
+                    control(label, format!("{v:?} in {sizes:?} is not a whole number"))
+                })
+            })
             .collect::<Result<Vec<usize>>>()?;
         let activation = match self.activation.as_str() {
             "" => Activation::Relu,
@@ -110,7 +118,10 @@ impl Settings {
         match self.model.as_str() {
             "dense" => Ok(Arch::dense(numbers).with_activation(activation)),
             "conv" => Ok(Arch::conv(numbers).with_activation(activation)),
-            other => Err(control("Model", format!("{other:?} is not a model this page builds"))),
+            other => Err(control(
+                "Model",
+                format!("{other:?} is not a model this page builds"),
+            )),
         }
     }
 
@@ -218,6 +229,9 @@ impl From<GroupReport> for CheckRow {
 impl Session {
     /// Opens the adapter the browser offers (natively: wgpu's choice).
     pub async fn open_gpu(&mut self) -> Result<AdapterInfo> {
+        // The core shares its Gpu as an Arc; in a browser wgpu's handles are not Send,
+        // and a page has one thread, so nothing is shared across threads.
+        #[allow(clippy::arc_with_non_send_sync)]
         let gpu = Arc::new(Gpu::open(&AdapterRequest::default(), GpuOptions::default()).await?);
         let lost = self.lost.clone();
         gpu.device.set_device_lost_callback(move |reason, message| {
@@ -273,7 +287,9 @@ impl Session {
             // A browser tells no free-memory figure: the size check weighs the model
             // against what a wasm32 page can hold (its heap; 4 GiB at most, and less in
             // practice).
-            "cpu" => Ok(Box::new(CpuBackend::with_available_memory(Some(WASM_MEMORY)))),
+            "cpu" => Ok(Box::new(CpuBackend::with_available_memory(Some(
+                WASM_MEMORY,
+            )))),
             other => Err(control("Backend", format!("{other:?}: use gpu or cpu"))),
         }
     }
@@ -608,7 +624,7 @@ fn adapter_info(gpu: &Gpu) -> AdapterInfo {
         backend: format!("{:?}", info.backend),
         timestamps: timing_note(gpu),
         max_buffer_mib: mib(gpu.limits.max_buffer_size),
-        max_storage_binding_mib: mib(gpu.limits.max_storage_buffer_binding_size as u64),
+        max_storage_binding_mib: mib(gpu.limits.max_storage_buffer_binding_size),
     }
 }
 

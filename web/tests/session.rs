@@ -31,22 +31,53 @@ fn refused(settings: Settings) -> String {
 fn controls_that_cannot_train_are_refused_with_the_command_line_s_messages() {
     let base = Settings::default();
     assert!(base.config().is_ok());
-    let err = refused(Settings { sizes: "100,,30".into(), ..base.clone() });
+    let err = refused(Settings {
+        sizes: "100,,30".into(),
+        ..base.clone()
+    });
     assert!(err.contains("Layers") && err.contains("100,,30"), "{err}");
-    let err = refused(Settings { sizes: "100,0".into(), ..base.clone() });
-    assert!(err.contains("--layers") && err.contains("above zero"), "{err}");
-    let err = refused(Settings { model: "conv".into(), sizes: "8,8,8".into(), ..base.clone() });
+    let err = refused(Settings {
+        sizes: "100,0".into(),
+        ..base.clone()
+    });
+    assert!(
+        err.contains("--layers") && err.contains("above zero"),
+        "{err}"
+    );
+    let err = refused(Settings {
+        model: "conv".into(),
+        sizes: "8,8,8".into(),
+        ..base.clone()
+    });
     assert!(err.contains("--channels") && err.contains("28×28"), "{err}");
-    let err = refused(Settings { batch: 0, ..base.clone() });
+    let err = refused(Settings {
+        batch: 0,
+        ..base.clone()
+    });
     assert!(err.contains("batch"), "{err}");
-    let err = refused(Settings { lr: f32::NAN, ..base.clone() });
+    let err = refused(Settings {
+        lr: f32::NAN,
+        ..base.clone()
+    });
     assert!(err.contains("lr"), "{err}");
-    let err = refused(Settings { noise: "gaussian:-1".into(), ..base.clone() });
-    assert!(err.contains("Noise") && err.contains("standard deviation"), "{err}");
-    let err = refused(Settings { limit: Some(70_000), ..base.clone() });
+    let err = refused(Settings {
+        noise: "gaussian:-1".into(),
+        ..base.clone()
+    });
+    assert!(
+        err.contains("Noise") && err.contains("standard deviation"),
+        "{err}"
+    );
+    let err = refused(Settings {
+        limit: Some(70_000),
+        ..base.clone()
+    });
     assert!(err.contains("--limit") && err.contains("60000"), "{err}");
     let text = r#"{"model":"dense","sizes":"8","batch":4,"surprise":1}"#;
-    assert!(serde_json::from_str::<Settings>(text).is_err(), "unknown fields are refused");
+    assert!(
+        serde_json::from_str::<Settings>(text).is_err(),
+        "unknown fields are refused"
+    );
 }
 
 #[test]
@@ -59,18 +90,27 @@ fn a_model_too_large_for_the_backend_gets_the_size_check_s_message() {
         ..Settings::default()
     };
     let err = block_on(session.start(&settings)).unwrap_err().to_string();
-    assert!(err.contains("--layers") && err.contains("784→4000000"), "{err}");
+    assert!(
+        err.contains("--layers") && err.contains("784→4000000"),
+        "{err}"
+    );
     assert!(err.contains("at most 2147483648"), "{err}");
 }
 
 #[test]
 fn questions_before_their_answers_exist_are_errors_not_panics() {
     let mut session = Session::default();
-    let err = block_on(session.start(&Settings::default())).unwrap_err().to_string();
+    let err = block_on(session.start(&Settings::default()))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("MNIST is not loaded"), "{err}");
     assert!(block_on(session.advance()).is_err());
     assert!(block_on(session.weights()).is_err());
-    assert!(session.check_plan().unwrap_err().to_string().contains("no WebGPU"));
+    assert!(session
+        .check_plan()
+        .unwrap_err()
+        .to_string()
+        .contains("no WebGPU"));
     let mut session = loaded(Some(64));
     let cpu = Settings {
         sizes: "16,4".into(),
@@ -81,9 +121,13 @@ fn questions_before_their_answers_exist_are_errors_not_panics() {
         ..Settings::default()
     };
     block_on(session.start(&cpu)).unwrap();
-    let err = block_on(session.decode_point(0.0, 0.0)).unwrap_err().to_string();
+    let err = block_on(session.decode_point(0.0, 0.0))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("after the first epoch"), "{err}");
-    let err = block_on(session.reconstruct_drawn(&[0; 10])).unwrap_err().to_string();
+    let err = block_on(session.reconstruct_drawn(&[0; 10]))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("784"), "{err}");
     let err = block_on(session.open_weights(b"not a checkpoint", "cpu"))
         .unwrap_err()
@@ -119,7 +163,10 @@ fn weights_the_page_downloads_open_again_to_the_same_numbers() {
     assert!(drawn.1.is_some(), "a drawing lands in the latent plane");
 
     let opened = block_on(session.open_weights(&bytes, "cpu")).unwrap();
-    assert_eq!((opened.model.as_str(), opened.sizes.as_str(), opened.epoch), ("dense", "16,4", 1));
+    assert_eq!(
+        (opened.model.as_str(), opened.sizes.as_str(), opened.epoch),
+        ("dense", "16,4", 1)
+    );
     assert_eq!(opened.test_mse, metrics.test_mse);
     assert_eq!(opened.test_bce, metrics.test_bce);
     assert_eq!(session.latent().unwrap(), (xy, labels));
@@ -133,7 +180,13 @@ fn weights_the_page_downloads_open_again_to_the_same_numbers() {
 
 #[test]
 fn quantised_timestamps_are_recognised() {
-    assert_eq!(timestamp_quantum([0.1, 0.3, 0.2, 0.0].into_iter()), Some(0.1));
-    assert_eq!(timestamp_quantum([0.1234, 0.3051, 0.2222].into_iter()), None);
+    assert_eq!(
+        timestamp_quantum([0.1, 0.3, 0.2, 0.0].into_iter()),
+        Some(0.1)
+    );
+    assert_eq!(
+        timestamp_quantum([0.1234, 0.3051, 0.2222].into_iter()),
+        None
+    );
     assert_eq!(timestamp_quantum([0.1].into_iter()), None);
 }
