@@ -283,6 +283,10 @@ fn conv2d_act_pool_forward(@builtin(local_invocation_id) lid: vec3<u32>,
                            @builtin(workgroup_id) wid: vec3<u32>,
                            @builtin(num_workgroups) nwg: vec3<u32>) {
     let st = stage_sums(lid.x, group_index(wid, nwg));
+    if (CV_SPREAD) {
+        pool_spread(lid.x, st);
+        return;
+    }
     if (!st.in_range) {
         return;
     }
@@ -295,6 +299,41 @@ fn conv2d_act_pool_forward(@builtin(local_invocation_id) lid: vec3<u32>,
         var arg = (st.py * CV_PS) * CV_OW + st.px * CV_PS;
         for (var q = 1u; q < window; q++) {
             let v = activate(p.act, st.acc[og * window + q] + bias);
+            if (takes_max(v, best)) {
+                best = v;
+                arg = (st.py * CV_PS + q / CV_PK) * CV_OW + st.px * CV_PS + q % CV_PK;
+            }
+        }
+        let out = ((st.n * PRODUCED + o) * CV_PH + st.py) * CV_PW + st.px;
+        y[out] = best;
+        idx_at5[out] = arg;
+    }
+}
+
+// A spread forward's activated sums ([og][invocation]), which meet for each window's max.
+override CV_SPREAD_LEN: u32 = select(1u, CV_OG * WG, CV_SPREAD);
+var<workgroup> spread_vals: array<f32, CV_SPREAD_LEN>;
+
+// The pool of a spread forward (CV_SPREAD): every invocation publishes its pixel's
+// activated sums, and the first of each window's invocations takes their max, as the
+// unspread forward does, in the window's row-major order. Every invocation reaches the
+// barrier; only then do those past the batch, or not first in their window, leave.
+fn pool_spread(lid: u32, st: StageSums) {
+    if (st.in_range) {
+        for (var og = 0u; og < CV_OG && st.o0 + og < PRODUCED; og++) {
+            spread_vals[og * WG + lid] = activate(p.act, st.acc[og] + b[st.o0 + og]);
+        }
+    }
+    workgroupBarrier();
+    if (!st.in_range || st.q0 != 0u) {
+        return;
+    }
+    for (var og = 0u; og < CV_OG && st.o0 + og < PRODUCED; og++) {
+        let o = st.o0 + og;
+        var best = spread_vals[og * WG + lid];
+        var arg = (st.py * CV_PS) * CV_OW + st.px * CV_PS;
+        for (var q = 1u; q < CV_PER_SLOT; q++) {
+            let v = spread_vals[og * WG + lid + q];
             if (takes_max(v, best)) {
                 best = v;
                 arg = (st.py * CV_PS + q / CV_PK) * CV_OW + st.px * CV_PS + q % CV_PK;

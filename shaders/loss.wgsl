@@ -94,7 +94,7 @@ fn bce_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
 
 // Elements per workgroup of the fused entry points, each adding its chunk's loss to its
 // own total (mirrors ops::LOSS_CHUNK).
-const LOSS_CHUNK: u32 = 1024u;
+const LOSS_CHUNK: u32 = 256u;
 
 // The gradient of the mean loss over `len` elements at one element, as the backward
 // entry points above compute it.
@@ -126,7 +126,7 @@ fn loss_sigmoid_chunk(lid: u32, g: u32, bce: bool) {
     }
 }
 
-// y (L), t (L) -> dz (L), totals (⌈L/1024⌉) += each chunk's squared errors / cols
+// y (L), t (L) -> dz (L), totals (⌈L/256⌉) += each chunk's squared errors / cols
 @compute @workgroup_size(WG)
 fn mse_sigmoid_backward(@builtin(local_invocation_id) lid: vec3<u32>,
                         @builtin(workgroup_id) wid: vec3<u32>,
@@ -139,7 +139,7 @@ fn mse_sigmoid_backward(@builtin(local_invocation_id) lid: vec3<u32>,
     loss_sigmoid_chunk(lid.x, g, false);
 }
 
-// y (L), t (L) -> dz (L), totals (⌈L/1024⌉) += each chunk's cross-entropies / cols
+// y (L), t (L) -> dz (L), totals (⌈L/256⌉) += each chunk's cross-entropies / cols
 @compute @workgroup_size(WG)
 fn bce_sigmoid_backward(@builtin(local_invocation_id) lid: vec3<u32>,
                         @builtin(workgroup_id) wid: vec3<u32>,

@@ -39,6 +39,15 @@ override CV_PW: u32 = 1u;
 override CV_OG: u32 = 1u;
 override CV_CC: u32 = 1u;
 override CV_WS: u32 = CV_OG * CV_CC * CV_KH * CV_KW;
+// Pooled forward: one invocation per pixel of the pool window rather than per window
+// (four times the invocations of a 2×2 pool, for stages whose pooled outputs are too few
+// to fill a GPU); the window's pixels then meet in workgroup memory for the max. CV_QN
+// pixels of the window per invocation, CV_PER_SLOT invocations per output position,
+// CV_SLOTS positions per workgroup (the host keeps the window within WG / 4).
+override CV_SPREAD: bool = false;
+override CV_QN: u32 = select(CV_PK * CV_PK, 1u, CV_SPREAD);
+override CV_PER_SLOT: u32 = select(1u, CV_PK * CV_PK, CV_SPREAD);
+override CV_SLOTS: u32 = WG / CV_PER_SLOT;
 
 var<workgroup> stage_w: array<f32, CV_WS>; // [og][cc][ky][kx]
 
@@ -60,14 +69,16 @@ fn tap_out(i: u32, k: u32, size: u32) -> i32 {
 }
 
 // The sums of one invocation of a fused forward: its output position (n, py, px) of
-// the stage, pooled or not, its first channel, and the sums for OG channels at every
-// pixel of its pool window ([og][pixel]). Positions past the batch sum nothing.
+// the stage, pooled or not, its first channel, its first pixel q0 of the pool window,
+// and the sums for OG channels at its CV_QN pixels of the window ([og][pixel]).
+// Positions past the batch sum nothing.
 struct StageSums {
     in_range: bool,
     n: u32,
     py: u32,
     px: u32,
     o0: u32,
+    q0: u32,
     acc: array<f32, 64>,
 }
 
@@ -86,8 +97,10 @@ fn stage_sums(lid: u32, g: u32) -> StageSums {
     let groups = (PRODUCED + CV_OG - 1u) / CV_OG;
     var out: StageSums;
     out.o0 = (g % groups) * CV_OG;
-    let i = (g / groups) * WG + lid;
-    out.in_range = i < p.n * CV_PH * CV_PW;
+    let slot = lid / CV_PER_SLOT;
+    let i = (g / groups) * CV_SLOTS + slot;
+    out.q0 = lid % CV_PER_SLOT;
+    out.in_range = slot < CV_SLOTS && i < p.n * CV_PH * CV_PW;
     out.px = i % CV_PW;
     out.py = (i / CV_PW) % CV_PH;
     out.n = i / (CV_PW * CV_PH);
@@ -119,12 +132,12 @@ fn stage_sums(lid: u32, g: u32) -> StageSums {
 // Adds summed channels c0.. of a conv2d's forward: output pixel (oy, ox) of the pool
 // window reads input (oy·S + ky − pad, ox·S + kx − pad).
 fn forward_chunk(out: ptr<function, StageSums>, c0: u32) {
-    let window = CV_PK * CV_PK;
     for (var cc = 0u; cc < CV_CC && c0 + cc < CV_C; cc++) {
         let plane = ((*out).n * CV_C + c0 + cc) * CV_H;
         for (var ky = 0u; ky < CV_KH; ky++) {
             for (var kx = 0u; kx < CV_KW; kx++) {
-                for (var q = 0u; q < window; q++) {
+                for (var j = 0u; j < CV_QN; j++) {
+                    let q = (*out).q0 + j;
                     let iy = tap_in((*out).py * CV_PS + q / CV_PK, ky, CV_H);
                     let ix = tap_in((*out).px * CV_PS + q % CV_PK, kx, CV_W);
                     if (iy < 0 || ix < 0) {
@@ -132,7 +145,7 @@ fn forward_chunk(out: ptr<function, StageSums>, c0: u32) {
                     }
                     let xv = x_or_dy[(plane + u32(iy)) * CV_W + u32(ix)];
                     for (var og = 0u; og < CV_OG; og++) {
-                        (*out).acc[og * window + q] += xv * stage_w[((og * CV_CC + cc) * CV_KH + ky) * CV_KW + kx];
+                        (*out).acc[og * CV_QN + j] += xv * stage_w[((og * CV_CC + cc) * CV_KH + ky) * CV_KW + kx];
                     }
                 }
             }

@@ -419,8 +419,8 @@ pub fn loss_backward() -> Vec<Case> {
     cases
 }
 
-/// The fused loss over the loss shapes and a batch of 1024 images (several hundred
-/// chunks, the last one partial), adding to running totals that are not zero.
+/// The fused loss over the loss shapes and a batch of 1000 images (3063 chunks, the last
+/// one partial), adding to running totals that are not zero.
 pub fn loss_sigmoid_backward() -> Vec<Case> {
     let mut cases = Vec::new();
     for loss in [LossKind::Mse, LossKind::Bce] {
@@ -439,7 +439,7 @@ pub fn loss_sigmoid_backward() -> Vec<Case> {
                 cols,
             });
             let init = vec![y, t, vec![0; len], random(groups, 7, 0.0, 2.0)];
-            // Each total sums at most 1024 terms in a tree, against an f64 sum.
+            // Each total sums at most LOSS_CHUNK (256) terms in a tree, against an f64 sum.
             let tol = Tol {
                 atol: 1e-6,
                 rtol: 1e-5,

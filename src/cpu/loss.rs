@@ -64,7 +64,7 @@ fn add_chunk_totals(
     }
 }
 
-// y (L), t (L) -> dz (L), totals (⌈L/1024⌉) += each chunk's squared errors / cols
+// y (L), t (L) -> dz (L), totals (⌈L/256⌉) += each chunk's squared errors / cols
 pub fn mse_sigmoid_backward(cols: usize, y: &[f32], t: &[f32], dz: &mut [f32], totals: &mut [f32]) {
     let mut dy = vec![0.0; y.len()];
     mse_backward(y, t, &mut dy);
@@ -72,7 +72,7 @@ pub fn mse_sigmoid_backward(cols: usize, y: &[f32], t: &[f32], dz: &mut [f32], t
     add_chunk_totals(cols, y, t, totals, mse_forward);
 }
 
-// y (L), t (L) -> dz (L), totals (⌈L/1024⌉) += each chunk's cross-entropies / cols
+// y (L), t (L) -> dz (L), totals (⌈L/256⌉) += each chunk's cross-entropies / cols
 pub fn bce_sigmoid_backward(cols: usize, y: &[f32], t: &[f32], dz: &mut [f32], totals: &mut [f32]) {
     let mut dy = vec![0.0; y.len()];
     bce_backward(y, t, &mut dy);
@@ -129,7 +129,7 @@ mod tests {
         };
         for (name, fused, forward) in cases {
             // Three chunks, the last partial, each adding to a total already running.
-            let (rows, cols) = (3, 700);
+            let (rows, cols) = (5, LOSS_CHUNK / 2);
             let (_, t, y) = inputs(rows * cols);
             let mut dz = vec![0.0; rows * cols];
             let start = [0.5f32, 0.25, 1.0];

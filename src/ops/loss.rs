@@ -111,15 +111,17 @@ impl OpDef for LossBackward {
 }
 
 /// Elements of y whose loss one workgroup of the fused loss adds up, into a running total
-/// of its own (shaders/loss.wgsl has the same constant).
-pub const LOSS_CHUNK: usize = 1024;
+/// of its own (shaders/loss.wgsl has the same constant): one per invocation, so that a
+/// batch of 128 images of 784 pixels spreads over 392 workgroups, enough to fill a GPU of
+/// 132 compute units (at 1024 it made 98).
+pub const LOSS_CHUNK: usize = 256;
 
 /// The running totals of the fused loss for `len` elements: one per chunk.
 pub fn loss_totals(len: usize) -> usize {
     len.div_ceil(LOSS_CHUNK)
 }
 
-// y (R,C), t (R,C) -> dz (R,C), totals (⌈R·C/1024⌉) += each chunk's loss terms / C
+// y (R,C), t (R,C) -> dz (R,C), totals (⌈R·C/256⌉) += each chunk's loss terms / C
 /// The loss of a Sigmoid output, its gradient carried back through the Sigmoid, and its
 /// value, in one pass over many workgroups: dz = σ'·dL/dy with y = σ(z). Each chunk of
 /// `LOSS_CHUNK` elements adds its sum of loss terms, over C, to its own running total, so

@@ -5,7 +5,8 @@
 //! kernels are specialised per layer: their sizes are pipeline constants.
 
 use super::{
-    act_code, grid_1d, grid_groups, u, wgsl_params, Fold, Launch, Parallelism, Shader, WORKGROUP,
+    act_code, grid_1d, grid_groups, u, wgsl_params, Fold, Launch, Parallelism, Shader, Variant,
+    WORKGROUP,
 };
 use crate::error::{Error, Result};
 use crate::ops::{
@@ -105,6 +106,9 @@ pub const STAGED_WEIGHTS: usize = 2048;
 /// and the pixels of its pool window.
 const ACCUMULATORS: usize = crate::ops::conv2d::MAX_FUSED_OUTPUTS;
 
+/// Workgroups at which a fused forward is taken to fill a GPU.
+const STAGE_FILL: usize = 256;
+
 /// Output channels per invocation of a fused forward: on a GPU the most (a power of two
 /// up to 16, as the accumulators and the staged weights allow) that still give `FILL`
 /// workgroups, so
@@ -118,10 +122,9 @@ pub fn stage_channels(
     positions: usize,
     device: Parallelism,
 ) -> usize {
-    const FILL: usize = 256;
     let most = most_channels(o, window, taps);
     let blocks = positions.div_ceil(WORKGROUP);
-    let fills = |og: usize| o.div_ceil(og) * blocks >= FILL;
+    let fills = |og: usize| o.div_ceil(og) * blocks >= STAGE_FILL;
     // Powers of two, so that groups split the usual channel counts evenly.
     let mut candidates = [16, 8, 4, 2, 1].into_iter().filter(|&og| og <= most);
     match device {
@@ -143,6 +146,44 @@ pub fn channel_options(o: usize, window: usize, taps: usize) -> Vec<usize> {
         options.push(most);
     }
     options
+}
+
+/// Output channels per invocation of a pooled forward whose window spreads over its
+/// invocations (`Variant::PoolSpread`): each holds one pixel's sums, and a workgroup
+/// keeps `channels × WORKGROUP` of them for the max (4 KiB at 4 channels, beside the
+/// staged weights). None where there is no window to spread, or one so large that a
+/// workgroup would hold fewer than 4 of them.
+pub fn spread_options(o: usize, window: usize, taps: usize) -> Vec<usize> {
+    if window <= 1 || window > WORKGROUP / 4 {
+        return Vec::new();
+    }
+    let most = o.min(STAGED_WEIGHTS / taps).clamp(1, 4);
+    [1, 2, 4].into_iter().filter(|&c| c <= most).collect()
+}
+
+/// A fused forward's variant on an adapter of this parallelism: `stage_channels`'s
+/// channels per invocation, unless on a GPU those leave it fewer than `FILL` workgroups
+/// and spreading a pool window over invocations (four of them for a 2×2 pool) gives
+/// more: then the spread with the most channels that fills, or else the most workgroups.
+pub fn stage_variant(
+    o: usize,
+    window: usize,
+    taps: usize,
+    positions: usize,
+    device: Parallelism,
+) -> Variant {
+    let channels = stage_channels(o, window, taps, positions, device);
+    let plain = o.div_ceil(channels) * positions.div_ceil(WORKGROUP);
+    if device == Parallelism::Narrow || plain >= STAGE_FILL {
+        return Variant::Channels(channels);
+    }
+    let spread = |c: usize| o.div_ceil(c) * positions.div_ceil(WORKGROUP / window);
+    let options = spread_options(o, window, taps);
+    let filling = options.iter().rev().find(|&&c| spread(c) >= STAGE_FILL);
+    match filling.or(options.first()) {
+        Some(&c) if spread(c) > plain => Variant::PoolSpread(c),
+        _ => Variant::Channels(channels),
+    }
 }
 
 /// The most output channels one invocation of a fused forward computes: bounded by its
@@ -208,13 +249,15 @@ pub fn staging(o: usize, c: usize, taps: usize, window: usize, channels: usize) 
 
 /// A fused forward (`entry`: conv2d_act_forward or, pooled, conv2d_act_pool_forward): one
 /// invocation per output position and group of `channels` output channels (1 if none
-/// were chosen). A transposed conv's produces the conv2d's input side, unpooled.
+/// were chosen), or with `spread`, one per pixel of the position's pool window. A
+/// transposed conv's produces the conv2d's input side, unpooled.
 pub fn act_forward<S: ConvShape>(
     entry: &'static str,
     shape: &S,
     act: Activation,
     pool: Option<Pool2dShape>,
     channels: Option<usize>,
+    spread: bool,
 ) -> Result<Launch> {
     let s = shape.conv2d();
     let (produced, summed) = match S::TRANSPOSED {
@@ -233,7 +276,15 @@ pub fn act_forward<S: ConvShape>(
             s.kh, s.kw
         )));
     }
-    let (og, cc) = staging(produced, summed, taps, pk * pk, channels.unwrap_or(1));
+    let window = pk * pk;
+    if spread && spread_options(produced, window, taps).is_empty() {
+        return Err(Error::Other(format!(
+            "{entry}: a {pk}×{pk} pool window does not spread over a workgroup's invocations"
+        )));
+    }
+    // Spread, an invocation holds one pixel of the window.
+    let held = if spread { 1 } else { window };
+    let (og, cc) = staging(produced, summed, taps, held, channels.unwrap_or(1));
     let mut constants = stage_constants(shape)?;
     constants.extend([
         ("CV_PK", u(pk)?),
@@ -247,7 +298,15 @@ pub fn act_forward<S: ConvShape>(
         act: act_code(act),
         ..params(&s)?
     };
-    let groups = produced.div_ceil(og) * (s.n * ph * pw).div_ceil(WORKGROUP);
+    let positions_per_group = if spread {
+        WORKGROUP / window
+    } else {
+        WORKGROUP
+    };
+    if spread {
+        constants.push(("CV_SPREAD", 1));
+    }
+    let groups = produced.div_ceil(og) * (s.n * ph * pw).div_ceil(positions_per_group);
     Ok(Launch::new(Shader::Conv2d, entry, &p, grid_groups(groups)).with_constants(constants))
 }
 
@@ -349,6 +408,26 @@ mod tests {
         let (og, cc) = staging(17, 17, 25, 25, 2);
         assert_eq!((og, cc), (2, 17));
         assert!(og * cc * 25 <= STAGED_WEIGHTS);
+    }
+
+    #[test]
+    fn a_pool_window_spreads_where_channels_alone_leave_a_gpu_idle() {
+        let wide = |o, window, positions| stage_variant(o, window, 9, positions, Parallelism::Wide);
+        // conv1 at batch 128: 4 channels per invocation fill the card unspread.
+        assert_eq!(wide(16, 4, 128 * 196), Variant::Channels(4));
+        // conv2: 8 channels of 128·7·7 pooled outputs, 200 workgroups at best unspread;
+        // spread, 64 windows a workgroup: 2 channels give 4·98 = 392.
+        assert_eq!(wide(8, 4, 128 * 49), Variant::PoolSpread(2));
+        // A CPU adapter keeps the most channels per invocation, unspread.
+        let narrow = stage_variant(8, 4, 9, 128 * 49, Parallelism::Narrow);
+        assert_eq!(narrow, Variant::Channels(8));
+        // No window, nothing to spread; a tiny batch spreads for what it gains.
+        assert_eq!(wide(8, 1, 128 * 49), Variant::Channels(1));
+        assert_eq!(wide(3, 4, 100), Variant::PoolSpread(1));
+        assert_eq!(spread_options(17, 4, 9), [1, 2, 4]);
+        assert_eq!(spread_options(2, 9, 9), [1, 2]);
+        assert!(spread_options(8, 1, 9).is_empty());
+        assert!(spread_options(8, 81, 9).is_empty());
     }
 
     #[test]

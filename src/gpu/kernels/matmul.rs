@@ -46,9 +46,12 @@ impl SgemmTile {
 }
 
 /// thin's block of C per workgroup, T×T: K is split into 1024/T² slices among its 256
-/// invocations (16, 4 or 1).
+/// invocations (64, 16, 4 or 1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ThinTile {
+    /// 4×4: four times the workgroups of 8×8, for products whose 8×8 blocks are too few
+    /// to fill a GPU (a Linear layer of 100 outputs at batch 128 has 208 of them).
+    T4,
     T8,
     T16,
     T32,
@@ -58,6 +61,7 @@ impl ThinTile {
     /// The side T (the WGSL constant THIN_T).
     fn side(self) -> usize {
         match self {
+            ThinTile::T4 => 4,
             ThinTile::T8 => 8,
             ThinTile::T16 => 16,
             ThinTile::T32 => 32,
@@ -74,8 +78,11 @@ pub enum MatmulVariant {
     Tiled,
     /// Register-blocked, 8×8 per invocation, vec4 loads, double-buffered.
     Sgemm(SgemmTile),
-    /// A T×T block per workgroup with K split among its invocations.
+    /// A T×T block per workgroup with K split among its invocations, 2×2 per invocation.
     Thin(ThinTile),
+    /// thin with a 4×4 register block per invocation: half the workgroup-memory reads per
+    /// multiply-add, a quarter of the slices of K (T ≥ 8).
+    ThinR4(ThinTile),
 }
 
 /// Workgroups at which a product is taken to fill a GPU: about two per multiprocessor of
@@ -84,15 +91,19 @@ pub enum MatmulVariant {
 const FILL: usize = 256;
 
 impl MatmulVariant {
-    pub const ALL: [MatmulVariant; 8] = [
+    pub const ALL: [MatmulVariant; 12] = [
         MatmulVariant::Naive,
         MatmulVariant::Tiled,
         MatmulVariant::Sgemm(SgemmTile::T128x128),
         MatmulVariant::Sgemm(SgemmTile::T128x64),
         MatmulVariant::Sgemm(SgemmTile::T64x64),
+        MatmulVariant::Thin(ThinTile::T4),
         MatmulVariant::Thin(ThinTile::T8),
         MatmulVariant::Thin(ThinTile::T16),
         MatmulVariant::Thin(ThinTile::T32),
+        MatmulVariant::ThinR4(ThinTile::T8),
+        MatmulVariant::ThinR4(ThinTile::T16),
+        MatmulVariant::ThinR4(ThinTile::T32),
     ];
 
     pub fn name(self) -> &'static str {
@@ -102,17 +113,27 @@ impl MatmulVariant {
             MatmulVariant::Sgemm(SgemmTile::T128x128) => "sgemm128x128",
             MatmulVariant::Sgemm(SgemmTile::T128x64) => "sgemm128x64",
             MatmulVariant::Sgemm(SgemmTile::T64x64) => "sgemm64x64",
+            MatmulVariant::Thin(ThinTile::T4) => "thin4",
             MatmulVariant::Thin(ThinTile::T8) => "thin8",
             MatmulVariant::Thin(ThinTile::T16) => "thin16",
             MatmulVariant::Thin(ThinTile::T32) => "thin32",
+            MatmulVariant::ThinR4(ThinTile::T4) => "thin4r4",
+            MatmulVariant::ThinR4(ThinTile::T8) => "thin8r4",
+            MatmulVariant::ThinR4(ThinTile::T16) => "thin16r4",
+            MatmulVariant::ThinR4(ThinTile::T32) => "thin32r4",
         }
     }
 
     /// The WGSL entry point for an op with this epilogue, `<op>_<variant>`; `None` where
     /// the variant has no such entry point (tiled is the plain product only).
     pub fn entry(self, epilogue: &Epilogue) -> Option<&'static str> {
-        use MatmulVariant::{Naive, Sgemm, Thin, Tiled};
-        Some(match (epilogue, self) {
+        use MatmulVariant::{Naive, Sgemm, Thin, ThinR4, Tiled};
+        let this = match self {
+            // The same entry points, with THIN_R = 4.
+            ThinR4(tile) => Thin(tile),
+            other => other,
+        };
+        Some(match (epilogue, this) {
             (Epilogue::None, Naive) => "matmul_naive",
             (Epilogue::None, Tiled) => "matmul_tiled",
             (Epilogue::None, Sgemm(_)) => "matmul_sgemm",
@@ -131,7 +152,8 @@ impl MatmulVariant {
                 | Epilogue::ActBackward { .. }
                 | Epilogue::BiasBackward { .. },
                 Tiled,
-            ) => return None,
+            )
+            | (_, ThinR4(_)) => return None,
         })
     }
 
@@ -143,7 +165,12 @@ impl MatmulVariant {
         let fits = s.m.div_ceil(rows) <= MAX_GROUPS && s.n.div_ceil(cols) <= MAX_GROUPS;
         let aligned = match self {
             MatmulVariant::Sgemm(_) => vec4_aligned(s),
-            MatmulVariant::Naive | MatmulVariant::Tiled | MatmulVariant::Thin(_) => true,
+            // A 4×4 block needs 4 rows and columns per invocation: no 4×4 tile.
+            MatmulVariant::ThinR4(ThinTile::T4) => false,
+            MatmulVariant::Naive
+            | MatmulVariant::Tiled
+            | MatmulVariant::Thin(_)
+            | MatmulVariant::ThinR4(_) => true,
         };
         self.entry(&o.epilogue).is_some() && fits && aligned
     }
@@ -154,7 +181,7 @@ impl MatmulVariant {
             MatmulVariant::Naive => (16, 16),
             MatmulVariant::Tiled => (64, 64),
             MatmulVariant::Sgemm(tile) => tile.block(),
-            MatmulVariant::Thin(tile) => (tile.side(), tile.side()),
+            MatmulVariant::Thin(tile) | MatmulVariant::ThinR4(tile) => (tile.side(), tile.side()),
         }
     }
 
@@ -166,7 +193,8 @@ impl MatmulVariant {
     /// The variant for a product, from its shape and the adapter (no start-up tuning).
     /// On a GPU (`Parallelism::Wide`):
     /// - M or N ≤ 256, the models' layers: thin, with the largest block that still gives
-    ///   `FILL` workgroups (K is then split among each workgroup's invocations);
+    ///   `FILL` workgroups (K is then split among each workgroup's invocations; 4×4
+    ///   blocks, split 64 ways, where 8×8 ones are too few);
     /// - larger products whose rows allow vec4 loads: sgemm, with the largest block that
     ///   gives `FILL / 2` workgroups (each does 16 times the work of a thin one);
     /// - larger products that do not: tiled, or thin 32×32 for a fused epilogue.
@@ -187,7 +215,7 @@ impl MatmulVariant {
                 (v.to_vec(), 0)
             }
             Parallelism::Wide if s.m.min(s.n) <= 256 => {
-                let tiles = [ThinTile::T32, ThinTile::T16, ThinTile::T8];
+                let tiles = [ThinTile::T32, ThinTile::T16, ThinTile::T8, ThinTile::T4];
                 (tiles.map(MatmulVariant::Thin).to_vec(), FILL)
             }
             Parallelism::Wide if aligned => {
@@ -253,6 +281,7 @@ pub fn matmul(o: &Matmul, variant: MatmulVariant) -> Result<Launch> {
             ]
         }
         MatmulVariant::Thin(tile) => vec![("THIN_T", u(tile.side())?)],
+        MatmulVariant::ThinR4(tile) => vec![("THIN_T", u(tile.side())?), ("THIN_R", 4)],
     };
     Ok(Launch::new(Shader::Matmul, entry, &params, grid).with_constants(constants))
 }
@@ -278,9 +307,15 @@ mod tests {
     fn a_gpu_gets_thin_blocks_for_the_models_and_sgemm_for_squares() {
         let wide =
             |m, k, n, ta, tb| MatmulVariant::for_op(&product(m, k, n, ta, tb), Parallelism::Wide);
-        // x·Wᵀ of the first layer at batch 128: 16×13 blocks of 8 (208) is the most.
+        // x·Wᵀ of the first layer at batch 128: 16×13 blocks of 8 (208) are too few,
+        // 32×25 blocks of 4 (800) fill the card.
         assert_eq!(
             wide(128, 784, 100, false, true),
+            MatmulVariant::Thin(ThinTile::T4)
+        );
+        // A second layer's 16×25 blocks of 8 (400) do.
+        assert_eq!(
+            wide(128, 100, 200, false, true),
             MatmulVariant::Thin(ThinTile::T8)
         );
         // dy·W into 784 inputs: 8×49 blocks of 16 fill the card.

@@ -283,9 +283,10 @@ pub fn launch(op: &Op, variant: Variant) -> Result<Launch> {
             variant.name()
         )))
     };
-    let channels = match variant {
-        Variant::Channels(c) => Some(c),
-        _ => None,
+    let (channels, spread) = match variant {
+        Variant::Channels(c) => (Some(c), false),
+        Variant::PoolSpread(c) => (Some(c), true),
+        _ => (None, false),
     };
     let split = match variant {
         Variant::BatchSplit(k) => k,
@@ -300,6 +301,7 @@ pub fn launch(op: &Op, variant: Variant) -> Result<Launch> {
         (Op::Matmul(o), Variant::Matmul(v)) => return matmul::matmul(o, v),
         (Op::Matmul(_), _) => return wrong(),
         (_, Variant::Channels(_)) if fused_forward => {}
+        (Op::Conv2dActForward(o), Variant::PoolSpread(_)) if o.pool.is_some() => {}
         (_, Variant::BatchSplit(k)) if fused_backward && k >= 2 => {}
         (_, Variant::Only) if !fused_forward => {}
         _ => return wrong(),
@@ -330,12 +332,12 @@ pub fn launch(op: &Op, variant: Variant) -> Result<Launch> {
         Op::Corrupt(o) => noise::corrupt(o),
         Op::Conv2dActForward(o) => {
             let pool = o.pool_shape();
-            conv2d::act_forward(o.entry(), &o.shape, o.act, pool, channels)
+            conv2d::act_forward(o.entry(), &o.shape, o.act, pool, channels, spread)
         }
         Op::Conv2dBackward(o) => conv2d::backward(&o.shape, o.dx.as_ref(), split),
         Op::ConvTranspose2dActForward(o) => {
             let entry = "conv2d_act_forward";
-            conv2d::act_forward(entry, &o.shape, o.act, None, channels)
+            conv2d::act_forward(entry, &o.shape, o.act, None, channels, false)
         }
         Op::ConvTranspose2dBackward(o) => conv2d::backward(&o.shape, Some(&o.dx), split),
     }

@@ -28,17 +28,22 @@ pub enum Variant {
     /// chunk of the batch, and a fold that adds the chunks (`conv2d::backward`): more
     /// workgroups where a layer has few weight rows, in two dispatches.
     BatchSplit(usize),
+    /// A pooled conv forward with one invocation per pixel of each pool window, holding
+    /// this many output channels, the window's max taken in workgroup memory: a pool
+    /// window's times the invocations, where pooled outputs are too few to fill a GPU.
+    PoolSpread(usize),
 }
 
 impl Variant {
     /// As benchmark rows, `check` and the GPU report name it: `sgemm128x64`, `4ch`,
-    /// `split8`, `-`.
+    /// `split8`, `spread2ch`, `-`.
     pub fn name(self) -> String {
         match self {
             Variant::Only => "-".to_string(),
             Variant::Matmul(v) => v.name().to_string(),
             Variant::Channels(c) => format!("{c}ch"),
             Variant::BatchSplit(k) => format!("split{k}"),
+            Variant::PoolSpread(c) => format!("spread{c}ch"),
         }
     }
 }
@@ -105,7 +110,11 @@ pub fn variants(op: &Op) -> Vec<Variant> {
         Op::Conv2dActForward(_) | Op::ConvTranspose2dActForward(_) => {
             let (o, window, taps, _) = fused_stage_sizes(op).unwrap_or((1, 1, 1, 1));
             let options = conv2d::channel_options(o, window, taps);
-            options.into_iter().map(Variant::Channels).collect()
+            let spread = conv2d::spread_options(o, window, taps);
+            let options = options.into_iter().map(Variant::Channels);
+            options
+                .chain(spread.into_iter().map(Variant::PoolSpread))
+                .collect()
         }
         _ => match backward_rows(op) {
             Some((_, n)) => {
@@ -120,7 +129,7 @@ pub fn variants(op: &Op) -> Vec<Variant> {
 }
 
 /// The heuristic's variant for `op` on an adapter of this parallelism, from the shape
-/// alone (see `MatmulVariant::for_op` and `conv2d::stage_channels`).
+/// alone (see `MatmulVariant::for_op` and `conv2d::stage_variant`).
 pub fn guess(op: &Op, device: Parallelism) -> Variant {
     if let Op::Matmul(o) = op {
         return Variant::Matmul(MatmulVariant::for_op(o, device));
@@ -133,7 +142,7 @@ pub fn guess(op: &Op, device: Parallelism) -> Variant {
     }
     match fused_stage_sizes(op) {
         Some((o, window, taps, positions)) => {
-            Variant::Channels(conv2d::stage_channels(o, window, taps, positions, device))
+            conv2d::stage_variant(o, window, taps, positions, device)
         }
         None => Variant::Only,
     }
