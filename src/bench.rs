@@ -13,7 +13,7 @@ use crate::backend::Backend;
 use crate::cpu::backend::CpuBackend;
 use crate::data::Mnist;
 use crate::error::Result;
-use crate::gpu::kernels::{variants, Variant};
+use crate::gpu::kernels::{variants, Measured, Variant};
 use crate::gpu::{Gpu, GpuBackend};
 use crate::model::{Arch, DataSizes, Fusion, Graph, GraphSpec};
 use crate::ops::{
@@ -351,7 +351,8 @@ pub async fn run_case(gpu: &Arc<Gpu>, case: &Case, opts: &Options) -> Result<Row
     })
 }
 
-/// Whole training epochs on the GPU: both models at each batch size, after one warm-up
+/// Whole training epochs on the GPU: both models at each batch size, running the
+/// `measured` variants where they hold (the heuristic's elsewhere), after one warm-up
 /// epoch, the best of `timed` epochs (as the PyTorch peer does). The epoch's time is host
 /// wall time from the first submit to the loss readback, so it includes all overheads.
 pub async fn train_rows(
@@ -359,6 +360,7 @@ pub async fn train_rows(
     data: &Mnist,
     batches: &[usize],
     timed: usize,
+    measured: &Measured,
 ) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     for arch in [Arch::default_dense(), Arch::default_conv()] {
@@ -368,7 +370,8 @@ pub async fn train_rows(
                 batch,
                 ..TrainConfig::new(arch.clone())
             };
-            let backend = Box::new(GpuBackend::new(gpu.clone()));
+            let mut backend = Box::new(GpuBackend::new(gpu.clone()));
+            backend.set_measured(measured.clone());
             let mut trainer = Trainer::new(backend, config, data).await?;
             trainer.epoch().await?;
             let mut best = f64::INFINITY;

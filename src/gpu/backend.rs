@@ -168,6 +168,12 @@ impl Backend for GpuBackend {
         self.gpu.can_time_dispatches().then_some(Timing::Timestamps)
     }
 
+    fn variants_chosen(&self, program: &str) -> Option<Vec<(String, &'static str)>> {
+        let p = self.programs.get(program)?;
+        let ops = p.compiled.iter().zip(&p.source.ops);
+        Some(ops.map(|(c, op)| (c.chosen.variant.name(), c.chosen.how(op))).collect())
+    }
+
     fn memory_limits(&self) -> MemoryLimits {
         MemoryLimits {
             per_buffer: self
