@@ -183,8 +183,18 @@ pub fn render(plan: &Plan) -> String {
     );
     out += &table(
         &[
-            "#", "entry", "shape", "variant", "source", "groups", "inv/grp", "wg bytes",
-            "FLOP", "bytes", "grp/CU", "occupancy",
+            "#",
+            "entry",
+            "shape",
+            "variant",
+            "source",
+            "groups",
+            "inv/grp",
+            "wg bytes",
+            "FLOP",
+            "bytes",
+            "grp/CU",
+            "occupancy",
         ],
         &cells,
         5,
@@ -192,9 +202,9 @@ pub fn render(plan: &Plan) -> String {
     if plan.compute_units.is_some() {
         let bad = starved(&plan.rows);
         out += &format!(
-            "fills: >= {PER_UNIT} workgroups per unit; STARVED: more than {} FLOP or {} bytes on fewer ({} here); too small: less work than that\n",
+            "fills: >= {PER_UNIT} workgroups per unit; STARVED: more than {} FLOP or {} MiB moved on fewer ({} here); too small: less work than that\n",
             figure(BIG_FLOPS),
-            figure(BIG_BYTES),
+            BIG_BYTES / (1024.0 * 1024.0),
             bad.len()
         );
     }

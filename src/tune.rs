@@ -38,7 +38,8 @@ pub struct Options {
     /// Settled when each contender's interquartile range is at most this share of its
     /// median.
     pub spread: f64,
-    /// Host seconds after which no further variant is timed.
+    /// Host seconds after which no further round or shape is timed (the first shape
+    /// always is).
     pub budget_seconds: f64,
 }
 
@@ -184,6 +185,9 @@ impl Contender {
     /// (first quartile, median, third quartile).
     fn quartiles(&self) -> (f64, f64, f64) {
         let mut v = self.ms.clone();
+        if v.is_empty() {
+            return (f64::NAN, f64::NAN, f64::NAN);
+        }
         v.sort_by(f64::total_cmp);
         let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
         (at(0.25), median(&v), at(0.75))
@@ -202,13 +206,17 @@ pub async fn tune(
     if let Some(why) = unavailable(gpu) {
         return Err(Error::Other(why));
     }
-    let repeats = opts.repeats.clamp(1, crate::gpu::backend::MAX_STEPS_PER_SUBMIT - 1);
+    let repeats = opts
+        .repeats
+        .clamp(1, crate::gpu::backend::MAX_STEPS_PER_SUBMIT - 1);
     let start = Instant::now();
     let over = || start.elapsed().as_secs_f64() > opts.budget_seconds;
     let mut tuning = Tuning::default();
     for op in candidates(ops) {
         let key = Measured::key(&op);
-        if over() {
+        // The first shape is always timed, so that every tuning, however short its
+        // budget, leaves fewer shapes to the next.
+        if over() && !tuning.choices.is_empty() {
             tuning.untimed.push(key);
             continue;
         }
@@ -238,14 +246,14 @@ pub async fn tune(
                 false => dropped.push(c),
             }
         }
-        // Survivors that run again are judged on warm runs alone; a lone one is the
-        // choice, on its screen time.
-        if stay.len() > 1 {
-            stay.iter_mut().for_each(|c| c.ms.clear());
-        }
         contenders = stay;
         let mut rounds = 1;
         while contenders.len() > 1 && rounds <= opts.max_rounds && !over() {
+            if rounds == 1 {
+                // Survivors that run again are judged on those runs alone (a lone one,
+                // or those the budget stops, on their screen's).
+                contenders.iter_mut().for_each(|c| c.ms.clear());
+            }
             rounds += 1;
             let times = time_round(&mut backend, &op, &contenders, 1, repeats).await?;
             tuning.dispatches += contenders.len() * (repeats + 1);
@@ -328,7 +336,9 @@ async fn time_round(
         only.insert(op, c.variant);
         backend.set_measured(only);
         backend.compile("tune", std::slice::from_ref(op)).await?;
-        let ran = backend.chosen("tune").and_then(|v| v.first().map(|v| v.variant));
+        let ran = backend
+            .chosen("tune")
+            .and_then(|v| v.first().map(|v| v.variant));
         if ran != Some(c.variant) {
             return Err(Error::Other(format!(
                 "{}: tuning asked for {} but the backend chose {ran:?}",

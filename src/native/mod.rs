@@ -21,6 +21,6 @@ pub mod progress;
 pub mod record;
 pub mod reflect;
 pub mod roofline;
+pub mod rundir;
 pub mod tuned;
 pub mod tuning;
-pub mod rundir;

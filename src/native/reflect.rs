@@ -25,8 +25,8 @@ impl Reflector {
         let shader = launch.shader;
         let what = |e: String| Error::Other(format!("shaders/{}.wgsl: {e}", shader.name()));
         if !self.parsed.contains_key(&shader) {
-            let module = naga::front::wgsl::parse_str(&shader.source())
-                .map_err(|e| what(e.to_string()))?;
+            let module =
+                naga::front::wgsl::parse_str(&shader.source()).map_err(|e| what(e.to_string()))?;
             let info = Validator::new(ValidationFlags::all(), Capabilities::default())
                 .validate(&module)
                 .map_err(|e| what(format!("{e:?}")))?;

@@ -54,7 +54,9 @@ fn config(model: ModelKind, batch: usize) -> Result<TrainConfig> {
     if batch > TRAIN_COUNT {
         return Err(Error::flag(
             "--batch",
-            format!("{batch}: a step trains on a batch of training images, and MNIST has {TRAIN_COUNT}"),
+            format!(
+                "{batch}: a step trains on a batch of training images, and MNIST has {TRAIN_COUNT}"
+            ),
         ));
     }
     let config = TrainConfig {
@@ -141,7 +143,10 @@ pub async fn tune_command(
 ) -> Result<()> {
     // The flags first: a typo should not cost a device start.
     if !(args.budget.is_finite() && args.budget > 0.0) {
-        return Err(Error::flag("--budget", "must be a positive number of seconds"));
+        return Err(Error::flag(
+            "--budget",
+            "must be a positive number of seconds",
+        ));
     }
     let wanted: Vec<(ModelKind, usize)> = match args.all {
         true => [ModelKind::Dense, ModelKind::Conv]
@@ -207,14 +212,20 @@ pub async fn tune_command(
         rows.len(),
         gpu.adapter_summary(),
         tune::candidates(&ops).len(),
-        if args.again { tune::candidates(&ops).len() } else { missing }
+        if args.again {
+            tune::candidates(&ops).len()
+        } else {
+            missing
+        }
     );
     let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
             let times = r["ms"].as_object().map_or("-".into(), |ms| {
-                let mut v: Vec<(&String, f64)> =
-                    ms.iter().map(|(k, v)| (k, v.as_f64().unwrap_or(f64::NAN))).collect();
+                let mut v: Vec<(&String, f64)> = ms
+                    .iter()
+                    .map(|(k, v)| (k, v.as_f64().unwrap_or(f64::NAN)))
+                    .collect();
                 v.sort_by(|a, b| a.1.total_cmp(&b.1));
                 let each: Vec<String> = v.iter().map(|(k, ms)| format!("{k} {ms:.4}")).collect();
                 each.join(", ")
@@ -225,7 +236,17 @@ pub async fn tune_command(
         .collect();
     print!(
         "{}",
-        table(&["op", "shape", "variant", "source", "median ms of each variant timed"], &cells, 5)
+        table(
+            &[
+                "op",
+                "shape",
+                "variant",
+                "source",
+                "median ms of each variant timed"
+            ],
+            &cells,
+            5
+        )
     );
     Ok(())
 }
@@ -236,7 +257,9 @@ fn units(args: &ProfileArgs, device: Parallelism) -> Result<Option<usize>> {
     match args.compute_units {
         Some(n) if !(1..=1_000_000).contains(&n) => Err(Error::flag(
             "--compute-units",
-            format!("{n}: a GPU has at least 1 compute unit (132 for an H100, 80 for an M-series Max)"),
+            format!(
+                "{n}: a GPU has at least 1 compute unit (132 for an H100, 80 for an M-series Max)"
+            ),
         )),
         Some(n) => Ok(Some(n as usize)),
         None if device == Parallelism::Narrow => {
@@ -248,10 +271,13 @@ fn units(args: &ProfileArgs, device: Parallelism) -> Result<Option<usize>> {
 
 /// `profile --plan`: one training step's dispatches, for this adapter or for a GPU of
 /// `--compute-units` units (which needs no adapter).
-pub async fn plan_command(args: &ProfileArgs, open: impl AsyncFnOnce() -> Result<Arc<Gpu>>) -> Result<()> {
+pub async fn plan_command(
+    args: &ProfileArgs,
+    open: impl AsyncFnOnce() -> Result<Arc<Gpu>>,
+) -> Result<()> {
     let config = config(args.model, args.batch)?;
     let (target, device, measured, limits) = match args.compute_units {
-        Some(n) => {
+        Some(_) => {
             units(args, Parallelism::Wide)?;
             // A large GPU's binding limit: the plan's sizes are the models', far below it.
             let limits = MemoryLimits {
@@ -260,7 +286,7 @@ pub async fn plan_command(args: &ProfileArgs, open: impl AsyncFnOnce() -> Result
                 total: None,
                 total_what: "",
             };
-            let target = format!("a GPU of {n} compute units (the GPU heuristics, no saved choices)");
+            let target = "a GPU (its heuristics, no saved choices)".to_string();
             (target, Parallelism::Wide, Measured::default(), limits)
         }
         None => {
@@ -281,7 +307,11 @@ pub async fn plan_command(args: &ProfileArgs, open: impl AsyncFnOnce() -> Result
         reflector.footprint(l)
     })?;
     let plan = Plan {
-        model: format!("{} autoencoder {}", config.arch.name(), config.arch.describe()),
+        model: format!(
+            "{} autoencoder {}",
+            config.arch.name(),
+            config.arch.describe()
+        ),
         batch: args.batch,
         target,
         compute_units: units,
@@ -323,6 +353,6 @@ pub fn variants_report(gpu: &Arc<Gpu>) -> Result<String> {
         gpu.adapter_summary(),
         tuned::cache_file().map_or("no cache folder".into(), |p| p.display().to_string())
     );
-    out += &table(&["model", "op", "shape", "variant", "source"], &cells, 3);
+    out += &table(&["model", "op", "shape", "variant", "source"], &cells, 5);
     Ok(out)
 }
