@@ -194,7 +194,7 @@ fn train_tunes_a_new_adapter_unless_told_not_to_or_on_the_cpu() {
 }
 
 /// The run's loss lines and weights, to compare two runs.
-fn outcome(dir: &Path) -> (Vec<serde_json::Value>, Vec<u8>) {
+fn outcome(dir: &Path) -> (Vec<serde_json::Value>, Vec<(String, Vec<u8>)>) {
     let text = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
     let lines = text
         .lines()
@@ -206,7 +206,15 @@ fn outcome(dir: &Path) -> (Vec<serde_json::Value>, Vec<u8>) {
             v
         })
         .collect();
-    (lines, std::fs::read(dir.join("model.safetensors")).unwrap())
+    let bytes = std::fs::read(dir.join("model.safetensors")).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut weights: Vec<(String, Vec<u8>)> = file
+        .tensors()
+        .into_iter()
+        .map(|(name, t)| (name, t.data().to_vec()))
+        .collect();
+    weights.sort();
+    (lines, weights)
 }
 
 #[test]
