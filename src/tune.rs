@@ -230,10 +230,9 @@ pub async fn tune(
                 ms: Vec::new(),
             })
             .collect();
-        // The screen: one run of each variant after a warm-up (some drivers compile a
-        // pipeline at its first dispatch), after which any more than `SCREEN_RATIO`
-        // times slower than the fastest drops out. The slow variants, which would take
-        // most of the time, run twice.
+        // The screen: one run of each variant after a warm-up (see `time_round`), after
+        // which any more than `SCREEN_RATIO` times slower than the fastest drops out.
+        // The slow variants, which would take most of the time, run once at full size.
         let screened = time_round(&mut backend, &op, &contenders, 1, 1).await?;
         tuning.dispatches += 2 * contenders.len();
         let fastest = screened.iter().map(|t| t[0]).fold(f64::INFINITY, f64::min);
@@ -285,8 +284,12 @@ pub async fn tune(
             .chain(&dropped)
             .map(|c| (c.variant.name(), c.quartiles().1))
             .collect();
+        // The fastest median of all, so that the choice is the fastest of the times it
+        // keeps (a variant dropped in a round was slower then; noise may have moved
+        // the others since).
         let best = contenders
             .iter()
+            .chain(&dropped)
             .min_by(|a, b| a.quartiles().1.total_cmp(&b.quartiles().1))
             .ok_or_else(|| Error::Other(format!("{key} has no variant to time")))?;
         let choice = Choice {
@@ -320,7 +323,8 @@ async fn load(backend: &mut GpuBackend, op: &Op) -> Result<()> {
 }
 
 /// Milliseconds of `repeats` runs of `op` as each contender's variant, after `warm`
-/// runs whose times (first-use costs: page faults, caches) are dropped. Each variant is
+/// runs whose times (first-use costs: compiling at the first dispatch, caches) are
+/// dropped. Each variant is
 /// one submission, and the times of all are read back once, at the end.
 async fn time_round(
     backend: &mut GpuBackend,
@@ -346,8 +350,16 @@ async fn time_round(
                 c.variant.name()
             )));
         }
-        let steps = vec![SAMPLE_STEP; warm + repeats];
-        backend.run("tune", None, &steps).await?;
+        // The warm-up runs a batch of one row where the op has a batch: the same
+        // pipeline (some drivers compile it at its first dispatch) for a fraction of
+        // the work. An op that cannot run so small warms up at full size.
+        let warm_steps = vec![SAMPLE_STEP; warm];
+        if warm > 0 && backend.run("tune", Some(1), &warm_steps).await.is_err() {
+            backend.run("tune", None, &warm_steps).await?;
+        }
+        backend
+            .run("tune", None, &vec![SAMPLE_STEP; repeats])
+            .await?;
     }
     let times = backend.take_times().await?;
     if times.len() != contenders.len() * (warm + repeats) {

@@ -24,15 +24,17 @@ impl Reflector {
     pub fn footprint(&mut self, launch: &Launch) -> Result<Footprint> {
         let shader = launch.shader;
         let what = |e: String| Error::Other(format!("shaders/{}.wgsl: {e}", shader.name()));
-        if !self.parsed.contains_key(&shader) {
-            let module =
-                naga::front::wgsl::parse_str(&shader.source()).map_err(|e| what(e.to_string()))?;
-            let info = Validator::new(ValidationFlags::all(), Capabilities::default())
-                .validate(&module)
-                .map_err(|e| what(format!("{e:?}")))?;
-            self.parsed.insert(shader, (module, info));
-        }
-        let (module, info) = &self.parsed[&shader];
+        let (module, info) = match self.parsed.entry(shader) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let module = naga::front::wgsl::parse_str(&shader.source())
+                    .map_err(|e| what(e.to_string()))?;
+                let info = Validator::new(ValidationFlags::all(), Capabilities::default())
+                    .validate(&module)
+                    .map_err(|e| what(format!("{e:?}")))?;
+                e.insert((module, info))
+            }
+        };
         let mut values = naga::back::PipelineConstants::default();
         for (name, value) in launch.constants.pipeline_values() {
             values.insert(name.to_string(), value);
