@@ -221,21 +221,25 @@ pub fn model_ops(batch: usize) -> Result<Vec<Op>> {
     Ok(ops)
 }
 
-pub fn cases(quick: bool) -> Result<Vec<Case>> {
-    let squares: &[usize] = if quick {
-        &[64, 128]
-    } else {
-        &[256, 512, 1024, 2048, 4096]
-    };
-    let batches: &[usize] = if quick { &[8] } else { &[128, 1024] };
-    let mut ops: Vec<Op> = squares
+/// The sizes of the square products the full benchmark times (and `tune --all` tunes).
+pub const SQUARES: [usize; 5] = [256, 512, 1024, 2048, 4096];
+
+/// Square products of these sizes, each on buffers of its own.
+pub fn squares(sizes: &[usize]) -> Vec<Op> {
+    sizes
         .iter()
         .map(|&n| {
             let shape = MatmulShape::new(n, n, n);
             let v = views(&[shape.a_len(), shape.b_len(), shape.c_len()]);
             Op::from(Matmul::new(v[0], v[1], v[2], shape, Default::default()))
         })
-        .collect();
+        .collect()
+}
+
+pub fn cases(quick: bool) -> Result<Vec<Case>> {
+    let sizes: &[usize] = if quick { &[64, 128] } else { &SQUARES };
+    let batches: &[usize] = if quick { &[8] } else { &[128, 1024] };
+    let mut ops = squares(sizes);
     for &b in batches {
         ops.extend(model_ops(b)?);
     }

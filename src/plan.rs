@@ -175,7 +175,7 @@ pub fn render(plan: &Plan) -> String {
         None => "compute units unknown (--compute-units N)".into(),
     };
     let mut out = format!(
-        "{}, batch {}: one training step's {} dispatches on {} ({units})\n",
+        "{}, batch {}: one training step's {} dispatches on {}; {units}\n",
         plan.model,
         plan.batch,
         plan.rows.len(),

@@ -214,10 +214,7 @@ async fn bench(args: &BenchArgs) -> Result<()> {
 }
 
 async fn profile(args: &ProfileArgs) -> Result<()> {
-    let arch = match args.model {
-        ModelKind::Dense => Arch::default_dense(),
-        ModelKind::Conv => Arch::default_conv(),
-    };
+    let arch = tuning::arch_of(args.model);
     if args.steps == 0 {
         return Err(Error::flag("--steps", "must be at least 1"));
     }

@@ -15,7 +15,7 @@ use crate::model::{Arch, DataSizes, Fusion, Graph};
 use crate::native::cli::{ModelKind, ProfileArgs, TuneArgs};
 use crate::native::reflect::Reflector;
 use crate::native::tuned::{self, Policy};
-use crate::ops::{views, Matmul, MatmulShape, Op};
+use crate::ops::Op;
 use crate::plan::{self, Plan};
 use crate::report::table;
 use crate::train::{TrainConfig, Trainer};
@@ -122,20 +122,6 @@ pub fn saved_measured(gpu: &Gpu, say: &mut dyn FnMut(&str)) -> Measured {
     tune::measured(&tune::names(&saved.choices))
 }
 
-/// The square products `bench` times, which `tune --all` tunes too.
-const SQUARES: [usize; 5] = [256, 512, 1024, 2048, 4096];
-
-fn squares() -> Vec<Op> {
-    SQUARES
-        .iter()
-        .map(|&n| {
-            let shape = MatmulShape::new(n, n, n);
-            let v = views(&[shape.a_len(), shape.b_len(), shape.c_len()]);
-            Op::from(Matmul::new(v[0], v[1], v[2], shape, Default::default()))
-        })
-        .collect()
-}
-
 /// `tune`.
 pub async fn tune_command(
     args: &TuneArgs,
@@ -166,7 +152,7 @@ pub async fn tune_command(
         ops.extend(train_ops(config, MNIST, &limits)?.train);
     }
     if args.all {
-        ops.extend(squares());
+        ops.extend(crate::bench::squares(&crate::bench::SQUARES));
     }
     if let Some(why) = tune::unavailable(&gpu) {
         println!("not tuning: {why}");
