@@ -95,7 +95,7 @@ step "tune --all (every variant of each op shape timed; the fastest saved)"
     echo
     echo "## tune --all"
     # Untimed shapes (a card without timestamps says why) are a finding, not a stop.
-    "$bin" tune --all --again 2>>"$log" || echo "tune FAILED: see log.txt"
+    "$bin" tune --all --again --budget 300 2>>"$log" || echo "tune FAILED: see log.txt"
 } >>"$summary"
 
 for model in dense conv; do
@@ -137,7 +137,7 @@ step "compare"
     echo "$bin info"
     echo "$bin check"
     echo "$bin bench --peak"
-    echo "$bin tune --all --again"
+    echo "$bin tune --all --again --budget 300"
     echo "$bin profile --plan --model dense|conv --batch 128 [--compute-units 132]"
     echo "$bin bench --json --train > bench.jsonl"
     echo "$bin profile --model dense|conv --batch 128 [--json | --plot roofline-MODEL.png]"

@@ -195,14 +195,8 @@ impl Contender {
 }
 
 /// Times every variant of each of `ops`' candidates (see `candidates`) and keeps the
-/// fastest; `done` hears each shape as it is decided. Fails, saying why, on an adapter
-/// that cannot time dispatches.
-pub async fn tune(
-    gpu: &Arc<Gpu>,
-    ops: &[Op],
-    opts: &Options,
-    done: &mut dyn FnMut(&str, &Choice),
-) -> Result<Tuning> {
+/// fastest. Fails, saying why, on an adapter that cannot time dispatches.
+pub async fn tune(gpu: &Arc<Gpu>, ops: &[Op], opts: &Options) -> Result<Tuning> {
     if let Some(why) = unavailable(gpu) {
         return Err(Error::Other(why));
     }
@@ -297,7 +291,6 @@ pub async fn tune(
             ms,
             rounds,
         };
-        done(&key, &choice);
         tuning.choices.insert(key, choice);
     }
     tuning.seconds = start.elapsed().as_secs_f64();

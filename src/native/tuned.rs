@@ -143,7 +143,7 @@ pub async fn prepare(
         return Ok(tune::applying(ops, &names));
     }
     let opts = tune::Options::within(budget_seconds);
-    let tuning = tune::tune(gpu, &missing, &opts, &mut |_, _| {}).await?;
+    let tuning = tune::tune(gpu, &missing, &opts).await?;
     let saved_to = match save(gpu, &tuning.choices) {
         Ok((path, notes)) => {
             for note in notes {

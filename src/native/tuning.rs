@@ -89,8 +89,7 @@ pub async fn trainer_backend(
     let graph = train_ops(config, sizes, &backend.memory_limits())?;
     // The training step's shapes are tuned; evaluation and decoding, at their own
     // batch, run what `tune --batch <their rows>` saved, if anything.
-    let names = tuned::prepare(&gpu, &graph.train, policy, say).await?;
-    let mut names = names;
+    let mut names = tuned::prepare(&gpu, &graph.train, policy, say).await?;
     if *policy != Policy::Off {
         let evaluation: Vec<Op> = graph.eval.iter().chain(&graph.decode).cloned().collect();
         let saved = match policy {
