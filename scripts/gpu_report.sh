@@ -7,14 +7,18 @@
 # Needs the release binary at target/release/wgsl-autoencoder (cargo build --release) and
 # python3 with torch. Runs, from the repository root:
 #   info; check (every kernel and variant against the CPU reference on this card);
-#   bench --peak (the card's FMA rate and bandwidth); bench --json --train (every kernel
-#   and variant, whole epochs at batch 64-1024); profile of both models at batch 128
-#   (tables, JSON and roofline pictures); the PyTorch peer on the same ops and epochs
+#   bench --peak (the card's FMA rate and bandwidth); tune --all (every variant of both
+#   models' shapes at batch 128 and 1024 and the squares timed, the fastest saved, so
+#   that what follows runs them); profile --plan of both models at batch 128, on this
+#   card and for 132 compute units; bench --json --train (every kernel and variant,
+#   whole epochs at batch 64-1024); profile of both models at batch 128 (tables, JSON
+#   and roofline pictures); the PyTorch peer on the same ops and epochs
 #   (scripts/torch_peer.py); compare.
 # Writes:
-#   summary.txt          what ran, where and when; the adapter; check; the peaks; both
-#                        profiles; compare's table of ratios to PyTorch: the file a
-#                        person reads
+#   summary.txt          what ran, where and when; the adapter; check; the peaks; the
+#                        tuned table (each op shape's variant, measured or not, and every
+#                        variant's median time); the dispatch plans; both profiles;
+#                        compare's table of ratios to PyTorch: the file a person reads
 #   roofline-dense.png   each dense-step kernel under the card's two ceilings
 #   roofline-conv.png    the same for the conv step
 #   bench.jsonl          our rows, as bench --json prints them
@@ -86,6 +90,26 @@ step "bench --peak (the card's FMA rate and bandwidth)"
     "$bin" bench --peak 2>>"$log"
 } >>"$summary"
 
+step "tune --all (every variant of each op shape timed; the fastest saved)"
+{
+    echo
+    echo "## tune --all"
+    # Untimed shapes (a card without timestamps says why) are a finding, not a stop.
+    "$bin" tune --all --again --budget 300 2>>"$log" || echo "tune FAILED: see log.txt"
+} >>"$summary"
+
+for model in dense conv; do
+    step "profile --plan --model $model --batch 128 (this card; 132 compute units)"
+    {
+        echo
+        echo "## profile --plan --model $model --batch 128"
+        "$bin" profile --plan --model "$model" --batch 128 2>>"$log"
+        echo
+        echo "## profile --plan --model $model --batch 128 --compute-units 132"
+        "$bin" profile --plan --model "$model" --batch 128 --compute-units 132 2>>"$log"
+    } >>"$summary"
+done
+
 step "bench --json --train (every kernel and variant; whole epochs)"
 "$bin" bench --json --train >"$out/bench.jsonl" 2>>"$log"
 
@@ -113,6 +137,8 @@ step "compare"
     echo "$bin info"
     echo "$bin check"
     echo "$bin bench --peak"
+    echo "$bin tune --all --again --budget 300"
+    echo "$bin profile --plan --model dense|conv --batch 128 [--compute-units 132]"
     echo "$bin bench --json --train > bench.jsonl"
     echo "$bin profile --model dense|conv --batch 128 [--json | --plot roofline-MODEL.png]"
     echo "python3 scripts/torch_peer.py ${TORCH_PEER_ARGS:+$TORCH_PEER_ARGS }bench.jsonl > torch.jsonl"

@@ -61,6 +61,12 @@ pub trait Backend {
     fn timing(&self) -> Option<Timing>;
     /// What `alloc` can hold; checked before it is called.
     fn memory_limits(&self) -> MemoryLimits;
+    /// Each op of `program` as it runs: its variant by name and where that came from
+    /// (`only`, forced, measured, guessed), in op order; `None` where the backend has one
+    /// way to run every op (the CPU reference).
+    fn variants_chosen(&self, _program: &str) -> Option<Vec<(String, &'static str)>> {
+        None
+    }
     /// Replaces all buffers with zeroed ones of these lengths, and forgets every program.
     async fn alloc(&mut self, buffers: &[BufferSpec]) -> Result<()>;
     /// Checks and prepares `ops` to run as `program`.

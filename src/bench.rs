@@ -13,7 +13,7 @@ use crate::backend::Backend;
 use crate::cpu::backend::CpuBackend;
 use crate::data::Mnist;
 use crate::error::Result;
-use crate::gpu::kernels::{variants, Variant};
+use crate::gpu::kernels::{variants, Measured, Variant};
 use crate::gpu::{Gpu, GpuBackend};
 use crate::model::{Arch, DataSizes, Fusion, Graph, GraphSpec};
 use crate::ops::{
@@ -221,21 +221,25 @@ pub fn model_ops(batch: usize) -> Result<Vec<Op>> {
     Ok(ops)
 }
 
-pub fn cases(quick: bool) -> Result<Vec<Case>> {
-    let squares: &[usize] = if quick {
-        &[64, 128]
-    } else {
-        &[256, 512, 1024, 2048, 4096]
-    };
-    let batches: &[usize] = if quick { &[8] } else { &[128, 1024] };
-    let mut ops: Vec<Op> = squares
+/// The sizes of the square products the full benchmark times (and `tune --all` tunes).
+pub const SQUARES: [usize; 5] = [256, 512, 1024, 2048, 4096];
+
+/// Square products of these sizes, each on buffers of its own.
+pub fn squares(sizes: &[usize]) -> Vec<Op> {
+    sizes
         .iter()
         .map(|&n| {
             let shape = MatmulShape::new(n, n, n);
             let v = views(&[shape.a_len(), shape.b_len(), shape.c_len()]);
             Op::from(Matmul::new(v[0], v[1], v[2], shape, Default::default()))
         })
-        .collect();
+        .collect()
+}
+
+pub fn cases(quick: bool) -> Result<Vec<Case>> {
+    let sizes: &[usize] = if quick { &[64, 128] } else { &SQUARES };
+    let batches: &[usize] = if quick { &[8] } else { &[128, 1024] };
+    let mut ops = squares(sizes);
     for &b in batches {
         ops.extend(model_ops(b)?);
     }
@@ -351,7 +355,8 @@ pub async fn run_case(gpu: &Arc<Gpu>, case: &Case, opts: &Options) -> Result<Row
     })
 }
 
-/// Whole training epochs on the GPU: both models at each batch size, after one warm-up
+/// Whole training epochs on the GPU: both models at each batch size, running the
+/// `measured` variants where they hold (the heuristic's elsewhere), after one warm-up
 /// epoch, the best of `timed` epochs (as the PyTorch peer does). The epoch's time is host
 /// wall time from the first submit to the loss readback, so it includes all overheads.
 pub async fn train_rows(
@@ -359,6 +364,7 @@ pub async fn train_rows(
     data: &Mnist,
     batches: &[usize],
     timed: usize,
+    measured: &Measured,
 ) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     for arch in [Arch::default_dense(), Arch::default_conv()] {
@@ -368,7 +374,8 @@ pub async fn train_rows(
                 batch,
                 ..TrainConfig::new(arch.clone())
             };
-            let backend = Box::new(GpuBackend::new(gpu.clone()));
+            let mut backend = Box::new(GpuBackend::new(gpu.clone()));
+            backend.set_measured(measured.clone());
             let mut trainer = Trainer::new(backend, config, data).await?;
             trainer.epoch().await?;
             let mut best = f64::INFINITY;

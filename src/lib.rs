@@ -38,12 +38,14 @@ pub mod native;
 pub mod ops;
 pub mod peaks;
 pub mod pictures;
+pub mod plan;
 pub mod profile;
 mod report;
 pub mod rng;
 mod sample;
 mod sizing;
 pub mod train;
+pub mod tune;
 
 pub use backend::Backend;
 pub use cpu::backend::CpuBackend;

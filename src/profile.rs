@@ -24,6 +24,12 @@ pub struct DispatchRow {
     /// Position of the dispatch within the step.
     pub index: usize,
     pub kernel: String,
+    /// The variant that ran and where it came from (`only`, measured, guessed), on a
+    /// backend with variants to choose from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     pub shape: String,
     pub calls: usize,
     pub total_ms: f64,
@@ -126,14 +132,18 @@ pub async fn profile(
         .map_or("none", |t| t.name())
         .to_string();
 
+    let chosen = trainer.backend().variants_chosen("train");
     let mut dispatches = Vec::new();
     for (index, op) in trainer.graph().train.iter().enumerate() {
+        let chosen = chosen.as_ref().and_then(|c| c.get(index));
         let median_ms = median(&ms[index]);
         let seconds = median_ms * 1e-3;
         let roof = peaks.map(|p| p.place(op.flops(), op.bytes(), seconds));
         dispatches.push(DispatchRow {
             index,
             kernel: kernels[index].unwrap_or(op.entry()).to_string(),
+            variant: chosen.map(|c| c.0.clone()),
+            source: chosen.map(|c| c.1.to_string()),
             shape: op.label(),
             calls: ms[index].len(),
             total_ms: ms[index].iter().sum(),
@@ -190,6 +200,8 @@ pub fn render(p: &Profile) -> String {
             vec![
                 d.index.to_string(),
                 d.kernel.clone(),
+                d.variant.clone().unwrap_or_else(|| "-".into()),
+                d.source.clone().unwrap_or_else(|| "-".into()),
                 d.shape.clone(),
                 d.calls.to_string(),
                 opt(Some(d.total_ms), 3),
@@ -205,6 +217,8 @@ pub fn render(p: &Profile) -> String {
     rows.push(vec![
         "-".into(),
         "host".into(),
+        "-".into(),
+        "-".into(),
         "wall time not covered by GPU work".into(),
         p.steps.to_string(),
         opt(Some(p.host_ms * p.steps as f64), 3),
@@ -227,6 +241,8 @@ pub fn render(p: &Profile) -> String {
         &[
             "#",
             "kernel",
+            "variant",
+            "source",
             "shape",
             "calls",
             "total ms",
@@ -238,7 +254,7 @@ pub fn render(p: &Profile) -> String {
             "of peak",
         ],
         &rows,
-        3,
+        5,
     );
     let why = if p.busy_fraction > 1.0 {
         "over 100%: timing every dispatch slowed the timed steps down on this adapter, so the host's share reads 0"

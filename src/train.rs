@@ -3,7 +3,7 @@
 
 use web_time::Instant;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, MemoryLimits};
 use crate::data::{pack_bytes, Mnist, IMAGE_PIXELS};
 use crate::error::{Error, Result};
 use crate::model::graph::{ADAM_M, ADAM_V, PARAMS};
@@ -325,31 +325,11 @@ impl Trainer {
         data: &Mnist,
         fusion: Fusion,
     ) -> Result<Self> {
-        config.validate()?;
         let sizes = DataSizes {
             train_images: data.train.len(),
             test_images: data.test.len(),
         };
-        if sizes.train_images == 0 || sizes.test_images == 0 {
-            return Err(Error::Other(
-                "training needs at least one training and one test image".into(),
-            ));
-        }
-        let spec = GraphSpec {
-            noise: config.noise,
-            fusion,
-            ..GraphSpec::new(
-                &config.arch,
-                config.batch,
-                config.loss,
-                AdamConfig::new(config.lr),
-                sizes,
-            )
-        };
-        // The dataset is held on the host as well as in the backend's buffers.
-        let host = (data.train.images.len() + data.test.images.len()) as u64;
-        let spec = crate::sizing::plan(spec, &backend.memory_limits(), host)?;
-        let full = Graph::build_with(&spec)?;
+        let full = Trainer::graph_for(&config, sizes, &backend.memory_limits(), fusion)?;
 
         backend.alloc(&full.buffers).await?;
         for program in [Program::Train, Program::Eval, Program::Decode] {
@@ -383,6 +363,39 @@ impl Trainer {
             collect: false,
             snapshot: None,
         })
+    }
+
+    /// The graph a trainer of `config` builds for data of these sizes on a backend of
+    /// these limits (its evaluation batch fitted to them), without a backend: what per-card
+    /// tuning times before the trainer compiles it.
+    pub fn graph_for(
+        config: &TrainConfig,
+        sizes: DataSizes,
+        limits: &MemoryLimits,
+        fusion: Fusion,
+    ) -> Result<Graph> {
+        config.validate()?;
+        if sizes.train_images == 0 || sizes.test_images == 0 {
+            return Err(Error::Other(
+                "training needs at least one training and one test image".into(),
+            ));
+        }
+        let spec = GraphSpec {
+            noise: config.noise,
+            fusion,
+            ..GraphSpec::new(
+                &config.arch,
+                config.batch,
+                config.loss,
+                AdamConfig::new(config.lr),
+                sizes,
+            )
+        };
+        // The dataset is held on the host as well as in the backend's buffers, a byte a
+        // pixel.
+        let host = ((sizes.train_images + sizes.test_images) * IMAGE_PIXELS) as u64;
+        let spec = crate::sizing::plan(spec, limits, host)?;
+        Graph::build_with(&spec)
     }
 
     pub fn graph(&self) -> &Graph {

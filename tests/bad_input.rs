@@ -457,6 +457,30 @@ fn every_bad_input_is_a_clean_error_that_changes_nothing() {
             &["--steps"],
         ),
         case(&["bench", "--filter", "no such kernel"], &["--filter"]),
+        // The plan and tuning.
+        case(
+            &["profile", "--plan", "--compute-units", "0"],
+            &["--compute-units", "at least 1"],
+        ),
+        case(
+            &["profile", "--plan", "--compute-units", "-3"],
+            &["--compute-units"],
+        ),
+        case(&["profile", "--compute-units", "132"], &["--plan"]),
+        case(
+            &["profile", "--plan", "--steps", "5"],
+            &["--plan", "--steps"],
+        ),
+        case(&["profile", "--plan", "--batch", "0"], &["--batch"]),
+        case(&["tune", "--budget", "0"], &["--budget"]),
+        case(&["tune", "--budget", "nan"], &["--budget"]),
+        case(&["tune", "--batch", "0"], &["--batch"]),
+        case(&["tune", "--batch", "60001"], &["--batch", "60000"]),
+        case(&["tune", "--all", "--model", "conv"], &["--all", "--model"]),
+        case(
+            &["train", "--resume", &run, "--no-tune"],
+            &["--resume", "--no-tune"],
+        ),
         // Outputs: never written over.
         case(&["train", "--out", &p("a-file")], &["--out", "a-file"]),
         case(

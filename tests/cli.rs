@@ -379,6 +379,10 @@ fn resume_equals_uninterrupted(backend: &str) {
         "7",
         "--backend",
         backend,
+        // Two separate runs compared: neither tunes, so that tuning between them (theirs
+        // or another test's) cannot change their kernels. That a resumed run keeps the
+        // variants it was tuned with is tests/tune.rs's.
+        "--no-tune",
     ];
     run_ok(&[&common[..], &["--epochs", "3", "--out", a]].concat());
     run_ok(&[&common[..], &["--epochs", "2", "--out", b]].concat());

@@ -204,6 +204,15 @@ impl Backend for GpuBackend {
         })
     }
 
+    fn variants_chosen(&self, program: &str) -> Option<Vec<(String, &'static str)>> {
+        let p = self.programs.get(program)?;
+        let ops = p.compiled.iter().zip(&p.source.ops);
+        Some(
+            ops.map(|(c, op)| (c.chosen.variant.name(), c.chosen.how(op)))
+                .collect(),
+        )
+    }
+
     fn memory_limits(&self) -> MemoryLimits {
         MemoryLimits {
             per_buffer: self

@@ -25,6 +25,8 @@ use crate::native::plots::{self, Curves};
 use crate::native::progress::{self, EpochBars};
 use crate::native::record::RunRecord;
 use crate::native::rundir::{self, RunDir};
+use crate::native::tuned::Policy;
+use crate::native::tuning::{self, Device};
 use crate::native::{compare, interrupt, roofline};
 use crate::ops::NoiseKind;
 use crate::pictures;
@@ -51,6 +53,7 @@ async fn run_async(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Profile(args) => profile(&args).await,
+        Command::Tune(args) => tuning::tune_command(&args, open_gpu).await,
         Command::Check(args) => check(&args).await,
         Command::Eval(args) => eval(&args).await,
         Command::Plot(args) => plot(&args),
@@ -182,7 +185,11 @@ async fn bench(args: &BenchArgs) -> Result<()> {
         } else {
             (&[64, 128, 256, 1024], 2)
         };
-        for row in crate::bench::train_rows(&gpu, &data, batches, timed).await? {
+        let measured = match args.no_tune {
+            true => Default::default(),
+            false => tuning::saved_measured(&gpu, &mut |l| eprintln!("{l}")),
+        };
+        for row in crate::bench::train_rows(&gpu, &data, batches, timed, &measured).await? {
             if args.json {
                 println!("{}", to_json(&row)?);
             }
@@ -208,10 +215,7 @@ async fn bench(args: &BenchArgs) -> Result<()> {
 }
 
 async fn profile(args: &ProfileArgs) -> Result<()> {
-    let arch = match args.model {
-        ModelKind::Dense => Arch::default_dense(),
-        ModelKind::Conv => Arch::default_conv(),
-    };
+    let arch = tuning::arch_of(args.model);
     if args.steps == 0 {
         return Err(Error::flag("--steps", "must be at least 1"));
     }
@@ -238,6 +242,9 @@ async fn profile(args: &ProfileArgs) -> Result<()> {
             ),
         ));
     }
+    if args.plan {
+        return tuning::plan_command(args, open_gpu).await;
+    }
     if args.plot.is_some() && args.backend == BackendKind::Cpu {
         return Err(Error::flag(
             "--plot",
@@ -252,7 +259,8 @@ async fn profile(args: &ProfileArgs) -> Result<()> {
         BackendKind::Gpu => {
             let gpu = open_gpu().await?;
             let peaks = saved_peaks::saved_or_measured(&gpu, |note| eprintln!("{note}")).await?;
-            (Box::new(GpuBackend::new(gpu)), Some(peaks))
+            let backend = tuning::saved_backend(&gpu, args.no_tune, &mut |l| eprintln!("{l}"));
+            (Box::new(backend), Some(peaks))
         }
         BackendKind::Cpu => (Box::new(cpu_backend()), None),
     };
@@ -313,9 +321,16 @@ fn cpu_backend() -> CpuBackend {
 }
 
 pub async fn make_backend(kind: BackendKind) -> Result<Box<dyn Backend>> {
+    Ok(match open_device(kind).await? {
+        Device::Gpu(gpu) => Box::new(GpuBackend::new(gpu)),
+        Device::Cpu(cpu) => Box::new(cpu),
+    })
+}
+
+async fn open_device(kind: BackendKind) -> Result<Device> {
     Ok(match kind {
-        BackendKind::Gpu => Box::new(GpuBackend::new(open_gpu().await?)),
-        BackendKind::Cpu => Box::new(cpu_backend()),
+        BackendKind::Gpu => Device::Gpu(open_gpu().await?),
+        BackendKind::Cpu => Device::Cpu(cpu_backend()),
     })
 }
 
@@ -327,18 +342,18 @@ struct StartUp {
 
 /// Decodes MNIST on a thread while the device starts, and returns both with the seconds
 /// each took.
-async fn data_and_backend(
+async fn data_and_device(
     data_dir: PathBuf,
     limit: Option<usize>,
     kind: BackendKind,
-) -> Result<(Mnist, Box<dyn Backend>, StartUp)> {
+) -> Result<(Mnist, Device, StartUp)> {
     let loading = std::thread::spawn(move || {
         let started = Instant::now();
         load_mnist(&data_dir, limit).map(|d| (d, started.elapsed().as_secs_f64()))
     });
     let started = Instant::now();
-    let backend = make_backend(kind).await;
-    let device = started.elapsed().as_secs_f64();
+    let device = open_device(kind).await;
+    let device_seconds = started.elapsed().as_secs_f64();
     let data = loading
         .join()
         .map_err(|_| Error::Other("the MNIST loader stopped unexpectedly".into()))?;
@@ -346,9 +361,9 @@ async fn data_and_backend(
     let (data, seconds) = data?;
     let times = StartUp {
         data: seconds,
-        device,
+        device: device_seconds,
     };
-    Ok((data, backend?, times))
+    Ok((data, device?, times))
 }
 
 /// `runs/<model>-<UTC time>`, with a counter if a run in the same second took that name.
@@ -422,6 +437,7 @@ fn plan_new(args: &TrainArgs) -> Result<Plan> {
         config,
         limit: args.limit,
         backend: Some(args.backend.unwrap_or(BackendKind::Gpu)),
+        variants: None,
     };
     let run = RunDir::create_new(&out)?;
     Ok(Plan {
@@ -567,7 +583,32 @@ async fn train(args: &TrainArgs) -> Result<()> {
     interrupt::set_note(resume_note(run.path(), done));
     let data_dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
     let kind = record.backend.unwrap_or(BackendKind::Gpu);
-    let (data, backend, times) = data_and_backend(data_dir, record.limit, kind).await?;
+    let (data, device, times) = data_and_device(data_dir, record.limit, kind).await?;
+    // A new run tunes a new adapter's shapes (or not, with --no-tune); a resumed one runs
+    // the variants it trained with, whatever was tuned since, so that its numbers continue
+    // exactly (a run saved before tuning existed ran the heuristic's).
+    let policy = match (&resume, &record.variants) {
+        (Some(_), Some(names)) => Policy::Fixed(names.clone()),
+        (Some(_), None) => Policy::Off,
+        (None, _) if args.no_tune => Policy::Off,
+        (None, _) => Policy::Tune {
+            budget_seconds: tuning::TRAIN_BUDGET_SECONDS,
+            again: false,
+        },
+    };
+    let tuning_started = Instant::now();
+    let mut say = |line: &str| {
+        if !quiet {
+            println!("{line}");
+        }
+    };
+    let chosen = tuning::trainer_backend(device, &config, &data, &policy, &mut say).await;
+    let (backend, variants) = match &resume {
+        Some(r) => chosen.map_err(|e| checkpoint::blame_saved(&r.checkpoint, e))?,
+        None => chosen?,
+    };
+    let tuning_seconds = tuning_started.elapsed().as_secs_f64();
+    record.variants = variants;
     let backend_name = backend.name();
     let building = Instant::now();
     let trainer = Trainer::new(backend, config.clone(), &data).await;
@@ -640,7 +681,7 @@ async fn train(args: &TrainArgs) -> Result<()> {
         }
         let ready = started.elapsed().as_secs_f64();
         println!(
-            "ready in {ready:.2} s: MNIST {:.2} s decoded while the device started in {:.2} s, then buffers, data upload and pipelines {build_seconds:.2} s",
+            "ready in {ready:.2} s: MNIST {:.2} s decoded while the device started in {:.2} s, then variants {tuning_seconds:.2} s, buffers, data upload and pipelines {build_seconds:.2} s",
             times.data, times.device
         );
     }
@@ -766,13 +807,21 @@ async fn eval(args: &EvalArgs) -> Result<()> {
         None => None,
     };
     // And the file the configuration comes from, for errors about it.
-    let (config, config_path) = match record {
-        Some(r) if r.config.arch == arch => (r.config, &state_path),
-        _ => (TrainConfig::new(arch), &path),
+    // The variants the run trained with, where its record keeps them; else the saved ones.
+    let (config, config_path, policy) = match record {
+        Some(r) if r.config.arch == arch => {
+            let policy = r.variants.map_or(Policy::Saved, Policy::Fixed);
+            (r.config, &state_path, policy)
+        }
+        _ => (TrainConfig::new(arch), &path, Policy::Saved),
     };
     let run = eval_out(args.out.as_deref(), &dir)?;
     let data_dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
-    let (data, backend, _) = data_and_backend(data_dir, None, args.backend).await?;
+    let (data, device, _) = data_and_device(data_dir, None, args.backend).await?;
+    let mut say = |line: &str| eprintln!("{line}");
+    let (backend, _) = tuning::trainer_backend(device, &config, &data, &policy, &mut say)
+        .await
+        .map_err(|e| checkpoint::blame_saved(config_path, e))?;
     let mut trainer = Trainer::new(backend, config.clone(), &data)
         .await
         .map_err(|e| checkpoint::blame_saved(config_path, e))?;
@@ -885,10 +934,17 @@ async fn info(args: &InfoArgs) -> Result<()> {
         );
     }
     println!("pick one with WGPU_ADAPTER_NAME=<part of the name>, WGPU_BACKEND=vulkan|metal|dx12|gl, or WGPU_POWER_PREF=high|low");
-    if args.peak {
-        let gpu = open_gpu().await?;
-        println!();
-        peak(&gpu, false).await?;
+    match open_gpu().await {
+        Ok(gpu) => {
+            println!();
+            print!("{}", tuning::variants_report(&gpu)?);
+            if args.peak {
+                println!();
+                peak(&gpu, false).await?;
+            }
+        }
+        Err(e) if !args.peak => println!("variants: no adapter opened ({e})"),
+        Err(e) => return Err(e),
     }
     Ok(())
 }

@@ -27,8 +27,12 @@ pub enum Command {
     Bench(BenchArgs),
     /// Join our `bench --json` rows with a peer's (torch_peer.py) and show the ratios.
     Compare(CompareArgs),
-    /// Show where a training step's GPU time goes, dispatch by dispatch.
+    /// Show where a training step's GPU time goes, dispatch by dispatch (or, with --plan,
+    /// what each dispatch launches, without running it).
     Profile(ProfileArgs),
+    /// Time every variant of each op shape of a model on this adapter and save the fastest,
+    /// which train, profile and bench then run.
+    Tune(TuneArgs),
     /// Check every kernel entry point and variant on this adapter against the CPU reference.
     Check(CheckArgs),
     /// Evaluate a saved model on the test set and draw its pictures, without training.
@@ -42,6 +46,26 @@ pub struct InfoArgs {
     /// Also measure the chosen adapter's peaks (FMA rate, bandwidth), as `bench --peak`.
     #[arg(long)]
     pub peak: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TuneArgs {
+    #[arg(long, value_enum, default_value_t = ModelKind::Dense)]
+    pub model: ModelKind,
+    #[arg(long, default_value_t = 128, allow_negative_numbers = true)]
+    pub batch: usize,
+    /// Both models at batch 128 and 1024, and the square products bench times.
+    #[arg(long, conflicts_with_all = ["model", "batch"])]
+    pub all: bool,
+    /// Time shapes again that already have a saved choice.
+    #[arg(long)]
+    pub again: bool,
+    /// Stop timing after this many seconds; shapes not reached keep the heuristic.
+    #[arg(long, default_value_t = 60.0, allow_negative_numbers = true)]
+    pub budget: f64,
+    /// One JSON object per op shape instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -105,6 +129,9 @@ pub struct BenchArgs {
     /// Draw the kernels on the card's roofline into this PNG file.
     #[arg(long)]
     pub plot: Option<PathBuf>,
+    /// Train (--train) with the heuristic's variants, not the ones `tune` saved.
+    #[arg(long)]
+    pub no_tune: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -138,6 +165,17 @@ pub struct ProfileArgs {
     /// Draw each dispatch on the card's roofline into this PNG file.
     #[arg(long)]
     pub plot: Option<PathBuf>,
+    /// Run the heuristic's variants, not the ones `tune` saved.
+    #[arg(long)]
+    pub no_tune: bool,
+    /// List each dispatch of one step (entry point, variant, workgroups, invocations,
+    /// workgroup memory, FLOPs, bytes) without timing anything.
+    #[arg(long, conflicts_with_all = ["steps", "plot", "backend", "data_dir"])]
+    pub plan: bool,
+    /// With --plan: the plan a GPU of N compute units would run (the GPU heuristics; no
+    /// adapter needed), e.g. 132 for an H100, 80 for an M-series Max.
+    #[arg(long, requires = "plan", allow_negative_numbers = true)]
+    pub compute_units: Option<i64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -234,7 +272,7 @@ pub struct TrainArgs {
     /// --epochs gives the run's new total.
     #[arg(long, value_name = "DIR", conflicts_with_all = [
         "model", "layers", "channels", "batch", "lr", "loss", "seed", "limit", "noise",
-        "activation", "log_every", "out", "init_from",
+        "activation", "log_every", "out", "init_from", "no_tune",
     ])]
     pub resume: Option<PathBuf>,
     /// Print nothing but errors.
@@ -253,4 +291,7 @@ pub struct TrainArgs {
     /// Start from the weights of a checkpoint saved by an earlier run of the same architecture.
     #[arg(long)]
     pub init_from: Option<PathBuf>,
+    /// Run the heuristic's variants: neither tune on a new adapter nor use what `tune` saved.
+    #[arg(long)]
+    pub no_tune: bool,
 }

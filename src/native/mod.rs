@@ -6,6 +6,7 @@
 //! peaks (`peaks`) and `compare`'s inputs. The core never names this module; it builds
 //! without it for the browser (`--no-default-features`).
 
+pub mod adapter_cache;
 pub mod app;
 pub mod checkpoint;
 pub mod cli;
@@ -18,5 +19,8 @@ pub mod peaks;
 pub mod plots;
 pub mod progress;
 pub mod record;
+pub mod reflect;
 pub mod roofline;
 pub mod rundir;
+pub mod tuned;
+pub mod tuning;

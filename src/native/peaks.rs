@@ -3,12 +3,12 @@
 //! that cannot be read, or peaks no card could have, are a note and a new measurement,
 //! never a failed command.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
+use crate::native::adapter_cache::{self, adapter_key};
 use crate::peaks::{PeakRow, Peaks};
 
 /// Measures the adapter's peaks (`peaks::measure`) and dates them.
@@ -21,39 +21,10 @@ pub async fn measure(gpu: &Arc<Gpu>) -> Result<(Peaks, Vec<PeakRow>)> {
 /// Where saved peaks live: `$XDG_CACHE_HOME/wgsl-autoencoder/peaks.json`, else
 /// `~/.cache/wgsl-autoencoder/peaks.json`.
 pub fn cache_file() -> Option<PathBuf> {
-    Some(crate::native::files::cache_dir()?.join("peaks.json"))
-}
-
-/// Peaks are kept per adapter and per driver version: a new driver may change them.
-pub fn adapter_key(gpu: &Gpu) -> String {
-    let i = gpu.adapter.get_info();
-    format!(
-        "{} | {:?} | {:04x}:{:04x} | {} {}",
-        i.name, i.backend, i.vendor, i.device, i.driver, i.driver_info
-    )
-}
-
-#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
-struct CacheFile {
-    version: u32,
-    adapters: BTreeMap<String, Peaks>,
+    adapter_cache::path("peaks.json")
 }
 
 const CACHE_VERSION: u32 = 1;
-
-/// The saved peaks file, or why it cannot be used. A missing file is an empty one.
-fn read_cache(path: &Path) -> std::result::Result<CacheFile, String> {
-    let text = match crate::native::files::read_regular_text(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(CacheFile::default()),
-        Err(e) => return Err(e.to_string()),
-    };
-    let file: CacheFile = serde_json::from_str(&text).map_err(|e| format!("not JSON ({e})"))?;
-    if file.version != CACHE_VERSION {
-        return Err(format!("version {} is not {CACHE_VERSION}", file.version));
-    }
-    Ok(file)
-}
 
 /// Saved peaks and the notes worth telling the user (a corrupt file, which is ignored).
 pub struct Saved {
@@ -72,7 +43,7 @@ pub fn load(gpu: &Gpu) -> Saved {
             notes: vec!["no cache folder (neither XDG_CACHE_HOME nor HOME is set)".into()],
         };
     };
-    match read_cache(&path) {
+    match adapter_cache::read::<Peaks>(&path, CACHE_VERSION) {
         Ok(mut file) => {
             let peaks = file.adapters.remove(&adapter_key(gpu));
             match peaks.as_ref().map(Peaks::check) {
@@ -105,18 +76,7 @@ pub fn save(gpu: &Gpu, peaks: &Peaks) -> Result<(PathBuf, Vec<String>)> {
     let path = cache_file().ok_or_else(|| {
         Error::Other("no cache folder to save peaks in: set XDG_CACHE_HOME or HOME".into())
     })?;
-    let mut notes = Vec::new();
-    let mut file = read_cache(&path).unwrap_or_else(|why| {
-        notes.push(format!("replacing {}: {why}", path.display()));
-        CacheFile::default()
-    });
-    file.version = CACHE_VERSION;
-    file.adapters.insert(adapter_key(gpu), peaks.clone());
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
-    let text = serde_json::to_string_pretty(&file).map_err(|e| Error::Other(e.to_string()))?;
-    crate::native::files::write_atomically(&path, text.as_bytes())?;
+    let notes = adapter_cache::update(&path, CACHE_VERSION, adapter_key(gpu), |_| peaks.clone())?;
     Ok((path, notes))
 }
 

@@ -23,6 +23,12 @@ pub struct RunRecord {
     /// otherwise, so that its numbers continue exactly.
     #[serde(default)]
     pub backend: Option<BackendKind>,
+    /// The kernel variants it trained with on the GPU, by op shape (`tune::Names`; empty
+    /// with `--no-tune`): a resumed run runs the same, whatever was tuned since, so that
+    /// its numbers continue exactly. Absent for runs saved before tuning existed, which
+    /// ran the heuristic's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variants: Option<crate::tune::Names>,
 }
 
 impl RunRecord {
@@ -75,6 +81,7 @@ mod tests {
     #[test]
     fn a_record_reads_back_as_it_was_saved() {
         let record = RunRecord {
+            variants: None,
             config: TrainConfig {
                 noise: Some(NoiseKind::Mask { p: 0.25 }),
                 log_every: Some(7),

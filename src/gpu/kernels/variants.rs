@@ -76,10 +76,24 @@ pub struct Chosen {
     pub source: Source,
 }
 
+impl Chosen {
+    /// Where it came from as reports show it: `only` for an op with one variant (there
+    /// was nothing to choose), else forced, measured or guessed.
+    pub fn how(&self, op: &Op) -> &'static str {
+        match variants(op).len() {
+            1 => "only",
+            _ => self.source.name(),
+        }
+    }
+}
+
 /// Variants measured fastest on one adapter, by op (entry point and sizes): what per-card
-/// tuning fills, and what overrides the heuristic wherever it has an answer.
+/// tuning fills, and what overrides the heuristic wherever it has an answer. A choice is
+/// kept by the variant's name (`Variant::name`, unique among an op's variants), so that
+/// choices saved in a file come back without knowing every kind of variant; a name that
+/// is not among the op's variants is no answer.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Measured(HashMap<String, Variant>);
+pub struct Measured(HashMap<String, String>);
 
 impl Measured {
     /// The key an op is measured under: its entry point and named sizes, so that every op
@@ -90,11 +104,17 @@ impl Measured {
     }
 
     pub fn insert(&mut self, op: &Op, variant: Variant) {
-        self.0.insert(Measured::key(op), variant);
+        self.0.insert(Measured::key(op), variant.name());
+    }
+
+    /// A choice by an op shape's key and the variant's name, as saved.
+    pub fn insert_named(&mut self, key: String, name: String) {
+        self.0.insert(key, name);
     }
 
     pub fn get(&self, op: &Op) -> Option<Variant> {
-        self.0.get(&Measured::key(op)).copied()
+        let name = self.0.get(&Measured::key(op))?;
+        variants(op).into_iter().find(|v| &v.name() == name)
     }
 }
 
