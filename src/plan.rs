@@ -88,7 +88,9 @@ pub struct Row {
 }
 
 /// The dispatches of one step of `ops` on an adapter of this kind, with `measured`
-/// choices where it has them, against `units` compute units where they are known.
+/// choices where it has them, against `units` compute units where they are known. A
+/// batch split's fold is a dispatch of its own, right after its op's, with the partial
+/// sums' additions as its FLOPs and their reads as its bytes.
 pub fn rows(
     ops: &[Op],
     measured: &Measured,
@@ -96,15 +98,20 @@ pub fn rows(
     units: Option<usize>,
     footprint: &mut dyn FnMut(&Launch) -> Result<Footprint>,
 ) -> Result<Vec<Row>> {
-    ops.iter()
-        .enumerate()
-        .map(|(index, op)| {
-            let chosen = choose(op, None, measured, device);
-            let l = launch(op, chosen.variant)?;
+    let mut rows: Vec<Row> = Vec::with_capacity(ops.len());
+    for op in ops {
+        let chosen = choose(op, None, measured, device);
+        let l = launch(op, chosen.variant)?;
+        let mut dispatches = vec![(l.clone(), op.flops(), op.bytes())];
+        if let (Some(fold), Some(fold_launch)) = (&l.fold, l.fold_launch()) {
+            let partials = fold.partials as f64;
+            dispatches.push((fold_launch, partials, 4.0 * partials));
+        }
+        for (l, flops, bytes) in dispatches {
             let f = footprint(&l)?;
             let workgroups: u64 = l.grid.iter().map(|&g| u64::from(g)).product();
-            Ok(Row {
-                index,
+            rows.push(Row {
+                index: rows.len(),
                 op: op.entry().to_string(),
                 entry: l.entry.to_string(),
                 variant: chosen.variant.name(),
@@ -113,13 +120,14 @@ pub fn rows(
                 workgroups,
                 invocations: f.invocations,
                 workgroup_bytes: f.workgroup_bytes,
-                flops: op.flops(),
-                bytes: op.bytes(),
+                flops,
+                bytes,
                 per_unit: units.map(|u| workgroups as f64 / u as f64),
-                occupancy: units.map(|u| Occupancy::of(op.flops(), op.bytes(), workgroups, u)),
-            })
-        })
-        .collect()
+                occupancy: units.map(|u| Occupancy::of(flops, bytes, workgroups, u)),
+            });
+        }
+    }
+    Ok(rows)
 }
 
 /// The dispatches of real work that leave compute units idle.

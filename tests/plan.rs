@@ -55,11 +55,18 @@ fn a_row_per_dispatch_whose_workgroups_cover_its_outputs() {
             for device in [Parallelism::Wide, Parallelism::Narrow] {
                 let ops = graph(arch.clone(), batch).train;
                 let rows = plan_of(&ops, device);
-                assert_eq!(rows.len(), ops.len(), "{} at {batch}", arch.name());
-                for (row, op) in rows.iter().zip(&ops) {
-                    let what = format!("{} at {batch}: {} {}", arch.name(), row.entry, row.shape);
+                // Each op's dispatch, then its fold where a batch split has one.
+                let mut expected = Vec::new();
+                for op in &ops {
                     let l =
                         launch(op, choose(op, None, &Measured::default(), device).variant).unwrap();
+                    let fold = l.fold_launch();
+                    expected.push((op, l, false));
+                    expected.extend(fold.map(|f| (op, f, true)));
+                }
+                assert_eq!(rows.len(), expected.len(), "{} at {batch}", arch.name());
+                for (row, (op, l, is_fold)) in rows.iter().zip(&expected) {
+                    let what = format!("{} at {batch}: {} {}", arch.name(), row.entry, row.shape);
                     assert_eq!(row.entry, l.entry, "{what}");
                     let groups: u64 = l.grid.iter().map(|&g| u64::from(g)).product();
                     assert_eq!(row.workgroups, groups, "{what}");
@@ -70,6 +77,9 @@ fn a_row_per_dispatch_whose_workgroups_cover_its_outputs() {
                         row.invocations
                     );
                     assert!(row.workgroup_bytes <= 16384, "{what}");
+                    if *is_fold {
+                        continue;
+                    }
                     let outputs = op
                         .bindings()
                         .iter()
@@ -88,6 +98,34 @@ fn a_row_per_dispatch_whose_workgroups_cover_its_outputs() {
             }
         }
     }
+}
+
+/// The first conv layer's weight gradient has 16·1·3 = 48 weight rows: on a GPU it is
+/// split over the batch (then folded) to fill the units; on a CPU adapter, whose few
+/// cores the 48 rows already keep busy, it is not.
+#[test]
+fn the_first_convs_weight_gradient_is_split_over_the_batch_on_a_gpu_only() {
+    let ops = graph(Arch::default_conv(), 128).train;
+    let find = |device| -> Vec<Row> {
+        plan_of(&ops, device)
+            .into_iter()
+            .filter(|r| r.op == "conv2d_backward_params")
+            .collect()
+    };
+    let wide = find(Parallelism::Wide);
+    let entries: Vec<&str> = wide.iter().map(|r| r.entry.as_str()).collect();
+    assert_eq!(
+        entries,
+        ["conv2d_backward_params_split", "conv2d_fold_params"]
+    );
+    assert!(wide[0].workgroups >= 2 * H100_UNITS as u64, "{wide:?}");
+    assert_eq!(wide[1].occupancy, Some(plan::Occupancy::Small), "{wide:?}");
+    let narrow = find(Parallelism::Narrow);
+    assert_eq!(narrow.len(), 1, "{narrow:?}");
+    assert_eq!(
+        (narrow[0].entry.as_str(), narrow[0].workgroups),
+        ("conv2d_backward_params", 48)
+    );
 }
 
 #[test]

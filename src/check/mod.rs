@@ -11,7 +11,6 @@
 //!   give the same: any NaN but the poison, the same infinity.
 
 pub mod launches;
-pub mod occupancy;
 pub mod run;
 pub mod tables;
 
