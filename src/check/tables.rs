@@ -353,14 +353,25 @@ fn loss_shapes(more: &[(usize, usize)]) -> Vec<((usize, usize), bool)> {
     plain.chain([((3, 7), true)]).collect()
 }
 
-fn loss_label(loss: LossKind, (rows, cols): (usize, usize), edges: bool) -> String {
+fn loss_label(loss: LossKind, (rows, cols): (usize, usize), edges: bool, summed: bool) -> String {
     let edges = if edges { " with y = 0 and 1" } else { "" };
-    format!("{loss:?} {rows}x{cols}{edges}")
+    let summed = if summed { " summed" } else { "" };
+    format!("{loss:?}{summed} {rows}x{cols}{edges}")
+}
+
+/// Each loss, the mean and the per-image sum (a VAE's).
+fn loss_kinds() -> [(LossKind, bool); 4] {
+    [
+        (LossKind::Mse, false),
+        (LossKind::Bce, false),
+        (LossKind::Mse, true),
+        (LossKind::Bce, true),
+    ]
 }
 
 pub fn loss_forward() -> Vec<Case> {
     let mut cases = Vec::new();
-    for loss in [LossKind::Mse, LossKind::Bce] {
+    for (loss, summed) in loss_kinds() {
         for (i, ((rows, cols), edges)) in loss_shapes(&[]).into_iter().enumerate() {
             let len = rows * cols;
             let (y, t) = predictions_and_targets(len, 10 * i as u64, edges);
@@ -373,6 +384,7 @@ pub fn loss_forward() -> Vec<Case> {
                 total: v[3],
                 rows,
                 cols,
+                summed,
             });
             // The running total starts from a value the kernel must add to, not overwrite.
             let init = vec![y, t, vec![0], words(&[1.25])];
@@ -382,7 +394,7 @@ pub fn loss_forward() -> Vec<Case> {
                 rtol: 1e-5,
             };
             cases.push(Case::given(
-                loss_label(loss, (rows, cols), edges),
+                loss_label(loss, (rows, cols), edges, summed),
                 op,
                 init,
                 tol,
@@ -394,7 +406,7 @@ pub fn loss_forward() -> Vec<Case> {
 
 pub fn loss_backward() -> Vec<Case> {
     let mut cases = Vec::new();
-    for loss in [LossKind::Mse, LossKind::Bce] {
+    for (loss, summed) in loss_kinds() {
         for (i, ((rows, cols), edges)) in loss_shapes(&[]).into_iter().enumerate() {
             let len = rows * cols;
             let (y, t) = predictions_and_targets(len, 10 * i as u64, edges);
@@ -406,10 +418,11 @@ pub fn loss_backward() -> Vec<Case> {
                 dy: v[2],
                 rows,
                 cols,
+                summed,
             });
             let init = vec![y, t, vec![0; len]];
             cases.push(Case::given(
-                loss_label(loss, (rows, cols), edges),
+                loss_label(loss, (rows, cols), edges, summed),
                 op,
                 init,
                 TIGHT,
@@ -423,7 +436,7 @@ pub fn loss_backward() -> Vec<Case> {
 /// chunks, the last one partial), adding to running totals that are not zero.
 pub fn loss_sigmoid_backward() -> Vec<Case> {
     let mut cases = Vec::new();
-    for loss in [LossKind::Mse, LossKind::Bce] {
+    for (loss, summed) in loss_kinds() {
         for (i, ((rows, cols), edges)) in loss_shapes(&[(1000, 784)]).into_iter().enumerate() {
             let len = rows * cols;
             let groups = crate::ops::loss_totals(len);
@@ -437,6 +450,7 @@ pub fn loss_sigmoid_backward() -> Vec<Case> {
                 totals: v[3],
                 rows,
                 cols,
+                summed,
             });
             let init = vec![y, t, vec![0; len], random(groups, 7, 0.0, 2.0)];
             // Each total sums at most 1024 terms in a tree, against an f64 sum.
@@ -445,7 +459,7 @@ pub fn loss_sigmoid_backward() -> Vec<Case> {
                 rtol: 1e-5,
             };
             cases.push(Case::given(
-                loss_label(loss, (rows, cols), edges),
+                loss_label(loss, (rows, cols), edges, summed),
                 op,
                 init,
                 tol,

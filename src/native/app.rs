@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::gpu::context::{checks_from_env, AdapterRequest, GpuOptions, PipelineStore};
 use crate::gpu::{Gpu, GpuBackend};
 use crate::model::Graph;
-use crate::model::{Arch, DEFAULT_CHANNELS, DEFAULT_LAYERS};
+use crate::model::{Arch, DEFAULT_CHANNELS, DEFAULT_LAYERS, DEFAULT_VAE_LAYERS};
 use crate::native::checkpoint;
 use crate::native::cli::{
     BackendKind, BenchArgs, CheckArgs, Cli, Command, EvalArgs, InfoArgs, ModelKind, PlotArgs,
@@ -26,7 +26,7 @@ use crate::native::progress::{self, EpochBars};
 use crate::native::record::RunRecord;
 use crate::native::rundir::{self, RunDir};
 use crate::native::{compare, interrupt, roofline};
-use crate::ops::NoiseKind;
+use crate::ops::{LossKind, NoiseKind};
 use crate::pictures;
 use crate::train::{EpochMetrics, Snapshot, TrainConfig, TrainState, Trainer};
 
@@ -210,6 +210,7 @@ async fn profile(args: &ProfileArgs) -> Result<()> {
     let arch = match args.model {
         ModelKind::Dense => Arch::default_dense(),
         ModelKind::Conv => Arch::default_conv(),
+        ModelKind::Vae => Arch::vae(DEFAULT_VAE_LAYERS.to_vec()),
     };
     if args.steps == 0 {
         return Err(Error::flag("--steps", "must be at least 1"));
@@ -286,9 +287,14 @@ async fn profile(args: &ProfileArgs) -> Result<()> {
 /// The architecture the flags give, refusing a size flag of the other model.
 pub fn arch_from(args: &TrainArgs) -> Result<Arch> {
     let arch = match (args.model, &args.layers, &args.channels) {
-        (ModelKind::Dense, _, Some(_)) => Err(Error::flag(
+        (ModelKind::Dense | ModelKind::Vae, _, Some(_)) => Err(Error::flag(
             "--channels",
-            "applies only to --model conv; the dense model's sizes are --layers",
+            "applies only to --model conv; the dense models' sizes are --layers",
+        )),
+        (ModelKind::Vae, layers, None) => Ok(Arch::vae(
+            layers
+                .clone()
+                .unwrap_or_else(|| DEFAULT_VAE_LAYERS.to_vec()),
         )),
         (ModelKind::Conv, Some(_), _) => Err(Error::flag(
             "--layers",
@@ -304,6 +310,15 @@ pub fn arch_from(args: &TrainArgs) -> Result<Arch> {
         )),
     };
     Ok(arch?.with_activation(args.activation.into()))
+}
+
+/// `--loss`, by default MSE, or BCE for a VAE (the negative ELBO's reconstruction term).
+fn loss_from(args: &TrainArgs) -> LossKind {
+    match (args.loss, args.model) {
+        (Some(loss), _) => loss.into(),
+        (None, ModelKind::Vae) => LossKind::Bce,
+        (None, _) => LossKind::Mse,
+    }
 }
 
 /// The CPU reference, its size check weighing the memory free on this machine.
@@ -390,10 +405,12 @@ fn plan_new(args: &TrainArgs) -> Result<Plan> {
         epochs: args.epochs.unwrap_or(DEFAULT_EPOCHS),
         batch: args.batch,
         lr: args.lr,
-        loss: args.loss.into(),
+        loss: loss_from(args),
         seed: args.seed,
         noise,
         log_every: args.log_every,
+        beta: args.beta,
+        l1: args.l1,
         ..TrainConfig::new(arch_from(args)?)
     };
     // Flags first: a typo should not cost a data load or a device start.
@@ -779,7 +796,8 @@ async fn eval(args: &EvalArgs) -> Result<()> {
     let flat = checkpoint::load(&path, trainer.graph())?;
     trainer.set_params(&flat)?;
     let started = Instant::now();
-    let (mse, bce) = trainer.evaluate().await?;
+    let e = trainer.evaluate().await?;
+    let (mse, bce) = (e.mse, e.bce);
     let noise = config
         .noise
         .map(|n| {
@@ -800,6 +818,17 @@ async fn eval(args: &EvalArgs) -> Result<()> {
         "test mse {mse:.6}  test bce {bce:.6}  on {} test images{noise}  {:.2} s",
         data.test.len(),
         started.elapsed().as_secs_f64()
+    );
+    if let Some((loss, recon, kl)) = e.elbo(config.beta) {
+        println!(
+            "test loss {loss:.4} nats per image (reconstruction {recon:.4} + β {} × KL {kl:.4}), one ε per image",
+            config.beta
+        );
+    }
+    println!(
+        "codes: mean |code| {:.4}, {:.1}% near zero",
+        e.code_mean,
+        100.0 * e.code_near_zero
     );
     let history = match dir.join("metrics.jsonl").is_file() {
         true => MetricsLog::read(&dir.join("metrics.jsonl"))?,

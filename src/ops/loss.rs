@@ -1,5 +1,7 @@
 //! The loss family: MSE and BCE over a (rows, cols) batch, value and gradient. Both are
-//! means over every element, as PyTorch's `MSELoss()` and `BCELoss()`.
+//! means over every element, as PyTorch's `MSELoss()` and `BCELoss()`, or, `summed`,
+//! sums over each row averaged over the rows (`reduction='sum'` over the batch, divided
+//! by its size): a variational autoencoder's reconstruction term, in nats per image.
 
 use super::{OpDef, Slot, View};
 
@@ -20,7 +22,8 @@ impl LossKind {
     }
 }
 
-// y (R,C), t (R,C) -> loss (1), total (1) += loss·R
+// y (R,C), t (R,C) -> loss (1), total (1) += loss·R (loss: the mean, or summed the mean
+// row's sum)
 #[derive(Clone, Debug, PartialEq)]
 pub struct LossForward {
     pub loss: LossKind,
@@ -31,6 +34,8 @@ pub struct LossForward {
     pub total: View,
     pub rows: usize,
     pub cols: usize,
+    /// Summed over each row, averaged over the rows, instead of averaged over every element.
+    pub summed: bool,
 }
 
 impl OpDef for LossForward {
@@ -78,6 +83,8 @@ pub struct LossBackward {
     pub dy: View,
     pub rows: usize,
     pub cols: usize,
+    /// As `LossForward::summed`.
+    pub summed: bool,
 }
 
 impl OpDef for LossBackward {
@@ -134,6 +141,8 @@ pub struct LossSigmoidBackward {
     pub totals: View,
     pub rows: usize,
     pub cols: usize,
+    /// As `LossForward::summed`: each chunk then adds its terms undivided.
+    pub summed: bool,
 }
 
 impl OpDef for LossSigmoidBackward {
