@@ -256,6 +256,42 @@ mod tests {
     }
 
     #[test]
+    fn a_vae_fuses_its_heads_with_the_sampling() {
+        let seq = Arch::vae(vec![400, 20]).sequential();
+        let relu = Activation::Relu;
+        let p = plan(&seq, Fusion::Fused);
+        assert_eq!(
+            p.stages,
+            [
+                Stage::LinearAct {
+                    linear: 0,
+                    act: relu,
+                    below: Below::Plain
+                },
+                Stage::LinearReparam {
+                    linear: 2,
+                    below: Below::Act(relu)
+                },
+                Stage::LinearAct {
+                    linear: 4,
+                    act: relu,
+                    below: Below::Plain
+                },
+                Stage::LinearAct {
+                    linear: 6,
+                    act: Activation::Sigmoid,
+                    below: Below::Act(relu)
+                },
+            ]
+        );
+        assert_eq!(p.code, 1, "the code is the sample");
+        assert!(p.loss_through_sigmoid);
+        let unfused = plan(&seq, Fusion::Unfused);
+        assert_eq!(unfused.stages[3], Stage::Single(3));
+        assert_eq!(unfused.code, 3);
+    }
+
+    #[test]
     fn the_conv_model_fuses_conv_activation_and_pool() {
         let seq = Arch::default_conv().sequential();
         let p = plan(&seq, Fusion::Fused);

@@ -311,6 +311,24 @@ mod tests {
                 ("6.bias".to_string(), vec![784]),
             ]
         );
+        // A VAE's heads are one Linear of twice the latent width; the sampling (module 3)
+        // has no parameters.
+        let vae = names(Arch::vae(vec![10, 3]));
+        let shapes: Vec<(&str, Vec<usize>)> =
+            vae.iter().map(|(n, s)| (n.as_str(), s.clone())).collect();
+        assert_eq!(
+            shapes,
+            [
+                ("0.weight", vec![10, 784]),
+                ("0.bias", vec![10]),
+                ("2.weight", vec![6, 10]),
+                ("2.bias", vec![6]),
+                ("4.weight", vec![10, 3]),
+                ("4.bias", vec![10]),
+                ("6.weight", vec![784, 10]),
+                ("6.bias", vec![784]),
+            ]
+        );
         let conv = names(Arch::conv(vec![4]));
         assert_eq!(
             conv,
