@@ -57,7 +57,7 @@ impl OpDef for LossForward {
     }
 
     fn dims(&self) -> Vec<(&'static str, usize)> {
-        vec![("rows", self.rows), ("cols", self.cols)]
+        loss_dims(self.rows, self.cols, self.summed)
     }
 
     /// A difference, a square and a sum (MSE), or two logs and a blend (BCE).
@@ -105,7 +105,7 @@ impl OpDef for LossBackward {
     }
 
     fn dims(&self) -> Vec<(&'static str, usize)> {
-        vec![("rows", self.rows), ("cols", self.cols)]
+        loss_dims(self.rows, self.cols, self.summed)
     }
 
     fn flops(&self) -> f64 {
@@ -115,6 +115,16 @@ impl OpDef for LossBackward {
     fn set_rows(&mut self, rows: usize) {
         self.rows = rows;
     }
+}
+
+/// A loss op's sizes, with `summed` where the loss is a per-image sum (a VAE's), so that
+/// benchmark rows tell the two apart.
+fn loss_dims(rows: usize, cols: usize, summed: bool) -> Vec<(&'static str, usize)> {
+    let mut dims = vec![("rows", rows), ("cols", cols)];
+    if summed {
+        dims.push(("summed", 1));
+    }
+    dims
 }
 
 /// Elements of y whose loss one workgroup of the fused loss adds up, into a running total
@@ -164,7 +174,7 @@ impl OpDef for LossSigmoidBackward {
     }
 
     fn dims(&self) -> Vec<(&'static str, usize)> {
-        vec![("rows", self.rows), ("cols", self.cols)]
+        loss_dims(self.rows, self.cols, self.summed)
     }
 
     /// The loss's value and gradient terms, and the Sigmoid's derivative.
