@@ -312,6 +312,15 @@ pub fn arch_from(args: &TrainArgs) -> Result<Arch> {
     Ok(arch?.with_activation(args.activation.into()))
 }
 
+/// The training loss's name as the progress, the epoch lines and loss.png show it: a VAE's
+/// is the negative ELBO, per image.
+fn shown_loss(config: &TrainConfig) -> &'static str {
+    match config.arch.is_variational() {
+        true => "-elbo",
+        false => config.loss.name(),
+    }
+}
+
 /// `--loss`, by default MSE, or BCE for a VAE (the negative ELBO's reconstruction term).
 fn loss_from(args: &TrainArgs) -> LossKind {
     match (args.loss, args.model) {
@@ -621,7 +630,7 @@ async fn train(args: &TrainArgs) -> Result<()> {
     // The record saves the logging interval the run uses, so that a resumed run keeps it.
     record.config.log_every = Some(trainer.log_every());
     let record_json = record.to_json()?;
-    let loss_name = config.loss.name();
+    let loss_name = shown_loss(&config);
     if !quiet {
         let params: usize = trainer.graph().params.iter().map(|p| p.value.len).sum();
         let noise = config
@@ -671,6 +680,16 @@ async fn train(args: &TrainArgs) -> Result<()> {
                 "epoch {:>3}/{}  train {loss_name} {:.6}  test mse {:.6}  test bce {:.6}  {:.2} s  {:.0} img/s  eval {:.2} s",
                 m.epoch, config.epochs, m.train_loss, m.test_mse, m.test_bce, m.seconds, m.images_per_second, m.eval_seconds
             );
+            if let (Some(loss), Some(recon), Some(kl)) = (m.test_loss, m.test_recon, m.test_kl) {
+                println!("           test loss {loss:.4} nats per image = reconstruction {recon:.4} + β × KL {kl:.4}");
+            }
+            if config.l1 > 0.0 {
+                let (mean, zero) = (m.code_mean.unwrap_or(0.0), m.code_near_zero.unwrap_or(0.0));
+                println!(
+                    "           codes: mean |code| {mean:.4}, {:.1}% near zero",
+                    100.0 * zero
+                );
+            }
         }
         let state = trainer.state().await?;
         interrupt::saving(|| {
@@ -686,7 +705,14 @@ async fn train(args: &TrainArgs) -> Result<()> {
     if !quiet {
         let dir = run.path().display();
         println!("metrics: {}", log.path().display());
-        println!("pictures: {dir}/loss.png, reconstructions.png, latent.png, interpolation.png");
+        let prior = match (config.arch.is_variational(), trainer.graph().code_len) {
+            (true, 2) => ", samples.png, manifold.png",
+            (true, _) => ", samples.png",
+            (false, _) => "",
+        };
+        println!(
+            "pictures: {dir}/loss.png, reconstructions.png, latent.png, interpolation.png{prior}"
+        );
         println!("weights: {dir}/model.safetensors (PyTorch state_dict names)");
         println!(
             "to train on: wgsl-autoencoder train --resume {dir} --epochs N (a total above {})",
@@ -703,7 +729,7 @@ async fn draw_pictures(
     history: &[EpochMetrics],
     shot: &Snapshot,
 ) -> Result<()> {
-    let loss_name = trainer.config().loss.name();
+    let loss_name = shown_loss(trainer.config());
     if !history.is_empty() {
         let curves = [Curves {
             label: dir.display().to_string(),
@@ -722,7 +748,31 @@ async fn draw_pictures(
         .iter()
         .map(|&(a, b)| (shot.labels[a], shot.labels[b]))
         .collect();
-    plots::interpolation(&dir.join("interpolation.png"), &labels, &images)
+    plots::interpolation(&dir.join("interpolation.png"), &labels, &images)?;
+    if trainer.graph().arch.is_variational() {
+        draw_prior_pictures(trainer, dir).await?;
+    }
+    Ok(())
+}
+
+/// A VAE's `samples.png` (decoded from z ~ N(0, I), drawn from `--seed`) and, with a 2-D
+/// latent, `manifold.png` (decoded over the Gaussian's quantiles, as Keras' example).
+async fn draw_prior_pictures(trainer: &mut Trainer, dir: &Path) -> Result<()> {
+    let latent = trainer.graph().code_len;
+    let seed = trainer.config().seed;
+    let images = trainer
+        .decode(&pictures::prior_samples(seed, latent))
+        .await?;
+    let title = format!("Decoded from z ~ N(0, I), {latent}-D, seed {seed}");
+    let side = pictures::SAMPLES_SIDE;
+    plots::digit_grid(&dir.join("samples.png"), &title, &images, side)?;
+    if latent == 2 {
+        let images = trainer.decode(&pictures::manifold_codes()).await?;
+        let title = "Decoded over the latent's quantiles 0.05 … 0.95 (z₁ →, z₂ ↑)";
+        let side = pictures::MANIFOLD_SIDE;
+        plots::digit_grid(&dir.join("manifold.png"), title, &images, side)?;
+    }
+    Ok(())
 }
 
 /// The folder and the checkpoint `eval` reads: a run folder's model.safetensors (or its
