@@ -33,6 +33,7 @@ fn kl_term(mu: f32, logvar: f32, s: f32) -> f32 {
 }
 
 // h (R,2L), b (2L), key (2) -> z (R,L), mu (R,L), totals (⌈R·L/256⌉) += the KL terms
+#[allow(clippy::too_many_arguments)]
 pub fn reparam_kl_forward(
     latent: usize,
     batch_start: usize,
