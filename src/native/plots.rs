@@ -131,6 +131,15 @@ pub fn loss(path: &Path, runs: &[Curves], train_loss_name: &str) -> Result<()> {
         .max()
         .unwrap_or(1)
         .max(1) as f64;
+    // A VAE's losses (nats per image) and its test MSE (per pixel) lie decades apart:
+    // the legend goes between them, off the curves.
+    let vae = runs
+        .iter()
+        .any(|r| r.epochs.iter().any(|m| m.test_kl.is_some()));
+    let legend_at = match vae {
+        true => SeriesLabelPosition::MiddleRight,
+        false => SeriesLabelPosition::UpperRight,
+    };
     picture(path, (900, 560), |area| {
         let e = |e| draw_error(path, e);
         let mut chart = ChartBuilder::on(area)
@@ -235,7 +244,7 @@ pub fn loss(path: &Path, runs: &[Curves], train_loss_name: &str) -> Result<()> {
             .background_style(WHITE.mix(0.9))
             .border_style(BLACK)
             .label_font((FONT, 15))
-            .position(SeriesLabelPosition::UpperRight)
+            .position(legend_at)
             .draw()
             .map_err(e)
     })
