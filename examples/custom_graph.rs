@@ -62,6 +62,7 @@ fn graph(b: &[BufferSpec]) -> Vec<Op> {
             total: v(9),
             rows: N,
             cols: OUTPUTS,
+            summed: false,
         }),
     ]
 }

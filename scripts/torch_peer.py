@@ -173,12 +173,34 @@ def op_fn(op, d, act_name):
         }[op]
     if op in ("mse_sigmoid_backward", "bce_sigmoid_backward"):
         # What autograd runs for loss(sigmoid(z)): the loss, its backward, the Sigmoid's.
+        # `summed` (a VAE's): reduction='sum', over the batch's size.
         y, t = rand(d["rows"], d["cols"], lo=0.01, hi=0.99), rand(d["rows"], d["cols"], lo=0, hi=1)
         g = torch.ones((), device=dev)
+        red, name = (2, "sum") if d.get("summed") else (1, "mean")
         if op == "mse_sigmoid_backward":
-            return lambda: (F.mse_loss(y, t), aten.sigmoid_backward(aten.mse_loss_backward(g, y, t, 1), y))
-        return lambda: (F.binary_cross_entropy(y, t),
-                        aten.sigmoid_backward(aten.binary_cross_entropy_backward(g, y, t, None, 1), y))
+            return lambda: (F.mse_loss(y, t, reduction=name) / d["rows"],
+                            aten.sigmoid_backward(aten.mse_loss_backward(g, y, t, red), y))
+        return lambda: (F.binary_cross_entropy(y, t, reduction=name) / d["rows"],
+                        aten.sigmoid_backward(aten.binary_cross_entropy_backward(g, y, t, None, red), y))
+    if op in ("reparam_kl_forward", "reparam_kl_backward"):
+        # A VAE's heads (their bias added: addmm adds it in PyTorch) to z and the KL term,
+        # and the heads' gradient as autograd computes it from the saved eps and std.
+        rows, L = d["rows"], d["latent"]
+        h = rand(rows, 2 * L)
+        if op == "reparam_kl_forward":
+            def forward():
+                mu, logvar = h[:, :L], h[:, L:]
+                std = torch.exp(0.5 * logvar)
+                z = mu + std * torch.randn_like(std)
+                return z, -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+            return forward
+        mu, logvar = h[:, :L], h[:, L:]
+        std, eps, dz = torch.exp(0.5 * logvar), torch.randn(rows, L, device=dev), rand(rows, L)
+        return lambda: torch.cat([dz + mu / rows, 0.5 * dz * eps * std + 0.5 * (logvar.exp() - 1) / rows], 1)
+    if op == "l1_backward":
+        # Keras' activity_regularizer's gradient, the code a ReLU's output, added to dy.
+        a, dy = torch.relu(rand(d["rows"], d["cols"])), rand(d["rows"], d["cols"])
+        return lambda: dy + 1e-5 / d["rows"] * torch.sign(a) * (a > 0)
     if op == "adam_update":
         param = torch.nn.Parameter(rand(d["len"]))
         param.grad = rand(d["len"])

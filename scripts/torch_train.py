@@ -1,8 +1,17 @@
 """The same training run in PyTorch, for side-by-side loss curves.
 
-    python3 scripts/torch_train.py --model dense|conv [--layers 100,200,30 | --channels 16,8]
+    python3 scripts/torch_train.py --model dense|conv|vae [--layers 100,200,30 | --channels 16,8]
         [--activation relu|tanh] [--epochs 5] [--seed 0] [--batch 128] [--limit N]
-        [--log-every STEPS] [--out DIR]
+        [--beta 1] [--l1 LAMBDA] [--log-every STEPS] [--out DIR]
+
+A VAE (`--model vae`, `--layers 400,20` by default) trains on the per-image negative
+ELBO, the BCE summed over pixels plus beta times the KL term, averaged over the batch; its
+eps comes from torch.randn on a generator of its own (seeded `--seed` + 1), so that the
+weights and shuffles stay those of the one seeded `--seed`. Its test loss takes one eps
+per test image, as PyTorch's example does, and metrics.jsonl gains test_loss, test_recon
+and test_kl. `--l1 LAMBDA` adds LAMBDA * sum |code| per image to any model's loss (Keras'
+activity_regularizer). Every model's line has code_mean and code_near_zero: the test
+codes' (a VAE's mu) mean magnitude and the fraction below 1e-3.
 
 `wgsl-autoencoder train --seed S` draws its initial weights and its per-epoch shuffles
 exactly as this script does after `torch.manual_seed(S)`: the same nn.Sequential
@@ -24,10 +33,12 @@ import time
 import torch
 import torch.nn.functional as F
 
-from torch_models import DATA_DIR, HIDDEN, as_input, build, log_every, mnist_images
+from torch_models import DATA_DIR, HIDDEN, as_input, build, code_index, log_every, mnist_images, sampling
 
 p = argparse.ArgumentParser()
-p.add_argument("--model", choices=["dense", "conv"], default="dense")
+p.add_argument("--model", choices=["dense", "conv", "vae"], default="dense")
+p.add_argument("--beta", type=float, default=1.0, help="a VAE's KL weight")
+p.add_argument("--l1", type=float, default=0.0, help="L1 penalty on the code's activations")
 p.add_argument("--layers", default=None, help="dense encoder widths, e.g. 100,200,30")
 p.add_argument("--channels", default=None, help="conv encoder channels, e.g. 16,8")
 p.add_argument("--activation", choices=sorted(HIDDEN), default="relu")
@@ -54,8 +65,29 @@ torch.backends.cudnn.allow_tf32 = False
 train = mnist_images("train-images-idx3-ubyte.gz", a.data_dir)[: a.limit].to(dev)
 test = mnist_images("t10k-images-idx3-ubyte.gz", a.data_dir).to(dev)
 torch.manual_seed(a.seed)
-sizes = a.layers if a.model == "dense" else a.channels
-model = build(a.model, [int(v) for v in sizes.split(",")] if sizes else None, a.activation).to(dev)
+sizes = a.layers if a.model in ("dense", "vae") else a.channels
+arch = [int(v) for v in sizes.split(",")] if sizes else None
+eps_gen = torch.Generator(device=dev).manual_seed(a.seed + 1)
+model = build(a.model, arch, a.activation, eps_gen).to(dev)
+default_arch = {"dense": [100, 200, 30], "vae": [400, 20], "conv": [16, 8]}[a.model]
+code_at = code_index(model, a.model, arch or default_arch)
+vae = sampling(model)
+NEAR_ZERO = 1e-3
+
+
+def losses(x):
+    """(loss, output, code) of a batch: the mean MSE (an autoencoder), or the per-image
+    negative ELBO (a VAE), plus the L1 penalty on the code if asked for."""
+    code = model[: code_at + 1](x)
+    y = model[code_at + 1 :](code)
+    if vae is not None:
+        recon = F.binary_cross_entropy(y, x, reduction="sum") / len(x)
+        loss = recon + a.beta * vae.kl().sum() / len(x)
+    else:
+        loss = F.mse_loss(y, x)
+    if a.l1 > 0:
+        loss = loss + a.l1 * code.abs().sum() / len(x)
+    return loss, y, code
 opt = torch.optim.Adam(model.parameters(), a.lr)
 n = len(train)
 every = a.log_every or log_every(-(-n // a.batch))
@@ -66,7 +98,7 @@ for epoch in range(1, a.epochs + 1):
     for step, i in enumerate(range(0, n, a.batch), 1):
         x = as_input(a.model, train[order[i:i + a.batch]])
         opt.zero_grad()
-        loss = F.mse_loss(model(x), x)
+        loss, _, _ = losses(x)
         loss.backward()
         opt.step()
         total += loss.item() * len(x)
@@ -79,12 +111,19 @@ for epoch in range(1, a.epochs + 1):
     start = time.perf_counter()
     with torch.no_grad():
         x = as_input(a.model, test)
-        y = model(x)
+        _, y, code = losses(x)
         mse, bce = F.mse_loss(y, x).item(), F.binary_cross_entropy(y, x).item()
+        code = vae.mu if vae is not None else code
+        extra = {"code_mean": code.abs().mean().item(), "code_near_zero": (code.abs() < NEAR_ZERO).float().mean().item()}
+        if vae is not None:
+            recon, kl = bce * 784, vae.kl().mean().item()
+            extra = {"test_loss": recon + a.beta * kl, "test_recon": recon, "test_kl": kl, **extra}
     eval_seconds = time.perf_counter() - start
-    print(f"epoch {epoch:>3}/{a.epochs}  train mse {total / n:.6f}  test mse {mse:.6f}  test bce {bce:.6f}  {seconds:.2f} s", flush=True)
+    name = "loss" if vae is not None else "mse"
+    shown = f"  test loss {extra['test_loss']:.4f}" if vae is not None else ""
+    print(f"epoch {epoch:>3}/{a.epochs}  train {name} {total / n:.6f}  test mse {mse:.6f}  test bce {bce:.6f}{shown}  {seconds:.2f} s", flush=True)
     if log:
         line = {"epoch": epoch, "train_loss": total / n, "test_mse": mse, "test_bce": bce, "seconds": seconds,
-                "images_per_second": n / seconds, "eval_seconds": eval_seconds, "interval_loss": intervals}
+                "images_per_second": n / seconds, "eval_seconds": eval_seconds, "interval_loss": intervals, **extra}
         log.write(json.dumps(line) + "\n")
         log.flush()

@@ -8,8 +8,8 @@
 struct Params {
     len: u32,   // elements in y and t
     rows: u32,  // samples in the batch: the weight of this batch in the running total
-    cols: u32,  // elements per sample (the fused entry points)
-    _pad0: u32,
+    cols: u32,  // elements per sample
+    summed: u32, // 1: each row's sum averaged over the rows (a VAE's term), not the mean
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -41,6 +41,12 @@ fn squared_error(yv: f32, tv: f32) -> f32 {
     return d * d;
 }
 
+// What the sum of the loss terms is divided by: every element (the mean), or, summed,
+// the rows (each row's sum, averaged over the batch).
+fn denominator() -> f32 {
+    return select(f32(p.len), f32(p.rows), p.summed != 0u);
+}
+
 // Sums this invocation's strided share, then the workgroup's shares (workgroup_sum, in
 // common.wgsl). `bce` picks the term; it is uniform, so the branch costs nothing.
 fn reduce_mean(lid: u32, bce: bool) {
@@ -54,7 +60,7 @@ fn reduce_mean(lid: u32, bce: bool) {
     }
     let sum = workgroup_sum(lid, acc);
     if (lid == 0u) {
-        let mean = sum / f32(p.len);
+        let mean = sum / denominator();
         value[0] = mean;
         total[0] += mean * f32(p.rows);
     }
@@ -72,7 +78,7 @@ fn bce_forward(@builtin(local_invocation_id) lid: vec3<u32>) {
     reduce_mean(lid.x, true);
 }
 
-// y (L), t (L) -> dy (L) = 2·(y − t) / L
+// y (L), t (L) -> dy (L) = 2·(y − t) / L (summed: / rows)
 @compute @workgroup_size(WG)
 fn mse_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat_index(gid, nwg);
@@ -82,7 +88,8 @@ fn mse_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     dy[i] = loss_grad(y[i], t[i], false);
 }
 
-// y (L), t (L) -> dy (L) = (y − t) / max(y·(1 − y), 1e-12) / L, as PyTorch's BCELoss.
+// y (L), t (L) -> dy (L) = (y − t) / max(y·(1 − y), 1e-12) / L, as PyTorch's BCELoss
+// (summed: / rows).
 @compute @workgroup_size(WG)
 fn bce_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat_index(gid, nwg);
@@ -96,17 +103,18 @@ fn bce_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
 // own total (mirrors ops::LOSS_CHUNK).
 const LOSS_CHUNK: u32 = 256u;
 
-// The gradient of the mean loss over `len` elements at one element, as the backward
-// entry points above compute it.
+// The gradient of the loss (mean, or summed) at one element, as the backward entry
+// points above compute it.
 fn loss_grad(yv: f32, tv: f32, bce: bool) -> f32 {
     if (bce) {
-        return (yv - tv) / max(yv * (1.0 - yv), 1e-12) / f32(p.len);
+        return (yv - tv) / max(yv * (1.0 - yv), 1e-12) / denominator();
     }
-    return 2.0 * (yv - tv) / f32(p.len);
+    return 2.0 * (yv - tv) / denominator();
 }
 
-// Chunk `g`: dz through the Sigmoid, and the chunk's loss terms / cols added to total g
-// (the totals sum to mean · rows, as the one-workgroup forward's total does).
+// Chunk `g`: dz through the Sigmoid, and the chunk's loss terms / cols (summed: the terms
+// themselves) added to total g: the totals sum to loss · rows, as the one-workgroup
+// forward's total does.
 fn loss_sigmoid_chunk(lid: u32, g: u32, bce: bool) {
     var acc = 0.0;
     let end = min((g + 1u) * LOSS_CHUNK, p.len);
@@ -122,7 +130,7 @@ fn loss_sigmoid_chunk(lid: u32, g: u32, bce: bool) {
     }
     let sum = workgroup_sum(lid, acc);
     if (lid == 0u) {
-        totals[g] += sum / f32(p.cols);
+        totals[g] += select(sum / f32(p.cols), sum, p.summed != 0u);
     }
 }
 

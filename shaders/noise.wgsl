@@ -21,21 +21,10 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 @group(0) @binding(4) var<uniform> step: Step;
 
-// Chris Wellons' lowbias32: a bijection of u32 with good avalanche.
-fn lowbias32(v: u32) -> u32 {
-    var h = v;
-    h ^= h >> 16u;
-    h *= 0x7feb352du;
-    h ^= h >> 15u;
-    h *= 0x846ca68bu;
-    h ^= h >> 16u;
-    return h;
-}
-
-// Word j (0 or 1) of the draw for element `counter` of stream key[1] under seed key[0].
+// Word j (0 or 1) of the draw for element `counter` of stream key[1] under seed key[0]
+// (counter_draw, in the counter_rng part).
 fn draw(counter: u32, j: u32) -> u32 {
-    let inner = lowbias32(counter * 2u + j);
-    return lowbias32(lowbias32(inner ^ key[1]) ^ key[0]);
+    return counter_draw(key[0], key[1], counter, j);
 }
 
 // A value the compiler cannot see through: `v` unchanged, since p.zero is 0 at run time.

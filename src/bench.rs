@@ -167,17 +167,25 @@ pub fn with_variants(op: Op) -> Vec<Case> {
         .collect()
 }
 
-/// Every op of both autoencoders (fused and unfused, trained with either loss, and
-/// evaluated) at a batch size, once per entry point and size, each on buffers of its own:
+/// Every op of the autoencoders (fused and unfused, trained with either loss, and
+/// evaluated; the VAE and a sparse model too) at a batch size, once per entry point and size, each on buffers of its own:
 /// the fused kernels beside the ones they replace.
 pub fn model_ops(batch: usize) -> Result<Vec<Op>> {
     let mut seen = BTreeSet::new();
     let mut ops = Vec::new();
-    for arch in [Arch::default_dense(), Arch::default_conv()] {
-        for (loss, fusion) in [LossKind::Mse, LossKind::Bce]
-            .into_iter()
-            .flat_map(|l| [(l, Fusion::Fused), (l, Fusion::Unfused)])
-        {
+    // Both autoencoders with either loss, the VAE (its loss is BCE's), and a sparse
+    // dense model (`--l1`), each fused and unfused.
+    let vae = Arch::vae(crate::model::DEFAULT_VAE_LAYERS.to_vec());
+    let models = [
+        (Arch::default_dense(), LossKind::Mse, 0.0),
+        (Arch::default_dense(), LossKind::Bce, 0.0),
+        (Arch::default_conv(), LossKind::Mse, 0.0),
+        (Arch::default_conv(), LossKind::Bce, 0.0),
+        (vae, LossKind::Bce, 0.0),
+        (Arch::default_dense(), LossKind::Mse, 1e-5),
+    ];
+    for (arch, loss, l1) in models {
+        for fusion in [Fusion::Fused, Fusion::Unfused] {
             // A dataset of a few batches: the gather reads only its own rows anyway.
             let sizes = DataSizes {
                 train_images: 4 * batch,
@@ -185,6 +193,7 @@ pub fn model_ops(batch: usize) -> Result<Vec<Op>> {
             };
             let spec = GraphSpec {
                 fusion,
+                l1,
                 ..GraphSpec::new(&arch, batch, loss, AdamConfig::new(1e-3), sizes)
             };
             let graph = Graph::build_with(&spec)?;

@@ -1,6 +1,7 @@
 //! The data behind a run's pictures, computed the same in the terminal and in the browser:
 //! which test digits the reconstructions show, the latent space's projection onto two
-//! axes, and the codes interpolated between digits. Drawing them is the shell's
+//! axes, the codes interpolated between digits, and a VAE's codes drawn from its prior
+//! (`samples.png`) and laid over its Gaussian's quantiles (`manifold.png`). Drawing them is the shell's
 //! (`native::plots` writes PNG files).
 
 use crate::train::Snapshot;
@@ -10,6 +11,89 @@ pub const PER_CLASS: usize = 3;
 /// Pairs of digits, and codes along the line between each pair, the interpolation shows.
 pub const PAIRS: usize = 8;
 pub const STEPS: usize = 10;
+
+/// `samples.png` shows this many digits a side, decoded from z ~ N(0, I).
+pub const SAMPLES_SIDE: usize = 8;
+/// `manifold.png` shows this many digits a side, over a 2-D latent's quantiles.
+pub const MANIFOLD_SIDE: usize = 15;
+/// The counter generator's stream the prior's samples are drawn from, apart from the
+/// training epochs' (1, 2, …) and the test set's (`u32::MAX`).
+pub const SAMPLE_STREAM: u32 = u32::MAX - 1;
+
+/// `SAMPLES_SIDE`² codes of `latent` standard normals each, drawn from `seed` by the
+/// counter-based generator ε comes from (the same on every backend and in the browser).
+pub fn prior_samples(seed: u64, latent: usize) -> Vec<f32> {
+    let key = [(seed ^ (seed >> 32)) as u32, SAMPLE_STREAM];
+    let count = SAMPLES_SIDE * SAMPLES_SIDE * latent;
+    (0..count as u32)
+        .map(|i| crate::cpu::latent::standard_normal(&key, i))
+        .collect()
+}
+
+/// The codes of `manifold.png`, as Keras' VAE example lays them out: a
+/// `MANIFOLD_SIDE`² grid of 2-D codes at the standard normal's quantiles of
+/// 0.05, …, 0.95, row by row from the top, the first coordinate growing to the right and
+/// the second upwards.
+pub fn manifold_codes() -> Vec<f32> {
+    let n = MANIFOLD_SIDE;
+    let quantile = |i: usize| inverse_normal_cdf(0.05 + 0.9 * i as f64 / (n - 1) as f64) as f32;
+    let mut codes = Vec::with_capacity(2 * n * n);
+    for row in 0..n {
+        for col in 0..n {
+            codes.extend([quantile(col), quantile(n - 1 - row)]);
+        }
+    }
+    codes
+}
+
+/// The standard normal's quantile function Φ⁻¹(p) for p in (0, 1), by Acklam's rational
+/// approximation (relative error below 1.2e-9), which is all a picture's axis needs.
+pub fn inverse_normal_cdf(p: f64) -> f64 {
+    const A: [f64; 6] = [
+        -3.969683028665376e1,
+        2.209460984245205e2,
+        -2.759285104469687e2,
+        1.383_577_518_672_69e2,
+        -3.066479806614716e1,
+        2.506628277459239,
+    ];
+    const B: [f64; 5] = [
+        -5.447609879822406e1,
+        1.615858368580409e2,
+        -1.556989798598866e2,
+        6.680131188771972e1,
+        -1.328068155288572e1,
+    ];
+    const C: [f64; 6] = [
+        -7.784894002430293e-3,
+        -3.223964580411365e-1,
+        -2.400758277161838,
+        -2.549732539343734,
+        4.374664141464968,
+        2.938163982698783,
+    ];
+    const D: [f64; 4] = [
+        7.784695709041462e-3,
+        3.224671290700398e-1,
+        2.445134137142996,
+        3.754408661907416,
+    ];
+    let tail = |q: f64| {
+        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
+            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
+    };
+    const LOW: f64 = 0.02425;
+    if p < LOW {
+        tail((-2.0 * p.ln()).sqrt())
+    } else if p > 1.0 - LOW {
+        -tail((-2.0 * (1.0 - p).ln()).sqrt())
+    } else {
+        let q = p - 0.5;
+        let r = q * q;
+        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
+            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
+    }
+}
 
 /// The first `PER_CLASS` images of each digit among `labels`, by class.
 pub fn examples(labels: &[u8], available: usize) -> Vec<usize> {
@@ -231,5 +315,37 @@ mod tests {
             examples(&labels, labels.len()),
             [1, 4, 2, 3, 0, 5, 6, 7, 8, 9, 10]
         );
+    }
+
+    #[test]
+    fn quantiles_are_the_standard_normal_s() {
+        assert!(inverse_normal_cdf(0.5).abs() < 1e-12);
+        for (p, z) in [
+            (0.975, 1.959963984540054),
+            (0.05, -1.6448536269514729),
+            (0.001, -3.090232306167813),
+        ] {
+            let got = inverse_normal_cdf(p);
+            assert!(
+                (got - z).abs() < 1e-8 * z.abs(),
+                "Φ⁻¹({p}) = {got}, not {z}"
+            );
+            assert!((inverse_normal_cdf(1.0 - p) + got).abs() < 1e-8 * z.abs());
+        }
+    }
+
+    #[test]
+    fn the_manifold_runs_over_the_quantiles_and_the_samples_follow_the_seed() {
+        let codes = manifold_codes();
+        assert_eq!(codes.len(), 2 * MANIFOLD_SIDE * MANIFOLD_SIDE);
+        let q05 = inverse_normal_cdf(0.05) as f32;
+        // Top left: the lowest first coordinate and the highest second.
+        assert_eq!(&codes[..2], &[q05, -q05]);
+        let last = codes.len() - 2;
+        assert_eq!(&codes[last..], &[-q05, q05]);
+        let a = prior_samples(0, 20);
+        assert_eq!(a.len(), SAMPLES_SIDE * SAMPLES_SIDE * 20);
+        assert_eq!(a, prior_samples(0, 20));
+        assert_ne!(a, prior_samples(1, 20));
     }
 }

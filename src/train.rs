@@ -30,6 +30,17 @@ pub struct TrainConfig {
     /// from the data's size; see `default_log_every`). A run saves the value it used.
     #[serde(default)]
     pub log_every: Option<usize>,
+    /// The weight β of a VAE's KL term (`--beta`, 1 by default).
+    #[serde(default = "default_beta")]
+    pub beta: f32,
+    /// The L1 penalty's weight λ on the code's activations (`--l1`; 0: none), as Keras'
+    /// `activity_regularizer`: λ·Σ|code| per image joins the loss.
+    #[serde(default)]
+    pub l1: f32,
+}
+
+fn default_beta() -> f32 {
+    1.0
 }
 
 /// The most epochs a run may ask for: far beyond any real run, and small enough that
@@ -38,17 +49,23 @@ pub const MAX_EPOCHS: usize = 1_000_000;
 
 impl TrainConfig {
     /// `arch` trained as the command line trains it by default: 5 epochs, batch 128, Adam
-    /// at 1e-3, MSE, seed 0, no noise.
+    /// at 1e-3, MSE (a VAE: BCE, its negative ELBO's), seed 0, no noise.
     pub fn new(arch: Arch) -> TrainConfig {
+        let loss = match arch.is_variational() {
+            true => LossKind::Bce,
+            false => LossKind::Mse,
+        };
         TrainConfig {
             arch,
             epochs: 5,
             batch: 128,
             lr: 1e-3,
-            loss: LossKind::Mse,
+            loss,
             seed: 0,
             noise: None,
             log_every: None,
+            beta: 1.0,
+            l1: 0.0,
         }
     }
 
@@ -71,6 +88,21 @@ impl TrainConfig {
         }
         if self.log_every == Some(0) {
             return Some(("log_every", "must be at least 1 step".into()));
+        }
+        if !(self.beta.is_finite() && self.beta >= 0.0) {
+            return Some(("beta", format!("{}: must be a number ≥ 0", self.beta)));
+        }
+        if !(self.l1.is_finite() && self.l1 >= 0.0) {
+            return Some(("l1", format!("{}: must be a number ≥ 0", self.l1)));
+        }
+        if self.arch.is_variational() && self.loss != LossKind::Bce {
+            return Some((
+                "loss",
+                format!(
+                    "{}: a variational model's loss is the negative ELBO, whose reconstruction term is the BCE summed over pixels; use --loss bce",
+                    self.loss.name()
+                ),
+            ));
         }
         None
     }
@@ -101,6 +133,45 @@ pub struct EpochMetrics {
     /// logging interval within the epoch.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub interval_loss: Vec<[f64; 2]>,
+    /// A VAE's test loss, the negative ELBO per image in nats (one ε per test image), and
+    /// its two terms: the BCE summed over pixels and the KL term.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_loss: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_recon: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_kl: Option<f64>,
+    /// The test set's codes (a VAE's μ): their mean absolute value, and the fraction of
+    /// them below `NEAR_ZERO` in magnitude (how sparse the code is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_mean: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_near_zero: Option<f64>,
+}
+
+/// A code whose magnitude is below this counts as near zero in `code_near_zero`.
+pub const NEAR_ZERO: f32 = 1e-3;
+
+/// Running sums over the test set's codes: Σ|c|, the count near zero, the count.
+#[derive(Clone, Copy, Debug, Default)]
+struct CodeStats {
+    magnitude: f64,
+    near_zero: usize,
+    count: usize,
+}
+
+impl CodeStats {
+    fn add(&mut self, codes: &[f32]) {
+        self.magnitude += codes.iter().map(|c| c.abs() as f64).sum::<f64>();
+        self.near_zero += codes.iter().filter(|c| c.abs() < NEAR_ZERO).count();
+        self.count += codes.len();
+    }
+
+    /// (mean |code|, fraction near zero).
+    fn means(&self) -> (f64, f64) {
+        let n = self.count.max(1) as f64;
+        (self.magnitude / n, self.near_zero as f64 / n)
+    }
 }
 
 /// No loss this program computes goes above this: MSE stays within 1, and BCE's logs are
@@ -130,7 +201,31 @@ impl EpochMetrics {
                 shown(v)
             )),
         };
-        loss("train_loss", self.train_loss)?;
+        // Per-image sums (a VAE's negative ELBO, with an L1 penalty) are not bounded by
+        // the per-pixel losses' 100: any finite value at least 0.
+        let nats = |name: &str, v: f64| match v.is_finite() && v >= 0.0 {
+            true => Ok(()),
+            false => Err(format!(
+                "{name} {} is not a loss (finite, at least 0)",
+                shown(v)
+            )),
+        };
+        nats("train_loss", self.train_loss)?;
+        for (name, v) in [
+            ("test_loss", self.test_loss),
+            ("test_recon", self.test_recon),
+            ("test_kl", self.test_kl),
+            ("code_mean", self.code_mean),
+        ] {
+            if let Some(v) = v {
+                nats(name, v)?;
+            }
+        }
+        if let Some(v) = self.code_near_zero {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(format!("code_near_zero {} is not a fraction", shown(v)));
+            }
+        }
         loss("test_mse", self.test_mse)?;
         loss("test_bce", self.test_bce)?;
         time("seconds", self.seconds)?;
@@ -144,7 +239,7 @@ impl EpochMetrics {
                     shown(at)
                 ));
             }
-            loss("interval_loss", value)?;
+            nats("interval_loss", value)?;
         }
         Ok(())
     }
@@ -273,6 +368,27 @@ struct EvalRun {
     done: usize,
     seconds: f64,
     snapshot: Option<Snapshot>,
+    codes: CodeStats,
+}
+
+/// An evaluation's figures: MSE and BCE per pixel, a VAE's KL per image, and the codes'.
+#[derive(Clone, Copy, Debug)]
+pub struct Evaluation {
+    pub mse: f64,
+    pub bce: f64,
+    pub kl: Option<f64>,
+    /// Mean |code| and the fraction near zero.
+    pub code_mean: f64,
+    pub code_near_zero: f64,
+}
+
+impl Evaluation {
+    /// A VAE's (negative ELBO, reconstruction, KL) per image, in nats, at this β.
+    pub fn elbo(&self, beta: f32) -> Option<(f64, f64, f64)> {
+        let kl = self.kl?;
+        let recon = self.bce * IMAGE_PIXELS as f64;
+        Some((recon + beta as f64 * kl, recon, kl))
+    }
 }
 
 /// What the trainer is in the middle of.
@@ -383,6 +499,8 @@ impl Trainer {
         let spec = GraphSpec {
             noise: config.noise,
             fusion,
+            beta: config.beta,
+            l1: config.l1,
             ..GraphSpec::new(
                 &config.arch,
                 config.batch,
@@ -555,7 +673,7 @@ impl Trainer {
         };
         let order = self.rng.randperm(self.train_images);
         self.backend.write(self.full.slots.train_perm, 0, &order)?;
-        self.write_noise_key(self.epoch as u32)?;
+        self.write_key(self.epoch as u32)?;
         let steps = self.steps(batch, 0, images, true);
         self.backend
             .run(Program::Train.name(), Some(batch), &steps)
@@ -577,8 +695,23 @@ impl Trainer {
         self.backend.write_f32(buf, 0, &vec![0.0; len])
     }
 
-    fn write_noise_key(&mut self, stream: u32) -> Result<()> {
-        if let Some(key) = self.full.slots.noise_key {
+    /// The sum of what the training loss adds up, since the epoch began: the loss's
+    /// totals, β times the KL's, λ times the code's Σ|a|.
+    async fn read_train_sum(&mut self) -> Result<f64> {
+        let s = self.full.slots;
+        let mut sum = self.read_scalar(s.loss_total).await?;
+        if let Some(kl) = s.kl_total {
+            sum += self.config.beta as f64 * self.read_scalar(kl).await?;
+        }
+        if let Some(l1) = s.l1_total {
+            sum += self.config.l1 as f64 * self.read_scalar(l1).await?;
+        }
+        Ok(sum)
+    }
+
+    /// The counter generator's key: the seed, and the stream (the epoch, or the test set's).
+    fn write_key(&mut self, stream: u32) -> Result<()> {
+        if let Some(key) = self.full.slots.key {
             let seed = (self.config.seed ^ (self.config.seed >> 32)) as u32;
             self.backend.write(key, 0, &[seed, stream])?;
         }
@@ -622,8 +755,14 @@ impl Trainer {
         let epoch = self.epoch + 1;
         let order = self.rng.randperm(self.train_images);
         self.backend.write(self.full.slots.train_perm, 0, &order)?;
-        self.zero(self.full.slots.loss_total)?;
-        self.write_noise_key(epoch as u32)?;
+        let s = self.full.slots;
+        for total in [Some(s.loss_total), s.kl_total, s.l1_total]
+            .into_iter()
+            .flatten()
+        {
+            self.zero(total)?;
+        }
+        self.write_key(epoch as u32)?;
         Ok(EpochRun {
             epoch,
             steps: 0,
@@ -643,7 +782,7 @@ impl Trainer {
         let started = Instant::now();
         self.run_range(Program::Train, run.images, count).await?;
         // Reading the total waits for the device, so the time covers all the work.
-        run.sum = self.read_scalar(self.full.slots.loss_total).await?;
+        run.sum = self.read_train_sum().await?;
         let seconds = started.elapsed().as_secs_f64();
         run.seconds += seconds;
         run.images += count;
@@ -683,7 +822,10 @@ impl Trainer {
         let s = self.full.slots;
         self.backend.write_f32(s.eval_mse_total, 0, &[0.0])?;
         self.backend.write_f32(s.eval_bce_total, 0, &[0.0])?;
-        self.write_noise_key(EVAL_STREAM)?;
+        if let Some(kl) = s.eval_kl_total {
+            self.zero(kl)?;
+        }
+        self.write_key(EVAL_STREAM)?;
         let code_len = self.full.code_len;
         let snapshot = self.collect.then(|| Snapshot {
             codes: Vec::with_capacity(self.test_images * code_len),
@@ -698,13 +840,14 @@ impl Trainer {
             done: 0,
             seconds: 0.0,
             snapshot,
+            codes: CodeStats::default(),
         })
     }
 
     /// Evaluates the next batch of the test set; after the last, the epoch's metrics.
     async fn eval_chunk(&mut self, mut eval: EvalRun) -> Result<Advance> {
         let total = self.test_images;
-        let Some((test_mse, test_bce)) = self.eval_batch(&mut eval).await? else {
+        let Some(e) = self.eval_batch(&mut eval).await? else {
             let done = eval.done;
             self.phase = Phase::Evaluating(eval);
             return Ok(Advance::Progress(Progress::Eval { done, total }));
@@ -712,9 +855,11 @@ impl Trainer {
         let Some(run) = eval.trained else {
             return Err(Error::Other("an evaluation without its epoch".into()));
         };
+        let elbo = e.elbo(self.config.beta);
         // Weights can grow past what the forward pass can hold while the training loss
         // still read finite: the test loss is guarded too.
-        if let Some(value) = [test_mse, test_bce].into_iter().find(|v| !v.is_finite()) {
+        let guarded = [e.mse, e.bce, e.kl.unwrap_or(0.0)];
+        if let Some(value) = guarded.into_iter().find(|v| !v.is_finite()) {
             return Err(Error::Diverged {
                 value,
                 epoch: run.epoch,
@@ -726,25 +871,31 @@ impl Trainer {
         Ok(Advance::EpochDone(EpochMetrics {
             epoch: run.epoch,
             train_loss: run.sum / self.train_images as f64,
-            test_mse,
-            test_bce,
+            test_mse: e.mse,
+            test_bce: e.bce,
             seconds: run.seconds,
             images_per_second: self.train_images as f64 / run.seconds,
             eval_seconds: eval.seconds,
             interval_loss: run.interval_loss,
+            test_loss: elbo.map(|t| t.0),
+            test_recon: elbo.map(|t| t.1),
+            test_kl: elbo.map(|t| t.2),
+            code_mean: Some(e.code_mean),
+            code_near_zero: Some(e.code_near_zero),
         }))
     }
 
-    /// Runs the next evaluation batch, keeping what the pictures need; after the last,
-    /// the mean MSE and BCE over the test set, against the clean images.
-    async fn eval_batch(&mut self, eval: &mut EvalRun) -> Result<Option<(f64, f64)>> {
+    /// Runs the next evaluation batch, keeping what the pictures need and the codes'
+    /// statistics; after the last, the test set's figures, against the clean images.
+    async fn eval_batch(&mut self, eval: &mut EvalRun) -> Result<Option<Evaluation>> {
         let s = self.full.slots;
         let (rows, total, code_len) = (self.full.eval_rows, self.test_images, self.full.code_len);
         let started = Instant::now();
         let count = rows.min(total - eval.done);
         self.run_range(Program::Eval, eval.done, count).await?;
+        let codes = self.read_view(s.eval_code, count * code_len).await?;
+        eval.codes.add(&codes);
         if let Some(shot) = eval.snapshot.as_mut() {
-            let codes = self.read_view(s.eval_code, count * code_len).await?;
             shot.codes.extend(codes);
             if eval.done == 0 {
                 let pixels = count * IMAGE_PIXELS;
@@ -757,26 +908,35 @@ impl Trainer {
         }
         eval.done += count;
         if eval.done < total {
-            // Waits for the batch, so that its time is its own and the progress true.
-            self.backend.finish().await?;
             eval.seconds += started.elapsed().as_secs_f64();
             return Ok(None);
         }
         let n = total as f64;
         let mse = self.read_scalar(s.eval_mse_total).await? / n;
         let bce = self.read_scalar(s.eval_bce_total).await? / n;
+        let kl = match s.eval_kl_total {
+            Some(kl) => Some(self.read_scalar(kl).await? / n),
+            None => None,
+        };
         eval.seconds += started.elapsed().as_secs_f64();
         self.snapshot = eval.snapshot.take();
-        Ok(Some((mse, bce)))
+        let (code_mean, code_near_zero) = eval.codes.means();
+        Ok(Some(Evaluation {
+            mse,
+            bce,
+            kl,
+            code_mean,
+            code_near_zero,
+        }))
     }
 
-    /// Mean MSE and BCE over the test set, against the clean images, between epochs.
-    pub async fn evaluate(&mut self) -> Result<(f64, f64)> {
+    /// The test set's figures (see `Evaluation`), against the clean images, between epochs.
+    pub async fn evaluate(&mut self) -> Result<Evaluation> {
         self.require_idle("evaluating on its own")?;
         let mut eval = self.begin_eval(None)?;
         loop {
-            if let Some(losses) = self.eval_batch(&mut eval).await? {
-                return Ok(losses);
+            if let Some(e) = self.eval_batch(&mut eval).await? {
+                return Ok(e);
             }
         }
     }
@@ -827,7 +987,7 @@ impl Trainer {
             self.full.code_len,
         );
         let (mut codes, mut rebuilt) = (Vec::new(), Vec::new());
-        self.write_noise_key(EVAL_STREAM)?;
+        self.write_key(EVAL_STREAM)?;
         for chunk in images.chunks(rows * IMAGE_PIXELS) {
             let count = chunk.len() / IMAGE_PIXELS;
             let words = count * IMAGE_PIXELS / 4;
@@ -845,7 +1005,7 @@ impl Trainer {
             rebuilt.extend(self.read_view(s.eval_output, count * IMAGE_PIXELS).await?);
         }
         if let Some(epoch) = training {
-            self.write_noise_key(epoch as u32)?;
+            self.write_key(epoch as u32)?;
         }
         Ok((codes, rebuilt))
     }

@@ -412,6 +412,23 @@ fn every_bad_input_is_a_clean_error_that_changes_nothing() {
         case(&["train", "--noise", "gaussian:-1"], &["--noise"]),
         case(&["train", "--noise", "mask:0"], &["--noise"]),
         case(&["train", "--noise", "salt:0.1"], &["--noise", "salt"]),
+        // A VAE's loss is the negative ELBO; β and λ are weights of at least 0; the conv
+        // model's pooled code takes no L1 penalty.
+        case(
+            &["train", "--model", "vae", "--loss", "mse"],
+            &["--loss", "ELBO"],
+        ),
+        case(&["train", "--model", "vae", "--beta", "-1"], &["--beta"]),
+        case(&["train", "--model", "vae", "--beta", "nan"], &["--beta"]),
+        case(&["train", "--l1", "-0.1"], &["--l1"]),
+        case(
+            &["train", "--model", "conv", "--l1", "1e-3"],
+            &["--l1", "max-pool"],
+        ),
+        case(
+            &["train", "--model", "vae", "--channels", "4"],
+            &["--channels"],
+        ),
         case(&["train", "--noise", "gaussian"], &["--noise"]),
         case(&["train", "--model", "rnn"], &["--model"]),
         // Sizes, before anything is allocated, naming the flag that made them too big.

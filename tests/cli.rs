@@ -362,13 +362,15 @@ fn tensors(path: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>
 /// number (the losses of each logging interval too) and every weight must be the same
 /// bits. The resumed run is given no `--backend`: it keeps the one it was started with.
 fn resume_equals_uninterrupted(backend: &str) {
+    resume_equals_uninterrupted_for(backend, &["--layers", "32,8"]);
+}
+
+/// The same for the model `model` gives (its flags).
+fn resume_equals_uninterrupted_for(backend: &str, model: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("straight"), dir.path().join("resumed"));
     let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
-    let common = [
-        "train",
-        "--layers",
-        "32,8",
+    let rest = [
         "--limit",
         "300",
         "--batch",
@@ -384,6 +386,7 @@ fn resume_equals_uninterrupted(backend: &str) {
         // variants it was tuned with is tests/tune.rs's.
         "--no-tune",
     ];
+    let common = [&["train"][..], model, &rest[..]].concat();
     run_ok(&[&common[..], &["--epochs", "3", "--out", a]].concat());
     run_ok(&[&common[..], &["--epochs", "2", "--out", b]].concat());
     let stdout = run_ok(&["train", "--resume", b, "--epochs", "3"]);
@@ -410,6 +413,9 @@ fn resume_equals_uninterrupted(backend: &str) {
             "test_mse",
             "test_bce",
             "interval_loss",
+            "test_loss",
+            "test_kl",
+            "code_mean",
         ] {
             assert_eq!(s[key], r[key], "{backend}: {key} differs after resuming");
         }
@@ -430,6 +436,17 @@ fn resumed_training_equals_uninterrupted_training_on_the_gpu() {
 #[test]
 fn resumed_training_equals_uninterrupted_training_on_the_cpu() {
     resume_equals_uninterrupted("cpu");
+}
+
+/// A VAE with an L1 penalty, denoising: ε, drawn from the key and the batch's place in the
+/// epoch, is drawn again the same after resuming, and the KL's and L1's totals restart
+/// with the epoch.
+#[test]
+fn a_resumed_sparse_denoising_vae_equals_the_uninterrupted_one_on_the_gpu() {
+    let model = [
+        "--model", "vae", "--layers", "32,4", "--l1", "1e-3", "--beta", "0.5",
+    ];
+    resume_equals_uninterrupted_for("gpu", &model);
 }
 
 #[test]

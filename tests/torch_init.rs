@@ -15,7 +15,11 @@ fn seed_zero_reproduces_torch_initialisation_and_randperm() {
         train_images: 60_000,
         test_images: 10_000,
     };
-    for arch in [Arch::dense(vec![100, 200, 30]), Arch::conv(vec![16, 8])] {
+    for arch in [
+        Arch::dense(vec![100, 200, 30]),
+        Arch::conv(vec![16, 8]),
+        Arch::vae(vec![400, 20]),
+    ] {
         let want = &fixture[arch.name()];
         let graph = Graph::build(&arch, 1, LossKind::Mse, AdamConfig::new(1e-3), sizes).unwrap();
         let mut rng = TorchRng::new(0);

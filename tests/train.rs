@@ -89,7 +89,77 @@ fn assert_agree(gpu: &[EpochMetrics], cpu: &[EpochMetrics]) {
         );
         assert_relative(&format!("epoch {e} test mse"), g.test_mse, c.test_mse, 1e-3);
         assert_relative(&format!("epoch {e} test bce"), g.test_bce, c.test_bce, 1e-3);
+        let both = |a: Option<f64>, b: Option<f64>| a.zip(b);
+        for (name, pair) in [
+            ("test loss", both(g.test_loss, c.test_loss)),
+            ("test kl", both(g.test_kl, c.test_kl)),
+            ("code mean", both(g.code_mean, c.code_mean)),
+        ] {
+            if let Some((g, c)) = pair {
+                assert_relative(&format!("epoch {e} {name}"), g, c, 1e-3);
+            }
+        }
+        assert_eq!(g.test_loss.is_some(), c.test_loss.is_some());
     }
+}
+
+/// A VAE (its heads, sampling and KL fused, the BCE summed through the Sigmoid) on the
+/// GPU against the unfused graph (the heads' Linear, then the sampling) on the CPU
+/// reference, and a sparse one (`--l1`) likewise: the same ε on both, the same training.
+#[test]
+fn a_vae_and_a_sparse_model_train_the_same_fused_on_the_gpu_and_unfused_on_the_cpu() {
+    let vae = TrainConfig {
+        beta: 0.5,
+        ..config(Arch::vae(vec![32, 4]), 64, LossKind::Bce)
+    };
+    let sparse = TrainConfig {
+        l1: 1e-3,
+        ..config(Arch::dense(vec![32, 8]), 64, LossKind::Mse)
+    };
+    let sparse_vae = TrainConfig {
+        l1: 1e-3,
+        ..vae.clone()
+    };
+    let data = small_mnist(200, 60);
+    for cfg in [vae, sparse, sparse_vae] {
+        let gpu = Box::new(GpuBackend::new(common::gpu()));
+        let gpu = train_graph(gpu, &cfg, &data, 2, Fusion::Fused);
+        let cpu = Box::new(CpuBackend::new());
+        let cpu = train_graph(cpu, &cfg, &data, 2, Fusion::Unfused);
+        assert_agree(&gpu, &cpu);
+        assert_eq!(gpu[0].test_loss.is_some(), cfg.arch.is_variational());
+        if cfg.arch.is_variational() {
+            // The negative ELBO is its two terms, in nats per image.
+            let (loss, recon, kl) = (gpu[1].test_loss, gpu[1].test_recon, gpu[1].test_kl);
+            let (loss, recon, kl) = (loss.unwrap(), recon.unwrap(), kl.unwrap());
+            assert!((loss - (recon + 0.5 * kl)).abs() < 1e-9 * loss);
+            assert!((recon - 784.0 * gpu[1].test_bce).abs() < 1e-9 * recon);
+        }
+    }
+}
+
+/// A sparse model's penalty pushes its codes towards zero: a large λ leaves more of them
+/// near zero, and a smaller mean code, than no penalty.
+#[test]
+fn the_l1_penalty_makes_the_code_sparser() {
+    let data = small_mnist(1024, 200);
+    let plain = config(Arch::dense(vec![64, 16]), 64, LossKind::Mse);
+    let sparse = TrainConfig {
+        l1: 0.05,
+        ..plain.clone()
+    };
+    let run = |cfg: &TrainConfig| {
+        let cpu = Box::new(CpuBackend::new());
+        train(cpu, cfg, &data, 2).pop().unwrap()
+    };
+    let (plain, sparse) = (run(&plain), run(&sparse));
+    assert!(
+        sparse.code_mean.unwrap() < 0.5 * plain.code_mean.unwrap(),
+        "mean code: sparse {:?}, plain {:?}",
+        sparse.code_mean,
+        plain.code_mean
+    );
+    assert!(sparse.code_near_zero.unwrap() > plain.code_near_zero.unwrap());
 }
 
 /// `--activation tanh`: the activation's code reaches every fused kernel (the matmul

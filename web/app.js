@@ -13,7 +13,7 @@ const FILES = [
 // Ten colours a reader tells apart (Tableau 10), one per digit.
 const COLOURS = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
   "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#7f7f7f"];
-const DEFAULT_SIZES = { dense: "100,200,30", conv: "16,8" };
+const DEFAULT_SIZES = { dense: "100,200,30", conv: "16,8", vae: "400,20" };
 const WEBGPU_ADVICE =
   "WebGPU is on by default in Chrome and Edge 113+ (Windows, macOS, ChromeOS, Android), " +
   "Safari 26+ and Firefox 141+ on Windows. On Linux, start Chrome or Chromium with " +

@@ -12,9 +12,9 @@ use crate::ops::{
     Conv2dBackwardWeight, Conv2dForward, Conv2dShape, ConvTranspose2dActForward,
     ConvTranspose2dBackward, ConvTranspose2dBackwardInput, ConvTranspose2dBackwardWeight,
     ConvTranspose2dForward, ConvTranspose2dShape, Corrupt, Epilogue, FusedPool, GatherBatch,
-    InputGrad, LossBackward, LossForward, LossKind, LossSigmoidBackward, Matmul, MatmulShape,
-    MaxPool2dBackward, MaxPool2dForward, NoiseKind, Op, PeakCopy, PeakFma, PeakRead, Pool2dShape,
-    StepParams,
+    InputGrad, L1Backward, LossBackward, LossForward, LossKind, LossSigmoidBackward, Matmul,
+    MatmulShape, MaxPool2dBackward, MaxPool2dForward, NoiseKind, Op, PeakCopy, PeakFma, PeakRead,
+    Pool2dShape, ReparamKlBackward, ReparamKlForward, StepParams,
 };
 
 /// Every case of every table.
@@ -45,6 +45,9 @@ pub fn all() -> Vec<Case> {
         conv_transpose2d_act_forward(),
         conv_transpose2d_backward(),
         noise(),
+        reparam_kl_forward(),
+        reparam_kl_backward(),
+        l1_backward(),
         peak_fma(),
         peak_copy(),
         peak_read(),
@@ -353,14 +356,25 @@ fn loss_shapes(more: &[(usize, usize)]) -> Vec<((usize, usize), bool)> {
     plain.chain([((3, 7), true)]).collect()
 }
 
-fn loss_label(loss: LossKind, (rows, cols): (usize, usize), edges: bool) -> String {
+fn loss_label(loss: LossKind, (rows, cols): (usize, usize), edges: bool, summed: bool) -> String {
     let edges = if edges { " with y = 0 and 1" } else { "" };
-    format!("{loss:?} {rows}x{cols}{edges}")
+    let summed = if summed { " summed" } else { "" };
+    format!("{loss:?}{summed} {rows}x{cols}{edges}")
+}
+
+/// Each loss, the mean and the per-image sum (a VAE's).
+fn loss_kinds() -> [(LossKind, bool); 4] {
+    [
+        (LossKind::Mse, false),
+        (LossKind::Bce, false),
+        (LossKind::Mse, true),
+        (LossKind::Bce, true),
+    ]
 }
 
 pub fn loss_forward() -> Vec<Case> {
     let mut cases = Vec::new();
-    for loss in [LossKind::Mse, LossKind::Bce] {
+    for (loss, summed) in loss_kinds() {
         for (i, ((rows, cols), edges)) in loss_shapes(&[]).into_iter().enumerate() {
             let len = rows * cols;
             let (y, t) = predictions_and_targets(len, 10 * i as u64, edges);
@@ -373,6 +387,7 @@ pub fn loss_forward() -> Vec<Case> {
                 total: v[3],
                 rows,
                 cols,
+                summed,
             });
             // The running total starts from a value the kernel must add to, not overwrite.
             let init = vec![y, t, vec![0], words(&[1.25])];
@@ -382,7 +397,7 @@ pub fn loss_forward() -> Vec<Case> {
                 rtol: 1e-5,
             };
             cases.push(Case::given(
-                loss_label(loss, (rows, cols), edges),
+                loss_label(loss, (rows, cols), edges, summed),
                 op,
                 init,
                 tol,
@@ -394,7 +409,7 @@ pub fn loss_forward() -> Vec<Case> {
 
 pub fn loss_backward() -> Vec<Case> {
     let mut cases = Vec::new();
-    for loss in [LossKind::Mse, LossKind::Bce] {
+    for (loss, summed) in loss_kinds() {
         for (i, ((rows, cols), edges)) in loss_shapes(&[]).into_iter().enumerate() {
             let len = rows * cols;
             let (y, t) = predictions_and_targets(len, 10 * i as u64, edges);
@@ -406,10 +421,11 @@ pub fn loss_backward() -> Vec<Case> {
                 dy: v[2],
                 rows,
                 cols,
+                summed,
             });
             let init = vec![y, t, vec![0; len]];
             cases.push(Case::given(
-                loss_label(loss, (rows, cols), edges),
+                loss_label(loss, (rows, cols), edges, summed),
                 op,
                 init,
                 TIGHT,
@@ -423,7 +439,7 @@ pub fn loss_backward() -> Vec<Case> {
 /// one partial), adding to running totals that are not zero.
 pub fn loss_sigmoid_backward() -> Vec<Case> {
     let mut cases = Vec::new();
-    for loss in [LossKind::Mse, LossKind::Bce] {
+    for (loss, summed) in loss_kinds() {
         for (i, ((rows, cols), edges)) in loss_shapes(&[(1000, 784)]).into_iter().enumerate() {
             let len = rows * cols;
             let groups = crate::ops::loss_totals(len);
@@ -437,6 +453,7 @@ pub fn loss_sigmoid_backward() -> Vec<Case> {
                 totals: v[3],
                 rows,
                 cols,
+                summed,
             });
             let init = vec![y, t, vec![0; len], random(groups, 7, 0.0, 2.0)];
             // Each total sums at most LOSS_CHUNK (256) terms in a tree, against an f64 sum.
@@ -445,7 +462,7 @@ pub fn loss_sigmoid_backward() -> Vec<Case> {
                 rtol: 1e-5,
             };
             cases.push(Case::given(
-                loss_label(loss, (rows, cols), edges),
+                loss_label(loss, (rows, cols), edges, summed),
                 op,
                 init,
                 tol,
@@ -1262,6 +1279,171 @@ pub fn noise() -> Vec<Case> {
             };
             let label = format!("{} {rows}x{cols} from {start}", noise.spec());
             cases.push(Case::given(label, op, init, EXACT).with_step(step));
+        }
+    }
+    cases
+}
+
+/// The latent kernels' tolerance. ε is Box–Muller on the same 24-bit uniforms on both
+/// sides, so the GPU's ε, z and the gradients differ from the reference only by the
+/// rounding of WGSL's log, sqrt, cos and exp against Rust's f32 ones: a few ulps of
+/// values up to about 30 (|ε| ≤ 5.7, σ ≤ e^1.5 on these inputs), which 1e-5 relative and
+/// 1e-5 absolute hold with room. (WGSL allows cos an absolute error of 2⁻¹¹ on [-π, π] and
+/// log 2⁻²¹ near 1; a driver that used all of it would fail here, as it should: ε would
+/// then differ between backends by more than rounding.) The KL's and Σ|a|'s running
+/// totals sum 256 terms in a tree against an f64 sum, within the same bounds.
+pub const LATENT_TOL: Tol = Tol {
+    atol: 1e-5,
+    rtol: 1e-5,
+};
+
+/// (rows, latent, batch start): one element, odd sizes, more than one workgroup with a
+/// partial last one, the VAE's batch, and a batch from the middle of an epoch.
+const LATENT_SHAPES: [(usize, usize, u32); 6] = [
+    (1, 1, 0),
+    (3, 7, 5),
+    (5, 20, 17),
+    (13, 30, 1_001),
+    (128, 20, 0),
+    (64, 2, 59_872),
+];
+
+/// The step a latent case runs at: its batch's start, which numbers ε's counters.
+fn start_step(start: u32, rows: usize) -> StepParams {
+    StepParams {
+        batch_start: start,
+        batch_len: rows as u32,
+        bias_correction1: 1.0,
+        bias_correction2: 1.0,
+    }
+}
+
+/// Heads of μ in [-2, 2) and log σ² in [-3, 3) per row, and their bias.
+fn heads(rows: usize, latent: usize, seed: u64) -> (Vec<u32>, Vec<u32>) {
+    let mut h = Vec::with_capacity(2 * rows * latent);
+    let (mu, logvar) = (
+        random(rows * latent, seed, -2.0, 2.0),
+        random(rows * latent, seed + 1, -3.0, 3.0),
+    );
+    for n in 0..rows {
+        h.extend_from_slice(&mu[n * latent..(n + 1) * latent]);
+        h.extend_from_slice(&logvar[n * latent..(n + 1) * latent]);
+    }
+    (h, random(2 * latent, seed + 2, -0.5, 0.5))
+}
+
+/// The sampling with its KL over the shapes, with random keys, adding to totals that are
+/// not zero; and, on every shape, heads of zeros, where z is ε itself.
+pub fn reparam_kl_forward() -> Vec<Case> {
+    let mut cases = Vec::new();
+    for (i, &(rows, latent, start)) in LATENT_SHAPES.iter().enumerate() {
+        let len = rows * latent;
+        let groups = crate::ops::latent_totals(len);
+        for zero in [false, true] {
+            let v = views(&[2 * len, 2 * latent, 2, len, len, groups]);
+            let op = Op::from(ReparamKlForward {
+                h: v[0],
+                b: v[1],
+                key: v[2],
+                z: v[3],
+                mu: v[4],
+                totals: v[5],
+                rows,
+                latent,
+            });
+            let seed = 40 + 10 * i as u64;
+            let (h, b) = match zero {
+                true => (vec![0; 2 * len], vec![0; 2 * latent]),
+                false => heads(rows, latent, seed),
+            };
+            let key = random(2, seed + 3, 0.0, 1.0);
+            let init = vec![
+                h,
+                b,
+                key,
+                vec![0; len],
+                vec![0; len],
+                random(groups, seed + 4, 0.0, 2.0),
+            ];
+            let what = if zero { "z = ε" } else { "z and KL" };
+            let label = format!("{what} {rows}x{latent} from {start}");
+            cases.push(Case::given(label, op, init, LATENT_TOL).with_step(start_step(start, rows)));
+        }
+    }
+    cases
+}
+
+/// The heads' gradient over the shapes, at β 1 and 0.25.
+pub fn reparam_kl_backward() -> Vec<Case> {
+    let mut cases = Vec::new();
+    for beta in [1.0f32, 0.25] {
+        for (i, &(rows, latent, start)) in LATENT_SHAPES.iter().enumerate() {
+            let len = rows * latent;
+            let v = views(&[2 * len, 2 * latent, 2, len, 2 * len]);
+            let op = Op::from(ReparamKlBackward {
+                h: v[0],
+                b: v[1],
+                key: v[2],
+                dz: v[3],
+                dh: v[4],
+                rows,
+                latent,
+                beta,
+            });
+            let seed = 140 + 10 * i as u64;
+            let (h, b) = heads(rows, latent, seed);
+            let key = random(2, seed + 3, 0.0, 1.0);
+            let dz = random(len, seed + 4, -1.0, 1.0);
+            let init = vec![h, b, key, dz, vec![0; 2 * len]];
+            let label = format!("β {beta} {rows}x{latent} from {start}");
+            cases.push(Case::given(label, op, init, LATENT_TOL).with_step(start_step(start, rows)));
+        }
+    }
+    cases
+}
+
+/// The L1 penalty's subgradient through each activation and through none, over codes of
+/// odd widths, several workgroups, the dense model's and a VAE's; a third of the codes
+/// exactly zero, as a ReLU code's are, whose sign is 0.
+pub fn l1_backward() -> Vec<Case> {
+    let shapes = [(1usize, 1usize), (3, 7), (5, 257), (128, 30), (128, 20)];
+    let acts = [
+        None,
+        Some(Activation::Relu),
+        Some(Activation::Sigmoid),
+        Some(Activation::Tanh),
+    ];
+    let mut cases = Vec::new();
+    for (k, act) in acts.into_iter().enumerate() {
+        for (i, &(rows, cols)) in shapes.iter().enumerate() {
+            let len = rows * cols;
+            let groups = crate::ops::latent_totals(len);
+            let v = views(&[len, len, len, groups]);
+            let op = Op::from(L1Backward {
+                a: v[0],
+                dy: v[1],
+                dz: v[2],
+                totals: v[3],
+                rows,
+                cols,
+                lambda: 0.3,
+                act,
+            });
+            let seed = 240 + 10 * (k * shapes.len() + i) as u64;
+            let a: Vec<f32> = random(len, seed, -1.0, 1.0)
+                .into_iter()
+                .enumerate()
+                .map(|(j, w)| if j % 3 == 0 { 0.0 } else { f32::from_bits(w) })
+                .collect();
+            let init = vec![
+                words(&a),
+                random(len, seed + 1, -1.0, 1.0),
+                vec![0; len],
+                random(groups, seed + 2, 0.0, 2.0),
+            ];
+            let name = act.map_or("plain", |a| a.name());
+            let label = format!("{name} {rows}x{cols}");
+            cases.push(Case::given(label, op, init, LATENT_TOL));
         }
     }
     cases

@@ -6,7 +6,7 @@ use bytemuck::{cast_slice, cast_slice_mut};
 
 use crate::backend::{check_access, Backend, MemoryLimits, OpTime, ProgramOps, Timing};
 use crate::cpu::{
-    batch, conv2d, conv_transpose2d, elementwise, loss, matmul, noise, optim, peak, pool,
+    batch, conv2d, conv_transpose2d, elementwise, latent, loss, matmul, noise, optim, peak, pool,
 };
 use crate::error::{Error, Result};
 use crate::ops::{
@@ -287,27 +287,30 @@ fn run_reference(op: &Op, i: &Inputs, outs: &mut [&mut [u32]], step: &StepParams
         }
         Op::LossForward(o) => {
             let [value, total] = outputs(op, outs)?;
-            let mean = match o.loss {
-                LossKind::Mse => loss::mse_forward(f(&o.y), f(&o.t)),
-                LossKind::Bce => loss::bce_forward(f(&o.y), f(&o.t)),
-            };
-            f32s(value)[0] = mean;
+            let bce = o.loss == LossKind::Bce;
+            let loss = loss::loss_value(bce, o.summed, o.cols, f(&o.y), f(&o.t));
+            f32s(value)[0] = loss;
             // Accumulated in f32, exactly as the GPU does, so totals agree between backends.
-            f32s(total)[0] += mean * o.rows as f32;
+            f32s(total)[0] += loss * o.rows as f32;
         }
         Op::LossBackward(o) => {
             let [dy] = outputs(op, outs)?;
-            match o.loss {
-                LossKind::Mse => loss::mse_backward(f(&o.y), f(&o.t), f32s(dy)),
-                LossKind::Bce => loss::bce_backward(f(&o.y), f(&o.t), f32s(dy)),
-            }
+            let bce = o.loss == LossKind::Bce;
+            loss::loss_backward(bce, o.summed, o.cols, f(&o.y), f(&o.t), f32s(dy))
         }
         Op::LossSigmoidBackward(o) => {
             let [dz, totals] = outputs(op, outs)?;
-            let (y, t) = (f(&o.y), f(&o.t));
-            match o.loss {
-                LossKind::Mse => loss::mse_sigmoid_backward(o.cols, y, t, f32s(dz), f32s(totals)),
-                LossKind::Bce => loss::bce_sigmoid_backward(o.cols, y, t, f32s(dz), f32s(totals)),
+            let (y, t, bce) = (f(&o.y), f(&o.t), o.loss == LossKind::Bce);
+            match (o.summed, o.loss) {
+                (true, _) => {
+                    loss::loss_sum_sigmoid_backward(bce, o.cols, y, t, f32s(dz), f32s(totals))
+                }
+                (false, LossKind::Mse) => {
+                    loss::mse_sigmoid_backward(o.cols, y, t, f32s(dz), f32s(totals))
+                }
+                (false, LossKind::Bce) => {
+                    loss::bce_sigmoid_backward(o.cols, y, t, f32s(dz), f32s(totals))
+                }
             }
         }
         Op::AdamUpdate(o) => {
@@ -434,6 +437,23 @@ fn run_reference(op: &Op, i: &Inputs, outs: &mut [&mut [u32]], step: &StepParams
                     noise::noise_mask(x, key, start, o.cols, threshold, f32s(y))
                 }
             }
+        }
+        Op::ReparamKlForward(o) => {
+            let [z, mu, totals] = outputs(op, outs)?;
+            let (h, b, key) = (f(&o.h), f(&o.b), i.words(&o.key));
+            let start = step.batch_start as usize;
+            latent::reparam_kl_forward(o.latent, start, h, b, key, f32s(z), f32s(mu), f32s(totals))
+        }
+        Op::ReparamKlBackward(o) => {
+            let [dh] = outputs(op, outs)?;
+            let (h, b, key, dz) = (f(&o.h), f(&o.b), i.words(&o.key), f(&o.dz));
+            let start = step.batch_start as usize;
+            latent::reparam_kl_backward(o.latent, start, o.beta, h, b, key, dz, f32s(dh))
+        }
+        Op::L1Backward(o) => {
+            let [dz, totals] = outputs(op, outs)?;
+            let (a, dy) = (f(&o.a), f(&o.dy));
+            latent::l1_backward(o.rows, o.lambda, o.act, a, dy, f32s(dz), f32s(totals))
         }
     }
     Ok(())

@@ -1,5 +1,7 @@
 //! Reference for `shaders/loss.wgsl`. Both losses are means over every element, as
-//! PyTorch's `MSELoss()` and `BCELoss()` with the default reduction.
+//! PyTorch's `MSELoss()` and `BCELoss()` with the default reduction; the `_summed`
+//! functions give each row's sum averaged over the rows (`reduction='sum'` divided by the
+//! batch), a VAE's reconstruction term, as the kernels do with `summed` set.
 
 use crate::cpu::elementwise::sigmoid_backward;
 use crate::ops::LOSS_CHUNK;
@@ -16,7 +18,12 @@ pub fn mse_forward(y: &[f32], t: &[f32]) -> f32 {
 
 // y (L), t (L) -> dy (L)
 pub fn mse_backward(y: &[f32], t: &[f32], dy: &mut [f32]) {
-    let n = y.len() as f64;
+    mse_backward_over(y.len(), y, t, dy)
+}
+
+/// The gradient of the sum of squared errors divided by `n`.
+fn mse_backward_over(n: usize, y: &[f32], t: &[f32], dy: &mut [f32]) {
+    let n = n as f64;
     for ((dy, &y), &t) in dy.iter_mut().zip(y).zip(t) {
         *dy = (2.0 * (y as f64 - t as f64) / n) as f32;
     }
@@ -39,11 +46,66 @@ pub fn bce_forward(y: &[f32], t: &[f32]) -> f32 {
 
 // y (L), t (L) -> dy (L)
 pub fn bce_backward(y: &[f32], t: &[f32], dy: &mut [f32]) {
-    let n = y.len() as f64;
+    bce_backward_over(y.len(), y, t, dy)
+}
+
+/// The gradient of the sum of cross-entropies divided by `n`.
+fn bce_backward_over(n: usize, y: &[f32], t: &[f32], dy: &mut [f32]) {
+    let n = n as f64;
     for ((dy, &y), &t) in dy.iter_mut().zip(y).zip(t) {
         let (y, t) = (y as f64, t as f64);
         *dy = ((y - t) / (y * (1.0 - y)).max(1e-12) / n) as f32;
     }
+}
+
+/// The loss (`mse` or `bce`, its mean) as the kernels compute it: the mean, or, `summed`,
+/// each row's sum averaged over the `rows` (the mean times `cols`, in f64).
+pub fn loss_value(bce: bool, summed: bool, cols: usize, y: &[f32], t: &[f32]) -> f32 {
+    let terms: f64 = y
+        .iter()
+        .zip(t)
+        .map(|(&y, &t)| match bce {
+            true => bce_term(y as f64, t as f64),
+            false => (y as f64 - t as f64).powi(2),
+        })
+        .sum();
+    let denominator = match summed {
+        true => (y.len() / cols.max(1)).max(1),
+        false => y.len(),
+    };
+    (terms / denominator as f64) as f32
+}
+
+// y (R,C), t (R,C) -> dy (R,C): the gradient of the loss (mean, or summed: divided by R)
+pub fn loss_backward(bce: bool, summed: bool, cols: usize, y: &[f32], t: &[f32], dy: &mut [f32]) {
+    let n = match summed {
+        true => (y.len() / cols.max(1)).max(1),
+        false => y.len(),
+    };
+    match bce {
+        true => bce_backward_over(n, y, t, dy),
+        false => mse_backward_over(n, y, t, dy),
+    }
+}
+
+// y (R,C), t (R,C) -> dz (R,C), totals += each chunk's terms (summed) through the Sigmoid
+/// The fused loss through the output Sigmoid, summed: each chunk adds its terms undivided.
+pub fn loss_sum_sigmoid_backward(
+    bce: bool,
+    cols: usize,
+    y: &[f32],
+    t: &[f32],
+    dz: &mut [f32],
+    totals: &mut [f32],
+) {
+    let mut dy = vec![0.0; y.len()];
+    loss_backward(bce, true, cols, y, t, &mut dy);
+    sigmoid_backward(y, &dy, dz);
+    let forward = match bce {
+        true => bce_forward,
+        false => mse_forward,
+    };
+    add_chunk_totals(1, y, t, totals, forward);
 }
 
 /// totals[g] += the loss terms of chunk g (LOSS_CHUNK elements) summed, over `cols`: the

@@ -6,6 +6,7 @@ pub mod batch;
 pub mod conv2d;
 pub mod conv_transpose2d;
 pub mod elementwise;
+pub mod latent;
 pub mod loss;
 pub mod matmul;
 pub mod noise;

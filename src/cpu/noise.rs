@@ -12,10 +12,16 @@ pub fn lowbias32(v: u32) -> u32 {
     x
 }
 
+/// Word `j` (0 or 1) of the draw for element `counter` of `stream` under `seed`: the
+/// counter-based generator (shaders/parts/counter_rng.wgsl).
+pub fn counter_draw(seed: u32, stream: u32, counter: u32, j: u32) -> u32 {
+    let inner = lowbias32(counter.wrapping_mul(2).wrapping_add(j));
+    lowbias32(lowbias32(inner ^ stream) ^ seed)
+}
+
 /// Word `j` (0 or 1) of the draw for element `counter` of stream `key[1]` under seed `key[0]`.
 pub fn draw(key: &[u32], counter: u32, j: u32) -> u32 {
-    let inner = lowbias32(counter.wrapping_mul(2).wrapping_add(j));
-    lowbias32(lowbias32(inner ^ key[1]) ^ key[0])
+    counter_draw(key[0], key[1], counter, j)
 }
 
 /// The sum of four 16-bit uniform draws, centred: an approximately Gaussian integer

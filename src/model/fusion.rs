@@ -7,6 +7,10 @@
 //! - a `Conv2d`, its activation and the `MaxPool2d` after them (argmax kept): one
 //!   dispatch forward and one backward;
 //! - a `ConvTranspose2d` and its activation, likewise;
+//! - a `Linear` and the `Reparameterize` after it (a VAE's two heads): one product
+//!   without its bias, then the sampling and KL kernel, which adds the heads' bias;
+//!   backward, the sampling's gradient, the weight gradient with the bias gradient, and
+//!   the input gradient carried on through the activation below;
 //! - the loss through the output activation, where the loss kernel can take its gradient
 //!   (a Sigmoid): the last stage then starts its backward from the pre-activation.
 //!
@@ -62,6 +66,8 @@ pub enum Stage {
         act: Activation,
         below: Below,
     },
+    /// A VAE's heads (`Linear`) and the `Reparameterize` after them.
+    LinearReparam { linear: usize, below: Below },
 }
 
 impl Stage {
@@ -72,6 +78,7 @@ impl Stage {
             Stage::LinearAct { linear, .. } => linear..=linear + 1,
             Stage::ConvAct { conv, pool, .. } => conv..=pool.unwrap_or(conv + 1),
             Stage::ConvTransposeAct { tconv, .. } => tconv..=tconv + 1,
+            Stage::LinearReparam { linear, .. } => linear..=linear + 1,
         }
     }
 
@@ -87,7 +94,7 @@ impl Stage {
                 pool: Some(pool),
                 ..
             } => Below::PoolAct { act, pool },
-            Stage::Single(_) => Below::Plain,
+            Stage::Single(_) | Stage::LinearReparam { .. } => Below::Plain,
         }
     }
 
@@ -97,7 +104,9 @@ impl Stage {
     fn carries(&self, below: Below) -> bool {
         match self {
             Stage::Single(_) => below == Below::Plain,
-            Stage::LinearAct { .. } => matches!(below, Below::Plain | Below::Act(_)),
+            Stage::LinearAct { .. } | Stage::LinearReparam { .. } => {
+                matches!(below, Below::Plain | Below::Act(_))
+            }
             Stage::ConvAct { .. } | Stage::ConvTransposeAct { .. } => true,
         }
     }
@@ -106,7 +115,8 @@ impl Stage {
         match self {
             Stage::LinearAct { below, .. }
             | Stage::ConvAct { below, .. }
-            | Stage::ConvTransposeAct { below, .. } => *below = new,
+            | Stage::ConvTransposeAct { below, .. }
+            | Stage::LinearReparam { below, .. } => *below = new,
             Stage::Single(_) => {}
         }
     }
@@ -175,7 +185,9 @@ fn group(m: &[Module]) -> Vec<Stage> {
     let mut stages = Vec::new();
     let mut i = 0;
     while i < m.len() {
+        let heads = matches!(m.get(i + 1), Some(Module::Reparameterize { .. }));
         let stage = match (&m[i], act_at(i + 1)) {
+            (Module::Linear { .. }, None) if heads => Stage::LinearReparam { linear: i, below },
             (Module::Linear { .. }, Some(act)) => Stage::LinearAct {
                 linear: i,
                 act,
@@ -241,6 +253,42 @@ mod tests {
         );
         assert_eq!(p.code, 1);
         assert!(p.loss_through_sigmoid);
+    }
+
+    #[test]
+    fn a_vae_fuses_its_heads_with_the_sampling() {
+        let seq = Arch::vae(vec![400, 20]).sequential();
+        let relu = Activation::Relu;
+        let p = plan(&seq, Fusion::Fused);
+        assert_eq!(
+            p.stages,
+            [
+                Stage::LinearAct {
+                    linear: 0,
+                    act: relu,
+                    below: Below::Plain
+                },
+                Stage::LinearReparam {
+                    linear: 2,
+                    below: Below::Act(relu)
+                },
+                Stage::LinearAct {
+                    linear: 4,
+                    act: relu,
+                    below: Below::Plain
+                },
+                Stage::LinearAct {
+                    linear: 6,
+                    act: Activation::Sigmoid,
+                    below: Below::Act(relu)
+                },
+            ]
+        );
+        assert_eq!(p.code, 1, "the code is the sample");
+        assert!(p.loss_through_sigmoid);
+        let unfused = plan(&seq, Fusion::Unfused);
+        assert_eq!(unfused.stages[3], Stage::Single(3));
+        assert_eq!(unfused.code, 3);
     }
 
     #[test]

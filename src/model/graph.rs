@@ -38,6 +38,20 @@ pub struct Builder {
     /// how a second forward pass (evaluation at another batch size, the decoder alone)
     /// shares the weights of the first.
     share: bool,
+    /// The counter generator's key (seed, stream), where the graph draws ε.
+    pub key: Option<View>,
+    /// The weight of a VAE's KL term in the loss.
+    pub beta: f32,
+    /// What the last forward's sampling left: the KL's running totals and μ.
+    latent: Option<LatentViews>,
+}
+
+/// What a VAE's sampling layer leaves for the graph: its KL totals and μ (the code the
+/// pictures show).
+#[derive(Clone, Copy, Debug)]
+pub struct LatentViews {
+    pub kl_totals: View,
+    pub mu: View,
 }
 
 impl Builder {
@@ -59,7 +73,25 @@ impl Builder {
             ops: Vec::new(),
             argmax: HashMap::new(),
             share: false,
+            key: None,
+            beta: 1.0,
+            latent: None,
         }
+    }
+
+    /// Records what a sampling layer's forward made.
+    pub fn set_latent(&mut self, views: LatentViews) {
+        self.latent = Some(views);
+    }
+
+    /// What the sampling layer of the forward just built made, if there is one.
+    pub fn take_latent(&mut self) -> Option<LatentViews> {
+        self.latent.take()
+    }
+
+    /// The generator's key, which a graph that samples always has.
+    pub fn key(&self) -> View {
+        self.key.expect("a graph that samples ε has a key")
     }
 
     /// Records the argmax view of the max-pool that is module `index`.

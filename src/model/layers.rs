@@ -3,15 +3,18 @@
 //! know which backend will run them.
 
 use crate::model::fusion::{Below, Plan, Stage};
+use crate::model::graph::LatentViews;
 use crate::model::graph::{Builder, Layer};
 use crate::model::sequential::{Module, Sequential};
+use crate::ops::latent_totals;
 use crate::ops::{
     Activation, ActivationBackward, ActivationForward, BatchDim, BiasBackward, BiasForward,
     Conv2dActForward, Conv2dBackward, Conv2dBackwardBias, Conv2dBackwardInput,
     Conv2dBackwardWeight, Conv2dForward, Conv2dShape, ConvTranspose2dActForward,
     ConvTranspose2dBackward, ConvTranspose2dBackwardInput, ConvTranspose2dBackwardWeight,
     ConvTranspose2dForward, ConvTranspose2dShape, Epilogue, FusedPool, InputGrad, Matmul,
-    MatmulShape, MaxPool2dBackward, MaxPool2dForward, Pool2dShape, View,
+    MatmulShape, MaxPool2dBackward, MaxPool2dForward, Pool2dShape, ReparamKlBackward,
+    ReparamKlForward, View,
 };
 
 /// The layers of `plan`'s stages `from..`, each built from its modules in `seq`.
@@ -31,7 +34,18 @@ fn layer(seq: &Sequential, stage: &Stage) -> Box<dyn Layer> {
             Module::MaxPool2d { .. } => Box::new(MaxPool2d::new(i, module(i))),
             Module::Conv2d { .. } => Box::new(Conv2d::new(i, module(i))),
             Module::ConvTranspose2d { .. } => Box::new(ConvTranspose2d::new(i, module(i))),
+            Module::Reparameterize { latent } => Box::new(Reparameterize::new(latent)),
         },
+        Stage::LinearReparam { linear, below } => {
+            let Module::Linear { inputs, outputs } = seq.modules[linear] else {
+                unreachable!("the fusion pass pairs a Linear with the sampling after it")
+            };
+            let input_act = match below {
+                Below::Act(act) => Some(act),
+                Below::Plain | Below::PoolAct { .. } => None,
+            };
+            Box::new(LinearReparam::new(linear, inputs, outputs, input_act))
+        }
         Stage::LinearAct { linear, act, below } => {
             let Module::Linear { inputs, outputs } = seq.modules[linear] else {
                 unreachable!("the fusion pass pairs a Linear with its activation")
@@ -247,8 +261,22 @@ impl Layer for LinearAct {
 
     /// `dz` is the gradient of this layer's pre-activation.
     fn backward(&mut self, g: &mut Builder, dz: View, need_dx: bool) -> Option<View> {
-        let l = &self.linear;
-        let s = l.p.saved();
+        let s = self.linear.p.saved();
+        LinearAct::weight_and_input_grads(g, &self.linear, s, dz, self.input_act, need_dx)
+    }
+}
+
+impl LinearAct {
+    /// dW with db from `dz`, the gradient of the product's output (and bias), and, if
+    /// wanted, dx carried on through `input_act`, the activation below.
+    fn weight_and_input_grads(
+        g: &mut Builder,
+        l: &Linear,
+        s: Saved,
+        dz: View,
+        input_act: Option<Activation>,
+        need_dx: bool,
+    ) -> Option<View> {
         let (n, i, o) = (g.rows, l.inputs, l.outputs);
         // dW (o,i) = dzᵀ (o,n) · x (n,i), and db (o) = Σ_n dz
         let dw_shape = MatmulShape {
@@ -262,7 +290,7 @@ impl Layer for LinearAct {
         need_dx.then(|| {
             // dx (n,i) = dz (n,o) · W (o,i), then through the activation below, if any
             let dx = g.buffer(format!("{}.grad_in", l.p.index), n * i);
-            let epilogue = match self.input_act {
+            let epilogue = match input_act {
                 Some(act) => Epilogue::ActBackward { y: s.x, act },
                 None => Epilogue::None,
             };
@@ -648,5 +676,133 @@ impl Layer for ConvTransposeStage {
         // No fused kernel without an input gradient carried through an activation: the
         // plain ops, as the unfused layer emits them.
         self.tconv.backward(g, dz, need_dx)
+    }
+}
+
+/// What the sampling's backward needs of its forward: the heads before their bias, and
+/// the bias.
+#[derive(Clone, Copy)]
+struct Sampled {
+    h: View,
+    b: View,
+}
+
+/// The sampling and KL kernel from the heads `h` (before `b`, their bias); returns z and
+/// records the KL's totals and μ for the graph.
+fn sample(g: &mut Builder, name: &str, h: View, b: View, latent: usize) -> View {
+    let n = g.rows;
+    let z = g.buffer(format!("{name}.z"), n * latent);
+    let mu = g.buffer(format!("{name}.mu"), n * latent);
+    let kl_totals = g.buffer(format!("{name}.kl totals"), latent_totals(n * latent));
+    let key = g.key();
+    g.push(ReparamKlForward {
+        h,
+        b,
+        key,
+        z,
+        mu,
+        totals: kl_totals,
+        rows: n,
+        latent,
+    });
+    g.set_latent(LatentViews { kl_totals, mu });
+    z
+}
+
+/// The heads' gradient from z's, with β·KL's.
+fn sample_backward(g: &mut Builder, name: &str, s: Sampled, dz: View, latent: usize) -> View {
+    let dh = g.buffer(format!("{name}.grad_heads"), 2 * g.rows * latent);
+    let key = g.key();
+    g.push(ReparamKlBackward {
+        h: s.h,
+        b: s.b,
+        key,
+        dz,
+        dh,
+        rows: g.rows,
+        latent,
+        beta: g.beta,
+    });
+    dh
+}
+
+/// A VAE's sampling on its own (the unfused path): its input is the heads with their
+/// bias already added by the `Linear` before, so the kernel adds a bias of zeros.
+pub struct Reparameterize {
+    latent: usize,
+    saved: Option<Sampled>,
+}
+
+impl Reparameterize {
+    pub fn new(latent: usize) -> Self {
+        Reparameterize {
+            latent,
+            saved: None,
+        }
+    }
+}
+
+impl Layer for Reparameterize {
+    fn forward(&mut self, g: &mut Builder, h: View) -> View {
+        // A buffer is zeroed when allocated and nothing writes this one.
+        let b = g.buffer("reparameterize.zero bias", 2 * self.latent);
+        self.saved = Some(Sampled { h, b });
+        sample(g, "reparameterize", h, b, self.latent)
+    }
+
+    fn backward(&mut self, g: &mut Builder, dz: View, _need_dx: bool) -> Option<View> {
+        let s = self.saved.expect("forward before backward");
+        Some(sample_backward(g, "reparameterize", s, dz, self.latent))
+    }
+}
+
+/// A VAE's two heads, μ and log σ², as one `nn.Linear` of twice the latent width, and the
+/// sampling after them, fused: the product without its bias, then the sampling and KL
+/// kernel, which adds it; backward, the heads' gradient, dW with db, and dx carried on
+/// through the activation below.
+pub struct LinearReparam {
+    linear: Linear,
+    input_act: Option<Activation>,
+    saved: Option<Sampled>,
+}
+
+impl LinearReparam {
+    pub fn new(index: usize, inputs: usize, outputs: usize, input_act: Option<Activation>) -> Self {
+        LinearReparam {
+            linear: Linear::new(index, inputs, outputs),
+            input_act,
+            saved: None,
+        }
+    }
+
+    fn latent(&self) -> usize {
+        self.linear.outputs / 2
+    }
+}
+
+impl Layer for LinearReparam {
+    fn forward(&mut self, g: &mut Builder, x: View) -> View {
+        let l = &mut self.linear;
+        let (n, i, o) = (g.rows, l.inputs, l.outputs);
+        let (w, b) = l.p.reserve(g, x);
+        let name = l.p.index.to_string();
+        let h = g.buffer(format!("{name}.heads"), n * o);
+        let shape = MatmulShape {
+            trans_b: true,
+            ..MatmulShape::new(n, i, o)
+        };
+        matmul(g, x, w, h, shape, BatchDim::M);
+        self.saved = Some(Sampled { h, b });
+        sample(g, &name, h, b, self.latent())
+    }
+
+    fn backward(&mut self, g: &mut Builder, dz: View, need_dx: bool) -> Option<View> {
+        let sampled = self.saved.expect("forward before backward");
+        let latent = self.latent();
+        let l = &self.linear;
+        let s = l.p.saved();
+        let name = l.p.index.to_string();
+        let dh = sample_backward(g, &name, sampled, dz, latent);
+        LinearAct::weight_and_input_grads(g, l, s, dh, self.input_act, need_dx)
     }
 }

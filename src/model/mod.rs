@@ -13,7 +13,7 @@ use crate::model::graph::{Builder, Layer, Param};
 use crate::model::sequential::{Chw, Module, Sequential};
 use crate::ops::{
     loss_totals, Activation, AdamConfig, AdamUpdate, BufId, BufferSpec, Corrupt, GatherBatch,
-    LossBackward, LossForward, LossKind, LossSigmoidBackward, NoiseKind, Op, View,
+    L1Backward, LossBackward, LossForward, LossKind, LossSigmoidBackward, NoiseKind, Op, View,
 };
 use crate::rng::TorchRng;
 
@@ -21,6 +21,9 @@ pub use fusion::Fusion;
 
 /// The dense autoencoder's encoder widths by default: 784-100-200-30, mirrored back.
 pub const DEFAULT_LAYERS: [usize; 3] = [100, 200, 30];
+/// The dense VAE's encoder widths by default, as PyTorch's example: 784-400-20, the 20
+/// the latent size.
+pub const DEFAULT_VAE_LAYERS: [usize; 2] = [400, 20];
 /// The conv autoencoder's encoder channels by default: two stages, 16 then 8 channels.
 pub const DEFAULT_CHANNELS: [usize; 2] = [16, 8];
 /// The most encoder widths or conv stages a model may have.
@@ -32,9 +35,12 @@ pub const MAX_LAYERS: usize = 32;
 #[serde(try_from = "String", into = "String")]
 pub enum Arch {
     /// Encoder widths after the 784 inputs; the last is the code. The decoder mirrors them.
+    /// `variational`: a VAE, whose last width is the latent size, reached by two heads
+    /// (μ and log σ², one product of twice that width) and a sampling.
     Dense {
         layers: Vec<usize>,
         activation: Activation,
+        variational: bool,
     },
     /// Encoder conv channels, each followed by 2×2 max-pooling; transposed convs mirror them.
     Conv {
@@ -49,7 +55,28 @@ impl Arch {
         Arch::Dense {
             layers,
             activation: Activation::Relu,
+            variational: false,
         }
+    }
+
+    /// A dense variational autoencoder: these encoder widths, the last the latent size.
+    pub fn vae(layers: Vec<usize>) -> Arch {
+        Arch::Dense {
+            layers,
+            activation: Activation::Relu,
+            variational: true,
+        }
+    }
+
+    /// Whether the model samples its code (a VAE), so that its loss is the negative ELBO.
+    pub fn is_variational(&self) -> bool {
+        matches!(
+            self,
+            Arch::Dense {
+                variational: true,
+                ..
+            }
+        )
     }
 
     /// A conv autoencoder with these encoder channels, ReLU after each conv.
@@ -73,9 +100,14 @@ impl Arch {
     /// The same model with another hidden activation.
     pub fn with_activation(self, act: Activation) -> Arch {
         match self {
-            Arch::Dense { layers, .. } => Arch::Dense {
+            Arch::Dense {
+                layers,
+                variational,
+                ..
+            } => Arch::Dense {
                 layers,
                 activation: act,
+                variational,
             },
             Arch::Conv { channels, .. } => Arch::Conv {
                 channels,
@@ -86,6 +118,9 @@ impl Arch {
 
     pub fn name(&self) -> &'static str {
         match self {
+            Arch::Dense {
+                variational: true, ..
+            } => "vae",
             Arch::Dense { .. } => "dense",
             Arch::Conv { .. } => "conv",
         }
@@ -121,10 +156,18 @@ impl Arch {
             other => format!(", {} hidden", other.name()),
         };
         match self {
-            Arch::Dense { layers, .. } => {
+            Arch::Dense {
+                layers,
+                variational,
+                ..
+            } => {
                 let widths: Vec<String> =
                     dense_widths(layers).iter().map(|w| w.to_string()).collect();
-                format!("{}{act}", widths.join("-"))
+                let sampled = match variational {
+                    true => format!(", sampling {} Gaussians", layers.last().unwrap_or(&0)),
+                    false => String::new(),
+                };
+                format!("{}{sampled}{act}", widths.join("-"))
             }
             Arch::Conv { channels, .. } => {
                 let c: Vec<String> = channels.iter().map(|c| c.to_string()).collect();
@@ -141,6 +184,9 @@ impl Arch {
     /// What the code is, in words, for the pictures of the latent space.
     pub fn code_words(&self, code_len: usize) -> String {
         match self {
+            Arch::Dense {
+                variational: true, ..
+            } => format!("the {code_len} means μ"),
             Arch::Dense { .. } => format!("{code_len} numbers"),
             Arch::Conv { .. } => format!("the {code_len}-number bottleneck"),
         }
@@ -212,6 +258,7 @@ impl Arch {
             .collect::<Option<_>>()?;
         let arch = match kind {
             "dense" => Arch::dense(sizes),
+            "vae" => Arch::vae(sizes),
             "conv" => Arch::conv(sizes),
             _ => return None,
         }
@@ -223,7 +270,11 @@ impl Arch {
     /// `i`'s parameters are PyTorch's `i.weight` and `i.bias`, and where the code is.
     pub fn sequential(&self) -> Sequential {
         match self {
-            Arch::Dense { layers, activation } => dense_sequential(layers, *activation),
+            Arch::Dense {
+                layers,
+                activation,
+                variational,
+            } => dense_sequential(layers, *activation, *variational),
             Arch::Conv {
                 channels,
                 activation,
@@ -257,11 +308,22 @@ fn dense_widths(layers: &[usize]) -> Vec<usize> {
 }
 
 /// Linear, activation, … , Linear, Sigmoid; the code is the encoder's last activation.
-fn dense_sequential(layers: &[usize], hidden: Activation) -> Sequential {
+/// A VAE's encoder ends instead in the heads, one Linear to twice the latent width (μ then
+/// log σ²), and the sampling, whose output is the code.
+fn dense_sequential(layers: &[usize], hidden: Activation, variational: bool) -> Sequential {
     let widths = dense_widths(layers);
     let last = widths.len() - 2;
+    let code_layer = layers.len() - 1;
     let mut modules = Vec::new();
     for (i, pair) in widths.windows(2).enumerate() {
+        if variational && i == code_layer {
+            modules.push(Module::Linear {
+                inputs: pair[0],
+                outputs: 2 * pair[1],
+            });
+            modules.push(Module::Reparameterize { latent: pair[1] });
+            continue;
+        }
         modules.push(Module::Linear {
             inputs: pair[0],
             outputs: pair[1],
@@ -355,8 +417,14 @@ pub struct Slots {
     /// The decoder alone, at `Graph::decode_rows`: codes in, images out.
     pub decode_code: View,
     pub decode_output: View,
-    /// (seed, stream) of the noise, where the run has noise.
-    pub noise_key: Option<BufId>,
+    /// (seed, stream) of the counter generator, where the run draws noise or ε.
+    pub key: Option<BufId>,
+    /// A VAE's KL terms, summed over the images trained on and evaluated, in running
+    /// totals (one per chunk), and μ in evaluation: `eval_code` is then μ.
+    pub kl_total: Option<BufId>,
+    pub eval_kl_total: Option<BufId>,
+    /// The L1 penalty's Σ|code| over the images trained on (`--l1`), per chunk.
+    pub l1_total: Option<BufId>,
 }
 
 /// A model built for a number of rows: its buffers, parameters and three programs.
@@ -400,6 +468,10 @@ pub struct GraphSpec {
     pub data: DataSizes,
     pub noise: Option<NoiseKind>,
     pub fusion: Fusion,
+    /// The weight of a VAE's KL term.
+    pub beta: f32,
+    /// The L1 penalty's weight on the code's activations (0: none).
+    pub l1: f32,
 }
 
 impl GraphSpec {
@@ -421,6 +493,8 @@ impl GraphSpec {
             data,
             noise: None,
             fusion: Fusion::default(),
+            beta: 1.0,
+            l1: 0.0,
         }
     }
 }
@@ -436,6 +510,48 @@ fn forward(g: &mut Builder, layers: &mut [Box<dyn Layer>], x: View, code: usize)
         }
     }
     (h, code_view)
+}
+
+/// The L1 penalty's subgradient added to `grad`, the gradient arriving at the code
+/// stage's backward: that of the code itself, or of its pre-activation where the stage
+/// carries its activation. Returns the new gradient and Σ|code|'s running totals.
+fn l1_penalty(
+    g: &mut Builder,
+    plan: &fusion::Plan,
+    code: View,
+    grad: View,
+    lambda: f32,
+) -> Result<(View, View)> {
+    use fusion::Stage;
+    let act = match plan.stages[plan.code] {
+        Stage::LinearAct { act, .. }
+        | Stage::ConvTransposeAct { act, .. }
+        | Stage::ConvAct {
+            act, pool: None, ..
+        } => Some(act),
+        Stage::Single(_) | Stage::LinearReparam { .. } => None,
+        Stage::ConvAct { pool: Some(_), .. } => {
+            return Err(Error::flag(
+                "--l1",
+                "the conv autoencoder's code is a max-pool's output, whose penalty this program does not route back through the pool; use it with a dense model or a VAE",
+            ))
+        }
+    };
+    let rows = g.rows;
+    let cols = code.len / rows;
+    let dz = g.buffer("l1.grad", code.len);
+    let totals = g.buffer("l1 totals", crate::ops::latent_totals(code.len));
+    g.push(L1Backward {
+        a: code,
+        dy: grad,
+        dz,
+        totals,
+        rows,
+        cols,
+        lambda,
+        act,
+    });
+    Ok((dz, totals))
 }
 
 impl Graph {
@@ -468,7 +584,11 @@ impl Graph {
         let train_perm = g.buffer("train permutation", data.train_images);
         let test_data = g.buffer("test images (bytes)", words(data.test_images));
         let test_perm = g.buffer("test order", data.test_images);
-        let key = spec.noise.map(|_| g.buffer("noise key", 2));
+        let sampled = arch.is_variational();
+        let key = (spec.noise.is_some() || sampled).then(|| g.buffer("key", 2));
+        g.key = key;
+        g.beta = spec.beta;
+        let summed = sampled;
         // Gathers a batch into `clean`; with noise, corrupts it into a buffer of its own,
         // which is what the model sees.
         let batch_in = |g: &mut Builder, prefix: &str, data: View, perm: View| -> (View, View) {
@@ -503,7 +623,8 @@ impl Graph {
 
         let (input, target) = batch_in(&mut g, "", train_data, train_perm);
         let mut layers = layers::build(&seq, &plan, 0);
-        let (output, _) = forward(&mut g, &mut layers, input, plan.code);
+        let (output, code) = forward(&mut g, &mut layers, input, plan.code);
+        let kl_total = g.take_latent().map(|l| l.kl_totals);
         let scalar = |g: &mut Builder, name: &str| g.buffer(name, 1);
         let dy = g.buffer("loss.grad", output.len);
         // Where the plan takes the loss through the output Sigmoid, one kernel gives the
@@ -519,6 +640,7 @@ impl Graph {
                     totals,
                     rows,
                     cols: IMAGE_PIXELS,
+                    summed,
                 });
                 totals
             }
@@ -532,6 +654,7 @@ impl Graph {
                     total,
                     rows,
                     cols: IMAGE_PIXELS,
+                    summed,
                 });
                 g.push(LossBackward {
                     loss,
@@ -540,12 +663,19 @@ impl Graph {
                     dy,
                     rows,
                     cols: IMAGE_PIXELS,
+                    summed,
                 });
                 total
             }
         };
         let mut grad = dy;
+        let mut l1_total = None;
         for (i, layer) in layers.iter_mut().enumerate().rev() {
+            if i == plan.code && spec.l1 > 0.0 {
+                let (dz, totals) = l1_penalty(&mut g, &plan, code, grad, spec.l1)?;
+                grad = dz;
+                l1_total = Some(totals.buf);
+            }
             match layer.backward(&mut g, grad, i > 0) {
                 Some(dx) => grad = dx,
                 None => break,
@@ -567,6 +697,9 @@ impl Graph {
         let (eval_input, eval_target) = batch_in(&mut g, "eval ", test_data, test_perm);
         let mut eval_layers = layers::build(&seq, &plan, 0);
         let (eval_output, eval_code) = forward(&mut g, &mut eval_layers, eval_input, plan.code);
+        // A VAE's code, in the pictures and its statistics, is μ, not a sample.
+        let eval_latent = g.take_latent();
+        let eval_code = eval_latent.map_or(eval_code, |l| l.mu);
         let (mse_value, mse_total) = (scalar(&mut g, "eval mse"), scalar(&mut g, "eval mse total"));
         let (bce_value, bce_total) = (scalar(&mut g, "eval bce"), scalar(&mut g, "eval bce total"));
         for (kind, value, total) in [
@@ -581,6 +714,7 @@ impl Graph {
                 total,
                 rows: spec.eval_rows,
                 cols: IMAGE_PIXELS,
+                summed: false,
             });
         }
         let eval = g.take_ops();
@@ -623,7 +757,10 @@ impl Graph {
                 eval_bce_total: bce_total.buf,
                 decode_code,
                 decode_output,
-                noise_key: key.map(|k| k.buf),
+                key: key.map(|k| k.buf),
+                kl_total: kl_total.map(|v| v.buf),
+                eval_kl_total: eval_latent.map(|l| l.kl_totals.buf),
+                l1_total,
             },
         })
     }

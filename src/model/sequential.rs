@@ -51,6 +51,10 @@ pub enum Module {
     },
     /// An activation, elementwise.
     Act(Activation),
+    /// A variational autoencoder's sampling: its input is the two heads, μ then log σ²
+    /// (`latent` each) in every row; its output z = μ + exp(½·log σ²)·ε, `latent` wide.
+    /// Its KL term joins the loss.
+    Reparameterize { latent: usize },
 }
 
 /// One parameter tensor a module owns, as PyTorch names and initialises it.
@@ -155,6 +159,7 @@ impl Module {
     pub fn output_elements(&self, input: u128) -> u128 {
         match self {
             Module::Linear { outputs, .. } => *outputs as u128,
+            Module::Reparameterize { latent } => *latent as u128,
             Module::Act(_) => input,
             _ => self.output_chw().map_or(input, |c| c.elements()),
         }
@@ -194,7 +199,7 @@ impl Module {
                 kernel: k,
                 ..
             } => pair(vec![input.c, o, k, k], o, o * k * k),
-            Module::MaxPool2d { .. } | Module::Act(_) => Vec::new(),
+            Module::MaxPool2d { .. } | Module::Act(_) | Module::Reparameterize { .. } => Vec::new(),
         }
     }
 
@@ -214,7 +219,7 @@ impl Module {
                 kernel,
                 ..
             } => input.c as u128 * out_channels as u128 * kernel as u128 * kernel as u128,
-            Module::MaxPool2d { .. } | Module::Act(_) => 0,
+            Module::MaxPool2d { .. } | Module::Act(_) | Module::Reparameterize { .. } => 0,
         }
     }
 
@@ -242,6 +247,9 @@ impl Module {
             ),
             Module::MaxPool2d { input, .. } => format!("a max-pool of {} channels", input.c),
             Module::Act(act) => format!("a {}", act.name()),
+            Module::Reparameterize { latent } => {
+                format!("the sampling of {latent} Gaussians")
+            }
         }
     }
 }
@@ -301,6 +309,24 @@ mod tests {
                 ("4.bias".to_string(), vec![10]),
                 ("6.weight".to_string(), vec![784, 10]),
                 ("6.bias".to_string(), vec![784]),
+            ]
+        );
+        // A VAE's heads are one Linear of twice the latent width; the sampling (module 3)
+        // has no parameters.
+        let vae = names(Arch::vae(vec![10, 3]));
+        let shapes: Vec<(&str, Vec<usize>)> =
+            vae.iter().map(|(n, s)| (n.as_str(), s.clone())).collect();
+        assert_eq!(
+            shapes,
+            [
+                ("0.weight", vec![10, 784]),
+                ("0.bias", vec![10]),
+                ("2.weight", vec![6, 10]),
+                ("2.bias", vec![6]),
+                ("4.weight", vec![10, 3]),
+                ("4.bias", vec![10]),
+                ("6.weight", vec![784, 10]),
+                ("6.bias", vec![784]),
             ]
         );
         let conv = names(Arch::conv(vec![4]));

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::gpu::context::{checks_from_env, AdapterRequest, GpuOptions, PipelineStore};
 use crate::gpu::{Gpu, GpuBackend};
 use crate::model::Graph;
-use crate::model::{Arch, DEFAULT_CHANNELS, DEFAULT_LAYERS};
+use crate::model::{Arch, DEFAULT_CHANNELS, DEFAULT_LAYERS, DEFAULT_VAE_LAYERS};
 use crate::native::checkpoint;
 use crate::native::cli::{
     BackendKind, BenchArgs, CheckArgs, Cli, Command, EvalArgs, InfoArgs, ModelKind, PlotArgs,
@@ -28,7 +28,7 @@ use crate::native::rundir::{self, RunDir};
 use crate::native::tuned::Policy;
 use crate::native::tuning::{self, Device};
 use crate::native::{compare, interrupt, roofline};
-use crate::ops::NoiseKind;
+use crate::ops::{LossKind, NoiseKind};
 use crate::pictures;
 use crate::train::{EpochMetrics, Snapshot, TrainConfig, TrainState, Trainer};
 
@@ -295,9 +295,14 @@ async fn profile(args: &ProfileArgs) -> Result<()> {
 /// The architecture the flags give, refusing a size flag of the other model.
 pub fn arch_from(args: &TrainArgs) -> Result<Arch> {
     let arch = match (args.model, &args.layers, &args.channels) {
-        (ModelKind::Dense, _, Some(_)) => Err(Error::flag(
+        (ModelKind::Dense | ModelKind::Vae, _, Some(_)) => Err(Error::flag(
             "--channels",
-            "applies only to --model conv; the dense model's sizes are --layers",
+            "applies only to --model conv; the dense models' sizes are --layers",
+        )),
+        (ModelKind::Vae, layers, None) => Ok(Arch::vae(
+            layers
+                .clone()
+                .unwrap_or_else(|| DEFAULT_VAE_LAYERS.to_vec()),
         )),
         (ModelKind::Conv, Some(_), _) => Err(Error::flag(
             "--layers",
@@ -313,6 +318,24 @@ pub fn arch_from(args: &TrainArgs) -> Result<Arch> {
         )),
     };
     Ok(arch?.with_activation(args.activation.into()))
+}
+
+/// The training loss's name as the progress, the epoch lines and loss.png show it: a VAE's
+/// is the negative ELBO, per image.
+fn shown_loss(config: &TrainConfig) -> &'static str {
+    match config.arch.is_variational() {
+        true => "-elbo",
+        false => config.loss.name(),
+    }
+}
+
+/// `--loss`, by default MSE, or BCE for a VAE (the negative ELBO's reconstruction term).
+fn loss_from(args: &TrainArgs) -> LossKind {
+    match (args.loss, args.model) {
+        (Some(loss), _) => loss.into(),
+        (None, ModelKind::Vae) => LossKind::Bce,
+        (None, _) => LossKind::Mse,
+    }
 }
 
 /// The CPU reference, its size check weighing the memory free on this machine.
@@ -406,10 +429,12 @@ fn plan_new(args: &TrainArgs) -> Result<Plan> {
         epochs: args.epochs.unwrap_or(DEFAULT_EPOCHS),
         batch: args.batch,
         lr: args.lr,
-        loss: args.loss.into(),
+        loss: loss_from(args),
         seed: args.seed,
         noise,
         log_every: args.log_every,
+        beta: args.beta,
+        l1: args.l1,
         ..TrainConfig::new(arch_from(args)?)
     };
     // Flags first: a typo should not cost a data load or a device start.
@@ -646,7 +671,7 @@ async fn train(args: &TrainArgs) -> Result<()> {
     // The record saves the logging interval the run uses, so that a resumed run keeps it.
     record.config.log_every = Some(trainer.log_every());
     let record_json = record.to_json()?;
-    let loss_name = config.loss.name();
+    let loss_name = shown_loss(&config);
     if !quiet {
         let params: usize = trainer.graph().params.iter().map(|p| p.value.len).sum();
         let noise = config
@@ -696,6 +721,16 @@ async fn train(args: &TrainArgs) -> Result<()> {
                 "epoch {:>3}/{}  train {loss_name} {:.6}  test mse {:.6}  test bce {:.6}  {:.2} s  {:.0} img/s  eval {:.2} s",
                 m.epoch, config.epochs, m.train_loss, m.test_mse, m.test_bce, m.seconds, m.images_per_second, m.eval_seconds
             );
+            if let (Some(loss), Some(recon), Some(kl)) = (m.test_loss, m.test_recon, m.test_kl) {
+                println!("           test loss {loss:.4} nats per image = reconstruction {recon:.4} + β × KL {kl:.4}");
+            }
+            if config.l1 > 0.0 {
+                let (mean, zero) = (m.code_mean.unwrap_or(0.0), m.code_near_zero.unwrap_or(0.0));
+                println!(
+                    "           codes: mean |code| {mean:.4}, {:.1}% near zero",
+                    100.0 * zero
+                );
+            }
         }
         let state = trainer.state().await?;
         interrupt::saving(|| {
@@ -711,7 +746,14 @@ async fn train(args: &TrainArgs) -> Result<()> {
     if !quiet {
         let dir = run.path().display();
         println!("metrics: {}", log.path().display());
-        println!("pictures: {dir}/loss.png, reconstructions.png, latent.png, interpolation.png");
+        let prior = match (config.arch.is_variational(), trainer.graph().code_len) {
+            (true, 2) => ", samples.png, manifold.png",
+            (true, _) => ", samples.png",
+            (false, _) => "",
+        };
+        println!(
+            "pictures: {dir}/loss.png, reconstructions.png, latent.png, interpolation.png{prior}"
+        );
         println!("weights: {dir}/model.safetensors (PyTorch state_dict names)");
         println!(
             "to train on: wgsl-autoencoder train --resume {dir} --epochs N (a total above {})",
@@ -728,7 +770,7 @@ async fn draw_pictures(
     history: &[EpochMetrics],
     shot: &Snapshot,
 ) -> Result<()> {
-    let loss_name = trainer.config().loss.name();
+    let loss_name = shown_loss(trainer.config());
     if !history.is_empty() {
         let curves = [Curves {
             label: dir.display().to_string(),
@@ -747,7 +789,31 @@ async fn draw_pictures(
         .iter()
         .map(|&(a, b)| (shot.labels[a], shot.labels[b]))
         .collect();
-    plots::interpolation(&dir.join("interpolation.png"), &labels, &images)
+    plots::interpolation(&dir.join("interpolation.png"), &labels, &images)?;
+    if trainer.graph().arch.is_variational() {
+        draw_prior_pictures(trainer, dir).await?;
+    }
+    Ok(())
+}
+
+/// A VAE's `samples.png` (decoded from z ~ N(0, I), drawn from `--seed`) and, with a 2-D
+/// latent, `manifold.png` (decoded over the Gaussian's quantiles, as Keras' example).
+async fn draw_prior_pictures(trainer: &mut Trainer, dir: &Path) -> Result<()> {
+    let latent = trainer.graph().code_len;
+    let seed = trainer.config().seed;
+    let images = trainer
+        .decode(&pictures::prior_samples(seed, latent))
+        .await?;
+    let title = format!("Decoded from z ~ N(0, I), {latent}-D, seed {seed}");
+    let side = pictures::SAMPLES_SIDE;
+    plots::digit_grid(&dir.join("samples.png"), &title, &images, side)?;
+    if latent == 2 {
+        let images = trainer.decode(&pictures::manifold_codes()).await?;
+        let title = "Decoded over the latent's quantiles 0.05 … 0.95 (z₁ →, z₂ ↑)";
+        let side = pictures::MANIFOLD_SIDE;
+        plots::digit_grid(&dir.join("manifold.png"), title, &images, side)?;
+    }
+    Ok(())
 }
 
 /// The folder and the checkpoint `eval` reads: a run folder's model.safetensors (or its
@@ -829,7 +895,8 @@ async fn eval(args: &EvalArgs) -> Result<()> {
     let flat = checkpoint::load(&path, trainer.graph())?;
     trainer.set_params(&flat)?;
     let started = Instant::now();
-    let (mse, bce) = trainer.evaluate().await?;
+    let e = trainer.evaluate().await?;
+    let (mse, bce) = (e.mse, e.bce);
     let noise = config
         .noise
         .map(|n| {
@@ -850,6 +917,17 @@ async fn eval(args: &EvalArgs) -> Result<()> {
         "test mse {mse:.6}  test bce {bce:.6}  on {} test images{noise}  {:.2} s",
         data.test.len(),
         started.elapsed().as_secs_f64()
+    );
+    if let Some((loss, recon, kl)) = e.elbo(config.beta) {
+        println!(
+            "test loss {loss:.4} nats per image (reconstruction {recon:.4} + β {} × KL {kl:.4}), one ε per image",
+            config.beta
+        );
+    }
+    println!(
+        "codes: mean |code| {:.4}, {:.1}% near zero",
+        e.code_mean,
+        100.0 * e.code_near_zero
     );
     let history = match dir.join("metrics.jsonl").is_file() {
         true => MetricsLog::read(&dir.join("metrics.jsonl"))?,

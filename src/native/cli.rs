@@ -182,6 +182,8 @@ pub struct ProfileArgs {
 pub enum ModelKind {
     Dense,
     Conv,
+    /// A dense variational autoencoder (`--layers`, the last width the latent size).
+    Vae,
 }
 
 /// `--activation`: the hidden layers' activations the models offer.
@@ -232,8 +234,9 @@ pub enum BackendKind {
 pub struct TrainArgs {
     #[arg(long, value_enum, default_value_t = ModelKind::Dense)]
     pub model: ModelKind,
-    /// Dense encoder widths after the 784 inputs; the last is the code layer. The decoder
-    /// mirrors them. Dense only [default: 100,200,30].
+    /// Dense encoder widths after the 784 inputs; the last is the code layer (a VAE's
+    /// latent size). The decoder mirrors them. Dense and VAE only [default: 100,200,30;
+    /// a VAE's 400,20].
     #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
     pub layers: Option<Vec<usize>>,
     /// Conv encoder channels, each stage a 3×3 conv, ReLU and 2×2 max-pool. Conv only
@@ -248,8 +251,21 @@ pub struct TrainArgs {
     /// Adam's learning rate.
     #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
     pub lr: f32,
-    #[arg(long, value_enum, default_value_t = LossArg::Mse)]
-    pub loss: LossArg,
+    /// [default: mse; bce for a VAE, whose loss is the negative ELBO]
+    #[arg(long, value_enum)]
+    pub loss: Option<LossArg>,
+    /// The weight β of a VAE's KL term: loss = BCE summed over pixels + β·KL, per image.
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    pub beta: f32,
+    /// A sparse autoencoder: adds LAMBDA·Σ|code| per image to the loss, an L1 penalty on
+    /// the code layer's activations (Keras' activity_regularizer).
+    #[arg(
+        long,
+        value_name = "LAMBDA",
+        default_value_t = 0.0,
+        allow_negative_numbers = true
+    )]
+    pub l1: f32,
     /// Seeds initialisation, shuffling and noise.
     #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     pub seed: u64,
@@ -272,7 +288,7 @@ pub struct TrainArgs {
     /// --epochs gives the run's new total.
     #[arg(long, value_name = "DIR", conflicts_with_all = [
         "model", "layers", "channels", "batch", "lr", "loss", "seed", "limit", "noise",
-        "activation", "log_every", "out", "init_from", "no_tune",
+        "activation", "log_every", "out", "init_from", "no_tune", "beta", "l1",
     ])]
     pub resume: Option<PathBuf>,
     /// Print nothing but errors.

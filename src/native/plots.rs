@@ -2,13 +2,16 @@
 //! atomically, after every epoch:
 //!
 //! - `loss.png`: the training loss at each logging interval and the test MSE per epoch,
-//!   on a log scale, for one run or several (`plot`);
+//!   and a VAE's two test terms (reconstruction and KL, per image), on a log scale, for
+//!   one run or several (`plot`);
 //! - `reconstructions.png`: three test digits of each class, in rows labelled input,
 //!   (noisy input,) reconstruction, at three times their size;
 //! - `latent.png`: every test image's code, projected to 2-D (the code itself when it is
 //!   2-D, its two principal components otherwise), a colour per digit, with a legend;
 //! - `interpolation.png`: the decoder's images along straight lines between the codes of
-//!   pairs of test digits.
+//!   pairs of test digits;
+//! - a VAE's `samples.png`, digits decoded from z ~ N(0, I), and, where its latent is
+//!   2-D, `manifold.png`, digits decoded over a grid of the Gaussian's quantiles.
 //!
 //! Text is drawn with DejaVu Sans, bundled in the binary, so no system fonts are needed.
 
@@ -102,6 +105,7 @@ pub fn loss(path: &Path, runs: &[Curves], train_loss_name: &str) -> Result<()> {
     for run in runs {
         for m in run.epochs {
             points.extend([m.train_loss, m.test_mse]);
+            points.extend(m.test_recon.into_iter().chain(m.test_kl));
             points.extend(m.interval_loss.iter().map(|p| p[1]));
         }
     }
@@ -127,6 +131,15 @@ pub fn loss(path: &Path, runs: &[Curves], train_loss_name: &str) -> Result<()> {
         .max()
         .unwrap_or(1)
         .max(1) as f64;
+    // A VAE's losses (nats per image) and its test MSE (per pixel) lie decades apart:
+    // the legend goes between them, off the curves.
+    let vae = runs
+        .iter()
+        .any(|r| r.epochs.iter().any(|m| m.test_kl.is_some()));
+    let legend_at = match vae {
+        true => SeriesLabelPosition::MiddleRight,
+        false => SeriesLabelPosition::UpperRight,
+    };
     picture(path, (900, 560), |area| {
         let e = |e| draw_error(path, e);
         let mut chart = ChartBuilder::on(area)
@@ -186,13 +199,52 @@ pub fn loss(path: &Path, runs: &[Curves], train_loss_name: &str) -> Result<()> {
             chart
                 .draw_series(test.iter().map(|&p| Circle::new(p, 4, colour.filled())))
                 .map_err(e)?;
+            // A VAE's test terms, per image: reconstruction (squares), KL (triangles).
+            let term = |f: fn(&EpochMetrics) -> Option<f64>| -> Vec<(f64, f64)> {
+                run.epochs
+                    .iter()
+                    .filter_map(|m| f(m).map(|v| (m.epoch as f64, v)))
+                    .filter(|p| p.1.is_finite() && p.1 > 0.0)
+                    .map(|(x, y)| (x, y.log10()))
+                    .collect()
+            };
+            let recon = term(|m| m.test_recon);
+            if !recon.is_empty() {
+                chart
+                    .draw_series(LineSeries::new(recon.clone(), colour.stroke_width(2)))
+                    .map_err(e)?
+                    .label(format!("{prefix}test reconstruction (BCE summed)"))
+                    .legend(move |(x, y)| {
+                        Rectangle::new([(x + 6, y - 4), (x + 14, y + 4)], colour.filled())
+                    });
+                chart
+                    .draw_series(recon.iter().map(|&(x, y)| {
+                        EmptyElement::at((x, y))
+                            + Rectangle::new([(-4, -4), (4, 4)], colour.filled())
+                    }))
+                    .map_err(e)?;
+            }
+            let kl = term(|m| m.test_kl);
+            if !kl.is_empty() {
+                chart
+                    .draw_series(LineSeries::new(kl.clone(), colour.stroke_width(2)))
+                    .map_err(e)?
+                    .label(format!("{prefix}test KL"))
+                    .legend(move |(x, y)| TriangleMarker::new((x + 10, y), 6, colour.filled()));
+                chart
+                    .draw_series(
+                        kl.iter()
+                            .map(|&p| TriangleMarker::new(p, 6, colour.filled())),
+                    )
+                    .map_err(e)?;
+            }
         }
         chart
             .configure_series_labels()
             .background_style(WHITE.mix(0.9))
             .border_style(BLACK)
             .label_font((FONT, 15))
-            .position(SeriesLabelPosition::UpperRight)
+            .position(legend_at)
             .draw()
             .map_err(e)
     })
@@ -374,6 +426,31 @@ pub fn interpolation(path: &Path, labels: &[(u8, u8)], images: &[f32]) -> Result
                 let image = &images[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS];
                 blit(area, image, (label_w + s * CELL) as i32, y)?;
             }
+        }
+        Ok(())
+    })
+}
+
+/// A square grid of decoded digits, `side` a side, under a title: a VAE's `samples.png`
+/// and `manifold.png`.
+pub fn digit_grid(path: &Path, title: &str, images: &[f32], side: usize) -> Result<()> {
+    if side == 0 || images.len() < side * side * IMAGE_PIXELS {
+        return Err(Error::Other(format!(
+            "{}: no images to draw",
+            path.display()
+        )));
+    }
+    let title_h = 40;
+    let width = (side * CELL + 8).max(420);
+    let height = title_h + side * CELL + 8;
+    picture(path, (width, height), |area| {
+        let e = |e| draw_error(path, e);
+        area.draw(&Text::new(title, (10, 10), (FONT, 18).into_font()))
+            .map_err(e)?;
+        for i in 0..side * side {
+            let image = &images[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS];
+            let (x, y) = (4 + (i % side) * CELL, title_h + (i / side) * CELL);
+            blit(area, image, x as i32, y as i32)?;
         }
         Ok(())
     })

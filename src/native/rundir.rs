@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 /// The files a run writes in its folder.
-pub const RUN_FILES: [&str; 7] = [
+pub const RUN_FILES: [&str; 9] = [
     "metrics.jsonl",
     "model.safetensors",
     "checkpoint.safetensors",
@@ -26,6 +26,8 @@ pub const RUN_FILES: [&str; 7] = [
     "reconstructions.png",
     "latent.png",
     "interpolation.png",
+    "samples.png",
+    "manifold.png",
 ];
 
 const LOCK: &str = ".lock";

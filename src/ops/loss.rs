@@ -1,5 +1,7 @@
 //! The loss family: MSE and BCE over a (rows, cols) batch, value and gradient. Both are
-//! means over every element, as PyTorch's `MSELoss()` and `BCELoss()`.
+//! means over every element, as PyTorch's `MSELoss()` and `BCELoss()`, or, `summed`,
+//! sums over each row averaged over the rows (`reduction='sum'` over the batch, divided
+//! by its size): a variational autoencoder's reconstruction term, in nats per image.
 
 use super::{OpDef, Slot, View};
 
@@ -20,7 +22,8 @@ impl LossKind {
     }
 }
 
-// y (R,C), t (R,C) -> loss (1), total (1) += loss·R
+// y (R,C), t (R,C) -> loss (1), total (1) += loss·R (loss: the mean, or summed the mean
+// row's sum)
 #[derive(Clone, Debug, PartialEq)]
 pub struct LossForward {
     pub loss: LossKind,
@@ -31,6 +34,8 @@ pub struct LossForward {
     pub total: View,
     pub rows: usize,
     pub cols: usize,
+    /// Summed over each row, averaged over the rows, instead of averaged over every element.
+    pub summed: bool,
 }
 
 impl OpDef for LossForward {
@@ -52,7 +57,7 @@ impl OpDef for LossForward {
     }
 
     fn dims(&self) -> Vec<(&'static str, usize)> {
-        vec![("rows", self.rows), ("cols", self.cols)]
+        loss_dims(self.rows, self.cols, self.summed)
     }
 
     /// A difference, a square and a sum (MSE), or two logs and a blend (BCE).
@@ -78,6 +83,8 @@ pub struct LossBackward {
     pub dy: View,
     pub rows: usize,
     pub cols: usize,
+    /// As `LossForward::summed`.
+    pub summed: bool,
 }
 
 impl OpDef for LossBackward {
@@ -98,7 +105,7 @@ impl OpDef for LossBackward {
     }
 
     fn dims(&self) -> Vec<(&'static str, usize)> {
-        vec![("rows", self.rows), ("cols", self.cols)]
+        loss_dims(self.rows, self.cols, self.summed)
     }
 
     fn flops(&self) -> f64 {
@@ -108,6 +115,16 @@ impl OpDef for LossBackward {
     fn set_rows(&mut self, rows: usize) {
         self.rows = rows;
     }
+}
+
+/// A loss op's sizes, with `summed` where the loss is a per-image sum (a VAE's), so that
+/// benchmark rows tell the two apart.
+fn loss_dims(rows: usize, cols: usize, summed: bool) -> Vec<(&'static str, usize)> {
+    let mut dims = vec![("rows", rows), ("cols", cols)];
+    if summed {
+        dims.push(("summed", 1));
+    }
+    dims
 }
 
 /// Elements of y whose loss one workgroup of the fused loss adds up, into a running total
@@ -136,6 +153,8 @@ pub struct LossSigmoidBackward {
     pub totals: View,
     pub rows: usize,
     pub cols: usize,
+    /// As `LossForward::summed`: each chunk then adds its terms undivided.
+    pub summed: bool,
 }
 
 impl OpDef for LossSigmoidBackward {
@@ -157,7 +176,7 @@ impl OpDef for LossSigmoidBackward {
     }
 
     fn dims(&self) -> Vec<(&'static str, usize)> {
-        vec![("rows", self.rows), ("cols", self.cols)]
+        loss_dims(self.rows, self.cols, self.summed)
     }
 
     /// The loss's value and gradient terms, and the Sigmoid's derivative.

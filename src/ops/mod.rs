@@ -15,6 +15,7 @@ pub mod batch;
 pub mod conv2d;
 pub mod conv_transpose2d;
 pub mod elementwise;
+pub mod latent;
 pub mod loss;
 pub mod matmul;
 pub mod noise;
@@ -35,6 +36,7 @@ pub use conv_transpose2d::{
 pub use elementwise::{
     Activation, ActivationBackward, ActivationForward, BiasBackward, BiasForward,
 };
+pub use latent::{latent_totals, L1Backward, ReparamKlBackward, ReparamKlForward};
 pub use loss::{loss_totals, LossBackward, LossForward, LossKind, LossSigmoidBackward, LOSS_CHUNK};
 pub use matmul::{BatchDim, Epilogue, Matmul, MatmulShape};
 pub use noise::{Corrupt, NoiseKind};
@@ -295,6 +297,9 @@ ops!(
     Conv2dBackward,
     ConvTranspose2dActForward,
     ConvTranspose2dBackward,
+    ReparamKlForward,
+    ReparamKlBackward,
+    L1Backward,
 );
 
 impl Op {

@@ -504,7 +504,8 @@ impl Session {
         let flat = parse_weights(path, bytes, trainer.graph())?;
         trainer.set_params(&flat)?;
         trainer.collect_snapshots();
-        let (test_mse, test_bce) = trainer.evaluate().await?;
+        let evaluation = trainer.evaluate().await?;
+        let (test_mse, test_bce) = (evaluation.mse, evaluation.bce);
         let latent = trainer.take_snapshot().and_then(latent_of);
         self.run = Some(Run {
             trainer,

@@ -190,3 +190,30 @@ fn quantised_timestamps_are_recognised() {
     );
     assert_eq!(timestamp_quantum([0.1].into_iter()), None);
 }
+
+/// The variational model trains in the page as the terminal trains it: its loss is the
+/// negative ELBO per image (hundreds of nats), and its latent plane is μ's.
+#[test]
+fn the_page_trains_a_vae() {
+    let mut session = loaded(Some(64));
+    let vae = Settings {
+        model: "vae".into(),
+        sizes: "32,2".into(),
+        batch: 32,
+        epochs: 1,
+        limit: Some(64),
+        backend: "cpu".into(),
+        ..Settings::default()
+    };
+    block_on(session.start(&vae)).unwrap();
+    let metrics = loop {
+        if let Some(m) = block_on(session.advance()).unwrap().metrics {
+            break m;
+        }
+    };
+    assert!(metrics.train_loss > 100.0, "{metrics:?}");
+    assert!(metrics.test_mse.is_finite() && metrics.test_mse > 0.0);
+    let (xy, labels) = session.latent().unwrap();
+    assert_eq!((xy.len(), labels.len()), (20_000, 10_000));
+    assert_eq!(block_on(session.decode_point(0.0, 0.0)).unwrap().len(), 784);
+}

@@ -9,27 +9,27 @@ wgsl_params! {
         len: u32,
         rows: u32,
         cols: u32,
-        _pad0: u32,
+        summed: u32,
     }
 }
 
-fn params(rows: usize, cols: usize) -> Result<LossParams> {
+fn params(rows: usize, cols: usize, summed: bool) -> Result<LossParams> {
     Ok(LossParams {
         len: u(rows * cols)?,
         rows: u(rows)?,
         cols: u(cols)?,
-        _pad0: 0,
+        summed: summed as u32,
     })
 }
 
 /// The value's reduction runs in a single workgroup.
 pub fn loss_forward(o: &LossForward) -> Result<Launch> {
-    let p = params(o.rows, o.cols)?;
+    let p = params(o.rows, o.cols, o.summed)?;
     Ok(Launch::new(Shader::Loss, o.entry(), &p, [1, 1, 1]))
 }
 
 pub fn loss_backward(o: &LossBackward) -> Result<Launch> {
-    let p = params(o.rows, o.cols)?;
+    let p = params(o.rows, o.cols, o.summed)?;
     Ok(Launch::new(
         Shader::Loss,
         o.entry(),
@@ -40,7 +40,7 @@ pub fn loss_backward(o: &LossBackward) -> Result<Launch> {
 
 /// One workgroup per chunk of `LOSS_CHUNK` elements, each with its own running total.
 pub fn loss_sigmoid_backward(o: &LossSigmoidBackward) -> Result<Launch> {
-    let p = params(o.rows, o.cols)?;
+    let p = params(o.rows, o.cols, o.summed)?;
     let groups = loss_totals(o.rows * o.cols);
     Ok(Launch::new(
         Shader::Loss,

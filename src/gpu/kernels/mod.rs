@@ -6,6 +6,7 @@
 pub mod batch;
 pub mod conv2d;
 pub mod elementwise;
+pub mod latent;
 pub mod loss;
 pub mod matmul;
 pub mod noise;
@@ -44,6 +45,8 @@ pub enum Part {
     PoolRouting,
     /// A specialised conv layer's sizes as constants, and a fused forward's staged sums.
     ConvStaging,
+    /// The counter-based generator: a hash of (seed, stream, counter, word).
+    CounterRng,
 }
 
 impl Part {
@@ -53,6 +56,7 @@ impl Part {
             Part::Activations => "activations",
             Part::PoolRouting => "pool_routing",
             Part::ConvStaging => "conv_staging",
+            Part::CounterRng => "counter_rng",
         }
     }
 
@@ -78,6 +82,7 @@ impl Part {
             Part::ConvStaging => {
                 include_str!("../../../shaders/parts/conv_staging.wgsl").to_string()
             }
+            Part::CounterRng => include_str!("../../../shaders/parts/counter_rng.wgsl").to_string(),
         }
     }
 }
@@ -94,10 +99,11 @@ pub enum Shader {
     Pool,
     Peak,
     Noise,
+    Latent,
 }
 
 impl Shader {
-    pub const ALL: [Shader; 9] = [
+    pub const ALL: [Shader; 10] = [
         Shader::Batch,
         Shader::Matmul,
         Shader::Elementwise,
@@ -107,6 +113,7 @@ impl Shader {
         Shader::Pool,
         Shader::Peak,
         Shader::Noise,
+        Shader::Latent,
     ];
 
     pub fn name(self) -> &'static str {
@@ -120,6 +127,7 @@ impl Shader {
             Shader::Pool => "pool",
             Shader::Peak => "peak",
             Shader::Noise => "noise",
+            Shader::Latent => "latent",
         }
     }
 
@@ -134,6 +142,7 @@ impl Shader {
             Shader::Pool => include_str!("../../../shaders/pool.wgsl"),
             Shader::Peak => include_str!("../../../shaders/peak.wgsl"),
             Shader::Noise => include_str!("../../../shaders/noise.wgsl"),
+            Shader::Latent => include_str!("../../../shaders/latent.wgsl"),
         }
     }
 
@@ -141,7 +150,9 @@ impl Shader {
     pub fn parts(self) -> &'static [Part] {
         use Part::*;
         match self {
-            Shader::Batch | Shader::Optim | Shader::Peak | Shader::Noise => &[Common],
+            Shader::Batch | Shader::Optim | Shader::Peak => &[Common],
+            Shader::Noise => &[Common, CounterRng],
+            Shader::Latent => &[Common, Activations, CounterRng],
             Shader::Matmul | Shader::Elementwise | Shader::Loss => &[Common, Activations],
             Shader::Pool => &[Common, PoolRouting],
             Shader::Conv2d => &[Common, Activations, PoolRouting, ConvStaging],
@@ -340,6 +351,9 @@ pub fn launch(op: &Op, variant: Variant) -> Result<Launch> {
             conv2d::act_forward(entry, &o.shape, o.act, None, channels, false)
         }
         Op::ConvTranspose2dBackward(o) => conv2d::backward(&o.shape, Some(&o.dx), split),
+        Op::ReparamKlForward(o) => latent::reparam_kl_forward(o),
+        Op::ReparamKlBackward(o) => latent::reparam_kl_backward(o),
+        Op::L1Backward(o) => latent::l1_backward(o),
     }
 }
 
@@ -436,6 +450,7 @@ pub fn params_layouts() -> Vec<ParamsLayout> {
         pool::PoolParams::layout(),
         peak::PeakParams::layout(),
         noise::NoiseParams::layout(),
+        latent::LatentParams::layout(),
         step,
     ]
 }
