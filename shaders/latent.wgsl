@@ -44,16 +44,66 @@ const EPS_DOMAIN: u32 = 0x9e3779b9u;
 // The l1 kernel's activation code for a code no activation produced (mirrors
 // ops::latent::NO_ACT).
 const NO_ACT: u32 = 0xffffffffu;
-const PI: f32 = 3.14159265358979;
 
 // ε for element `counter` of the key's stream: Box–Muller on u1 in (0, 1] and u2 in
-// [0, 1), each 24 bits of one word; cos takes its argument in [-π, π).
+// [0, 1), each 24 bits of one word. Its log and cos are the polynomials below, not WGSL's
+// builtins: WGSL lets cos be off by 2⁻¹¹ and log by 2⁻²¹ absolute (SwiftShader, a
+// browser's software adapter, uses much of that), while additions and products are
+// exact to rounding everywhere; cpu::latent computes the same polynomials in the same
+// order, so ε agrees between backends to a few ulps on every conforming driver.
 fn standard_normal(counter: u32) -> f32 {
     // (counter: batch_start·L + i, element i of a batch starting at row batch_start)
     let seed = key[0] ^ EPS_DOMAIN;
     let u1 = f32((counter_draw(seed, key[1], counter, 0u) >> 8u) + 1u) * 5.9604645e-8;
     let u2 = f32(counter_draw(seed, key[1], counter, 1u) >> 8u) * 5.9604645e-8;
-    return sqrt(-2.0 * log(u1)) * cos(2.0 * PI * u2 - PI);
+    return sqrt(-2.0 * ln_unit(u1)) * -cos_turns(u2);
+}
+
+// ln(u) for u in (0, 1]: u = m·2^e with m in [√½, √2) (the exponent from the bits, so
+// exact), then ln m = 2·atanh(s), s = (m − 1)/(m + 1), |s| < 0.172, by its series to s¹⁵.
+// Exactly 0 at u = 1, and never above it.
+fn ln_unit(u: f32) -> f32 {
+    let bits = bitcast<u32>(u);
+    var e = i32((bits >> 23u) & 0xffu) - 127;
+    var m = bitcast<f32>((bits & 0x007fffffu) | 0x3f800000u);
+    if (m > 1.41421356) {
+        m = m * 0.5;
+        e = e + 1;
+    }
+    let s = (m - 1.0) / (m + 1.0);
+    let s2 = s * s;
+    var series = 1.0 / 15.0;
+    series = series * s2 + 1.0 / 13.0;
+    series = series * s2 + 1.0 / 11.0;
+    series = series * s2 + 1.0 / 9.0;
+    series = series * s2 + 1.0 / 7.0;
+    series = series * s2 + 1.0 / 5.0;
+    series = series * s2 + 1.0 / 3.0;
+    series = series * s2 + 1.0;
+    return f32(e) * 0.693147181 + 2.0 * s * series;
+}
+
+// cos(2π·t) for t in [0, 1): folded to an angle in [0, π/2] (cos is even and
+// cos(π − a) = −cos a), then its Taylor series to the θ¹⁶ term.
+fn cos_turns(t: f32) -> f32 {
+    var a = abs(t - round(t));
+    var sign = 1.0;
+    if (a > 0.25) {
+        a = 0.5 - a;
+        sign = -1.0;
+    }
+    let x = 6.28318531 * a;
+    let x2 = x * x;
+    var c = 1.0 / 20922789888000.0;
+    c = c * -x2 + 1.0 / 87178291200.0;
+    c = c * -x2 + 1.0 / 479001600.0;
+    c = c * -x2 + 1.0 / 3628800.0;
+    c = c * -x2 + 1.0 / 40320.0;
+    c = c * -x2 + 1.0 / 720.0;
+    c = c * -x2 + 1.0 / 24.0;
+    c = c * -x2 + 0.5;
+    c = c * -x2 + 1.0;
+    return sign * c;
 }
 
 // Element i = n·L + j of the batch's codes: μ and log σ², with the heads' bias.

@@ -1285,13 +1285,15 @@ pub fn noise() -> Vec<Case> {
 }
 
 /// The latent kernels' tolerance. ε is Box–Muller on the same 24-bit uniforms on both
-/// sides, so the GPU's ε, z and the gradients differ from the reference only by the
-/// rounding of WGSL's log, sqrt, cos and exp against Rust's f32 ones: a few ulps of
-/// values up to about 30 (|ε| ≤ 5.7, σ ≤ e^1.5 on these inputs), which 1e-5 relative and
-/// 1e-5 absolute hold with room. (WGSL allows cos an absolute error of 2⁻¹¹ on [-π, π] and
-/// log 2⁻²¹ near 1; a driver that used all of it would fail here, as it should: ε would
-/// then differ between backends by more than rounding.) The KL's and Σ|a|'s running
-/// totals sum 256 terms in a tree against an f64 sum, within the same bounds.
+/// sides, with its log and cos as polynomials of additions and products computed in the
+/// same order (`ln_unit`, `cos_turns` in shaders/latent.wgsl and cpu::latent), so the
+/// GPU's ε, z and the gradients differ from the reference only by rounding (and WGSL's
+/// sqrt and exp, a few ulps): a few ulps of values up to about 30 (|ε| ≤ 5.7, σ ≤ e^1.5
+/// on these inputs), which 1e-5 relative and 1e-5 absolute hold with room. WGSL's own
+/// cos may be off by 2⁻¹¹ and its log by 2⁻²¹ absolute, and SwiftShader (a browser's
+/// software adapter) uses enough of that to fail this tolerance, which is why ε does not
+/// call them. The KL's and Σ|a|'s running totals sum 256 terms in a tree against an f64
+/// sum, within the same bounds.
 pub const LATENT_TOL: Tol = Tol {
     atol: 1e-5,
     rtol: 1e-5,

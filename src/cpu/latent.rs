@@ -11,13 +11,61 @@ use crate::ops::Activation;
 const UNIT: f32 = 5.960_464_5e-8;
 
 /// ε for element `counter` of stream `key[1]` under seed `key[0]`: Box–Muller on u1 in
-/// (0, 1] and u2 in [0, 1), each 24 bits of one word of the counter-based generator.
+/// (0, 1] and u2 in [0, 1), each 24 bits of one word of the counter-based generator, with
+/// the shader's own polynomial log and cos (`ln_unit`, `cos_turns`), computed in f32 in
+/// the shader's order: ε then differs between backends only by rounding, whatever
+/// accuracy a driver gives WGSL's builtins.
 pub fn standard_normal(key: &[u32], counter: u32) -> f32 {
     let seed = key[0] ^ EPS_DOMAIN;
     let u1 = ((counter_draw(seed, key[1], counter, 0) >> 8) + 1) as f32 * UNIT;
     let u2 = (counter_draw(seed, key[1], counter, 1) >> 8) as f32 * UNIT;
-    let pi = std::f32::consts::PI;
-    (-2.0 * u1.ln()).sqrt() * (2.0 * pi * u2 - pi).cos()
+    (-2.0 * ln_unit(u1)).sqrt() * -cos_turns(u2)
+}
+
+/// ln(u) for u in (0, 1], as shaders/latent.wgsl computes it: u = m·2^e with m in
+/// [√½, √2), then ln m = 2·atanh(s), s = (m − 1)/(m + 1), by its series to s¹⁵.
+fn ln_unit(u: f32) -> f32 {
+    let bits = u.to_bits();
+    let mut e = ((bits >> 23) & 0xff) as i32 - 127;
+    let mut m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000);
+    if m > std::f32::consts::SQRT_2 {
+        m *= 0.5;
+        e += 1;
+    }
+    let s = (m - 1.0) / (m + 1.0);
+    let s2 = s * s;
+    let mut series = 1.0 / 15.0;
+    for k in [13.0, 11.0, 9.0, 7.0, 5.0, 3.0, 1.0f32] {
+        series = series * s2 + 1.0 / k;
+    }
+    e as f32 * std::f32::consts::LN_2 + 2.0 * s * series
+}
+
+/// cos(2π·t) for t in [0, 1), as shaders/latent.wgsl computes it: folded to an angle in
+/// [0, π/2], then the Taylor series to the θ¹⁶ term.
+fn cos_turns(t: f32) -> f32 {
+    let mut a = (t - t.round_ties_even()).abs();
+    let mut sign = 1.0;
+    if a > 0.25 {
+        a = 0.5 - a;
+        sign = -1.0;
+    }
+    let x = std::f32::consts::TAU * a;
+    let x2 = x * x;
+    let mut c = 1.0 / 20_922_789_888_000.0;
+    for k in [
+        87_178_291_200.0,
+        479_001_600.0,
+        3_628_800.0,
+        40_320.0,
+        720.0,
+        24.0,
+        2.0,
+        1.0f32,
+    ] {
+        c = c * -x2 + 1.0 / k;
+    }
+    sign * c
 }
 
 /// μ and log σ² of element i = n·L + j: the heads' product with its bias.
@@ -128,6 +176,28 @@ pub fn l1_backward(
 mod tests {
     use super::*;
     use crate::cpu::gradcheck::{check_gradient, random_vec};
+
+    #[test]
+    fn the_polynomial_log_and_cos_are_std_s_to_a_few_ulps() {
+        for i in 1..=1 << 12 {
+            let u = i as f32 / 4096.0;
+            let (ours, std) = (ln_unit(u) as f64, (u as f64).ln());
+            assert!(
+                (ours - std).abs() <= 4e-7 * std.abs().max(1.0),
+                "ln {u}: {ours} vs {std}"
+            );
+            let t = (i - 1) as f32 / 4096.0;
+            let (ours, std) = (
+                cos_turns(t) as f64,
+                (std::f64::consts::TAU * t as f64).cos(),
+            );
+            assert!((ours - std).abs() <= 4e-7, "cos turns {t}: {ours} vs {std}");
+        }
+        assert_eq!(ln_unit(1.0), 0.0);
+        // Near 1, where an absolute error would be all of the value.
+        let u = 1.0 - 5.960_464_5e-8f32;
+        assert!((ln_unit(u) as f64 / (u as f64).ln() - 1.0).abs() < 1e-6);
+    }
 
     #[test]
     fn epsilon_is_a_standard_normal() {
