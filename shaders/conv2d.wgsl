@@ -431,6 +431,33 @@ fn weight_groups() -> u32 {
     return CV_O * CV_C * CV_KH;
 }
 
+// The input role's weights, staged whole in workgroup memory (GW_STAGED, where the host
+// finds they fit its budget): every invocation of an input-gradient workgroup reads all
+// O·C·KH·KW of them, so one read from global memory per workgroup serves 256. The same
+// products in the same order as from w: bit-identical either way.
+override GW_STAGED: bool = false;
+override GW_LEN: u32 = select(1u, W_LEN, GW_STAGED);
+var<workgroup> grad_w: array<f32, GW_LEN>;
+
+// Stages the weights for the input role. Every invocation of the workgroup calls it,
+// before any leaves: the barrier is on uniform control flow (GW_STAGED is a constant).
+fn stage_grad_weights(lid: u32) {
+    if (!GW_STAGED) {
+        return;
+    }
+    for (var e = lid; e < GW_LEN; e += WG) {
+        grad_w[e] = w_at3[e];
+    }
+    workgroupBarrier();
+}
+
+fn grad_weight(i: u32) -> f32 {
+    if (GW_STAGED) {
+        return grad_w[i];
+    }
+    return w_at3[i];
+}
+
 // The input gradient at element e of the layer's input x, before the stage below: Σ over
 // dy's channels and the taps of dy · w. For a conv2d, its input gradient at an input
 // element (the outputs that read it); for a transposed conv, the conv2d's forward sum at
@@ -449,7 +476,7 @@ fn input_grad(e: At) -> f32 {
                     continue;
                 }
                 for (var c = 0u; c < CV_C; c++) {
-                    acc += dy[((e.n * CV_C + c) * CV_H + u32(iy)) * CV_W + u32(ix)] * w_at3[((e.ch * CV_C + c) * CV_KH + ky) * CV_KW + kx];
+                    acc += dy[((e.n * CV_C + c) * CV_H + u32(iy)) * CV_W + u32(ix)] * grad_weight(((e.ch * CV_C + c) * CV_KH + ky) * CV_KW + kx);
                 }
             }
         }
@@ -466,7 +493,7 @@ fn input_grad(e: At) -> f32 {
                 continue;
             }
             for (var o = 0u; o < CV_O; o++) {
-                acc += dy[((e.n * CV_O + o) * CV_OH + u32(oy)) * CV_OW + u32(ox)] * w_at3[((o * CV_C + e.ch) * CV_KH + ky) * CV_KW + kx];
+                acc += dy[((e.n * CV_O + o) * CV_OH + u32(oy)) * CV_OW + u32(ox)] * grad_weight(((o * CV_C + e.ch) * CV_KH + ky) * CV_KW + kx);
             }
         }
     }
@@ -586,6 +613,7 @@ fn conv2d_backward_act(@builtin(local_invocation_id) lid: vec3<u32>,
         }
         return;
     }
+    stage_grad_weights(lid.x);
     let i = (g - weight_groups()) * WG + lid.x;
     if (i >= p.n * LX_C * LX_H * LX_W) {
         return;
@@ -612,6 +640,7 @@ fn conv2d_backward_pool_act(@builtin(local_invocation_id) lid: vec3<u32>,
         }
         return;
     }
+    stage_grad_weights(lid.x);
     route_through_pool((g - weight_groups()) * WG + lid.x);
 }
 
@@ -705,6 +734,7 @@ fn conv2d_backward_act_split(@builtin(local_invocation_id) lid: vec3<u32>,
         }
         return;
     }
+    stage_grad_weights(lid.x);
     let i = (g - weight_groups() * SPLIT) * WG + lid.x;
     if (i >= p.n * LX_C * LX_H * LX_W) {
         return;
@@ -749,6 +779,7 @@ fn conv2d_backward_pool_act_split(@builtin(local_invocation_id) lid: vec3<u32>,
         }
         return;
     }
+    stage_grad_weights(lid.x);
     route_through_pool((g - weight_groups() * SPLIT) * WG + lid.x);
 }
 

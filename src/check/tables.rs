@@ -1118,6 +1118,13 @@ pub fn conv2d_backward() -> Vec<Case> {
     let odd = conv_shape(&(9, 3, 4, 6, 5, 3, 1, 1));
     layers.push((odd, Some(input_grad(odd.n, odd.c, odd.h, odd.w, 2))));
     layers.push((odd, None));
+    // Weights past the input role's staging budget (16·16·9 floats > 2048): the input
+    // gradient then reads them from global memory (conv2d::stages_grad_weights).
+    let wide = conv_shape(&(2, 16, 16, 5, 4, 3, 1, 1));
+    assert!(!crate::gpu::kernels::conv2d::stages_grad_weights(&wide));
+    for i in [3, 4] {
+        layers.push((wide, Some(input_grad(wide.n, wide.c, wide.h, wide.w, i))));
+    }
     layers
         .into_iter()
         .enumerate()

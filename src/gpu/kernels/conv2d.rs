@@ -324,6 +324,9 @@ pub fn backward<S: ConvShape>(shape: &S, dx: Option<&InputGrad>, split: usize) -
         act: dx.map_or(0, |g| act_code(g.act())),
         ..params(&s)?
     };
+    if dx.is_some() && stages_grad_weights(&s) {
+        constants.push(("GW_STAGED", 1));
+    }
     let invocations = dx.map_or(0, |g| input_invocations(g, shape.x_len()));
     let groups = weight_rows(&s) * split + invocations.div_ceil(WORKGROUP);
     let entry = conv2d_backward_entry(dx);
@@ -341,6 +344,14 @@ pub fn backward<S: ConvShape>(shape: &S, dx: Option<&InputGrad>, split: usize) -
         partials: split * partial_len,
     });
     Ok(launch.with_constants(constants))
+}
+
+/// Whether a fused backward's input role stages the layer's weights whole in workgroup
+/// memory (WGSL `GW_STAGED`): where they fit `STAGED_WEIGHTS` (8 KiB, beside the 1 KiB
+/// of `workgroup_sum`), as every model layer's do; larger layers read them from global
+/// memory. The sums are bit-identical either way.
+pub fn stages_grad_weights(s: &Conv2dShape) -> bool {
+    s.o * s.c * s.kh * s.kw <= STAGED_WEIGHTS
 }
 
 /// The batch-split entry point and its fold, for an unsplit backward's entry point.
