@@ -617,8 +617,9 @@ const V: crate::ops::View = crate::ops::View {
     len: 0,
 };
 
+/// Every shape under each variant: the direct kernel and the implicit GEMM's tiles.
 pub fn conv2d_forward() -> Vec<Case> {
-    random_cases(
+    let cases = random_cases(
         &conv2d_shapes(),
         |&shape| {
             Conv2dForward {
@@ -632,7 +633,8 @@ pub fn conv2d_forward() -> Vec<Case> {
         },
         |i| 10 * i as u64,
         |s| s.c * s.kh * s.kw,
-    )
+    );
+    cases.into_iter().flat_map(every_variant).collect()
 }
 
 pub fn conv2d_backward_input() -> Vec<Case> {
