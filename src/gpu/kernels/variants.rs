@@ -299,11 +299,12 @@ mod tests {
                 shape: shape(o),
             })
         };
-        let igemm = |bns: &[usize]| bns.iter().map(|&bn| Variant::ImplicitGemm(bn));
-        let expect = |bns: &[usize]| std::iter::once(Variant::Only).chain(igemm(bns)).collect();
-        let listed: Vec<Variant> = variants(&op(8));
-        assert_eq!(listed, expect(&[16]) as Vec<Variant>);
-        assert_eq!(variants(&op(64)), expect(&[16, 32, 64]) as Vec<Variant>);
+        let igemm = |bns: &[usize]| bns.iter().map(|&bn| Variant::ImplicitGemm(bn)).collect::<Vec<_>>();
+        let expect = |bns: &[usize]| -> Vec<Variant> {
+            std::iter::once(Variant::Only).chain(igemm(bns)).collect()
+        };
+        assert_eq!(variants(&op(8)), expect(&[16]));
+        assert_eq!(variants(&op(64)), expect(&[16, 32, 64]));
         // The tuner decides; the guess keeps the direct kernel.
         assert_eq!(guess(&op(64), Parallelism::Wide), Variant::Only);
     }
