@@ -196,25 +196,38 @@ override IG_B_LEN: u32 = IG_BK * IG_BN;
 var<workgroup> ig_x: array<f32, IG_A_LEN>; // [k][position]
 var<workgroup> ig_w: array<f32, IG_B_LEN>; // [k][channel]
 
-// Element (m, k) of the im2col'd input: output position m = (n, oy, ox) through tap
-// k = (c, ky, kx); zero in the padding and past either end.
-fn im2col(m: u32, k: u32) -> f32 {
-    let taps = p.kh * p.kw;
-    if (m >= p.n * p.oh * p.ow || k >= p.c * taps) {
-        return 0.0;
-    }
+// Row m of the im2col'd input, output position (n, oy, ox): where its image starts in
+// x and the top-left tap of its window (signed: the window may start in the padding).
+// Past the batch, `in_range` is false and the row is zeros.
+struct Im2colRow {
+    in_range: bool,
+    base: u32,
+    iy0: i32,
+    ix0: i32,
+}
+
+fn im2col_row(m: u32) -> Im2colRow {
     let ox = m % p.ow;
     let oy = (m / p.ow) % p.oh;
     let n = m / (p.ow * p.oh);
-    let kx = k % p.kw;
-    let ky = (k / p.kw) % p.kh;
-    let c = k / taps;
-    let iy = i32(oy * p.stride + ky) - i32(p.pad);
-    let ix = i32(ox * p.stride + kx) - i32(p.pad);
+    let in_range = m < p.n * p.oh * p.ow;
+    let iy0 = i32(oy * p.stride) - i32(p.pad);
+    let ix0 = i32(ox * p.stride) - i32(p.pad);
+    return Im2colRow(in_range, n * p.c * p.h * p.w, iy0, ix0);
+}
+
+// Element k = (c, ky, kx) of im2col row `row`: zero in the padding and past either end.
+fn im2col(row: Im2colRow, k: u32) -> f32 {
+    let taps = p.kh * p.kw;
+    if (!row.in_range || k >= p.c * taps) {
+        return 0.0;
+    }
+    let iy = row.iy0 + i32((k / p.kw) % p.kh);
+    let ix = row.ix0 + i32(k % p.kw);
     if (iy < 0 || iy >= i32(p.h) || ix < 0 || ix >= i32(p.w)) {
         return 0.0;
     }
-    return x_or_dy[((n * p.c + c) * p.h + u32(iy)) * p.w + u32(ix)];
+    return x_or_dy[row.base + ((k / taps) * p.h + u32(iy)) * p.w + u32(ix)];
 }
 
 // x (N,C,H,W), w (O,C,KH,KW), b (O) -> y (N,O,OH,OW); one workgroup per IG_BM × IG_BN tile
@@ -230,12 +243,15 @@ fn conv2d_forward_igemm(@builtin(local_invocation_id) lid: vec3<u32>,
     let tx = lid.x % (IG_BN / 4u);
     let ty = lid.x / (IG_BN / 4u);
     let k_len = p.c * p.kh * p.kw;
+    // IG_BM divides WG: each invocation gathers one row of the tile, its position's
+    // divisions done once.
+    let row = im2col_row(m0 + lid.x % IG_BM);
     var acc: array<f32, 16>; // [position][channel]
     // K and the tile come from the params and the workgroup id: every invocation takes
     // the loop and its barriers alike.
     for (var k0 = 0u; k0 < k_len; k0 += IG_BK) {
-        for (var e = lid.x; e < IG_A_LEN; e += WG) {
-            ig_x[e] = im2col(m0 + e % IG_BM, k0 + e / IG_BM);
+        for (var kk = lid.x / IG_BM; kk < IG_BK; kk += WG / IG_BM) {
+            ig_x[kk * IG_BM + lid.x % IG_BM] = im2col(row, k0 + kk);
         }
         for (var e = lid.x; e < IG_B_LEN; e += WG) {
             let o = o0 + e % IG_BN;
