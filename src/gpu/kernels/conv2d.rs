@@ -90,7 +90,12 @@ pub fn forward_igemm(o: &crate::ops::Conv2dForward, bn: usize) -> Result<Launch>
     let p = params(&s)?;
     let bm = WORKGROUP * 16 / bn;
     let tiles = (s.n * s.out_h() * s.out_w()).div_ceil(bm) * s.o.div_ceil(bn);
-    let launch = Launch::new(Shader::Conv2d, "conv2d_forward_igemm", &p, grid_groups(tiles));
+    let launch = Launch::new(
+        Shader::Conv2d,
+        "conv2d_forward_igemm",
+        &p,
+        grid_groups(tiles),
+    );
     Ok(launch.with_constants(vec![("IG_BN", u(bn)?)]))
 }
 

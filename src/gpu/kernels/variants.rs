@@ -299,7 +299,11 @@ mod tests {
                 shape: shape(o),
             })
         };
-        let igemm = |bns: &[usize]| bns.iter().map(|&bn| Variant::ImplicitGemm(bn)).collect::<Vec<_>>();
+        let igemm = |bns: &[usize]| {
+            bns.iter()
+                .map(|&bn| Variant::ImplicitGemm(bn))
+                .collect::<Vec<_>>()
+        };
         let expect = |bns: &[usize]| -> Vec<Variant> {
             std::iter::once(Variant::Only).chain(igemm(bns)).collect()
         };
