@@ -617,10 +617,24 @@ const V: crate::ops::View = crate::ops::View {
     len: 0,
 };
 
-/// Every shape under each variant: the direct kernel and the implicit GEMM's tiles.
+/// Every shape under each variant: the direct kernel and the implicit GEMM's tiles, with
+/// a layer of 40 channels, wide enough for every tile (64 channels: two of its 16 columns
+/// of invocations past the last channel) and not a multiple of any.
 pub fn conv2d_forward() -> Vec<Case> {
+    let mut shapes = conv2d_shapes();
+    shapes.push(Conv2dShape {
+        n: 2,
+        c: 3,
+        h: 6,
+        w: 5,
+        o: 40,
+        kh: 3,
+        kw: 3,
+        stride: 1,
+        pad: 1,
+    });
     let cases = random_cases(
-        &conv2d_shapes(),
+        &shapes,
         |&shape| {
             Conv2dForward {
                 x: V,
