@@ -19,7 +19,7 @@
 // read n and act, and take every other size as override constants (parts/conv_staging).
 //
 // Bindings per entry point, in the op's order (0 is always the Params uniform):
-//   conv2d_forward:           1 x, 2 w, 3 b, 4 y
+//   conv2d_forward:           1 x, 2 w, 3 b, 4 y (and its implicit GEMM, _igemm)
 //   conv2d_backward_input:    1 dy, 2 w, 3 dx
 //   conv2d_backward_weight:   1 x, 2 dy, 3 dw
 //   conv2d_backward_bias:     1 dy, 2 db
@@ -175,6 +175,123 @@ fn conv2d_forward(@builtin(global_invocation_id) gid: vec3<u32>,
         if (i >= p.n * p.o * p.oh * p.ow) { return; }
         let e = at(i, p.o, p.oh, p.ow);
         y[i] = forward_sum(e, b[e.ch]);
+    }
+}
+
+// The implicit-GEMM forward (Variant::ImplicitGemm, conv2d only): y as the product of
+// the im2col'd input X (M = N·OH·OW rows, K = C·KH·KW columns) with the weights read as
+// (O, K), tiled as matmul's register-blocked kernels are. A workgroup owns an IG_BM × IG_BN
+// tile of (position, channel) outputs, 4×4 per invocation; it steps through K eight
+// columns at a time, gathering the tile's slice of X from x on the fly (zeros in the
+// padding) and the weights' slice into workgroup memory. Each staged input serves IG_BN
+// channels and each weight IG_BM positions, where conv2d_forward rereads both per
+// output: the form for large batches and channel counts. Sizes stay in the params (one
+// pipeline per tile for every shape); IG_BN is the host's (16, 32 or 64, so that the
+// two tiles fit 9 KiB of workgroup memory).
+override IG_BN: u32 = 16u;
+override IG_BM: u32 = WG * 16u / IG_BN;
+const IG_BK: u32 = 8u;
+override IG_A_LEN: u32 = IG_BK * IG_BM;
+override IG_B_LEN: u32 = IG_BK * IG_BN;
+var<workgroup> ig_x: array<f32, IG_A_LEN>; // [k][position]
+var<workgroup> ig_w: array<f32, IG_B_LEN>; // [k][channel]
+
+// Row m of the im2col'd input, output position (n, oy, ox): where its image starts in
+// x and the top-left tap of its window (signed: the window may start in the padding).
+// Past the batch, `in_range` is false and the row is zeros.
+struct Im2colRow {
+    in_range: bool,
+    base: u32,
+    iy0: i32,
+    ix0: i32,
+}
+
+fn im2col_row(m: u32) -> Im2colRow {
+    let ox = m % p.ow;
+    let oy = (m / p.ow) % p.oh;
+    let n = m / (p.ow * p.oh);
+    let in_range = m < p.n * p.oh * p.ow;
+    let iy0 = i32(oy * p.stride) - i32(p.pad);
+    let ix0 = i32(ox * p.stride) - i32(p.pad);
+    return Im2colRow(in_range, n * p.c * p.h * p.w, iy0, ix0);
+}
+
+// Element k = (c, ky, kx) of im2col row `row`: zero in the padding and past either end.
+fn im2col(row: Im2colRow, k: u32) -> f32 {
+    let taps = p.kh * p.kw;
+    if (!row.in_range || k >= p.c * taps) {
+        return 0.0;
+    }
+    let iy = row.iy0 + i32((k / p.kw) % p.kh);
+    let ix = row.ix0 + i32(k % p.kw);
+    if (iy < 0 || iy >= i32(p.h) || ix < 0 || ix >= i32(p.w)) {
+        return 0.0;
+    }
+    return x_or_dy[row.base + ((k / taps) * p.h + u32(iy)) * p.w + u32(ix)];
+}
+
+// x (N,C,H,W), w (O,C,KH,KW), b (O) -> y (N,O,OH,OW); one workgroup per IG_BM × IG_BN tile
+@compute @workgroup_size(WG)
+fn conv2d_forward_igemm(@builtin(local_invocation_id) lid: vec3<u32>,
+                        @builtin(workgroup_id) wid: vec3<u32>,
+                        @builtin(num_workgroups) nwg: vec3<u32>) {
+    let tiles_o = (p.o + IG_BN - 1u) / IG_BN;
+    let t = group_index(wid, nwg);
+    let m0 = (t / tiles_o) * IG_BM;
+    let o0 = (t % tiles_o) * IG_BN;
+    // Invocation (ty, tx) holds positions m0 + 4·ty .. +4 and channels o0 + 4·tx .. +4.
+    let tx = lid.x % (IG_BN / 4u);
+    let ty = lid.x / (IG_BN / 4u);
+    let k_len = p.c * p.kh * p.kw;
+    // IG_BM divides WG: each invocation gathers one row of the tile, its position's
+    // divisions done once.
+    let row = im2col_row(m0 + lid.x % IG_BM);
+    var acc: array<f32, 16>; // [position][channel]
+    // K and the tile come from the params and the workgroup id: every invocation takes
+    // the loop and its barriers alike.
+    for (var k0 = 0u; k0 < k_len; k0 += IG_BK) {
+        for (var kk = lid.x / IG_BM; kk < IG_BK; kk += WG / IG_BM) {
+            ig_x[kk * IG_BM + lid.x % IG_BM] = im2col(row, k0 + kk);
+        }
+        for (var e = lid.x; e < IG_B_LEN; e += WG) {
+            let o = o0 + e % IG_BN;
+            let k = k0 + e / IG_BN;
+            var v = 0.0;
+            if (o < p.o && k < k_len) {
+                v = w[o * k_len + k];
+            }
+            ig_w[e] = v;
+        }
+        workgroupBarrier();
+        for (var kk = 0u; kk < IG_BK; kk++) {
+            var xs: array<f32, 4>;
+            var ws: array<f32, 4>;
+            for (var i = 0u; i < 4u; i++) {
+                xs[i] = ig_x[kk * IG_BM + ty * 4u + i];
+                ws[i] = ig_w[kk * IG_BN + tx * 4u + i];
+            }
+            for (var i = 0u; i < 4u; i++) {
+                for (var j = 0u; j < 4u; j++) {
+                    acc[i * 4u + j] += xs[i] * ws[j];
+                }
+            }
+        }
+        workgroupBarrier();
+    }
+    let positions = p.oh * p.ow;
+    for (var i = 0u; i < 4u; i++) {
+        let m = m0 + ty * 4u + i;
+        if (m >= p.n * positions) {
+            break;
+        }
+        let n = m / positions;
+        let at_pos = m % positions;
+        for (var j = 0u; j < 4u; j++) {
+            let o = o0 + tx * 4u + j;
+            if (o < p.o) {
+                y[(n * p.o + o) * positions + at_pos] = acc[i * 4u + j] + b[o];
+            }
+        }
     }
 }
 
@@ -431,6 +548,33 @@ fn weight_groups() -> u32 {
     return CV_O * CV_C * CV_KH;
 }
 
+// The input role's weights, staged whole in workgroup memory (GW_STAGED, where the host
+// finds they fit its budget): every invocation of an input-gradient workgroup reads all
+// O·C·KH·KW of them, so one read from global memory per workgroup serves 256. The same
+// products in the same order as from w: bit-identical either way.
+override GW_STAGED: bool = false;
+override GW_LEN: u32 = select(1u, W_LEN, GW_STAGED);
+var<workgroup> grad_w: array<f32, GW_LEN>;
+
+// Stages the weights for the input role. Every invocation of the workgroup calls it,
+// before any leaves: the barrier is on uniform control flow (GW_STAGED is a constant).
+fn stage_grad_weights(lid: u32) {
+    if (!GW_STAGED) {
+        return;
+    }
+    for (var e = lid; e < GW_LEN; e += WG) {
+        grad_w[e] = w_at3[e];
+    }
+    workgroupBarrier();
+}
+
+fn grad_weight(i: u32) -> f32 {
+    if (GW_STAGED) {
+        return grad_w[i];
+    }
+    return w_at3[i];
+}
+
 // The input gradient at element e of the layer's input x, before the stage below: Σ over
 // dy's channels and the taps of dy · w. For a conv2d, its input gradient at an input
 // element (the outputs that read it); for a transposed conv, the conv2d's forward sum at
@@ -449,7 +593,7 @@ fn input_grad(e: At) -> f32 {
                     continue;
                 }
                 for (var c = 0u; c < CV_C; c++) {
-                    acc += dy[((e.n * CV_C + c) * CV_H + u32(iy)) * CV_W + u32(ix)] * w_at3[((e.ch * CV_C + c) * CV_KH + ky) * CV_KW + kx];
+                    acc += dy[((e.n * CV_C + c) * CV_H + u32(iy)) * CV_W + u32(ix)] * grad_weight(((e.ch * CV_C + c) * CV_KH + ky) * CV_KW + kx);
                 }
             }
         }
@@ -466,7 +610,7 @@ fn input_grad(e: At) -> f32 {
                 continue;
             }
             for (var o = 0u; o < CV_O; o++) {
-                acc += dy[((e.n * CV_O + o) * CV_OH + u32(oy)) * CV_OW + u32(ox)] * w_at3[((o * CV_C + e.ch) * CV_KH + ky) * CV_KW + kx];
+                acc += dy[((e.n * CV_O + o) * CV_OH + u32(oy)) * CV_OW + u32(ox)] * grad_weight(((o * CV_C + e.ch) * CV_KH + ky) * CV_KW + kx);
             }
         }
     }
@@ -586,6 +730,7 @@ fn conv2d_backward_act(@builtin(local_invocation_id) lid: vec3<u32>,
         }
         return;
     }
+    stage_grad_weights(lid.x);
     let i = (g - weight_groups()) * WG + lid.x;
     if (i >= p.n * LX_C * LX_H * LX_W) {
         return;
@@ -612,6 +757,7 @@ fn conv2d_backward_pool_act(@builtin(local_invocation_id) lid: vec3<u32>,
         }
         return;
     }
+    stage_grad_weights(lid.x);
     route_through_pool((g - weight_groups()) * WG + lid.x);
 }
 
@@ -705,6 +851,7 @@ fn conv2d_backward_act_split(@builtin(local_invocation_id) lid: vec3<u32>,
         }
         return;
     }
+    stage_grad_weights(lid.x);
     let i = (g - weight_groups() * SPLIT) * WG + lid.x;
     if (i >= p.n * LX_C * LX_H * LX_W) {
         return;
@@ -749,6 +896,7 @@ fn conv2d_backward_pool_act_split(@builtin(local_invocation_id) lid: vec3<u32>,
         }
         return;
     }
+    stage_grad_weights(lid.x);
     route_through_pool((g - weight_groups() * SPLIT) * WG + lid.x);
 }
 

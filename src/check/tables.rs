@@ -634,9 +634,24 @@ const V: crate::ops::View = crate::ops::View {
     len: 0,
 };
 
+/// Every shape under each variant: the direct kernel and the implicit GEMM's tiles, with
+/// a layer of 40 channels, wide enough for every tile (64 channels: two of its 16 columns
+/// of invocations past the last channel) and not a multiple of any.
 pub fn conv2d_forward() -> Vec<Case> {
-    random_cases(
-        &conv2d_shapes(),
+    let mut shapes = conv2d_shapes();
+    shapes.push(Conv2dShape {
+        n: 2,
+        c: 3,
+        h: 6,
+        w: 5,
+        o: 40,
+        kh: 3,
+        kw: 3,
+        stride: 1,
+        pad: 1,
+    });
+    let cases = random_cases(
+        &shapes,
         |&shape| {
             Conv2dForward {
                 x: V,
@@ -649,7 +664,8 @@ pub fn conv2d_forward() -> Vec<Case> {
         },
         |i| 10 * i as u64,
         |s| s.c * s.kh * s.kw,
-    )
+    );
+    cases.into_iter().flat_map(every_variant).collect()
 }
 
 pub fn conv2d_backward_input() -> Vec<Case> {
@@ -1135,6 +1151,13 @@ pub fn conv2d_backward() -> Vec<Case> {
     let odd = conv_shape(&(9, 3, 4, 6, 5, 3, 1, 1));
     layers.push((odd, Some(input_grad(odd.n, odd.c, odd.h, odd.w, 2))));
     layers.push((odd, None));
+    // Weights past the input role's staging budget (16·16·9 floats > 2048): the input
+    // gradient then reads them from global memory (conv2d::stages_grad_weights).
+    let wide = conv_shape(&(2, 16, 16, 5, 4, 3, 1, 1));
+    assert!(!crate::gpu::kernels::conv2d::stages_grad_weights(&wide));
+    for i in [3, 4] {
+        layers.push((wide, Some(input_grad(wide.n, wide.c, wide.h, wide.w, i))));
+    }
     layers
         .into_iter()
         .enumerate()

@@ -66,6 +66,39 @@ pub fn forward<S: ConvShape>(o: &ConvForward<S>) -> Result<Launch> {
     Ok(conv_launch::<S>("conv2d_forward", &p, grid))
 }
 
+/// Output channels per tile of the implicit-GEMM forward (`Variant::ImplicitGemm`, WGSL
+/// `IG_BN`): 16, 32 or 64, each with 4096 / it positions, so that a 256-invocation
+/// workgroup holds 4×4 outputs each and the two staged tiles fit 9 KiB; no wider than
+/// the layer's channels need.
+pub fn igemm_options(o: usize) -> Vec<usize> {
+    [16, 32, 64]
+        .into_iter()
+        .filter(|&bn| bn == 16 || bn / 2 < o)
+        .collect()
+}
+
+/// The implicit-GEMM forward: one workgroup per tile of `bn` output channels by
+/// `4096 / bn` output positions (n, oy, ox).
+pub fn forward_igemm(o: &crate::ops::Conv2dForward, bn: usize) -> Result<Launch> {
+    if !igemm_options(o.shape.o).contains(&bn) {
+        return Err(Error::Other(format!(
+            "conv2d_forward_igemm: no tile of {bn} channels for {} channels",
+            o.shape.o
+        )));
+    }
+    let s = o.shape;
+    let p = params(&s)?;
+    let bm = WORKGROUP * 16 / bn;
+    let tiles = (s.n * s.out_h() * s.out_w()).div_ceil(bm) * s.o.div_ceil(bn);
+    let launch = Launch::new(
+        Shader::Conv2d,
+        "conv2d_forward_igemm",
+        &p,
+        grid_groups(tiles),
+    );
+    Ok(launch.with_constants(vec![("IG_BN", u(bn)?)]))
+}
+
 /// One invocation per element of dx. A transposed conv's input gradient is conv2d's
 /// forward (without a bias).
 pub fn backward_input<S: ConvShape>(o: &ConvBackwardInput<S>) -> Result<Launch> {
@@ -324,6 +357,9 @@ pub fn backward<S: ConvShape>(shape: &S, dx: Option<&InputGrad>, split: usize) -
         act: dx.map_or(0, |g| act_code(g.act())),
         ..params(&s)?
     };
+    if dx.is_some() && stages_grad_weights(&s) {
+        constants.push(("GW_STAGED", 1));
+    }
     let invocations = dx.map_or(0, |g| input_invocations(g, shape.x_len()));
     let groups = weight_rows(&s) * split + invocations.div_ceil(WORKGROUP);
     let entry = conv2d_backward_entry(dx);
@@ -341,6 +377,14 @@ pub fn backward<S: ConvShape>(shape: &S, dx: Option<&InputGrad>, split: usize) -
         partials: split * partial_len,
     });
     Ok(launch.with_constants(constants))
+}
+
+/// Whether a fused backward's input role stages the layer's weights whole in workgroup
+/// memory (WGSL `GW_STAGED`): where they fit `STAGED_WEIGHTS` (8 KiB, beside the 1 KiB
+/// of `workgroup_sum`), as every model layer's do; larger layers read them from global
+/// memory. The sums are bit-identical either way.
+pub fn stages_grad_weights(s: &Conv2dShape) -> bool {
+    s.o * s.c * s.kh * s.kw <= STAGED_WEIGHTS
 }
 
 /// The batch-split entry point and its fold, for an unsplit backward's entry point.

@@ -314,6 +314,7 @@ pub fn launch(op: &Op, variant: Variant) -> Result<Launch> {
         (_, Variant::Channels(_)) if fused_forward => {}
         (Op::Conv2dActForward(o), Variant::PoolSpread(_)) if o.pool.is_some() => {}
         (_, Variant::BatchSplit(k)) if fused_backward && k >= 2 => {}
+        (Op::Conv2dForward(o), Variant::ImplicitGemm(bn)) => return conv2d::forward_igemm(o, bn),
         (_, Variant::Only) if !fused_forward => {}
         _ => return wrong(),
     }

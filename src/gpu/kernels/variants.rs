@@ -32,11 +32,15 @@ pub enum Variant {
     /// this many output channels, the window's max taken in workgroup memory: a pool
     /// window's times the invocations, where pooled outputs are too few to fill a GPU.
     PoolSpread(usize),
+    /// A plain conv2d forward as an implicit GEMM (`conv2d_forward_igemm`): tiles of this
+    /// many output channels by 4096 / it output positions, the im2col'd input and the
+    /// weights staged in workgroup memory.
+    ImplicitGemm(usize),
 }
 
 impl Variant {
     /// As benchmark rows, `check` and the GPU report name it: `sgemm128x64`, `4ch`,
-    /// `split8`, `spread2ch`, `-`.
+    /// `split8`, `spread2ch`, `igemm16`, `-`.
     pub fn name(self) -> String {
         match self {
             Variant::Only => "-".to_string(),
@@ -44,6 +48,7 @@ impl Variant {
             Variant::Channels(c) => format!("{c}ch"),
             Variant::BatchSplit(k) => format!("split{k}"),
             Variant::PoolSpread(c) => format!("spread{c}ch"),
+            Variant::ImplicitGemm(bn) => format!("igemm{bn}"),
         }
     }
 }
@@ -135,6 +140,11 @@ pub fn variants(op: &Op) -> Vec<Variant> {
             options
                 .chain(spread.into_iter().map(Variant::PoolSpread))
                 .collect()
+        }
+        Op::Conv2dForward(o) => {
+            let tiles = conv2d::igemm_options(o.shape.o);
+            let tiles = tiles.into_iter().map(Variant::ImplicitGemm);
+            std::iter::once(Variant::Only).chain(tiles).collect()
         }
         _ => match backward_rows(op) {
             Some((_, n)) => {
@@ -284,6 +294,43 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_plain_conv_forward_lists_its_implicit_gemm_tiles() {
+        let v = views(&[1; 4]);
+        let shape = |o| Conv2dShape {
+            n: 128,
+            c: 16,
+            h: 14,
+            w: 14,
+            o,
+            kh: 3,
+            kw: 3,
+            stride: 1,
+            pad: 1,
+        };
+        let op = |o| {
+            Op::from(crate::ops::Conv2dForward {
+                x: v[0],
+                w: v[1],
+                b: v[2],
+                y: v[3],
+                shape: shape(o),
+            })
+        };
+        let igemm = |bns: &[usize]| {
+            bns.iter()
+                .map(|&bn| Variant::ImplicitGemm(bn))
+                .collect::<Vec<_>>()
+        };
+        let expect = |bns: &[usize]| -> Vec<Variant> {
+            std::iter::once(Variant::Only).chain(igemm(bns)).collect()
+        };
+        assert_eq!(variants(&op(8)), expect(&[16]));
+        assert_eq!(variants(&op(64)), expect(&[16, 32, 64]));
+        // The tuner decides; the guess keeps the direct kernel.
+        assert_eq!(guess(&op(64), Parallelism::Wide), Variant::Only);
     }
 
     #[test]
