@@ -199,12 +199,16 @@ impl Arch {
                 let c: Vec<String> = convs.iter().map(|c| c.to_string()).collect();
                 let side = IMAGE_SIDE >> convs.len().min(usize::BITS as usize - 1);
                 let code = convs.last().copied().unwrap_or(0);
-                let sampled = match latent {
-                    Some(l) => format!(", flattened to {l} sampled Gaussians"),
-                    None => String::new(),
+                // A conv VAE's code is its sample; the bottleneck is what it flattens.
+                let (bottleneck, sampled) = match latent {
+                    Some(l) => (
+                        "bottleneck",
+                        format!(", flattened to {l} sampled Gaussians"),
+                    ),
+                    None => ("code", String::new()),
                 };
                 format!(
-                    "with channels {}, bottleneck {code}×{side}×{side}{sampled}{act}",
+                    "with channels {}, {bottleneck} {code}×{side}×{side}{sampled}{act}",
                     c.join(",")
                 )
             }
