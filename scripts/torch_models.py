@@ -72,9 +72,11 @@ def sampling(model):
 
 def code_index(model, model_name, arch):
     """The module whose output is the code, as wgsl-autoencoder marks it: the encoder's last
-    activation (dense), the sampling (VAE), the last pool (conv)."""
+    activation (dense), the sampling (VAE, conv VAE), the last pool (conv)."""
     if model_name in ("dense", "vae"):
         return 2 * len(arch) - 1
+    if model_name == "conv-vae":
+        return 3 * (len(arch) - 1) + 2
     return 3 * len(arch) - 1
 
 
@@ -94,6 +96,28 @@ def conv_ae(channels=(16, 8), activation="relu"):
     return nn.Sequential(*mods)
 
 
+def conv_vae(sizes=(16, 8, 20), activation="relu", generator=None):
+    """The conv encoder of conv_ae (the channels, all of `sizes` but the last), Flatten,
+    the heads (one Linear to 2 x latent, the last of `sizes`) and the sampling, one Linear
+    and the activation back to the bottleneck, Unflatten, then conv_ae's decoder. With the
+    default sizes the parameters are `0.*`, `3.*`, `7.*` (the heads), `9.*`, `12.*`,
+    `14.*`, `16.*`."""
+    *channels, latent = sizes
+    act = HIDDEN[activation]
+    mods, c, side = [], 1, 28
+    for o in channels:
+        mods += [nn.Conv2d(c, o, 3, padding=1), act(), nn.MaxPool2d(2)]
+        c, side = o, side // 2
+    bottleneck = c * side * side
+    mods += [nn.Flatten(), nn.Linear(bottleneck, 2 * latent), Reparameterize(latent, generator)]
+    mods += [nn.Linear(latent, bottleneck), act(), nn.Unflatten(1, (c, side, side))]
+    for o in [channels[-1], *reversed(channels[:-1])]:
+        mods += [nn.ConvTranspose2d(c, o, 3, stride=2, padding=1, output_padding=1), act()]
+        c = o
+    mods += [nn.Conv2d(c, 1, 3, padding=1), nn.Sigmoid()]
+    return nn.Sequential(*mods)
+
+
 def build(model, arch=None, activation="relu", generator=None):
     """The model `wgsl-autoencoder --model MODEL` builds, with its size flag and hidden
     activation if given; a VAE draws its eps from `generator`."""
@@ -101,6 +125,8 @@ def build(model, arch=None, activation="relu", generator=None):
         return dense_ae(tuple(arch) if arch else (100, 200, 30), activation)
     if model == "vae":
         return dense_vae(tuple(arch) if arch else (400, 20), activation, generator)
+    if model == "conv-vae":
+        return conv_vae(tuple(arch) if arch else (16, 8, 20), activation, generator)
     return conv_ae(tuple(arch) if arch else (16, 8), activation)
 
 

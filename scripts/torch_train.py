@@ -1,6 +1,6 @@
 """The same training run in PyTorch, for side-by-side loss curves.
 
-    python3 scripts/torch_train.py --model dense|conv|vae [--layers 100,200,30 | --channels 16,8]
+    python3 scripts/torch_train.py --model dense|conv|vae|conv-vae [--layers 100,200,30 | --channels 16,8]
         [--activation relu|tanh] [--epochs 5] [--seed 0] [--batch 128] [--limit N]
         [--beta 1] [--l1 LAMBDA] [--log-every STEPS] [--out DIR]
 
@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch_models import DATA_DIR, HIDDEN, as_input, build, code_index, log_every, mnist_images, sampling
 
 p = argparse.ArgumentParser()
-p.add_argument("--model", choices=["dense", "conv", "vae"], default="dense")
+p.add_argument("--model", choices=["dense", "conv", "vae", "conv-vae"], default="dense")
 p.add_argument("--beta", type=float, default=1.0, help="a VAE's KL weight")
 p.add_argument("--l1", type=float, default=0.0, help="L1 penalty on the code's activations")
 p.add_argument("--layers", default=None, help="dense encoder widths, e.g. 100,200,30")
@@ -69,7 +69,7 @@ sizes = a.layers if a.model in ("dense", "vae") else a.channels
 arch = [int(v) for v in sizes.split(",")] if sizes else None
 eps_gen = torch.Generator(device=dev).manual_seed(a.seed + 1)
 model = build(a.model, arch, a.activation, eps_gen).to(dev)
-default_arch = {"dense": [100, 200, 30], "vae": [400, 20], "conv": [16, 8]}[a.model]
+default_arch = {"dense": [100, 200, 30], "vae": [400, 20], "conv": [16, 8], "conv-vae": [16, 8, 20]}[a.model]
 code_at = code_index(model, a.model, arch or default_arch)
 vae = sampling(model)
 NEAR_ZERO = 1e-3

@@ -429,6 +429,23 @@ fn every_bad_input_is_a_clean_error_that_changes_nothing() {
             &["train", "--model", "vae", "--channels", "4"],
             &["--channels"],
         ),
+        // A conv VAE's sizes are --channels: conv channels, then the latent size.
+        case(
+            &["train", "--model", "conv-vae", "--layers", "4,2"],
+            &["--layers", "--channels"],
+        ),
+        case(
+            &["train", "--model", "conv-vae", "--channels", "4"],
+            &["--channels", "latent size"],
+        ),
+        case(
+            &["train", "--model", "conv-vae", "--channels", "4,4,4,20"],
+            &["--channels", "stages"],
+        ),
+        case(
+            &["train", "--model", "conv-vae", "--loss", "mse"],
+            &["--loss", "ELBO"],
+        ),
         case(&["train", "--noise", "gaussian"], &["--noise"]),
         case(&["train", "--model", "rnn"], &["--model"]),
         // Sizes, before anything is allocated, naming the flag that made them too big.

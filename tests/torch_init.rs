@@ -19,6 +19,7 @@ fn seed_zero_reproduces_torch_initialisation_and_randperm() {
         Arch::dense(vec![100, 200, 30]),
         Arch::conv(vec![16, 8]),
         Arch::vae(vec![400, 20]),
+        Arch::conv_vae(vec![16, 8, 20]),
     ] {
         let want = &fixture[arch.name()];
         let graph = Graph::build(&arch, 1, LossKind::Mse, AdamConfig::new(1e-3), sizes).unwrap();

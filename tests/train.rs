@@ -138,6 +138,28 @@ fn a_vae_and_a_sparse_model_train_the_same_fused_on_the_gpu_and_unfused_on_the_c
     }
 }
 
+/// The conv VAE: the conv encoder, the heads and the sampling fused on the GPU (and the
+/// BCE summed through the Sigmoid), the Linear back to the bottleneck and the transposed
+/// convs, against every module alone on the CPU reference; the same ε on both.
+#[test]
+fn a_conv_vae_trains_the_same_fused_on_the_gpu_and_unfused_on_the_cpu() {
+    let cfg = TrainConfig {
+        beta: 0.5,
+        ..config(Arch::conv_vae(vec![4, 2, 3]), 32, LossKind::Bce)
+    };
+    let data = small_mnist(96, 40);
+    let gpu = Box::new(GpuBackend::new(common::gpu()));
+    let gpu = train_graph(gpu, &cfg, &data, 2, Fusion::Fused);
+    let cpu = Box::new(CpuBackend::new());
+    let cpu = train_graph(cpu, &cfg, &data, 2, Fusion::Unfused);
+    assert_agree(&gpu, &cpu);
+    let (loss, recon, kl) = (gpu[1].test_loss, gpu[1].test_recon, gpu[1].test_kl);
+    let (loss, recon, kl) = (loss.unwrap(), recon.unwrap(), kl.unwrap());
+    assert!(kl > 0.0);
+    assert!((loss - (recon + 0.5 * kl)).abs() < 1e-9 * loss);
+    assert!((recon - 784.0 * gpu[1].test_bce).abs() < 1e-9 * recon);
+}
+
 /// A sparse model's penalty pushes its codes towards zero: a large λ leaves more of them
 /// near zero, and a smaller mean code, than no penalty.
 #[test]

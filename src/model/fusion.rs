@@ -291,6 +291,23 @@ mod tests {
         assert_eq!(unfused.code, 3);
     }
 
+    /// The conv VAE's heads fuse with the sampling across `nn.Flatten`, which runs
+    /// nothing; the code is the sample.
+    #[test]
+    fn a_conv_vae_fuses_its_heads_with_the_sampling() {
+        let seq = Arch::conv_vae(vec![16, 8, 20]).sequential();
+        let p = plan(&seq, Fusion::Fused);
+        let heads = Stage::LinearReparam {
+            linear: 7,
+            below: Below::Plain,
+        };
+        assert_eq!(p.stages[p.code], heads, "the code is the sample");
+        assert_eq!(p.stages[p.code - 1], Stage::Single(6), "the flatten");
+        assert!(p.loss_through_sigmoid);
+        let unfused = plan(&seq, Fusion::Unfused);
+        assert_eq!(unfused.stages[unfused.code], Stage::Single(8));
+    }
+
     #[test]
     fn the_conv_model_fuses_conv_activation_and_pool() {
         let seq = Arch::default_conv().sequential();

@@ -35,6 +35,7 @@ fn layer(seq: &Sequential, stage: &Stage) -> Box<dyn Layer> {
             Module::Conv2d { .. } => Box::new(Conv2d::new(i, module(i))),
             Module::ConvTranspose2d { .. } => Box::new(ConvTranspose2d::new(i, module(i))),
             Module::Reparameterize { latent } => Box::new(Reparameterize::new(latent)),
+            Module::Flatten { .. } | Module::Unflatten { .. } => Box::new(Reshape),
         },
         Stage::LinearReparam { linear, below } => {
             let Module::Linear { inputs, outputs } = seq.modules[linear] else {
@@ -351,6 +352,20 @@ impl Layer for Act {
             cols: cols(g, y),
         });
         Some(dx)
+    }
+}
+
+/// `nn.Flatten` or `nn.Unflatten`: each image's numbers are already contiguous, in the
+/// order both sides read them, so the view passes through both ways and nothing runs.
+pub struct Reshape;
+
+impl Layer for Reshape {
+    fn forward(&mut self, _g: &mut Builder, x: View) -> View {
+        x
+    }
+
+    fn backward(&mut self, _g: &mut Builder, dy: View, _need_dx: bool) -> Option<View> {
+        Some(dy)
     }
 }
 

@@ -26,6 +26,8 @@ pub const DEFAULT_LAYERS: [usize; 3] = [100, 200, 30];
 pub const DEFAULT_VAE_LAYERS: [usize; 2] = [400, 20];
 /// The conv autoencoder's encoder channels by default: two stages, 16 then 8 channels.
 pub const DEFAULT_CHANNELS: [usize; 2] = [16, 8];
+/// The conv VAE's sizes by default: the conv AE's channels, then a latent size of 20.
+pub const DEFAULT_CONV_VAE_SIZES: [usize; 3] = [16, 8, 20];
 /// The most encoder widths or conv stages a model may have.
 pub const MAX_LAYERS: usize = 32;
 
@@ -43,9 +45,13 @@ pub enum Arch {
         variational: bool,
     },
     /// Encoder conv channels, each followed by 2×2 max-pooling; transposed convs mirror them.
+    /// `variational`: a conv VAE, whose `channels` end in the latent size instead: the
+    /// bottleneck flattened feeds the two heads and the sampling, and one Linear (with the
+    /// hidden activation) takes the sample back to the bottleneck's shape for the decoder.
     Conv {
         channels: Vec<usize>,
         activation: Activation,
+        variational: bool,
     },
 }
 
@@ -68,15 +74,20 @@ impl Arch {
         }
     }
 
+    /// A conv variational autoencoder: these conv channels, then the latent size.
+    pub fn conv_vae(sizes: Vec<usize>) -> Arch {
+        Arch::Conv {
+            channels: sizes,
+            activation: Activation::Relu,
+            variational: true,
+        }
+    }
+
     /// Whether the model samples its code (a VAE), so that its loss is the negative ELBO.
     pub fn is_variational(&self) -> bool {
-        matches!(
-            self,
-            Arch::Dense {
-                variational: true,
-                ..
-            }
-        )
+        match self {
+            Arch::Dense { variational, .. } | Arch::Conv { variational, .. } => *variational,
+        }
     }
 
     /// A conv autoencoder with these encoder channels, ReLU after each conv.
@@ -84,6 +95,7 @@ impl Arch {
         Arch::Conv {
             channels,
             activation: Activation::Relu,
+            variational: false,
         }
     }
 
@@ -109,9 +121,14 @@ impl Arch {
                 activation: act,
                 variational,
             },
-            Arch::Conv { channels, .. } => Arch::Conv {
+            Arch::Conv {
+                channels,
+                variational,
+                ..
+            } => Arch::Conv {
                 channels,
                 activation: act,
+                variational,
             },
         }
     }
@@ -122,6 +139,9 @@ impl Arch {
                 variational: true, ..
             } => "vae",
             Arch::Dense { .. } => "dense",
+            Arch::Conv {
+                variational: true, ..
+            } => "conv-vae",
             Arch::Conv { .. } => "conv",
         }
     }
@@ -133,7 +153,8 @@ impl Arch {
         }
     }
 
-    /// The size flag's values: encoder widths or conv channels.
+    /// The size flag's values: encoder widths or conv channels (a conv VAE's then its
+    /// latent size).
     pub fn sizes(&self) -> &[usize] {
         match self {
             Arch::Dense { layers, .. } => layers,
@@ -169,12 +190,25 @@ impl Arch {
                 };
                 format!("{}{sampled}{act}", widths.join("-"))
             }
-            Arch::Conv { channels, .. } => {
-                let c: Vec<String> = channels.iter().map(|c| c.to_string()).collect();
-                let side = IMAGE_SIDE >> channels.len().min(usize::BITS as usize - 1);
-                let code = channels.last().copied().unwrap_or(0);
+            Arch::Conv {
+                channels,
+                variational,
+                ..
+            } => {
+                let (convs, latent) = conv_split(channels, *variational);
+                let c: Vec<String> = convs.iter().map(|c| c.to_string()).collect();
+                let side = IMAGE_SIDE >> convs.len().min(usize::BITS as usize - 1);
+                let code = convs.last().copied().unwrap_or(0);
+                // A conv VAE's code is its sample; the bottleneck is what it flattens.
+                let (bottleneck, sampled) = match latent {
+                    Some(l) => (
+                        "bottleneck",
+                        format!(", flattened to {l} sampled Gaussians"),
+                    ),
+                    None => ("code", String::new()),
+                };
                 format!(
-                    "with channels {}, code {code}×{side}×{side}{act}",
+                    "with channels {}, {bottleneck} {code}×{side}×{side}{sampled}{act}",
                     c.join(",")
                 )
             }
@@ -185,6 +219,9 @@ impl Arch {
     pub fn code_words(&self, code_len: usize) -> String {
         match self {
             Arch::Dense {
+                variational: true, ..
+            }
+            | Arch::Conv {
                 variational: true, ..
             } => format!("the {code_len} means μ"),
             Arch::Dense { .. } => format!("{code_len} numbers"),
@@ -207,7 +244,18 @@ impl Arch {
         if sizes.len() > MAX_LAYERS {
             return Some(format!("{} {what}: at most {MAX_LAYERS}", sizes.len()));
         }
-        if let Arch::Conv { channels, .. } = self {
+        if let Arch::Conv {
+            channels,
+            variational,
+            ..
+        } = self
+        {
+            if *variational && channels.len() < 2 {
+                return Some(format!(
+                    "{channels:?}: a conv VAE needs one or more conv channel counts, then the latent size"
+                ));
+            }
+            let (channels, _) = conv_split(channels, *variational);
             // Each pooling floors the side; each transposed conv doubles it back.
             let stages = channels.len() as u32;
             let side = IMAGE_SIDE.checked_shr(stages).unwrap_or(0);
@@ -260,6 +308,7 @@ impl Arch {
             "dense" => Arch::dense(sizes),
             "vae" => Arch::vae(sizes),
             "conv" => Arch::conv(sizes),
+            "conv-vae" => Arch::conv_vae(sizes),
             _ => return None,
         }
         .with_activation(activation);
@@ -278,7 +327,11 @@ impl Arch {
             Arch::Conv {
                 channels,
                 activation,
-            } => conv_sequential(channels, *activation),
+                variational,
+            } => {
+                let (convs, latent) = conv_split(channels, *variational);
+                conv_sequential(convs, latent, *activation)
+            }
         }
     }
 }
@@ -340,10 +393,24 @@ fn dense_sequential(layers: &[usize], hidden: Activation, variational: bool) -> 
     }
 }
 
+/// A conv model's sizes as conv channels and, for a VAE, the latent size after them.
+fn conv_split(sizes: &[usize], variational: bool) -> (&[usize], Option<usize>) {
+    match (variational, sizes.split_last()) {
+        (true, Some((&latent, convs))) => (convs, Some(latent)),
+        _ => (sizes, None),
+    }
+}
+
 /// Conv(3×3, pad 1), activation, MaxPool(2) per stage; then ConvTranspose(3×3, stride 2,
 /// pad 1, output padding 1) and activation per stage back up; then Conv(3×3, pad 1) to
 /// one channel and a Sigmoid. The code is the last pool's output, the bottleneck.
-fn conv_sequential(channels: &[usize], hidden: Activation) -> Sequential {
+///
+/// With a `latent` size (a conv VAE), the bottleneck is flattened into the heads (one
+/// Linear to twice the latent width, μ then log σ²) and the sampling, whose output is the
+/// code; one Linear and the hidden activation take it back to the bottleneck, unflattened
+/// for the transposed convs: `nn.Flatten` and `nn.Unflatten` as in PyTorch, so that the
+/// parameters keep `nn.Sequential`'s indices.
+fn conv_sequential(channels: &[usize], latent: Option<usize>, hidden: Activation) -> Sequential {
     let mut modules = Vec::new();
     let mut shape = Chw {
         c: 1,
@@ -368,7 +435,27 @@ fn conv_sequential(channels: &[usize], hidden: Activation) -> Sequential {
         shape = pool.output_chw().unwrap_or(conv_out);
         modules.extend([module, Module::Act(hidden), pool]);
     }
-    let code = modules.len() - 1;
+    let mut code = modules.len() - 1;
+    if let Some(latent) = latent {
+        let bottleneck = shape.c * shape.h * shape.w;
+        modules.extend([
+            Module::Flatten { input: shape },
+            Module::Linear {
+                inputs: bottleneck,
+                outputs: 2 * latent,
+            },
+            Module::Reparameterize { latent },
+        ]);
+        code = modules.len() - 1;
+        modules.extend([
+            Module::Linear {
+                inputs: latent,
+                outputs: bottleneck,
+            },
+            Module::Act(hidden),
+            Module::Unflatten { output: shape },
+        ]);
+    }
     // The decoder's channels: the code's channels first, then the encoder's in reverse.
     let mut targets: Vec<usize> = channels.iter().rev().skip(1).copied().collect();
     targets.insert(0, shape.c);

@@ -55,6 +55,11 @@ pub enum Module {
     /// (`latent` each) in every row; its output z = μ + exp(½·log σ²)·ε, `latent` wide.
     /// Its KL term joins the loss.
     Reparameterize { latent: usize },
+    /// `nn.Flatten()`: a conv model's (c, h, w) image as one row of c·h·w numbers. The
+    /// buffers already hold each image so, so it runs nothing.
+    Flatten { input: Chw },
+    /// `nn.Unflatten(1, (c, h, w))`: the inverse, equally free.
+    Unflatten { output: Chw },
 }
 
 /// One parameter tensor a module owns, as PyTorch names and initialises it.
@@ -152,6 +157,9 @@ impl Module {
         if let Some(s) = self.conv_transpose2d_shape(1) {
             return Some(chw(s.o, s.out_h(), s.out_w()));
         }
+        if let Module::Unflatten { output } = *self {
+            return Some(output);
+        }
         self.pool_shape(1).map(|s| chw(s.c, s.out_h(), s.out_w()))
     }
 
@@ -160,7 +168,7 @@ impl Module {
         match self {
             Module::Linear { outputs, .. } => *outputs as u128,
             Module::Reparameterize { latent } => *latent as u128,
-            Module::Act(_) => input,
+            Module::Act(_) | Module::Flatten { .. } => input,
             _ => self.output_chw().map_or(input, |c| c.elements()),
         }
     }
@@ -199,7 +207,11 @@ impl Module {
                 kernel: k,
                 ..
             } => pair(vec![input.c, o, k, k], o, o * k * k),
-            Module::MaxPool2d { .. } | Module::Act(_) | Module::Reparameterize { .. } => Vec::new(),
+            Module::MaxPool2d { .. }
+            | Module::Act(_)
+            | Module::Reparameterize { .. }
+            | Module::Flatten { .. }
+            | Module::Unflatten { .. } => Vec::new(),
         }
     }
 
@@ -219,7 +231,11 @@ impl Module {
                 kernel,
                 ..
             } => input.c as u128 * out_channels as u128 * kernel as u128 * kernel as u128,
-            Module::MaxPool2d { .. } | Module::Act(_) | Module::Reparameterize { .. } => 0,
+            Module::MaxPool2d { .. }
+            | Module::Act(_)
+            | Module::Reparameterize { .. }
+            | Module::Flatten { .. }
+            | Module::Unflatten { .. } => 0,
         }
     }
 
@@ -249,6 +265,12 @@ impl Module {
             Module::Act(act) => format!("a {}", act.name()),
             Module::Reparameterize { latent } => {
                 format!("the sampling of {latent} Gaussians")
+            }
+            Module::Flatten { input } => {
+                format!("a flattening of {}×{}×{}", input.c, input.h, input.w)
+            }
+            Module::Unflatten { output } => {
+                format!("an unflattening to {}×{}×{}", output.c, output.h, output.w)
             }
         }
     }
@@ -339,6 +361,33 @@ mod tests {
                 ("3.bias".to_string(), vec![4]),
                 ("5.weight".to_string(), vec![1, 4, 3, 3]),
                 ("5.bias".to_string(), vec![1]),
+            ]
+        );
+        // A conv VAE: the conv encoder, nn.Flatten (6), the heads (7) and the sampling
+        // (8), the Linear back to the bottleneck (9) and its activation, nn.Unflatten (11),
+        // then the conv decoder, as scripts/torch_models.py's conv_vae lists them.
+        let conv_vae = names(Arch::conv_vae(vec![4, 2, 3]));
+        let shapes: Vec<(&str, Vec<usize>)> = conv_vae
+            .iter()
+            .map(|(n, s)| (n.as_str(), s.clone()))
+            .collect();
+        assert_eq!(
+            shapes,
+            [
+                ("0.weight", vec![4, 1, 3, 3]),
+                ("0.bias", vec![4]),
+                ("3.weight", vec![2, 4, 3, 3]),
+                ("3.bias", vec![2]),
+                ("7.weight", vec![6, 98]),
+                ("7.bias", vec![6]),
+                ("9.weight", vec![98, 3]),
+                ("9.bias", vec![98]),
+                ("12.weight", vec![2, 2, 3, 3]),
+                ("12.bias", vec![2]),
+                ("14.weight", vec![2, 4, 3, 3]),
+                ("14.bias", vec![4]),
+                ("16.weight", vec![1, 4, 3, 3]),
+                ("16.bias", vec![1]),
             ]
         );
     }

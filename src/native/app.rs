@@ -11,7 +11,9 @@ use crate::error::{Error, Result};
 use crate::gpu::context::{checks_from_env, AdapterRequest, GpuOptions, PipelineStore};
 use crate::gpu::{Gpu, GpuBackend};
 use crate::model::Graph;
-use crate::model::{Arch, DEFAULT_CHANNELS, DEFAULT_LAYERS, DEFAULT_VAE_LAYERS};
+use crate::model::{
+    Arch, DEFAULT_CHANNELS, DEFAULT_CONV_VAE_SIZES, DEFAULT_LAYERS, DEFAULT_VAE_LAYERS,
+};
 use crate::native::checkpoint;
 use crate::native::cli::{
     BackendKind, BenchArgs, CheckArgs, Cli, Command, EvalArgs, InfoArgs, ModelKind, PlotArgs,
@@ -297,16 +299,16 @@ pub fn arch_from(args: &TrainArgs) -> Result<Arch> {
     let arch = match (args.model, &args.layers, &args.channels) {
         (ModelKind::Dense | ModelKind::Vae, _, Some(_)) => Err(Error::flag(
             "--channels",
-            "applies only to --model conv; the dense models' sizes are --layers",
+            "applies only to --model conv and conv-vae; the dense models' sizes are --layers",
         )),
         (ModelKind::Vae, layers, None) => Ok(Arch::vae(
             layers
                 .clone()
                 .unwrap_or_else(|| DEFAULT_VAE_LAYERS.to_vec()),
         )),
-        (ModelKind::Conv, Some(_), _) => Err(Error::flag(
+        (ModelKind::Conv | ModelKind::ConvVae, Some(_), _) => Err(Error::flag(
             "--layers",
-            "applies only to --model dense; the conv model's sizes are --channels",
+            "applies only to --model dense and vae; the conv models' sizes are --channels (a conv VAE's ending in its latent size)",
         )),
         (ModelKind::Dense, layers, None) => Ok(Arch::dense(
             layers.clone().unwrap_or_else(|| DEFAULT_LAYERS.to_vec()),
@@ -315,6 +317,11 @@ pub fn arch_from(args: &TrainArgs) -> Result<Arch> {
             channels
                 .clone()
                 .unwrap_or_else(|| DEFAULT_CHANNELS.to_vec()),
+        )),
+        (ModelKind::ConvVae, None, sizes) => Ok(Arch::conv_vae(
+            sizes
+                .clone()
+                .unwrap_or_else(|| DEFAULT_CONV_VAE_SIZES.to_vec()),
         )),
     };
     Ok(arch?.with_activation(args.activation.into()))
@@ -333,7 +340,7 @@ fn shown_loss(config: &TrainConfig) -> &'static str {
 fn loss_from(args: &TrainArgs) -> LossKind {
     match (args.loss, args.model) {
         (Some(loss), _) => loss.into(),
-        (None, ModelKind::Vae) => LossKind::Bce,
+        (None, ModelKind::Vae | ModelKind::ConvVae) => LossKind::Bce,
         (None, _) => LossKind::Mse,
     }
 }

@@ -184,6 +184,9 @@ pub enum ModelKind {
     Conv,
     /// A dense variational autoencoder (`--layers`, the last width the latent size).
     Vae,
+    /// A conv variational autoencoder (`--channels`, the conv channels then the latent
+    /// size).
+    ConvVae,
 }
 
 /// `--activation`: the hidden layers' activations the models offer.
@@ -239,8 +242,8 @@ pub struct TrainArgs {
     /// a VAE's 400,20].
     #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
     pub layers: Option<Vec<usize>>,
-    /// Conv encoder channels, each stage a 3×3 conv, ReLU and 2×2 max-pool. Conv only
-    /// [default: 16,8].
+    /// Conv encoder channels, each stage a 3×3 conv, ReLU and 2×2 max-pool; a conv VAE's
+    /// end in its latent size. Conv and conv VAE only [default: 16,8; a conv VAE's 16,8,20].
     #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
     pub channels: Option<Vec<usize>>,
     /// Epochs in all; with --resume, the run's new total [default: 5, or the run's own].

@@ -11,7 +11,7 @@ use crate::data::{Mnist, TEST_COUNT, TRAIN_COUNT};
 use crate::error::{Error, Result};
 use crate::gpu::kernels::{variants, Measured, Parallelism};
 use crate::gpu::{Gpu, GpuBackend};
-use crate::model::{Arch, DataSizes, Fusion, Graph, DEFAULT_VAE_LAYERS};
+use crate::model::{Arch, DataSizes, Fusion, Graph, DEFAULT_CONV_VAE_SIZES, DEFAULT_VAE_LAYERS};
 use crate::native::cli::{ModelKind, ProfileArgs, TuneArgs};
 use crate::native::reflect::Reflector;
 use crate::native::tuned::{self, Policy};
@@ -36,6 +36,7 @@ pub fn arch_of(model: ModelKind) -> Arch {
         ModelKind::Dense => Arch::default_dense(),
         ModelKind::Conv => Arch::default_conv(),
         ModelKind::Vae => Arch::vae(DEFAULT_VAE_LAYERS.to_vec()),
+        ModelKind::ConvVae => Arch::conv_vae(DEFAULT_CONV_VAE_SIZES.to_vec()),
     }
 }
 
