@@ -13,7 +13,9 @@ const FILES = [
 // Ten colours a reader tells apart (Tableau 10), one per digit.
 const COLOURS = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
   "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#7f7f7f"];
-const DEFAULT_SIZES = { dense: "100,200,30", conv: "16,8", vae: "400,20" };
+const DEFAULT_SIZES = { dense: "100,200,30", conv: "16,8", vae: "400,20", "conv-vae": "16,8,20" };
+// The size control names what the model's sizes are.
+const sizesLabel = (model) => (model.startsWith("conv") ? "Channels" : "Layers");
 const WEBGPU_ADVICE =
   "WebGPU is on by default in Chrome and Edge 113+ (Windows, macOS, ChromeOS, Android), " +
   "Safari 26+ and Firefox 141+ on Windows. On Linux, start Chrome or Chromium with " +
@@ -114,13 +116,13 @@ function applyUrl() {
   for (const name of ["activation", "batch", "lr", "epochs", "limit", "noise", "backend"]) {
     if (q.has(name)) form[name].value = q.get(name);
   }
-  $("sizes-label").textContent = form.model.value === "conv" ? "Channels" : "Layers";
+  $("sizes-label").textContent = sizesLabel(form.model.value);
   return q.get("autostart") === "1";
 }
 
 $("settings").elements.model.addEventListener("change", (ev) => {
   $("settings").elements.sizes.value = DEFAULT_SIZES[ev.target.value] || "";
-  $("sizes-label").textContent = ev.target.value === "conv" ? "Channels" : "Layers";
+  $("sizes-label").textContent = sizesLabel(ev.target.value);
 });
 
 // ---------- data ----------

@@ -97,7 +97,7 @@ impl Settings {
         if let Some(arch) = Arch::from_spec(&spec) {
             return Ok(arch);
         }
-        let label = if self.model == "conv" {
+        let label = if self.model.starts_with("conv") {
             "Channels"
         } else {
             "Layers"

@@ -31,6 +31,16 @@ fn refused(settings: Settings) -> String {
 fn controls_that_cannot_train_are_refused_with_the_command_line_s_messages() {
     let base = Settings::default();
     assert!(base.config().is_ok());
+    for (model, sizes) in [("conv", "16,8"), ("vae", "400,20"), ("conv-vae", "16,8,20")] {
+        let settings = Settings {
+            model: model.into(),
+            sizes: sizes.into(),
+            ..base.clone()
+        };
+        let config = settings.config().unwrap();
+        assert_eq!(config.arch.name(), model);
+        assert_eq!(config.arch.is_variational(), model.contains("vae"));
+    }
     let err = refused(Settings {
         sizes: "100,,30".into(),
         ..base.clone()
