@@ -30,6 +30,14 @@ pub struct Dataset {
 }
 
 impl Dataset {
+    /// Keeps the first `n` images (all of them if there are fewer): what `--limit` and the
+    /// page's "training images" do to the training set.
+    pub fn keep_first(&mut self, n: usize) {
+        let n = n.min(self.len());
+        self.images.truncate(n * IMAGE_SIDE * IMAGE_SIDE);
+        self.labels.truncate(n);
+    }
+
     pub fn len(&self) -> usize {
         self.labels.len()
     }
@@ -176,8 +184,7 @@ pub fn mnist_from_gz(files: [&[u8]; 4], limit: Option<usize>) -> Result<Mnist> {
         labels: next(),
     };
     if let Some(n) = limit {
-        train.images.truncate(n * IMAGE_SIDE * IMAGE_SIDE);
-        train.labels.truncate(n);
+        train.keep_first(n);
     }
     let test = Dataset {
         images: next(),

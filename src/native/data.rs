@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::data::{
-    check_limit, data_error, decode_idx, Dataset, Mnist, FILES, IMAGE_SIDE, TEST_COUNT, TRAIN_COUNT,
+    check_limit, data_error, decode_idx, Dataset, Mnist, FILES, TEST_COUNT, TRAIN_COUNT,
 };
 use crate::error::{Error, Result};
 
@@ -73,8 +73,7 @@ pub fn load_mnist(dir: &Path, limit: Option<usize>) -> Result<Mnist> {
         labels: parsed.trn_lbl,
     };
     if let Some(n) = limit {
-        train.images.truncate(n * IMAGE_SIDE * IMAGE_SIDE);
-        train.labels.truncate(n);
+        train.keep_first(n);
     }
     let test = Dataset {
         images: parsed.tst_img,

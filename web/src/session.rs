@@ -299,7 +299,7 @@ impl Session {
     pub async fn start(&mut self, settings: &Settings) -> Result<()> {
         let config = settings.config()?;
         // Cut to the limit asked for now, whatever was loaded.
-        let data = self.data()?.clone_limited(settings.limit);
+        let data = limited(self.data()?, settings.limit);
         let backend = self.backend(&settings.backend)?;
         let epochs = config.epochs;
         let steps_per_epoch = data.train.len().div_ceil(config.batch);
@@ -497,7 +497,8 @@ impl Session {
             epochs: meta.epoch,
             ..TrainConfig::new(arch.clone())
         };
-        let data = self.data()?.clone_limited(None);
+        let data = limited(self.data()?, None);
+        let steps_per_epoch = data.train.len().div_ceil(config.batch);
         let backend = self.backend(backend)?;
         self.run = None;
         let mut trainer = Trainer::new(backend, config, &data).await?;
@@ -510,7 +511,7 @@ impl Session {
         self.run = Some(Run {
             trainer,
             epochs: 0,
-            steps_per_epoch: data.train.len().div_ceil(128),
+            steps_per_epoch,
             last: (0.0, 0),
             latent,
             evaluating: false,
@@ -560,7 +561,7 @@ impl Session {
         let gpu = self.gpu.clone().ok_or_else(|| {
             Error::Other("no WebGPU adapter: profiling times GPU dispatches".into())
         })?;
-        let data = self.data()?.clone_limited(settings.limit);
+        let data = limited(self.data()?, settings.limit);
         let backend = Box::new(GpuBackend::new(gpu.clone()));
         let profile = wgsl_autoencoder::profile::profile(
             backend,
@@ -629,6 +630,17 @@ fn adapter_info(gpu: &Gpu) -> AdapterInfo {
     }
 }
 
+/// MNIST with its training set cut to a limit, as a new copy (the loaded set stays whole,
+/// so that the next run may ask for more).
+fn limited(data: &Mnist, limit: Option<usize>) -> Mnist {
+    let mut train = data.train.clone();
+    train.keep_first(limit.unwrap_or(usize::MAX));
+    Mnist {
+        train,
+        test: data.test.clone(),
+    }
+}
+
 fn latent_of(shot: Snapshot) -> Option<Latent> {
     let projection = Projection::fit(&shot.codes, shot.code_len)?;
     let points = shot
@@ -657,22 +669,4 @@ pub fn timestamp_quantum(times_ms: impl Iterator<Item = f64>) -> Option<f64> {
         (k - k.round()).abs() < 1e-3
     });
     multiples.then_some(smallest)
-}
-
-/// MNIST with its training set cut to a limit, as a new copy.
-trait Limited {
-    fn clone_limited(&self, limit: Option<usize>) -> Mnist;
-}
-
-impl Limited for Mnist {
-    fn clone_limited(&self, limit: Option<usize>) -> Mnist {
-        let keep = limit.unwrap_or(usize::MAX).min(self.train.len());
-        let mut train = self.train.clone();
-        train.images.truncate(keep * IMAGE_PIXELS);
-        train.labels.truncate(keep);
-        Mnist {
-            train,
-            test: self.test.clone(),
-        }
-    }
 }
