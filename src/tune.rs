@@ -4,13 +4,14 @@
 //!
 //! It is made to be cheap enough to run before a first training step: only ops with more
 //! than one variant are timed, each shape once (ops of the same entry point and sizes
-//! share a `Measured::key`); each variant runs `repeats` times in one submission, after a
-//! warm-up dispatch in the same submission whose time is dropped; rounds repeat only
-//! while the contenders' times still spread widely, and a variant clearly slower than
-//! the fastest drops out after a round; the whole stops at a time budget, leaving the
-//! ops it did not reach to the heuristic (and to the next tuning). Which variants exist
-//! comes from `variants(op)` alone, so a variant added to the registry is tuned without
-//! a line here.
+//! share a `Measured::key`). A screen runs every variant once (on a CPU adapter, on a
+//! product's stand-in with an eighth of its rows: `stand_in`), and drops the clear
+//! losers; the rest run `repeats` times in one submission at full size, after a warm-up
+//! dispatch whose time is dropped; rounds repeat only while the contenders' times still
+//! spread widely, and a variant clearly slower than the fastest drops out after a round;
+//! the whole stops at a time budget, leaving the ops it did not reach to the heuristic
+//! (and to the next tuning). Which variants exist comes from `variants(op)` alone, so a
+//! variant added to the registry is tuned without a line here.
 //!
 //! This is the core: it times and decides, and never touches a file or std's clock; the
 //! shell saves the choices per adapter (`native::tuned`).
@@ -22,7 +23,7 @@ use web_time::Instant;
 
 use crate::backend::Backend;
 use crate::error::{Error, Result};
-use crate::gpu::kernels::{variants, Measured, Variant};
+use crate::gpu::kernels::{variants, Measured, Parallelism, Variant};
 use crate::gpu::{Gpu, GpuBackend};
 use crate::ops::{BufferSpec, Op};
 use crate::report::median;
@@ -60,8 +61,13 @@ impl Options {
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Choice {
     pub variant: String,
-    /// Median milliseconds of each variant timed, by name.
+    /// Median milliseconds of each variant timed at full size, by name.
     pub ms: BTreeMap<String, f64>,
+    /// Each variant's full-size milliseconds as the screen's stand-in foretold them
+    /// (`stand_in`), by name, where the screen had one; those it dropped are timed
+    /// nowhere else.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub screen_ms: BTreeMap<String, f64>,
     /// Rounds run, the screen included, before the times settled (or the rounds or the
     /// budget ran out).
     pub rounds: usize,
@@ -74,7 +80,7 @@ impl Choice {
         if !self.ms.contains_key(&self.variant) {
             return Err(format!("{} was not among the variants timed", self.variant));
         }
-        for (name, ms) in &self.ms {
+        for (name, ms) in self.ms.iter().chain(&self.screen_ms) {
             if !(ms.is_finite() && *ms >= 0.0) {
                 return Err(format!("{name} took {ms} ms"));
             }
@@ -175,6 +181,52 @@ pub fn unavailable(gpu: &Gpu) -> Option<String> {
 /// fastest drop out.
 const SCREEN_RATIO: f64 = 2.0;
 
+/// A product's stand-in on the screen computes this fraction of C's rows...
+const SCREEN_CUT: usize = 8;
+/// ... but never fewer rows than this.
+const SCREEN_MIN_ROWS: usize = 4;
+
+/// The op the screen times in place of `op` on an adapter of this parallelism, if there
+/// is a cheaper one that ranks its variants as `op` would: on a CPU adapter, a product
+/// that computes only the first `1/SCREEN_CUT` of C's rows. A few cores take the
+/// workgroups in turn there, so a variant's time grows with the workgroups it launches,
+/// and its time on the stand-in, scaled by its workgroups at full size over those on the
+/// stand-in (`full_size_estimate`), foretells its full-size time. The slow variants
+/// (thin tiles' thousands of small workgroups), which would take most of tuning's time
+/// at full size, run an eighth of it. Cutting the reduction instead would keep their
+/// workgroups, and with them their cost. A GPU runs its workgroups side by side, so a
+/// cut grid says little there: it screens at full size, which is quick on a GPU.
+pub fn stand_in(op: &Op, device: Parallelism) -> Option<Op> {
+    let Op::Matmul(p) = op else {
+        return None;
+    };
+    if device != Parallelism::Narrow {
+        return None;
+    }
+    let m = (p.shape.m / SCREEN_CUT).max(SCREEN_MIN_ROWS);
+    // M's remainder by 4 kept: sgemm's vec4 loads need it a multiple of 4 where A is
+    // stored transposed.
+    let m = m - m % 4 + p.shape.m % 4;
+    if m >= p.shape.m {
+        return None;
+    }
+    let mut short = p.clone();
+    short.shape.m = m;
+    let short = Op::from(short).standalone();
+    // A shape whose variants differ from `op`'s cannot screen them.
+    (variants(&short) == variants(op)).then_some(short)
+}
+
+/// `ms` on the stand-in `short`, scaled to `op` by the workgroups `variant` launches for
+/// each. A variant whose workgroups the cut leaves as they were (a tile taller than the
+/// stand-in's rows) keeps its time: each of its workgroups does at most the same work
+/// on the stand-in, so the estimate errs low, and the full-size rounds correct it.
+fn full_size_estimate(op: &Op, short: &Op, variant: Variant, ms: f64) -> Result<f64> {
+    let full = crate::gpu::kernels::launch(op, variant)?.workgroups();
+    let cut = crate::gpu::kernels::launch(short, variant)?.workgroups();
+    Ok(ms * full as f64 / cut.max(1) as f64)
+}
+
 /// One variant's times so far, and what they say.
 struct Contender {
     variant: Variant,
@@ -225,29 +277,53 @@ pub async fn tune(gpu: &Arc<Gpu>, ops: &[Op], opts: &Options) -> Result<Tuning> 
             })
             .collect();
         // The screen: one run of each variant after a warm-up (see `time_round`), after
-        // which any more than `SCREEN_RATIO` times slower than the fastest drops out.
-        // The slow variants, which would take most of the time, run once at full size.
-        let screened = time_round(&mut backend, &op, &contenders, 1, 1).await?;
+        // which any more than `SCREEN_RATIO` times slower than the fastest drops out; on
+        // the stand-in where there is one, its times scaled to full size.
+        let short = stand_in(&op, Parallelism::of(&gpu.adapter.get_info()));
+        let screened = match &short {
+            Some(short) => {
+                let mut b = GpuBackend::new(gpu.clone());
+                load(&mut b, short).await?;
+                b.set_profiling(true)?;
+                let times = time_round(&mut b, short, &contenders, 1, 1).await?;
+                let mut estimates = Vec::with_capacity(times.len());
+                for (c, t) in contenders.iter().zip(times) {
+                    estimates.push(vec![full_size_estimate(&op, short, c.variant, t[0])?]);
+                }
+                estimates
+            }
+            None => time_round(&mut backend, &op, &contenders, 1, 1).await?,
+        };
         tuning.dispatches += 2 * contenders.len();
         let fastest = screened.iter().map(|t| t[0]).fold(f64::INFINITY, f64::min);
+        let mut screen_ms = BTreeMap::new();
         let (mut stay, mut dropped) = (Vec::new(), Vec::new());
         for (mut c, t) in contenders.into_iter().zip(screened) {
             let survives = t[0] <= SCREEN_RATIO * fastest;
-            c.ms = t;
-            match survives {
-                true => stay.push(c),
-                false => dropped.push(c),
+            // An estimate is kept apart; those it drops have no full-size time.
+            match short {
+                Some(_) => _ = screen_ms.insert(c.variant.name(), t[0]),
+                None => c.ms = t,
+            }
+            match (survives, short.is_some()) {
+                (true, _) => stay.push(c),
+                (false, false) => dropped.push(c),
+                (false, true) => {}
             }
         }
         contenders = stay;
+        // A stand-in's times say nothing of the full size's: the survivors run there at
+        // least once, whatever the budget, so that the choice holds a time of its own.
+        let mut timed_full = short.is_none();
         let mut rounds = 1;
-        while contenders.len() > 1 && rounds <= opts.max_rounds && !over() {
+        while !timed_full || (contenders.len() > 1 && rounds <= opts.max_rounds && !over()) {
             if rounds == 1 {
                 // Survivors that run again are judged on those runs alone (a lone one,
                 // or those the budget stops, on their screen's).
                 contenders.iter_mut().for_each(|c| c.ms.clear());
             }
             rounds += 1;
+            timed_full = true;
             let times = time_round(&mut backend, &op, &contenders, 1, repeats).await?;
             tuning.dispatches += contenders.len() * (repeats + 1);
             for (c, t) in contenders.iter_mut().zip(times) {
@@ -278,9 +354,9 @@ pub async fn tune(gpu: &Arc<Gpu>, ops: &[Op], opts: &Options) -> Result<Tuning> 
             .chain(&dropped)
             .map(|c| (c.variant.name(), c.quartiles().1))
             .collect();
-        // The fastest median of all, so that the choice is the fastest of the times it
-        // keeps (a variant dropped in a round was slower then; noise may have moved
-        // the others since).
+        // The fastest median of all timed at full size, so that the choice is the
+        // fastest of the times it keeps (a variant dropped in a round was slower then;
+        // noise may have moved the others since).
         let best = contenders
             .iter()
             .chain(&dropped)
@@ -289,6 +365,7 @@ pub async fn tune(gpu: &Arc<Gpu>, ops: &[Op], opts: &Options) -> Result<Tuning> 
         let choice = Choice {
             variant: best.variant.name(),
             ms,
+            screen_ms,
             rounds,
         };
         tuning.choices.insert(key, choice);
@@ -410,6 +487,7 @@ mod tests {
             let choice = Choice {
                 variant: last.name(),
                 ms,
+                screen_ms: BTreeMap::new(),
                 rounds: 1,
             };
             choices.insert(Measured::key(op), choice);
@@ -430,10 +508,42 @@ mod tests {
     }
 
     #[test]
+    fn a_cpu_adapters_stand_in_cuts_the_rows_and_scales_by_workgroups() {
+        let ops = dense_ops(128);
+        let first = candidates(&ops).into_iter().next().unwrap();
+        let Op::Matmul(full) = &first else {
+            panic!("{}", first.entry())
+        };
+        assert_eq!((full.shape.m, full.shape.k, full.shape.n), (128, 784, 100));
+        assert!(
+            stand_in(&first, Parallelism::Wide).is_none(),
+            "a GPU screens at full size"
+        );
+        let short = stand_in(&first, Parallelism::Narrow).unwrap();
+        let Op::Matmul(cut) = &short else { panic!() };
+        assert_eq!((cut.shape.m, cut.shape.k, cut.shape.n), (16, 784, 100));
+        assert_eq!(variants(&short), variants(&first));
+        // thin4's 4-row tiles: 32 rows of workgroups at full size, 4 on the stand-in.
+        let thin4 = Variant::Matmul(crate::gpu::kernels::MatmulVariant::Thin(
+            crate::gpu::kernels::ThinTile::T4,
+        ));
+        assert_eq!(
+            full_size_estimate(&first, &short, thin4, 1.5).unwrap(),
+            12.0
+        );
+        // sgemm's 128-row tiles: one row of workgroups either way, so no scaling.
+        let sgemm = Variant::Matmul(crate::gpu::kernels::MatmulVariant::Sgemm(
+            crate::gpu::kernels::SgemmTile::T128x64,
+        ));
+        assert_eq!(full_size_estimate(&first, &short, sgemm, 1.5).unwrap(), 1.5);
+    }
+
+    #[test]
     fn a_choice_must_name_a_timed_variant_and_hold_real_times() {
         let good = Choice {
             variant: "a".into(),
             ms: BTreeMap::from([("a".into(), 0.5), ("b".into(), 0.7)]),
+            screen_ms: BTreeMap::from([("c".into(), 0.2)]),
             rounds: 2,
         };
         assert!(good.check().is_ok());

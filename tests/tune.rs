@@ -77,6 +77,16 @@ fn tune_measures_every_shape_with_a_choice_then_reuses_the_file() {
                 ms.values().all(|v| v.as_f64().unwrap() >= winner),
                 "the fastest is kept: {r}"
             );
+            // Every variant is accounted for: timed at full size, or dropped by a screen
+            // that estimated it (a CPU adapter's stand-in: tune::stand_in).
+            let screened = r["screen_ms"].as_object();
+            let mut named: Vec<&String> = ms
+                .keys()
+                .chain(screened.into_iter().flatten().map(|(k, _)| k))
+                .collect();
+            named.sort();
+            named.dedup();
+            assert_eq!(named.len() as u64, r["variants"].as_u64().unwrap(), "{r}");
         }
     }
     let path = tuned_file(cache);

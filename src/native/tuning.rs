@@ -185,6 +185,7 @@ pub async fn tune_command(
             "source": chosen.how(op),
             "variants": variants(op).len(),
             "ms": choice.map(|c| c.ms.clone()),
+            "screen_ms": choice.map(|c| c.screen_ms.clone()),
         });
         rows.push(row);
     }
@@ -217,6 +218,21 @@ pub async fn tune_command(
                 let each: Vec<String> = v.iter().map(|(k, ms)| format!("{k} {ms:.4}")).collect();
                 each.join(", ")
             });
+            let out: Vec<&String> = r["screen_ms"].as_object().map_or(Vec::new(), |s| {
+                s.keys()
+                    .filter(|k| r["ms"].get(k.as_str()).is_none())
+                    .collect()
+            });
+            let times = match out.is_empty() {
+                true => times,
+                false => format!(
+                    "{times}; out at the short screen: {}",
+                    out.iter()
+                        .map(|k| k.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
             let s = |k: &str| r[k].as_str().unwrap_or("-").to_string();
             vec![s("op"), s("shape"), s("variant"), s("source"), times]
         })
@@ -229,7 +245,7 @@ pub async fn tune_command(
                 "shape",
                 "variant",
                 "source",
-                "median ms of each variant timed"
+                "median ms of each variant timed at full size"
             ],
             &cells,
             5
