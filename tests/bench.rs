@@ -407,4 +407,9 @@ fn bench_filter_keeps_matching_rows_only() {
     let rows = bench_json(&["--filter", "max_pool2d"]);
     assert_eq!(rows.len(), 4, "{rows:?}");
     assert!(rows.iter().all(|r| r.op.starts_with("max_pool2d")));
+    // Words: each must be in the row's op[shape] or its variant's name.
+    let rows = bench_json(&["--filter", "matmul[64, sgemm64"]);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!((rows[0].op.as_str(), rows[0].variant.as_str()), ("matmul", "sgemm64x64"));
+    assert_eq!(rows[0].shape[..3], [64, 64, 64]);
 }

@@ -130,10 +130,13 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
 
 async fn bench(args: &BenchArgs) -> Result<()> {
     // The filter first: a typo should not cost a device start.
+    // Each word of the filter must be in the row's `op[shape]` or in its variant's name.
     let wanted = |case: &crate::bench::Case| {
-        args.filter
-            .as_ref()
-            .is_none_or(|f| case.label().contains(&f.replace(' ', "")))
+        let (label, variant) = (case.label(), case.variant_name());
+        args.filter.as_ref().is_none_or(|f| {
+            f.split_whitespace()
+                .all(|w| label.contains(w) || variant.contains(w))
+        })
     };
     let cases: Vec<crate::bench::Case> = crate::bench::cases(args.quick)?
         .into_iter()
@@ -142,7 +145,7 @@ async fn bench(args: &BenchArgs) -> Result<()> {
     if let (Some(filter), true) = (&args.filter, cases.is_empty()) {
         return Err(Error::flag(
             "--filter",
-            format!("{filter:?} matches no benchmark row; rows are named like \"matmul[128,784,100]\" or \"conv2d_forward/conv1[8,1,28,28,16]\""),
+            format!("{filter:?} matches no benchmark row; rows are named like \"matmul[128,784,100]\" or \"conv2d_forward/conv1[8,1,28,28,16]\", and a word may name a variant, as in \"matmul[1024, sgemm\""),
         ));
     }
     let gpu = open_gpu().await?;

@@ -116,7 +116,8 @@ pub struct BenchArgs {
     /// One JSON object per row instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// Only the kernel rows whose `op [shape]` contains this text, e.g. `conv2d` or `[128,`.
+    /// Only the kernel rows whose `op[shape]` or variant contains each word of this text,
+    /// e.g. `conv2d`, `[128,` or `matmul[1024, sgemm`.
     #[arg(long)]
     pub filter: Option<String>,
     /// Folder with the MNIST .gz files, for --train [default: data/mnist].
