@@ -410,6 +410,9 @@ fn bench_filter_keeps_matching_rows_only() {
     // Words: each must be in the row's op[shape] or its variant's name.
     let rows = bench_json(&["--filter", "matmul[64, sgemm64"]);
     assert_eq!(rows.len(), 1, "{rows:?}");
-    assert_eq!((rows[0].op.as_str(), rows[0].variant.as_str()), ("matmul", "sgemm64x64"));
+    assert_eq!(
+        (rows[0].op.as_str(), rows[0].variant.as_str()),
+        ("matmul", "sgemm64x64")
+    );
     assert_eq!(rows[0].shape[..3], [64, 64, 64]);
 }
