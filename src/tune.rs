@@ -318,8 +318,9 @@ pub async fn tune(gpu: &Arc<Gpu>, ops: &[Op], opts: &Options) -> Result<Tuning> 
         let mut rounds = 1;
         while !timed_full || (contenders.len() > 1 && rounds <= opts.max_rounds && !over()) {
             if rounds == 1 {
-                // Survivors that run again are judged on those runs alone (a lone one,
-                // or those the budget stops, on their screen's).
+                // Survivors that run again are judged on those runs alone (after a
+                // full-size screen, a lone one, or those the budget stops, keep their
+                // screen's times).
                 contenders.iter_mut().for_each(|c| c.ms.clear());
             }
             rounds += 1;
