@@ -258,6 +258,7 @@ pub async fn tune(gpu: &Arc<Gpu>, ops: &[Op], opts: &Options) -> Result<Tuning> 
     let start = Instant::now();
     let over = || start.elapsed().as_secs_f64() > opts.budget_seconds;
     let mut tuning = Tuning::default();
+    let device = Parallelism::of(&gpu.adapter.get_info());
     for op in candidates(ops) {
         let key = Measured::key(&op);
         // The first shape is always timed, so that every tuning, however short its
@@ -266,9 +267,7 @@ pub async fn tune(gpu: &Arc<Gpu>, ops: &[Op], opts: &Options) -> Result<Tuning> 
             tuning.untimed.push(key);
             continue;
         }
-        let mut backend = GpuBackend::new(gpu.clone());
-        load(&mut backend, &op).await?;
-        backend.set_profiling(true)?;
+        let mut backend = timing_backend(gpu, &op).await?;
         let mut contenders: Vec<Contender> = variants(&op)
             .into_iter()
             .map(|variant| Contender {
@@ -279,12 +278,10 @@ pub async fn tune(gpu: &Arc<Gpu>, ops: &[Op], opts: &Options) -> Result<Tuning> 
         // The screen: one run of each variant after a warm-up (see `time_round`), after
         // which any more than `SCREEN_RATIO` times slower than the fastest drops out; on
         // the stand-in where there is one, its times scaled to full size.
-        let short = stand_in(&op, Parallelism::of(&gpu.adapter.get_info()));
+        let short = stand_in(&op, device);
         let screened = match &short {
             Some(short) => {
-                let mut b = GpuBackend::new(gpu.clone());
-                load(&mut b, short).await?;
-                b.set_profiling(true)?;
+                let mut b = timing_backend(gpu, short).await?;
                 let times = time_round(&mut b, short, &contenders, 1, 1).await?;
                 let mut estimates = Vec::with_capacity(times.len());
                 for (c, t) in contenders.iter().zip(times) {
@@ -373,6 +370,14 @@ pub async fn tune(gpu: &Arc<Gpu>, ops: &[Op], opts: &Options) -> Result<Tuning> 
     }
     tuning.seconds = start.elapsed().as_secs_f64();
     Ok(tuning)
+}
+
+/// A backend of its own for timing `op`: its buffers filled, a timestamp per dispatch.
+async fn timing_backend(gpu: &Arc<Gpu>, op: &Op) -> Result<GpuBackend> {
+    let mut backend = GpuBackend::new(gpu.clone());
+    load(&mut backend, op).await?;
+    backend.set_profiling(true)?;
+    Ok(backend)
 }
 
 /// The op's buffers on the backend, filled with seeded values.
