@@ -384,7 +384,7 @@ pub fn backward<S: ConvShape>(shape: &S, dx: Option<&InputGrad>, split: usize) -
 /// of `workgroup_sum`), as every model layer's do; larger layers read them from global
 /// memory. The sums are bit-identical either way.
 pub fn stages_grad_weights(s: &Conv2dShape) -> bool {
-    s.o * s.c * s.kh * s.kw <= STAGED_WEIGHTS
+    s.w_len() <= STAGED_WEIGHTS
 }
 
 /// The batch-split entry point and its fold, for an unsplit backward's entry point.
@@ -403,9 +403,7 @@ pub fn weight_rows(s: &Conv2dShape) -> usize {
 
 /// One chunk's partial sums (WGSL `PART_LEN`): dw's weights, then db over dy's channels.
 fn partial_len<S: ConvShape>(shape: &S) -> usize {
-    let s = shape.conv2d();
-    let bias = if S::TRANSPOSED { s.c } else { s.o };
-    s.o * s.c * s.kh * s.kw + bias
+    shape.w_len() + shape.out_channels()
 }
 
 /// Chunks of the batch a fused backward's weight rows may be split into (`Variant::
