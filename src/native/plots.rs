@@ -182,13 +182,16 @@ pub fn loss(path: &Path, runs: &[Curves], train_loss_name: &str) -> Result<()> {
                 .legend(move |(x, y)| {
                     PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(1))
                 });
-            let test: Vec<(f64, f64)> = run
-                .epochs
-                .iter()
-                .map(|m| (m.epoch as f64, m.test_mse))
-                .filter(|p| p.1.is_finite() && p.1 > 0.0)
-                .map(|(x, y)| (x, y.log10()))
-                .collect();
+            // Each epoch's test figure on the log axis, where it has one worth plotting.
+            let term = |f: fn(&EpochMetrics) -> Option<f64>| -> Vec<(f64, f64)> {
+                run.epochs
+                    .iter()
+                    .filter_map(|m| f(m).map(|v| (m.epoch as f64, v)))
+                    .filter(|p| p.1.is_finite() && p.1 > 0.0)
+                    .map(|(x, y)| (x, y.log10()))
+                    .collect()
+            };
+            let test = term(|m| Some(m.test_mse));
             chart
                 .draw_series(LineSeries::new(test.clone(), colour.stroke_width(3)))
                 .map_err(e)?
@@ -200,14 +203,6 @@ pub fn loss(path: &Path, runs: &[Curves], train_loss_name: &str) -> Result<()> {
                 .draw_series(test.iter().map(|&p| Circle::new(p, 4, colour.filled())))
                 .map_err(e)?;
             // A VAE's test terms, per image: reconstruction (squares), KL (triangles).
-            let term = |f: fn(&EpochMetrics) -> Option<f64>| -> Vec<(f64, f64)> {
-                run.epochs
-                    .iter()
-                    .filter_map(|m| f(m).map(|v| (m.epoch as f64, v)))
-                    .filter(|p| p.1.is_finite() && p.1 > 0.0)
-                    .map(|(x, y)| (x, y.log10()))
-                    .collect()
-            };
             let recon = term(|m| m.test_recon);
             if !recon.is_empty() {
                 chart
