@@ -304,15 +304,20 @@ impl Arch {
             .split(',')
             .map(|v| v.parse().ok())
             .collect::<Option<_>>()?;
-        let arch = match kind {
+        let arch = Arch::of_kind(kind, sizes)?.with_activation(activation);
+        arch.problem().is_none().then_some(arch)
+    }
+
+    /// The model of this kind (`name()`: dense, vae, conv or conv-vae) with these sizes,
+    /// unchecked (`problem` says what is wrong with them); `None` for another kind.
+    pub fn of_kind(kind: &str, sizes: Vec<usize>) -> Option<Arch> {
+        Some(match kind {
             "dense" => Arch::dense(sizes),
             "vae" => Arch::vae(sizes),
             "conv" => Arch::conv(sizes),
             "conv-vae" => Arch::conv_vae(sizes),
             _ => return None,
-        }
-        .with_activation(activation);
-        arch.problem().is_none().then_some(arch)
+        })
     }
 
     /// The model's one description: its modules in `nn.Sequential` order, so that module

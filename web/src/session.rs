@@ -85,18 +85,11 @@ impl Settings {
         Ok(config)
     }
 
-    /// The model: any `Arch::from_spec` knows; for the dense and conv models, sizes it
-    /// would refuse are built anyway, so that `validate` says what is wrong with them in
-    /// the command line's words.
+    /// The model of the settings' kind and sizes, built even where its sizes would be
+    /// refused, so that `validate` says what is wrong with them in the command line's
+    /// words.
     fn arch(&self) -> Result<Arch> {
         let sizes = self.sizes.replace(' ', "");
-        let spec = match self.activation.as_str() {
-            "relu" | "" => format!("{}:{sizes}", self.model),
-            act => format!("{}:{sizes}:{act}", self.model),
-        };
-        if let Some(arch) = Arch::from_spec(&spec) {
-            return Ok(arch);
-        }
         let label = if self.model.starts_with("conv") {
             "Channels"
         } else {
@@ -115,14 +108,13 @@ impl Settings {
             name => Activation::from_name(name)
                 .ok_or_else(|| control("Activation", format!("{name:?}: use relu or tanh")))?,
         };
-        match self.model.as_str() {
-            "dense" => Ok(Arch::dense(numbers).with_activation(activation)),
-            "conv" => Ok(Arch::conv(numbers).with_activation(activation)),
-            other => Err(control(
+        let arch = Arch::of_kind(&self.model, numbers).ok_or_else(|| {
+            control(
                 "Model",
-                format!("{other:?} is not a model this page builds"),
-            )),
-        }
+                format!("{:?} is not a model this page builds", self.model),
+            )
+        })?;
+        Ok(arch.with_activation(activation))
     }
 
     fn noise(&self) -> Result<Option<NoiseKind>> {

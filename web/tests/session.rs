@@ -60,6 +60,21 @@ fn controls_that_cannot_train_are_refused_with_the_command_line_s_messages() {
         ..base.clone()
     });
     assert!(err.contains("--channels") && err.contains("28×28"), "{err}");
+    // A VAE's sizes are refused in the same words, not as a model the page lacks.
+    let err = refused(Settings {
+        model: "vae".into(),
+        sizes: "400,0".into(),
+        ..base.clone()
+    });
+    assert!(
+        err.contains("--layers") && err.contains("above zero"),
+        "{err}"
+    );
+    let err = refused(Settings {
+        model: "gan".into(),
+        ..base.clone()
+    });
+    assert!(err.contains("not a model this page builds"), "{err}");
     let err = refused(Settings {
         batch: 0,
         ..base.clone()
