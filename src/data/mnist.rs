@@ -47,6 +47,7 @@ impl Dataset {
     }
 }
 
+#[derive(Clone)]
 pub struct Mnist {
     pub train: Dataset,
     pub test: Dataset,

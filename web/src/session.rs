@@ -4,6 +4,7 @@
 //! weights, the kernel check, a profile). Nothing here knows about JavaScript, so the
 //! same session runs natively in this crate's tests; `lib.rs` wraps it for the page.
 
+use std::borrow::Cow;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -234,11 +235,6 @@ impl Session {
         Ok(adapter_info(&gpu))
     }
 
-    /// Why the GPU device was lost, if it was.
-    pub fn device_lost(&self) -> Option<String> {
-        self.lost.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
     /// Where the reason a device was lost is kept: to read without waiting for a call
     /// in progress (which a lost device may never finish).
     pub fn lost_handle(&self) -> Arc<Mutex<Option<String>>> {
@@ -290,13 +286,17 @@ impl Session {
     /// check runs first, with the terminal's message.
     pub async fn start(&mut self, settings: &Settings) -> Result<()> {
         let config = settings.config()?;
-        // Cut to the limit asked for now, whatever was loaded.
-        let data = limited(self.data()?, settings.limit);
+        // Nothing trains before MNIST is loaded; that is said before any backend is made.
+        self.data()?;
         let backend = self.backend(&settings.backend)?;
         let epochs = config.epochs;
-        let steps_per_epoch = data.train.len().div_ceil(config.batch);
+        // The last run's buffers go before this one's are made.
         self.run = None;
+        // Cut to the limit asked for now, whatever was loaded.
+        let data = limited(self.data()?, settings.limit);
+        let steps_per_epoch = data.train.len().div_ceil(config.batch);
         let mut trainer = Trainer::new(backend, config, &data).await?;
+        drop(data);
         trainer.collect_snapshots();
         // Short advances keep the page answering between them.
         trainer.set_advance_seconds(0.25);
@@ -489,11 +489,10 @@ impl Session {
             epochs: meta.epoch,
             ..TrainConfig::new(arch.clone())
         };
-        let data = limited(self.data()?, None);
-        let steps_per_epoch = data.train.len().div_ceil(config.batch);
+        let steps_per_epoch = self.data()?.train.len().div_ceil(config.batch);
         let backend = self.backend(backend)?;
         self.run = None;
-        let mut trainer = Trainer::new(backend, config, &data).await?;
+        let mut trainer = Trainer::new(backend, config, self.data()?).await?;
         let flat = parse_weights(path, bytes, trainer.graph())?;
         trainer.set_params(&flat)?;
         trainer.collect_snapshots();
@@ -622,14 +621,20 @@ fn adapter_info(gpu: &Gpu) -> AdapterInfo {
     }
 }
 
-/// MNIST with its training set cut to a limit, as a new copy (the loaded set stays whole,
-/// so that the next run may ask for more).
-fn limited(data: &Mnist, limit: Option<usize>) -> Mnist {
-    let mut train = data.train.clone();
-    train.keep_first(limit.unwrap_or(usize::MAX));
-    Mnist {
-        train,
-        test: data.test.clone(),
+/// MNIST as a run asks for it: the loaded set itself, or, where a limit cuts its
+/// training set, a copy so cut (the loaded set stays whole, so that the next run may ask
+/// for more). Without a limit nothing is copied: the set is 55 MB, in wasm's 2 GiB.
+fn limited(data: &Mnist, limit: Option<usize>) -> Cow<'_, Mnist> {
+    match limit {
+        Some(n) if n < data.train.len() => {
+            let mut train = data.train.clone();
+            train.keep_first(n);
+            Cow::Owned(Mnist {
+                train,
+                test: data.test.clone(),
+            })
+        }
+        _ => Cow::Borrowed(data),
     }
 }
 
