@@ -323,7 +323,9 @@ function showUpdate(u) {
   }
   $("s-epoch").textContent = `${u.epoch} / ${u.epochs}`;
   $("s-step").textContent = String(u.step);
-  $("s-loss").textContent = status.train_loss == null ? "–" : status.train_loss.toFixed(5);
+  // A VAE's loss is hundreds of nats: six figures keep it inside its column.
+  const loss = status.train_loss;
+  $("s-loss").textContent = loss == null ? "–" : Math.abs(loss) >= 1 ? loss.toPrecision(6) : loss.toFixed(5);
   $("s-mse").textContent = status.test_mse == null ? "–" : status.test_mse.toFixed(5);
   $("s-rate").textContent = status.images_per_second == null ? "–"
     : Math.round(status.images_per_second).toLocaleString();
