@@ -1,19 +1,14 @@
 //! Reference for `shaders/loss.wgsl`. Both losses are means over every element, as
-//! PyTorch's `MSELoss()` and `BCELoss()` with the default reduction; the `_summed`
-//! functions give each row's sum averaged over the rows (`reduction='sum'` divided by the
-//! batch), a VAE's reconstruction term, as the kernels do with `summed` set.
+//! PyTorch's `MSELoss()` and `BCELoss()` with the default reduction; with `summed` set,
+//! as the kernels have it, each row's sum averaged over the rows (`reduction='sum'`
+//! divided by the batch), a VAE's reconstruction term.
 
 use crate::cpu::elementwise::sigmoid_backward;
 use crate::ops::LOSS_CHUNK;
 
 // y (L), t (L) -> loss
 pub fn mse_forward(y: &[f32], t: &[f32]) -> f32 {
-    let sum: f64 = y
-        .iter()
-        .zip(t)
-        .map(|(&y, &t)| (y as f64 - t as f64).powi(2))
-        .sum();
-    (sum / y.len() as f64) as f32
+    (term_sum(false, y, t) / y.len() as f64) as f32
 }
 
 // y (L), t (L) -> dy (L)
@@ -34,14 +29,28 @@ fn bce_term(y: f64, t: f64) -> f64 {
     -(t * y.ln().max(-100.0) + (1.0 - t) * (1.0 - y).ln().max(-100.0))
 }
 
+/// Every element's loss term (a squared error, or a cross-entropy), summed in f64.
+fn term_sum(bce: bool, y: &[f32], t: &[f32]) -> f64 {
+    y.iter()
+        .zip(t)
+        .map(|(&y, &t)| match bce {
+            true => bce_term(y as f64, t as f64),
+            false => (y as f64 - t as f64).powi(2),
+        })
+        .sum()
+}
+
+/// What a loss divides its terms by: every element, or, `summed`, the rows of `cols`.
+fn denominator(summed: bool, cols: usize, len: usize) -> usize {
+    match summed {
+        true => (len / cols.max(1)).max(1),
+        false => len,
+    }
+}
+
 // y (L), t (L) -> loss
 pub fn bce_forward(y: &[f32], t: &[f32]) -> f32 {
-    let sum: f64 = y
-        .iter()
-        .zip(t)
-        .map(|(&y, &t)| bce_term(y as f64, t as f64))
-        .sum();
-    (sum / y.len() as f64) as f32
+    (term_sum(true, y, t) / y.len() as f64) as f32
 }
 
 // y (L), t (L) -> dy (L)
@@ -61,27 +70,12 @@ fn bce_backward_over(n: usize, y: &[f32], t: &[f32], dy: &mut [f32]) {
 /// The loss (`mse` or `bce`, its mean) as the kernels compute it: the mean, or, `summed`,
 /// each row's sum averaged over the `rows` (the mean times `cols`, in f64).
 pub fn loss_value(bce: bool, summed: bool, cols: usize, y: &[f32], t: &[f32]) -> f32 {
-    let terms: f64 = y
-        .iter()
-        .zip(t)
-        .map(|(&y, &t)| match bce {
-            true => bce_term(y as f64, t as f64),
-            false => (y as f64 - t as f64).powi(2),
-        })
-        .sum();
-    let denominator = match summed {
-        true => (y.len() / cols.max(1)).max(1),
-        false => y.len(),
-    };
-    (terms / denominator as f64) as f32
+    (term_sum(bce, y, t) / denominator(summed, cols, y.len()) as f64) as f32
 }
 
 // y (R,C), t (R,C) -> dy (R,C): the gradient of the loss (mean, or summed: divided by R)
 pub fn loss_backward(bce: bool, summed: bool, cols: usize, y: &[f32], t: &[f32], dy: &mut [f32]) {
-    let n = match summed {
-        true => (y.len() / cols.max(1)).max(1),
-        false => y.len(),
-    };
+    let n = denominator(summed, cols, y.len());
     match bce {
         true => bce_backward_over(n, y, t, dy),
         false => mse_backward_over(n, y, t, dy),
