@@ -70,7 +70,8 @@ fn settings(text: &str) -> Result<Settings, JsValue> {
 pub struct Lab {
     session: Rc<LocalMutex<Session>>,
     lost: Arc<Mutex<Option<String>>>,
-    plan: Rc<RefCell<Option<Plan>>>,
+    /// The quick check's plan, shared with each `checkGroup` call (not copied).
+    plan: Rc<RefCell<Option<Rc<Plan>>>>,
 }
 
 impl Default for Lab {
@@ -255,7 +256,7 @@ impl Lab {
                     })
                 })
                 .collect();
-            *kept.borrow_mut() = Some(plan);
+            *kept.borrow_mut() = Some(Rc::new(plan));
             json(&groups)
         })
     }
