@@ -119,6 +119,39 @@ pub fn names(choices: &Choices) -> Names {
         .collect()
 }
 
+/// Removes the saved choices of `ops`' shapes that were made without timing (or
+/// screening) every variant `gpu` runs for them, such as one added to the registry since,
+/// so that those shapes are tuned again; a line saying so, if any were.
+pub fn drop_stale(choices: &mut Choices, ops: &[Op], gpu: &Gpu) -> Option<String> {
+    let mut stale = BTreeSet::new();
+    for op in candidates(ops) {
+        let key = Measured::key(&op);
+        let Some(choice) = choices.get(&key) else {
+            continue;
+        };
+        let timed = |v: &Variant| {
+            let name = v.name();
+            choice.ms.contains_key(&name) || choice.screen_ms.contains_key(&name)
+        };
+        let untimed: Vec<String> = variants(&op)
+            .into_iter()
+            .filter(|v| gpu.runs(*v) && !timed(v))
+            .map(|v| v.name())
+            .collect();
+        if !untimed.is_empty() {
+            choices.remove(&key);
+            stale.extend(untimed);
+        }
+    }
+    (!stale.is_empty()).then(|| {
+        let names: Vec<String> = stale.into_iter().collect();
+        format!(
+            "saved choices that never timed {} are tuned again",
+            names.join(", ")
+        )
+    })
+}
+
 /// The candidates among `ops` that `names` has no usable answer for.
 pub fn missing(ops: &[Op], names: &Names) -> Vec<Op> {
     candidates(ops)
@@ -270,6 +303,7 @@ pub async fn tune(gpu: &Arc<Gpu>, ops: &[Op], opts: &Options) -> Result<Tuning> 
         let mut backend = timing_backend(gpu, &op).await?;
         let mut contenders: Vec<Contender> = variants(&op)
             .into_iter()
+            .filter(|v| gpu.runs(*v))
             .map(|variant| Contender {
                 variant,
                 ms: Vec::new(),

@@ -94,10 +94,11 @@ fn spirv(
     info: &ModuleInfo,
     entry: &str,
     build: Build,
+    subgroups: bool,
 ) -> Result<Vec<u32>, String> {
     // What every Vulkan device offers (wgpu-hal's list before optional features), and
     // SPIR-V 1.6, what wgpu writes for Vulkan 1.3.
-    let capabilities = [
+    let mut capabilities = vec![
         spv::Capability::Shader,
         spv::Capability::Matrix,
         spv::Capability::Sampled1D,
@@ -106,6 +107,17 @@ fn spirv(
         spv::Capability::DerivativeControl,
         spv::Capability::StorageImageExtendedFormats,
     ];
+    // What wgpu-hal adds with the SUBGROUP feature, which the subgroup module needs.
+    if subgroups {
+        capabilities.extend([
+            spv::Capability::GroupNonUniform,
+            spv::Capability::GroupNonUniformVote,
+            spv::Capability::GroupNonUniformArithmetic,
+            spv::Capability::GroupNonUniformBallot,
+            spv::Capability::GroupNonUniformShuffle,
+            spv::Capability::GroupNonUniformShuffleRelative,
+        ]);
+    }
     // Descriptor bindings in the layout's order, as wgpu-hal numbers them.
     let binding_map: spv::BindingMap = resources(module, info, entry)
         .iter()
@@ -308,7 +320,7 @@ fn every_pipeline_translates_for_metal_dx12_vulkan_and_gl() {
     for (i, (shader, entry, constants)) in pipelines.iter().enumerate() {
         let (module, info) = parsed.entry(*shader).or_insert_with(|| {
             let module = naga::front::wgsl::parse_str(&shader.source()).unwrap();
-            let info = Validator::new(ValidationFlags::all(), Capabilities::default())
+            let info = Validator::new(ValidationFlags::all(), capabilities(*shader))
                 .validate(&module)
                 .unwrap_or_else(|e| panic!("shaders/{}.wgsl: {e:?}", shader.name()));
             (module, info)
@@ -339,7 +351,7 @@ fn every_pipeline_translates_for_metal_dx12_vulkan_and_gl() {
                     failures.push(format!("{what}: {backend}: {e}"));
                 }
             }
-            match spirv(&module, &info, entry, build) {
+            match spirv(&module, &info, entry, build, shader.needs_subgroups()) {
                 Ok(words) => {
                     let path = dir.path().join(format!("{i}-{build:?}.spv"));
                     std::fs::write(&path, bytemuck_words(&words)).unwrap();
@@ -371,6 +383,15 @@ fn every_pipeline_translates_for_metal_dx12_vulkan_and_gl() {
     assert!(Path::new(dir.path()).exists());
 }
 
+/// What a module may use: WebGPU's core, and subgroup operations for the module that
+/// needs them (which only a device that has them compiles).
+fn capabilities(shader: Shader) -> Capabilities {
+    match shader.needs_subgroups() {
+        true => Capabilities::default() | Capabilities::SUBGROUP,
+        false => Capabilities::default(),
+    }
+}
+
 /// SPIR-V words as the bytes of a .spv file (little-endian, as spirv-val reads them).
 fn bytemuck_words(words: &[u32]) -> Vec<u8> {
     words.iter().flat_map(|w| w.to_le_bytes()).collect()
@@ -397,7 +418,7 @@ fn every_pipeline_fits_the_limits_every_webgpu_adapter_offers() {
             (made.launch.shader, made.launch.entry, made.launch.constants);
         let (module, info) = parsed.entry(shader).or_insert_with(|| {
             let module = naga::front::wgsl::parse_str(&shader.source()).unwrap();
-            let info = Validator::new(ValidationFlags::all(), Capabilities::default())
+            let info = Validator::new(ValidationFlags::all(), capabilities(shader))
                 .validate(&module)
                 .unwrap();
             (module, info)

@@ -39,6 +39,20 @@ impl Plan {
         self.groups.iter().map(|g| g.cases.len()).sum()
     }
 
+    /// Drops the cases of variants `gpu` cannot run (those that need subgroups, on a
+    /// device without them), and the groups they leave empty.
+    pub fn runnable_on(self, gpu: &crate::gpu::Gpu) -> Plan {
+        let runs = |c: &Case| c.variant.is_none_or(|v| gpu.runs(v));
+        let groups = self.groups.into_iter().map(|g| Group {
+            cases: g.cases.into_iter().filter(runs).collect(),
+            ..g
+        });
+        Plan {
+            groups: groups.filter(|g| !g.cases.is_empty()).collect(),
+            ..self
+        }
+    }
+
     /// Keeps only the groups whose kernel or variant name contains `text`.
     pub fn filter(self, text: &str) -> Plan {
         let groups = self.groups.into_iter();

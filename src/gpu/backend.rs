@@ -269,9 +269,18 @@ impl Backend for GpuBackend {
         let lens: Vec<usize> = self.specs.iter().map(|s| s.len).collect();
         let source = ProgramOps::new(ops, &lens)?;
         let device = Parallelism::of(&self.gpu.adapter.get_info());
+        // A variant this device cannot run (one that needs subgroups), forced or saved by
+        // a tuning elsewhere, gives way as one that cannot run the op does.
+        let forced = self.forced.filter(|v| self.gpu.runs(*v));
         let choices: Vec<Chosen> = ops
             .iter()
-            .map(|op| choose(op, self.forced, &self.measured, device))
+            .map(|op| {
+                let chosen = choose(op, forced, &self.measured, device);
+                match self.gpu.runs(chosen.variant) {
+                    true => chosen,
+                    false => choose(op, None, &Measured::default(), device),
+                }
+            })
             .collect();
         let launches = ops
             .iter()

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
-use crate::gpu::kernels::{Constants, Shader};
+use crate::gpu::kernels::{Constants, Shader, Variant};
 use crate::gpu::profiler::Placement;
 use crate::ops::{Access, Op};
 
@@ -132,7 +132,16 @@ pub struct Gpu {
 const WANTED_FEATURES: wgpu::Features = wgpu::Features::TIMESTAMP_QUERY
     .union(wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES)
     .union(wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS)
-    .union(wgpu::Features::PIPELINE_CACHE);
+    .union(wgpu::Features::PIPELINE_CACHE)
+    .union(SUBGROUPS);
+
+/// Subgroup operations, for the matmul variant that shares rows by shuffles
+/// (`Shader::MatmulSubgroup`). Not in a browser: its WGSL would need `enable subgroups;`,
+/// which naga does not read yet.
+#[cfg(not(target_arch = "wasm32"))]
+const SUBGROUPS: wgpu::Features = wgpu::Features::SUBGROUP;
+#[cfg(target_arch = "wasm32")]
+const SUBGROUPS: wgpu::Features = wgpu::Features::empty();
 
 /// Which adapter to open: the backends to search (`None`: Vulkan, Metal and DX12, then GL
 /// only if they have none), the power preference, and part of the adapter's name. The
@@ -395,6 +404,22 @@ impl Gpu {
         })
     }
 
+    /// Whether this device runs the kernels that need subgroups: it has subgroup
+    /// operations, with 8 to 64 lanes (the subgroup matmul shares 8 lanes' loads among
+    /// whole subgroups of its 64 invocations).
+    pub fn subgroups(&self) -> bool {
+        let info = self.adapter.get_info();
+        self.features.contains(SUBGROUPS)
+            && !SUBGROUPS.is_empty()
+            && info.subgroup_min_size >= 8
+            && info.subgroup_max_size <= 64
+    }
+
+    /// Whether this device can run `variant` (all can, but those that need subgroups).
+    pub fn runs(&self, variant: Variant) -> bool {
+        !variant.needs_subgroups() || self.subgroups()
+    }
+
     /// Where compiled pipelines persist between runs, if they do.
     pub fn pipeline_cache_place(&self) -> Option<String> {
         self.stored.as_ref().map(|s| s.store.describe(&s.key))
@@ -512,7 +537,7 @@ impl Gpu {
             source: wgpu::ShaderSource::Wgsl(shader.source().into()),
         };
         let module = self
-            .checked(&format!("shaders/{}.wgsl", shader.name()), || {
+            .checked(&format!("shaders/{}.wgsl", shader.file()), || {
                 if self.options.checked {
                     self.device.create_shader_module(descriptor)
                 } else {

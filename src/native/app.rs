@@ -79,7 +79,7 @@ pub async fn open_gpu() -> Result<Arc<Gpu>> {
 async fn check(args: &CheckArgs) -> Result<()> {
     let gpu = open_gpu().await?;
     let device = crate::gpu::kernels::Parallelism::of(&gpu.adapter.get_info());
-    let mut plan = crate::check::run::plan(args.quick, device)?;
+    let mut plan = crate::check::run::plan(args.quick, device)?.runnable_on(&gpu);
     if let Some(text) = &args.filter {
         plan = plan.filter(text);
         if plan.groups.is_empty() {
@@ -167,7 +167,8 @@ async fn bench(args: &BenchArgs) -> Result<()> {
     }
     let mut rows = Vec::new();
     let mut points = Vec::new();
-    for case in cases {
+    // Variants this device cannot run (those that need subgroups) have no row.
+    for case in cases.into_iter().filter(|c| gpu.runs(c.variant)) {
         let mut row = crate::bench::run_case(&gpu, &case, &opts).await?;
         row.place(&peaks, &case.op);
         points.push(roofline::Point {

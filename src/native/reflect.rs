@@ -23,13 +23,15 @@ impl Reflector {
     /// The workgroup size and workgroup memory of `launch`'s pipeline.
     pub fn footprint(&mut self, launch: &Launch) -> Result<Footprint> {
         let shader = launch.shader;
-        let what = |e: String| Error::Other(format!("shaders/{}.wgsl: {e}", shader.name()));
+        let what = |e: String| Error::Other(format!("shaders/{}.wgsl: {e}", shader.file()));
         let (module, info) = match self.parsed.entry(shader) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(e) => {
                 let module = naga::front::wgsl::parse_str(&shader.source())
                     .map_err(|e| what(e.to_string()))?;
-                let info = Validator::new(ValidationFlags::all(), Capabilities::default())
+                // Subgroup operations, which only MatmulSubgroup uses, are a capability.
+                let caps = Capabilities::default() | Capabilities::SUBGROUP;
+                let info = Validator::new(ValidationFlags::all(), caps)
                     .validate(&module)
                     .map_err(|e| what(format!("{e:?}")))?;
                 e.insert((module, info))

@@ -126,7 +126,10 @@ pub async fn prepare(
             again,
         } => (Some(*budget_seconds), *again),
     };
-    let saved = load(gpu);
+    let mut saved = load(gpu);
+    saved
+        .notes
+        .extend(tune::drop_stale(&mut saved.choices, ops, gpu));
     for note in &saved.notes {
         say(note);
     }

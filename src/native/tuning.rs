@@ -159,7 +159,9 @@ pub async fn tune_command(
         println!("not tuning: {why}");
         return Ok(());
     }
-    let missing = tune::missing(&ops, &tune::names(&tuned::load(&gpu).choices)).len();
+    let mut saved = tuned::load(&gpu).choices;
+    tune::drop_stale(&mut saved, &ops, &gpu);
+    let missing = tune::missing(&ops, &tune::names(&saved)).len();
     let policy = Policy::Tune {
         budget_seconds: args.budget,
         again: args.again,

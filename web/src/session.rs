@@ -527,7 +527,7 @@ impl Session {
         let gpu = self.gpu.as_ref().ok_or_else(|| {
             Error::Other("no WebGPU adapter: there are no GPU kernels to check".into())
         })?;
-        plan(true, Parallelism::of(&gpu.adapter.get_info()))
+        Ok(plan(true, Parallelism::of(&gpu.adapter.get_info()))?.runnable_on(gpu))
     }
 
     /// Runs one group of the check against the CPU reference compiled to wasm.

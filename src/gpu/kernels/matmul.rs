@@ -83,6 +83,10 @@ pub enum MatmulVariant {
     /// thin with a 4×4 register block per invocation: half the workgroup-memory reads per
     /// multiply-add, a quarter of the slices of K (T ≥ 8).
     ThinR4(ThinTile),
+    /// A 32×4 strip of C per invocation, 32×256 per workgroup, the rows of op(A) passed
+    /// between invocations by subgroup shuffles: for devices with subgroups of 8 to 64
+    /// (`Gpu::subgroups`), such as a CPU adapter, where every load costs dozens of FMAs.
+    Subgroup,
 }
 
 /// Workgroups at which a product is taken to fill a GPU: about two per multiprocessor of
@@ -91,7 +95,7 @@ pub enum MatmulVariant {
 const FILL: usize = 256;
 
 impl MatmulVariant {
-    pub const ALL: [MatmulVariant; 12] = [
+    pub const ALL: [MatmulVariant; 13] = [
         MatmulVariant::Naive,
         MatmulVariant::Tiled,
         MatmulVariant::Sgemm(SgemmTile::T128x128),
@@ -104,6 +108,7 @@ impl MatmulVariant {
         MatmulVariant::ThinR4(ThinTile::T8),
         MatmulVariant::ThinR4(ThinTile::T16),
         MatmulVariant::ThinR4(ThinTile::T32),
+        MatmulVariant::Subgroup,
     ];
 
     pub fn name(self) -> &'static str {
@@ -121,13 +126,14 @@ impl MatmulVariant {
             MatmulVariant::ThinR4(ThinTile::T8) => "thin8r4",
             MatmulVariant::ThinR4(ThinTile::T16) => "thin16r4",
             MatmulVariant::ThinR4(ThinTile::T32) => "thin32r4",
+            MatmulVariant::Subgroup => "subgroup",
         }
     }
 
     /// The WGSL entry point for an op with this epilogue, `<op>_<variant>`; `None` where
     /// the variant has no such entry point (tiled is the plain product only).
     pub fn entry(self, epilogue: &Epilogue) -> Option<&'static str> {
-        use MatmulVariant::{Naive, Sgemm, Thin, ThinR4, Tiled};
+        use MatmulVariant::{Naive, Sgemm, Subgroup, Thin, ThinR4, Tiled};
         let this = match self {
             // The same entry points, with THIN_R = 4.
             ThinR4(tile) => Thin(tile),
@@ -138,6 +144,10 @@ impl MatmulVariant {
             (Epilogue::None, Tiled) => "matmul_tiled",
             (Epilogue::None, Sgemm(_)) => "matmul_sgemm",
             (Epilogue::None, Thin(_)) => "matmul_thin",
+            (Epilogue::None, Subgroup) => "matmul_subgroup",
+            (Epilogue::BiasAct { .. }, Subgroup) => "matmul_bias_act_subgroup",
+            (Epilogue::ActBackward { .. }, Subgroup) => "matmul_act_backward_subgroup",
+            (Epilogue::BiasBackward { .. }, Subgroup) => "matmul_bias_backward_subgroup",
             (Epilogue::BiasAct { .. }, Naive) => "matmul_bias_act_naive",
             (Epilogue::BiasAct { .. }, Sgemm(_)) => "matmul_bias_act_sgemm",
             (Epilogue::BiasAct { .. }, Thin(_)) => "matmul_bias_act_thin",
@@ -164,7 +174,7 @@ impl MatmulVariant {
         let (rows, cols) = self.block();
         let fits = s.m.div_ceil(rows) <= MAX_GROUPS && s.n.div_ceil(cols) <= MAX_GROUPS;
         let aligned = match self {
-            MatmulVariant::Sgemm(_) => vec4_aligned(s),
+            MatmulVariant::Sgemm(_) | MatmulVariant::Subgroup => vec4_aligned(s),
             // A 4×4 block needs 4 rows and columns per invocation: no 4×4 tile.
             MatmulVariant::ThinR4(ThinTile::T4) => false,
             MatmulVariant::Naive
@@ -182,6 +192,7 @@ impl MatmulVariant {
             MatmulVariant::Tiled => (64, 64),
             MatmulVariant::Sgemm(tile) => tile.block(),
             MatmulVariant::Thin(tile) | MatmulVariant::ThinR4(tile) => (tile.side(), tile.side()),
+            MatmulVariant::Subgroup => (32, 256),
         }
     }
 
@@ -280,10 +291,17 @@ pub fn matmul(o: &Matmul, variant: MatmulVariant) -> Result<Launch> {
                 ("TRANS_B", s.trans_b as u32),
             ]
         }
+        MatmulVariant::Subgroup => {
+            vec![("TRANS_A", s.trans_a as u32), ("TRANS_B", s.trans_b as u32)]
+        }
         MatmulVariant::Thin(tile) => vec![("THIN_T", u(tile.side())?)],
         MatmulVariant::ThinR4(tile) => vec![("THIN_T", u(tile.side())?), ("THIN_R", 4)],
     };
-    Ok(Launch::new(Shader::Matmul, entry, &params, grid).with_constants(constants))
+    let shader = match variant {
+        MatmulVariant::Subgroup => Shader::MatmulSubgroup,
+        _ => Shader::Matmul,
+    };
+    Ok(Launch::new(shader, entry, &params, grid).with_constants(constants))
 }
 
 #[cfg(test)]

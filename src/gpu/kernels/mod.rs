@@ -87,11 +87,17 @@ impl Part {
     }
 }
 
+/// The line of shaders/matmul.wgsl from which on its entry points use subgroup operations.
+const SUBGROUP_PART: &str = "// SUBGROUPS:";
+
 /// The WGSL sources, one per kernel family, embedded in the binary.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Shader {
     Batch,
     Matmul,
+    /// matmul.wgsl whole, with its part that needs subgroup operations (`Matmul` is the
+    /// module without it), for devices that have them.
+    MatmulSubgroup,
     Elementwise,
     Loss,
     Optim,
@@ -103,9 +109,10 @@ pub enum Shader {
 }
 
 impl Shader {
-    pub const ALL: [Shader; 10] = [
+    pub const ALL: [Shader; 11] = [
         Shader::Batch,
         Shader::Matmul,
+        Shader::MatmulSubgroup,
         Shader::Elementwise,
         Shader::Loss,
         Shader::Optim,
@@ -120,6 +127,7 @@ impl Shader {
         match self {
             Shader::Batch => "batch",
             Shader::Matmul => "matmul",
+            Shader::MatmulSubgroup => "matmul_subgroup",
             Shader::Elementwise => "elementwise",
             Shader::Loss => "loss",
             Shader::Optim => "optim",
@@ -131,10 +139,31 @@ impl Shader {
         }
     }
 
+    /// The file in shaders/ the module comes from (matmul.wgsl makes two modules).
+    pub fn file(self) -> &'static str {
+        match self {
+            Shader::MatmulSubgroup => Shader::Matmul.name(),
+            other => other.name(),
+        }
+    }
+
+    /// Whether the module uses subgroup operations, which a device must have enabled
+    /// (`Gpu::subgroups`) to compile it.
+    pub fn needs_subgroups(self) -> bool {
+        self == Shader::MatmulSubgroup
+    }
+
     fn family_source(self) -> &'static str {
         match self {
             Shader::Batch => include_str!("../../../shaders/batch.wgsl"),
-            Shader::Matmul => include_str!("../../../shaders/matmul.wgsl"),
+            Shader::Matmul => {
+                let whole = Shader::MatmulSubgroup.family_source();
+                let part = whole
+                    .find(SUBGROUP_PART)
+                    .expect("matmul.wgsl marks its subgroup part");
+                &whole[..part]
+            }
+            Shader::MatmulSubgroup => include_str!("../../../shaders/matmul.wgsl"),
             Shader::Elementwise => include_str!("../../../shaders/elementwise.wgsl"),
             Shader::Loss => include_str!("../../../shaders/loss.wgsl"),
             Shader::Optim => include_str!("../../../shaders/optim.wgsl"),
@@ -153,7 +182,9 @@ impl Shader {
             Shader::Batch | Shader::Optim | Shader::Peak => &[Common],
             Shader::Noise => &[Common, CounterRng],
             Shader::Latent => &[Common, Activations, CounterRng],
-            Shader::Matmul | Shader::Elementwise | Shader::Loss => &[Common, Activations],
+            Shader::Matmul | Shader::MatmulSubgroup | Shader::Elementwise | Shader::Loss => {
+                &[Common, Activations]
+            }
             Shader::Pool => &[Common, PoolRouting],
             Shader::Conv2d => &[Common, Activations, PoolRouting, ConvStaging],
         }

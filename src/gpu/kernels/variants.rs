@@ -53,6 +53,14 @@ impl Variant {
     }
 }
 
+impl Variant {
+    /// Whether the variant's kernels use subgroup operations, which not every device has
+    /// (`Gpu::runs`).
+    pub fn needs_subgroups(self) -> bool {
+        self == Variant::Matmul(MatmulVariant::Subgroup)
+    }
+}
+
 /// Where the variant an op runs came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Source {
