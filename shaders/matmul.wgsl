@@ -743,16 +743,17 @@ fn matmul_bias_backward_thin(@builtin(local_invocation_id) lid: vec3<u32>, @buil
 // subgroup: a workgroup of 64 invocations computes a 32 × 256 block of C, each invocation
 // a 32-row × 4-column strip (32 vec4 accumulators). At each step of 4 along K, every
 // invocation needs the same 32 rows of op(A) (32 vec4): lanes 0–7 of each subgroup load
-// four of them each, and the lanes pass them round with subgroupShuffle at a lane that is
-// a constant once the loops unroll. Which invocations share a subgroup does not matter:
-// every subgroup needs all 32 rows and shares them by subgroup_invocation_id, so the host
-// needs only that subgroups have 8 to 64 lanes (a whole number of them in 64). Each
-// invocation loads its own 4 columns of op(B) for each k.
+// four of them each, and subgroupBroadcast passes them round. Which invocations share a
+// subgroup does not matter: every subgroup needs all 32 rows and shares them by
+// subgroup_invocation_id, so the host needs only that subgroups have 8 to 64 lanes (a
+// whole number of them in 64). Each invocation loads its own 4 columns of op(B) for each
+// k.
 //
 // Why: on a CPU adapter each load is a loop over the SIMD lanes that costs as much as
-// dozens of multiply-adds, while a shuffle at a uniform lane is a register move; here an
-// invocation loads 4 + 4·4/8 vec4 for 512 multiply-adds, against sgemm's 16 for 256. On a
-// GPU the shuffles stand in for workgroup memory and its barriers.
+// dozens of multiply-adds, while a broadcast from a constant lane is a register move;
+// here an invocation loads 8 vec4 for 512 multiply-adds (64 each), where sgemm loads 4
+// for 64 (16 each). On a GPU the broadcasts stand in for workgroup memory and its
+// barriers.
 const SB_ROWS: u32 = 32u;
 const SB_THREADS: u32 = 64u;
 const SB_COLS: u32 = 4u * SB_THREADS;
@@ -798,26 +799,37 @@ fn sb_fetch_b(col: u32, k0: u32) -> array<vec4<f32>, 4> {
     return bk;
 }
 
+// Share `share` as each of lanes 0–7 holds it, in every invocation: a broadcast from a
+// constant lane, which on a CPU adapter is a register move.
+fn sb_lanes(share: vec4<f32>) -> array<vec4<f32>, 8> {
+    return array<vec4<f32>, 8>(
+        subgroupBroadcast(share, 0u),
+        subgroupBroadcast(share, 1u),
+        subgroupBroadcast(share, 2u),
+        subgroupBroadcast(share, 3u),
+        subgroupBroadcast(share, 4u),
+        subgroupBroadcast(share, 5u),
+        subgroupBroadcast(share, 6u),
+        subgroupBroadcast(share, 7u),
+    );
+}
+
 // One step of 4 along K: every row of the block from the lanes' shares, times the
 // invocation's 4 columns.
 fn sb_step(acc: ptr<function, array<vec4<f32>, 32>>, shares: array<vec4<f32>, 4>, bk: array<vec4<f32>, 4>) {
-    if (TRANS_A) {
-        // Lane q holds rows 4q..4q+3, share i at k0 + i.
-        for (var q = 0u; q < 8u; q++) {
-            let x0 = subgroupShuffle(shares[0], q);
-            let x1 = subgroupShuffle(shares[1], q);
-            let x2 = subgroupShuffle(shares[2], q);
-            let x3 = subgroupShuffle(shares[3], q);
-            for (var j = 0u; j < 4u; j++) {
-                (*acc)[4u * q + j] += x0[j] * bk[0] + x1[j] * bk[1] + x2[j] * bk[2] + x3[j] * bk[3];
+    for (var i = 0u; i < 4u; i++) {
+        let x = sb_lanes(shares[i]);
+        for (var l = 0u; l < 8u; l++) {
+            if (TRANS_A) {
+                // Lane l holds rows 4l..4l+3 at k0 + i.
+                for (var j = 0u; j < 4u; j++) {
+                    (*acc)[4u * l + j] += x[l][j] * bk[i];
+                }
+            } else {
+                // Row 8i + l is lane l's share i, along K.
+                (*acc)[8u * i + l] += x[l].x * bk[0] + x[l].y * bk[1] + x[l].z * bk[2] + x[l].w * bk[3];
             }
         }
-        return;
-    }
-    // Row r is lane r % 8's share r / 8, along K.
-    for (var r = 0u; r < SB_ROWS; r++) {
-        let x = subgroupShuffle(shares[r / 8u], r % 8u);
-        (*acc)[r] += x.x * bk[0] + x.y * bk[1] + x.z * bk[2] + x.w * bk[3];
     }
 }
 

@@ -120,9 +120,13 @@ pub fn names(choices: &Choices) -> Names {
 }
 
 /// Removes the saved choices of `ops`' shapes that were made without timing (or
-/// screening) every variant `gpu` runs for them, such as one added to the registry since,
-/// so that those shapes are tuned again; a line saying so, if any were.
-pub fn drop_stale(choices: &mut Choices, ops: &[Op], gpu: &Gpu) -> Option<String> {
+/// screening) every variant the device `runs` for them, such as one added to the registry
+/// since, so that those shapes are tuned again; a line saying so, if any were.
+pub fn drop_stale(
+    choices: &mut Choices,
+    ops: &[Op],
+    runs: &dyn Fn(Variant) -> bool,
+) -> Option<String> {
     let mut stale = BTreeSet::new();
     for op in candidates(ops) {
         let key = Measured::key(&op);
@@ -135,7 +139,7 @@ pub fn drop_stale(choices: &mut Choices, ops: &[Op], gpu: &Gpu) -> Option<String
         };
         let untimed: Vec<String> = variants(&op)
             .into_iter()
-            .filter(|v| gpu.runs(*v) && !timed(v))
+            .filter(|v| runs(*v) && !timed(v))
             .map(|v| v.name())
             .collect();
         if !untimed.is_empty() {
@@ -545,6 +549,59 @@ mod tests {
         assert_eq!(left, vec![first.clone()]);
         assert!(!applying(&ops, &names).contains_key(&first));
         assert_eq!(applying(&ops, &names).len(), cands.len() - 1);
+    }
+
+    /// A saved choice that never timed (or screened) a variant the device runs for its op,
+    /// as after a variant joins the registry, is dropped and its shape tuned again; one on
+    /// a device that cannot run the missing variant stands.
+    #[test]
+    fn a_choice_that_never_timed_a_variant_the_device_runs_is_tuned_again() {
+        let ops = dense_ops(16);
+        let cands = candidates(&ops);
+        let subgroup = Variant::Matmul(crate::gpu::kernels::MatmulVariant::Subgroup);
+        let full = |op: &Op, timed: &dyn Fn(&Variant) -> bool| {
+            let ms: BTreeMap<String, f64> = variants(op)
+                .into_iter()
+                .filter(|v| timed(v))
+                .map(|v| (v.name(), 1.0))
+                .collect();
+            Choice {
+                variant: ms.keys().next().unwrap().clone(),
+                ms,
+                screen_ms: BTreeMap::new(),
+                rounds: 1,
+            }
+        };
+        // Every variant timed, the first shape's subgroup only screened: all current.
+        let mut choices = Choices::new();
+        for (i, op) in cands.iter().enumerate() {
+            let mut c = full(op, &|v| i > 0 || *v != subgroup);
+            if i == 0 && variants(op).contains(&subgroup) {
+                c.screen_ms.insert(subgroup.name(), 2.0);
+            }
+            choices.insert(Measured::key(op), c);
+        }
+        let all = choices.clone();
+        assert_eq!(drop_stale(&mut choices, &ops, &|_| true), None);
+        assert_eq!(choices, all);
+        // Shapes saved before the subgroup variant existed: stale on a device with
+        // subgroups, current on one without.
+        let before: Choices = cands
+            .iter()
+            .map(|op| (Measured::key(op), full(op, &|v| *v != subgroup)))
+            .collect();
+        let mut without = before.clone();
+        assert_eq!(drop_stale(&mut without, &ops, &|v| v != subgroup), None);
+        assert_eq!(without, before);
+        let mut with = before.clone();
+        let note = drop_stale(&mut with, &ops, &|_| true).unwrap();
+        assert!(note.contains("subgroup"), "{note}");
+        let runs_subgroup = |op: &Op| variants(op).contains(&subgroup);
+        assert!(cands.iter().any(runs_subgroup));
+        for op in &cands {
+            let key = Measured::key(op);
+            assert_eq!(with.contains_key(&key), !runs_subgroup(op), "{key}");
+        }
     }
 
     #[test]

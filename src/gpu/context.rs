@@ -78,6 +78,9 @@ pub struct GpuOptions {
     /// Time dispatches only at pass boundaries, as a browser must, even where the adapter
     /// can write timestamps inside a pass: how the tests exercise the browser's way.
     pub pass_timestamps_only: bool,
+    /// Leave subgroup operations off even where the adapter has them, as a browser does:
+    /// how the tests exercise a device without them (`Gpu::runs`).
+    pub no_subgroups: bool,
 }
 
 impl std::fmt::Debug for GpuOptions {
@@ -86,6 +89,7 @@ impl std::fmt::Debug for GpuOptions {
             .field("checked", &self.checked)
             .field("pipelines", &self.pipelines.is_some())
             .field("pass_timestamps_only", &self.pass_timestamps_only)
+            .field("no_subgroups", &self.no_subgroups)
             .finish()
     }
 }
@@ -370,6 +374,9 @@ impl Gpu {
         let mut features = adapter.features() & WANTED_FEATURES;
         if options.pass_timestamps_only {
             features.remove(wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES);
+        }
+        if options.no_subgroups {
+            features.remove(SUBGROUPS);
         }
         let limits = adapter.limits();
         let descriptor = wgpu::DeviceDescriptor {

@@ -129,7 +129,7 @@ pub async fn prepare(
     let mut saved = load(gpu);
     saved
         .notes
-        .extend(tune::drop_stale(&mut saved.choices, ops, gpu));
+        .extend(tune::drop_stale(&mut saved.choices, ops, &|v| gpu.runs(v)));
     for note in &saved.notes {
         say(note);
     }

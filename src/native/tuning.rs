@@ -160,7 +160,7 @@ pub async fn tune_command(
         return Ok(());
     }
     let mut saved = tuned::load(&gpu).choices;
-    tune::drop_stale(&mut saved, &ops, &gpu);
+    tune::drop_stale(&mut saved, &ops, &|v| gpu.runs(v));
     let missing = tune::missing(&ops, &tune::names(&saved)).len();
     let policy = Policy::Tune {
         budget_seconds: args.budget,
