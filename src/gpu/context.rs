@@ -139,7 +139,7 @@ const WANTED_FEATURES: wgpu::Features = wgpu::Features::TIMESTAMP_QUERY
     .union(wgpu::Features::PIPELINE_CACHE)
     .union(SUBGROUPS);
 
-/// Subgroup operations, for the matmul variant that shares rows by shuffles
+/// Subgroup operations, for the matmul variant that shares rows by broadcasts
 /// (`Shader::MatmulSubgroup`). Not in a browser: its WGSL would need `enable subgroups;`,
 /// which naga does not read yet.
 #[cfg(not(target_arch = "wasm32"))]
@@ -416,6 +416,7 @@ impl Gpu {
     /// whole subgroups of its 64 invocations).
     pub fn subgroups(&self) -> bool {
         let info = self.adapter.get_info();
+        // In a browser SUBGROUPS is empty, which every feature set contains.
         self.features.contains(SUBGROUPS)
             && !SUBGROUPS.is_empty()
             && info.subgroup_min_size >= 8

@@ -84,7 +84,7 @@ pub enum MatmulVariant {
     /// multiply-add, a quarter of the slices of K (T ≥ 8).
     ThinR4(ThinTile),
     /// A 32×4 strip of C per invocation, 32×256 per workgroup, the rows of op(A) passed
-    /// between invocations by subgroup shuffles: for devices with subgroups of 8 to 64
+    /// between invocations by subgroup broadcasts: for devices with subgroups of 8 to 64
     /// (`Gpu::subgroups`), such as a CPU adapter, where every load costs dozens of FMAs.
     Subgroup,
 }

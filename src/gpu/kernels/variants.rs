@@ -51,9 +51,7 @@ impl Variant {
             Variant::ImplicitGemm(bn) => format!("igemm{bn}"),
         }
     }
-}
 
-impl Variant {
     /// Whether the variant's kernels use subgroup operations, which not every device has
     /// (`Gpu::runs`).
     pub fn needs_subgroups(self) -> bool {
