@@ -315,7 +315,15 @@ async fn time_op(
     }
 }
 
-pub async fn run_case(gpu: &Arc<Gpu>, case: &Case, opts: &Options) -> Result<Row> {
+/// Times `case` on the GPU, and its op on the CPU reference unless `cpu_times` already
+/// holds that op's time: the reference is the same whatever the variant, so one timing
+/// serves every variant's row of a shape (`Measured::key`).
+pub async fn run_case(
+    gpu: &Arc<Gpu>,
+    case: &Case,
+    opts: &Options,
+    cpu_times: &mut BTreeMap<String, Option<f64>>,
+) -> Result<Row> {
     let init = random_buffers(&case.op, 7);
     let (gpu_ms, timing) = time_op(
         &mut GpuBackend::with_variant(gpu.clone(), Some(case.variant)),
@@ -325,16 +333,20 @@ pub async fn run_case(gpu: &Arc<Gpu>, case: &Case, opts: &Options) -> Result<Row
     )
     .await?;
     let flops = case.op.flops();
-    let cpu_ms = if flops <= CPU_CAP_FLOPS {
-        let mut cpu = CpuBackend::new();
-        Some(
-            time_op(&mut cpu, &case.op, &init, opts.cpu_repeats)
-                .await?
-                .0,
-        )
-    } else {
-        None
+    let key = Measured::key(&case.op);
+    let cpu_ms = match cpu_times.get(&key) {
+        Some(known) => *known,
+        None if flops <= CPU_CAP_FLOPS => {
+            let mut cpu = CpuBackend::new();
+            Some(
+                time_op(&mut cpu, &case.op, &init, opts.cpu_repeats)
+                    .await?
+                    .0,
+            )
+        }
+        None => None,
     };
+    cpu_times.insert(key, cpu_ms);
     let dims: BTreeMap<String, usize> = case
         .op
         .dims()

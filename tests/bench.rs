@@ -4,6 +4,8 @@
 use std::collections::BTreeSet;
 use std::process::Command;
 
+mod child;
+
 use wgsl_autoencoder::bench::{self, Row};
 use wgsl_autoencoder::gpu::kernels;
 use wgsl_autoencoder::native::compare;
@@ -155,6 +157,11 @@ fn quick_and_full_benchmarks_cover_every_entry_point() {
     }
 }
 
+/// The binary.
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_wgsl-autoencoder"))
+}
+
 /// A cache folder for this test binary instead of the user's, holding the card's peaks,
 /// measured once (`bench --peak`) before any test needs them, so that the runs here read
 /// them rather than each measure them.
@@ -163,9 +170,8 @@ fn cache() -> &'static std::path::Path {
     CACHE
         .get_or_init(|| {
             let dir = tempfile::tempdir().unwrap();
-            let out = Command::new(env!("CARGO_BIN_EXE_wgsl-autoencoder"))
+            let out = child::own_cache(&mut bin(), dir.path())
                 .args(["bench", "--peak"])
-                .env("XDG_CACHE_HOME", dir.path())
                 .output()
                 .unwrap();
             assert!(
@@ -179,9 +185,8 @@ fn cache() -> &'static std::path::Path {
 }
 
 fn bench_json(extra: &[&str]) -> Vec<Row> {
-    let out = Command::new(env!("CARGO_BIN_EXE_wgsl-autoencoder"))
+    let out = child::own_cache(&mut bin(), cache())
         .args(["bench", "--quick", "--json"])
-        .env("XDG_CACHE_HOME", cache())
         .args(extra)
         .output()
         .unwrap();
@@ -351,9 +356,8 @@ fn profile_prints_every_dispatch_of_a_conv_step() {
     let run = |extra: &[&str]| {
         let mut args = vec!["profile", "--model", "conv", "--batch", "8", "--steps", "2"];
         args.extend(extra);
-        let out = Command::new(env!("CARGO_BIN_EXE_wgsl-autoencoder"))
+        let out = child::own_cache(&mut bin(), cache())
             .args(&args)
-            .env("XDG_CACHE_HOME", cache())
             .output()
             .unwrap();
         assert!(

@@ -4,6 +4,7 @@
 //! returns one element off, swapped in through the factory the command is given, which
 //! only code can reach.
 
+mod child;
 mod common;
 
 use std::collections::BTreeSet;
@@ -27,10 +28,10 @@ fn wgsl_entry_points() -> BTreeSet<String> {
 
 fn check(args: &[&str]) -> (Option<i32>, String, String) {
     let cache = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_wgsl-autoencoder"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wgsl-autoencoder"));
+    let out = child::own_cache(&mut command, cache.path())
         .arg("check")
         .args(args)
-        .env("XDG_CACHE_HOME", cache.path())
         .output()
         .unwrap();
     let text = |b: Vec<u8>| String::from_utf8(b).unwrap();

@@ -11,8 +11,7 @@ mod child;
 /// The binary, keeping its cache in `cache`.
 fn command(cache: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_wgsl-autoencoder"));
-    c.env("XDG_CACHE_HOME", cache)
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    child::own_cache(&mut c, cache).current_dir(env!("CARGO_MANIFEST_DIR"));
     c
 }
 

@@ -8,10 +8,11 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod child;
+
 fn bin(cache: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_wgsl-autoencoder"));
-    c.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("XDG_CACHE_HOME", cache);
+    child::own_cache(&mut c, cache).current_dir(env!("CARGO_MANIFEST_DIR"));
     c
 }
 

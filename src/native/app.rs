@@ -167,9 +167,10 @@ async fn bench(args: &BenchArgs) -> Result<()> {
     }
     let mut rows = Vec::new();
     let mut points = Vec::new();
+    let mut cpu_times = std::collections::BTreeMap::new();
     // Variants this device cannot run (those that need subgroups) have no row.
     for case in cases.into_iter().filter(|c| gpu.runs(c.variant)) {
-        let mut row = crate::bench::run_case(&gpu, &case, &opts).await?;
+        let mut row = crate::bench::run_case(&gpu, &case, &opts, &mut cpu_times).await?;
         row.place(&peaks, &case.op);
         points.push(roofline::Point {
             label: format!("{} {} {:?}", row.op, row.variant, row.shape),
