@@ -305,9 +305,9 @@ pub async fn tune(gpu: &Arc<Gpu>, ops: &[Op], opts: &Options) -> Result<Tuning> 
             continue;
         }
         let mut backend = timing_backend(gpu, &op).await?;
-        let mut contenders: Vec<Contender> = variants(&op)
+        let mut contenders: Vec<Contender> = gpu
+            .variants(&op)
             .into_iter()
-            .filter(|v| gpu.runs(*v))
             .map(|variant| Contender {
                 variant,
                 ms: Vec::new(),

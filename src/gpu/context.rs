@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
-use crate::gpu::kernels::{Constants, Shader, Variant};
+use crate::gpu::kernels::{variants, Constants, Shader, Variant};
 use crate::gpu::profiler::Placement;
 use crate::ops::{Access, Op};
 
@@ -426,6 +426,13 @@ impl Gpu {
     /// Whether this device can run `variant` (all can, but those that need subgroups).
     pub fn runs(&self, variant: Variant) -> bool {
         !variant.needs_subgroups() || self.subgroups()
+    }
+
+    /// The variants of `op` this device runs (`variants::variants`, less those it cannot).
+    pub fn variants(&self, op: &Op) -> Vec<Variant> {
+        let mut all = variants(op);
+        all.retain(|v| self.runs(*v));
+        all
     }
 
     /// Where compiled pipelines persist between runs, if they do.

@@ -9,7 +9,7 @@ use crate::backend::{Backend, MemoryLimits};
 use crate::cpu::backend::CpuBackend;
 use crate::data::{Mnist, TEST_COUNT, TRAIN_COUNT};
 use crate::error::{Error, Result};
-use crate::gpu::kernels::{variants, Measured, Parallelism};
+use crate::gpu::kernels::{Measured, Parallelism};
 use crate::gpu::{Gpu, GpuBackend};
 use crate::model::{Arch, DataSizes, Fusion, Graph, DEFAULT_CONV_VAE_SIZES, DEFAULT_VAE_LAYERS};
 use crate::native::cli::{ModelKind, ProfileArgs, TuneArgs};
@@ -185,7 +185,7 @@ pub async fn tune_command(
             "key": key,
             "variant": chosen.variant.name(),
             "source": chosen.how(op),
-            "variants": variants(op).len(),
+            "variants": gpu.variants(op).len(),
             "ms": choice.map(|c| c.ms.clone()),
             "screen_ms": choice.map(|c| c.screen_ms.clone()),
         });
