@@ -918,3 +918,184 @@ fn conv2d_fold_pool_act(@builtin(global_invocation_id) gid: vec3<u32>,
         db_at6[i - W_LEN] = v;
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Blocked weights (Variant::BlockedWeights): the weight role as register blocks, where the
+// rows above give each weight row a workgroup whose invocations load an input-side value
+// and an output-side value for every KW products (and branch on every tap's padding).
+// Here an invocation owns every tap of BW_OB output channels against one input channel
+// over one chunk of the batch (SPLIT chunks, partial sums as the batch split's, folded
+// by the same conv2d_fold_*). It walks the chunk's output pixels row by row, holding
+// each ky's KW input-side values in a window that slides along the row: per pixel it
+// loads BW_OB output-side values and, at stride 1, one new input-side value per ky, for
+// BW_OB·KH·KW products. On a CPU adapter, where a load costs dozens of multiply-adds,
+// that is what counts. Invocations run channel-fastest, so those of a SIMD group share
+// their rows and the same taps fall in the padding for all of them.
+override BW_OB: u32 = 1u;
+override BW_OBLOCKS: u32 = (CV_O + BW_OB - 1u) / BW_OB;
+override BW_INVOCATIONS: u32 = SPLIT * CV_C * BW_OBLOCKS;
+override BW_GROUPS: u32 = (BW_INVOCATIONS + WG - 1u) / WG;
+
+// One invocation's block: channel c of the input side against o0..o0+BW_OB of the output
+// side, every tap ([ob][ky][kx], host-checked to fit 64), and their bias sums.
+struct WeightBlock {
+    in_range: bool,
+    c: u32,
+    o0: u32,
+    base: u32,
+    taps: array<f32, 64>,
+    bias: array<f32, 16>,
+}
+
+// The input-side value at column ix of a row starting at `row` (zero in the padding).
+fn input_side_at(row: u32, row_inside: bool, ix: i32) -> f32 {
+    let inside = row_inside && ix >= 0 && ix < i32(CV_W);
+    return select(0.0, input_side(select(0u, row + u32(ix), inside)), inside);
+}
+
+fn weight_block(t: u32) -> WeightBlock {
+    var out: WeightBlock;
+    out.c = t % CV_C;
+    out.o0 = ((t / CV_C) % BW_OBLOCKS) * BW_OB;
+    let chunk = t / (CV_C * BW_OBLOCKS);
+    out.in_range = chunk < SPLIT;
+    out.base = chunk * PART_LEN;
+    let size = (p.n + SPLIT - 1u) / SPLIT;
+    let n0 = min(p.n, chunk * size);
+    let n1 = min(p.n, n0 + size);
+    for (var n = n0; n < n1; n++) {
+        for (var oy = 0u; oy < CV_OH; oy++) {
+            var rows: array<u32, 16>;
+            var rows_inside: array<bool, 16>;
+            var win: array<f32, 64>; // [ky][kx]: the window at column ox
+            for (var ky = 0u; ky < CV_KH; ky++) {
+                let iy = i32(oy * CV_S + ky) - i32(CV_PAD);
+                rows_inside[ky] = iy >= 0 && iy < i32(CV_H);
+                rows[ky] = ((n * CV_C + out.c) * CV_H + u32(max(iy, 0))) * CV_W;
+                for (var kx = 0u; kx < CV_KW; kx++) {
+                    win[ky * CV_KW + kx] = input_side_at(rows[ky], rows_inside[ky], i32(kx) - i32(CV_PAD));
+                }
+            }
+            let out_row = (n * CV_O * CV_OH + oy) * CV_OW;
+            for (var ox = 0u; ox < CV_OW; ox++) {
+                for (var j = 0u; j < BW_OB; j++) {
+                    let o = out.o0 + j;
+                    let d = select(0.0, output_side(select(0u, out_row + o * CV_OH * CV_OW + ox, o < CV_O)), o < CV_O);
+                    out.bias[j] += d;
+                    for (var k = 0u; k < CV_KH * CV_KW; k++) {
+                        out.taps[j * CV_KH * CV_KW + k] += d * win[k];
+                    }
+                }
+                // Slide the window S columns on: the taps it still covers move down,
+                // the rest are loaded.
+                let ix0 = i32((ox + 1u) * CV_S) - i32(CV_PAD);
+                for (var ky = 0u; ky < CV_KH; ky++) {
+                    for (var kx = 0u; kx < CV_KW; kx++) {
+                        if (kx + CV_S < CV_KW) {
+                            win[ky * CV_KW + kx] = win[ky * CV_KW + kx + CV_S];
+                        } else {
+                            win[ky * CV_KW + kx] = input_side_at(rows[ky], rows_inside[ky], ix0 + i32(kx));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if (TRANSPOSED && out.o0 == 0u) {
+        // A transposed conv's bias gradient is over the input side's channels: this
+        // invocation's channel c, summed over its plane.
+        var sum = 0.0;
+        for (var i = n0 * CV_H * CV_W; i < n1 * CV_H * CV_W; i++) {
+            let plane = ((i / (CV_H * CV_W)) * CV_C + out.c) * CV_H * CV_W;
+            sum += input_side(plane + i % (CV_H * CV_W));
+        }
+        out.bias[0] = sum;
+    }
+    return out;
+}
+
+// Where a block's partial sums go: index of each tap in the chunk's partials, and the
+// bias entries (dy's channels: output side o for a conv2d, input side c transposed).
+fn block_tap_index(b: WeightBlock, j: u32, k: u32) -> u32 {
+    return b.base + ((b.o0 + j) * CV_C + b.c) * CV_KH * CV_KW + k;
+}
+
+fn block_has_bias(b: WeightBlock, j: u32) -> bool {
+    return select(b.c == 0u && b.o0 + j < CV_O, b.o0 == 0u && j == 0u, TRANSPOSED);
+}
+
+fn block_bias_index(b: WeightBlock, j: u32) -> u32 {
+    return b.base + W_LEN + select(b.o0 + j, b.c, TRANSPOSED);
+}
+
+// x (N,C,H,W), dy (N,O,OH,OW) -> partials (SPLIT, PART_LEN); an invocation per block
+@compute @workgroup_size(WG)
+fn conv2d_backward_params_blocked(@builtin(global_invocation_id) gid: vec3<u32>,
+                                  @builtin(num_workgroups) nwg: vec3<u32>) {
+    let b = weight_block(flat_index(gid, nwg));
+    if (!b.in_range) {
+        return;
+    }
+    for (var j = 0u; j < BW_OB && b.o0 + j < CV_O; j++) {
+        for (var k = 0u; k < CV_KH * CV_KW; k++) {
+            partials_at5[block_tap_index(b, j, k)] = b.taps[j * CV_KH * CV_KW + k];
+        }
+        if (block_has_bias(b, j)) {
+            partials_at5[block_bias_index(b, j)] = b.bias[j];
+        }
+    }
+}
+
+// As conv2d_backward_act, its weight gradient in blocks into partials
+@compute @workgroup_size(WG)
+fn conv2d_backward_act_blocked(@builtin(local_invocation_id) lid: vec3<u32>,
+                               @builtin(workgroup_id) wid: vec3<u32>,
+                               @builtin(num_workgroups) nwg: vec3<u32>) {
+    let g = group_index(wid, nwg);
+    if (g < BW_GROUPS) {
+        let b = weight_block(g * WG + lid.x);
+        if (!b.in_range) {
+            return;
+        }
+        for (var j = 0u; j < BW_OB && b.o0 + j < CV_O; j++) {
+            for (var k = 0u; k < CV_KH * CV_KW; k++) {
+                partials_at7[block_tap_index(b, j, k)] = b.taps[j * CV_KH * CV_KW + k];
+            }
+            if (block_has_bias(b, j)) {
+                partials_at7[block_bias_index(b, j)] = b.bias[j];
+            }
+        }
+        return;
+    }
+    stage_grad_weights(lid.x);
+    let i = (g - BW_GROUPS) * WG + lid.x;
+    if (i >= p.n * LX_C * LX_H * LX_W) {
+        return;
+    }
+    dx_at6[i] = activate_grad(p.act, x_or_dy[i], input_grad(at(i, LX_C, LX_H, LX_W)));
+}
+
+// As conv2d_backward_pool_act, its weight gradient in blocks into partials
+@compute @workgroup_size(WG)
+fn conv2d_backward_pool_act_blocked(@builtin(local_invocation_id) lid: vec3<u32>,
+                                    @builtin(workgroup_id) wid: vec3<u32>,
+                                    @builtin(num_workgroups) nwg: vec3<u32>) {
+    let g = group_index(wid, nwg);
+    if (g < BW_GROUPS) {
+        let b = weight_block(g * WG + lid.x);
+        if (!b.in_range) {
+            return;
+        }
+        for (var j = 0u; j < BW_OB && b.o0 + j < CV_O; j++) {
+            for (var k = 0u; k < CV_KH * CV_KW; k++) {
+                partials_at8[block_tap_index(b, j, k)] = b.taps[j * CV_KH * CV_KW + k];
+            }
+            if (block_has_bias(b, j)) {
+                partials_at8[block_bias_index(b, j)] = b.bias[j];
+            }
+        }
+        return;
+    }
+    stage_grad_weights(lid.x);
+    route_through_pool((g - BW_GROUPS) * WG + lid.x);
+}

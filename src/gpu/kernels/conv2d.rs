@@ -343,11 +343,28 @@ pub fn act_forward<S: ConvShape>(
     Ok(Launch::new(Shader::Conv2d, entry, &p, grid_groups(groups)).with_constants(constants))
 }
 
-/// A fused backward: the weight rows' workgroups (`split` per row, each over a chunk of
-/// the batch, 1 for the unsplit kernel), then one invocation per element of dx (or per
-/// cell of the pool below, see `input_invocations`). Split, the rows write partial sums
-/// that a fold dispatch adds into dw and db (see `Fold`).
-pub fn backward<S: ConvShape>(shape: &S, dx: Option<&InputGrad>, split: usize) -> Result<Launch> {
+/// How a fused backward computes its weight gradient (see `Variant::BatchSplit` and
+/// `Variant::BlockedWeights`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WeightRole {
+    /// A workgroup per weight row, each row over this many chunks of the batch (1: the
+    /// unsplit kernel, no fold).
+    Rows { split: usize },
+    /// Register blocks of this many output channels against one input channel, one per
+    /// image of the batch (up to `BLOCK_CHUNKS` chunks).
+    Blocks { channels: usize },
+}
+
+/// Chunks of the batch the blocked weight role sums separately: one per image up to this
+/// many, enough invocations for a CPU adapter's cores with partial sums that stay small.
+const BLOCK_CHUNKS: usize = 128;
+
+/// A fused backward: the weight role's workgroups (rows, `split` per row, each over a
+/// chunk of the batch, 1 for the unsplit kernel; or register blocks), then one invocation
+/// per element of dx (or per cell of the pool below, see `input_invocations`). Split or
+/// blocked, the weight role writes partial sums that a fold dispatch adds into dw and db
+/// (see `Fold`).
+pub fn backward<S: ConvShape>(shape: &S, dx: Option<&InputGrad>, role: WeightRole) -> Result<Launch> {
     let s = shape.conv2d();
     let mut constants = stage_constants(shape)?;
     if let Some(InputGrad::PoolAct { pool, .. }) = dx {
@@ -361,22 +378,52 @@ pub fn backward<S: ConvShape>(shape: &S, dx: Option<&InputGrad>, split: usize) -
         constants.push(("GW_STAGED", 1));
     }
     let invocations = dx.map_or(0, |g| input_invocations(g, shape.x_len()));
-    let groups = weight_rows(&s) * split + invocations.div_ceil(WORKGROUP);
     let entry = conv2d_backward_entry(dx);
-    if split <= 1 {
-        let launch = Launch::new(Shader::Conv2d, entry, &p, grid_groups(groups));
-        return Ok(launch.with_constants(constants));
-    }
-    let (entry, fold) = split_entries(entry);
-    constants.push(("SPLIT", u(split)?));
+    let (weight_groups, chunks, suffix) = match role {
+        WeightRole::Rows { split } if split <= 1 => {
+            let groups = weight_rows(&s) + invocations.div_ceil(WORKGROUP);
+            let launch = Launch::new(Shader::Conv2d, entry, &p, grid_groups(groups));
+            return Ok(launch.with_constants(constants));
+        }
+        WeightRole::Rows { split } => (weight_rows(&s) * split, split, "split"),
+        WeightRole::Blocks { channels } => {
+            if !blocked_options(&s).contains(&channels) {
+                return Err(Error::Other(format!(
+                    "{entry}: no weight blocks of {channels} channels for a {}×{} kernel",
+                    s.kh, s.kw
+                )));
+            }
+            let chunks = s.n.min(BLOCK_CHUNKS);
+            constants.push(("BW_OB", u(channels)?));
+            let blocks = chunks * s.c * s.o.div_ceil(channels);
+            (blocks.div_ceil(WORKGROUP), chunks, "blocked")
+        }
+    };
+    constants.push(("SPLIT", u(chunks)?));
+    let groups = weight_groups + invocations.div_ceil(WORKGROUP);
+    let (entry, fold) = partial_entries(entry, suffix);
     let partial_len = partial_len(shape);
     let mut launch = Launch::new(Shader::Conv2d, entry, &p, grid_groups(groups));
     launch.fold = Some(Fold {
         entry: fold,
         grid: grid_1d(partial_len),
-        partials: split * partial_len,
+        partials: chunks * partial_len,
     });
     Ok(launch.with_constants(constants))
+}
+
+/// Output channels per block of the blocked weight role (`Variant::BlockedWeights`, WGSL
+/// `BW_OB`): 1, 2, 4 or 8, no more than the layer's output side has (beyond the first),
+/// with every tap of a block in the kernel's 64 accumulators and each ky's row in its 16.
+pub fn blocked_options(s: &Conv2dShape) -> Vec<usize> {
+    let taps = s.kh * s.kw;
+    if s.kh > 16 {
+        return Vec::new();
+    }
+    [1, 2, 4, 8]
+        .into_iter()
+        .filter(|&ob| (ob == 1 || ob / 2 < s.o) && ob * taps <= 64)
+        .collect()
 }
 
 /// Whether a fused backward's input role stages the layer's weights whole in workgroup
@@ -387,12 +434,18 @@ pub fn stages_grad_weights(s: &Conv2dShape) -> bool {
     s.w_len() <= STAGED_WEIGHTS
 }
 
-/// The batch-split entry point and its fold, for an unsplit backward's entry point.
-fn split_entries(entry: &str) -> (&'static str, &'static str) {
-    match entry {
-        "conv2d_backward_params" => ("conv2d_backward_params_split", "conv2d_fold_params"),
-        "conv2d_backward_act" => ("conv2d_backward_act_split", "conv2d_fold_act"),
-        _ => ("conv2d_backward_pool_act_split", "conv2d_fold_pool_act"),
+/// The entry point that writes partial sums (`_split` or `_blocked`) and its fold, for an
+/// unsplit backward's entry point.
+fn partial_entries(entry: &str, suffix: &str) -> (&'static str, &'static str) {
+    match (entry, suffix) {
+        ("conv2d_backward_params", "split") => {
+            ("conv2d_backward_params_split", "conv2d_fold_params")
+        }
+        ("conv2d_backward_params", _) => ("conv2d_backward_params_blocked", "conv2d_fold_params"),
+        ("conv2d_backward_act", "split") => ("conv2d_backward_act_split", "conv2d_fold_act"),
+        ("conv2d_backward_act", _) => ("conv2d_backward_act_blocked", "conv2d_fold_act"),
+        (_, "split") => ("conv2d_backward_pool_act_split", "conv2d_fold_pool_act"),
+        _ => ("conv2d_backward_pool_act_blocked", "conv2d_fold_pool_act"),
     }
 }
 

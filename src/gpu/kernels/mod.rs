@@ -330,9 +330,10 @@ pub fn launch(op: &Op, variant: Variant) -> Result<Launch> {
         Variant::PoolSpread(c) => (Some(c), true),
         _ => (None, false),
     };
-    let split = match variant {
-        Variant::BatchSplit(k) => k,
-        _ => 1,
+    let role = match variant {
+        Variant::BatchSplit(k) => conv2d::WeightRole::Rows { split: k },
+        Variant::BlockedWeights(ob) => conv2d::WeightRole::Blocks { channels: ob },
+        _ => conv2d::WeightRole::Rows { split: 1 },
     };
     let fused_forward = matches!(
         op,
@@ -345,6 +346,7 @@ pub fn launch(op: &Op, variant: Variant) -> Result<Launch> {
         (_, Variant::Channels(_)) if fused_forward => {}
         (Op::Conv2dActForward(o), Variant::PoolSpread(_)) if o.pool.is_some() => {}
         (_, Variant::BatchSplit(k)) if fused_backward && k >= 2 => {}
+        (_, Variant::BlockedWeights(_)) if fused_backward => {}
         (Op::Conv2dForward(o), Variant::ImplicitGemm(bn)) => return conv2d::forward_igemm(o, bn),
         (_, Variant::Only) if !fused_forward => {}
         _ => return wrong(),
@@ -377,12 +379,12 @@ pub fn launch(op: &Op, variant: Variant) -> Result<Launch> {
             let pool = o.pool_shape();
             conv2d::act_forward(o.entry(), &o.shape, o.act, pool, channels, spread)
         }
-        Op::Conv2dBackward(o) => conv2d::backward(&o.shape, o.dx.as_ref(), split),
+        Op::Conv2dBackward(o) => conv2d::backward(&o.shape, o.dx.as_ref(), role),
         Op::ConvTranspose2dActForward(o) => {
             let entry = "conv2d_act_forward";
             conv2d::act_forward(entry, &o.shape, o.act, None, channels, false)
         }
-        Op::ConvTranspose2dBackward(o) => conv2d::backward(&o.shape, Some(&o.dx), split),
+        Op::ConvTranspose2dBackward(o) => conv2d::backward(&o.shape, Some(&o.dx), role),
         Op::ReparamKlForward(o) => latent::reparam_kl_forward(o),
         Op::ReparamKlBackward(o) => latent::reparam_kl_backward(o),
         Op::L1Backward(o) => latent::l1_backward(o),

@@ -28,6 +28,11 @@ pub enum Variant {
     /// chunk of the batch, and a fold that adds the chunks (`conv2d::backward`): more
     /// workgroups where a layer has few weight rows, in two dispatches.
     BatchSplit(usize),
+    /// A fused conv backward whose weight gradient runs as register blocks of this many
+    /// output channels against one input channel, every tap, one block per image (WGSL
+    /// `weight_block`), and the batch split's fold: several products per load, where the
+    /// rows load two values for each.
+    BlockedWeights(usize),
     /// A pooled conv forward with one invocation per pixel of each pool window, holding
     /// this many output channels, the window's max taken in workgroup memory: a pool
     /// window's times the invocations, where pooled outputs are too few to fill a GPU.
@@ -47,6 +52,7 @@ impl Variant {
             Variant::Matmul(v) => v.name().to_string(),
             Variant::Channels(c) => format!("{c}ch"),
             Variant::BatchSplit(k) => format!("split{k}"),
+            Variant::BlockedWeights(ob) => format!("blocked{ob}"),
             Variant::PoolSpread(c) => format!("spread{c}ch"),
             Variant::ImplicitGemm(bn) => format!("igemm{bn}"),
         }
@@ -152,12 +158,18 @@ pub fn variants(op: &Op) -> Vec<Variant> {
             let tiles = tiles.into_iter().map(Variant::ImplicitGemm);
             std::iter::once(Variant::Only).chain(tiles).collect()
         }
-        _ => match backward_rows(op) {
-            Some((_, n)) => {
-                let splits = conv2d::split_options(n)
+        _ => match backward_shape(op) {
+            Some(s) => {
+                let splits = conv2d::split_options(s.n)
                     .into_iter()
                     .map(Variant::BatchSplit);
-                std::iter::once(Variant::Only).chain(splits).collect()
+                let blocks = conv2d::blocked_options(&s)
+                    .into_iter()
+                    .map(Variant::BlockedWeights);
+                std::iter::once(Variant::Only)
+                    .chain(splits)
+                    .chain(blocks)
+                    .collect()
             }
             None => vec![Variant::Only],
         },
@@ -170,8 +182,8 @@ pub fn guess(op: &Op, device: Parallelism) -> Variant {
     if let Op::Matmul(o) = op {
         return Variant::Matmul(MatmulVariant::for_op(o, device));
     }
-    if let Some((rows, n)) = backward_rows(op) {
-        return match conv2d::batch_split(rows, n, device) {
+    if let Some(s) = backward_shape(op) {
+        return match conv2d::batch_split(conv2d::weight_rows(&s), s.n, device) {
             1 => Variant::Only,
             k => Variant::BatchSplit(k),
         };
@@ -184,14 +196,13 @@ pub fn guess(op: &Op, device: Parallelism) -> Variant {
     }
 }
 
-/// A fused conv backward's (weight rows, batch): what its batch split is chosen from.
-fn backward_rows(op: &Op) -> Option<(usize, usize)> {
-    let s = match op {
-        Op::Conv2dBackward(o) => o.shape.conv2d(),
-        Op::ConvTranspose2dBackward(o) => o.shape.conv2d(),
-        _ => return None,
-    };
-    Some((conv2d::weight_rows(&s), s.n))
+/// A fused conv backward's conv2d sizes: what its weight role's variants are chosen from.
+fn backward_shape(op: &Op) -> Option<crate::ops::Conv2dShape> {
+    match op {
+        Op::Conv2dBackward(o) => Some(o.shape.conv2d()),
+        Op::ConvTranspose2dBackward(o) => Some(o.shape.conv2d()),
+        _ => None,
+    }
 }
 
 /// The variant `op` runs: `forced` where it is one of the op's variants, else the one
