@@ -653,23 +653,31 @@ fn route_through_pool(i: u32) {
             return;
         }
         var g = 0.0;
-        var arg = BP_H * BP_W; // no pixel: a cell past the last window
         if (cy < LX_H && cx < LX_W) {
-            arg = idx_at4[(plane * LX_H + cy) * LX_W + cx];
             g = stage_grad(plane, cy, cx);
         }
-        for (var qy = 0u; qy < BP_S && cy * BP_S + qy < BP_H; qy++) {
-            for (var qx = 0u; qx < BP_S && cx * BP_S + qx < BP_W; qx++) {
-                let me = (cy * BP_S + qy) * BP_W + cx * BP_S + qx;
-                dx_at7[plane * BP_H * BP_W + me] = select(0.0, g, me == arg);
-            }
-        }
+        write_cell(plane, cy, cx, g);
         return;
     }
     if (i >= p.n * LX_C * BP_H * BP_W) {
         return;
     }
     dx_at7[i] = routed_grad(i);
+}
+
+// Cell (cy, cx) of plane n·C + c of the pool's input: g, the gradient at the window's
+// output, at its argmax and zeros elsewhere (all zeros in a cell past the last window).
+fn write_cell(plane: u32, cy: u32, cx: u32, g: f32) {
+    var arg = BP_H * BP_W; // no pixel: a cell past the last window
+    if (cy < LX_H && cx < LX_W) {
+        arg = idx_at4[(plane * LX_H + cy) * LX_W + cx];
+    }
+    for (var qy = 0u; qy < BP_S && cy * BP_S + qy < BP_H; qy++) {
+        for (var qx = 0u; qx < BP_S && cx * BP_S + qx < BP_W; qx++) {
+            let me = (cy * BP_S + qy) * BP_W + cx * BP_S + qx;
+            dx_at7[plane * BP_H * BP_W + me] = select(0.0, g, me == arg);
+        }
+    }
 }
 
 // Element j of the pool's input, where windows overlap: each window holding j whose
@@ -1014,6 +1022,147 @@ fn weight_block(t: u32) -> WeightBlock {
     return out;
 }
 
+// The input role in blocks too: an invocation takes IB_P columns x0.. of one row y of
+// the layer's input x, for IB_G channels ch0.. of image n, so that each weight it reads
+// serves IB_P columns and each value of dy IB_G channels (and its KW taps from registers:
+// a row segment of dy is loaded once per row, not once per tap). x0 is a multiple of the
+// stride (the host keeps IB_P one), so which of a row's taps reach which column is known
+// when the pipeline is made. Through a pool (BP_CELLS only), the rows and columns are the
+// pool's cells, and each gradient goes to its argmax as route_through_pool does.
+override IB_G: u32 = 1u;
+override IB_P: u32 = 1u;
+override IB_ROWS: u32 = select(LX_H, BP_CH, BP_K > 1u);
+override IB_COLS: u32 = select(LX_W, BP_CW, BP_K > 1u);
+override IB_BLOCKS: u32 = (IB_COLS + IB_P - 1u) / IB_P;
+override IB_GROUPS: u32 = (LX_C + IB_G - 1u) / IB_G;
+// The dy columns a block's row reads: of a conv2d's input gradient, IB_QN from QB before
+// x0 / S; transposed (the conv2d's forward), IB_FN from x0·S − pad. At most 32 (the host
+// checks).
+override IB_QB: u32 = (CV_KW + CV_S - 2u) / CV_S;
+override IB_QN: u32 = (IB_P - 1u + CV_PAD) / CV_S + IB_QB + 1u;
+override IB_FN: u32 = (IB_P - 1u) * CV_S + CV_KW;
+
+struct GradBlock {
+    in_range: bool,
+    n: u32,
+    ch0: u32,
+    y: u32,
+    x0: u32,
+}
+
+// Invocation t's block: column blocks fastest, then channel groups, so that the
+// invocations of a SIMD group share their row and skip the same taps.
+fn grad_block(t: u32) -> GradBlock {
+    var b: GradBlock;
+    b.x0 = (t % IB_BLOCKS) * IB_P;
+    b.ch0 = ((t / IB_BLOCKS) % IB_GROUPS) * IB_G;
+    b.y = (t / (IB_BLOCKS * IB_GROUPS)) % IB_ROWS;
+    b.n = t / (IB_BLOCKS * IB_GROUPS * IB_ROWS);
+    b.in_range = b.n < p.n;
+    return b;
+}
+
+// `len` columns of a row of dy from column `col0` on, zero outside the row (and for a row
+// outside dy).
+fn dy_segment(row: u32, row_inside: bool, col0: i32, len: u32, cols: u32) -> array<f32, 32> {
+    var seg: array<f32, 32>;
+    for (var q = 0u; q < len; q++) {
+        let col = col0 + i32(q);
+        let inside = row_inside && col >= 0 && col < i32(cols);
+        seg[q] = select(0.0, dy[select(0u, row + u32(col), inside)], inside);
+    }
+    return seg;
+}
+
+// The block's input gradient sums before the stage below ([g][j]).
+fn grad_sums(b: GradBlock) -> array<f32, 32> {
+    var acc: array<f32, 32>;
+    if (b.y >= LX_H) {
+        return acc;
+    }
+    if (TRANSPOSED) {
+        // The conv2d's forward sum of dy at output row y, columns x0..: dy's row iy =
+        // y·S + ky − pad, columns x·S + kx − pad.
+        for (var c = 0u; c < CV_C; c++) {
+            for (var ky = 0u; ky < CV_KH; ky++) {
+                let iy = i32(b.y * CV_S + ky) - i32(CV_PAD);
+                let inside = iy >= 0 && iy < i32(CV_H);
+                let row = ((b.n * CV_C + c) * CV_H + u32(max(iy, 0))) * CV_W;
+                let seg = dy_segment(row, inside, i32(b.x0 * CV_S) - i32(CV_PAD), IB_FN, CV_W);
+                for (var kx = 0u; kx < CV_KW; kx++) {
+                    for (var g = 0u; g < IB_G; g++) {
+                        let wv = grad_weight((((b.ch0 + g) * CV_C + c) * CV_KH + ky) * CV_KW + kx);
+                        for (var j = 0u; j < IB_P; j++) {
+                            acc[g * IB_P + j] += seg[j * CV_S + kx] * wv;
+                        }
+                    }
+                }
+            }
+        }
+        return acc;
+    }
+    // The conv2d's input gradient at row y: output row oy where oy·S + ky = y + pad, and
+    // column x0 + j reads output column ox where ox·S + kx = x0 + j + pad, segment entry
+    // q = (j + pad − kx) / S + QB when S divides j + pad − kx.
+    let t = b.y + CV_PAD;
+    for (var o = 0u; o < CV_O; o++) {
+        for (var ky = 0u; ky < CV_KH; ky++) {
+            let oy = (t - ky) / CV_S;
+            let inside = ky <= t && (t - ky) % CV_S == 0u && oy < CV_OH;
+            let row = ((b.n * CV_O + o) * CV_OH + select(0u, oy, inside)) * CV_OW;
+            let seg = dy_segment(row, inside, i32(b.x0 / CV_S) - i32(IB_QB), IB_QN, CV_OW);
+            for (var kx = 0u; kx < CV_KW; kx++) {
+                for (var g = 0u; g < IB_G; g++) {
+                    let wv = grad_weight(((o * CV_C + b.ch0 + g) * CV_KH + ky) * CV_KW + kx);
+                    for (var j = 0u; j < IB_P; j++) {
+                        let r = i32(j + CV_PAD) - i32(kx);
+                        if ((r + i32(CV_S * CV_KW)) % i32(CV_S) == 0) {
+                            acc[g * IB_P + j] += seg[u32(r / i32(CV_S) + i32(IB_QB))] * wv;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return acc;
+}
+
+// The input role of a blocked conv2d_backward_act, for invocation t: dx ⊙ act'.
+fn blocked_act_role(t: u32) {
+    let b = grad_block(t);
+    if (!b.in_range) {
+        return;
+    }
+    let acc = grad_sums(b);
+    for (var g = 0u; g < IB_G && b.ch0 + g < LX_C; g++) {
+        for (var j = 0u; j < IB_P && b.x0 + j < LX_W; j++) {
+            let at = ((b.n * LX_C + b.ch0 + g) * LX_H + b.y) * LX_W + b.x0 + j;
+            dx_at6[at] = activate_grad(p.act, x_or_dy[at], acc[g * IB_P + j]);
+        }
+    }
+}
+
+// The input role of a blocked conv2d_backward_pool_act (cells: BP_CELLS), for invocation
+// t: each cell's gradient ⊙ act' at the window's output, routed to its argmax.
+fn blocked_pool_role(t: u32) {
+    let b = grad_block(t);
+    if (!b.in_range) {
+        return;
+    }
+    let acc = grad_sums(b);
+    for (var g = 0u; g < IB_G && b.ch0 + g < LX_C; g++) {
+        let plane = b.n * LX_C + b.ch0 + g;
+        for (var j = 0u; j < IB_P && b.x0 + j < BP_CW; j++) {
+            let x = b.x0 + j;
+            var grad = 0.0;
+            if (b.y < LX_H && x < LX_W) {
+                grad = activate_grad(p.act, x_or_dy[(plane * LX_H + b.y) * LX_W + x], acc[g * IB_P + j]);
+            }
+            write_cell(plane, b.y, x, grad);
+        }
+    }
+}
+
 // Where a block's partial sums go: index of each tap in the chunk's partials, and the
 // bias entries (dy's channels: output side o for a conv2d, input side c transposed).
 fn block_tap_index(b: WeightBlock, j: u32, k: u32) -> u32 {
@@ -1068,11 +1217,7 @@ fn conv2d_backward_act_blocked(@builtin(local_invocation_id) lid: vec3<u32>,
         return;
     }
     stage_grad_weights(lid.x);
-    let i = (g - BW_GROUPS) * WG + lid.x;
-    if (i >= p.n * LX_C * LX_H * LX_W) {
-        return;
-    }
-    dx_at6[i] = activate_grad(p.act, x_or_dy[i], input_grad(at(i, LX_C, LX_H, LX_W)));
+    blocked_act_role((g - BW_GROUPS) * WG + lid.x);
 }
 
 // As conv2d_backward_pool_act, its weight gradient in blocks into partials
@@ -1097,5 +1242,9 @@ fn conv2d_backward_pool_act_blocked(@builtin(local_invocation_id) lid: vec3<u32>
         return;
     }
     stage_grad_weights(lid.x);
-    route_through_pool((g - BW_GROUPS) * WG + lid.x);
+    if (BP_CELLS) {
+        blocked_pool_role((g - BW_GROUPS) * WG + lid.x);
+    } else {
+        route_through_pool((g - BW_GROUPS) * WG + lid.x);
+    }
 }

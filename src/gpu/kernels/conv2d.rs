@@ -364,7 +364,11 @@ const BLOCK_CHUNKS: usize = 128;
 /// per element of dx (or per cell of the pool below, see `input_invocations`). Split or
 /// blocked, the weight role writes partial sums that a fold dispatch adds into dw and db
 /// (see `Fold`).
-pub fn backward<S: ConvShape>(shape: &S, dx: Option<&InputGrad>, role: WeightRole) -> Result<Launch> {
+pub fn backward<S: ConvShape>(
+    shape: &S,
+    dx: Option<&InputGrad>,
+    role: WeightRole,
+) -> Result<Launch> {
     let s = shape.conv2d();
     let mut constants = stage_constants(shape)?;
     if let Some(InputGrad::PoolAct { pool, .. }) = dx {
@@ -399,6 +403,16 @@ pub fn backward<S: ConvShape>(shape: &S, dx: Option<&InputGrad>, role: WeightRol
             (blocks.div_ceil(WORKGROUP), chunks, "blocked")
         }
     };
+    let invocations = match (role, dx) {
+        (WeightRole::Blocks { .. }, Some(grad)) => match input_blocks(shape, grad) {
+            Some(b) => {
+                constants.extend([("IB_G", u(b.channels)?), ("IB_P", u(b.columns)?)]);
+                b.invocations
+            }
+            None => invocations,
+        },
+        _ => invocations,
+    };
     constants.push(("SPLIT", u(chunks)?));
     let groups = weight_groups + invocations.div_ceil(WORKGROUP);
     let (entry, fold) = partial_entries(entry, suffix);
@@ -410,6 +424,56 @@ pub fn backward<S: ConvShape>(shape: &S, dx: Option<&InputGrad>, role: WeightRol
         partials: chunks * partial_len,
     });
     Ok(launch.with_constants(constants))
+}
+
+/// A blocked backward's input role (WGSL `grad_block`): channels and columns per
+/// invocation, and its invocations.
+struct InputBlocks {
+    channels: usize,
+    columns: usize,
+    invocations: usize,
+}
+
+/// The blocks of a blocked backward's input role: 4 columns (a multiple of the stride)
+/// by as many of 8, 4, 2 or 1 channels as divide the layer's input's, within the
+/// kernel's 32 accumulators and 32 dy values a row; through a pool whose windows do not
+/// overlap, over its cells. None where that does not fit (an overlapping pool, a stride
+/// that does not divide 4, rows longer than 32), and the input role runs an invocation
+/// per element as unblocked.
+fn input_blocks<S: ConvShape>(shape: &S, grad: &InputGrad) -> Option<InputBlocks> {
+    let s = shape.conv2d();
+    let columns = 4;
+    if columns % s.stride != 0 {
+        return None;
+    }
+    let (reads, rows, cols) = match S::TRANSPOSED {
+        true => ((columns - 1) * s.stride + s.kw, s.out_h(), s.out_w()),
+        false => {
+            let before = (s.kw + s.stride - 2) / s.stride;
+            ((columns - 1 + s.pad) / s.stride + before + 1, s.h, s.w)
+        }
+    };
+    let (rows, cols) = match grad {
+        InputGrad::Act { .. } => (rows, cols),
+        InputGrad::PoolAct { pool, .. } if pool.k <= pool.stride => {
+            (pool.h.div_ceil(pool.stride), pool.w.div_ceil(pool.stride))
+        }
+        InputGrad::PoolAct { .. } => return None,
+    };
+    if reads > 32 {
+        return None;
+    }
+    let x_channels = if S::TRANSPOSED { s.o } else { s.c };
+    let channels = [8, 4, 2, 1]
+        .into_iter()
+        .find(|&g| x_channels % g == 0)
+        .unwrap_or(1);
+    let invocations = s.n * (x_channels / channels) * rows * cols.div_ceil(columns);
+    Some(InputBlocks {
+        channels,
+        columns,
+        invocations,
+    })
 }
 
 /// Output channels per block of the blocked weight role (`Variant::BlockedWeights`, WGSL
