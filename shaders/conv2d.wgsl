@@ -1035,12 +1035,6 @@ override IB_ROWS: u32 = select(LX_H, BP_CH, BP_K > 1u);
 override IB_COLS: u32 = select(LX_W, BP_CW, BP_K > 1u);
 override IB_BLOCKS: u32 = (IB_COLS + IB_P - 1u) / IB_P;
 override IB_GROUPS: u32 = (LX_C + IB_G - 1u) / IB_G;
-// The dy columns a block's row reads: of a conv2d's input gradient, IB_QN from QB before
-// x0 / S; transposed (the conv2d's forward), IB_FN from x0·S − pad. At most 32 (the host
-// checks).
-override IB_QB: u32 = (CV_KW + CV_S - 2u) / CV_S;
-override IB_QN: u32 = (IB_P - 1u + CV_PAD) / CV_S + IB_QB + 1u;
-override IB_FN: u32 = (IB_P - 1u) * CV_S + CV_KW;
 
 struct GradBlock {
     in_range: bool,
@@ -1074,53 +1068,39 @@ fn dy_segment(row: u32, row_inside: bool, col0: i32, len: u32, cols: u32) -> arr
     return seg;
 }
 
-// The block's input gradient sums before the stage below ([g][j]).
+// The input-gradient weights of one summed channel and tap row for the block's IB_G
+// channels ([g][kx]): w[ch][c] transposed (the conv2d's forward), w[o][ch] not.
+fn grad_weight_row(b: GradBlock, summed: u32, ky: u32) -> array<f32, 32> {
+    var wrow: array<f32, 32>;
+    for (var g = 0u; g < IB_G; g++) {
+        let pair = select(summed * CV_C + b.ch0 + g, (b.ch0 + g) * CV_C + summed, TRANSPOSED);
+        for (var kx = 0u; kx < CV_KW; kx++) {
+            wrow[g * CV_KW + kx] = grad_weight((pair * CV_KH + ky) * CV_KW + kx);
+        }
+    }
+    return wrow;
+}
+
+// The block's input gradient sums before the stage below ([g][j]): the conv2d's forward
+// sum of dy transposed, its adjoint sum (the conv2d's input gradient) not.
 fn grad_sums(b: GradBlock) -> array<f32, 32> {
     var acc: array<f32, 32>;
     if (b.y >= LX_H) {
         return acc;
     }
-    if (TRANSPOSED) {
-        // The conv2d's forward sum of dy at output row y, columns x0..: dy's row iy =
-        // y·S + ky − pad, columns x·S + kx − pad.
-        for (var c = 0u; c < CV_C; c++) {
-            for (var ky = 0u; ky < CV_KH; ky++) {
-                let iy = i32(b.y * CV_S + ky) - i32(CV_PAD);
-                let inside = iy >= 0 && iy < i32(CV_H);
-                let row = ((b.n * CV_C + c) * CV_H + u32(max(iy, 0))) * CV_W;
-                let seg = dy_segment(row, inside, i32(b.x0 * CV_S) - i32(CV_PAD), IB_FN, CV_W);
-                for (var kx = 0u; kx < CV_KW; kx++) {
-                    for (var g = 0u; g < IB_G; g++) {
-                        let wv = grad_weight((((b.ch0 + g) * CV_C + c) * CV_KH + ky) * CV_KW + kx);
-                        for (var j = 0u; j < IB_P; j++) {
-                            acc[g * IB_P + j] += seg[j * CV_S + kx] * wv;
-                        }
-                    }
-                }
-            }
-        }
-        return acc;
-    }
-    // The conv2d's input gradient at row y: output row oy where oy·S + ky = y + pad, and
-    // column x0 + j reads output column ox where ox·S + kx = x0 + j + pad, segment entry
-    // q = (j + pad − kx) / S + QB when S divides j + pad − kx.
-    let t = b.y + CV_PAD;
-    for (var o = 0u; o < CV_O; o++) {
+    // dy's channels: the conv2d's input side transposed, its output side not.
+    for (var c = 0u; c < select(CV_O, CV_C, TRANSPOSED); c++) {
         for (var ky = 0u; ky < CV_KH; ky++) {
-            let oy = (t - ky) / CV_S;
-            let inside = ky <= t && (t - ky) % CV_S == 0u && oy < CV_OH;
-            let row = ((b.n * CV_O + o) * CV_OH + select(0u, oy, inside)) * CV_OW;
-            let seg = dy_segment(row, inside, i32(b.x0 / CV_S) - i32(IB_QB), IB_QN, CV_OW);
-            for (var kx = 0u; kx < CV_KW; kx++) {
-                for (var g = 0u; g < IB_G; g++) {
-                    let wv = grad_weight(((o * CV_C + b.ch0 + g) * CV_KH + ky) * CV_KW + kx);
-                    for (var j = 0u; j < IB_P; j++) {
-                        let r = i32(j + CV_PAD) - i32(kx);
-                        if ((r + i32(CV_S * CV_KW)) % i32(CV_S) == 0) {
-                            acc[g * IB_P + j] += seg[u32(r / i32(CV_S) + i32(IB_QB))] * wv;
-                        }
-                    }
-                }
+            if (TRANSPOSED) {
+                let r = forward_row_at(b.y, ky);
+                let row = ((b.n * CV_C + c) * CV_H + r.row) * CV_W;
+                let seg = dy_segment(row, r.inside, forward_first(b.x0), forward_len(IB_P), CV_W);
+                forward_row(&acc, 0u, seg, grad_weight_row(b, c, ky), IB_G, IB_P);
+            } else {
+                let r = adjoint_row_at(b.y, ky);
+                let row = ((b.n * CV_O + c) * CV_OH + r.row) * CV_OW;
+                let seg = dy_segment(row, r.inside, adjoint_first(b.x0), adjoint_len(IB_P), CV_OW);
+                adjoint_row(&acc, 0u, seg, grad_weight_row(b, c, ky), IB_G, IB_P);
             }
         }
     }
@@ -1246,5 +1226,157 @@ fn conv2d_backward_pool_act_blocked(@builtin(local_invocation_id) lid: vec3<u32>
         blocked_pool_role((g - BW_GROUPS) * WG + lid.x);
     } else {
         route_through_pool((g - BW_GROUPS) * WG + lid.x);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Row-blocked fused forwards (Variant::RowBlocks): an invocation takes FB_G produced
+// channels at FB_P consecutive columns of FB_R rows of the stage's output before its
+// pool (a pooled forward's window rows, whose windows must tile: PK = PS; else one
+// row), summing with the row blocks of parts/conv_staging: for each summed channel and
+// tap row, one segment of x's row and one row of weights, read from w directly, serve
+// every channel and column of the block. The staged kernels above read a weight from
+// workgroup memory for every multiply-add; a transposed conv's, whose columns alternate
+// between taps, also runs every tap for every column of a SIMD group. Here which taps
+// reach which column is fixed when the pipeline is made (x0 a multiple of the stride).
+override FB_G: u32 = 1u;
+override FB_P: u32 = 1u;
+override FB_R: u32 = CV_PK;
+// The produced side before the pool: the conv2d's output, or transposed its input.
+override FB_H: u32 = select(CV_OH, CV_H, TRANSPOSED);
+override FB_W: u32 = select(CV_OW, CV_W, TRANSPOSED);
+// Columns and row blocks the blocks cover: the pooled windows' when pooled.
+override FB_COLS: u32 = select(FB_W, CV_PW * CV_PK, CV_PK > 1u);
+override FB_ROWS: u32 = select(FB_H, CV_PH, CV_PK > 1u);
+override FB_BLOCKS: u32 = (FB_COLS + FB_P - 1u) / FB_P;
+override FB_GROUPS: u32 = (PRODUCED + FB_G - 1u) / FB_G;
+
+struct FwdBlock {
+    in_range: bool,
+    n: u32,
+    o0: u32,
+    rb: u32, // row block: the row, or the pooled row
+    x0: u32,
+}
+
+// Invocation t's block, column blocks fastest, then channel groups (as grad_block).
+fn fwd_block(t: u32) -> FwdBlock {
+    var b: FwdBlock;
+    b.x0 = (t % FB_BLOCKS) * FB_P;
+    b.o0 = ((t / FB_BLOCKS) % FB_GROUPS) * FB_G;
+    b.rb = (t / (FB_BLOCKS * FB_GROUPS)) % FB_ROWS;
+    b.n = t / (FB_BLOCKS * FB_GROUPS * FB_ROWS);
+    b.in_range = b.n < p.n;
+    return b;
+}
+
+// `len` columns of a row of x from column `col0` on, zero outside.
+fn x_segment(row: u32, row_inside: bool, col0: i32, len: u32, cols: u32) -> array<f32, 32> {
+    var seg: array<f32, 32>;
+    for (var q = 0u; q < len; q++) {
+        let col = col0 + i32(q);
+        let inside = row_inside && col >= 0 && col < i32(cols);
+        seg[q] = select(0.0, x_or_dy[select(0u, row + u32(col), inside)], inside);
+    }
+    return seg;
+}
+
+// The weights of summed channel `summed` at tap row ky for the block's channels
+// ([g][kx]), zero past the produced channels.
+fn fwd_weight_row(b: FwdBlock, summed: u32, ky: u32) -> array<f32, 32> {
+    var wrow: array<f32, 32>;
+    for (var g = 0u; g < FB_G; g++) {
+        let inside = b.o0 + g < PRODUCED;
+        for (var kx = 0u; kx < CV_KW; kx++) {
+            let at = select(0u, weight_index(b.o0 + g, summed, ky, kx), inside);
+            wrow[g * CV_KW + kx] = select(0.0, w[at], inside);
+        }
+    }
+    return wrow;
+}
+
+// Adds summed channel c through tap row ky at output row y into acc from `at` on: the
+// conv2d's forward, or transposed its adjoint.
+fn fwd_row(acc: ptr<function, array<f32, 32>>, at: u32, b: FwdBlock, c: u32, ky: u32, y: u32, wrow: array<f32, 32>) {
+    if (TRANSPOSED) {
+        let r = adjoint_row_at(y, ky);
+        let row = ((b.n * CV_O + c) * CV_OH + r.row) * CV_OW;
+        let seg = x_segment(row, r.inside, adjoint_first(b.x0), adjoint_len(FB_P), CV_OW);
+        adjoint_row(acc, at, seg, wrow, FB_G, FB_P);
+    } else {
+        let r = forward_row_at(y, ky);
+        let row = ((b.n * CV_C + c) * CV_H + r.row) * CV_W;
+        let seg = x_segment(row, r.inside, forward_first(b.x0), forward_len(FB_P), CV_W);
+        forward_row(acc, at, seg, wrow, FB_G, FB_P);
+    }
+}
+
+// The block's sums ([qy][g][j]). The second row of a pool window is written out rather
+// than looped over: a loop the compiler leaves rolled would index the accumulators at run
+// time, which a CPU adapter turns into memory traffic (the host offers 1 or 2 rows).
+fn fwd_sums(b: FwdBlock) -> array<f32, 32> {
+    var acc: array<f32, 32>;
+    for (var c = 0u; c < SUMMED; c++) {
+        for (var ky = 0u; ky < CV_KH; ky++) {
+            let wrow = fwd_weight_row(b, c, ky);
+            fwd_row(&acc, 0u, b, c, ky, b.rb * FB_R, wrow);
+            if (FB_R == 2u) {
+                fwd_row(&acc, FB_G * FB_P, b, c, ky, b.rb * FB_R + 1u, wrow);
+            }
+        }
+    }
+    return acc;
+}
+
+// x (N,C,H,W), w (O,C,KH,KW), b (O) -> y (N,O,OH,OW) = act(conv + b), in row blocks
+// transposed: x (N,O,OH,OW), w, b (C) -> y (N,C,H,W) = act(conv_transpose + b)
+@compute @workgroup_size(WG)
+fn conv2d_act_forward_rows(@builtin(global_invocation_id) gid: vec3<u32>,
+                           @builtin(num_workgroups) nwg: vec3<u32>) {
+    let blk = fwd_block(flat_index(gid, nwg));
+    if (!blk.in_range) {
+        return;
+    }
+    let acc = fwd_sums(blk);
+    for (var g = 0u; g < FB_G && blk.o0 + g < PRODUCED; g++) {
+        let o = blk.o0 + g;
+        let bias = b[o];
+        for (var j = 0u; j < FB_P && blk.x0 + j < FB_W; j++) {
+            y[((blk.n * PRODUCED + o) * FB_H + blk.rb) * FB_W + blk.x0 + j] = activate(p.act, acc[g * FB_P + j] + bias);
+        }
+    }
+}
+
+// x (N,C,H,W), w (O,C,KH,KW), b (O) -> y, idx (N,O,PH,PW) = max_pool(act(conv + b)), in
+// row blocks of whole pool windows (PK = PS)
+@compute @workgroup_size(WG)
+fn conv2d_act_pool_forward_rows(@builtin(global_invocation_id) gid: vec3<u32>,
+                                @builtin(num_workgroups) nwg: vec3<u32>) {
+    let blk = fwd_block(flat_index(gid, nwg));
+    if (!blk.in_range) {
+        return;
+    }
+    let acc = fwd_sums(blk);
+    for (var g = 0u; g < FB_G && blk.o0 + g < PRODUCED; g++) {
+        let o = blk.o0 + g;
+        let bias = b[o];
+        for (var pj = 0u; pj < FB_P / CV_PK && blk.x0 / CV_PK + pj < CV_PW; pj++) {
+            let px = blk.x0 / CV_PK + pj;
+            // As max_pool2d_forward: the first max in row-major order, a NaN taking over.
+            var best = activate(p.act, acc[g * FB_P + pj * CV_PK] + bias);
+            var arg = (blk.rb * CV_PS) * CV_OW + px * CV_PS;
+            for (var q = 1u; q < CV_PK * CV_PK; q++) {
+                let qy = q / CV_PK;
+                let qx = q % CV_PK;
+                let v = activate(p.act, acc[(qy * FB_G + g) * FB_P + pj * CV_PK + qx] + bias);
+                if (takes_max(v, best)) {
+                    best = v;
+                    arg = (blk.rb * CV_PS + qy) * CV_OW + px * CV_PS + qx;
+                }
+            }
+            let out = ((blk.n * PRODUCED + o) * CV_PH + blk.rb) * CV_PW + px;
+            y[out] = best;
+            idx_at5[out] = arg;
+        }
     }
 }

@@ -79,7 +79,7 @@ struct StageSums {
     px: u32,
     o0: u32,
     q0: u32,
-    acc: array<f32, 64>,
+    acc: array<f32, 32>,
 }
 
 // Element (ky, kx) of the weight between produced channel `out` and summed channel `sum`:
@@ -172,6 +172,85 @@ fn adjoint_chunk(out: ptr<function, StageSums>, c0: u32) {
                 for (var og = 0u; og < CV_OG; og++) {
                     (*out).acc[og] += xv * stage_w[((og * CV_CC + cc) * CV_KH + ky) * CV_KW + kx];
                 }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Row blocks: the sums of the blocked kernels (conv2d.wgsl's blocked input role and
+// blocked forward), for `groups` channels × `cols` consecutive columns of one row of
+// what they produce. The caller loads a segment of one summed channel's row (seg, at
+// most 32 values) and that channel's weights for the tap row ky (wrow[g·KW + kx]); the
+// taps then run from registers, each loaded value serving every channel and each
+// weight every column. Column offsets within the segment are constants once the
+// pipeline is made, so the loops unroll and nothing is indexed at run time.
+
+// Row `row` of the summed input that an output row reads through tap row ky, and
+// whether it lies inside (none in the padding), for the conv2d's forward sum.
+struct TapRow {
+    row: u32,
+    inside: bool,
+}
+
+fn forward_row_at(y: u32, ky: u32) -> TapRow {
+    let iy = i32(y * CV_S + ky) - i32(CV_PAD);
+    return TapRow(u32(max(iy, 0)), iy >= 0 && iy < i32(CV_H));
+}
+
+// The conv2d's forward: column x0 + j reads input column (x0 + j)·S + kx − pad, entry
+// j·S + kx of a segment from x0·S − pad, forward_len(cols) long.
+fn forward_first(x0: u32) -> i32 {
+    return i32(x0 * CV_S) - i32(CV_PAD);
+}
+
+fn forward_len(cols: u32) -> u32 {
+    return (cols - 1u) * CV_S + CV_KW;
+}
+
+fn forward_row(acc: ptr<function, array<f32, 32>>, at: u32, seg: array<f32, 32>, wrow: array<f32, 32>, groups: u32, cols: u32) {
+    for (var kx = 0u; kx < CV_KW; kx++) {
+        for (var g = 0u; g < groups; g++) {
+            for (var j = 0u; j < cols; j++) {
+                (*acc)[at + g * cols + j] += seg[j * CV_S + kx] * wrow[g * CV_KW + kx];
+            }
+        }
+    }
+}
+
+// The conv2d's adjoint (its input gradient, a transposed conv's forward): input row y
+// gathers output row oy where oy·S + ky = y + pad.
+fn adjoint_row_at(y: u32, ky: u32) -> TapRow {
+    let t = y + CV_PAD;
+    let oy = (t - ky) / CV_S;
+    let inside = ky <= t && (t - ky) % CV_S == 0u && oy < CV_OH;
+    return TapRow(select(0u, oy, inside), inside);
+}
+
+// Column x0 + j gathers output column ox where ox·S + kx = x0 + j + pad. With x0 a
+// multiple of S (the hosts keep it one), that is segment entry (j + pad − kx) / S + QB
+// where S divides j + pad − kx: a segment from x0 / S − QB, adjoint_len(cols) long.
+fn adjoint_before() -> u32 {
+    return (CV_KW + CV_S - 2u) / CV_S;
+}
+
+fn adjoint_first(x0: u32) -> i32 {
+    return i32(x0 / CV_S) - i32(adjoint_before());
+}
+
+fn adjoint_len(cols: u32) -> u32 {
+    return (cols - 1u + CV_PAD) / CV_S + adjoint_before() + 1u;
+}
+
+fn adjoint_row(acc: ptr<function, array<f32, 32>>, at: u32, seg: array<f32, 32>, wrow: array<f32, 32>, groups: u32, cols: u32) {
+    for (var kx = 0u; kx < CV_KW; kx++) {
+        for (var g = 0u; g < groups; g++) {
+            for (var j = 0u; j < cols; j++) {
+                // (j + pad − kx) / S + QB, kept unsigned: S·QB ≥ KW − 1 ≥ kx. A select,
+                // not a branch, so that the loops stay straight-line code that unrolls.
+                let u = j + CV_PAD + CV_S * adjoint_before() - kx;
+                let tap = seg[min(u / CV_S, 31u)] * wrow[g * CV_KW + kx];
+                (*acc)[at + g * cols + j] += select(0.0, tap, u % CV_S == 0u);
             }
         }
     }

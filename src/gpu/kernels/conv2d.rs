@@ -227,6 +227,96 @@ fn most_channels(o: usize, window: usize, taps: usize) -> usize {
         .clamp(1, 16)
 }
 
+/// The most channels a block of the adjoint sums takes (a conv2d's input gradient, a
+/// transposed conv's forward): beyond it, lavapipe leaves the tap loops rolled and the
+/// accumulators in memory.
+const ADJOINT_CHANNELS: usize = 4;
+
+/// The block of a row-blocked forward (`Variant::RowBlocks`, WGSL `fwd_block`): columns
+/// and rows of the stage's output before its pool per invocation (whole pool windows,
+/// which must tile: window = stride, of at most 2×2), or None where the kernel cannot run
+/// the stage (another pool, a row segment over 32 values).
+fn row_block<S: ConvShape>(shape: &S, pool: Option<Pool2dShape>) -> Option<(usize, usize)> {
+    let s = shape.conv2d();
+    let (cols, rows) = match pool {
+        // Whole windows of two rows (fwd_sums writes the second row out).
+        Some(p) if p.k != p.stride || p.k > 2 => return None,
+        Some(p) => (4, p.k),
+        // A transposed conv's blocks start at a multiple of the stride.
+        None if S::TRANSPOSED => (4usize.next_multiple_of(s.stride), 1),
+        None => (4, 1),
+    };
+    let reads = match S::TRANSPOSED {
+        true => (cols - 1 + s.pad) / s.stride + (s.kw + s.stride - 2) / s.stride + 1,
+        false => (cols - 1) * s.stride + s.kw,
+    };
+    (reads <= 32).then_some((cols, rows))
+}
+
+/// Produced channels per invocation of a row-blocked forward: 1, 2, 4, 8 or 16, no more
+/// than the layer produces (beyond the first), within the kernel's 64 accumulators and 64
+/// weights a tap row.
+pub fn row_block_options<S: ConvShape>(shape: &S, pool: Option<Pool2dShape>) -> Vec<usize> {
+    let s = shape.conv2d();
+    let produced = if S::TRANSPOSED { s.c } else { s.o };
+    let Some((cols, rows)) = row_block(shape, pool) else {
+        return Vec::new();
+    };
+    let most = if S::TRANSPOSED { ADJOINT_CHANNELS } else { 16 };
+    [1, 2, 4, 8, 16]
+        .into_iter()
+        .filter(|&g| (g == 1 || g / 2 < produced) && g <= most)
+        .filter(|&g| g * rows * cols <= 32 && g * s.kw <= 32)
+        .collect()
+}
+
+/// A row-blocked fused forward (`entry`'s `_rows` twin): one invocation per block of
+/// `channels` produced channels by `row_block`'s columns and rows.
+pub fn act_forward_rows<S: ConvShape>(
+    entry: &'static str,
+    shape: &S,
+    act: Activation,
+    pool: Option<Pool2dShape>,
+    channels: usize,
+) -> Result<Launch> {
+    let s = shape.conv2d();
+    let (cols, rows) = match row_block(shape, pool) {
+        Some(block) if row_block_options(shape, pool).contains(&channels) => block,
+        _ => {
+            return Err(Error::Other(format!(
+                "{entry}: no row blocks of {channels} channels for this layer"
+            )))
+        }
+    };
+    let produced = if S::TRANSPOSED { s.c } else { s.o };
+    let (out_h, out_w) = match S::TRANSPOSED {
+        true => (s.h, s.w),
+        false => (s.out_h(), s.out_w()),
+    };
+    let (pk, ph, pw) = pool.map_or((1, out_h, out_w), |p| (p.k, p.out_h(), p.out_w()));
+    let mut constants = stage_constants(shape)?;
+    constants.extend([
+        ("CV_PK", u(pk)?),
+        ("CV_PS", u(pk)?),
+        ("CV_PH", u(ph)?),
+        ("CV_PW", u(pw)?),
+        ("FB_G", u(channels)?),
+        ("FB_P", u(cols)?),
+    ]);
+    let p = Conv2dParams {
+        act: act_code(act),
+        ..params(&s)?
+    };
+    let row_blocks = out_h / rows;
+    let col_blocks = (if pool.is_some() { pw * pk } else { out_w }).div_ceil(cols);
+    let blocks = s.n * row_blocks.min(ph) * produced.div_ceil(channels) * col_blocks;
+    let entry = match entry {
+        "conv2d_act_pool_forward" => "conv2d_act_pool_forward_rows",
+        _ => "conv2d_act_forward_rows",
+    };
+    Ok(Launch::new(Shader::Conv2d, entry, &p, grid_1d(blocks)).with_constants(constants))
+}
+
 /// The layer's sizes as the fused entry points' override constants: the conv2d's, and
 /// `TRANSPOSED` for a transposed conv.
 fn stage_constants<S: ConvShape>(shape: &S) -> Result<Vec<(&'static str, u32)>> {
@@ -464,9 +554,12 @@ fn input_blocks<S: ConvShape>(shape: &S, grad: &InputGrad) -> Option<InputBlocks
         return None;
     }
     let x_channels = if S::TRANSPOSED { s.o } else { s.c };
+    // The adjoint's taps (a conv2d's input gradient) cost more code per column: past 4
+    // channels its loops no longer unroll on lavapipe, and it slows down 10×.
+    let most = if S::TRANSPOSED { 8 } else { ADJOINT_CHANNELS };
     let channels = [8, 4, 2, 1]
         .into_iter()
-        .find(|&g| x_channels % g == 0)
+        .find(|&g| g <= most && x_channels % g == 0)
         .unwrap_or(1);
     let invocations = s.n * (x_channels / channels) * rows * cols.div_ceil(columns);
     Some(InputBlocks {

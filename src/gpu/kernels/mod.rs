@@ -344,6 +344,14 @@ pub fn launch(op: &Op, variant: Variant) -> Result<Launch> {
         (Op::Matmul(o), Variant::Matmul(v)) => return matmul::matmul(o, v),
         (Op::Matmul(_), _) => return wrong(),
         (_, Variant::Channels(_)) if fused_forward => {}
+        (Op::Conv2dActForward(o), Variant::RowBlocks(g)) => {
+            let pool = o.pool_shape();
+            return conv2d::act_forward_rows(o.entry(), &o.shape, o.act, pool, g);
+        }
+        (Op::ConvTranspose2dActForward(o), Variant::RowBlocks(g)) => {
+            let entry = "conv2d_act_forward";
+            return conv2d::act_forward_rows(entry, &o.shape, o.act, None, g);
+        }
         (Op::Conv2dActForward(o), Variant::PoolSpread(_)) if o.pool.is_some() => {}
         (_, Variant::BatchSplit(k)) if fused_backward && k >= 2 => {}
         (_, Variant::BlockedWeights(_)) if fused_backward => {}

@@ -41,6 +41,11 @@ pub enum Variant {
     /// many output channels by 4096 / it output positions, the im2col'd input and the
     /// weights staged in workgroup memory.
     ImplicitGemm(usize),
+    /// A fused conv forward in row blocks (`conv2d_act_*forward_rows`): this many output
+    /// channels by a few consecutive columns of a row (whole pool windows when pooled)
+    /// per invocation, each value of x and each weight read once per block, from
+    /// registers after that.
+    RowBlocks(usize),
 }
 
 impl Variant {
@@ -55,6 +60,7 @@ impl Variant {
             Variant::BlockedWeights(ob) => format!("blocked{ob}"),
             Variant::PoolSpread(c) => format!("spread{c}ch"),
             Variant::ImplicitGemm(bn) => format!("igemm{bn}"),
+            Variant::RowBlocks(g) => format!("rows{g}ch"),
         }
     }
 
@@ -148,9 +154,15 @@ pub fn variants(op: &Op) -> Vec<Variant> {
             let (o, window, taps, _) = fused_stage_sizes(op).unwrap_or((1, 1, 1, 1));
             let options = conv2d::channel_options(o, window, taps);
             let spread = conv2d::spread_options(o, window, taps);
+            let rows = match op {
+                Op::Conv2dActForward(o) => conv2d::row_block_options(&o.shape, o.pool_shape()),
+                Op::ConvTranspose2dActForward(o) => conv2d::row_block_options(&o.shape, None),
+                _ => Vec::new(),
+            };
             let options = options.into_iter().map(Variant::Channels);
             options
                 .chain(spread.into_iter().map(Variant::PoolSpread))
+                .chain(rows.into_iter().map(Variant::RowBlocks))
                 .collect()
         }
         Op::Conv2dForward(o) => {
