@@ -194,6 +194,11 @@ pub fn guess(op: &Op, device: Parallelism) -> Variant {
     if let Op::Matmul(o) = op {
         return Variant::Matmul(MatmulVariant::for_op(o, device));
     }
+    if device == Parallelism::Narrow {
+        if let Some(blocks) = narrow_blocks(op) {
+            return blocks;
+        }
+    }
     if let Some(s) = backward_shape(op) {
         return match conv2d::batch_split(conv2d::weight_rows(&s), s.n, device) {
             1 => Variant::Only,
@@ -206,6 +211,22 @@ pub fn guess(op: &Op, device: Parallelism) -> Variant {
         }
         None => Variant::Only,
     }
+}
+
+/// On a CPU adapter, a fused conv stage's register blocks (`RowBlocks`, `BlockedWeights`)
+/// of up to `NARROW_BLOCK` channels, the most its options have: there a load costs dozens
+/// of multiply-adds, and the blocks do several per load where the staged kernels do one
+/// (lavapipe: 4–10× faster on every conv stage of the models at batch 128; BENCHMARKS.md).
+/// A GPU keeps the staged kernels, whose workgroups the heuristics size to fill it.
+fn narrow_blocks(op: &Op) -> Option<Variant> {
+    const NARROW_BLOCK: usize = 4;
+    variants(op)
+        .into_iter()
+        .filter(|v| match v {
+            Variant::RowBlocks(g) | Variant::BlockedWeights(g) => *g <= NARROW_BLOCK,
+            _ => false,
+        })
+        .last()
 }
 
 /// A fused conv backward's conv2d sizes: what its weight role's variants are chosen from.
