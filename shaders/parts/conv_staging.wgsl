@@ -79,7 +79,7 @@ struct StageSums {
     px: u32,
     o0: u32,
     q0: u32,
-    acc: array<f32, 32>,
+    acc: array<f32, 64>,
 }
 
 // Element (ky, kx) of the weight between produced channel `out` and summed channel `sum`:
