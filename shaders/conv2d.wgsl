@@ -1182,11 +1182,10 @@ fn conv2d_backward_act_blocked(@builtin(local_invocation_id) lid: vec3<u32>,
                                @builtin(num_workgroups) nwg: vec3<u32>) {
     let g = group_index(wid, nwg);
     if (g < BW_GROUPS) {
+        // No early return for blocks past the last: browsers (Tint) would then see the
+        // input role's barrier below as non-uniform.
         let b = weight_block(g * WG + lid.x);
-        if (!b.in_range) {
-            return;
-        }
-        for (var j = 0u; j < BW_OB && b.o0 + j < CV_O; j++) {
+        for (var j = 0u; b.in_range && j < BW_OB && b.o0 + j < CV_O; j++) {
             for (var k = 0u; k < CV_KH * CV_KW; k++) {
                 partials_at7[block_tap_index(b, j, k)] = b.taps[j * CV_KH * CV_KW + k];
             }
@@ -1207,11 +1206,10 @@ fn conv2d_backward_pool_act_blocked(@builtin(local_invocation_id) lid: vec3<u32>
                                     @builtin(num_workgroups) nwg: vec3<u32>) {
     let g = group_index(wid, nwg);
     if (g < BW_GROUPS) {
+        // No early return for blocks past the last: browsers (Tint) would then see the
+        // input role's barrier below as non-uniform.
         let b = weight_block(g * WG + lid.x);
-        if (!b.in_range) {
-            return;
-        }
-        for (var j = 0u; j < BW_OB && b.o0 + j < CV_O; j++) {
+        for (var j = 0u; b.in_range && j < BW_OB && b.o0 + j < CV_O; j++) {
             for (var k = 0u; k < CV_KH * CV_KW; k++) {
                 partials_at8[block_tap_index(b, j, k)] = b.taps[j * CV_KH * CV_KW + k];
             }
