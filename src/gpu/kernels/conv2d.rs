@@ -440,13 +440,15 @@ pub enum WeightRole {
     /// A workgroup per weight row, each row over this many chunks of the batch (1: the
     /// unsplit kernel, no fold).
     Rows { split: usize },
-    /// Register blocks of this many output channels against one input channel, one per
-    /// image of the batch (up to `BLOCK_CHUNKS` chunks).
+    /// Register blocks of this many output channels against one input channel, over
+    /// `BLOCK_CHUNKS` chunks of the batch.
     Blocks { channels: usize },
 }
 
-/// Chunks of the batch the blocked weight role sums separately: one per image up to this
-/// many, enough invocations for a CPU adapter's cores with partial sums that stay small.
+/// Chunks of the batch the blocked weight role sums separately, whatever the batch (a
+/// pipeline constant, which a partial batch must share with the full one): one image
+/// each at batch 128, enough invocations for a CPU adapter's cores, with partial sums
+/// that stay small; chunks past the batch's images add zeros.
 const BLOCK_CHUNKS: usize = 128;
 
 /// A fused backward: the weight role's workgroups (rows, `split` per row, each over a
@@ -487,7 +489,8 @@ pub fn backward<S: ConvShape>(
                     s.kh, s.kw
                 )));
             }
-            let chunks = s.n.min(BLOCK_CHUNKS);
+            // Whatever the batch: a partial batch runs the full batch's pipeline.
+            let chunks = BLOCK_CHUNKS;
             constants.push(("BW_OB", u(channels)?));
             let blocks = chunks * s.c * s.o.div_ceil(channels);
             (blocks.div_ceil(WORKGROUP), chunks, "blocked")

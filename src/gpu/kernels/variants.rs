@@ -29,7 +29,7 @@ pub enum Variant {
     /// workgroups where a layer has few weight rows, in two dispatches.
     BatchSplit(usize),
     /// A fused conv backward whose weight gradient runs as register blocks of this many
-    /// output channels against one input channel, every tap, one block per image (WGSL
+    /// output channels against one input channel, every tap, over 128 chunks of the batch (WGSL
     /// `weight_block`), and the batch split's fold: several products per load, where the
     /// rows load two values for each.
     BlockedWeights(usize),
