@@ -254,8 +254,8 @@ fn row_block<S: ConvShape>(shape: &S, pool: Option<Pool2dShape>) -> Option<(usiz
 }
 
 /// Produced channels per invocation of a row-blocked forward: 1, 2, 4, 8 or 16, no more
-/// than the layer produces (beyond the first), within the kernel's 64 accumulators and 64
-/// weights a tap row.
+/// than the layer produces (beyond the first), within the kernel's 32 accumulators and 32
+/// weights a tap row, and for a transposed conv (the adjoint sum) `ADJOINT_CHANNELS`.
 pub fn row_block_options<S: ConvShape>(shape: &S, pool: Option<Pool2dShape>) -> Vec<usize> {
     let s = shape.conv2d();
     let produced = if S::TRANSPOSED { s.c } else { s.o };
@@ -528,9 +528,10 @@ struct InputBlocks {
 }
 
 /// The blocks of a blocked backward's input role: 4 columns (a multiple of the stride)
-/// by as many of 8, 4, 2 or 1 channels as divide the layer's input's, within the
-/// kernel's 32 accumulators and 32 dy values a row; through a pool whose windows do not
-/// overlap, over its cells. None where that does not fit (an overlapping pool, a stride
+/// by as many of 8, 4, 2 or 1 channels as divide the layer's input's (at most
+/// `ADJOINT_CHANNELS` for a conv2d's, the adjoint sum), within the kernel's 32
+/// accumulators and 32 dy values a row; through a pool whose windows do not overlap, over
+/// its cells. None where that does not fit (an overlapping pool, a stride
 /// that does not divide 4, rows longer than 32), and the input role runs an invocation
 /// per element as unblocked.
 fn input_blocks<S: ConvShape>(shape: &S, grad: &InputGrad) -> Option<InputBlocks> {
@@ -557,8 +558,6 @@ fn input_blocks<S: ConvShape>(shape: &S, grad: &InputGrad) -> Option<InputBlocks
         return None;
     }
     let x_channels = if S::TRANSPOSED { s.o } else { s.c };
-    // The adjoint's taps (a conv2d's input gradient) cost more code per column: past 4
-    // channels its loops no longer unroll on lavapipe, and it slows down 10×.
     let most = if S::TRANSPOSED { 8 } else { ADJOINT_CHANNELS };
     let channels = [8, 4, 2, 1]
         .into_iter()
