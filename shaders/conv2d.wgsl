@@ -1036,24 +1036,9 @@ override IB_COLS: u32 = select(LX_W, BP_CW, BP_K > 1u);
 override IB_BLOCKS: u32 = (IB_COLS + IB_P - 1u) / IB_P;
 override IB_GROUPS: u32 = (LX_C + IB_G - 1u) / IB_G;
 
-struct GradBlock {
-    in_range: bool,
-    n: u32,
-    ch0: u32,
-    y: u32,
-    x0: u32,
-}
-
-// Invocation t's block: column blocks fastest, then channel groups, so that the
-// invocations of a SIMD group share their row and skip the same taps.
-fn grad_block(t: u32) -> GradBlock {
-    var b: GradBlock;
-    b.x0 = (t % IB_BLOCKS) * IB_P;
-    b.ch0 = ((t / IB_BLOCKS) % IB_GROUPS) * IB_G;
-    b.y = (t / (IB_BLOCKS * IB_GROUPS)) % IB_ROWS;
-    b.n = t / (IB_BLOCKS * IB_GROUPS * IB_ROWS);
-    b.in_range = b.n < p.n;
-    return b;
+// Invocation t's block of the input role (parts/conv_staging's RowBlock: row y of x).
+fn grad_block(t: u32) -> RowBlock {
+    return row_block_of(t, IB_BLOCKS, IB_GROUPS, IB_ROWS, IB_P, IB_G);
 }
 
 // `len` columns of a row of dy from column `col0` on, zero outside the row (and for a row
@@ -1070,7 +1055,7 @@ fn dy_segment(row: u32, row_inside: bool, col0: i32, len: u32, cols: u32) -> arr
 
 // The input-gradient weights of one summed channel and tap row for the block's IB_G
 // channels ([g][kx]): w[ch][c] transposed (the conv2d's forward), w[o][ch] not.
-fn grad_weight_row(b: GradBlock, summed: u32, ky: u32) -> array<f32, 32> {
+fn grad_weight_row(b: RowBlock, summed: u32, ky: u32) -> array<f32, 32> {
     var wrow: array<f32, 32>;
     for (var g = 0u; g < IB_G; g++) {
         let pair = select(summed * CV_C + b.ch0 + g, (b.ch0 + g) * CV_C + summed, TRANSPOSED);
@@ -1083,21 +1068,21 @@ fn grad_weight_row(b: GradBlock, summed: u32, ky: u32) -> array<f32, 32> {
 
 // The block's input gradient sums before the stage below ([g][j]): the conv2d's forward
 // sum of dy transposed, its adjoint sum (the conv2d's input gradient) not.
-fn grad_sums(b: GradBlock) -> array<f32, 32> {
+fn grad_sums(b: RowBlock) -> array<f32, 32> {
     var acc: array<f32, 32>;
-    if (b.y >= LX_H) {
+    if (b.row >= LX_H) {
         return acc;
     }
     // dy's channels: the conv2d's input side transposed, its output side not.
     for (var c = 0u; c < select(CV_O, CV_C, TRANSPOSED); c++) {
         for (var ky = 0u; ky < CV_KH; ky++) {
             if (TRANSPOSED) {
-                let r = forward_row_at(b.y, ky);
+                let r = forward_row_at(b.row, ky);
                 let row = ((b.n * CV_C + c) * CV_H + r.row) * CV_W;
                 let seg = dy_segment(row, r.inside, forward_first(b.x0), forward_len(IB_P), CV_W);
                 forward_row(&acc, 0u, seg, grad_weight_row(b, c, ky), IB_G, IB_P);
             } else {
-                let r = adjoint_row_at(b.y, ky);
+                let r = adjoint_row_at(b.row, ky);
                 let row = ((b.n * CV_O + c) * CV_OH + r.row) * CV_OW;
                 let seg = dy_segment(row, r.inside, adjoint_first(b.x0), adjoint_len(IB_P), CV_OW);
                 adjoint_row(&acc, 0u, seg, grad_weight_row(b, c, ky), IB_G, IB_P);
@@ -1116,7 +1101,7 @@ fn blocked_act_role(t: u32) {
     let acc = grad_sums(b);
     for (var g = 0u; g < IB_G && b.ch0 + g < LX_C; g++) {
         for (var j = 0u; j < IB_P && b.x0 + j < LX_W; j++) {
-            let at = ((b.n * LX_C + b.ch0 + g) * LX_H + b.y) * LX_W + b.x0 + j;
+            let at = ((b.n * LX_C + b.ch0 + g) * LX_H + b.row) * LX_W + b.x0 + j;
             dx_at6[at] = activate_grad(p.act, x_or_dy[at], acc[g * IB_P + j]);
         }
     }
@@ -1135,10 +1120,10 @@ fn blocked_pool_role(t: u32) {
         for (var j = 0u; j < IB_P && b.x0 + j < BP_CW; j++) {
             let x = b.x0 + j;
             var grad = 0.0;
-            if (b.y < LX_H && x < LX_W) {
-                grad = activate_grad(p.act, x_or_dy[(plane * LX_H + b.y) * LX_W + x], acc[g * IB_P + j]);
+            if (b.row < LX_H && x < LX_W) {
+                grad = activate_grad(p.act, x_or_dy[(plane * LX_H + b.row) * LX_W + x], acc[g * IB_P + j]);
             }
-            write_cell(plane, b.y, x, grad);
+            write_cell(plane, b.row, x, grad);
         }
     }
 }
@@ -1249,23 +1234,10 @@ override FB_ROWS: u32 = select(FB_H, CV_PH, CV_PK > 1u);
 override FB_BLOCKS: u32 = (FB_COLS + FB_P - 1u) / FB_P;
 override FB_GROUPS: u32 = (PRODUCED + FB_G - 1u) / FB_G;
 
-struct FwdBlock {
-    in_range: bool,
-    n: u32,
-    o0: u32,
-    rb: u32, // row block: the row, or the pooled row
-    x0: u32,
-}
-
-// Invocation t's block, column blocks fastest, then channel groups (as grad_block).
-fn fwd_block(t: u32) -> FwdBlock {
-    var b: FwdBlock;
-    b.x0 = (t % FB_BLOCKS) * FB_P;
-    b.o0 = ((t / FB_BLOCKS) % FB_GROUPS) * FB_G;
-    b.rb = (t / (FB_BLOCKS * FB_GROUPS)) % FB_ROWS;
-    b.n = t / (FB_BLOCKS * FB_GROUPS * FB_ROWS);
-    b.in_range = b.n < p.n;
-    return b;
+// Invocation t's block of the forward (RowBlock: its row is the output row, or the
+// pooled row of a pooled stage).
+fn fwd_block(t: u32) -> RowBlock {
+    return row_block_of(t, FB_BLOCKS, FB_GROUPS, FB_ROWS, FB_P, FB_G);
 }
 
 // `len` columns of a row of x from column `col0` on, zero outside.
@@ -1281,12 +1253,12 @@ fn x_segment(row: u32, row_inside: bool, col0: i32, len: u32, cols: u32) -> arra
 
 // The weights of summed channel `summed` at tap row ky for the block's channels
 // ([g][kx]), zero past the produced channels.
-fn fwd_weight_row(b: FwdBlock, summed: u32, ky: u32) -> array<f32, 32> {
+fn fwd_weight_row(b: RowBlock, summed: u32, ky: u32) -> array<f32, 32> {
     var wrow: array<f32, 32>;
     for (var g = 0u; g < FB_G; g++) {
-        let inside = b.o0 + g < PRODUCED;
+        let inside = b.ch0 + g < PRODUCED;
         for (var kx = 0u; kx < CV_KW; kx++) {
-            let at = select(0u, weight_index(b.o0 + g, summed, ky, kx), inside);
+            let at = select(0u, weight_index(b.ch0 + g, summed, ky, kx), inside);
             wrow[g * CV_KW + kx] = select(0.0, w[at], inside);
         }
     }
@@ -1295,7 +1267,7 @@ fn fwd_weight_row(b: FwdBlock, summed: u32, ky: u32) -> array<f32, 32> {
 
 // Adds summed channel c through tap row ky at output row y into acc from `at` on: the
 // conv2d's forward, or transposed its adjoint.
-fn fwd_row(acc: ptr<function, array<f32, 32>>, at: u32, b: FwdBlock, c: u32, ky: u32, y: u32, wrow: array<f32, 32>) {
+fn fwd_row(acc: ptr<function, array<f32, 32>>, at: u32, b: RowBlock, c: u32, ky: u32, y: u32, wrow: array<f32, 32>) {
     if (TRANSPOSED) {
         let r = adjoint_row_at(y, ky);
         let row = ((b.n * CV_O + c) * CV_OH + r.row) * CV_OW;
@@ -1312,14 +1284,14 @@ fn fwd_row(acc: ptr<function, array<f32, 32>>, at: u32, b: FwdBlock, c: u32, ky:
 // The block's sums ([qy][g][j]). The second row of a pool window is written out rather
 // than looped over: a loop the compiler leaves rolled would index the accumulators at run
 // time, which a CPU adapter turns into memory traffic (the host offers 1 or 2 rows).
-fn fwd_sums(b: FwdBlock) -> array<f32, 32> {
+fn fwd_sums(b: RowBlock) -> array<f32, 32> {
     var acc: array<f32, 32>;
     for (var c = 0u; c < SUMMED; c++) {
         for (var ky = 0u; ky < CV_KH; ky++) {
             let wrow = fwd_weight_row(b, c, ky);
-            fwd_row(&acc, 0u, b, c, ky, b.rb * FB_R, wrow);
+            fwd_row(&acc, 0u, b, c, ky, b.row * FB_R, wrow);
             if (FB_R == 2u) {
-                fwd_row(&acc, FB_G * FB_P, b, c, ky, b.rb * FB_R + 1u, wrow);
+                fwd_row(&acc, FB_G * FB_P, b, c, ky, b.row * FB_R + 1u, wrow);
             }
         }
     }
@@ -1336,11 +1308,11 @@ fn conv2d_act_forward_rows(@builtin(global_invocation_id) gid: vec3<u32>,
         return;
     }
     let acc = fwd_sums(blk);
-    for (var g = 0u; g < FB_G && blk.o0 + g < PRODUCED; g++) {
-        let o = blk.o0 + g;
+    for (var g = 0u; g < FB_G && blk.ch0 + g < PRODUCED; g++) {
+        let o = blk.ch0 + g;
         let bias = b[o];
         for (var j = 0u; j < FB_P && blk.x0 + j < FB_W; j++) {
-            y[((blk.n * PRODUCED + o) * FB_H + blk.rb) * FB_W + blk.x0 + j] = activate(p.act, acc[g * FB_P + j] + bias);
+            y[((blk.n * PRODUCED + o) * FB_H + blk.row) * FB_W + blk.x0 + j] = activate(p.act, acc[g * FB_P + j] + bias);
         }
     }
 }
@@ -1355,24 +1327,24 @@ fn conv2d_act_pool_forward_rows(@builtin(global_invocation_id) gid: vec3<u32>,
         return;
     }
     let acc = fwd_sums(blk);
-    for (var g = 0u; g < FB_G && blk.o0 + g < PRODUCED; g++) {
-        let o = blk.o0 + g;
+    for (var g = 0u; g < FB_G && blk.ch0 + g < PRODUCED; g++) {
+        let o = blk.ch0 + g;
         let bias = b[o];
         for (var pj = 0u; pj < FB_P / CV_PK && blk.x0 / CV_PK + pj < CV_PW; pj++) {
             let px = blk.x0 / CV_PK + pj;
             // As max_pool2d_forward: the first max in row-major order, a NaN taking over.
             var best = activate(p.act, acc[g * FB_P + pj * CV_PK] + bias);
-            var arg = (blk.rb * CV_PS) * CV_OW + px * CV_PS;
+            var arg = (blk.row * CV_PS) * CV_OW + px * CV_PS;
             for (var q = 1u; q < CV_PK * CV_PK; q++) {
                 let qy = q / CV_PK;
                 let qx = q % CV_PK;
                 let v = activate(p.act, acc[(qy * FB_G + g) * FB_P + pj * CV_PK + qx] + bias);
                 if (takes_max(v, best)) {
                     best = v;
-                    arg = (blk.rb * CV_PS + qy) * CV_OW + px * CV_PS + qx;
+                    arg = (blk.row * CV_PS + qy) * CV_OW + px * CV_PS + qx;
                 }
             }
-            let out = ((blk.n * PRODUCED + o) * CV_PH + blk.rb) * CV_PW + px;
+            let out = ((blk.n * PRODUCED + o) * CV_PH + blk.row) * CV_PW + px;
             y[out] = best;
             idx_at5[out] = arg;
         }

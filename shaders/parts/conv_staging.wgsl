@@ -186,6 +186,29 @@ fn adjoint_chunk(out: ptr<function, StageSums>, c0: u32) {
 // weight every column. Column offsets within the segment are constants once the
 // pipeline is made, so the loops unroll and nothing is indexed at run time.
 
+// A block: image n, channels ch0.. of what the kernel produces, one row of it (or a row
+// of pool windows), and `cols` columns from x0.
+struct RowBlock {
+    in_range: bool,
+    n: u32,
+    ch0: u32,
+    row: u32,
+    x0: u32,
+}
+
+// Invocation t's block among `blocks` column blocks of `cols`, `groups` channel groups of
+// `channels` and `rows` rows per image: column blocks fastest, then channel groups, so
+// that the invocations of a SIMD group share their row and skip the same taps.
+fn row_block_of(t: u32, blocks: u32, groups: u32, rows: u32, cols: u32, channels: u32) -> RowBlock {
+    var b: RowBlock;
+    b.x0 = (t % blocks) * cols;
+    b.ch0 = ((t / blocks) % groups) * channels;
+    b.row = (t / (blocks * groups)) % rows;
+    b.n = t / (blocks * groups * rows);
+    b.in_range = b.n < p.n;
+    return b;
+}
+
 // Row `row` of the summed input that an output row reads through tap row ky, and
 // whether it lies inside (none in the padding), for the conv2d's forward sum.
 struct TapRow {
