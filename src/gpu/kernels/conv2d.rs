@@ -253,17 +253,18 @@ fn row_block<S: ConvShape>(shape: &S, pool: Option<Pool2dShape>) -> Option<(usiz
     (reads <= 32).then_some((cols, rows))
 }
 
-/// Produced channels per invocation of a row-blocked forward: 1, 2, 4, 8 or 16, no more
-/// than the layer produces (beyond the first), within the kernel's 32 accumulators and 32
-/// weights a tap row, and for a transposed conv (the adjoint sum) `ADJOINT_CHANNELS`.
+/// Produced channels per invocation of a row-blocked forward: 1, 2, 4 or 8, no more than
+/// the layer produces (beyond the first), within the kernel's 32 accumulators (8 at 4
+/// columns, 4 for a pooled stage's 2 rows) and 32 weights a tap row, and for a transposed
+/// conv (the adjoint sum) `ADJOINT_CHANNELS`.
 pub fn row_block_options<S: ConvShape>(shape: &S, pool: Option<Pool2dShape>) -> Vec<usize> {
     let s = shape.conv2d();
     let produced = if S::TRANSPOSED { s.c } else { s.o };
     let Some((cols, rows)) = row_block(shape, pool) else {
         return Vec::new();
     };
-    let most = if S::TRANSPOSED { ADJOINT_CHANNELS } else { 16 };
-    [1, 2, 4, 8, 16]
+    let most = if S::TRANSPOSED { ADJOINT_CHANNELS } else { 8 };
+    [1, 2, 4, 8]
         .into_iter()
         .filter(|&g| (g == 1 || g / 2 < produced) && g <= most)
         .filter(|&g| g * rows * cols <= 32 && g * s.kw <= 32)
