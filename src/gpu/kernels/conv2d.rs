@@ -232,6 +232,30 @@ fn most_channels(o: usize, window: usize, taps: usize) -> usize {
 /// accumulators in memory.
 const ADJOINT_CHANNELS: usize = 4;
 
+/// The register blocks' local arrays (WGSL `array<f32, 32>` in the row helpers of
+/// parts/conv_staging): a row segment, a block's accumulators, a tap row's weights.
+const BLOCK_ARRAY: usize = 32;
+
+/// The most channels a register block takes: `ADJOINT_CHANNELS` for the adjoint sums,
+/// else 8 (4 columns of 8 fill `BLOCK_ARRAY` accumulators).
+fn most_block_channels(adjoint: bool) -> usize {
+    if adjoint {
+        ADJOINT_CHANNELS
+    } else {
+        8
+    }
+}
+
+/// The values of one row that a block of `cols` columns reads (WGSL `forward_len` and
+/// `adjoint_len`): for the conv2d's forward sum, its columns' windows; for its adjoint, the
+/// output columns from `(KW − 1) / S` (rounded up) before the block's first.
+fn segment_len(s: &Conv2dShape, cols: usize, adjoint: bool) -> usize {
+    match adjoint {
+        true => (cols - 1 + s.pad) / s.stride + (s.kw + s.stride - 2) / s.stride + 1,
+        false => (cols - 1) * s.stride + s.kw,
+    }
+}
+
 /// The block of a row-blocked forward (`Variant::RowBlocks`, WGSL `fwd_block`): columns
 /// and rows of the stage's output before its pool per invocation (whole pool windows,
 /// which must tile: window = stride, of at most 2×2), or None where the kernel cannot run
@@ -246,11 +270,8 @@ fn row_block<S: ConvShape>(shape: &S, pool: Option<Pool2dShape>) -> Option<(usiz
         None if S::TRANSPOSED => (4usize.next_multiple_of(s.stride), 1),
         None => (4, 1),
     };
-    let reads = match S::TRANSPOSED {
-        true => (cols - 1 + s.pad) / s.stride + (s.kw + s.stride - 2) / s.stride + 1,
-        false => (cols - 1) * s.stride + s.kw,
-    };
-    (reads <= 32).then_some((cols, rows))
+    // A transposed conv's forward is the conv2d's adjoint.
+    (segment_len(&s, cols, S::TRANSPOSED) <= BLOCK_ARRAY).then_some((cols, rows))
 }
 
 /// Produced channels per invocation of a row-blocked forward: 1, 2, 4 or 8, no more than
@@ -263,11 +284,11 @@ pub fn row_block_options<S: ConvShape>(shape: &S, pool: Option<Pool2dShape>) -> 
     let Some((cols, rows)) = row_block(shape, pool) else {
         return Vec::new();
     };
-    let most = if S::TRANSPOSED { ADJOINT_CHANNELS } else { 8 };
+    let most = most_block_channels(S::TRANSPOSED);
     [1, 2, 4, 8]
         .into_iter()
         .filter(|&g| (g == 1 || g / 2 < produced) && g <= most)
-        .filter(|&g| g * rows * cols <= 32 && g * s.kw <= 32)
+        .filter(|&g| g * rows * cols <= BLOCK_ARRAY && g * s.kw <= BLOCK_ARRAY)
         .collect()
 }
 
@@ -476,13 +497,13 @@ pub fn backward<S: ConvShape>(
     }
     let invocations = dx.map_or(0, |g| input_invocations(g, shape.x_len()));
     let entry = conv2d_backward_entry(dx);
-    let (weight_groups, chunks, suffix) = match role {
+    let (weight_groups, chunks) = match role {
         WeightRole::Rows { split } if split <= 1 => {
             let groups = weight_rows(&s) + invocations.div_ceil(WORKGROUP);
             let launch = Launch::new(Shader::Conv2d, entry, &p, grid_groups(groups));
             return Ok(launch.with_constants(constants));
         }
-        WeightRole::Rows { split } => (weight_rows(&s) * split, split, "split"),
+        WeightRole::Rows { split } => (weight_rows(&s) * split, split),
         WeightRole::Blocks { channels } => {
             if !blocked_options(&s).contains(&channels) {
                 return Err(Error::Other(format!(
@@ -494,7 +515,7 @@ pub fn backward<S: ConvShape>(
             let chunks = BLOCK_CHUNKS;
             constants.push(("BW_OB", u(channels)?));
             let blocks = chunks * s.c * s.o.div_ceil(channels);
-            (blocks.div_ceil(WORKGROUP), chunks, "blocked")
+            (blocks.div_ceil(WORKGROUP), chunks)
         }
     };
     let invocations = match (role, dx) {
@@ -509,7 +530,7 @@ pub fn backward<S: ConvShape>(
     };
     constants.push(("SPLIT", u(chunks)?));
     let groups = weight_groups + invocations.div_ceil(WORKGROUP);
-    let (entry, fold) = partial_entries(entry, suffix);
+    let (entry, fold) = partial_entries(entry, role);
     let partial_len = partial_len(shape);
     let mut launch = Launch::new(Shader::Conv2d, entry, &p, grid_groups(groups));
     launch.fold = Some(Fold {
@@ -541,12 +562,15 @@ fn input_blocks<S: ConvShape>(shape: &S, grad: &InputGrad) -> Option<InputBlocks
     if columns % s.stride != 0 {
         return None;
     }
-    let (reads, rows, cols) = match S::TRANSPOSED {
-        true => ((columns - 1) * s.stride + s.kw, s.out_h(), s.out_w()),
-        false => {
-            let before = (s.kw + s.stride - 2) / s.stride;
-            ((columns - 1 + s.pad) / s.stride + before + 1, s.h, s.w)
-        }
+    // A conv2d's input gradient is its adjoint; a transposed conv's, the conv2d's forward.
+    let adjoint = !S::TRANSPOSED;
+    if segment_len(&s, columns, adjoint) > BLOCK_ARRAY {
+        return None;
+    }
+    // The layer's input x: the conv2d's output side transposed, its input side not.
+    let (x_channels, rows, cols) = match S::TRANSPOSED {
+        true => (s.o, s.out_h(), s.out_w()),
+        false => (s.c, s.h, s.w),
     };
     let (rows, cols) = match grad {
         InputGrad::Act { .. } => (rows, cols),
@@ -555,11 +579,7 @@ fn input_blocks<S: ConvShape>(shape: &S, grad: &InputGrad) -> Option<InputBlocks
         }
         InputGrad::PoolAct { .. } => return None,
     };
-    if reads > 32 {
-        return None;
-    }
-    let x_channels = if S::TRANSPOSED { s.o } else { s.c };
-    let most = if S::TRANSPOSED { 8 } else { ADJOINT_CHANNELS };
+    let most = most_block_channels(adjoint);
     let channels = [8, 4, 2, 1]
         .into_iter()
         .find(|&g| g <= most && x_channels % g == 0)
@@ -594,19 +614,28 @@ pub fn stages_grad_weights(s: &Conv2dShape) -> bool {
     s.w_len() <= STAGED_WEIGHTS
 }
 
-/// The entry point that writes partial sums (`_split` or `_blocked`) and its fold, for an
-/// unsplit backward's entry point.
-fn partial_entries(entry: &str, suffix: &str) -> (&'static str, &'static str) {
-    match (entry, suffix) {
-        ("conv2d_backward_params", "split") => {
-            ("conv2d_backward_params_split", "conv2d_fold_params")
-        }
-        ("conv2d_backward_params", _) => ("conv2d_backward_params_blocked", "conv2d_fold_params"),
-        ("conv2d_backward_act", "split") => ("conv2d_backward_act_split", "conv2d_fold_act"),
-        ("conv2d_backward_act", _) => ("conv2d_backward_act_blocked", "conv2d_fold_act"),
-        (_, "split") => ("conv2d_backward_pool_act_split", "conv2d_fold_pool_act"),
-        _ => ("conv2d_backward_pool_act_blocked", "conv2d_fold_pool_act"),
-    }
+/// The entry point that writes `role`'s partial sums (`_split` for rows, `_blocked` for
+/// blocks) and its fold, for an unsplit backward's entry point.
+fn partial_entries(entry: &str, role: WeightRole) -> (&'static str, &'static str) {
+    let blocked = matches!(role, WeightRole::Blocks { .. });
+    let (split, blocks, fold) = match entry {
+        "conv2d_backward_params" => (
+            "conv2d_backward_params_split",
+            "conv2d_backward_params_blocked",
+            "conv2d_fold_params",
+        ),
+        "conv2d_backward_act" => (
+            "conv2d_backward_act_split",
+            "conv2d_backward_act_blocked",
+            "conv2d_fold_act",
+        ),
+        _ => (
+            "conv2d_backward_pool_act_split",
+            "conv2d_backward_pool_act_blocked",
+            "conv2d_fold_pool_act",
+        ),
+    };
+    (if blocked { blocks } else { split }, fold)
 }
 
 /// The weight gradient's rows (o, c, ky), a workgroup each when unsplit.
