@@ -81,6 +81,7 @@ ACTIVATIONS = {
     "relu": (torch.relu, lambda g, y: torch.ops.aten.threshold_backward(g, y, 0)),
     "sigmoid": (torch.sigmoid, lambda g, y: torch.ops.aten.sigmoid_backward(g, y)),
     "tanh": (torch.tanh, lambda g, y: torch.ops.aten.tanh_backward(g, y)),
+    "identity": (lambda x: x, lambda g, y: g),
 }
 
 

@@ -11,7 +11,7 @@ use web_time::Instant;
 
 use crate::backend::Backend;
 use crate::cpu::backend::CpuBackend;
-use crate::data::Mnist;
+use crate::data::Data;
 use crate::error::Result;
 use crate::gpu::kernels::{variants, Measured, Variant};
 use crate::gpu::{Gpu, GpuBackend};
@@ -187,10 +187,7 @@ pub fn model_ops(batch: usize) -> Result<Vec<Op>> {
     for (arch, loss, l1) in models {
         for fusion in [Fusion::Fused, Fusion::Unfused] {
             // A dataset of a few batches: the gather reads only its own rows anyway.
-            let sizes = DataSizes {
-                train_images: 4 * batch,
-                test_images: batch,
-            };
+            let sizes = DataSizes::bytes(4 * batch, batch);
             let spec = GraphSpec {
                 fusion,
                 l1,
@@ -206,10 +203,7 @@ pub fn model_ops(batch: usize) -> Result<Vec<Op>> {
     }
     // The noise a denoising autoencoder adds (`--noise`), both kinds.
     for noise in [NoiseKind::Gaussian { std: 0.5 }, NoiseKind::Mask { p: 0.3 }] {
-        let sizes = DataSizes {
-            train_images: 4 * batch,
-            test_images: batch,
-        };
+        let sizes = DataSizes::bytes(4 * batch, batch);
         let spec = GraphSpec {
             noise: Some(noise),
             ..GraphSpec::new(
@@ -382,13 +376,14 @@ pub async fn run_case(
 /// wall time from the first submit to the loss readback, so it includes all overheads.
 pub async fn train_rows(
     gpu: &Arc<Gpu>,
-    data: &Mnist,
+    data: &Data,
+    archs: &[Arch],
     batches: &[usize],
     timed: usize,
     measured: &Measured,
 ) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
-    for arch in [Arch::default_dense(), Arch::default_conv()] {
+    for arch in archs {
         for &batch in batches {
             let config = TrainConfig {
                 epochs: 1 + timed,

@@ -8,7 +8,10 @@
 //!   `optimizer.exp_avg_sq.<name>`), the generator's state (`rng.mt19937`), and in the
 //!   metadata the epoch, Adam's step and the run's flags.
 //!
-//! The architecture is in both files' metadata and checked on load; so is every value,
+//! The architecture (with the shape of the samples it takes) is in both files' metadata
+//! and checked on load, and so is the scaling a table's rows were given (`scaling`, JSON),
+//! which is part of the model: whatever it is later given is scaled the same. So is every
+//! value,
 //! and a tensor that is not finite is refused, by name, on save and on load. Parsing
 //! trusts nothing in the bytes: every input gives a value or an error. This module turns
 //! models into bytes and back; the native shell writes them atomically
@@ -20,6 +23,7 @@ use std::path::Path;
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
+use crate::data::Scaling;
 use crate::error::{Error, Result};
 use crate::model::Graph;
 use crate::train::{TrainConfig, TrainState};
@@ -45,6 +49,8 @@ pub struct Meta {
     pub adam_step: u64,
     /// The run's record, as JSON (`record::RunRecord`).
     pub flags: Option<String>,
+    /// The scaling its rows were given (fitted on its training split), if they were.
+    pub scaling: Option<Scaling>,
 }
 
 /// Refuses values that are not finite, naming the tensor.
@@ -77,11 +83,17 @@ fn serialize(
     safetensors::serialize(views, Some(metadata)).map_err(|e| checkpoint_error(path, e.to_string()))
 }
 
-fn base_metadata(graph: &Graph) -> HashMap<String, String> {
-    HashMap::from([
+fn base_metadata(graph: &Graph, scaling: Option<&Scaling>) -> HashMap<String, String> {
+    let mut meta = HashMap::from([
         ("format".to_string(), FORMAT.to_string()),
         ("arch".to_string(), graph.arch.spec()),
-    ])
+    ]);
+    if let Some(s) = scaling {
+        // serde_json writes each f32 in its shortest form that reads back to the same bits.
+        let json = serde_json::to_string(s).unwrap_or_default();
+        meta.insert("scaling".to_string(), json);
+    }
+    meta
 }
 
 /// The weights of `flat`, one tensor per parameter under its PyTorch name, prefixed.
@@ -110,24 +122,36 @@ fn weight_tensors<'a>(
         .collect()
 }
 
-/// `model.safetensors`: the flat parameter buffer of `graph` as one tensor per parameter.
-/// `path` only names the file in errors.
-pub fn model_bytes(path: &Path, graph: &Graph, flat: &[f32], epoch: usize) -> Result<Vec<u8>> {
+/// `model.safetensors`: the flat parameter buffer of `graph` as one tensor per parameter,
+/// with the rows' `scaling` where they had one. `path` only names the file in errors.
+pub fn model_bytes(
+    path: &Path,
+    graph: &Graph,
+    flat: &[f32],
+    epoch: usize,
+    scaling: Option<&Scaling>,
+) -> Result<Vec<u8>> {
     let tensors = weight_tensors(path, graph, flat, "")?;
-    let mut metadata = base_metadata(graph);
+    let mut metadata = base_metadata(graph, scaling);
     metadata.insert("epoch".into(), epoch.to_string());
     serialize(path, tensors, metadata)
 }
 
 /// `checkpoint.safetensors`: everything continuing the run needs, with the run's record
 /// (`flags`, JSON) in the metadata.
-pub fn state_bytes(path: &Path, graph: &Graph, state: &TrainState, flags: &str) -> Result<Vec<u8>> {
+pub fn state_bytes(
+    path: &Path,
+    graph: &Graph,
+    state: &TrainState,
+    flags: &str,
+    scaling: Option<&Scaling>,
+) -> Result<Vec<u8>> {
     let mut tensors = weight_tensors(path, graph, &state.params, "")?;
     tensors.extend(weight_tensors(path, graph, &state.adam_m, EXP_AVG)?);
     tensors.extend(weight_tensors(path, graph, &state.adam_v, EXP_AVG_SQ)?);
     let rng: &[u8] = bytemuck::cast_slice(&state.rng);
     tensors.push((RNG.to_string(), Dtype::U32, vec![state.rng.len()], rng));
-    let mut metadata = base_metadata(graph);
+    let mut metadata = base_metadata(graph, scaling);
     metadata.insert("epoch".into(), state.epoch.to_string());
     metadata.insert("adam_step".into(), state.adam_step.to_string());
     metadata.insert("flags".into(), flags.to_string());
@@ -157,23 +181,45 @@ pub fn parse_meta(path: &Path, bytes: &[u8]) -> Result<Meta> {
         }
     };
     Ok(Meta {
-        arch,
         epoch: usize::try_from(number("epoch")?)
             .map_err(|_| checkpoint_error(path, "its epoch is too large"))?,
         adam_step: number("adam_step")?,
         flags: meta.get("flags").cloned(),
+        scaling: match meta.get("scaling") {
+            Some(json) => Some(parse_scaling(path, json, &arch)?),
+            None => None,
+        },
+        arch,
     })
 }
 
+/// The scaling saved in a checkpoint's metadata, checked against its architecture: one
+/// offset and one positive scale per feature, all finite.
+fn parse_scaling(path: &Path, json: &str, arch: &str) -> Result<Scaling> {
+    let bad = |why: String| checkpoint_error(path, format!("its saved scaling {why}"));
+    let s: Scaling =
+        serde_json::from_str(json).map_err(|e| bad(format!("is unreadable ({e})")))?;
+    let features = crate::model::Arch::from_spec(arch).map(|a| a.input.elements());
+    if s.offset.len() != s.scale.len() || features.is_some_and(|n| n != s.offset.len()) {
+        return Err(bad(format!(
+            "has {} offsets and {} scales for a model of {} inputs",
+            s.offset.len(),
+            s.scale.len(),
+            features.map_or("unknown".to_string(), |n| n.to_string())
+        )));
+    }
+    let finite = s.offset.iter().all(|v| v.is_finite());
+    if !finite || s.scale.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
+        return Err(bad("holds a value that is not finite, or a scale ≤ 0".into()));
+    }
+    Ok(s)
+}
+
 /// Checks that a checkpoint's epoch and Adam step agree with the run's configuration
-/// (as saved, before `--epochs` changes it): an epoch from 1 to the run's epochs, and
-/// exactly the steps that many epochs take, one per batch, the last batch partial.
-pub fn check_progress(
-    path: &Path,
-    meta: &Meta,
-    config: &TrainConfig,
-    limit: Option<usize>,
-) -> Result<()> {
+/// (as saved, before `--epochs` changes it) and its `images` a epoch: an epoch from 1 to
+/// the run's epochs, and exactly the steps that many epochs take, one per batch, the last
+/// batch partial.
+pub fn check_progress(path: &Path, meta: &Meta, config: &TrainConfig, images: usize) -> Result<()> {
     if meta.epoch == 0 || meta.epoch > config.epochs {
         return Err(checkpoint_error(
             path,
@@ -183,7 +229,6 @@ pub fn check_progress(
             ),
         ));
     }
-    let images = limit.unwrap_or(crate::data::TRAIN_COUNT);
     let per_epoch = images.div_ceil(config.batch.max(1)) as u64;
     let steps = per_epoch.saturating_mul(meta.epoch as u64);
     if steps != meta.adam_step {

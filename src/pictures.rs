@@ -96,9 +96,9 @@ pub fn inverse_normal_cdf(p: f64) -> f64 {
 }
 
 /// The first `PER_CLASS` images of each digit among `labels`, by class.
-pub fn examples(labels: &[u8], available: usize) -> Vec<usize> {
+pub fn examples(labels: &[u32], available: usize) -> Vec<usize> {
     let mut picked = Vec::new();
-    for class in 0..10u8 {
+    for class in 0..10u32 {
         let of_class = (0..available).filter(|&i| labels.get(i) == Some(&class));
         picked.extend(of_class.take(PER_CLASS));
     }
@@ -216,9 +216,9 @@ pub fn project_2d(codes: &[f32], dim: usize) -> Vec<(f64, f64)> {
 
 /// The pairs `interpolation.png` shows: the first test image of digit k and the first of
 /// digit (k + 1) mod 10, for k = 0..PAIRS. Indices into the snapshot's codes.
-pub fn interpolation_pairs(labels: &[u8], available: usize) -> Vec<(usize, usize)> {
-    let first = |d: u8| (0..available).find(|&i| labels.get(i) == Some(&d));
-    (0..PAIRS as u8)
+pub fn interpolation_pairs(labels: &[u32], available: usize) -> Vec<(usize, usize)> {
+    let first = |d: u32| (0..available).find(|&i| labels.get(i) == Some(&d));
+    (0..PAIRS as u32)
         .filter_map(|k| Some((first(k)?, first((k + 1) % 10)?)))
         .collect()
 }

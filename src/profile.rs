@@ -12,7 +12,7 @@
 use web_time::Instant;
 
 use crate::backend::Backend;
-use crate::data::Mnist;
+use crate::data::Data;
 use crate::error::{Error, Result};
 use crate::model::Arch;
 use crate::peaks::Peaks;
@@ -75,7 +75,7 @@ fn calls(steps: usize, per_call: usize) -> impl Iterator<Item = usize> {
 
 pub async fn profile(
     backend: Box<dyn Backend>,
-    data: &Mnist,
+    data: &Data,
     arch: Arch,
     batch: usize,
     steps: usize,

@@ -70,6 +70,12 @@ pub fn random_buffers(op: &Op, seed: u64) -> Vec<Vec<u32>> {
         buffers[o.data.buf] = (0..o.data.len).map(|_| rng.random()).collect();
         buffers[o.perm.buf] = (0..o.perm.len as u32).rev().collect();
     }
+    if let Op::GatherRows(o) = op {
+        buffers[o.data.buf] = (0..o.data.len)
+            .map(|_| rng.random_range(-3.0f32..3.0).to_bits())
+            .collect();
+        buffers[o.perm.buf] = (0..o.perm.len as u32).rev().collect();
+    }
     // A fused backward's input is the output of the stage below: an activation's output,
     // or a max-pool's output over one with its argmax.
     let mut stage_below = None;
@@ -87,6 +93,7 @@ pub fn random_buffers(op: &Op, seed: u64) -> Vec<Vec<u32>> {
                     Activation::Relu => rng.random_range(-0.5f32..1.0).max(0.0),
                     Activation::Sigmoid => rng.random_range(0.0f32..1.0),
                     Activation::Tanh => rng.random_range(-1.0f32..1.0),
+                    Activation::Identity => rng.random_range(-1.0f32..1.0),
                 })
                 .collect()
         };

@@ -4,7 +4,7 @@
 use web_time::Instant;
 
 use crate::backend::{Backend, MemoryLimits};
-use crate::data::{pack_bytes, Mnist, IMAGE_PIXELS};
+use crate::data::{Data, Scaling, Values};
 use crate::error::{Error, Result};
 use crate::model::graph::{ADAM_M, ADAM_V, PARAMS};
 use crate::model::{Arch, DataSizes, Fusion, Graph, GraphSpec};
@@ -95,6 +95,15 @@ impl TrainConfig {
         if !(self.l1.is_finite() && self.l1 >= 0.0) {
             return Some(("l1", format!("{}: must be a number ≥ 0", self.l1)));
         }
+        if self.arch.output == crate::ops::Activation::Identity && self.loss != LossKind::Mse {
+            return Some((
+                "loss",
+                format!(
+                    "{}: a linear output (standardised rows) is trained on the MSE; the BCE needs values in [0, 1]",
+                    self.loss.name()
+                ),
+            ));
+        }
         if self.arch.is_variational() && self.loss != LossKind::Bce {
             return Some((
                 "loss",
@@ -124,7 +133,9 @@ pub struct EpochMetrics {
     /// Mean training loss over the epoch's images (the `--loss` in use).
     pub train_loss: f64,
     pub test_mse: f64,
-    pub test_bce: f64,
+    /// Absent for a linear output (standardised rows), whose values are not in [0, 1].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_bce: Option<f64>,
     /// Wall time of the epoch's training steps (evaluation not included).
     pub seconds: f64,
     pub images_per_second: f64,
@@ -226,8 +237,11 @@ impl EpochMetrics {
                 return Err(format!("code_near_zero {} is not a fraction", shown(v)));
             }
         }
-        loss("test_mse", self.test_mse)?;
-        loss("test_bce", self.test_bce)?;
+        // Standardised rows have no bound on their MSE.
+        nats("test_mse", self.test_mse)?;
+        if let Some(bce) = self.test_bce {
+            loss("test_bce", bce)?;
+        }
         time("seconds", self.seconds)?;
         time("images_per_second", self.images_per_second)?;
         time("eval_seconds", self.eval_seconds)?;
@@ -322,7 +336,8 @@ pub struct TrainState {
 pub struct Snapshot {
     pub codes: Vec<f32>,
     pub code_len: usize,
-    pub labels: Vec<u8>,
+    /// Each test sample's label (0 for every one where the data has none).
+    pub labels: Vec<u32>,
     pub clean: Vec<f32>,
     pub noisy: Option<Vec<f32>>,
     pub rebuilt: Vec<f32>,
@@ -371,11 +386,14 @@ struct EvalRun {
     codes: CodeStats,
 }
 
-/// An evaluation's figures: MSE and BCE per pixel, a VAE's KL per image, and the codes'.
+/// An evaluation's figures: MSE and BCE per value (no BCE for a linear output), a VAE's
+/// KL per sample, and the codes'.
 #[derive(Clone, Copy, Debug)]
 pub struct Evaluation {
     pub mse: f64,
-    pub bce: f64,
+    pub bce: Option<f64>,
+    /// Numbers per sample, which a VAE's per-sample terms sum over.
+    pub elements: usize,
     pub kl: Option<f64>,
     /// Mean |code| and the fraction near zero.
     pub code_mean: f64,
@@ -386,7 +404,7 @@ impl Evaluation {
     /// A VAE's (negative ELBO, reconstruction, KL) per image, in nats, at this β.
     pub fn elbo(&self, beta: f32) -> Option<(f64, f64, f64)> {
         let kl = self.kl?;
-        let recon = self.bce * IMAGE_PIXELS as f64;
+        let recon = self.bce? * self.elements as f64;
         Some((recon + beta as f64 * kl, recon, kl))
     }
 }
@@ -410,7 +428,9 @@ pub struct Trainer {
     full: Graph,
     train_images: usize,
     test_images: usize,
-    test_labels: Vec<u8>,
+    test_labels: Vec<u32>,
+    /// The data's scaling (rows), saved with the model.
+    scaling: Option<Scaling>,
     /// Draws the initial weights, then each epoch's shuffle, as one PyTorch stream.
     rng: TorchRng,
     /// Adam steps taken.
@@ -430,7 +450,7 @@ pub struct Trainer {
 }
 
 impl Trainer {
-    pub async fn new(backend: Box<dyn Backend>, config: TrainConfig, data: &Mnist) -> Result<Self> {
+    pub async fn new(backend: Box<dyn Backend>, config: TrainConfig, data: &Data) -> Result<Self> {
         Self::with_fusion(backend, config, data, Fusion::default()).await
     }
 
@@ -438,12 +458,26 @@ impl Trainer {
     pub async fn with_fusion(
         mut backend: Box<dyn Backend>,
         config: TrainConfig,
-        data: &Mnist,
+        data: &Data,
         fusion: Fusion,
     ) -> Result<Self> {
+        if config.arch.input != data.shape {
+            return Err(Error::Other(format!(
+                "the model takes samples of {}, but the data holds {}",
+                config.arch.input.describe(),
+                data.shape.describe()
+            )));
+        }
+        let storage = data.train.values.storage();
+        if data.test.values.storage() != storage {
+            return Err(Error::Other(
+                "the training and test samples are held differently (bytes and floats)".into(),
+            ));
+        }
         let sizes = DataSizes {
             train_images: data.train.len(),
             test_images: data.test.len(),
+            storage,
         };
         let full = Trainer::graph_for(&config, sizes, &backend.memory_limits(), fusion)?;
 
@@ -452,8 +486,8 @@ impl Trainer {
             backend.compile(program.name(), program.ops(&full)).await?;
         }
         let s = full.slots;
-        backend.write(s.train_data, 0, &pack_bytes(&data.train.images))?;
-        backend.write(s.test_data, 0, &pack_bytes(&data.test.images))?;
+        backend.write(s.train_data, 0, &data.train.values.device_words())?;
+        backend.write(s.test_data, 0, &data.test.values.device_words())?;
         let test_order: Vec<u32> = (0..sizes.test_images as u32).collect();
         backend.write(s.test_perm, 0, &test_order)?;
         let mut rng = TorchRng::new(config.seed);
@@ -469,7 +503,8 @@ impl Trainer {
             full,
             train_images: sizes.train_images,
             test_images: sizes.test_images,
-            test_labels: data.test.labels.clone(),
+            test_labels: data.test.labels_or_zero(),
+            scaling: data.scaling.clone(),
             step: 0,
             epoch: 0,
             log_every,
@@ -509,9 +544,11 @@ impl Trainer {
                 sizes,
             )
         };
-        // The dataset is held on the host as well as in the backend's buffers, a byte a
-        // pixel.
-        let host = ((sizes.train_images + sizes.test_images) * IMAGE_PIXELS) as u64;
+        // The dataset is held on the host as well as in the backend's buffers: a byte a
+        // pixel, or four a float.
+        let values = (sizes.train_images + sizes.test_images) as u64
+            * config.arch.input.elements() as u64;
+        let host = values.saturating_mul(sizes.storage.bytes_per_value() as u64);
         let spec = crate::sizing::plan(spec, limits, host)?;
         Graph::build_with(&spec)
     }
@@ -522,6 +559,11 @@ impl Trainer {
 
     pub fn config(&self) -> &TrainConfig {
         &self.config
+    }
+
+    /// The scaling the data's rows were given, which a checkpoint saves with the model.
+    pub fn scaling(&self) -> Option<&Scaling> {
+        self.scaling.as_ref()
     }
 
     /// Epochs completed.
@@ -821,7 +863,9 @@ impl Trainer {
     fn begin_eval(&mut self, trained: Option<EpochRun>) -> Result<EvalRun> {
         let s = self.full.slots;
         self.backend.write_f32(s.eval_mse_total, 0, &[0.0])?;
-        self.backend.write_f32(s.eval_bce_total, 0, &[0.0])?;
+        if let Some(bce) = s.eval_bce_total {
+            self.backend.write_f32(bce, 0, &[0.0])?;
+        }
         if let Some(kl) = s.eval_kl_total {
             self.zero(kl)?;
         }
@@ -858,7 +902,7 @@ impl Trainer {
         let elbo = e.elbo(self.config.beta);
         // Weights can grow past what the forward pass can hold while the training loss
         // still read finite: the test loss is guarded too.
-        let guarded = [e.mse, e.bce, e.kl.unwrap_or(0.0)];
+        let guarded = [e.mse, e.bce.unwrap_or(0.0), e.kl.unwrap_or(0.0)];
         if let Some(value) = guarded.into_iter().find(|v| !v.is_finite()) {
             return Err(Error::Diverged {
                 value,
@@ -898,7 +942,7 @@ impl Trainer {
         if let Some(shot) = eval.snapshot.as_mut() {
             shot.codes.extend(codes);
             if eval.done == 0 {
-                let pixels = count * IMAGE_PIXELS;
+                let pixels = count * self.elements();
                 shot.clean = self.read_view(s.eval_target, pixels).await?;
                 shot.rebuilt = self.read_view(s.eval_output, pixels).await?;
                 if self.full.noise.is_some() {
@@ -913,7 +957,10 @@ impl Trainer {
         }
         let n = total as f64;
         let mse = self.read_scalar(s.eval_mse_total).await? / n;
-        let bce = self.read_scalar(s.eval_bce_total).await? / n;
+        let bce = match s.eval_bce_total {
+            Some(bce) => Some(self.read_scalar(bce).await? / n),
+            None => None,
+        };
         let kl = match s.eval_kl_total {
             Some(kl) => Some(self.read_scalar(kl).await? / n),
             None => None,
@@ -924,6 +971,7 @@ impl Trainer {
         Ok(Some(Evaluation {
             mse,
             bce,
+            elements: self.elements(),
             kl,
             code_mean,
             code_near_zero,
@@ -959,13 +1007,18 @@ impl Trainer {
         self.backend.read_f32(view).await
     }
 
-    /// Encodes and reconstructs `images` (784 bytes each) with the current weights: their
-    /// codes and their reconstructions, as the evaluation sees them (with the run's noise,
-    /// if any). What the page draws as training goes, and a digit drawn by hand. The
-    /// evaluation program runs on them in place of the first test images, which are put
-    /// back afterwards, so this may be called between epochs or between the training
-    /// advances of one, never during its evaluation.
-    pub async fn reconstruct(&mut self, images: &[u8]) -> Result<(Vec<f32>, Vec<f32>)> {
+    /// Numbers in one sample: what each image or row the model takes and gives back holds.
+    pub fn elements(&self) -> usize {
+        self.config.arch.input.elements()
+    }
+
+    /// Encodes and reconstructs `samples` (of the data's shape and storage) with the
+    /// current weights: their codes and their reconstructions, as the evaluation sees
+    /// them (with the run's noise, if any). What the page draws as training goes, and a
+    /// digit drawn by hand. The evaluation program runs on them in place of the first
+    /// test samples, which are put back afterwards, so this may be called between epochs
+    /// or between the training advances of one, never during its evaluation.
+    pub async fn reconstruct(&mut self, samples: &Values) -> Result<(Vec<f32>, Vec<f32>)> {
         let training = match &self.phase {
             Phase::Idle => None,
             Phase::Training(run) => Some(run.epoch),
@@ -975,11 +1028,18 @@ impl Trainer {
                 ))
             }
         };
-        if !images.len().is_multiple_of(IMAGE_PIXELS) {
+        let elements = self.elements();
+        if !samples.len().is_multiple_of(elements) {
             return Err(Error::Other(format!(
-                "{} bytes are not whole 28×28 images",
-                images.len()
+                "{} values are not whole samples of {}",
+                samples.len(),
+                self.config.arch.input.describe()
             )));
+        }
+        if samples.storage() != self.full.storage {
+            return Err(Error::Other(
+                "the samples to reconstruct are held differently (bytes or floats) from the data trained on".into(),
+            ));
         }
         let s = self.full.slots;
         let (rows, code_len) = (
@@ -988,21 +1048,35 @@ impl Trainer {
         );
         let (mut codes, mut rebuilt) = (Vec::new(), Vec::new());
         self.write_key(EVAL_STREAM)?;
-        for chunk in images.chunks(rows * IMAGE_PIXELS) {
-            let count = chunk.len() / IMAGE_PIXELS;
-            let words = count * IMAGE_PIXELS / 4;
+        let count = samples.len() / elements;
+        for start in (0..count).step_by(rows.max(1)) {
+            let chunk = samples.samples(start..(start + rows).min(count), elements);
+            let count = chunk.len() / elements;
+            let words = self.full.storage.words(count * elements);
             let kept = self.backend.read(View::whole(s.test_data, words)).await?;
-            self.backend.write(s.test_data, 0, &pack_bytes(chunk))?;
+            let given = chunk.device_words();
+            // Bytes pack into the words of the samples they replace; a last word shared
+            // with the next test sample keeps that sample's bytes.
+            let mut fresh = kept.clone();
+            fresh[..given.len()].copy_from_slice(&given);
+            if let (Values::Bytes(b), Some(last)) = (&chunk, fresh.last_mut()) {
+                let used = b.len() % 4;
+                if used != 0 {
+                    let mask = (1u32 << (8 * used)) - 1;
+                    *last = (given[given.len() - 1] & mask) | (kept[kept.len() - 1] & !mask);
+                }
+            }
+            self.backend.write(s.test_data, 0, &fresh)?;
             let steps = self.steps(rows, 0, count, false);
             let ran = self
                 .backend
                 .run(Program::Eval.name(), Some(count), &steps)
                 .await;
-            // The test images go back whatever happened, before anything else can fail.
+            // The test samples go back whatever happened, before anything else can fail.
             self.backend.write(s.test_data, 0, &kept)?;
             ran?;
             codes.extend(self.read_view(s.eval_code, count * code_len).await?);
-            rebuilt.extend(self.read_view(s.eval_output, count * IMAGE_PIXELS).await?);
+            rebuilt.extend(self.read_view(s.eval_output, count * elements).await?);
         }
         if let Some(epoch) = training {
             self.write_key(epoch as u32)?;
@@ -1010,7 +1084,7 @@ impl Trainer {
         Ok((codes, rebuilt))
     }
 
-    /// Decodes codes (`code_len` numbers each) into images of 784 pixels.
+    /// Decodes codes (`code_len` numbers each) into samples of the model's shape.
     pub async fn decode(&mut self, codes: &[f32]) -> Result<Vec<f32>> {
         let (rows, code_len) = (self.full.decode_rows, self.full.code_len);
         let s = self.full.slots;
@@ -1026,10 +1100,8 @@ impl Trainer {
             self.backend
                 .run(Program::Decode.name(), Some(count), &steps)
                 .await?;
-            images.extend(
-                self.read_view(s.decode_output, count * IMAGE_PIXELS)
-                    .await?,
-            );
+            let elements = self.elements();
+            images.extend(self.read_view(s.decode_output, count * elements).await?);
         }
         Ok(images)
     }

@@ -498,10 +498,7 @@ mod tests {
     use crate::ops::{AdamConfig, LossKind};
 
     fn dense_ops(batch: usize) -> Vec<Op> {
-        let sizes = DataSizes {
-            train_images: 4 * batch,
-            test_images: batch,
-        };
+        let sizes = DataSizes::bytes(4 * batch, batch);
         let adam = AdamConfig::new(1e-3);
         let g = Graph::build(&Arch::default_dense(), batch, LossKind::Mse, adam, sizes).unwrap();
         g.train.into_iter().chain(g.eval).collect()

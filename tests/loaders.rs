@@ -38,10 +38,7 @@ fn idx(magic: u32, count: usize) -> Vec<u8> {
 }
 
 fn graph() -> Graph {
-    let data = DataSizes {
-        train_images: 4,
-        test_images: 4,
-    };
+    let data = DataSizes::bytes(4, 4);
     let arch = Arch::dense(vec![4, 2]);
     Graph::build(&arch, 2, LossKind::Mse, AdamConfig::new(1e-3), data).unwrap()
 }
@@ -58,7 +55,7 @@ fn checkpoint_bytes(graph: &Graph) -> Vec<u8> {
         epoch: 2,
         rng: TorchRng::new(1).to_words(),
     };
-    checkpoint::state_bytes(path, graph, &state, "{}").unwrap()
+    checkpoint::state_bytes(path, graph, &state, "{}", None).unwrap()
 }
 
 fn mutate(mut bytes: Vec<u8>, edits: &[(usize, u8)], cut: usize) -> Vec<u8> {
@@ -199,9 +196,9 @@ fn mnist_from_the_files_bytes_equals_mnist_from_disk() {
     let bytes = [&files[0][..], &files[1][..], &files[2][..], &files[3][..]];
     let web = mnist_from_gz(bytes, Some(1000)).unwrap();
     let disk = load_mnist(&dir, Some(1000)).unwrap();
-    assert_eq!(web.train.images, disk.train.images);
+    assert_eq!(web.train.values, disk.train.values);
     assert_eq!(web.train.labels, disk.train.labels);
-    assert_eq!(web.test.images, disk.test.images);
+    assert_eq!(web.test.values, disk.test.values);
     assert_eq!(web.test.labels, disk.test.labels);
     // A file in the wrong place is named in the error.
     let swapped = [bytes[1], bytes[0], bytes[2], bytes[3]];

@@ -24,10 +24,7 @@ fn graph(arch: Arch, batch: usize) -> Graph {
         batch,
         ..TrainConfig::new(arch)
     };
-    let sizes = DataSizes {
-        train_images: TRAIN_COUNT,
-        test_images: TEST_COUNT,
-    };
+    let sizes = DataSizes::bytes(TRAIN_COUNT, TEST_COUNT);
     let limits = MemoryLimits {
         per_buffer: 1 << 31,
         per_buffer_what: "a GPU's binding limit",

@@ -11,10 +11,7 @@ fn seed_zero_reproduces_torch_initialisation_and_randperm() {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/torch_seed0.json");
     let fixture: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let sizes = DataSizes {
-        train_images: 60_000,
-        test_images: 10_000,
-    };
+    let sizes = DataSizes::bytes(60_000, 10_000);
     for arch in [
         Arch::dense(vec![100, 200, 30]),
         Arch::conv(vec![16, 8]),

@@ -1,6 +1,7 @@
-// activations: ReLU, Sigmoid and Tanh with their gradients, written once for the
-// elementwise kernels and for every fused kernel that applies one (gpu::kernels::Part::
-// Activations). Their codes, the constants ACT_RELU, ACT_SIGMOID and ACT_TANH, are
+// activations: ReLU, Sigmoid, Tanh and the identity (a linear output) with their gradients,
+// written once for the elementwise kernels and for every fused kernel that applies one
+// (gpu::kernels::Part::Activations). Their codes, the constants ACT_RELU, ACT_SIGMOID,
+// ACT_TANH and ACT_IDENTITY, are
 // generated from ops::Activation, the one table of them, when a module is put together.
 //
 // Gradients take the activation's output y, which the forward kept: y > 0 exactly where
@@ -56,6 +57,9 @@ fn activate(act: u32, x: f32) -> f32 {
         case ACT_TANH: {
             return tanh_act(x);
         }
+        case ACT_IDENTITY: {
+            return x;
+        }
         default: {
             return nan();
         }
@@ -72,6 +76,9 @@ fn activate_grad(act: u32, y: f32, dy: f32) -> f32 {
         }
         case ACT_TANH: {
             return tanh_grad(y, dy);
+        }
+        case ACT_IDENTITY: {
+            return dy;
         }
         default: {
             return nan();

@@ -12,6 +12,7 @@ use crate::ops::{
     Conv2dBackwardWeight, Conv2dForward, Conv2dShape, ConvTranspose2dActForward,
     ConvTranspose2dBackward, ConvTranspose2dBackwardInput, ConvTranspose2dBackwardWeight,
     ConvTranspose2dForward, ConvTranspose2dShape, Corrupt, Epilogue, FusedPool, GatherBatch,
+    GatherRows,
     InputGrad, L1Backward, LossBackward, LossForward, LossKind, LossSigmoidBackward, Matmul,
     MatmulShape, MaxPool2dBackward, MaxPool2dForward, NoiseKind, Op, PeakCopy, PeakFma, PeakRead,
     Pool2dShape, ReparamKlBackward, ReparamKlForward, StepParams,
@@ -30,6 +31,7 @@ pub fn all() -> Vec<Case> {
         loss_sigmoid_backward(),
         adam_update(),
         gather_batch(),
+        gather_rows(),
         conv2d_forward(),
         conv2d_backward_input(),
         conv2d_backward_weight(),
@@ -549,6 +551,41 @@ pub fn gather_batch() -> Vec<Case> {
         };
         let init = vec![packed, perm, vec![0; rows * cols]];
         let label = format!("{images} images of {cols}, rows {rows} from {start}");
+        cases.push(Case::given(label, op, init, TIGHT).with_step(step));
+    }
+    cases
+}
+
+/// Rows of 1, odd and large widths (an ECG beat's 140), batches from the start, the middle
+/// and the end of a permutation; values of any sign, gathered bit for bit.
+pub fn gather_rows() -> Vec<Case> {
+    let mut cases = Vec::new();
+    for (images, cols, rows, start) in [
+        (1usize, 1usize, 1usize, 0usize),
+        (10, 7, 3, 5),
+        (50, 140, 17, 20),
+        (300, 3 * 32 * 32, 128, 172),
+    ] {
+        let data = random(images * cols, images as u64, -3.0, 3.0);
+        let perm: Vec<u32> = (0..images as u32)
+            .map(|i| (i * 7 + 3) % images as u32)
+            .collect();
+        let v = views(&[images * cols, images, rows * cols]);
+        let op = Op::from(GatherRows {
+            data: v[0],
+            perm: v[1],
+            x: v[2],
+            images,
+            rows,
+            cols,
+        });
+        let step = StepParams {
+            batch_start: start as u32,
+            batch_len: rows as u32,
+            ..Default::default()
+        };
+        let init = vec![data, perm, vec![0; rows * cols]];
+        let label = format!("{images} rows of {cols}, rows {rows} from {start}");
         cases.push(Case::given(label, op, init, TIGHT).with_step(step));
     }
     cases

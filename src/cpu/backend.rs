@@ -248,6 +248,12 @@ fn run_reference(op: &Op, i: &Inputs, outs: &mut [&mut [u32]], step: &StepParams
             let start = step.batch_start as usize;
             batch::gather_batch(bytes, i.words(&o.perm), start, o.cols, f32s(x))
         }
+        Op::GatherRows(o) => {
+            let [x] = outputs(op, outs)?;
+            let start = step.batch_start as usize;
+            let floats: &[f32] = cast_slice(i.words(&o.data));
+            batch::gather_rows(floats, i.words(&o.perm), start, o.cols, f32s(x))
+        }
         Op::Matmul(o) => {
             let (s, a, b) = (&o.shape, f(&o.a), f(&o.b));
             match o.epilogue {

@@ -61,12 +61,23 @@ pub fn tanh_backward(y: &[f32], dy: &[f32], dx: &mut [f32]) {
     }
 }
 
+// x (L) -> y (L)
+pub fn identity_forward(x: &[f32], y: &mut [f32]) {
+    y.copy_from_slice(x);
+}
+
+// y (L), dy (L) -> dx (L)
+pub fn identity_backward(_y: &[f32], dy: &[f32], dx: &mut [f32]) {
+    dx.copy_from_slice(dy);
+}
+
 // x (L) -> y (L): the forward of the activation (relu_forward, sigmoid_forward, …)
 pub fn act_forward(act: Activation, x: &[f32], y: &mut [f32]) {
     match act {
         Activation::Relu => relu_forward(x, y),
         Activation::Sigmoid => sigmoid_forward(x, y),
         Activation::Tanh => tanh_forward(x, y),
+        Activation::Identity => identity_forward(x, y),
     }
 }
 
@@ -76,6 +87,7 @@ pub fn act_backward(act: Activation, y: &[f32], dy: &[f32], dx: &mut [f32]) {
         Activation::Relu => relu_backward(y, dy, dx),
         Activation::Sigmoid => sigmoid_backward(y, dy, dx),
         Activation::Tanh => tanh_backward(y, dy, dx),
+        Activation::Identity => identity_backward(y, dy, dx),
     }
 }
 
@@ -129,10 +141,11 @@ mod tests {
         let g = random_vec(20, 5);
         type Forward = fn(&[f32], &mut [f32]);
         type Backward = fn(&[f32], &[f32], &mut [f32]);
-        let cases: [(&str, Forward, Backward); 3] = [
+        let cases: [(&str, Forward, Backward); 4] = [
             ("relu_backward", relu_forward, relu_backward),
             ("sigmoid_backward", sigmoid_forward, sigmoid_backward),
             ("tanh_backward", tanh_forward, tanh_backward),
+            ("identity_backward", identity_forward, identity_backward),
         ];
         for (name, forward, backward) in cases {
             let mut y = vec![0.0; x.len()];

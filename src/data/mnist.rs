@@ -6,8 +6,8 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::data::IMAGE_SIDE;
-use crate::error::{Error, Result};
+use crate::data::{data_error, Data, Dataset, Shape, Split, IMAGE_SIDE};
+use crate::error::Result;
 
 /// MNIST's four files, gzipped beside each other: (name without `.gz`, magic, count).
 pub const FILES: [(&str, u32, usize); 4] = [
@@ -21,44 +21,6 @@ const LABELS_MAGIC: u32 = 2049;
 /// The training images MNIST has: the most `--limit` keeps, and a batch can hold.
 pub const TRAIN_COUNT: usize = 60_000;
 pub const TEST_COUNT: usize = 10_000;
-
-/// Images as bytes (count × 28 × 28, row-major) with their labels.
-#[derive(Clone, Debug)]
-pub struct Dataset {
-    pub images: Vec<u8>,
-    pub labels: Vec<u8>,
-}
-
-impl Dataset {
-    /// Keeps the first `n` images (all of them if there are fewer): what `--limit` and the
-    /// page's "training images" do to the training set.
-    pub fn keep_first(&mut self, n: usize) {
-        let n = n.min(self.len());
-        self.images.truncate(n * IMAGE_SIDE * IMAGE_SIDE);
-        self.labels.truncate(n);
-    }
-
-    pub fn len(&self) -> usize {
-        self.labels.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
-    }
-}
-
-#[derive(Clone)]
-pub struct Mnist {
-    pub train: Dataset,
-    pub test: Dataset,
-}
-
-pub fn data_error(path: &Path, message: impl Into<String>) -> Error {
-    Error::Data {
-        path: path.to_path_buf(),
-        message: message.into(),
-    }
-}
 
 /// The largest decompressed IDX file this loader reads (the training images, 47 MB).
 /// Reading stops one byte past the size a file's name promises, so a gzip bomb or a
@@ -147,30 +109,11 @@ pub fn decode_idx(path: &Path, gz: impl Read, magic: u32, count: usize) -> Resul
 pub const IDX_IMAGES: u32 = IMAGES_MAGIC;
 pub const IDX_LABELS: u32 = LABELS_MAGIC;
 
-/// What is wrong with a limit that keeps no image or more than there are, if anything.
-pub fn limit_problem(limit: Option<usize>) -> Option<String> {
-    match limit {
-        Some(n) if n == 0 || n > TRAIN_COUNT => {
-            Some(format!("{n}: must be between 1 and {TRAIN_COUNT}"))
-        }
-        _ => None,
-    }
-}
-
-/// Refuses a `--limit` that keeps no image or more than there are.
-pub fn check_limit(limit: Option<usize>) -> Result<()> {
-    match limit_problem(limit) {
-        Some(why) => Err(Error::flag("--limit", why)),
-        None => Ok(()),
-    }
-}
-
 /// MNIST from the bytes of its four gzipped files, in `FILES` order, each checked as
 /// `decode_idx` checks it, with the training set cut to `limit` images: how the browser's
 /// page loads the files it fetched. (The terminal reads them from disk through the
 /// `mnist` crate, after the same checks.)
-pub fn mnist_from_gz(files: [&[u8]; 4], limit: Option<usize>) -> Result<Mnist> {
-    check_limit(limit)?;
+pub fn mnist_from_gz(files: [&[u8]; 4], limit: Option<usize>) -> Result<Data> {
     let mut decoded = Vec::with_capacity(4);
     for ((name, magic, count), gz) in FILES.into_iter().zip(files) {
         let path = PathBuf::from(format!("{name}.gz"));
@@ -180,16 +123,27 @@ pub fn mnist_from_gz(files: [&[u8]; 4], limit: Option<usize>) -> Result<Mnist> {
     }
     let mut it = decoded.into_iter();
     let mut next = || it.next().unwrap_or_default();
-    let mut train = Dataset {
-        images: next(),
-        labels: next(),
-    };
-    if let Some(n) = limit {
-        train.keep_first(n);
+    let (train_images, train_labels) = (next(), next());
+    let (test_images, test_labels) = (next(), next());
+    let mut data = mnist_data(
+        Dataset::of_bytes(train_images, train_labels),
+        Dataset::of_bytes(test_images, test_labels),
+        "MNIST's IDX files".into(),
+    );
+    data.apply_limit(limit)?;
+    Ok(data)
+}
+
+/// MNIST (or a set in its format and size, as Fashion-MNIST and KMNIST) from its two
+/// splits: 1×28×28 bytes, classes named by their digits.
+pub fn mnist_data(train: Dataset, test: Dataset, source: String) -> Data {
+    Data {
+        train,
+        test,
+        shape: Shape::MNIST,
+        classes: (0..10).map(|d| d.to_string()).collect(),
+        source,
+        split: Split::Given,
+        scaling: None,
     }
-    let test = Dataset {
-        images: next(),
-        labels: next(),
-    };
-    Ok(Mnist { train, test })
 }

@@ -311,10 +311,7 @@ mod tests {
     #[test]
     fn parameters_are_named_and_shaped_as_in_pytorch() {
         let names = |arch: Arch| -> Vec<(String, Vec<usize>)> {
-            let data = DataSizes {
-                train_images: 4,
-                test_images: 4,
-            };
+            let data = DataSizes::bytes(4, 4);
             let graph = Graph::build(&arch, 2, LossKind::Mse, AdamConfig::new(1e-3), data);
             let params = graph.unwrap().params;
             params.into_iter().map(|p| (p.name, p.shape)).collect()

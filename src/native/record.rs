@@ -1,11 +1,11 @@
 //! What a run saves about itself in its checkpoint, so that `--resume` and `eval` need
 //! none of its flags again: the typed training configuration, serialised as it is, and
-//! the two choices of the command line that are not the model's (the data limit and the
-//! backend).
+//! the choices of the command line that are not the model's (the data, how it was read,
+//! the limit and the backend).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::data::limit_problem;
+use crate::data::{limit_problem, Prepare};
 use crate::error::{Error, Result};
 use crate::native::cli::BackendKind;
 use crate::train::TrainConfig;
@@ -19,6 +19,14 @@ pub struct RunRecord {
     pub config: TrainConfig,
     /// `--limit`: the first N training images.
     pub limit: Option<usize>,
+    /// The data trained on and how it was read; absent for the bundled MNIST (and for
+    /// every run saved before `--data` read other sources).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<DataRecord>,
+    /// The training samples an epoch ran over (after `--limit`); absent in runs saved
+    /// before other data, which trained on MNIST's 60,000 or their limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_samples: Option<usize>,
     /// The backend it trained on: a resumed run keeps it, unless `--backend` says
     /// otherwise, so that its numbers continue exactly.
     #[serde(default)]
@@ -31,7 +39,23 @@ pub struct RunRecord {
     pub variants: Option<crate::tune::Names>,
 }
 
+/// Where a run's data is (an absolute path, so that a run resumes from any folder) and
+/// how it was read.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DataRecord {
+    pub path: PathBuf,
+    #[serde(default)]
+    pub prepare: Prepare,
+}
+
 impl RunRecord {
+    /// The training samples an epoch of this run covers.
+    pub fn samples_per_epoch(&self) -> usize {
+        self.train_samples
+            .or(self.limit)
+            .unwrap_or(crate::data::TRAIN_COUNT)
+    }
+
     pub fn to_json(&self) -> Result<String> {
         serde_json::to_string(self).map_err(|e| Error::Other(e.to_string()))
     }
@@ -88,6 +112,15 @@ mod tests {
                 ..TrainConfig::new(Arch::conv(vec![4, 2]).with_activation(Activation::Sigmoid))
             },
             limit: None,
+            data: Some(DataRecord {
+                path: PathBuf::from("/data/ecg.csv"),
+                prepare: Prepare {
+                    standardize: true,
+                    label_column: Some("label".into()),
+                    ..Prepare::default()
+                },
+            }),
+            train_samples: Some(4500),
             backend: Some(BackendKind::Cpu),
         };
         let json = record.to_json().unwrap();

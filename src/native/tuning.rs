@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::backend::{Backend, MemoryLimits};
 use crate::cpu::backend::CpuBackend;
-use crate::data::{Mnist, TEST_COUNT, TRAIN_COUNT};
+use crate::data::{Data, TEST_COUNT, TRAIN_COUNT};
 use crate::error::{Error, Result};
 use crate::gpu::kernels::{Measured, Parallelism};
 use crate::gpu::{Gpu, GpuBackend};
@@ -40,30 +40,54 @@ pub fn arch_of(model: ModelKind) -> Arch {
     }
 }
 
+/// The data a command that needs only shapes and sizes works at: the bundled MNIST's
+/// (without reading it), or `--data`'s, read.
+pub enum Shaped {
+    Mnist,
+    Data(Box<Data>),
+}
+
+impl Shaped {
+    /// `arch` at this data's shape.
+    pub fn arch(&self, arch: Arch) -> Arch {
+        match self {
+            Shaped::Mnist => arch,
+            Shaped::Data(data) => arch.fitted_to(data),
+        }
+    }
+
+    pub fn sizes(&self) -> DataSizes {
+        match self {
+            Shaped::Mnist => MNIST,
+            Shaped::Data(data) => DataSizes::of(data),
+        }
+    }
+}
+
 /// Every op `train` runs for `config` on all of MNIST: the training step, evaluation and
 /// decoding, as the trainer builds them on a backend of these limits.
 pub fn train_ops(config: &TrainConfig, sizes: DataSizes, limits: &MemoryLimits) -> Result<Graph> {
     Trainer::graph_for(config, sizes, limits, Fusion::default())
 }
 
-const MNIST: DataSizes = DataSizes {
-    train_images: TRAIN_COUNT,
-    test_images: TEST_COUNT,
-};
+/// The bundled MNIST's sizes, which commands that need no more than sizes use without
+/// reading it.
+pub const MNIST: DataSizes = DataSizes::bytes(TRAIN_COUNT, TEST_COUNT);
 
-/// The default model of `model` at `batch`, checked as `train` checks it.
-fn config(model: ModelKind, batch: usize) -> Result<TrainConfig> {
-    if batch > TRAIN_COUNT {
+/// `arch` at `batch` on data of `sizes`, checked as `train` checks it.
+pub fn config(arch: Arch, batch: usize, sizes: DataSizes) -> Result<TrainConfig> {
+    let count = sizes.train_images;
+    if batch > count {
         return Err(Error::flag(
             "--batch",
             format!(
-                "{batch}: a step trains on a batch of training images, and MNIST has {TRAIN_COUNT}"
+                "{batch}: a step trains on a batch of training samples, and the data holds {count}"
             ),
         ));
     }
     let config = TrainConfig {
         batch,
-        ..TrainConfig::new(arch_of(model))
+        ..TrainConfig::new(arch)
     };
     config.validate()?;
     Ok(config)
@@ -75,7 +99,7 @@ fn config(model: ModelKind, batch: usize) -> Result<TrainConfig> {
 pub async fn trainer_backend(
     device: Device,
     config: &TrainConfig,
-    data: &Mnist,
+    data: &Data,
     policy: &Policy,
     say: &mut dyn FnMut(&str),
 ) -> Result<(Box<dyn Backend>, Option<Names>)> {
@@ -84,11 +108,7 @@ pub async fn trainer_backend(
         Device::Gpu(gpu) => gpu,
     };
     let mut backend = GpuBackend::new(gpu.clone());
-    let sizes = DataSizes {
-        train_images: data.train.len(),
-        test_images: data.test.len(),
-    };
-    let graph = train_ops(config, sizes, &backend.memory_limits())?;
+    let graph = train_ops(config, DataSizes::of(data), &backend.memory_limits())?;
     // The training step's shapes are tuned; evaluation and decoding, at their own
     // batch, run what `tune --batch <their rows>` saved, if anything.
     let mut names = tuned::prepare(&gpu, &graph.train, policy, say).await?;
@@ -126,6 +146,7 @@ pub fn saved_measured(gpu: &Gpu, say: &mut dyn FnMut(&str)) -> Measured {
 /// `tune`.
 pub async fn tune_command(
     args: &TuneArgs,
+    shaped: &Shaped,
     open: impl AsyncFnOnce() -> Result<Arc<Gpu>>,
 ) -> Result<()> {
     // The flags first: a typo should not cost a device start.
@@ -144,13 +165,13 @@ pub async fn tune_command(
     };
     let configs = wanted
         .into_iter()
-        .map(|(model, batch)| config(model, batch))
+        .map(|(model, batch)| config(shaped.arch(arch_of(model)), batch, shaped.sizes()))
         .collect::<Result<Vec<_>>>()?;
     let gpu = open().await?;
     let limits = GpuBackend::new(gpu.clone()).memory_limits();
     let mut ops = Vec::new();
     for config in &configs {
-        ops.extend(train_ops(config, MNIST, &limits)?.train);
+        ops.extend(train_ops(config, shaped.sizes(), &limits)?.train);
     }
     if args.all {
         ops.extend(crate::bench::squares(&crate::bench::SQUARES));
@@ -278,9 +299,10 @@ fn units(args: &ProfileArgs, device: Parallelism) -> Result<Option<usize>> {
 /// `--compute-units` units (which needs no adapter).
 pub async fn plan_command(
     args: &ProfileArgs,
+    shaped: &Shaped,
     open: impl AsyncFnOnce() -> Result<Arc<Gpu>>,
 ) -> Result<()> {
-    let config = config(args.model, args.batch)?;
+    let config = config(shaped.arch(arch_of(args.model)), args.batch, shaped.sizes())?;
     let (target, device, measured, limits) = match args.compute_units {
         Some(_) => {
             units(args, Parallelism::Wide)?;
@@ -306,7 +328,7 @@ pub async fn plan_command(
         }
     };
     let units = units(args, device)?;
-    let graph = train_ops(&config, MNIST, &limits)?;
+    let graph = train_ops(&config, shaped.sizes(), &limits)?;
     let mut reflector = Reflector::default();
     let rows = plan::rows(&graph.train, &measured, device, units, &mut |l| {
         reflector.footprint(l)
@@ -340,7 +362,7 @@ pub fn variants_report(gpu: &Arc<Gpu>) -> Result<String> {
     let limits = GpuBackend::new(gpu.clone()).memory_limits();
     let mut cells = Vec::new();
     for model in [ModelKind::Dense, ModelKind::Conv] {
-        let config = config(model, 128)?;
+        let config = config(arch_of(model), 128, MNIST)?;
         let graph = train_ops(&config, MNIST, &limits)?;
         for op in &graph.train {
             let chosen = crate::gpu::kernels::choose(op, None, &measured, device);

@@ -1,4 +1,5 @@
-//! The elementwise family: bias and the activations (ReLU, Sigmoid, Tanh), with their
+//! The elementwise family: bias and the activations (ReLU, Sigmoid, Tanh, and the identity
+//! of a linear output), with their
 //! gradients. Every op here works on a (rows, cols) matrix, rows being the batch.
 
 use super::{OpDef, Slot, View};
@@ -12,11 +13,18 @@ pub enum Activation {
     Relu = 0,
     Sigmoid = 1,
     Tanh = 2,
+    /// A linear output (`nn.Identity`): a model's last layer on standardised rows.
+    Identity = 3,
 }
 
 impl Activation {
     /// Every activation, in code order.
-    pub const ALL: [Activation; 3] = [Activation::Relu, Activation::Sigmoid, Activation::Tanh];
+    pub const ALL: [Activation; 4] = [
+        Activation::Relu,
+        Activation::Sigmoid,
+        Activation::Tanh,
+        Activation::Identity,
+    ];
 
     /// How kernels' params and benchmark rows carry it: its place in `ALL`.
     pub fn code(self) -> usize {
@@ -34,6 +42,7 @@ impl Activation {
             Activation::Relu => "relu",
             Activation::Sigmoid => "sigmoid",
             Activation::Tanh => "tanh",
+            Activation::Identity => "identity",
         }
     }
 
@@ -48,23 +57,24 @@ impl Activation {
             Activation::Relu => ("relu_forward", "relu_backward"),
             Activation::Sigmoid => ("sigmoid_forward", "sigmoid_backward"),
             Activation::Tanh => ("tanh_forward", "tanh_backward"),
+            Activation::Identity => ("identity_forward", "identity_backward"),
         }
     }
 
     /// Per element: ReLU one compare; Sigmoid an exp, an add, a divide and a negation;
-    /// Tanh as many.
+    /// Tanh as many; the identity a copy, counted as one.
     pub fn flops(self) -> f64 {
         match self {
-            Activation::Relu => 1.0,
+            Activation::Relu | Activation::Identity => 1.0,
             Activation::Sigmoid | Activation::Tanh => 4.0,
         }
     }
 
     /// Per element of its gradient, from the output y: ReLU a select; Sigmoid
-    /// y·(1−y)·dy; Tanh (1−y²)·dy.
+    /// y·(1−y)·dy; Tanh (1−y²)·dy; the identity dy itself, counted as one.
     pub fn grad_flops(self) -> f64 {
         match self {
-            Activation::Relu => 1.0,
+            Activation::Relu | Activation::Identity => 1.0,
             Activation::Sigmoid | Activation::Tanh => 3.0,
         }
     }

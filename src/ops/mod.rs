@@ -23,7 +23,7 @@ pub mod optim;
 pub mod peak;
 pub mod pool;
 
-pub use batch::GatherBatch;
+pub use batch::{GatherBatch, GatherRows};
 pub use conv2d::{
     conv2d_backward_entry, Conv2dActForward, Conv2dBackward, Conv2dBackwardBias,
     Conv2dBackwardInput, Conv2dBackwardWeight, Conv2dForward, Conv2dShape, ConvBackwardInput,
@@ -271,6 +271,7 @@ macro_rules! ops {
 
 ops!(
     GatherBatch,
+    GatherRows,
     Matmul,
     BiasForward,
     BiasBackward,

@@ -13,7 +13,7 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
 use futures_intrusive::sync::LocalMutex;
-use js_sys::{Float32Array, Object, Promise, Reflect, Uint8Array};
+use js_sys::{Float32Array, Object, Promise, Reflect, Uint32Array, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 use wgsl_autoencoder::check::run::Plan;
@@ -164,7 +164,7 @@ impl Lab {
         self.call(|s| async move {
             match s.lock().await.examples().await.map_err(js_error)? {
                 Some((labels, clean, rebuilt)) => object(&[
-                    ("labels", Uint8Array::from(&labels[..]).into()),
+                    ("labels", Uint32Array::from(&labels[..]).into()),
                     ("clean", floats(&clean)),
                     ("rebuilt", floats(&rebuilt)),
                 ]),
@@ -179,7 +179,7 @@ impl Lab {
             let (xy, labels) = s.lock().await.latent().map_err(js_error)?;
             object(&[
                 ("xy", floats(&xy)),
-                ("labels", Uint8Array::from(&labels[..]).into()),
+                ("labels", Uint32Array::from(&labels[..]).into()),
             ])
         })
     }

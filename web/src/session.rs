@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use wgsl_autoencoder::backend::Backend;
 use wgsl_autoencoder::check::run::{plan, run_group, GroupReport, Plan};
 use wgsl_autoencoder::checkpoint::{model_bytes, parse_meta, parse_weights};
-use wgsl_autoencoder::data::{mnist_from_gz, Mnist, IMAGE_PIXELS};
+use wgsl_autoencoder::data::{mnist_from_gz, Data, Values};
 use wgsl_autoencoder::error::{Error, Result};
 use wgsl_autoencoder::gpu::context::{AdapterRequest, GpuOptions};
 use wgsl_autoencoder::gpu::kernels::Parallelism;
@@ -187,7 +187,7 @@ pub struct Session {
     /// Why the device was lost, once it is: every call after that fails, and the page
     /// offers to start again.
     lost: Arc<Mutex<Option<String>>>,
-    data: Option<Mnist>,
+    data: Option<Data>,
     run: Option<Run>,
 }
 
@@ -258,7 +258,7 @@ impl Session {
         Ok(sizes)
     }
 
-    fn data(&self) -> Result<&Mnist> {
+    fn data(&self) -> Result<&Data> {
         self.data
             .as_ref()
             .ok_or_else(|| Error::Other("MNIST is not loaded yet".into()))
@@ -375,26 +375,23 @@ impl Session {
     /// Test digits (`pictures::examples`: three of each) as the model now rebuilds
     /// them: (labels, clean pixels in 0..1, reconstructions). `None` while the epoch's
     /// evaluation runs, whose snapshot shows them next.
-    pub async fn examples(&mut self) -> Result<Option<(Vec<u8>, Vec<f32>, Vec<f32>)>> {
+    pub async fn examples(&mut self) -> Result<Option<(Vec<u32>, Vec<f32>, Vec<f32>)>> {
         let data = self.data()?;
-        let picked = pictures::examples(&data.test.labels, data.test.len());
-        let labels: Vec<u8> = picked.iter().map(|&i| data.test.labels[i]).collect();
-        let bytes: Vec<u8> = picked
-            .iter()
-            .flat_map(|&i| data.test.images[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS].to_vec())
-            .collect();
+        let all_labels = data.test.labels_or_zero();
+        let picked = pictures::examples(&all_labels, data.test.len());
+        let labels: Vec<u32> = picked.iter().map(|&i| all_labels[i]).collect();
+        let samples = data.test.subset(&picked).values;
         let run = self.run()?;
         if run.evaluating {
             return Ok(None);
         }
-        let (_, rebuilt) = run.trainer.reconstruct(&bytes).await?;
-        let clean = bytes.iter().map(|&b| b as f32 / 255.0).collect();
-        Ok(Some((labels, clean, rebuilt)))
+        let (_, rebuilt) = run.trainer.reconstruct(&samples).await?;
+        Ok(Some((labels, samples.to_f32(), rebuilt)))
     }
 
     /// The test codes in the plane, as (x, y) pairs, and their digits; empty before the
     /// first epoch's evaluation.
-    pub fn latent(&mut self) -> Result<(Vec<f32>, Vec<u8>)> {
+    pub fn latent(&mut self) -> Result<(Vec<f32>, Vec<u32>)> {
         let Some(latent) = &self.run()?.latent else {
             return Ok((Vec::new(), Vec::new()));
         };
@@ -442,10 +439,12 @@ impl Session {
         &mut self,
         pixels: &[u8],
     ) -> Result<(Vec<f32>, Option<(f64, f64)>)> {
-        if pixels.len() != IMAGE_PIXELS {
+        let shape = self.data()?.shape;
+        if pixels.len() != shape.elements() {
             return Err(Error::Other(format!(
-                "a drawing is 28×28 = 784 pixels, not {}",
-                pixels.len()
+                "a drawing of {} pixels, but the model takes {}",
+                pixels.len(),
+                shape.describe()
             )));
         }
         let run = self.run()?;
@@ -454,7 +453,7 @@ impl Session {
                 "the test set is being evaluated; draw again in a moment".into(),
             ));
         }
-        let (code, rebuilt) = run.trainer.reconstruct(pixels).await?;
+        let (code, rebuilt) = run.trainer.reconstruct(&Values::Bytes(pixels.to_vec())).await?;
         let point = run.latent.as_ref().map(|l| l.projection.project(&code));
         Ok((rebuilt, point))
     }
@@ -469,6 +468,7 @@ impl Session {
             run.trainer.graph(),
             &flat,
             epoch,
+            run.trainer.scaling(),
         )
     }
 
@@ -582,7 +582,7 @@ pub struct OpenedWeights {
     pub describe: String,
     pub epoch: usize,
     pub test_mse: f64,
-    pub test_bce: f64,
+    pub test_bce: Option<f64>,
 }
 
 /// A profile, with how its times were taken.
@@ -624,14 +624,14 @@ fn adapter_info(gpu: &Gpu) -> AdapterInfo {
 /// MNIST as a run asks for it: the loaded set itself, or, where a limit cuts its
 /// training set, a copy so cut (the loaded set stays whole, so that the next run may ask
 /// for more). Without a limit nothing is copied: the set is 55 MB, in wasm's 2 GiB.
-fn limited(data: &Mnist, limit: Option<usize>) -> Cow<'_, Mnist> {
+fn limited(data: &Data, limit: Option<usize>) -> Cow<'_, Data> {
     match limit {
         Some(n) if n < data.train.len() => {
             let mut train = data.train.clone();
             train.keep_first(n);
-            Cow::Owned(Mnist {
+            Cow::Owned(Data {
                 train,
-                test: data.test.clone(),
+                ..data.clone()
             })
         }
         _ => Cow::Borrowed(data),

@@ -2,7 +2,7 @@
 
 use super::{grid_1d, u, wgsl_params, Launch, Shader};
 use crate::error::Result;
-use crate::ops::{GatherBatch, OpDef};
+use crate::ops::{GatherBatch, GatherRows, OpDef};
 
 wgsl_params! {
     BatchParams mirrors "Params" in Batch {
@@ -13,17 +13,25 @@ wgsl_params! {
     }
 }
 
-/// One invocation per pixel of the batch.
-pub fn gather_batch(o: &GatherBatch) -> Result<Launch> {
+/// One invocation per value of the batch; both gathers share the params.
+fn gather(entry: &'static str, rows: usize, cols: usize) -> Result<Launch> {
     let params = BatchParams {
-        rows: u(o.rows)?,
-        cols: u(o.cols)?,
+        rows: u(rows)?,
+        cols: u(cols)?,
         ..Default::default()
     };
     Ok(Launch::new(
         Shader::Batch,
-        o.entry(),
+        entry,
         &params,
-        grid_1d(o.rows * o.cols),
+        grid_1d(rows * cols),
     ))
+}
+
+pub fn gather_batch(o: &GatherBatch) -> Result<Launch> {
+    gather(o.entry(), o.rows, o.cols)
+}
+
+pub fn gather_rows(o: &GatherRows) -> Result<Launch> {
+    gather(o.entry(), o.rows, o.cols)
 }

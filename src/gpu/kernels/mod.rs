@@ -361,6 +361,7 @@ pub fn launch(op: &Op, variant: Variant) -> Result<Launch> {
     }
     match op {
         Op::GatherBatch(o) => batch::gather_batch(o),
+        Op::GatherRows(o) => batch::gather_rows(o),
         Op::Matmul(_) => wrong(),
         Op::BiasForward(o) => elementwise::bias_forward(o),
         Op::BiasBackward(o) => elementwise::bias_backward(o),
