@@ -145,5 +145,6 @@ pub fn mnist_data(train: Dataset, test: Dataset, source: String) -> Data {
         source,
         split: Split::Given,
         scaling: None,
+        notes: Vec::new(),
     }
 }

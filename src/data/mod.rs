@@ -330,6 +330,8 @@ pub struct Data {
     pub split: Split,
     /// The scaling applied to both splits (tables only), fitted on the training split.
     pub scaling: Option<Scaling>,
+    /// What the loader left out, to be said (files that are not samples, say).
+    pub notes: Vec<String>,
 }
 
 /// Where the test split came from.
