@@ -183,6 +183,15 @@ def op_fn(op, d, act_name):
                             aten.sigmoid_backward(aten.mse_loss_backward(g, y, t, red), y))
         return lambda: (F.binary_cross_entropy(y, t, reduction=name) / d["rows"],
                         aten.sigmoid_backward(aten.binary_cross_entropy_backward(g, y, t, None, red), y))
+    if op in ("mse_identity_backward", "bce_identity_backward"):
+        # A linear output's: the loss and its backward, with nothing to go through.
+        y, t = rand(d["rows"], d["cols"], lo=0.01, hi=0.99), rand(d["rows"], d["cols"], lo=0, hi=1)
+        g = torch.ones((), device=dev)
+        red, name = (2, "sum") if d.get("summed") else (1, "mean")
+        if op == "mse_identity_backward":
+            return lambda: (F.mse_loss(y, t, reduction=name) / d["rows"], aten.mse_loss_backward(g, y, t, red))
+        return lambda: (F.binary_cross_entropy(y, t, reduction=name) / d["rows"],
+                        aten.binary_cross_entropy_backward(g, y, t, None, red))
     if op in ("reparam_kl_forward", "reparam_kl_backward"):
         # A VAE's heads (their bias added: addmm adds it in PyTorch) to z and the KL term,
         # and the heads' gradient as autograd computes it from the saved eps and std.

@@ -1,9 +1,10 @@
 // loss family: MSE and BCE, value (mean over every element) and gradient.
 // The value is reduced on the GPU by one workgroup, and also added, weighted by the rows
 // of the batch, to a running total that the host reads once per epoch, not per step.
-// The fused entry points (<loss>_sigmoid_backward) do the value, the gradient and the
-// output Sigmoid's derivative in one pass over many workgroups, each adding its chunk of
-// the loss to a running total of its own.
+// The fused entry points (<loss>_sigmoid_backward, and <loss>_identity_backward for a
+// linear output) do the value, the gradient and the output activation's derivative in
+// one pass over many workgroups, each adding its chunk of the loss to a running total of
+// its own.
 
 struct Params {
     len: u32,   // elements in y and t
@@ -112,10 +113,10 @@ fn loss_grad(yv: f32, tv: f32, bce: bool) -> f32 {
     return 2.0 * (yv - tv) / denominator();
 }
 
-// Chunk `g`: dz through the Sigmoid, and the chunk's loss terms / cols (summed: the terms
-// themselves) added to total g: the totals sum to loss · rows, as the one-workgroup
-// forward's total does.
-fn loss_sigmoid_chunk(lid: u32, g: u32, bce: bool) {
+// Chunk `g`: dz through the Sigmoid (or, `linear`, dz = dy), and the chunk's loss terms /
+// cols (summed: the terms themselves) added to total g: the totals sum to loss · rows, as
+// the one-workgroup forward's total does.
+fn loss_act_chunk(lid: u32, g: u32, bce: bool, linear: bool) {
     var acc = 0.0;
     let end = min((g + 1u) * LOSS_CHUNK, p.len);
     for (var i = g * LOSS_CHUNK + lid; i < end; i += WG) {
@@ -126,7 +127,8 @@ fn loss_sigmoid_chunk(lid: u32, g: u32, bce: bool) {
         } else {
             acc += squared_error(yv, tv);
         }
-        dz[i] = sigmoid_grad(yv, loss_grad(yv, tv, bce));
+        let dy = loss_grad(yv, tv, bce);
+        dz[i] = select(sigmoid_grad(yv, dy), dy, linear);
     }
     let sum = workgroup_sum(lid, acc);
     if (lid == 0u) {
@@ -144,7 +146,7 @@ fn mse_sigmoid_backward(@builtin(local_invocation_id) lid: vec3<u32>,
     if (g * LOSS_CHUNK >= p.len) {
         return;
     }
-    loss_sigmoid_chunk(lid.x, g, false);
+    loss_act_chunk(lid.x, g, false, false);
 }
 
 // y (L), t (L) -> dz (L), totals (⌈L/256⌉) += each chunk's cross-entropies / cols
@@ -156,5 +158,29 @@ fn bce_sigmoid_backward(@builtin(local_invocation_id) lid: vec3<u32>,
     if (g * LOSS_CHUNK >= p.len) {
         return;
     }
-    loss_sigmoid_chunk(lid.x, g, true);
+    loss_act_chunk(lid.x, g, true, false);
+}
+
+// y (L), t (L) -> dz (L) = dL/dy, totals (⌈L/256⌉) += each chunk's squared errors / cols
+@compute @workgroup_size(WG)
+fn mse_identity_backward(@builtin(local_invocation_id) lid: vec3<u32>,
+                         @builtin(workgroup_id) wid: vec3<u32>,
+                         @builtin(num_workgroups) nwg: vec3<u32>) {
+    let g = group_index(wid, nwg);
+    if (g * LOSS_CHUNK >= p.len) {
+        return;
+    }
+    loss_act_chunk(lid.x, g, false, true);
+}
+
+// y (L), t (L) -> dz (L) = dL/dy, totals (⌈L/256⌉) += each chunk's cross-entropies / cols
+@compute @workgroup_size(WG)
+fn bce_identity_backward(@builtin(local_invocation_id) lid: vec3<u32>,
+                         @builtin(workgroup_id) wid: vec3<u32>,
+                         @builtin(num_workgroups) nwg: vec3<u32>) {
+    let g = group_index(wid, nwg);
+    if (g * LOSS_CHUNK >= p.len) {
+        return;
+    }
+    loss_act_chunk(lid.x, g, true, true);
 }

@@ -11,7 +11,7 @@ use web_time::Instant;
 
 use crate::backend::Backend;
 use crate::cpu::backend::CpuBackend;
-use crate::data::Data;
+use crate::data::{Data, ScalingKind, Shape, Storage};
 use crate::error::Result;
 use crate::gpu::kernels::{variants, Measured, Variant};
 use crate::gpu::{Gpu, GpuBackend};
@@ -167,10 +167,58 @@ pub fn with_variants(op: Op) -> Vec<Case> {
         .collect()
 }
 
+/// The samples the models are built for: a shape, how the data is held, and the output
+/// activation (a linear one for standardised rows).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Input {
+    pub shape: Shape,
+    pub storage: Storage,
+    pub output: Activation,
+}
+
+impl Input {
+    /// MNIST's bytes, a Sigmoid output.
+    pub const MNIST: Input = Input {
+        shape: Shape::MNIST,
+        storage: Storage::Bytes,
+        output: Activation::Sigmoid,
+    };
+    /// Standardised rows as long as MNIST's images: the float gather and the linear
+    /// output, at sizes whose every other op MNIST's models already have.
+    pub const ROWS: Input = Input {
+        shape: Shape::rows(784),
+        storage: Storage::Floats,
+        output: Activation::Identity,
+    };
+
+    /// The input of a dataset's samples.
+    pub fn of(data: &Data) -> Input {
+        let standardised = data
+            .scaling
+            .as_ref()
+            .is_some_and(|s| s.kind == ScalingKind::Standardize);
+        Input {
+            shape: data.shape,
+            storage: data.train.values.storage(),
+            output: match standardised {
+                true => Activation::Identity,
+                false => Activation::Sigmoid,
+            },
+        }
+    }
+}
+
 /// Every op of the autoencoders (fused and unfused, trained with either loss, and
-/// evaluated; the VAE and a sparse model too) at a batch size, once per entry point and size, each on buffers of its own:
-/// the fused kernels beside the ones they replace.
+/// evaluated; the VAE and a sparse model too) at a batch size, on MNIST and on
+/// standardised rows, once per entry point and size, each on buffers of its own: the
+/// fused kernels beside the ones they replace.
 pub fn model_ops(batch: usize) -> Result<Vec<Op>> {
+    model_ops_at(batch, &[Input::MNIST, Input::ROWS])
+}
+
+/// `model_ops` for these inputs: every model that takes each (the conv models take only
+/// images), with every loss its output allows (a linear output only the MSE).
+pub fn model_ops_at(batch: usize, inputs: &[Input]) -> Result<Vec<Op>> {
     let mut seen = BTreeSet::new();
     let mut ops = Vec::new();
     // Both autoencoders with either loss, the VAE (its loss is BCE's), and a sparse
@@ -184,10 +232,21 @@ pub fn model_ops(batch: usize) -> Result<Vec<Op>> {
         (vae, LossKind::Bce, 0.0),
         (Arch::default_dense(), LossKind::Mse, 1e-5),
     ];
-    for (arch, loss, l1) in models {
+    let fitted = inputs.iter().flat_map(|input| {
+        models.iter().filter_map(move |(arch, loss, l1)| {
+            let arch = arch.clone().with_input(input.shape).with_output(input.output);
+            let takes = arch.problem().is_none()
+                && (input.output == Activation::Sigmoid || *loss == LossKind::Mse);
+            takes.then_some((arch, *loss, *l1, input.storage))
+        })
+    });
+    for (arch, loss, l1, storage) in fitted {
         for fusion in [Fusion::Fused, Fusion::Unfused] {
             // A dataset of a few batches: the gather reads only its own rows anyway.
-            let sizes = DataSizes::bytes(4 * batch, batch);
+            let sizes = DataSizes {
+                storage,
+                ..DataSizes::bytes(4 * batch, batch)
+            };
             let spec = GraphSpec {
                 fusion,
                 l1,

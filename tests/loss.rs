@@ -16,6 +16,6 @@ fn loss_backward_matches_reference() {
 }
 
 #[test]
-fn loss_sigmoid_backward_matches_reference() {
-    common::assert_cases(&tables::loss_sigmoid_backward());
+fn loss_act_backward_matches_reference() {
+    common::assert_cases(&tables::loss_act_backward());
 }

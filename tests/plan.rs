@@ -5,11 +5,11 @@
 //! workgroups per unit.
 
 use wgsl_autoencoder::backend::MemoryLimits;
-use wgsl_autoencoder::data::{TEST_COUNT, TRAIN_COUNT};
+use wgsl_autoencoder::data::{Layout, Shape, Storage, TEST_COUNT, TRAIN_COUNT};
 use wgsl_autoencoder::gpu::kernels::{choose, launch, Measured, Parallelism, Variant};
 use wgsl_autoencoder::model::{Arch, DataSizes, Fusion, Graph};
 use wgsl_autoencoder::native::reflect::Reflector;
-use wgsl_autoencoder::ops::{Access, Op};
+use wgsl_autoencoder::ops::{Access, Activation, Op};
 use wgsl_autoencoder::plan::{self, Row};
 use wgsl_autoencoder::{TrainConfig, Trainer};
 
@@ -20,11 +20,20 @@ const H100_UNITS: usize = 132;
 const MOST_OUTPUTS_PER_INVOCATION: u64 = 128;
 
 fn graph(arch: Arch, batch: usize) -> Graph {
+    let layout = arch.input.layout;
     let config = TrainConfig {
         batch,
         ..TrainConfig::new(arch)
     };
-    let sizes = DataSizes::bytes(TRAIN_COUNT, TEST_COUNT);
+    // Rows are held as floats, images as bytes.
+    let storage = match layout {
+        Layout::Images => Storage::Bytes,
+        Layout::Rows => Storage::Floats,
+    };
+    let sizes = DataSizes {
+        storage,
+        ..DataSizes::bytes(TRAIN_COUNT, TEST_COUNT)
+    };
     let limits = MemoryLimits {
         per_buffer: 1 << 31,
         per_buffer_what: "a GPU's binding limit",
@@ -159,16 +168,27 @@ fn workgroup_memory_follows_the_variants_constants() {
 
 /// What issue 19 asks of the kernels: on a GPU of 132 units, every dispatch of both
 /// models at batch 128 that does more than 10 MFLOP or moves more than 1 MiB launches at
-/// least 264 workgroups.
+/// least 264 workgroups; and so at the shapes of other data (issue 26): the conv AE on
+/// 3×32×32 colour images, the dense AE on rows of 140 numbers.
 #[test]
 fn every_dispatch_of_real_work_fills_an_h100_at_batch_128() {
     let mut starved = Vec::new();
-    for arch in [Arch::default_dense(), Arch::default_conv()] {
+    let rgb = Shape::images(3, 32, 32);
+    for arch in [
+        Arch::default_dense(),
+        Arch::default_conv(),
+        Arch::default_conv().with_input(rgb),
+        Arch::default_dense().with_input(rgb),
+        Arch::default_dense()
+            .with_input(Shape::rows(140))
+            .with_output(Activation::Identity),
+    ] {
         let rows = plan_of(&graph(arch.clone(), 128).train, Parallelism::Wide);
         for r in plan::starved(&rows) {
             starved.push(format!(
-                "{} #{} {} {} {}: {} workgroups for {:.1} MFLOP, {:.2} MiB",
+                "{} on {} #{} {} {} {}: {} workgroups for {:.1} MFLOP, {:.2} MiB",
                 arch.name(),
+                arch.input.describe(),
                 r.index,
                 r.entry,
                 r.variant,

@@ -5,6 +5,7 @@
 //! by `check_case_with`, as the tests compare. A table or variant added to the crate is
 //! therefore checked here without a line of this file changing.
 
+use crate::bench::Input;
 use std::collections::HashMap;
 use std::io::Write;
 
@@ -136,6 +137,12 @@ impl Grouper {
 
 /// The cases of every table (a spread of each when `quick`), then the models' ops.
 pub fn plan(quick: bool, device: Parallelism) -> Result<Plan> {
+    plan_at(quick, device, &[])
+}
+
+/// `plan`, with the models' ops also at these inputs (`check --data`: the user's data's
+/// shape).
+pub fn plan_at(quick: bool, device: Parallelism, extra: &[Input]) -> Result<Plan> {
     let mut tables = Grouper::new(device);
     for case in tables::all() {
         tables.add(case)?;
@@ -152,7 +159,11 @@ pub fn plan(quick: bool, device: Parallelism) -> Result<Plan> {
         }
     }
     for &batch in model_batches(quick) {
-        for (i, op) in crate::bench::model_ops(batch)?.into_iter().enumerate() {
+        let inputs: Vec<Input> = [Input::MNIST, Input::ROWS]
+            .into_iter()
+            .chain(extra.iter().copied())
+            .collect();
+        for (i, op) in crate::bench::model_ops_at(batch, &inputs)?.into_iter().enumerate() {
             for variant in crate::bench::with_variants(op) {
                 let label = format!(
                     "{} {} (models, batch {batch})",

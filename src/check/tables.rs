@@ -13,7 +13,7 @@ use crate::ops::{
     ConvTranspose2dBackward, ConvTranspose2dBackwardInput, ConvTranspose2dBackwardWeight,
     ConvTranspose2dForward, ConvTranspose2dShape, Corrupt, Epilogue, FusedPool, GatherBatch,
     GatherRows,
-    InputGrad, L1Backward, LossBackward, LossForward, LossKind, LossSigmoidBackward, Matmul,
+    InputGrad, L1Backward, LossBackward, LossForward, LossKind, LossActBackward, Matmul,
     MatmulShape, MaxPool2dBackward, MaxPool2dForward, NoiseKind, Op, PeakCopy, PeakFma, PeakRead,
     Pool2dShape, ReparamKlBackward, ReparamKlForward, StepParams,
 };
@@ -28,7 +28,7 @@ pub fn all() -> Vec<Case> {
         activation_backward(),
         loss_forward(),
         loss_backward(),
-        loss_sigmoid_backward(),
+        loss_act_backward(),
         adam_update(),
         gather_batch(),
         gather_rows(),
@@ -438,17 +438,27 @@ pub fn loss_backward() -> Vec<Case> {
 }
 
 /// The fused loss over the loss shapes and a batch of 1000 images (3063 chunks, the last
-/// one partial), adding to running totals that are not zero.
-pub fn loss_sigmoid_backward() -> Vec<Case> {
+/// one partial), adding to running totals that are not zero; through a Sigmoid, and
+/// through a linear output at a few shapes.
+pub fn loss_act_backward() -> Vec<Case> {
     let mut cases = Vec::new();
-    for (loss, summed) in loss_kinds() {
-        for (i, ((rows, cols), edges)) in loss_shapes(&[(1000, 784)]).into_iter().enumerate() {
+    let sigmoid = loss_kinds().into_iter().map(|k| (Activation::Sigmoid, k));
+    let linear = [(LossKind::Mse, false), (LossKind::Bce, false), (LossKind::Mse, true)]
+        .into_iter()
+        .map(|k| (Activation::Identity, k));
+    for (act, (loss, summed)) in sigmoid.chain(linear) {
+        let shapes = loss_shapes(&[(1000, 784)]);
+        // The linear output's entry points differ from the Sigmoid's in one select: a
+        // spread of the shapes covers them.
+        let keep = |i: usize| act == Activation::Sigmoid || i % 2 == 0;
+        for (i, ((rows, cols), edges)) in shapes.into_iter().enumerate().filter(|(i, _)| keep(*i)) {
             let len = rows * cols;
             let groups = crate::ops::loss_totals(len);
             let (y, t) = predictions_and_targets(len, 10 * i as u64, edges);
             let v = views(&[len, len, len, groups]);
-            let op = Op::from(LossSigmoidBackward {
+            let op = Op::from(LossActBackward {
                 loss,
+                act,
                 y: v[0],
                 t: v[1],
                 dz: v[2],
@@ -463,8 +473,13 @@ pub fn loss_sigmoid_backward() -> Vec<Case> {
                 atol: 1e-6,
                 rtol: 1e-5,
             };
+            let label = loss_label(loss, (rows, cols), edges, summed);
+            let label = match act {
+                Activation::Identity => format!("{label} through a linear output"),
+                _ => label,
+            };
             cases.push(Case::given(
-                loss_label(loss, (rows, cols), edges, summed),
+                label,
                 op,
                 init,
                 tol,

@@ -10,7 +10,7 @@ use crate::cpu::{
 };
 use crate::error::{Error, Result};
 use crate::ops::{
-    BufId, BufferSpec, Epilogue, InputGrad, LossKind, NoiseKind, Op, StepParams, View,
+    Activation, BufId, BufferSpec, Epilogue, InputGrad, LossKind, NoiseKind, Op, StepParams, View,
 };
 
 #[derive(Default)]
@@ -304,19 +304,17 @@ fn run_reference(op: &Op, i: &Inputs, outs: &mut [&mut [u32]], step: &StepParams
             let bce = o.loss == LossKind::Bce;
             loss::loss_backward(bce, o.summed, o.cols, f(&o.y), f(&o.t), f32s(dy))
         }
-        Op::LossSigmoidBackward(o) => {
+        Op::LossActBackward(o) => {
             let [dz, totals] = outputs(op, outs)?;
             let (y, t, bce) = (f(&o.y), f(&o.t), o.loss == LossKind::Bce);
-            match (o.summed, o.loss) {
-                (true, _) => {
-                    loss::loss_sum_sigmoid_backward(bce, o.cols, y, t, f32s(dz), f32s(totals))
+            let (dz, totals) = (f32s(dz), f32s(totals));
+            match (o.act, o.summed, o.loss) {
+                (Activation::Identity, summed, _) => {
+                    loss::loss_identity_backward(bce, summed, o.cols, y, t, dz, totals)
                 }
-                (false, LossKind::Mse) => {
-                    loss::mse_sigmoid_backward(o.cols, y, t, f32s(dz), f32s(totals))
-                }
-                (false, LossKind::Bce) => {
-                    loss::bce_sigmoid_backward(o.cols, y, t, f32s(dz), f32s(totals))
-                }
+                (_, true, _) => loss::loss_sum_sigmoid_backward(bce, o.cols, y, t, dz, totals),
+                (_, false, LossKind::Mse) => loss::mse_sigmoid_backward(o.cols, y, t, dz, totals),
+                (_, false, LossKind::Bce) => loss::bce_sigmoid_backward(o.cols, y, t, dz, totals),
             }
         }
         Op::AdamUpdate(o) => {

@@ -120,6 +120,37 @@ fn add_chunk_totals(
     }
 }
 
+/// The fused loss through a linear output: dz is the loss's own gradient (the identity's
+/// derivative is 1), summed or not.
+pub fn loss_identity_backward(
+    bce: bool,
+    summed: bool,
+    cols: usize,
+    y: &[f32],
+    t: &[f32],
+    dz: &mut [f32],
+    totals: &mut [f32],
+) {
+    let mut dy = vec![0.0; y.len()];
+    loss_backward(bce, summed, cols, y, t, &mut dy);
+    crate::cpu::elementwise::identity_backward(y, &dy, dz);
+    let forward = match bce {
+        true => bce_forward,
+        false => mse_forward,
+    };
+    add_chunk_totals(if summed { 1 } else { cols }, y, t, totals, forward);
+}
+
+// y (L), t (L) -> dz (L), totals (⌈L/256⌉) += each chunk's squared errors / cols
+pub fn mse_identity_backward(cols: usize, y: &[f32], t: &[f32], dz: &mut [f32], totals: &mut [f32]) {
+    loss_identity_backward(false, false, cols, y, t, dz, totals);
+}
+
+// y (L), t (L) -> dz (L), totals (⌈L/256⌉) += each chunk's cross-entropies / cols
+pub fn bce_identity_backward(cols: usize, y: &[f32], t: &[f32], dz: &mut [f32], totals: &mut [f32]) {
+    loss_identity_backward(true, false, cols, y, t, dz, totals);
+}
+
 // y (L), t (L) -> dz (L), totals (⌈L/256⌉) += each chunk's squared errors / cols
 pub fn mse_sigmoid_backward(cols: usize, y: &[f32], t: &[f32], dz: &mut [f32], totals: &mut [f32]) {
     let mut dy = vec![0.0; y.len()];
@@ -167,6 +198,33 @@ mod tests {
 
     /// dz is the gradient of the loss of σ(z); the totals add up to the mean loss times
     /// the rows, as LossForward's running total does.
+    #[test]
+    fn identity_losses_are_the_plain_gradient_and_total() {
+        type Fused = fn(usize, &[f32], &[f32], &mut [f32], &mut [f32]);
+        type Forward = fn(&[f32], &[f32]) -> f32;
+        let cases: [(&str, Fused, Forward); 2] = [
+            ("mse_identity_backward", mse_identity_backward, mse_forward),
+            ("bce_identity_backward", bce_identity_backward, bce_forward),
+        ];
+        for (name, fused, forward) in cases {
+            let (rows, cols) = (5, LOSS_CHUNK / 2);
+            let y: Vec<f32> = random_vec(rows * cols, 5).iter().map(|v| 0.5 + 0.4 * v).collect();
+            let t: Vec<f32> = random_vec(rows * cols, 6).iter().map(|v| 0.5 + 0.5 * v).collect();
+            let mut dz = vec![0.0; rows * cols];
+            let mut totals = [0.5f32, 0.25, 1.0];
+            fused(cols, &y, &t, &mut dz, &mut totals);
+            let added = totals.iter().zip([0.5f32, 0.25, 1.0]).map(|(t, s)| (t - s) as f64);
+            let expected = forward(&y, &t) as f64 * rows as f64;
+            let added: f64 = added.sum();
+            assert!((added - expected).abs() < 1e-5 * expected, "{name}: {added} vs {expected}");
+            let len = 6;
+            let (y, t) = (&y[..len], &t[..len]);
+            let mut dz = vec![0.0; len];
+            fused(len, y, t, &mut dz, &mut [0.0]);
+            check_gradient(name, y, &dz, 1e-3, |y| forward(y, t) as f64);
+        }
+    }
+
     #[test]
     fn sigmoid_losses_match_finite_differences_and_the_plain_total() {
         use crate::cpu::elementwise::sigmoid_forward;

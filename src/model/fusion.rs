@@ -12,7 +12,8 @@
 //!   backward, the sampling's gradient, the weight gradient with the bias gradient, and
 //!   the input gradient carried on through the activation below;
 //! - the loss through the output activation, where the loss kernel can take its gradient
-//!   (a Sigmoid): the last stage then starts its backward from the pre-activation.
+//!   (a Sigmoid, or the identity of a linear output): the last stage then starts its
+//!   backward from the pre-activation.
 //!
 //! Unfused, every module is a stage of its own: the readable path the tests hold the
 //! fused one to. Both compute the same function. A new model only lists its modules; the
@@ -128,14 +129,18 @@ pub struct Plan {
     pub stages: Vec<Stage>,
     /// The stage whose output is the code.
     pub code: usize,
-    /// Whether the loss kernel also takes the gradient through the output Sigmoid, so
-    /// that the last stage's backward starts from its pre-activation.
-    pub loss_through_sigmoid: bool,
+    /// The output activation the loss kernel also takes the gradient through (a Sigmoid,
+    /// or the identity of a linear output), so that the last stage's backward starts from
+    /// its pre-activation; `None` where the loss has plain kernels of its own.
+    pub loss_through: Option<Activation>,
 }
 
 /// Whether the loss kernel takes the gradient through what the model's output is.
 fn loss_carries(below: Below) -> bool {
-    matches!(below, Below::Plain | Below::Act(Activation::Sigmoid))
+    matches!(
+        below,
+        Below::Plain | Below::Act(Activation::Sigmoid | Activation::Identity)
+    )
 }
 
 /// The pass: groups `seq`'s modules into stages, then keeps an activation (and pool)
@@ -166,11 +171,14 @@ pub fn plan(seq: &Sequential, fusion: Fusion) -> Plan {
         .iter()
         .position(|s| s.modules().contains(&seq.code))
         .unwrap_or(0);
-    let loss_through_sigmoid = below == Below::Act(Activation::Sigmoid);
+    let loss_through = match below {
+        Below::Act(act @ (Activation::Sigmoid | Activation::Identity)) => Some(act),
+        _ => None,
+    };
     Plan {
         stages,
         code,
-        loss_through_sigmoid,
+        loss_through,
     }
 }
 
@@ -252,7 +260,7 @@ mod tests {
             ]
         );
         assert_eq!(p.code, 1);
-        assert!(p.loss_through_sigmoid);
+        assert_eq!(p.loss_through, Some(Activation::Sigmoid));
     }
 
     #[test]
@@ -285,7 +293,7 @@ mod tests {
             ]
         );
         assert_eq!(p.code, 1, "the code is the sample");
-        assert!(p.loss_through_sigmoid);
+        assert_eq!(p.loss_through, Some(Activation::Sigmoid));
         let unfused = plan(&seq, Fusion::Unfused);
         assert_eq!(unfused.stages[3], Stage::Single(3));
         assert_eq!(unfused.code, 3);
@@ -303,7 +311,7 @@ mod tests {
         };
         assert_eq!(p.stages[p.code], heads, "the code is the sample");
         assert_eq!(p.stages[p.code - 1], Stage::Single(6), "the flatten");
-        assert!(p.loss_through_sigmoid);
+        assert_eq!(p.loss_through, Some(Activation::Sigmoid));
         let unfused = plan(&seq, Fusion::Unfused);
         assert_eq!(unfused.stages[unfused.code], Stage::Single(8));
     }
@@ -329,7 +337,7 @@ mod tests {
             ]
         );
         assert_eq!(p.code, 1, "the code is the second pool's output");
-        assert!(p.loss_through_sigmoid);
+        assert_eq!(p.loss_through, Some(Activation::Sigmoid));
     }
 
     #[test]
@@ -339,7 +347,7 @@ mod tests {
         assert_eq!(p.stages.len(), seq.modules.len());
         assert!(p.stages.iter().all(|s| matches!(s, Stage::Single(_))));
         assert_eq!(p.code, seq.code);
-        assert!(!p.loss_through_sigmoid);
+        assert_eq!(p.loss_through, None);
     }
 
     #[test]
@@ -398,7 +406,7 @@ mod tests {
             ]
         );
         assert_eq!(p.code, 3);
-        assert!(p.loss_through_sigmoid);
+        assert_eq!(p.loss_through, Some(Activation::Sigmoid));
 
         // An output the loss kernel cannot take the gradient through stays a stage of its
         // own, and so, one by one, does every activation whose reader is then unfused.
@@ -407,6 +415,6 @@ mod tests {
         let p = plan(&relu_out, Fusion::Fused);
         let singles: Vec<Stage> = (0..7).map(Stage::Single).collect();
         assert_eq!(p.stages, singles);
-        assert!(!p.loss_through_sigmoid);
+        assert_eq!(p.loss_through, None);
     }
 }

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::model::graph::{Builder, Layer, Param};
 use crate::ops::{
     loss_totals, Activation, AdamConfig, AdamUpdate, BufId, BufferSpec, Corrupt, GatherBatch,
-    L1Backward, LossBackward, LossForward, LossKind, LossSigmoidBackward, NoiseKind, Op, View,
+    L1Backward, LossBackward, LossForward, LossKind, LossActBackward, NoiseKind, Op, View,
 };
 use crate::data::Storage;
 use crate::ops::GatherRows;
@@ -302,13 +302,15 @@ impl Graph {
         let kl_total = g.take_latent().map(|l| l.kl_totals);
         let scalar = |g: &mut Builder, name: &str| g.buffer(name, 1);
         let dy = g.buffer("loss.grad", output.len);
-        // Where the plan takes the loss through the output Sigmoid, one kernel gives the
-        // gradient of its pre-activation, and the last layer starts its backward there.
-        let total = match plan.loss_through_sigmoid {
-            true => {
+        // Where the plan takes the loss through the output activation (a Sigmoid, or a
+        // linear output's identity), one kernel gives the gradient of its pre-activation,
+        // and the last layer starts its backward there.
+        let total = match plan.loss_through {
+            Some(act) => {
                 let totals = g.buffer("loss totals", loss_totals(output.len));
-                g.push(LossSigmoidBackward {
+                g.push(LossActBackward {
                     loss,
+                    act,
                     y: output,
                     t: target,
                     dz: dy,
@@ -319,7 +321,7 @@ impl Graph {
                 });
                 totals
             }
-            false => {
+            None => {
                 let (value, total) = (scalar(&mut g, "loss"), scalar(&mut g, "loss total"));
                 g.push(LossForward {
                     loss,

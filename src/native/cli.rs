@@ -40,6 +40,20 @@ pub enum Command {
     Eval(EvalArgs),
     /// Draw the loss curves of one or more runs (ours or scripts/torch_train.py's) in one loss.png.
     Plot(PlotArgs),
+    /// Show what --data finds (source, splits, shape, classes), read as training reads it;
+    /// --export writes the prepared samples as NPY files.
+    Data(DataCommandArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DataCommandArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Also write the prepared splits into this new or empty folder: train_x.npy and
+    /// test_x.npy (float32, one sample a row, as the model sees it), train_y.npy and
+    /// test_y.npy (int64 labels) and data.json.
+    #[arg(long, value_name = "DIR")]
+    pub export: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]

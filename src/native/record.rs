@@ -80,7 +80,17 @@ impl RunRecord {
         if let Some(problem) = self.config.problem() {
             return Some(problem);
         }
-        limit_problem(self.limit).map(|why| ("limit", why))
+        if let Some(why) = limit_problem(self.limit) {
+            return Some(("limit", why));
+        }
+        // The bundled MNIST's size is known without reading it.
+        let most = crate::data::TRAIN_COUNT;
+        match (self.limit, &self.data) {
+            (Some(n), None) if n > most => {
+                Some(("limit", format!("{n}: must be between 1 and {most}")))
+            }
+            _ => None,
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 //! sums over each row averaged over the rows (`reduction='sum'` over the batch, divided
 //! by its size): a variational autoencoder's reconstruction term, in nats per image.
 
-use super::{OpDef, Slot, View};
+use super::{Activation, OpDef, Slot, View};
 
 /// Saved by name (`mse`, `bce`) in a run's configuration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -139,14 +139,17 @@ pub fn loss_totals(len: usize) -> usize {
 }
 
 // y (R,C), t (R,C) -> dz (R,C), totals (⌈R·C/256⌉) += each chunk's loss terms / C
-/// The loss of a Sigmoid output, its gradient carried back through the Sigmoid, and its
-/// value, in one pass over many workgroups: dz = σ'·dL/dy with y = σ(z). Each chunk of
+/// The loss of the output activation's output, its gradient carried back through the
+/// activation (a Sigmoid, or the identity of a linear output), and its value, in one pass
+/// over many workgroups: dz = σ'·dL/dy with y = σ(z) (dz = dL/dy, linear). Each chunk of
 /// `LOSS_CHUNK` elements adds its sum of loss terms, over C, to its own running total, so
 /// that no workgroup ever sums a whole batch; the totals add up to `loss · rows`, as
 /// `LossForward`'s one total does, and are folded when read, once per epoch.
 #[derive(Clone, Debug, PartialEq)]
-pub struct LossSigmoidBackward {
+pub struct LossActBackward {
     pub loss: LossKind,
+    /// The output activation the gradient goes through: `Sigmoid` or `Identity`.
+    pub act: Activation,
     pub y: View,
     pub t: View,
     pub dz: View,
@@ -157,11 +160,13 @@ pub struct LossSigmoidBackward {
     pub summed: bool,
 }
 
-impl OpDef for LossSigmoidBackward {
+impl OpDef for LossActBackward {
     fn entry(&self) -> &'static str {
-        match self.loss {
-            LossKind::Mse => "mse_sigmoid_backward",
-            LossKind::Bce => "bce_sigmoid_backward",
+        match (self.loss, self.act) {
+            (LossKind::Mse, Activation::Identity) => "mse_identity_backward",
+            (LossKind::Bce, Activation::Identity) => "bce_identity_backward",
+            (LossKind::Mse, _) => "mse_sigmoid_backward",
+            (LossKind::Bce, _) => "bce_sigmoid_backward",
         }
     }
 
@@ -179,13 +184,13 @@ impl OpDef for LossSigmoidBackward {
         loss_dims(self.rows, self.cols, self.summed)
     }
 
-    /// The loss's value and gradient terms, and the Sigmoid's derivative.
+    /// The loss's value and gradient terms, and the activation's derivative.
     fn flops(&self) -> f64 {
         let per = match self.loss {
             LossKind::Mse => 3.0 + 3.0,
             LossKind::Bce => 6.0 + 3.0,
         };
-        (self.rows * self.cols) as f64 * (per + 3.0)
+        (self.rows * self.cols) as f64 * (per + self.act.grad_flops())
     }
 
     fn set_rows(&mut self, rows: usize) {

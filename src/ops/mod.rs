@@ -37,7 +37,7 @@ pub use elementwise::{
     Activation, ActivationBackward, ActivationForward, BiasBackward, BiasForward,
 };
 pub use latent::{latent_totals, L1Backward, ReparamKlBackward, ReparamKlForward};
-pub use loss::{loss_totals, LossBackward, LossForward, LossKind, LossSigmoidBackward, LOSS_CHUNK};
+pub use loss::{loss_totals, LossBackward, LossForward, LossKind, LossActBackward, LOSS_CHUNK};
 pub use matmul::{BatchDim, Epilogue, Matmul, MatmulShape};
 pub use noise::{Corrupt, NoiseKind};
 pub use optim::{AdamConfig, AdamUpdate};
@@ -279,7 +279,7 @@ ops!(
     ActivationBackward,
     LossForward,
     LossBackward,
-    LossSigmoidBackward,
+    LossActBackward,
     AdamUpdate,
     Conv2dForward,
     Conv2dBackwardInput,

@@ -6,7 +6,7 @@
 
 use super::{
     act_code, grid_1d, grid_groups, u, wgsl_params, Fold, Launch, Parallelism, Shader, Variant,
-    WORKGROUP,
+    FILL, WORKGROUP,
 };
 use crate::error::{Error, Result};
 use crate::ops::{
@@ -139,8 +139,6 @@ pub const STAGED_WEIGHTS: usize = 2048;
 /// and the pixels of its pool window.
 const ACCUMULATORS: usize = crate::ops::conv2d::MAX_FUSED_OUTPUTS;
 
-/// Workgroups at which a fused forward is taken to fill a GPU.
-const STAGE_FILL: usize = 256;
 
 /// Output channels per invocation of a fused forward: on a GPU the most (a power of two
 /// up to 16, as the accumulators and the staged weights allow) that still give `FILL`
@@ -157,7 +155,7 @@ pub fn stage_channels(
 ) -> usize {
     let most = most_channels(o, window, taps);
     let blocks = positions.div_ceil(WORKGROUP);
-    let fills = |og: usize| o.div_ceil(og) * blocks >= STAGE_FILL;
+    let fills = |og: usize| o.div_ceil(og) * blocks >= FILL;
     // Powers of two, so that groups split the usual channel counts evenly.
     let mut candidates = [16, 8, 4, 2, 1].into_iter().filter(|&og| og <= most);
     match device {
@@ -207,12 +205,12 @@ pub fn stage_variant(
 ) -> Variant {
     let channels = stage_channels(o, window, taps, positions, device);
     let plain = o.div_ceil(channels) * positions.div_ceil(WORKGROUP);
-    if device == Parallelism::Narrow || plain >= STAGE_FILL {
+    if device == Parallelism::Narrow || plain >= FILL {
         return Variant::Channels(channels);
     }
     let spread = |c: usize| o.div_ceil(c) * positions.div_ceil(WORKGROUP / window);
     let options = spread_options(o, window, taps);
-    let filling = options.iter().rev().find(|&&c| spread(c) >= STAGE_FILL);
+    let filling = options.iter().rev().find(|&&c| spread(c) >= FILL);
     match filling.or(options.first()) {
         Some(&c) if spread(c) > plain => Variant::PoolSpread(c),
         _ => Variant::Channels(channels),
@@ -660,7 +658,6 @@ pub fn split_options(n: usize) -> Vec<usize> {
 /// than the rows' work); on a CPU adapter none, as a few cores are busy with the rows
 /// alone.
 pub fn batch_split(rows: usize, n: usize, device: Parallelism) -> usize {
-    const FILL: usize = 264;
     const MIN_CHUNK: usize = 4;
     if device == Parallelism::Narrow || rows >= FILL {
         return 1;

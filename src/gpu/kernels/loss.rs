@@ -2,7 +2,7 @@
 
 use super::{grid_1d, grid_groups, u, wgsl_params, Launch, Shader};
 use crate::error::Result;
-use crate::ops::{loss_totals, LossBackward, LossForward, LossSigmoidBackward, OpDef};
+use crate::ops::{loss_totals, LossBackward, LossForward, LossActBackward, OpDef};
 
 wgsl_params! {
     LossParams mirrors "Params" in Loss {
@@ -39,7 +39,7 @@ pub fn loss_backward(o: &LossBackward) -> Result<Launch> {
 }
 
 /// One workgroup per chunk of `LOSS_CHUNK` elements, each with its own running total.
-pub fn loss_sigmoid_backward(o: &LossSigmoidBackward) -> Result<Launch> {
+pub fn loss_act_backward(o: &LossActBackward) -> Result<Launch> {
     let p = params(o.rows, o.cols, o.summed)?;
     let groups = loss_totals(o.rows * o.cols);
     Ok(Launch::new(

@@ -1,6 +1,6 @@
 //! Launches of shaders/matmul.wgsl, its variants, and the choice among them.
 
-use super::{act_code, u, wgsl_params, Launch, Parallelism, Shader, MAX_GROUPS};
+use super::{act_code, u, wgsl_params, Launch, Parallelism, Shader, FILL, MAX_GROUPS};
 use crate::error::{Error, Result};
 use crate::ops::{Epilogue, Matmul, MatmulShape, OpDef};
 
@@ -89,10 +89,6 @@ pub enum MatmulVariant {
     Subgroup,
 }
 
-/// Workgroups at which a product is taken to fill a GPU: about two per multiprocessor of
-/// a large one (an H100 has 132). Fewer leave multiprocessors idle, which costs more than
-/// the reuse a larger block buys.
-const FILL: usize = 256;
 
 impl MatmulVariant {
     pub const ALL: [MatmulVariant; 13] = [

@@ -26,6 +26,11 @@ pub use variants::{choose, variants, Chosen, Measured, Source, Variant};
 pub const WORKGROUP: usize = 256;
 /// Workgroups one grid dimension may hold (WebGPU's guaranteed minimum).
 const MAX_GROUPS: usize = 65535;
+/// The one fill rule of the GPU heuristics: the workgroups at which a dispatch is taken
+/// to fill a GPU, two per multiprocessor of a large one (an H100 has 132; `plan`'s
+/// STARVED rule is the same two per unit). Fewer leave multiprocessors idle, which costs
+/// more than the reuse a larger block buys.
+pub const FILL: usize = 2 * 132;
 
 /// A fused kernel's activation as its params carry it (`activate` in
 /// shaders/parts/activations.wgsl): its code, from the one table in `ops::Activation`.
@@ -369,7 +374,7 @@ pub fn launch(op: &Op, variant: Variant) -> Result<Launch> {
         Op::ActivationBackward(o) => elementwise::activation_backward(o),
         Op::LossForward(o) => loss::loss_forward(o),
         Op::LossBackward(o) => loss::loss_backward(o),
-        Op::LossSigmoidBackward(o) => loss::loss_sigmoid_backward(o),
+        Op::LossActBackward(o) => loss::loss_act_backward(o),
         Op::AdamUpdate(o) => optim::adam_update(o),
         Op::Conv2dForward(o) => conv2d::forward(o),
         Op::Conv2dBackwardInput(o) => conv2d::backward_input(o),
