@@ -3,6 +3,16 @@
     python3 scripts/torch_train.py --model dense|conv|vae|conv-vae [--layers 100,200,30 | --channels 16,8]
         [--activation relu|tanh] [--epochs 5] [--seed 0] [--batch 128] [--limit N]
         [--beta 1] [--l1 LAMBDA] [--log-every STEPS] [--out DIR]
+        [--data PATH] [--image-size HxW] [--grey | --rgb] [--standardize]
+        [--test-fraction F] [--split-seed S] [--label-column NAME]
+
+`--data PATH` (alias `--data-dir`; data/mnist by default) is read as `wgsl-autoencoder
+--data PATH` reads it, with the same data flags (scripts/torch_data.py, by the rules of
+docs/data-rules.md): the same samples in the same order, the same split and scaling. The
+model follows the data's shape (C x H x W images, or rows of D numbers), as the Rust
+tool's does; standardised rows (`--standardize`) get a linear output and the MSE, and
+their metrics have no test_bce. `--limit N` keeps the first N training samples, after
+the split and the scaling's fit. The first line says what the data is, as `train` says it.
 
 A VAE (`--model vae`, `--layers 400,20` by default) trains on the per-image negative
 ELBO, the BCE summed over pixels plus beta times the KL term, averaged over the batch; its
@@ -17,10 +27,11 @@ codes' (a VAE's mu) mean magnitude and the fraction below 1e-3.
 exactly as this script does after `torch.manual_seed(S)`: the same nn.Sequential
 initialisation, then one `torch.randperm` per epoch, from one generator. Both print the
 mean training loss of each epoch (weighted by batch size) and the test-set MSE and BCE,
-so the curves can be compared line by line. Runs on the CPU unless CUDA is present.
+so the curves can be compared line by line (the BCE only where the output is a Sigmoid).
+Runs on the CPU unless CUDA is present.
 
 With `--out DIR` it also writes `DIR/metrics.jsonl` in the format `train` writes (one
-JSON object per epoch: epoch, train_loss, test_mse, test_bce, seconds,
+JSON object per epoch: epoch, train_loss, test_mse, test_bce (not for a linear output), seconds,
 images_per_second, eval_seconds, and interval_loss every --log-every steps, by default
 as `train` chooses them), so that
 `wgsl-autoencoder plot RUN_DIR TORCH_DIR` draws both curves in one loss.png.
@@ -33,7 +44,8 @@ import time
 import torch
 import torch.nn.functional as F
 
-from torch_models import DATA_DIR, HIDDEN, as_input, build, code_index, log_every, mnist_images, sampling
+from torch_data import add_arguments, load, prepare_from
+from torch_models import DATA_DIR, HIDDEN, as_input, build, code_index, log_every, sampling
 
 p = argparse.ArgumentParser()
 p.add_argument("--model", choices=["dense", "conv", "vae", "conv-vae"], default="dense")
@@ -47,31 +59,36 @@ p.add_argument("--epochs", type=int, default=5)
 p.add_argument("--seed", type=int, default=0)
 p.add_argument("--batch", type=int, default=128)
 p.add_argument("--lr", type=float, default=1e-3)
-p.add_argument("--limit", type=int, default=None)
-p.add_argument("--data-dir", default=DATA_DIR)
+p.add_argument("--limit", type=int, default=None, help="the first N training samples")
+add_arguments(p, os.path.normpath(DATA_DIR))
 p.add_argument("--out", default=None, help="write DIR/metrics.jsonl as `train` does (a new or empty folder)")
 a = p.parse_args()
-log = None
-if a.out:
-    os.makedirs(a.out, exist_ok=True)
-    path = os.path.join(a.out, "metrics.jsonl")
-    if os.path.exists(path):
-        raise SystemExit(f"Error: {path} already exists; choose another --out")
-    log = open(path, "x")
+log_path = os.path.join(a.out, "metrics.jsonl") if a.out else None
+if log_path and os.path.exists(log_path):
+    raise SystemExit(f"Error: {log_path} already exists; choose another --out")
 dev = "cuda" if torch.cuda.is_available() else "cpu"
 torch.backends.cuda.matmul.allow_tf32 = False
 torch.backends.cudnn.allow_tf32 = False
 
-train = mnist_images("train-images-idx3-ubyte.gz", a.data_dir)[: a.limit].to(dev)
-test = mnist_images("t10k-images-idx3-ubyte.gz", a.data_dir).to(dev)
+data = load(a.data, prepare_from(a))
+data.limit(a.limit)
+print(data.describe(), flush=True)
+for line in data.notes:
+    print(f"note: {line}", flush=True)
+shape, linear = data.shape, data.linear_output()
+train, test = data.train.floats().to(dev), data.test.floats().to(dev)
 torch.manual_seed(a.seed)
 sizes = a.layers if a.model in ("dense", "vae") else a.channels
 arch = [int(v) for v in sizes.split(",")] if sizes else None
 eps_gen = torch.Generator(device=dev).manual_seed(a.seed + 1)
-model = build(a.model, arch, a.activation, eps_gen).to(dev)
+model = build(a.model, arch, a.activation, eps_gen, shape, "identity" if linear else "sigmoid").to(dev)
 default_arch = {"dense": [100, 200, 30], "vae": [400, 20], "conv": [16, 8], "conv-vae": [16, 8, 20]}[a.model]
 code_at = code_index(model, a.model, arch or default_arch)
 vae = sampling(model)
+log = None
+if log_path:
+    os.makedirs(a.out, exist_ok=True)
+    log = open(log_path, "x")
 NEAR_ZERO = 1e-3
 
 
@@ -96,7 +113,7 @@ for epoch in range(1, a.epochs + 1):
     total, start = 0.0, time.perf_counter()
     intervals, since, seen = [], 0.0, 0
     for step, i in enumerate(range(0, n, a.batch), 1):
-        x = as_input(a.model, train[order[i:i + a.batch]])
+        x = as_input(a.model, train[order[i:i + a.batch]], shape)
         opt.zero_grad()
         loss, _, _ = losses(x)
         loss.backward()
@@ -110,20 +127,24 @@ for epoch in range(1, a.epochs + 1):
     seconds = time.perf_counter() - start
     start = time.perf_counter()
     with torch.no_grad():
-        x = as_input(a.model, test)
+        x = as_input(a.model, test, shape)
         _, y, code = losses(x)
-        mse, bce = F.mse_loss(y, x).item(), F.binary_cross_entropy(y, x).item()
+        mse = F.mse_loss(y, x).item()
+        bce = None if linear else F.binary_cross_entropy(y, x).item()
         code = vae.mu if vae is not None else code
         extra = {"code_mean": code.abs().mean().item(), "code_near_zero": (code.abs() < NEAR_ZERO).float().mean().item()}
         if vae is not None:
-            recon, kl = bce * 784, vae.kl().mean().item()
+            recon, kl = bce * train.shape[1], vae.kl().mean().item()
             extra = {"test_loss": recon + a.beta * kl, "test_recon": recon, "test_kl": kl, **extra}
     eval_seconds = time.perf_counter() - start
     name = "loss" if vae is not None else "mse"
     shown = f"  test loss {extra['test_loss']:.4f}" if vae is not None else ""
-    print(f"epoch {epoch:>3}/{a.epochs}  train {name} {total / n:.6f}  test mse {mse:.6f}  test bce {bce:.6f}{shown}  {seconds:.2f} s", flush=True)
+    shown_bce = "" if bce is None else f"  test bce {bce:.6f}"
+    print(f"epoch {epoch:>3}/{a.epochs}  train {name} {total / n:.6f}  test mse {mse:.6f}{shown_bce}{shown}  {seconds:.2f} s", flush=True)
     if log:
         line = {"epoch": epoch, "train_loss": total / n, "test_mse": mse, "test_bce": bce, "seconds": seconds,
                 "images_per_second": n / seconds, "eval_seconds": eval_seconds, "interval_loss": intervals, **extra}
+        if bce is None:
+            del line["test_bce"]  # a linear output's metrics have none, as the Rust tool's
         log.write(json.dumps(line) + "\n")
         log.flush()
