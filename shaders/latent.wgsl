@@ -24,12 +24,14 @@ struct Params {
 // reparam_kl_forward: h, b, key -> z, mu, totals
 // reparam_kl_backward: h, b, key, dz -> dh
 // l1_backward: a, dy -> dz, totals
+// kl_scores: h, b -> scores
 @group(0) @binding(1) var<storage, read> h: array<f32>;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
 @group(0) @binding(3) var<storage, read> key: array<u32>;
 @group(0) @binding(3) var<storage, read_write> dz_at3: array<f32>;
+@group(0) @binding(3) var<storage, read_write> scores: array<f32>;
 @group(0) @binding(4) var<storage, read_write> z: array<f32>;
 @group(0) @binding(4) var<storage, read> dz: array<f32>;
 @group(0) @binding(4) var<storage, read_write> totals_at4: array<f32>;
@@ -179,4 +181,21 @@ fn l1_backward(@builtin(local_invocation_id) lid: vec3<u32>,
     if (lid.x == 0u && g * WG < len) {
         totals_at4[g] += sum;
     }
+}
+
+// h (R,2L), b (2L), scores (R) -> scores (R) += β·KL of each row: after a summed row score
+// of the BCE, each sample's negative ELBO
+@compute @workgroup_size(WG)
+fn kl_scores(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let r = flat_index(gid, nwg);
+    if (r >= p.rows) {
+        return;
+    }
+    var kl = 0.0;
+    for (var j = 0u; j < p.latent; j += 1u) {
+        let m = heads(r * p.latent + j);
+        let s = exp(0.5 * m.y);
+        kl += -0.5 * (1.0 + m.y - m.x * m.x - s * s);
+    }
+    scores[r] += p.beta * kl;
 }

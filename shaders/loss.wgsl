@@ -21,6 +21,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> value: array<f32>;  // the forwards: the mean (1)
 @group(0) @binding(3) var<storage, read_write> dy: array<f32>;     // the backwards (L)
 @group(0) @binding(3) var<storage, read_write> dz: array<f32>;     // the fused: through the Sigmoid (L)
+@group(0) @binding(3) var<storage, read_write> scores: array<f32>; // the row scores (R)
 @group(0) @binding(4) var<storage, read_write> total: array<f32>;  // the forwards: running sum (1)
 @group(0) @binding(4) var<storage, read_write> totals: array<f32>; // the fused: one per chunk
 
@@ -183,4 +184,47 @@ fn bce_identity_backward(@builtin(local_invocation_id) lid: vec3<u32>,
         return;
     }
     loss_act_chunk(lid.x, g, true, true);
+}
+
+// One row's loss terms summed by one workgroup, then its mean over the row's values (or,
+// summed, the sum itself): the row's score.
+fn row_score(lid: u32, r: u32, bce: bool) {
+    var acc = 0.0;
+    let start = r * p.cols;
+    for (var j = lid; j < p.cols; j += WG) {
+        if (bce) {
+            acc += bce_term(y[start + j], t[start + j]);
+        } else {
+            acc += squared_error(y[start + j], t[start + j]);
+        }
+    }
+    let sum = workgroup_sum(lid, acc);
+    if (lid == 0u) {
+        scores[r] = select(sum / f32(p.cols), sum, p.summed != 0u);
+    }
+}
+
+// y (R,C), t (R,C) -> scores (R): each row's mean squared error (summed: its sum)
+@compute @workgroup_size(WG)
+fn mse_scores(@builtin(local_invocation_id) lid: vec3<u32>,
+              @builtin(workgroup_id) wid: vec3<u32>,
+              @builtin(num_workgroups) nwg: vec3<u32>) {
+    let r = group_index(wid, nwg);
+    // A folded grid's extra workgroups leave together, before any barrier.
+    if (r >= p.rows) {
+        return;
+    }
+    row_score(lid.x, r, false);
+}
+
+// y (R,C), t (R,C) -> scores (R): each row's mean cross-entropy (summed: its sum)
+@compute @workgroup_size(WG)
+fn bce_scores(@builtin(local_invocation_id) lid: vec3<u32>,
+              @builtin(workgroup_id) wid: vec3<u32>,
+              @builtin(num_workgroups) nwg: vec3<u32>) {
+    let r = group_index(wid, nwg);
+    if (r >= p.rows) {
+        return;
+    }
+    row_score(lid.x, r, true);
 }

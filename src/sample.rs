@@ -39,6 +39,10 @@ pub fn random_buffers(op: &Op, seed: u64) -> Vec<Vec<u32>> {
         fill(&o.y, 0.0, 1.0);
         fill(&o.t, 0.0, 1.0);
     }
+    if let Op::RowScores(o) = op {
+        fill(&o.y, 0.0, 1.0);
+        fill(&o.t, 0.0, 1.0);
+    }
     if let Op::LossActBackward(o) = op {
         fill(&o.y, 0.0, 1.0);
         fill(&o.t, 0.0, 1.0);

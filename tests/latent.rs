@@ -22,3 +22,8 @@ fn reparameterisation_backward_matches_the_reference() {
 fn l1_penalty_matches_the_reference() {
     common::assert_cases(&tables::l1_backward());
 }
+
+#[test]
+fn kl_scores_match_the_reference() {
+    common::assert_cases(&tables::kl_scores());
+}

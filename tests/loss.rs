@@ -19,3 +19,8 @@ fn loss_backward_matches_reference() {
 fn loss_act_backward_matches_reference() {
     common::assert_cases(&tables::loss_act_backward());
 }
+
+#[test]
+fn row_scores_match_reference() {
+    common::assert_cases(&tables::row_scores());
+}

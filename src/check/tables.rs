@@ -17,6 +17,7 @@ use crate::ops::{
     MatmulShape, MaxPool2dBackward, MaxPool2dForward, NoiseKind, Op, PeakCopy, PeakFma, PeakRead,
     Pool2dShape, ReparamKlBackward, ReparamKlForward, StepParams,
 };
+use crate::ops::{KlScores, RowScores};
 
 /// Every case of every table.
 pub fn all() -> Vec<Case> {
@@ -29,6 +30,7 @@ pub fn all() -> Vec<Case> {
         loss_forward(),
         loss_backward(),
         loss_act_backward(),
+        row_scores(),
         adam_update(),
         gather_batch(),
         gather_rows(),
@@ -48,6 +50,7 @@ pub fn all() -> Vec<Case> {
         conv_transpose2d_backward(),
         noise(),
         reparam_kl_forward(),
+        kl_scores(),
         reparam_kl_backward(),
         l1_backward(),
         peak_fma(),
@@ -484,6 +487,38 @@ pub fn loss_act_backward() -> Vec<Case> {
                 init,
                 tol,
             ));
+        }
+    }
+    cases
+}
+
+/// Each row's score over the loss shapes, a test set's batch of 1000 MNIST digits, rows
+/// longer than a workgroup (3×32×32 colour images), and the edges, mean and summed.
+pub fn row_scores() -> Vec<Case> {
+    let mut cases = Vec::new();
+    for (loss, summed) in loss_kinds() {
+        let shapes = loss_shapes(&[(1000, 784), (3, 3072)]);
+        for (i, ((rows, cols), edges)) in shapes.into_iter().enumerate() {
+            let len = rows * cols;
+            let (y, t) = predictions_and_targets(len, 30 + 10 * i as u64, edges);
+            let v = views(&[len, len, rows]);
+            let op = Op::from(RowScores {
+                loss,
+                y: v[0],
+                t: v[1],
+                scores: v[2],
+                rows,
+                cols,
+                summed,
+            });
+            let init = vec![y, t, vec![0; rows]];
+            // A workgroup's tree sum of up to 3072 terms in f32 against an f64 sum.
+            let tol = Tol {
+                atol: 1e-6,
+                rtol: 1e-5,
+            };
+            let label = loss_label(loss, (rows, cols), edges, summed);
+            cases.push(Case::given(label, op, init, tol));
         }
     }
     cases
@@ -1445,6 +1480,30 @@ pub fn reparam_kl_forward() -> Vec<Case> {
             let what = if zero { "z = ε" } else { "z and KL" };
             let label = format!("{what} {rows}x{latent} from {start}");
             cases.push(Case::given(label, op, init, LATENT_TOL).with_step(start_step(start, rows)));
+        }
+    }
+    cases
+}
+
+/// β·KL of each row added to scores that are not zero, over the latent shapes, at β 1
+/// and 0.25.
+pub fn kl_scores() -> Vec<Case> {
+    let mut cases = Vec::new();
+    for beta in [1.0f32, 0.25] {
+        for (i, &(rows, latent, _)) in LATENT_SHAPES.iter().enumerate() {
+            let v = views(&[2 * rows * latent, 2 * latent, rows]);
+            let op = Op::from(KlScores {
+                h: v[0],
+                b: v[1],
+                scores: v[2],
+                rows,
+                latent,
+                beta,
+            });
+            let (h, b) = heads(rows, latent, 70 + 10 * i as u64);
+            let init = vec![h, b, random(rows, 75 + i as u64, 0.0, 500.0)];
+            let label = format!("β {beta} {rows}x{latent}");
+            cases.push(Case::given(label, op, init, LATENT_TOL));
         }
     }
     cases

@@ -459,6 +459,15 @@ fn run_reference(op: &Op, i: &Inputs, outs: &mut [&mut [u32]], step: &StepParams
             let (a, dy) = (f(&o.a), f(&o.dy));
             latent::l1_backward(o.rows, o.lambda, o.act, a, dy, f32s(dz), f32s(totals))
         }
+        Op::RowScores(o) => {
+            let [scores] = outputs(op, outs)?;
+            let bce = o.loss == LossKind::Bce;
+            loss::row_scores(bce, o.summed, o.cols, f(&o.y), f(&o.t), f32s(scores))
+        }
+        Op::KlScores(o) => {
+            let [scores] = outputs(op, outs)?;
+            latent::kl_scores(o.latent, o.beta, f(&o.h), f(&o.b), f32s(scores))
+        }
     }
     Ok(())
 }

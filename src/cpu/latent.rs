@@ -172,6 +172,19 @@ pub fn l1_backward(
     }
 }
 
+// h (R,2L), b (2L), scores (R) -> scores (R) += β·KL of each row
+pub fn kl_scores(latent: usize, beta: f32, h: &[f32], b: &[f32], scores: &mut [f32]) {
+    for (r, score) in scores.iter_mut().enumerate() {
+        let kl: f64 = (0..latent)
+            .map(|j| {
+                let (m, logvar) = heads(h, b, latent, r * latent + j);
+                kl_term(m, logvar, (0.5 * logvar).exp()) as f64
+            })
+            .sum();
+        *score = (*score as f64 + beta as f64 * kl) as f32;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

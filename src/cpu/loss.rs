@@ -167,6 +167,23 @@ pub fn bce_sigmoid_backward(cols: usize, y: &[f32], t: &[f32], dz: &mut [f32], t
     add_chunk_totals(cols, y, t, totals, bce_forward);
 }
 
+// y (R,C), t (R,C) -> scores (R): each row's mean loss term (summed: its sum)
+pub fn row_scores(bce: bool, summed: bool, cols: usize, y: &[f32], t: &[f32], scores: &mut [f32]) {
+    for ((score, y), t) in scores.iter_mut().zip(y.chunks(cols)).zip(t.chunks(cols)) {
+        *score = loss_value(bce, summed, cols, y, t);
+    }
+}
+
+// y (R,C), t (R,C) -> scores (R): each row's mean squared error
+pub fn mse_scores(cols: usize, y: &[f32], t: &[f32], scores: &mut [f32]) {
+    row_scores(false, false, cols, y, t, scores)
+}
+
+// y (R,C), t (R,C) -> scores (R): each row's mean cross-entropy
+pub fn bce_scores(cols: usize, y: &[f32], t: &[f32], scores: &mut [f32]) {
+    row_scores(true, false, cols, y, t, scores)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,6 +196,20 @@ mod tests {
         assert!((bce as f64 - std::f64::consts::LN_2).abs() < 1e-7);
         // The clamp keeps a confident wrong answer finite: -log(0) becomes 100.
         assert_eq!(bce_forward(&[0.0], &[1.0]), 100.0);
+    }
+
+    #[test]
+    fn each_row_s_score_is_its_own_loss() {
+        let y = [0.0, 1.0, 0.5, 0.5, 0.25, 0.75];
+        let t = [0.0, 0.0, 1.0, 0.0, 0.25, 0.75];
+        let mut scores = [0.0; 3];
+        mse_scores(2, &y, &t, &mut scores);
+        assert_eq!(scores, [0.5, 0.25, 0.0]);
+        row_scores(false, true, 2, &y, &t, &mut scores);
+        assert_eq!(scores, [1.0, 0.5, 0.0]);
+        bce_scores(2, &y, &t, &mut scores);
+        assert_eq!(scores[0], 50.0, "the clamp: -log(0) is 100, over 2 values");
+        assert!((scores[1] as f64 - std::f64::consts::LN_2).abs() < 1e-7);
     }
 
     #[test]

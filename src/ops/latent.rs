@@ -171,3 +171,44 @@ impl OpDef for L1Backward {
         self.rows = rows;
     }
 }
+
+// h (R,2L) before the bias, b (2L), scores (R) -> scores (R) += β·KL of each row
+/// A VAE's KL term of each sample, weighted by β, added to its score: after a summed
+/// `RowScores` of the BCE, the negative ELBO of each sample (one ε per sample, as the
+/// evaluation draws it, in the reconstruction).
+#[derive(Clone, Debug, PartialEq)]
+pub struct KlScores {
+    pub h: View,
+    pub b: View,
+    pub scores: View,
+    pub rows: usize,
+    pub latent: usize,
+    pub beta: f32,
+}
+
+impl OpDef for KlScores {
+    fn entry(&self) -> &'static str {
+        "kl_scores"
+    }
+
+    fn slots(&mut self) -> Vec<Slot<'_>> {
+        vec![
+            Slot::input("h", &mut self.h, 2 * self.rows * self.latent),
+            Slot::input("b", &mut self.b, 2 * self.latent),
+            Slot::in_place("scores", &mut self.scores, self.rows),
+        ]
+    }
+
+    fn dims(&self) -> Vec<(&'static str, usize)> {
+        vec![("rows", self.rows), ("latent", self.latent)]
+    }
+
+    /// Per element: two bias adds, the exp and the KL term's five; then the weighted add.
+    fn flops(&self) -> f64 {
+        (self.rows * self.latent) as f64 * 8.0 + 2.0 * self.rows as f64
+    }
+
+    fn set_rows(&mut self, rows: usize) {
+        self.rows = rows;
+    }
+}

@@ -2,6 +2,8 @@
 //! means over every element, as PyTorch's `MSELoss()` and `BCELoss()`, or, `summed`,
 //! sums over each row averaged over the rows (`reduction='sum'` over the batch, divided
 //! by its size): a variational autoencoder's reconstruction term, in nats per image.
+//! And each row's own loss (`RowScores`): the per-sample reconstruction error that anomaly
+//! detection ranks samples by.
 
 use super::{Activation, OpDef, Slot, View};
 
@@ -191,6 +193,57 @@ impl OpDef for LossActBackward {
             LossKind::Bce => 6.0 + 3.0,
         };
         (self.rows * self.cols) as f64 * (per + self.act.grad_flops())
+    }
+
+    fn set_rows(&mut self, rows: usize) {
+        self.rows = rows;
+    }
+}
+
+// y (R,C), t (R,C) -> scores (R): each row's mean loss term (summed: its sum)
+/// Each sample's reconstruction error, one workgroup per row: the mean of its squared
+/// errors or cross-entropies over its C values (`reduction='none'` then a mean over the
+/// row in PyTorch), or, `summed`, their sum (a VAE's reconstruction term). What `score`
+/// ranks samples by: higher is more anomalous.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RowScores {
+    pub loss: LossKind,
+    pub y: View,
+    pub t: View,
+    pub scores: View,
+    pub rows: usize,
+    pub cols: usize,
+    pub summed: bool,
+}
+
+impl OpDef for RowScores {
+    fn entry(&self) -> &'static str {
+        match self.loss {
+            LossKind::Mse => "mse_scores",
+            LossKind::Bce => "bce_scores",
+        }
+    }
+
+    fn slots(&mut self) -> Vec<Slot<'_>> {
+        let len = self.rows * self.cols;
+        vec![
+            Slot::input("y", &mut self.y, len),
+            Slot::input("t", &mut self.t, len),
+            Slot::output("scores", &mut self.scores, self.rows),
+        ]
+    }
+
+    fn dims(&self) -> Vec<(&'static str, usize)> {
+        loss_dims(self.rows, self.cols, self.summed)
+    }
+
+    /// The loss terms, as the forward's.
+    fn flops(&self) -> f64 {
+        let per = match self.loss {
+            LossKind::Mse => 3.0,
+            LossKind::Bce => 6.0,
+        };
+        (self.rows * self.cols) as f64 * per
     }
 
     fn set_rows(&mut self, rows: usize) {

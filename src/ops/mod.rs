@@ -36,8 +36,10 @@ pub use conv_transpose2d::{
 pub use elementwise::{
     Activation, ActivationBackward, ActivationForward, BiasBackward, BiasForward,
 };
-pub use latent::{latent_totals, L1Backward, ReparamKlBackward, ReparamKlForward};
-pub use loss::{loss_totals, LossBackward, LossForward, LossKind, LossActBackward, LOSS_CHUNK};
+pub use latent::{latent_totals, KlScores, L1Backward, ReparamKlBackward, ReparamKlForward};
+pub use loss::{
+    loss_totals, LossActBackward, LossBackward, LossForward, LossKind, RowScores, LOSS_CHUNK,
+};
 pub use matmul::{BatchDim, Epilogue, Matmul, MatmulShape};
 pub use noise::{Corrupt, NoiseKind};
 pub use optim::{AdamConfig, AdamUpdate};
@@ -301,6 +303,8 @@ ops!(
     ReparamKlForward,
     ReparamKlBackward,
     L1Backward,
+    RowScores,
+    KlScores,
 );
 
 impl Op {

@@ -3,7 +3,7 @@
 use super::{act_code, grid_1d, grid_groups, u, wgsl_params, Launch, Shader};
 use crate::error::Result;
 use crate::ops::latent::{latent_totals, NO_ACT};
-use crate::ops::{L1Backward, OpDef, ReparamKlBackward, ReparamKlForward};
+use crate::ops::{KlScores, L1Backward, OpDef, ReparamKlBackward, ReparamKlForward};
 
 wgsl_params! {
     LatentParams mirrors "Params" in Latent {
@@ -67,5 +67,21 @@ pub fn l1_backward(o: &L1Backward) -> Result<Launch> {
         o.entry(),
         &p,
         grid_groups(groups),
+    ))
+}
+
+/// One invocation per row, summing its latent's KL terms.
+pub fn kl_scores(o: &KlScores) -> Result<Launch> {
+    let p = LatentParams {
+        rows: u(o.rows)?,
+        latent: u(o.latent)?,
+        beta: o.beta,
+        ..Default::default()
+    };
+    Ok(Launch::new(
+        Shader::Latent,
+        o.entry(),
+        &p,
+        grid_1d(o.rows),
     ))
 }

@@ -2,7 +2,7 @@
 
 use super::{grid_1d, grid_groups, u, wgsl_params, Launch, Shader};
 use crate::error::Result;
-use crate::ops::{loss_totals, LossBackward, LossForward, LossActBackward, OpDef};
+use crate::ops::{loss_totals, LossActBackward, LossBackward, LossForward, OpDef, RowScores};
 
 wgsl_params! {
     LossParams mirrors "Params" in Loss {
@@ -47,5 +47,16 @@ pub fn loss_act_backward(o: &LossActBackward) -> Result<Launch> {
         o.entry(),
         &p,
         grid_groups(groups),
+    ))
+}
+
+/// One workgroup per row, its invocations striding over the row's values.
+pub fn row_scores(o: &RowScores) -> Result<Launch> {
+    let p = params(o.rows, o.cols, o.summed)?;
+    Ok(Launch::new(
+        Shader::Loss,
+        o.entry(),
+        &p,
+        grid_groups(o.rows),
     ))
 }

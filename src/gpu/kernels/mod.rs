@@ -402,6 +402,8 @@ pub fn launch(op: &Op, variant: Variant) -> Result<Launch> {
         Op::ReparamKlForward(o) => latent::reparam_kl_forward(o),
         Op::ReparamKlBackward(o) => latent::reparam_kl_backward(o),
         Op::L1Backward(o) => latent::l1_backward(o),
+        Op::RowScores(o) => loss::row_scores(o),
+        Op::KlScores(o) => latent::kl_scores(o),
     }
 }
 
