@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::model::graph::{ADAM_M, ADAM_V, PARAMS};
 use crate::model::{Arch, DataSizes, Fusion, Graph, GraphSpec};
 use crate::ops::noise::EVAL_STREAM;
-use crate::ops::{AdamConfig, BufId, LossKind, NoiseKind, Op, StepParams, View};
+use crate::ops::{AdamConfig, BufId, LossKind, NoiseKind, Op, ScoreKind, StepParams, View};
 use crate::rng::TorchRng;
 
 /// What a training run is: the model, the optimiser and the data order. Saved with every
@@ -123,6 +123,21 @@ impl TrainConfig {
             Some((field, why)) => Err(Error::flag(&format!("--{}", field.replace('_', "-")), why)),
             None => Ok(()),
         }
+    }
+}
+
+/// Why a model cannot give a score of this kind, in words naming what would work.
+pub fn score_problem(kind: ScoreKind, arch: &Arch) -> String {
+    match kind {
+        ScoreKind::Elbo if !arch.is_variational() => format!(
+            "elbo: the negative ELBO is a VAE's score, and this is a {} model; use mse or bce",
+            arch.name()
+        ),
+        _ if arch.output != crate::ops::Activation::Sigmoid => format!(
+            "{}: a linear output (standardised rows) is scored by its squared error; use mse",
+            kind.name()
+        ),
+        _ => format!("{}: not a score this model gives", kind.name()),
     }
 }
 
@@ -447,6 +462,8 @@ pub struct Trainer {
     phase: Phase,
     collect: bool,
     snapshot: Option<Snapshot>,
+    /// The scoring programs compiled so far.
+    scoring: Vec<ScoreKind>,
 }
 
 impl Trainer {
@@ -513,6 +530,7 @@ impl Trainer {
             phase: Phase::Idle,
             collect: false,
             snapshot: None,
+            scoring: Vec::new(),
         })
     }
 
@@ -1019,12 +1037,79 @@ impl Trainer {
     /// test samples, which are put back afterwards, so this may be called between epochs
     /// or between the training advances of one, never during its evaluation.
     pub async fn reconstruct(&mut self, samples: &Values) -> Result<(Vec<f32>, Vec<f32>)> {
+        let s = self.full.slots;
+        let reads = [(s.eval_code, self.full.code_len), (s.eval_output, self.elements())];
+        let mut read = self
+            .on_samples(samples, Program::Eval.name(), &reads)
+            .await?
+            .into_iter();
+        let codes = read.next().unwrap_or_default();
+        Ok((codes, read.next().unwrap_or_default()))
+    }
+
+    /// Each given sample's score, as `score_test` scores the test set's: the scoring
+    /// program on `samples` in place of the first test samples (put back afterwards),
+    /// chunk by chunk, each chunk's scores read back once. How the training split is
+    /// scored, for a threshold.
+    pub async fn score_samples(&mut self, kind: ScoreKind, samples: &Values) -> Result<Vec<f32>> {
+        let program = self.score_program(kind).await?;
+        let reads = [(self.full.slots.eval_scores, 1)];
+        let mut read = self.on_samples(samples, program, &reads).await?;
+        Ok(read.pop().unwrap_or_default())
+    }
+
+    /// Every test sample's score (`ScoreKind`), in order: the scoring program over the
+    /// resident test set a batch at a time, each batch's scores read back once (higher
+    /// is more anomalous).
+    pub async fn score_test(&mut self, kind: ScoreKind) -> Result<Vec<f32>> {
+        self.require_idle("scoring")?;
+        let program = self.score_program(kind).await?;
+        let (rows, total) = (self.full.eval_rows, self.test_images);
+        self.write_key(EVAL_STREAM)?;
+        let mut scores = Vec::with_capacity(total);
+        for start in (0..total).step_by(rows.max(1)) {
+            let count = rows.min(total - start);
+            let steps = self.steps(rows, start, count, false);
+            self.backend.run(program, Some(count), &steps).await?;
+            scores.extend(self.read_view(self.full.slots.eval_scores, count).await?);
+        }
+        Ok(scores)
+    }
+
+    /// The scoring program for `kind`, compiled the first time it is asked for.
+    async fn score_program(&mut self, kind: ScoreKind) -> Result<&'static str> {
+        let name = match kind {
+            ScoreKind::Mse => "score mse",
+            ScoreKind::Bce => "score bce",
+            ScoreKind::Elbo => "score elbo",
+        };
+        if !self.scoring.contains(&kind) {
+            let ops = self.full.score_ops(kind).ok_or_else(|| {
+                Error::flag("--score", score_problem(kind, &self.config.arch))
+            })?;
+            self.backend.compile(name, &ops).await?;
+            self.scoring.push(kind);
+        }
+        Ok(name)
+    }
+
+    /// Runs an evaluation `program` on `samples` put in place of the first test samples,
+    /// a chunk of the evaluation's batch at a time, reading `reads` (views and their
+    /// values per sample) after each chunk; the test samples go back after each, whatever
+    /// happened. Returns what each read gathered, in order.
+    async fn on_samples(
+        &mut self,
+        samples: &Values,
+        program: &'static str,
+        reads: &[(View, usize)],
+    ) -> Result<Vec<Vec<f32>>> {
         let training = match &self.phase {
             Phase::Idle => None,
             Phase::Training(run) => Some(run.epoch),
             Phase::Evaluating(_) => {
                 return Err(Error::Other(
-                    "reconstructing needs the trainer outside an evaluation".into(),
+                    "running the model on given samples needs the trainer outside an evaluation"
+                        .into(),
                 ))
             }
         };
@@ -1038,15 +1123,12 @@ impl Trainer {
         }
         if samples.storage() != self.full.storage {
             return Err(Error::Other(
-                "the samples to reconstruct are held differently (bytes or floats) from the data trained on".into(),
+                "the samples given are held differently (bytes or floats) from the data trained on".into(),
             ));
         }
         let s = self.full.slots;
-        let (rows, code_len) = (
-            self.full.eval_rows.min(self.test_images),
-            self.full.code_len,
-        );
-        let (mut codes, mut rebuilt) = (Vec::new(), Vec::new());
+        let rows = self.full.eval_rows.min(self.test_images);
+        let mut gathered = vec![Vec::new(); reads.len()];
         self.write_key(EVAL_STREAM)?;
         let count = samples.len() / elements;
         for start in (0..count).step_by(rows.max(1)) {
@@ -1054,34 +1136,30 @@ impl Trainer {
             let count = chunk.len() / elements;
             let words = self.full.storage.words(count * elements);
             let kept = self.backend.read(View::whole(s.test_data, words)).await?;
-            let given = chunk.device_words();
+            let mut given = chunk.device_words();
             // Bytes pack into the words of the samples they replace; a last word shared
             // with the next test sample keeps that sample's bytes.
-            let mut fresh = kept.clone();
-            fresh[..given.len()].copy_from_slice(&given);
-            if let (Values::Bytes(b), Some(last)) = (&chunk, fresh.last_mut()) {
+            if let (Values::Bytes(b), Some(last)) = (&chunk, given.last_mut()) {
                 let used = b.len() % 4;
                 if used != 0 {
                     let mask = (1u32 << (8 * used)) - 1;
-                    *last = (given[given.len() - 1] & mask) | (kept[kept.len() - 1] & !mask);
+                    *last = (*last & mask) | (kept[kept.len() - 1] & !mask);
                 }
             }
-            self.backend.write(s.test_data, 0, &fresh)?;
+            self.backend.write(s.test_data, 0, &given)?;
             let steps = self.steps(rows, 0, count, false);
-            let ran = self
-                .backend
-                .run(Program::Eval.name(), Some(count), &steps)
-                .await;
+            let ran = self.backend.run(program, Some(count), &steps).await;
             // The test samples go back whatever happened, before anything else can fail.
             self.backend.write(s.test_data, 0, &kept)?;
             ran?;
-            codes.extend(self.read_view(s.eval_code, count * code_len).await?);
-            rebuilt.extend(self.read_view(s.eval_output, count * elements).await?);
+            for (out, &(view, per)) in gathered.iter_mut().zip(reads) {
+                out.extend(self.read_view(view, count * per).await?);
+            }
         }
         if let Some(epoch) = training {
             self.write_key(epoch as u32)?;
         }
-        Ok((codes, rebuilt))
+        Ok(gathered)
     }
 
     /// Decodes codes (`code_len` numbers each) into samples of the model's shape.

@@ -46,12 +46,15 @@ pub struct Builder {
     latent: Option<LatentViews>,
 }
 
-/// What a VAE's sampling layer leaves for the graph: its KL totals and μ (the code the
-/// pictures show).
+/// What a VAE's sampling layer leaves for the graph: its KL totals, μ (the code the
+/// pictures show), and the heads it sampled from (before their bias) with the bias, from
+/// which each sample's KL term is scored.
 #[derive(Clone, Copy, Debug)]
 pub struct LatentViews {
     pub kl_totals: View,
     pub mu: View,
+    pub heads: View,
+    pub bias: View,
 }
 
 impl Builder {

@@ -720,7 +720,12 @@ fn sample(g: &mut Builder, name: &str, h: View, b: View, latent: usize) -> View 
         rows: n,
         latent,
     });
-    g.set_latent(LatentViews { kl_totals, mu });
+    g.set_latent(LatentViews {
+        kl_totals,
+        mu,
+        heads: h,
+        bias: b,
+    });
     z
 }
 

@@ -12,7 +12,8 @@ use crate::error::{Error, Result};
 use crate::model::graph::{Builder, Layer, Param};
 use crate::ops::{
     loss_totals, Activation, AdamConfig, AdamUpdate, BufId, BufferSpec, Corrupt, GatherBatch,
-    L1Backward, LossBackward, LossForward, LossKind, LossActBackward, NoiseKind, Op, View,
+    KlScores, L1Backward, LossActBackward, LossBackward, LossForward, LossKind, NoiseKind, Op,
+    RowScores, ScoreKind, View,
 };
 use crate::data::Storage;
 use crate::ops::GatherRows;
@@ -47,6 +48,10 @@ pub struct Slots {
     pub eval_mse_total: BufId,
     /// Absent for a linear output, whose values are not probabilities.
     pub eval_bce_total: Option<BufId>,
+    /// Each evaluated sample's score (`Graph::score_ops`), at `Graph::eval_rows`.
+    pub eval_scores: View,
+    /// A VAE's evaluation heads (before their bias) and the bias: each sample's KL term.
+    pub eval_heads: Option<(View, View)>,
     /// The decoder alone, at `Graph::decode_rows`: codes in, images out.
     pub decode_code: View,
     pub decode_output: View,
@@ -70,6 +75,8 @@ pub struct Graph {
     /// Numbers in one code: the code layer's width, or the conv bottleneck flattened.
     pub code_len: usize,
     pub noise: Option<NoiseKind>,
+    /// The weight of a VAE's KL term, which its ELBO scores carry too.
+    pub beta: f32,
     /// How the datasets are held: packed bytes or floats.
     pub storage: Storage,
     pub buffers: Vec<BufferSpec>,
@@ -397,6 +404,7 @@ impl Graph {
             });
         }
         let eval = g.take_ops();
+        let eval_scores = g.buffer("eval scores", spec.eval_rows);
 
         // The decoder alone, for pictures of what lies between codes.
         g.rows = spec.decode_rows;
@@ -414,6 +422,7 @@ impl Graph {
             decode_rows: spec.decode_rows,
             code_len,
             noise: spec.noise,
+            beta: spec.beta,
             storage: data.storage,
             buffers,
             params,
@@ -433,6 +442,8 @@ impl Graph {
                 eval_target,
                 eval_output,
                 eval_code,
+                eval_scores,
+                eval_heads: eval_latent.map(|l| (l.heads, l.bias)),
                 eval_mse_total: mse_total.buf,
                 eval_bce_total: bce.map(|(_, total)| total.buf),
                 decode_code,
@@ -443,6 +454,48 @@ impl Graph {
                 l1_total,
             },
         })
+    }
+
+    /// The scoring program: evaluation's gather (and noise) and forward, then each
+    /// sample's score into `Slots::eval_scores` in place of the test set's totals. `None`
+    /// for a score the model cannot give: the BCE and the ELBO need a Sigmoid output, the
+    /// ELBO a VAE.
+    pub fn score_ops(&self, kind: ScoreKind) -> Option<Vec<Op>> {
+        let s = &self.slots;
+        let sigmoid = self.arch.output == Activation::Sigmoid;
+        let (loss, summed) = match kind {
+            ScoreKind::Mse => (LossKind::Mse, false),
+            ScoreKind::Bce if sigmoid => (LossKind::Bce, false),
+            ScoreKind::Elbo if sigmoid && s.eval_heads.is_some() => (LossKind::Bce, true),
+            _ => return None,
+        };
+        let mut ops: Vec<Op> = self
+            .eval
+            .iter()
+            .filter(|op| !matches!(op, Op::LossForward(_)))
+            .cloned()
+            .collect();
+        let (rows, cols) = (self.eval_rows, self.arch.input.elements());
+        ops.push(Op::from(RowScores {
+            loss,
+            y: s.eval_output,
+            t: s.eval_target,
+            scores: s.eval_scores,
+            rows,
+            cols,
+            summed,
+        }));
+        if let (ScoreKind::Elbo, Some((h, b))) = (kind, s.eval_heads) {
+            ops.push(Op::from(KlScores {
+                h,
+                b,
+                scores: s.eval_scores,
+                rows,
+                latent: self.code_len,
+                beta: self.beta,
+            }));
+        }
+        Some(ops)
     }
 
     /// Total length of the flat parameter buffer, padding included.

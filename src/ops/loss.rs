@@ -200,6 +200,36 @@ impl OpDef for LossActBackward {
     }
 }
 
+/// What a sample's anomaly score is: its reconstruction's mean squared error or mean
+/// cross-entropy, or a VAE's negative ELBO (the cross-entropy summed over its values plus
+/// β times its KL term). Saved and shown by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScoreKind {
+    Mse,
+    Bce,
+    Elbo,
+}
+
+impl ScoreKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ScoreKind::Mse => "mse",
+            ScoreKind::Bce => "bce",
+            ScoreKind::Elbo => "elbo",
+        }
+    }
+
+    /// What the score is, in words, for axes and messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ScoreKind::Mse => "mean squared error per sample",
+            ScoreKind::Bce => "mean cross-entropy per sample",
+            ScoreKind::Elbo => "negative ELBO per sample (nats)",
+        }
+    }
+}
+
 // y (R,C), t (R,C) -> scores (R): each row's mean loss term (summed: its sum)
 /// Each sample's reconstruction error, one workgroup per row: the mean of its squared
 /// errors or cross-entropies over its C values (`reduction='none'` then a mean over the

@@ -38,7 +38,8 @@ pub use elementwise::{
 };
 pub use latent::{latent_totals, KlScores, L1Backward, ReparamKlBackward, ReparamKlForward};
 pub use loss::{
-    loss_totals, LossActBackward, LossBackward, LossForward, LossKind, RowScores, LOSS_CHUNK,
+    loss_totals, LossActBackward, LossBackward, LossForward, LossKind, RowScores, ScoreKind,
+    LOSS_CHUNK,
 };
 pub use matmul::{BatchDim, Epilogue, Matmul, MatmulShape};
 pub use noise::{Corrupt, NoiseKind};
