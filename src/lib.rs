@@ -24,6 +24,7 @@
 //! `async`. The `native` feature (on by default) adds the terminal's shell: the command
 //! line, files, run folders, signals, progress bars and pictures.
 
+pub mod anomaly;
 pub mod backend;
 pub mod bench;
 pub mod check;
