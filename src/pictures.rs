@@ -1,14 +1,22 @@
 //! The data behind a run's pictures, computed the same in the terminal and in the browser:
-//! which test digits the reconstructions show, the latent space's projection onto two
-//! axes, the codes interpolated between digits, and a VAE's codes drawn from its prior
+//! which test samples the reconstructions show, the latent space's projection onto two
+//! axes, the codes interpolated between samples, and a VAE's codes drawn from its prior
 //! (`samples.png`) and laid over its Gaussian's quantiles (`manifold.png`). Drawing them is the shell's
 //! (`native::plots` writes PNG files).
+//!
+//! Samples are picked by class where the data has two classes or more (`Data::classes`),
+//! and in their order where it has none or one: a single class says nothing to pick by.
 
 use crate::train::Snapshot;
 
-/// Examples of each digit the reconstructions show.
+/// Examples of each class the reconstructions show.
 pub const PER_CLASS: usize = 3;
-/// Pairs of digits, and codes along the line between each pair, the interpolation shows.
+/// Classes the reconstructions show examples of: the first ten, as many as MNIST has.
+pub const CLASSES_SHOWN: usize = 10;
+/// Samples the reconstructions show of unlabelled (or one-class) data: as many as of
+/// `CLASSES_SHOWN` classes.
+pub const UNLABELLED_EXAMPLES: usize = PER_CLASS * CLASSES_SHOWN;
+/// Pairs of samples, and codes along the line between each pair, the interpolation shows.
 pub const PAIRS: usize = 8;
 pub const STEPS: usize = 10;
 
@@ -95,14 +103,72 @@ pub fn inverse_normal_cdf(p: f64) -> f64 {
     }
 }
 
-/// The first `PER_CLASS` images of each digit among `labels`, by class.
-pub fn examples(labels: &[u32], available: usize) -> Vec<usize> {
+/// Whether samples are picked by their labels: only when there are two classes or more
+/// (`classes` is how many `Data::classes` names).
+fn by_class(classes: usize) -> bool {
+    classes >= 2
+}
+
+/// The samples the reconstructions show, among the first `available`: the first
+/// `PER_CLASS` of each of the first `CLASSES_SHOWN` classes, class by class; or, for
+/// unlabelled or one-class data, the first `UNLABELLED_EXAMPLES`.
+pub fn examples(labels: &[u32], available: usize, classes: usize) -> Vec<usize> {
+    if !by_class(classes) {
+        return (0..available.min(UNLABELLED_EXAMPLES)).collect();
+    }
     let mut picked = Vec::new();
-    for class in 0..10u32 {
+    for class in 0..classes.min(CLASSES_SHOWN) as u32 {
         let of_class = (0..available).filter(|&i| labels.get(i) == Some(&class));
         picked.extend(of_class.take(PER_CLASS));
     }
     picked
+}
+
+/// One column of the reconstructions: a class's examples (`class` its label), or, for
+/// unlabelled data, every `CLASSES_SHOWN`-th sample (`class` None).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Column {
+    pub class: Option<u32>,
+    pub samples: Vec<usize>,
+}
+
+/// How `examples`' picks are laid out: a column per class shown (classes without a test
+/// sample left out), its examples down it; for unlabelled data, rows of
+/// `CLASSES_SHOWN` samples in their order.
+pub fn example_columns(picked: &[usize], labels: &[u32], classes: usize) -> Vec<Column> {
+    if !by_class(classes) {
+        let columns = picked.len().min(CLASSES_SHOWN);
+        return (0..columns)
+            .map(|c| Column {
+                class: None,
+                samples: picked
+                    .iter()
+                    .skip(c)
+                    .step_by(CLASSES_SHOWN)
+                    .copied()
+                    .collect(),
+            })
+            .collect();
+    }
+    (0..classes.min(CLASSES_SHOWN) as u32)
+        .map(|class| Column {
+            class: Some(class),
+            samples: picked
+                .iter()
+                .copied()
+                .filter(|&i| labels.get(i) == Some(&class))
+                .collect(),
+        })
+        .filter(|column| !column.samples.is_empty())
+        .collect()
+}
+
+/// A label's class name, or its number where `classes` has no name for it.
+pub fn class_name(classes: &[String], label: u32) -> String {
+    classes
+        .get(label as usize)
+        .cloned()
+        .unwrap_or_else(|| label.to_string())
 }
 
 /// The plane the latent space is drawn on: the codes' mean and their top two principal
@@ -214,12 +280,38 @@ pub fn project_2d(codes: &[f32], dim: usize) -> Vec<(f64, f64)> {
     codes.chunks_exact(dim).map(|c| plane.project(c)).collect()
 }
 
-/// The pairs `interpolation.png` shows: the first test image of digit k and the first of
-/// digit (k + 1) mod 10, for k = 0..PAIRS. Indices into the snapshot's codes.
-pub fn interpolation_pairs(labels: &[u32], available: usize) -> Vec<(usize, usize)> {
-    let first = |d: u32| (0..available).find(|&i| labels.get(i) == Some(&d));
-    (0..PAIRS as u32)
-        .filter_map(|k| Some((first(k)?, first((k + 1) % 10)?)))
+/// The pairs `interpolation.png` shows, up to `PAIRS`, as indices into the snapshot's
+/// codes (the first `available`): for n ≥ 2 classes, the first test sample of class k
+/// and the first of class (k + 1) mod n, for k = 0, 1, … (a class without a test sample
+/// left out); for unlabelled or one-class data, consecutive samples (0, 1), (2, 3), ….
+pub fn interpolation_pairs(
+    labels: &[u32],
+    available: usize,
+    classes: usize,
+) -> Vec<(usize, usize)> {
+    if !by_class(classes) {
+        return (0..PAIRS)
+            .map(|k| (2 * k, 2 * k + 1))
+            .take_while(|&(_, b)| b < available)
+            .collect();
+    }
+    let n = classes.min(u32::MAX as usize) as u32;
+    let first = |class: u32| (0..available).find(|&i| labels.get(i) == Some(&class));
+    (0..n.min(PAIRS as u32))
+        .filter_map(|k| Some((first(k)?, first((k + 1) % n)?)))
+        .collect()
+}
+
+/// What each of `interpolation_pairs`' rows is called: its classes' names, `cat → dog`,
+/// where the data has classes to pick by, or the two test samples' numbers, `#0 → #1`.
+pub fn pair_names(pairs: &[(usize, usize)], labels: &[u32], classes: &[String]) -> Vec<String> {
+    let name = |i: usize| match (by_class(classes.len()), labels.get(i)) {
+        (true, Some(&label)) => class_name(classes, label),
+        _ => format!("#{i}"),
+    };
+    pairs
+        .iter()
+        .map(|&(a, b)| format!("{} → {}", name(a), name(b)))
         .collect()
 }
 
@@ -296,7 +388,7 @@ mod tests {
     #[test]
     fn interpolations_run_from_one_digit_s_code_to_the_other_s() {
         let labels = [3, 0, 1, 2, 0, 4, 5, 6, 7, 8, 9];
-        let pairs = interpolation_pairs(&labels, labels.len());
+        let pairs = interpolation_pairs(&labels, labels.len(), 10);
         assert_eq!(pairs.len(), PAIRS);
         assert_eq!(pairs[0], (1, 2), "the first 0, then the first 1");
         let shot = Snapshot {
@@ -312,9 +404,102 @@ mod tests {
         assert_eq!(&codes[..2], &[2.0, 3.0]);
         assert_eq!(&codes[codes.len() - 2..], &[4.0, 5.0]);
         assert_eq!(
-            examples(&labels, labels.len()),
+            examples(&labels, labels.len(), 10),
             [1, 4, 2, 3, 0, 5, 6, 7, 8, 9, 10]
         );
+    }
+
+    /// Names `class0`, `class1`, … for `n` classes.
+    fn names(n: usize) -> Vec<String> {
+        (0..n).map(|c| format!("class{c}")).collect()
+    }
+
+    #[test]
+    fn three_classes_give_three_examples_each_and_pairs_that_wrap_around() {
+        // Labels 2, 1, 0, 2, 1, 0, …: class c first at 2 - c.
+        let labels: Vec<u32> = (0..20).map(|i| 2 - (i % 3)).collect();
+        let picked = examples(&labels, labels.len(), 3);
+        assert_eq!(picked, [2, 5, 8, 1, 4, 7, 0, 3, 6]);
+        let columns = example_columns(&picked, &labels, 3);
+        assert_eq!(columns.len(), 3);
+        assert_eq!(
+            columns[1],
+            Column {
+                class: Some(1),
+                samples: vec![1, 4, 7]
+            }
+        );
+        let pairs = interpolation_pairs(&labels, labels.len(), 3);
+        assert_eq!(pairs, [(2, 1), (1, 0), (0, 2)], "0 → 1, 1 → 2, 2 → 0");
+        assert_eq!(
+            pair_names(&pairs, &labels, &names(3)),
+            ["class0 → class1", "class1 → class2", "class2 → class0"]
+        );
+        // Only what is available is picked: the first four samples hold one of class 1.
+        assert_eq!(examples(&labels, 4, 3), [2, 1, 0, 3]);
+    }
+
+    #[test]
+    fn of_twelve_classes_the_first_ten_are_shown_and_eight_pairs() {
+        let labels: Vec<u32> = (0..60).map(|i| i % 12).collect();
+        let picked = examples(&labels, labels.len(), 12);
+        assert_eq!(picked.len(), PER_CLASS * CLASSES_SHOWN);
+        assert!(
+            picked.iter().all(|&i| labels[i] < 10),
+            "classes 10 and 11 are left out"
+        );
+        assert_eq!(&picked[..3], &[0, 12, 24]);
+        let columns = example_columns(&picked, &labels, 12);
+        assert_eq!(columns.len(), CLASSES_SHOWN);
+        assert_eq!(columns[9].class, Some(9));
+        let pairs = interpolation_pairs(&labels, labels.len(), 12);
+        assert_eq!(pairs.len(), PAIRS);
+        assert_eq!(pairs[7], (7, 8), "class 7 → class 8, not → class 0");
+        // A class missing from the test samples leaves its column and its pairs out.
+        let without_3: Vec<u32> = labels.iter().map(|&l| if l == 3 { 4 } else { l }).collect();
+        let picked = examples(&without_3, without_3.len(), 12);
+        let columns = example_columns(&picked, &without_3, 12);
+        assert_eq!(columns.len(), CLASSES_SHOWN - 1);
+        let pairs = interpolation_pairs(&without_3, without_3.len(), 12);
+        assert_eq!(pairs.len(), PAIRS - 2, "2 → 3 and 3 → 4 are gone");
+    }
+
+    #[test]
+    fn unlabelled_data_shows_its_first_samples_and_pairs_neighbours() {
+        for classes in [0, 1] {
+            let labels = vec![0u32; 100];
+            let picked = examples(&labels, labels.len(), classes);
+            assert_eq!(picked, (0..UNLABELLED_EXAMPLES).collect::<Vec<_>>());
+            let columns = example_columns(&picked, &labels, classes);
+            assert_eq!(columns.len(), CLASSES_SHOWN);
+            assert_eq!(
+                columns[2],
+                Column {
+                    class: None,
+                    samples: vec![2, 12, 22]
+                }
+            );
+            let pairs = interpolation_pairs(&labels, labels.len(), classes);
+            assert_eq!(pairs.len(), PAIRS);
+            assert_eq!(&pairs[..2], &[(0, 1), (2, 3)]);
+            assert_eq!(pairs[7], (14, 15));
+            let names = pair_names(&pairs[..1], &labels, &names(classes));
+            assert_eq!(names, ["#0 → #1"]);
+        }
+        // Few samples: as many as there are, and only whole pairs.
+        assert_eq!(examples(&[0; 5], 5, 0), [0, 1, 2, 3, 4]);
+        assert_eq!(example_columns(&[0, 1, 2], &[0; 3], 0).len(), 3);
+        assert_eq!(interpolation_pairs(&[0; 5], 5, 0), [(0, 1), (2, 3)]);
+        assert_eq!(interpolation_pairs(&[], 0, 0), []);
+        assert_eq!(examples(&[], 0, 0), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn a_label_without_a_name_is_called_by_its_number() {
+        let classes = names(2);
+        assert_eq!(class_name(&classes, 1), "class1");
+        assert_eq!(class_name(&classes, 7), "7");
+        assert_eq!(pair_names(&[(0, 1)], &[1, 7], &classes), ["class1 → 7"]);
     }
 
     #[test]

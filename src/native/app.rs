@@ -62,6 +62,16 @@ async fn run_async(cli: Cli) -> Result<()> {
         Command::Check(args) => check(&args).await,
         Command::Eval(args) => eval(&args).await,
         Command::Plot(args) => plot(&args),
+        Command::Data(args) => {
+            let data = DataSource::of(&args.data, None)?.load(None)?;
+            print!("{}", crate::native::inspect::render(&data));
+            if let Some(dir) = &args.export {
+                for path in crate::native::inspect::export(&data, dir)? {
+                    println!("wrote {path}");
+                }
+            }
+            Ok(())
+        }
     }
 }
 
@@ -82,7 +92,11 @@ pub async fn open_gpu() -> Result<Arc<Gpu>> {
 async fn check(args: &CheckArgs) -> Result<()> {
     let gpu = open_gpu().await?;
     let device = crate::gpu::kernels::Parallelism::of(&gpu.adapter.get_info());
-    let mut plan = crate::check::run::plan(args.quick, device)?.runnable_on(&gpu);
+    let extra: Vec<crate::bench::Input> = match shaped(&args.data)? {
+        tuning::Shaped::Mnist => Vec::new(),
+        tuning::Shaped::Data(data) => vec![crate::bench::Input::of(&data)],
+    };
+    let mut plan = crate::check::run::plan_at(args.quick, device, &extra)?.runnable_on(&gpu);
     if let Some(text) = &args.filter {
         plan = plan.filter(text);
         if plan.groups.is_empty() {
@@ -568,13 +582,12 @@ fn plan_new(args: &TrainArgs) -> Result<Plan> {
     })
 }
 
-/// A new run's model at its data's shape, checked there: its sizes, its batch, and the
-/// checkpoint it starts from.
+/// A new run's model at its data's shape, checked there: its sizes and the checkpoint it
+/// starts from. (A batch larger than the data is one partial step an epoch.)
 fn fit_new_run(record: &mut RunRecord, data: &Data, init_from: Option<&Path>) -> Result<()> {
     let config = &mut record.config;
     config.arch = config.arch.clone().fitted_to(data);
     config.validate()?;
-    check_batch(config.batch, data)?;
     if let Some(path) = init_from {
         let meta = checkpoint::read_meta(path)?;
         if meta.arch != config.arch.spec() {
@@ -899,7 +912,7 @@ async fn train(args: &TrainArgs) -> Result<()> {
         let shot = trainer
             .take_snapshot()
             .ok_or_else(|| Error::Other("evaluation kept no snapshot".into()))?;
-        draw_pictures(&mut trainer, run.path(), &history, &shot).await?;
+        draw_pictures(&mut trainer, run.path(), &history, &shot, &data).await?;
     }
     if !quiet {
         let dir = run.path().display();
@@ -932,7 +945,9 @@ async fn draw_pictures(
     dir: &Path,
     history: &[EpochMetrics],
     shot: &Snapshot,
+    data: &Data,
 ) -> Result<()> {
+    let (shape, classes) = (data.shape, data.classes.as_slice());
     let loss_name = shown_loss(trainer.config());
     if !history.is_empty() {
         let curves = [Curves {
@@ -941,27 +956,29 @@ async fn draw_pictures(
         }];
         plots::loss(&dir.join("loss.png"), &curves, loss_name)?;
     }
-    plots::reconstructions(&dir.join("reconstructions.png"), shot)?;
+    plots::reconstructions(&dir.join("reconstructions.png"), shot, shape, classes)?;
     let what = trainer.graph().arch.code_words(shot.code_len);
-    plots::latent(&dir.join("latent.png"), shot, &what)?;
-    let pairs =
-        pictures::interpolation_pairs(&shot.labels, shot.codes.len() / shot.code_len.max(1));
+    plots::latent(&dir.join("latent.png"), shot, &what, shape, classes)?;
+    let available = shot.codes.len() / shot.code_len.max(1);
+    let pairs = pictures::interpolation_pairs(&shot.labels, available, classes.len());
     let codes = pictures::interpolation_codes(shot, &pairs);
-    let images = trainer.decode(&codes).await?;
-    let labels: Vec<(u32, u32)> = pairs
-        .iter()
-        .map(|&(a, b)| (shot.labels[a], shot.labels[b]))
-        .collect();
-    plots::interpolation(&dir.join("interpolation.png"), &labels, &images)?;
+    let decoded = trainer.decode(&codes).await?;
+    let names = pictures::pair_names(&pairs, &shot.labels, classes);
+    let path = dir.join("interpolation.png");
+    plots::interpolation(&path, shape, classes, &names, &decoded)?;
     if trainer.graph().arch.is_variational() {
-        draw_prior_pictures(trainer, dir).await?;
+        draw_prior_pictures(trainer, dir, shape).await?;
     }
     Ok(())
 }
 
 /// A VAE's `samples.png` (decoded from z ~ N(0, I), drawn from `--seed`) and, with a 2-D
 /// latent, `manifold.png` (decoded over the Gaussian's quantiles, as Keras' example).
-async fn draw_prior_pictures(trainer: &mut Trainer, dir: &Path) -> Result<()> {
+async fn draw_prior_pictures(
+    trainer: &mut Trainer,
+    dir: &Path,
+    shape: crate::data::Shape,
+) -> Result<()> {
     let latent = trainer.graph().code_len;
     let seed = trainer.config().seed;
     let images = trainer
@@ -969,12 +986,12 @@ async fn draw_prior_pictures(trainer: &mut Trainer, dir: &Path) -> Result<()> {
         .await?;
     let title = format!("Decoded from z ~ N(0, I), {latent}-D, seed {seed}");
     let side = pictures::SAMPLES_SIDE;
-    plots::digit_grid(&dir.join("samples.png"), &title, &images, side)?;
+    plots::sample_grid(&dir.join("samples.png"), &title, shape, &images, side)?;
     if latent == 2 {
         let images = trainer.decode(&pictures::manifold_codes()).await?;
         let title = "Decoded over the latent's quantiles 0.05 … 0.95 (z₁ →, z₂ ↑)";
         let side = pictures::MANIFOLD_SIDE;
-        plots::digit_grid(&dir.join("manifold.png"), title, &images, side)?;
+        plots::sample_grid(&dir.join("manifold.png"), title, shape, &images, side)?;
     }
     Ok(())
 }
@@ -1104,7 +1121,7 @@ async fn eval(args: &EvalArgs) -> Result<()> {
     let shot = trainer
         .take_snapshot()
         .ok_or_else(|| Error::Other("evaluation kept no snapshot".into()))?;
-    draw_pictures(&mut trainer, run.path(), &history, &shot).await?;
+    draw_pictures(&mut trainer, run.path(), &history, &shot, &data).await?;
     println!("pictures: {}", run.path().display());
     Ok(())
 }

@@ -378,7 +378,7 @@ impl Session {
     pub async fn examples(&mut self) -> Result<Option<(Vec<u32>, Vec<f32>, Vec<f32>)>> {
         let data = self.data()?;
         let all_labels = data.test.labels_or_zero();
-        let picked = pictures::examples(&all_labels, data.test.len());
+        let picked = pictures::examples(&all_labels, data.test.len(), data.classes.len());
         let labels: Vec<u32> = picked.iter().map(|&i| all_labels[i]).collect();
         let samples = data.test.subset(&picked).values;
         let run = self.run()?;
