@@ -1,5 +1,6 @@
 //! Property tests of everything that reads files a user hands in: the gzipped IDX
-//! validation, the checkpoint loader, `compare`'s reader and the metrics reader. Random,
+//! validation, the `--data` readers (IDX, PNG/JPEG, CSV, NPY, a picked folder), the
+//! checkpoint loader, `compare`'s reader and the metrics reader. Random,
 //! truncated and corrupted bytes must always give a value or a clean error, never a
 //! panic, and never make an allocation sized by what the bytes claim.
 
@@ -204,4 +205,120 @@ fn mnist_from_the_files_bytes_equals_mnist_from_disk() {
     let swapped = [bytes[1], bytes[0], bytes[2], bytes[3]];
     let err = mnist_from_gz(swapped, None).err().unwrap().to_string();
     assert!(err.contains("train-images-idx3-ubyte.gz"), "{err}");
+}
+
+/// Valid small inputs of every `--data` reader, to corrupt.
+mod user_data {
+    use wgsl_autoencoder::data::Prepare;
+
+    pub fn png() -> Vec<u8> {
+        let mut out = Vec::new();
+        let encoder = image::codecs::png::PngEncoder::new(&mut out);
+        let pixels: Vec<u8> = (0..2 * 3 * 3).map(|i| i as u8 * 13).collect();
+        image::ImageEncoder::write_image(encoder, &pixels, 3, 2, image::ExtendedColorType::Rgb8)
+            .unwrap();
+        out
+    }
+
+    pub fn idx() -> Vec<u8> {
+        let mut b = vec![0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 3];
+        b.extend(0..12u8);
+        b
+    }
+
+    pub fn npy() -> Vec<u8> {
+        let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }";
+        let mut out = b"\x93NUMPY\x01\x00".to_vec();
+        out.extend((header.len() as u16).to_le_bytes());
+        out.extend(header.as_bytes());
+        out.extend([1.0f32, 2.0, 3.0, 4.0].iter().flat_map(|v| v.to_le_bytes()));
+        out
+    }
+
+    pub const CSV: &str = "a,b,label\n1,2,x\n3,4.5,y\n";
+
+    pub fn prepares() -> [Prepare; 3] {
+        [
+            Prepare::default(),
+            Prepare {
+                image_size: Some((4, 5)),
+                colour: Some(wgsl_autoencoder::data::Colour::Grey),
+                ..Prepare::default()
+            },
+            Prepare {
+                label_column: Some("label".into()),
+                ..Prepare::default()
+            },
+        ]
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn user_data_readers_never_panic_on_corrupted_files(
+        edits in proptest::collection::vec((any::<usize>(), 1..=255u8), 0..6),
+        cut in any::<usize>(),
+    ) {
+        use wgsl_autoencoder::data::{idx, images, table};
+        let path = Path::new(P);
+        let png = mutate(user_data::png(), &edits, cut);
+        let idx_bytes = mutate(user_data::idx(), &edits, cut);
+        let npy = mutate(user_data::npy(), &edits, cut);
+        let csv = mutate(user_data::CSV.as_bytes().to_vec(), &edits, cut);
+        for prepare in user_data::prepares() {
+            if let Ok(p) = images::decode(path, &png, &prepare) {
+                prop_assert_eq!(p.pixels.len(), p.channels * p.height * p.width);
+            }
+            let _ = table::read_npy(path, &npy, &prepare);
+            let _ = table::read_csv(path, &csv, &prepare);
+            let _ = wgsl_autoencoder::data::images_from_files(
+                vec![("a/1.png".into(), png.clone()), ("b/2.png".into(), user_data::png())],
+                &prepare,
+            );
+        }
+        for bytes in [idx_bytes.clone(), gz(&idx_bytes), mutate(gz(&user_data::idx()), &edits, cut)] {
+            if let Ok(read) = idx::decode(path, &bytes) {
+                prop_assert_eq!(read.data.len(), read.dims.iter().product::<usize>());
+            }
+        }
+    }
+
+    #[test]
+    fn user_data_readers_never_panic_on_random_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+        use wgsl_autoencoder::data::{idx, images, table};
+        let path = Path::new(P);
+        let prepare = wgsl_autoencoder::data::Prepare::default();
+        let _ = images::decode(Path::new("x.png"), &bytes, &prepare);
+        let _ = idx::decode(path, &bytes);
+        let _ = idx::decode(path, &gz(&bytes));
+        let _ = table::read_csv(path, &bytes, &prepare);
+        let mut npy = b"\x93NUMPY".to_vec();
+        npy.extend(&bytes);
+        let _ = table::read_npy(path, &npy, &prepare);
+    }
+}
+
+#[test]
+fn an_idx_gzip_bomb_is_read_no_further_than_its_dimensions_promise() {
+    use wgsl_autoencoder::data::idx;
+    // A header promising 3 bytes, then 64 MiB of zeros in about 64 KiB of gzip.
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(&[0, 0, 8, 1, 0, 0, 0, 3]).unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..64 {
+        enc.write_all(&zeros).unwrap();
+    }
+    let bomb = enc.finish().unwrap();
+    let started = std::time::Instant::now();
+    let e = idx::decode(Path::new("bomb.gz"), &bomb)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("bomb.gz") && e.contains("more than 3"), "{e}");
+    assert!(
+        started.elapsed().as_millis() < 200,
+        "{:?}",
+        started.elapsed()
+    );
 }

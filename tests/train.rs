@@ -424,6 +424,7 @@ fn synthetic(shape: Shape, storage: Storage, train: usize, test: usize) -> Data 
         split: Split::Given,
         scaling,
         notes: Vec::new(),
+        trained_classes: None,
     }
 }
 

@@ -146,5 +146,6 @@ pub fn mnist_data(train: Dataset, test: Dataset, source: String) -> Data {
         split: Split::Given,
         scaling: None,
         notes: Vec::new(),
+        trained_classes: None,
     }
 }

@@ -13,8 +13,12 @@
 //! (`prepare`). Reading files is the shell's (`native::data` on disk, the page's file
 //! picker in a browser).
 
+pub mod folder;
+pub mod idx;
+pub mod images;
 mod mnist;
 pub mod prepare;
+pub mod table;
 
 pub use self::mnist::{
     decode_idx, mnist_data, mnist_from_gz, FILES, IDX_IMAGES, IDX_LABELS, TEST_COUNT, TRAIN_COUNT,
@@ -22,6 +26,7 @@ pub use self::mnist::{
 
 use std::path::{Path, PathBuf};
 
+pub use self::folder::images_from_files;
 pub use self::prepare::{Colour, Prepare, DEFAULT_TEST_FRACTION};
 
 use crate::error::{Error, Result};
@@ -332,6 +337,9 @@ pub struct Data {
     pub scaling: Option<Scaling>,
     /// What the loader left out, to be said (files that are not samples, say).
     pub notes: Vec<String>,
+    /// The classes the training split was cut to (`--classes`, `--exclude-classes`), by
+    /// name; `None` where every class trains.
+    pub trained_classes: Option<Vec<String>>,
 }
 
 /// Where the test split came from.
@@ -373,13 +381,27 @@ impl Data {
             Some(s) => format!(", {}", s.kind.name()),
             None => String::new(),
         };
+        let trained = match &self.trained_classes {
+            Some(kept) => format!(" (training on class {} only)", kept.join(", ")),
+            None => String::new(),
+        };
         format!(
-            "data: {}: {} training and {} test samples{split}, {}{scaling}, {classes}",
+            "data: {}: {} training{trained} and {} test samples{split}, {}{scaling}, {classes}",
             self.source,
             self.train.len(),
             self.test.len(),
             self.shape.describe(),
         )
+    }
+
+    /// Cuts the training split to the classes `prepare` names (`--classes`,
+    /// `--exclude-classes`), where the data came with nothing to scale: what a source
+    /// read outside `prepare::finish` (MNIST's own files, the page's MNIST) goes through.
+    pub fn keep_training_classes(&mut self, prepare: &Prepare) -> Result<()> {
+        let (classes, source) = (&self.classes, &self.source);
+        self.trained_classes =
+            prepare::keep_training_classes(&mut self.train, classes, prepare, source)?;
+        Ok(())
     }
 
     /// Keeps the first `limit` training samples, refusing a limit of none or of more
@@ -391,7 +413,10 @@ impl Data {
             if n > count {
                 return Err(Error::flag(
                     "--limit",
-                    format!("{n}: must be between 1 and {count}, the training samples of {}", self.source),
+                    format!(
+                        "{n}: must be between 1 and {count}, the training samples of {}",
+                        self.source
+                    ),
                 ));
             }
             self.train.keep_first(n);

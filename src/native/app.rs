@@ -203,7 +203,7 @@ async fn bench(args: &BenchArgs) -> Result<()> {
         let source = DataSource::of(&args.data, None)?;
         let mut data = source.load(None)?;
         data.apply_limit(args.quick.then_some(2048).map(|n| n.min(data.train.len())))?;
-        eprintln!("{}", data.describe());
+        eprint!("{}", described(&data));
         let mut archs = Vec::new();
         for arch in [Arch::default_dense(), Arch::default_conv()] {
             let arch = arch.fitted_to(&data);
@@ -280,7 +280,7 @@ async fn profile(args: &ProfileArgs) -> Result<()> {
     arch.validate()?;
     check_batch(args.batch, &data)?;
     if !args.json {
-        println!("{}", data.describe());
+        print!("{}", described(&data));
     }
     let (backend, peaks): (Box<dyn Backend>, _) = match args.backend {
         BackendKind::Gpu => {
@@ -402,8 +402,18 @@ fn shaped(args: &DataArgs) -> Result<tuning::Shaped> {
         return Ok(tuning::Shaped::Mnist);
     }
     let data = DataSource::of(args, None)?.load(None)?;
-    eprintln!("{}", data.describe());
+    eprint!("{}", described(&data));
     Ok(tuning::Shaped::Data(Box::new(data)))
+}
+
+/// What a command says first about its data: the summary line, then a note for each
+/// thing the loader left out.
+fn described(data: &Data) -> String {
+    let mut out = format!("{}\n", data.describe());
+    for note in &data.notes {
+        out += &format!("note: {note}\n");
+    }
+    out
 }
 
 /// Refuses a batch larger than the training samples.
@@ -777,7 +787,7 @@ async fn train(args: &TrainArgs) -> Result<()> {
         None => fit_new_run(&mut record, &data, args.init_from.as_deref())?,
     }
     if !quiet {
-        println!("{}", data.describe());
+        print!("{}", described(&data));
     }
     let config = record.config.clone();
     // A new run tunes a new adapter's shapes (or not, with --no-tune); a resumed one runs
@@ -1066,7 +1076,7 @@ async fn eval(args: &EvalArgs) -> Result<()> {
     let run = eval_out(args.out.as_deref(), &dir)?;
     let (data, device, _) =
         data_and_device(&source, meta.scaling.clone(), None, args.backend).await?;
-    println!("{}", data.describe());
+    print!("{}", described(&data));
     check_shape(&config.arch, &data, &source, &path)?;
     let mut say = |line: &str| eprintln!("{line}");
     let (backend, _) = tuning::trainer_backend(device, &config, &data, &policy, &mut say)

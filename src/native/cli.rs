@@ -149,6 +149,13 @@ pub struct DataArgs {
     /// other column is a feature.
     #[arg(long, value_name = "NAME")]
     pub label_column: Option<String>,
+    /// Train only on the training samples of these classes (by name, e.g. `0` or
+    /// `cat,dog`): one-class training for anomaly detection. The test split stays whole.
+    #[arg(long, value_delimiter = ',', value_name = "NAMES", conflicts_with = "exclude_classes")]
+    pub classes: Option<Vec<String>>,
+    /// Train on every class but these.
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    pub exclude_classes: Option<Vec<String>>,
 }
 
 impl DataArgs {
@@ -161,6 +168,8 @@ impl DataArgs {
             || self.test_fraction.is_some()
             || self.split_seed.is_some()
             || self.label_column.is_some()
+            || self.classes.is_some()
+            || self.exclude_classes.is_some()
     }
 
     /// The preparation these flags ask for, over `base` (a run's own, or the default).
@@ -177,6 +186,11 @@ impl DataArgs {
             test_fraction: self.test_fraction.or(base.test_fraction),
             split_seed: self.split_seed.unwrap_or(base.split_seed),
             label_column: self.label_column.clone().or(base.label_column.clone()),
+            classes: self.classes.clone().or(base.classes.clone()),
+            exclude_classes: self
+                .exclude_classes
+                .clone()
+                .or(base.exclude_classes.clone()),
         }
     }
 }
@@ -392,7 +406,7 @@ pub struct TrainArgs {
         "model", "layers", "channels", "batch", "lr", "loss", "seed", "limit", "noise",
         "activation", "log_every", "out", "init_from", "no_tune", "beta", "l1",
         "data", "image_size", "grey", "rgb", "standardize", "test_fraction", "split_seed",
-        "label_column",
+        "label_column", "classes", "exclude_classes",
     ])]
     pub resume: Option<PathBuf>,
     /// Print nothing but errors.
