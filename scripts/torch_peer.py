@@ -220,6 +220,22 @@ def op_fn(op, d, act_name):
         data = (rand(4 * d["rows"], d["cols"], lo=0, hi=255)).to(torch.uint8)
         perm = torch.randperm(4 * d["rows"], generator=gen).to(dev)
         return lambda: data[perm[: d["rows"]]].float() / 255
+    if op == "gather_rows":
+        data = rand(4 * d["rows"], d["cols"])
+        perm = torch.randperm(4 * d["rows"], generator=gen).to(dev)
+        return lambda: data[perm[: d["rows"]]]
+    if op in ("mse_scores", "bce_scores"):
+        # Each sample's reconstruction error, as a PyTorch detector scores: the loss with
+        # reduction='none', then a mean (or, summed, a sum) over each row.
+        y, t = rand(d["rows"], d["cols"], lo=0.01, hi=0.99), rand(d["rows"], d["cols"], lo=0, hi=1)
+        loss = F.mse_loss if op == "mse_scores" else F.binary_cross_entropy
+        reduce = (lambda e: e.sum(1)) if d.get("summed") else (lambda e: e.mean(1))
+        return lambda: reduce(loss(y, t, reduction="none"))
+    if op == "kl_scores":
+        rows, L = d["rows"], d["latent"]
+        h, scores = rand(rows, 2 * L), rand(rows)
+        mu, logvar = h[:, :L], h[:, L:]
+        return lambda: scores + -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp(), 1)
     if op in FUSED_CONV:
         return fused_conv_fn(op, d, act_name)
     if op in ("noise_gaussian", "noise_mask"):

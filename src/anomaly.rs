@@ -224,7 +224,9 @@ mod tests {
         for n in [2usize, 7, 50, 301] {
             for _ in 0..20 {
                 // Scores of few distinct values, so that ties are many.
-                let scores: Vec<f32> = (0..n).map(|_| rng.random_range(0..6) as f32 * 0.5).collect();
+                let scores: Vec<f32> = (0..n)
+                    .map(|_| rng.random_range(0..6) as f32 * 0.5)
+                    .collect();
                 let mut anomalous: Vec<bool> = (0..n).map(|_| rng.random_bool(0.3)).collect();
                 anomalous[0] = true;
                 anomalous[1] = false;
@@ -255,7 +257,13 @@ mod tests {
     fn percentiles_interpolate_as_numpy() {
         let v = [1.0, 2.0, 3.0, 4.0, 10.0];
         // numpy.percentile([1, 2, 3, 4, 10], [0, 50, 90, 99, 100]).
-        for (p, want) in [(0.0, 1.0), (50.0, 3.0), (90.0, 7.6), (99.0, 9.76), (100.0, 10.0)] {
+        for (p, want) in [
+            (0.0, 1.0),
+            (50.0, 3.0),
+            (90.0, 7.6),
+            (99.0, 9.76),
+            (100.0, 10.0),
+        ] {
             let got = percentile(&v, p).unwrap();
             assert!((got - want).abs() < 1e-9, "{p}: {got}");
         }
@@ -271,10 +279,18 @@ mod tests {
         assert_eq!(flagged_normal, 5);
         let c = Confusion::at(&[0.5, 95.5, 96.0, 3.0], &[true, true, false, false], t);
         assert_eq!(
-            (c.true_positives, c.false_positives, c.true_negatives, c.false_negatives),
+            (
+                c.true_positives,
+                c.false_positives,
+                c.true_negatives,
+                c.false_negatives
+            ),
             (1, 1, 1, 1)
         );
-        assert_eq!((c.precision(), c.recall(), c.false_positive_rate()), (0.5, 0.5, 0.5));
+        assert_eq!(
+            (c.precision(), c.recall(), c.false_positive_rate()),
+            (0.5, 0.5, 0.5)
+        );
         assert!((c.f1() - 0.5).abs() < 1e-12);
     }
 

@@ -17,7 +17,8 @@ use crate::gpu::kernels::{variants, Measured, Variant};
 use crate::gpu::{Gpu, GpuBackend};
 use crate::model::{Arch, DataSizes, Fusion, Graph, GraphSpec};
 use crate::ops::{
-    views, Activation, AdamConfig, BufferSpec, LossKind, Matmul, MatmulShape, NoiseKind, Op,
+    views, Activation, AdamConfig, BufferSpec, LossActBackward, LossKind, Matmul, MatmulShape,
+    NoiseKind, Op, ScoreKind,
 };
 use crate::report::{median, opt, table};
 use crate::sample::{random_buffers, SAMPLE_STEP};
@@ -234,7 +235,10 @@ pub fn model_ops_at(batch: usize, inputs: &[Input]) -> Result<Vec<Op>> {
     ];
     let fitted = inputs.iter().flat_map(|input| {
         models.iter().filter_map(move |(arch, loss, l1)| {
-            let arch = arch.clone().with_input(input.shape).with_output(input.output);
+            let arch = arch
+                .clone()
+                .with_input(input.shape)
+                .with_output(input.output);
             let takes = arch.problem().is_none()
                 && (input.output == Activation::Sigmoid || *loss == LossKind::Mse);
             takes.then_some((arch, *loss, *l1, input.storage))
@@ -253,9 +257,28 @@ pub fn model_ops_at(batch: usize, inputs: &[Input]) -> Result<Vec<Op>> {
                 ..GraphSpec::new(&arch, batch, loss, AdamConfig::new(1e-3), sizes)
             };
             let graph = Graph::build_with(&spec)?;
-            for op in graph.train.iter().chain(&graph.eval) {
-                if seen.insert((op.entry(), op.dims())) {
-                    ops.push(op.standalone());
+            // The scoring programs' own ops (each sample's score), after evaluation's.
+            let scoring: Vec<Op> = [ScoreKind::Mse, ScoreKind::Bce, ScoreKind::Elbo]
+                .into_iter()
+                .filter_map(|kind| graph.score_ops(kind))
+                .flatten()
+                .collect();
+            for op in graph.train.iter().chain(&graph.eval).chain(&scoring) {
+                // A linear output's fused loss comes with the BCE's twin, which the family
+                // offers though no model trains a linear output on it.
+                let twin = match op {
+                    Op::LossActBackward(o) if o.act == Activation::Identity => {
+                        Some(Op::from(LossActBackward {
+                            loss: LossKind::Bce,
+                            ..o.clone()
+                        }))
+                    }
+                    _ => None,
+                };
+                for op in std::iter::once(op).chain(twin.as_ref()) {
+                    if seen.insert((op.entry(), op.dims())) {
+                        ops.push(op.standalone());
+                    }
                 }
             }
         }

@@ -197,8 +197,7 @@ pub fn parse_meta(path: &Path, bytes: &[u8]) -> Result<Meta> {
 /// offset and one positive scale per feature, all finite.
 fn parse_scaling(path: &Path, json: &str, arch: &str) -> Result<Scaling> {
     let bad = |why: String| checkpoint_error(path, format!("its saved scaling {why}"));
-    let s: Scaling =
-        serde_json::from_str(json).map_err(|e| bad(format!("is unreadable ({e})")))?;
+    let s: Scaling = serde_json::from_str(json).map_err(|e| bad(format!("is unreadable ({e})")))?;
     let features = crate::model::Arch::from_spec(arch).map(|a| a.input.elements());
     if s.offset.len() != s.scale.len() || features.is_some_and(|n| n != s.offset.len()) {
         return Err(bad(format!(
@@ -210,7 +209,9 @@ fn parse_scaling(path: &Path, json: &str, arch: &str) -> Result<Scaling> {
     }
     let finite = s.offset.iter().all(|v| v.is_finite());
     if !finite || s.scale.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
-        return Err(bad("holds a value that is not finite, or a scale ≤ 0".into()));
+        return Err(bad(
+            "holds a value that is not finite, or a scale ≤ 0".into()
+        ));
     }
     Ok(s)
 }

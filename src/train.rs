@@ -564,8 +564,8 @@ impl Trainer {
         };
         // The dataset is held on the host as well as in the backend's buffers: a byte a
         // pixel, or four a float.
-        let values = (sizes.train_images + sizes.test_images) as u64
-            * config.arch.input.elements() as u64;
+        let values =
+            (sizes.train_images + sizes.test_images) as u64 * config.arch.input.elements() as u64;
         let host = values.saturating_mul(sizes.storage.bytes_per_value() as u64);
         let spec = crate::sizing::plan(spec, limits, host)?;
         Graph::build_with(&spec)
@@ -1038,7 +1038,10 @@ impl Trainer {
     /// or between the training advances of one, never during its evaluation.
     pub async fn reconstruct(&mut self, samples: &Values) -> Result<(Vec<f32>, Vec<f32>)> {
         let s = self.full.slots;
-        let reads = [(s.eval_code, self.full.code_len), (s.eval_output, self.elements())];
+        let reads = [
+            (s.eval_code, self.full.code_len),
+            (s.eval_output, self.elements()),
+        ];
         let mut read = self
             .on_samples(samples, Program::Eval.name(), &reads)
             .await?
@@ -1084,9 +1087,10 @@ impl Trainer {
             ScoreKind::Elbo => "score elbo",
         };
         if !self.scoring.contains(&kind) {
-            let ops = self.full.score_ops(kind).ok_or_else(|| {
-                Error::flag("--score", score_problem(kind, &self.config.arch))
-            })?;
+            let ops = self
+                .full
+                .score_ops(kind)
+                .ok_or_else(|| Error::flag("--score", score_problem(kind, &self.config.arch)))?;
             self.backend.compile(name, &ops).await?;
             self.scoring.push(kind);
         }
@@ -1103,16 +1107,15 @@ impl Trainer {
         program: &'static str,
         reads: &[(View, usize)],
     ) -> Result<Vec<Vec<f32>>> {
-        let training = match &self.phase {
-            Phase::Idle => None,
-            Phase::Training(run) => Some(run.epoch),
-            Phase::Evaluating(_) => {
-                return Err(Error::Other(
+        let training =
+            match &self.phase {
+                Phase::Idle => None,
+                Phase::Training(run) => Some(run.epoch),
+                Phase::Evaluating(_) => return Err(Error::Other(
                     "running the model on given samples needs the trainer outside an evaluation"
                         .into(),
-                ))
-            }
-        };
+                )),
+            };
         let elements = self.elements();
         if !samples.len().is_multiple_of(elements) {
             return Err(Error::Other(format!(
@@ -1123,7 +1126,8 @@ impl Trainer {
         }
         if samples.storage() != self.full.storage {
             return Err(Error::Other(
-                "the samples given are held differently (bytes or floats) from the data trained on".into(),
+                "the samples given are held differently (bytes or floats) from the data trained on"
+                    .into(),
             ));
         }
         let s = self.full.slots;

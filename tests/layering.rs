@@ -63,7 +63,8 @@ fn modules_name_only_what_their_layer_allows() {
         ("cpu", &["ops", "error", "backend"]),
         ("gpu", &["ops", "error", "backend"]),
         ("model", &["ops", "error", "data", "rng"]),
-        ("data", &["error"]),
+        // The split's generator is PyTorch's stream, so that the twin splits the same.
+        ("data", &["error", "rng"]),
     ];
     for (module, may) in allowed {
         let named = &uses[module];
@@ -94,6 +95,16 @@ const SHELL_ONLY: [&str; 11] = [
     "tempfile",
 ];
 
+/// Whether `code` names the path `word` itself, not as the tail of another path: the
+/// `image` crate's `image::codecs::png::PngDecoder`, which decodes a user's images in the
+/// core (the browser's too), is not the `png` crate the shell writes pictures with.
+fn names_path(code: &str, word: &str) -> bool {
+    code.match_indices(word).any(|(at, _)| {
+        let before = code[..at].chars().next_back();
+        !before.is_some_and(|c| c == ':' || c == '_' || c.is_alphanumeric())
+    })
+}
+
 #[test]
 fn the_core_never_reaches_for_the_shell() {
     let uses = uses();
@@ -116,7 +127,7 @@ fn the_core_never_reaches_for_the_shell() {
                 .collect();
             for word in SHELL_ONLY {
                 assert!(
-                    !code.contains(word),
+                    !names_path(&code, word),
                     "src/{name} uses {word}, which belongs to the native shell (src/native)"
                 );
             }

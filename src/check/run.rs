@@ -163,7 +163,10 @@ pub fn plan_at(quick: bool, device: Parallelism, extra: &[Input]) -> Result<Plan
             .into_iter()
             .chain(extra.iter().copied())
             .collect();
-        for (i, op) in crate::bench::model_ops_at(batch, &inputs)?.into_iter().enumerate() {
+        for (i, op) in crate::bench::model_ops_at(batch, &inputs)?
+            .into_iter()
+            .enumerate()
+        {
             for variant in crate::bench::with_variants(op) {
                 let label = format!(
                     "{} {} (models, batch {batch})",

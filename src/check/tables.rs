@@ -12,10 +12,9 @@ use crate::ops::{
     Conv2dBackwardWeight, Conv2dForward, Conv2dShape, ConvTranspose2dActForward,
     ConvTranspose2dBackward, ConvTranspose2dBackwardInput, ConvTranspose2dBackwardWeight,
     ConvTranspose2dForward, ConvTranspose2dShape, Corrupt, Epilogue, FusedPool, GatherBatch,
-    GatherRows,
-    InputGrad, L1Backward, LossBackward, LossForward, LossKind, LossActBackward, Matmul,
-    MatmulShape, MaxPool2dBackward, MaxPool2dForward, NoiseKind, Op, PeakCopy, PeakFma, PeakRead,
-    Pool2dShape, ReparamKlBackward, ReparamKlForward, StepParams,
+    GatherRows, InputGrad, L1Backward, LossActBackward, LossBackward, LossForward, LossKind,
+    Matmul, MatmulShape, MaxPool2dBackward, MaxPool2dForward, NoiseKind, Op, PeakCopy, PeakFma,
+    PeakRead, Pool2dShape, ReparamKlBackward, ReparamKlForward, StepParams,
 };
 use crate::ops::{KlScores, RowScores};
 
@@ -446,9 +445,13 @@ pub fn loss_backward() -> Vec<Case> {
 pub fn loss_act_backward() -> Vec<Case> {
     let mut cases = Vec::new();
     let sigmoid = loss_kinds().into_iter().map(|k| (Activation::Sigmoid, k));
-    let linear = [(LossKind::Mse, false), (LossKind::Bce, false), (LossKind::Mse, true)]
-        .into_iter()
-        .map(|k| (Activation::Identity, k));
+    let linear = [
+        (LossKind::Mse, false),
+        (LossKind::Bce, false),
+        (LossKind::Mse, true),
+    ]
+    .into_iter()
+    .map(|k| (Activation::Identity, k));
     for (act, (loss, summed)) in sigmoid.chain(linear) {
         let shapes = loss_shapes(&[(1000, 784)]);
         // The linear output's entry points differ from the Sigmoid's in one select: a
@@ -481,12 +484,7 @@ pub fn loss_act_backward() -> Vec<Case> {
                 Activation::Identity => format!("{label} through a linear output"),
                 _ => label,
             };
-            cases.push(Case::given(
-                label,
-                op,
-                init,
-                tol,
-            ));
+            cases.push(Case::given(label, op, init, tol));
         }
     }
     cases

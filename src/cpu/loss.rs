@@ -142,12 +142,24 @@ pub fn loss_identity_backward(
 }
 
 // y (L), t (L) -> dz (L), totals (⌈L/256⌉) += each chunk's squared errors / cols
-pub fn mse_identity_backward(cols: usize, y: &[f32], t: &[f32], dz: &mut [f32], totals: &mut [f32]) {
+pub fn mse_identity_backward(
+    cols: usize,
+    y: &[f32],
+    t: &[f32],
+    dz: &mut [f32],
+    totals: &mut [f32],
+) {
     loss_identity_backward(false, false, cols, y, t, dz, totals);
 }
 
 // y (L), t (L) -> dz (L), totals (⌈L/256⌉) += each chunk's cross-entropies / cols
-pub fn bce_identity_backward(cols: usize, y: &[f32], t: &[f32], dz: &mut [f32], totals: &mut [f32]) {
+pub fn bce_identity_backward(
+    cols: usize,
+    y: &[f32],
+    t: &[f32],
+    dz: &mut [f32],
+    totals: &mut [f32],
+) {
     loss_identity_backward(true, false, cols, y, t, dz, totals);
 }
 
@@ -239,15 +251,27 @@ mod tests {
         ];
         for (name, fused, forward) in cases {
             let (rows, cols) = (5, LOSS_CHUNK / 2);
-            let y: Vec<f32> = random_vec(rows * cols, 5).iter().map(|v| 0.5 + 0.4 * v).collect();
-            let t: Vec<f32> = random_vec(rows * cols, 6).iter().map(|v| 0.5 + 0.5 * v).collect();
+            let y: Vec<f32> = random_vec(rows * cols, 5)
+                .iter()
+                .map(|v| 0.5 + 0.4 * v)
+                .collect();
+            let t: Vec<f32> = random_vec(rows * cols, 6)
+                .iter()
+                .map(|v| 0.5 + 0.5 * v)
+                .collect();
             let mut dz = vec![0.0; rows * cols];
             let mut totals = [0.5f32, 0.25, 1.0];
             fused(cols, &y, &t, &mut dz, &mut totals);
-            let added = totals.iter().zip([0.5f32, 0.25, 1.0]).map(|(t, s)| (t - s) as f64);
+            let added = totals
+                .iter()
+                .zip([0.5f32, 0.25, 1.0])
+                .map(|(t, s)| (t - s) as f64);
             let expected = forward(&y, &t) as f64 * rows as f64;
             let added: f64 = added.sum();
-            assert!((added - expected).abs() < 1e-5 * expected, "{name}: {added} vs {expected}");
+            assert!(
+                (added - expected).abs() < 1e-5 * expected,
+                "{name}: {added} vs {expected}"
+            );
             let len = 6;
             let (y, t) = (&y[..len], &t[..len]);
             let mut dz = vec![0.0; len];

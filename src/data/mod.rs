@@ -382,7 +382,7 @@ impl Data {
             None => String::new(),
         };
         let trained = match &self.trained_classes {
-            Some(kept) => format!(" (training on class {} only)", kept.join(", ")),
+            Some(kept) => format!(" (class {} only)", kept.join(", ")),
             None => String::new(),
         };
         format!(

@@ -291,10 +291,7 @@ pub fn keep_training_classes(
     if kept.is_empty() {
         return Err(Error::flag(
             flag,
-            format!(
-                "{} leaves no training samples of {source}",
-                names.join(",")
-            ),
+            format!("{} leaves no training samples of {source}", names.join(",")),
         ));
     }
     *train = train.subset(&kept);

@@ -349,7 +349,10 @@ impl Arch {
         // `in=rows:140` holds a colon of its own: the extras split at `:in=` and `:out=`.
         let mut extras = extras.to_string();
         for key in ["out=", "in="] {
-            if let Some(at) = extras.rfind(key).filter(|&at| at == 0 || extras[..at].ends_with(':')) {
+            if let Some(at) = extras
+                .rfind(key)
+                .filter(|&at| at == 0 || extras[..at].ends_with(':'))
+            {
                 let value = extras[at + key.len()..].to_string();
                 extras.truncate(at.saturating_sub(1));
                 let slot = match key {
@@ -537,10 +540,7 @@ fn conv_sequential(arch: &Arch, channels: &[usize], latent: Option<usize>) -> Se
         shape = tconv.output_chw().unwrap_or(shape);
         modules.extend([tconv, Module::Act(hidden)]);
     }
-    modules.extend([
-        conv(shape, arch.input.channels),
-        Module::Act(arch.output),
-    ]);
+    modules.extend([conv(shape, arch.input.channels), Module::Act(arch.output)]);
     Sequential {
         input: arch.input.elements(),
         modules,
@@ -605,7 +605,10 @@ mod tests {
             .unwrap();
         assert!(why.contains("--image-size 28x28 or 32x32"), "{why}");
         let why = Arch::conv(vec![4, 4, 4]).problem().unwrap();
-        assert!(why.contains("multiples of 8") && why.contains("24x24 or 32x32"), "{why}");
+        assert!(
+            why.contains("multiples of 8") && why.contains("24x24 or 32x32"),
+            "{why}"
+        );
         assert!(Arch::default_conv()
             .with_input(Shape::images(3, 32, 20))
             .problem()

@@ -8,15 +8,15 @@ pub mod graph;
 pub mod layers;
 pub mod sequential;
 
+use crate::data::Storage;
 use crate::error::{Error, Result};
 use crate::model::graph::{Builder, Layer, Param};
+use crate::ops::GatherRows;
 use crate::ops::{
     loss_totals, Activation, AdamConfig, AdamUpdate, BufId, BufferSpec, Corrupt, GatherBatch,
     KlScores, L1Backward, LossActBackward, LossBackward, LossForward, LossKind, NoiseKind, Op,
     RowScores, ScoreKind, View,
 };
-use crate::data::Storage;
-use crate::ops::GatherRows;
 use crate::rng::TorchRng;
 
 pub use arch::{

@@ -62,6 +62,7 @@ async fn run_async(cli: Cli) -> Result<()> {
         Command::Check(args) => check(&args).await,
         Command::Eval(args) => eval(&args).await,
         Command::Plot(args) => plot(&args),
+        Command::Score(args) => crate::native::score::score_command(&args).await,
         Command::Data(args) => {
             let data = DataSource::of(&args.data, None)?.load(None)?;
             print!("{}", crate::native::inspect::render(&data));
@@ -408,7 +409,7 @@ fn shaped(args: &DataArgs) -> Result<tuning::Shaped> {
 
 /// What a command says first about its data: the summary line, then a note for each
 /// thing the loader left out.
-fn described(data: &Data) -> String {
+pub fn described(data: &Data) -> String {
     let mut out = format!("{}\n", data.describe());
     for note in &data.notes {
         out += &format!("note: {note}\n");
@@ -436,7 +437,7 @@ fn check_batch(batch: usize, data: &Data) -> Result<()> {
 pub struct DataSource {
     pub path: PathBuf,
     pub prepare: Prepare,
-    /// Whether it is the bundled MNIST, which a run records as no data at all.
+    /// Whether it is the bundled MNIST, which a run records by no path.
     pub bundled: bool,
 }
 
@@ -458,8 +459,8 @@ impl DataSource {
                 let absolute = std::path::absolute(path).map_err(|e| Error::io(path, e))?;
                 (absolute, false)
             }
-            (None, Some(d)) => (d.path.clone(), false),
-            (None, None) => (default_data_dir(), true),
+            (None, Some(DataRecord { path: Some(p), .. })) => (p.clone(), false),
+            (None, _) => (default_data_dir(), true),
         };
         Ok(DataSource {
             path,
@@ -475,8 +476,9 @@ impl DataSource {
 
     /// What a run records of it.
     pub fn record(&self) -> Option<DataRecord> {
-        (!self.bundled).then(|| DataRecord {
-            path: self.path.clone(),
+        let plain = self.bundled && self.prepare == Prepare::default();
+        (!plain).then(|| DataRecord {
+            path: (!self.bundled).then(|| self.path.clone()),
             prepare: self.prepare.clone(),
         })
     }
@@ -915,7 +917,15 @@ async fn train(args: &TrainArgs) -> Result<()> {
         }
         let state = trainer.state().await?;
         interrupt::saving(|| {
-            save_epoch(&run, &mut log, trainer.graph(), &state, &record_json, &m, trainer.scaling())
+            save_epoch(
+                &run,
+                &mut log,
+                trainer.graph(),
+                &state,
+                &record_json,
+                &m,
+                trainer.scaling(),
+            )
         })?;
         interrupt::set_note(resume_note(run.path(), epoch));
         history.push(m);
@@ -946,7 +956,8 @@ async fn train(args: &TrainArgs) -> Result<()> {
 
 /// `  test bce 0.123456`, or nothing for a linear output, which has no BCE.
 fn bce_shown(bce: Option<f64>) -> String {
-    bce.map(|b| format!("  test bce {b:.6}")).unwrap_or_default()
+    bce.map(|b| format!("  test bce {b:.6}"))
+        .unwrap_or_default()
 }
 
 /// All four pictures of a run in `dir`; `history` may be empty (then no loss.png).
@@ -1008,7 +1019,7 @@ async fn draw_prior_pictures(
 
 /// The folder and the checkpoint `eval` reads: a run folder's model.safetensors (or its
 /// checkpoint.safetensors), or the checkpoint named, in its folder (`.` for a bare name).
-fn eval_paths(given: &Path) -> (PathBuf, PathBuf) {
+pub fn eval_paths(given: &Path) -> (PathBuf, PathBuf) {
     if given.is_dir() {
         let model = given.join("model.safetensors");
         let path = match model.is_file() {
@@ -1037,12 +1048,37 @@ fn eval_out(out: Option<&Path>, dir: &Path) -> Result<RunDir> {
     }
 }
 
-async fn eval(args: &EvalArgs) -> Result<()> {
+/// A saved model ready to run on its data: what `eval` and `score` start from.
+pub struct Saved {
+    /// The checkpoint read, and its metadata.
+    pub path: PathBuf,
+    pub meta: checkpoint::Meta,
+    pub config: TrainConfig,
+    pub data: Data,
+    pub trainer: Trainer,
+    /// Where the pictures and files go.
+    pub run: RunDir,
+    /// The run's folder, and its metrics where it has them.
+    pub dir: PathBuf,
+}
+
+/// Opens the model at `given` (a run's folder, or a checkpoint) with the configuration
+/// its run saved (else the architecture's defaults), reads the data it trained on as it
+/// read it (or `data`'s, over that), checks the data fits the model, and loads its
+/// weights on `backend`, running the variants the run trained with. `out` (or the run's
+/// own folder) is where pictures go; `what` names the command in the interrupt's note.
+pub async fn open_saved(
+    given: &Path,
+    data: &DataArgs,
+    backend: BackendKind,
+    out: Option<&Path>,
+    what: &str,
+) -> Result<Saved> {
     // Before any folder is made or locked, so that an interrupt releases it.
     interrupt::install();
-    let (dir, path) = eval_paths(&args.path);
+    let (dir, path) = eval_paths(given);
     interrupt::set_note(format!(
-        "The evaluation of {} stopped; pictures already drawn are whole.",
+        "The {what} of {} stopped; files already written are whole.",
         path.display()
     ));
     let meta = checkpoint::read_meta(&path)?;
@@ -1068,26 +1104,53 @@ async fn eval(args: &EvalArgs) -> Result<()> {
     let (config, config_path, policy, saved_data) = match record {
         Some(r) if r.config.arch == arch => {
             let policy = r.variants.map_or(Policy::Saved, Policy::Fixed);
-            (r.config, &state_path, policy, r.data)
+            (r.config, state_path, policy, r.data)
         }
-        _ => (TrainConfig::new(arch), &path, Policy::Saved, None),
+        _ => (TrainConfig::new(arch), path.clone(), Policy::Saved, None),
     };
-    let source = DataSource::of(&args.data, saved_data.as_ref())?;
-    let run = eval_out(args.out.as_deref(), &dir)?;
-    let (data, device, _) =
-        data_and_device(&source, meta.scaling.clone(), None, args.backend).await?;
-    print!("{}", described(&data));
+    let source = DataSource::of(data, saved_data.as_ref())?;
+    let run = eval_out(out, &dir)?;
+    let (data, device, _) = data_and_device(&source, meta.scaling.clone(), None, backend).await?;
     check_shape(&config.arch, &data, &source, &path)?;
     let mut say = |line: &str| eprintln!("{line}");
     let (backend, _) = tuning::trainer_backend(device, &config, &data, &policy, &mut say)
         .await
-        .map_err(|e| checkpoint::blame_saved(config_path, e))?;
+        .map_err(|e| checkpoint::blame_saved(&config_path, e))?;
     let mut trainer = Trainer::new(backend, config.clone(), &data)
         .await
-        .map_err(|e| checkpoint::blame_saved(config_path, e))?;
-    trainer.collect_snapshots();
+        .map_err(|e| checkpoint::blame_saved(&config_path, e))?;
     let flat = checkpoint::load(&path, trainer.graph())?;
     trainer.set_params(&flat)?;
+    Ok(Saved {
+        path,
+        meta,
+        config,
+        data,
+        trainer,
+        run,
+        dir,
+    })
+}
+
+async fn eval(args: &EvalArgs) -> Result<()> {
+    let saved = open_saved(
+        &args.path,
+        &args.data,
+        args.backend,
+        args.out.as_deref(),
+        "evaluation",
+    );
+    let Saved {
+        path,
+        meta,
+        config,
+        data,
+        mut trainer,
+        run,
+        dir,
+    } = saved.await?;
+    print!("{}", described(&data));
+    trainer.collect_snapshots();
     let started = Instant::now();
     let e = trainer.evaluate().await?;
     let (mse, bce) = (e.mse, e.bce);

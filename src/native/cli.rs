@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::data::{Colour, Prepare};
-use crate::ops::{Activation, LossKind};
+use crate::ops::{Activation, LossKind, ScoreKind};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -43,6 +43,88 @@ pub enum Command {
     /// Show what --data finds (source, splits, shape, classes), read as training reads it;
     /// --export writes the prepared samples as NPY files.
     Data(DataCommandArgs),
+    /// Score every sample by its reconstruction error (higher: more anomalous), flag those
+    /// above a threshold, and with labels measure the detection (AUROC, precision, …).
+    Score(ScoreArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ScoreArgs {
+    /// A run's folder, or a checkpoint (model.safetensors) in one.
+    pub path: PathBuf,
+    /// The split scored.
+    #[arg(long, value_enum, default_value_t = SplitArg::Test)]
+    pub split: SplitArg,
+    /// The labels that are normal (by class name); every other class is an anomaly
+    /// [default: the classes the run trained on, with --classes].
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "NAMES",
+        conflicts_with = "anomalous"
+    )]
+    pub normal: Option<Vec<String>>,
+    /// The labels that are anomalies; every other class is normal.
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    pub anomalous: Option<Vec<String>>,
+    /// What a sample's score is: its reconstruction's mean squared error, its mean
+    /// cross-entropy, or a VAE's negative ELBO.
+    #[arg(long, value_enum, default_value_t = ScoreArg::Mse)]
+    pub score: ScoreArg,
+    /// Flag scores above this value [default: the 99th percentile of the training split's
+    /// scores].
+    #[arg(long, allow_negative_numbers = true, conflicts_with_all = ["threshold_percentile", "fpr"])]
+    pub threshold: Option<f64>,
+    /// Flag scores above this percentile (0 to 100) of the training split's scores: 100
+    /// minus the contamination rate in percent, as PyOD sets its threshold.
+    #[arg(
+        long,
+        value_name = "P",
+        allow_negative_numbers = true,
+        conflicts_with = "fpr"
+    )]
+    pub threshold_percentile: Option<f64>,
+    /// Flag above the threshold that gives this false-positive rate (0 to 1) on the
+    /// scored split's normal samples.
+    #[arg(long, value_name = "F", allow_negative_numbers = true)]
+    pub fpr: Option<f64>,
+    /// Folder for scores.csv and the pictures [default: the run's folder].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// One JSON object with everything, instead of lines for people.
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long, value_enum, default_value_t = BackendKind::Gpu)]
+    pub backend: BackendKind,
+    /// The data to score, and how to read it [default: what the run trained on, read as
+    /// it read it].
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+/// `score --split`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SplitArg {
+    Test,
+    Train,
+}
+
+/// `score --score`: the command line's names for `ops::ScoreKind`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ScoreArg {
+    Mse,
+    Bce,
+    Elbo,
+}
+
+impl From<ScoreArg> for ScoreKind {
+    fn from(arg: ScoreArg) -> ScoreKind {
+        match arg {
+            ScoreArg::Mse => ScoreKind::Mse,
+            ScoreArg::Bce => ScoreKind::Bce,
+            ScoreArg::Elbo => ScoreKind::Elbo,
+        }
+    }
 }
 
 #[derive(Args, Debug, Clone)]
@@ -151,7 +233,12 @@ pub struct DataArgs {
     pub label_column: Option<String>,
     /// Train only on the training samples of these classes (by name, e.g. `0` or
     /// `cat,dog`): one-class training for anomaly detection. The test split stays whole.
-    #[arg(long, value_delimiter = ',', value_name = "NAMES", conflicts_with = "exclude_classes")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "NAMES",
+        conflicts_with = "exclude_classes"
+    )]
     pub classes: Option<Vec<String>>,
     /// Train on every class but these.
     #[arg(long, value_delimiter = ',', value_name = "NAMES")]
@@ -199,7 +286,10 @@ impl DataArgs {
 fn parse_image_size(text: &str) -> Result<(usize, usize), String> {
     let bad = || format!("{text:?}: give height x width in pixels, e.g. 32x32");
     let (h, w) = text.split_once(['x', 'X', '×']).ok_or_else(bad)?;
-    let (h, w): (usize, usize) = (h.trim().parse().map_err(|_| bad())?, w.trim().parse().map_err(|_| bad())?);
+    let (h, w): (usize, usize) = (
+        h.trim().parse().map_err(|_| bad())?,
+        w.trim().parse().map_err(|_| bad())?,
+    );
     if h == 0 || w == 0 {
         return Err(format!("{text:?}: each side must be at least 1 pixel"));
     }

@@ -19,7 +19,13 @@ pub fn render(data: &Data) -> String {
             .map_or(0, |l| l.iter().filter(|&&c| c == class).count())
     };
     if data.is_labelled() {
-        let width = data.classes.iter().map(|c| c.len()).max().unwrap_or(5).max(5);
+        let width = data
+            .classes
+            .iter()
+            .map(|c| c.len())
+            .max()
+            .unwrap_or(5)
+            .max(5);
         out += &format!("  {:<width$}  {:>8}  {:>8}\n", "class", "train", "test");
         for (i, name) in data.classes.iter().enumerate() {
             let (train, test) = (counts(&data.train, i as u32), counts(&data.test, i as u32));
@@ -63,7 +69,12 @@ fn npy(descr: &str, shape: &[usize], values: &[u8]) -> Vec<u8> {
 /// `{train,test}_y.npy` (int64 labels, where the data has them) and `data.json` (the
 /// shape, the class names, the split, the scaling) into `dir`, a new or empty folder.
 pub fn export(data: &Data, dir: &Path) -> Result<Vec<String>> {
-    if dir.exists() && std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?.next().is_some() {
+    if dir.exists()
+        && std::fs::read_dir(dir)
+            .map_err(|e| Error::io(dir, e))?
+            .next()
+            .is_some()
+    {
         return Err(Error::flag(
             "--export",
             format!("{} is not empty; give a new or empty folder", dir.display()),
@@ -79,7 +90,10 @@ pub fn export(data: &Data, dir: &Path) -> Result<Vec<String>> {
         write_atomically(&path, &npy("<f4", &[split.len(), elements], &bytes))?;
         written.push(path.display().to_string());
         if let Some(labels) = &split.labels {
-            let bytes: Vec<u8> = labels.iter().flat_map(|&l| (l as i64).to_le_bytes()).collect();
+            let bytes: Vec<u8> = labels
+                .iter()
+                .flat_map(|&l| (l as i64).to_le_bytes())
+                .collect();
             let path = dir.join(format!("{name}_y.npy"));
             write_atomically(&path, &npy("<i8", &[labels.len()], &bytes))?;
             written.push(path.display().to_string());
@@ -114,6 +128,8 @@ mod tests {
         assert_eq!(bytes.len(), 10 + len + 24);
         let one = npy("<i8", &[5], &[0u8; 40]);
         let len = u16::from_le_bytes([one[8], one[9]]) as usize;
-        assert!(std::str::from_utf8(&one[10..10 + len]).unwrap().contains("'shape': (5,)"));
+        assert!(std::str::from_utf8(&one[10..10 + len])
+            .unwrap()
+            .contains("'shape': (5,)"));
     }
 }

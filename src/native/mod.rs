@@ -24,5 +24,7 @@ pub mod record;
 pub mod reflect;
 pub mod roofline;
 pub mod rundir;
+pub mod score;
+pub mod score_plots;
 pub mod tuned;
 pub mod tuning;

@@ -47,7 +47,7 @@ pub const COLOURS: [RGBColor; 10] = [
     RGBColor(188, 189, 34),
     RGBColor(23, 190, 207),
 ];
-const FONT: &str = "sans-serif";
+pub(super) const FONT: &str = "sans-serif";
 
 fn fonts() -> Result<()> {
     static REGISTER: Once = Once::new();
@@ -62,20 +62,20 @@ fn fonts() -> Result<()> {
     result
 }
 
-fn draw_error(path: &Path, e: impl std::fmt::Display) -> Error {
+pub(super) fn draw_error(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::Other(format!("{}: drawing failed ({e})", path.display()))
 }
 
 /// What a drawing helper returns when plotters fails; `picture` names the file.
-fn drawing_failed(e: impl std::fmt::Display) -> Error {
+pub(super) fn drawing_failed(e: impl std::fmt::Display) -> Error {
     Error::Other(format!("drawing failed ({e})"))
 }
 
-type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
+pub(super) type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
 
 /// Draws into a white RGB picture of `width`×`height` with `draw`, and writes it as a
 /// PNG at `path`, atomically.
-fn picture(
+pub(super) fn picture(
     path: &Path,
     (width, height): (usize, usize),
     draw: impl FnOnce(&DrawingArea<BitMapBackend, Shift>) -> Result<()>,
@@ -264,7 +264,7 @@ fn format_loss(v: f64) -> String {
 }
 
 /// A label's class name cut to `most` pixels wide at `size` points, with "…" where cut.
-fn fit_text(text: &str, size: f64, most: usize) -> String {
+pub(super) fn fit_text(text: &str, size: f64, most: usize) -> String {
     if text_width(text, size) <= most {
         return text.to_string();
     }
@@ -281,7 +281,7 @@ fn fit_text(text: &str, size: f64, most: usize) -> String {
 }
 
 /// How wide `text` is drawn at `size` points, in pixels (an estimate if the font fails).
-fn text_width(text: &str, size: f64) -> usize {
+pub(super) fn text_width(text: &str, size: f64) -> usize {
     let measured = fonts()
         .ok()
         .and_then(|()| (FONT, size).into_font().box_size(text).ok());
@@ -310,7 +310,7 @@ fn noun(shape: Shape, classes: &[String]) -> &'static str {
 }
 
 /// Sample `i` of `values` (`elements` numbers each), if they hold it.
-fn sample(values: &[f32], i: usize, elements: usize) -> Option<&[f32]> {
+pub(super) fn sample(values: &[f32], i: usize, elements: usize) -> Option<&[f32]> {
     let start = i.checked_mul(elements)?;
     values.get(start..start.checked_add(elements)?)
 }
@@ -318,7 +318,7 @@ fn sample(values: &[f32], i: usize, elements: usize) -> Option<&[f32]> {
 /// The y range every line panel of a picture shares, so that panels compare: every finite
 /// value drawn, and a little room above and below.
 #[derive(Clone, Copy, Debug, PartialEq)]
-struct YRange {
+pub(super) struct YRange {
     lo: f64,
     hi: f64,
 }
@@ -396,14 +396,14 @@ impl YRange {
 }
 
 /// A line of a row's panel: its values and how it is drawn.
-struct Line<'a> {
-    values: &'a [f32],
-    style: ShapeStyle,
+pub(super) struct Line<'a> {
+    pub(super) values: &'a [f32],
+    pub(super) style: ShapeStyle,
 }
 
 /// What `reconstructions.png` shows of each example.
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Source {
+pub(super) enum Source {
     Input,
     /// The corrupted input a denoising model saw.
     Noisy,
@@ -411,7 +411,7 @@ enum Source {
 }
 
 impl Source {
-    fn name(self) -> &'static str {
+    pub(super) fn name(self) -> &'static str {
         match self {
             Source::Input => "input",
             Source::Noisy => "noisy input",
@@ -420,7 +420,7 @@ impl Source {
     }
 
     /// Its line's colour in a row's panel: the noisy input light, under the others.
-    fn colour(self) -> RGBColor {
+    pub(super) fn colour(self) -> RGBColor {
         match self {
             Source::Input => COLOURS[0],
             Source::Noisy => RGBColor(175, 175, 175),
@@ -449,10 +449,10 @@ const TICKS_WIDTH: usize = 48;
 
 /// How a picture draws its samples: their shape, each cell's size (the sample drawn, the
 /// gap not included) and, for rows, the y range all its panels share.
-struct Cells {
+pub(super) struct Cells {
     shape: Shape,
-    size: (usize, usize),
-    y: YRange,
+    pub(super) size: (usize, usize),
+    pub(super) y: YRange,
 }
 
 impl Cells {
@@ -460,7 +460,7 @@ impl Cells {
     /// of titles and labels: images at a whole multiple of their size near `SAMPLE_SIDE`
     /// (sharp, square pixels; MNIST's 28 at 3×), rows as panels; smaller where the picture
     /// would outgrow `MOST_PICTURE_SIDE`. `drawn` is every value the panels show.
-    fn new(
+    pub(super) fn new(
         shape: Shape,
         (across, down): (usize, usize),
         room: (usize, usize),
@@ -480,12 +480,12 @@ impl Cells {
     }
 
     /// From one cell to the next, across and down.
-    fn step(&self) -> (usize, usize) {
+    pub(super) fn step(&self) -> (usize, usize) {
         (self.size.0 + GAP, self.size.1 + GAP)
     }
 
     /// Room left of the cells for the y axis' values: rows only.
-    fn ticks_width(&self) -> usize {
+    pub(super) fn ticks_width(&self) -> usize {
         match self.shape.layout {
             Layout::Images => 0,
             Layout::Rows => TICKS_WIDTH,
@@ -493,7 +493,7 @@ impl Cells {
     }
 
     /// Draws one decoded sample at `at`: an image, or a row's line in a panel.
-    fn draw(&self, area: &Area, values: &[f32], at: (i32, i32)) -> Result<()> {
+    pub(super) fn draw(&self, area: &Area, values: &[f32], at: (i32, i32)) -> Result<()> {
         match self.shape.layout {
             Layout::Images => blit(area, self.shape, values, at, self.size),
             Layout::Rows => {
@@ -507,7 +507,7 @@ impl Cells {
     }
 
     /// The y axis' values, right-aligned left of a row of panels whose first is at `at`.
-    fn draw_ticks(&self, area: &Area, at: (i32, i32)) -> Result<()> {
+    pub(super) fn draw_ticks(&self, area: &Area, at: (i32, i32)) -> Result<()> {
         if self.shape.layout == Layout::Images {
             return Ok(());
         }
@@ -592,7 +592,7 @@ fn blit(
 /// A row's panel at `at`, `size` (width, height) pixels: a frame, light lines at the y
 /// axis' round values (darker at 0), and `lines`, each its values left to right (broken
 /// where one is not finite).
-fn panel(
+pub(super) fn panel(
     area: &Area,
     at: (i32, i32),
     size: (usize, usize),
@@ -653,7 +653,7 @@ fn draw_run(area: &Area, run: &mut Vec<(i32, i32)>, style: ShapeStyle) -> Result
 }
 
 /// Draws a legend of line swatches and their names, left to right from `at`.
-fn line_legend(area: &Area, at: (i32, i32), entries: &[(&str, RGBColor)]) -> Result<()> {
+pub(super) fn line_legend(area: &Area, at: (i32, i32), entries: &[(&str, RGBColor)]) -> Result<()> {
     let mut x = at.0;
     for &(name, colour) in entries {
         let y = at.1 + 9;
@@ -671,7 +671,7 @@ fn line_legend(area: &Area, at: (i32, i32), entries: &[(&str, RGBColor)]) -> Res
 }
 
 /// How wide `line_legend` draws `names`.
-fn line_legend_width(names: &[&str]) -> usize {
+pub(super) fn line_legend_width(names: &[&str]) -> usize {
     names.iter().map(|n| 30 + text_width(n, 15.0) + 22).sum()
 }
 

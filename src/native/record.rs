@@ -19,8 +19,8 @@ pub struct RunRecord {
     pub config: TrainConfig,
     /// `--limit`: the first N training images.
     pub limit: Option<usize>,
-    /// The data trained on and how it was read; absent for the bundled MNIST (and for
-    /// every run saved before `--data` read other sources).
+    /// The data trained on and how it was read; absent for the bundled MNIST read as it
+    /// is (and for every run saved before `--data` read other sources).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<DataRecord>,
     /// The training samples an epoch ran over (after `--limit`); absent in runs saved
@@ -39,11 +39,12 @@ pub struct RunRecord {
     pub variants: Option<crate::tune::Names>,
 }
 
-/// Where a run's data is (an absolute path, so that a run resumes from any folder) and
-/// how it was read.
+/// Where a run's data is (an absolute path, so that a run resumes from any folder; none
+/// for the bundled MNIST) and how it was read.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DataRecord {
-    pub path: PathBuf,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
     #[serde(default)]
     pub prepare: Prepare,
 }
@@ -85,8 +86,9 @@ impl RunRecord {
         }
         // The bundled MNIST's size is known without reading it.
         let most = crate::data::TRAIN_COUNT;
-        match (self.limit, &self.data) {
-            (Some(n), None) if n > most => {
+        let bundled = self.data.as_ref().is_none_or(|d| d.path.is_none());
+        match (self.limit, bundled) {
+            (Some(n), true) if n > most => {
                 Some(("limit", format!("{n}: must be between 1 and {most}")))
             }
             _ => None,
@@ -123,7 +125,7 @@ mod tests {
             },
             limit: None,
             data: Some(DataRecord {
-                path: PathBuf::from("/data/ecg.csv"),
+                path: Some(PathBuf::from("/data/ecg.csv")),
                 prepare: Prepare {
                     standardize: true,
                     label_column: Some("label".into()),

@@ -139,7 +139,6 @@ pub const STAGED_WEIGHTS: usize = 2048;
 /// and the pixels of its pool window.
 const ACCUMULATORS: usize = crate::ops::conv2d::MAX_FUSED_OUTPUTS;
 
-
 /// Output channels per invocation of a fused forward: on a GPU the most (a power of two
 /// up to 16, as the accumulators and the staged weights allow) that still give `FILL`
 /// workgroups, so

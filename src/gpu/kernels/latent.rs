@@ -78,10 +78,5 @@ pub fn kl_scores(o: &KlScores) -> Result<Launch> {
         beta: o.beta,
         ..Default::default()
     };
-    Ok(Launch::new(
-        Shader::Latent,
-        o.entry(),
-        &p,
-        grid_1d(o.rows),
-    ))
+    Ok(Launch::new(Shader::Latent, o.entry(), &p, grid_1d(o.rows)))
 }

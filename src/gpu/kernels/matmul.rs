@@ -89,7 +89,6 @@ pub enum MatmulVariant {
     Subgroup,
 }
 
-
 impl MatmulVariant {
     pub const ALL: [MatmulVariant; 13] = [
         MatmulVariant::Naive,
