@@ -6,9 +6,7 @@ mod common;
 use pollster::block_on;
 use wgsl_autoencoder::backend::Backend;
 use wgsl_autoencoder::cpu::backend::CpuBackend;
-use wgsl_autoencoder::data::{
-    Data, Dataset, Scaling, ScalingKind, Shape, Split, Storage, Values,
-};
+use wgsl_autoencoder::data::{Data, Dataset, Scaling, ScalingKind, Shape, Split, Storage, Values};
 use wgsl_autoencoder::gpu::kernels::{MatmulVariant, ThinTile, Variant};
 use wgsl_autoencoder::gpu::GpuBackend;
 use wgsl_autoencoder::model::{Arch, Fusion};
@@ -436,7 +434,11 @@ fn conv_models_on_colour_images_train_the_same_on_the_gpu_and_the_cpu() {
     let conv = config(Arch::conv(vec![4, 2]).fitted_to(&data), 32, LossKind::Mse);
     let vae = TrainConfig {
         beta: 0.5,
-        ..config(Arch::conv_vae(vec![4, 2, 3]).fitted_to(&data), 32, LossKind::Bce)
+        ..config(
+            Arch::conv_vae(vec![4, 2, 3]).fitted_to(&data),
+            32,
+            LossKind::Bce,
+        )
     };
     for cfg in [conv, vae] {
         let gpu = Box::new(GpuBackend::new(common::gpu()));
