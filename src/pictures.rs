@@ -398,6 +398,7 @@ mod tests {
             clean: Vec::new(),
             noisy: None,
             rebuilt: Vec::new(),
+            scores: Vec::new(),
         };
         let codes = interpolation_codes(&shot, &pairs[..1]);
         assert_eq!(codes.len(), STEPS * 2);

@@ -167,6 +167,14 @@ pub struct EpochMetrics {
     pub test_recon: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_kl: Option<f64>,
+    /// A one-class run's (`--classes`): the AUROC of its test samples' squared errors at
+    /// telling the other classes from the trained ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_auroc: Option<f64>,
+    /// A one-class run's: percentiles (50, 90, 95, 99) of its training samples' squared
+    /// errors, where a threshold for its anomalies would lie.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_score_percentiles: Option<std::collections::BTreeMap<String, f64>>,
     /// The test set's codes (a VAE's μ): their mean absolute value, and the fraction of
     /// them below `NEAR_ZERO` in magnitude (how sparse the code is).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -245,6 +253,19 @@ impl EpochMetrics {
         ] {
             if let Some(v) = v {
                 nats(name, v)?;
+            }
+        }
+        if let Some(v) = self.test_auroc {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(format!("test_auroc {} is not an AUROC (0 to 1)", shown(v)));
+            }
+        }
+        for (name, &v) in self.train_score_percentiles.iter().flatten() {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(format!(
+                    "train_score_percentiles {name} {} is not a score (finite, at least 0)",
+                    shown(v)
+                ));
             }
         }
         if let Some(v) = self.code_near_zero {
@@ -356,6 +377,9 @@ pub struct Snapshot {
     pub clean: Vec<f32>,
     pub noisy: Option<Vec<f32>>,
     pub rebuilt: Vec<f32>,
+    /// Every test sample's mean squared error, in order (evaluation scores them in the
+    /// same pass).
+    pub scores: Vec<f32>,
 }
 
 /// Logged points of the training loss per epoch, when the run does not fix its own
@@ -896,6 +920,7 @@ impl Trainer {
             clean: Vec::new(),
             noisy: None,
             rebuilt: Vec::new(),
+            scores: Vec::with_capacity(self.test_images),
         });
         Ok(EvalRun {
             trained,
@@ -944,6 +969,8 @@ impl Trainer {
             test_kl: elbo.map(|t| t.2),
             code_mean: Some(e.code_mean),
             code_near_zero: Some(e.code_near_zero),
+            test_auroc: None,
+            train_score_percentiles: None,
         }))
     }
 
@@ -959,6 +986,8 @@ impl Trainer {
         eval.codes.add(&codes);
         if let Some(shot) = eval.snapshot.as_mut() {
             shot.codes.extend(codes);
+            shot.scores
+                .extend(self.read_view(s.eval_scores, count).await?);
             if eval.done == 0 {
                 let pixels = count * self.elements();
                 shot.clean = self.read_view(s.eval_target, pixels).await?;

@@ -3,8 +3,11 @@
 //! user can hand in, each refused with an error that names the file (and the row and
 //! column where one applies). Small inputs only: no test writes more than 2,500 files.
 
-use std::io::Write;
+mod datasets;
+
 use std::path::{Path, PathBuf};
+
+use datasets::{gz, idx, write_png};
 
 use rand::{Rng, SeedableRng};
 
@@ -28,18 +31,6 @@ fn floats(values: &Values) -> &[f32] {
         Values::Floats(f) => f,
         Values::Bytes(_) => panic!("expected floats"),
     }
-}
-
-fn write_png(
-    path: &Path,
-    width: u32,
-    height: u32,
-    colour: image::ExtendedColorType,
-    pixels: &[u8],
-) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    image::save_buffer_with_format(path, pixels, width, height, colour, image::ImageFormat::Png)
-        .unwrap();
 }
 
 fn grey_png(path: &Path, side: u32, value: u8) {
@@ -462,22 +453,6 @@ fn npy_rows_and_images() {
         },
     );
     assert!(e.contains("--label-column"), "{e}");
-}
-
-/// An IDX file of unsigned bytes.
-fn idx(dims: &[u32], data: &[u8]) -> Vec<u8> {
-    let mut b = vec![0, 0, 8, dims.len() as u8];
-    for d in dims {
-        b.extend(d.to_be_bytes());
-    }
-    b.extend_from_slice(data);
-    b
-}
-
-fn gz(bytes: &[u8]) -> Vec<u8> {
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    enc.write_all(bytes).unwrap();
-    enc.finish().unwrap()
 }
 
 #[test]

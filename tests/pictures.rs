@@ -71,6 +71,7 @@ impl Case {
             clean,
             noisy,
             rebuilt,
+            scores: Vec::new(),
         };
         Case {
             name,

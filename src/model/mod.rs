@@ -403,8 +403,19 @@ impl Graph {
                 summed: false,
             });
         }
-        let eval = g.take_ops();
+        // Each test sample's squared error too, in the same pass: what a one-class run's
+        // test AUROC is measured from every epoch.
         let eval_scores = g.buffer("eval scores", spec.eval_rows);
+        g.push(RowScores {
+            loss: LossKind::Mse,
+            y: eval_output,
+            t: eval_target,
+            scores: eval_scores,
+            rows: spec.eval_rows,
+            cols,
+            summed: false,
+        });
+        let eval = g.take_ops();
 
         // The decoder alone, for pictures of what lies between codes.
         g.rows = spec.decode_rows;
@@ -457,7 +468,8 @@ impl Graph {
     }
 
     /// The scoring program: evaluation's gather (and noise) and forward, then each
-    /// sample's score into `Slots::eval_scores` in place of the test set's totals. `None`
+    /// sample's score into `Slots::eval_scores` in place of the test set's totals (and of
+    /// the squared errors evaluation scores anyway). `None`
     /// for a score the model cannot give: the BCE and the ELBO need a Sigmoid output, the
     /// ELBO a VAE.
     pub fn score_ops(&self, kind: ScoreKind) -> Option<Vec<Op>> {
@@ -472,7 +484,7 @@ impl Graph {
         let mut ops: Vec<Op> = self
             .eval
             .iter()
-            .filter(|op| !matches!(op, Op::LossForward(_)))
+            .filter(|op| !matches!(op, Op::LossForward(_) | Op::RowScores(_)))
             .cloned()
             .collect();
         let (rows, cols) = (self.eval_rows, self.arch.input.elements());

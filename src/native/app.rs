@@ -30,7 +30,7 @@ use crate::native::rundir::{self, RunDir};
 use crate::native::tuned::Policy;
 use crate::native::tuning::{self, Device};
 use crate::native::{compare, interrupt, roofline};
-use crate::ops::{LossKind, NoiseKind};
+use crate::ops::{LossKind, NoiseKind, ScoreKind};
 use crate::pictures;
 use crate::train::{EpochMetrics, Snapshot, TrainConfig, TrainState, Trainer};
 
@@ -897,8 +897,12 @@ async fn train(args: &TrainArgs) -> Result<()> {
     for epoch in trainer.epochs_done() + 1..=config.epochs {
         interrupt::set_note(resume_note(run.path(), epoch - 1));
         let mut bar = EpochBars::new(bars, epoch, config.epochs, loss_name);
-        let m = trainer.epoch_with(&mut |p| bar.update(p)).await?;
+        let mut m = trainer.epoch_with(&mut |p| bar.update(p)).await?;
         bar.clear();
+        let shot = trainer
+            .take_snapshot()
+            .ok_or_else(|| Error::Other("evaluation kept no snapshot".into()))?;
+        one_class_figures(&mut trainer, &data, &shot, &mut m).await?;
         if !quiet {
             println!(
                 "epoch {:>3}/{}  train {loss_name} {:.6}  test mse {:.6}{}  {:.2} s  {:.0} img/s  eval {:.2} s",
@@ -906,6 +910,11 @@ async fn train(args: &TrainArgs) -> Result<()> {
             );
             if let (Some(loss), Some(recon), Some(kl)) = (m.test_loss, m.test_recon, m.test_kl) {
                 println!("           test loss {loss:.4} nats per image = reconstruction {recon:.4} + β × KL {kl:.4}");
+            }
+            if let (Some(auroc), Some(p)) = (m.test_auroc, &m.train_score_percentiles) {
+                let classes = data.trained_classes.clone().unwrap_or_default().join(",");
+                let p99 = p.get("99").copied().unwrap_or(f64::NAN);
+                println!("           one class ({classes}): test AUROC {auroc:.4}; the training scores' 99th percentile {p99:.6}");
             }
             if config.l1 > 0.0 {
                 let (mean, zero) = (m.code_mean.unwrap_or(0.0), m.code_near_zero.unwrap_or(0.0));
@@ -929,9 +938,6 @@ async fn train(args: &TrainArgs) -> Result<()> {
         })?;
         interrupt::set_note(resume_note(run.path(), epoch));
         history.push(m);
-        let shot = trainer
-            .take_snapshot()
-            .ok_or_else(|| Error::Other("evaluation kept no snapshot".into()))?;
         draw_pictures(&mut trainer, run.path(), &history, &shot, &data).await?;
     }
     if !quiet {
@@ -952,6 +958,48 @@ async fn train(args: &TrainArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The percentiles of the training scores a one-class run saves each epoch.
+const SAVED_PERCENTILES: [f64; 4] = [50.0, 90.0, 95.0, 99.0];
+
+/// A one-class run's (`--classes`) figures of the epoch: the test AUROC of its squared
+/// errors (`one_class_auroc`), and the percentiles of its training samples' squared
+/// errors, scored now.
+async fn one_class_figures(
+    trainer: &mut Trainer,
+    data: &Data,
+    shot: &Snapshot,
+    m: &mut EpochMetrics,
+) -> Result<()> {
+    if data.trained_classes.is_none() {
+        return Ok(());
+    }
+    m.test_auroc = one_class_auroc(data, shot);
+    let values = data.train.values.clone();
+    let scores = trainer.score_samples(ScoreKind::Mse, &values).await?;
+    m.train_score_percentiles = Some(
+        SAVED_PERCENTILES
+            .iter()
+            .filter_map(|&p| Some((format!("{p}"), crate::anomaly::percentile(&scores, p)?)))
+            .collect(),
+    );
+    Ok(())
+}
+
+/// The AUROC at telling a one-class run's other classes from its trained ones by the
+/// test samples' squared errors, which evaluation scored in its pass; `None` for a run
+/// of every class, or test samples without labels.
+fn one_class_auroc(data: &Data, shot: &Snapshot) -> Option<f64> {
+    let trained = data.trained_classes.as_ref()?;
+    let normal: Vec<u32> = trained
+        .iter()
+        .filter_map(|name| data.classes.iter().position(|c| c == name))
+        .map(|i| i as u32)
+        .collect();
+    let labels = data.test.labels.as_ref()?;
+    let anomalous: Vec<bool> = labels.iter().map(|l| !normal.contains(l)).collect();
+    crate::anomaly::auroc(&shot.scores, &anomalous)
 }
 
 /// `  test bce 0.123456`, or nothing for a linear output, which has no BCE.
@@ -1194,6 +1242,12 @@ async fn eval(args: &EvalArgs) -> Result<()> {
     let shot = trainer
         .take_snapshot()
         .ok_or_else(|| Error::Other("evaluation kept no snapshot".into()))?;
+    if let (Some(trained), Some(auroc)) = (&data.trained_classes, one_class_auroc(&data, &shot)) {
+        println!(
+            "one class ({}): test AUROC {auroc:.4} of the squared error; `score` gives the rest",
+            trained.join(",")
+        );
+    }
     draw_pictures(&mut trainer, run.path(), &history, &shot, &data).await?;
     println!("pictures: {}", run.path().display());
     Ok(())
