@@ -207,6 +207,9 @@ pub fn finish(
             // the error names the file too.
             let (train_at, test_at) = split_indices(all.labels.as_deref(), all.count, fraction, seed)
                 .map_err(|e| match e {
+                    Error::Flag { flag, message } if message.contains(&flag) => {
+                        data_error(path, message)
+                    }
                     Error::Flag { flag, message } => {
                         data_error(path, format!("{message} (see {flag})"))
                     }

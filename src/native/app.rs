@@ -1156,9 +1156,27 @@ pub async fn open_saved(
         }
         _ => (TrainConfig::new(arch), path.clone(), Policy::Saved, None),
     };
-    let source = DataSource::of(data, saved_data.as_ref())?;
+    let mut source = DataSource::of(data, saved_data.as_ref())?;
+    // Other data (`--data`) is cut to the run's classes where it has labels to cut by;
+    // without them it is scored whole, and says so.
+    let filter = source.prepare.clone();
+    let other = data.data.is_some() && (filter.classes.is_some() || filter.exclude_classes.is_some());
+    if other {
+        source.prepare.classes = None;
+        source.prepare.exclude_classes = None;
+    }
     let run = eval_out(out, &dir)?;
-    let (data, device, _) = data_and_device(&source, meta.scaling.clone(), None, backend).await?;
+    let (mut data, device, _) =
+        data_and_device(&source, meta.scaling.clone(), None, backend).await?;
+    if other {
+        match data.is_labelled() {
+            true => data.keep_training_classes(&filter)?,
+            false => data.notes.push(format!(
+                "the run trained on some classes only, and {} has no labels to tell them by: every sample is scored, none measured",
+                source.path.display()
+            )),
+        }
+    }
     check_shape(&config.arch, &data, &source, &path)?;
     let mut say = |line: &str| eprintln!("{line}");
     let (backend, _) = tuning::trainer_backend(device, &config, &data, &policy, &mut say)
