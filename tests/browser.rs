@@ -7,8 +7,9 @@
 //!   chromedriver (`wasm-bindgen-test-runner`): the quick check on the browser's adapter,
 //!   and training on WebGPU against the CPU reference compiled to wasm;
 //! - web/tests/e2e.mjs (playwright-core) opens the page with URL parameters, lets it
-//!   train, clicks the latent plane, draws a digit and downloads the weights, which the
-//!   native `eval` must then load.
+//!   train on one digit, reads the odd ones out, clicks the latent plane, draws a digit
+//!   and reads its verdict, downloads the weights, which the native `eval` must then
+//!   load, and picks a folder of images (written here) to train on.
 //!
 //! They need Chromium and chromedriver, wasm-bindgen-cli at Cargo.lock's version, the
 //! wasm32 target, Node.js and web/node_modules; `.ci/run` installs them all. A missing one
@@ -119,6 +120,44 @@ fn the_kernels_pass_the_quick_check_and_train_as_the_reference_in_chromium() {
     );
 }
 
+/// 300 MNIST digits of three classes as RGB PNGs, each class tinted its own colour, in
+/// class folders named by words (`zero/`, `one/`, `two/`), with a file that is no image:
+/// a folder for the page's picker. Returns the folder.
+fn digit_folder() -> PathBuf {
+    use image::ImageEncoder;
+    let dir = root().join("target/e2e-data/digits");
+    let _ = std::fs::remove_dir_all(&dir);
+    let read = |name: &str| std::fs::read(root().join("data/mnist").join(name)).unwrap();
+    let files = wgsl_autoencoder::data::FILES.map(|(name, _, _)| read(&format!("{name}.gz")));
+    let data =
+        wgsl_autoencoder::data::mnist_from_gz([&files[0], &files[1], &files[2], &files[3]], None)
+            .unwrap();
+    let (wgsl_autoencoder::data::Values::Bytes(pixels), Some(labels)) =
+        (&data.train.values, &data.train.labels)
+    else {
+        panic!("MNIST holds labelled bytes");
+    };
+    let tints = [[1.0, 0.35, 0.2], [0.25, 1.0, 0.35], [0.3, 0.45, 1.0]];
+    for (digit, name) in ["zero", "one", "two"].iter().enumerate() {
+        let class = dir.join(name);
+        std::fs::create_dir_all(&class).unwrap();
+        let of_digit = (0..labels.len()).filter(|&i| labels[i] == digit as u32);
+        for (k, i) in of_digit.take(100).enumerate() {
+            let rgb: Vec<u8> = pixels[i * 784..(i + 1) * 784]
+                .iter()
+                .flat_map(|&v| tints[digit].map(|t| (v as f32 * t) as u8))
+                .collect();
+            let mut png = Vec::new();
+            image::codecs::png::PngEncoder::new(&mut png)
+                .write_image(&rgb, 28, 28, image::ExtendedColorType::Rgb8)
+                .unwrap();
+            std::fs::write(class.join(format!("{k:03}.png")), png).unwrap();
+        }
+    }
+    std::fs::write(dir.join("README.txt"), "three digits, tinted\n").unwrap();
+    dir
+}
+
 #[test]
 fn the_page_trains_explores_and_hands_over_weights_the_terminal_loads() {
     let _one = BROWSER.lock().unwrap_or_else(|p| p.into_inner());
@@ -133,14 +172,21 @@ fn the_page_trains_explores_and_hands_over_weights_the_terminal_loads() {
     build_site();
     let out: PathBuf = root().join("target/e2e");
     let _ = std::fs::remove_dir_all(&out);
+    let folder = digit_folder();
     run(
         "the end-to-end run (web/tests/e2e.mjs)",
         Command::new("node")
             .arg(root().join("web/tests/e2e.mjs"))
             .arg(&out)
+            .env("E2E_FOLDER", &folder)
             .current_dir(root()),
     );
-    for shot in ["page-training.png", "page-done.png"] {
+    for shot in [
+        "page-training.png",
+        "page-done.png",
+        "page-odd.png",
+        "page-folder.png",
+    ] {
         let bytes = std::fs::read(out.join(shot)).unwrap();
         assert!(
             bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000,

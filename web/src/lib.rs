@@ -18,7 +18,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 use wgsl_autoencoder::check::run::Plan;
 
-use session::{Session, Settings};
+use session::{DataOptions, Examples, Session, Settings};
 
 thread_local! {
     /// The message of the last Rust panic: a panic reaches the page only as a
@@ -63,6 +63,23 @@ fn floats(values: &[f32]) -> JsValue {
 
 fn settings(text: &str) -> Result<Settings, JsValue> {
     serde_json::from_str(text).map_err(|e| js_error(format!("the page's settings: {e}")))
+}
+
+fn data_options(text: &str) -> Result<DataOptions, JsValue> {
+    serde_json::from_str(text).map_err(|e| js_error(format!("the page's data controls: {e}")))
+}
+
+/// Samples and their reconstructions: `shape` (layout, channels, height, width),
+/// `labels`, `columns` (name, samples), `clean` and `rebuilt` (C×H×W values each, one
+/// sample after another).
+fn examples_object(ex: &Examples) -> Result<JsValue, JsValue> {
+    object(&[
+        ("shape", json(&ex.shape)?),
+        ("labels", Uint32Array::from(&ex.labels[..]).into()),
+        ("columns", json(&ex.columns)?),
+        ("clean", floats(&ex.clean)),
+        ("rebuilt", floats(&ex.rebuilt)),
+    ])
 }
 
 /// The page's handle on the session.
@@ -126,7 +143,7 @@ impl Lab {
     }
 
     /// Checks and keeps MNIST from its four `.gz` files' bytes (train images, train
-    /// labels, test images, test labels): the counts of training and test images.
+    /// labels, test images, test labels), and uses it: what the data is (`dataInfo`).
     #[wasm_bindgen(js_name = loadData)]
     pub fn load_data(
         &self,
@@ -137,9 +154,64 @@ impl Lab {
     ) -> Promise {
         self.call(|s| async move {
             let files = [&train_images[..], &train_labels, &test_images, &test_labels];
-            let (train, test) = s.lock().await.load_data(files, None).map_err(js_error)?;
-            object(&[("train", train.into()), ("test", test.into())])
+            let mut session = s.lock().await;
+            session.load_data(files, None).map_err(js_error)?;
+            json(&session.data_info().map_err(js_error)?)
         })
+    }
+
+    /// Uses the files the user picked: `names` their paths relative to the folder picked
+    /// (without the folder's own name), `contents` their bytes (Uint8Arrays, in the same
+    /// order), prepared as the data controls (JSON) ask. What the data is, or an error
+    /// naming the file at fault; on an error the data in use stays.
+    #[wasm_bindgen(js_name = loadFiles)]
+    pub fn load_files(
+        &self,
+        names: Vec<String>,
+        contents: js_sys::Array,
+        options: String,
+    ) -> Promise {
+        self.call(move |s| async move {
+            let options = data_options(&options)?;
+            let files: Vec<(String, Vec<u8>)> = names
+                .into_iter()
+                .zip(contents.iter())
+                .map(|(name, bytes)| (name, Uint8Array::new(&bytes).to_vec()))
+                .collect();
+            let info = s
+                .lock()
+                .await
+                .load_files(files, &options)
+                .map_err(js_error)?;
+            json(&info)
+        })
+    }
+
+    /// Uses MNIST again, prepared as the data controls (JSON) ask.
+    #[wasm_bindgen(js_name = useMnist)]
+    pub fn use_mnist(&self, options: String) -> Promise {
+        self.call(move |s| async move {
+            let options = data_options(&options)?;
+            let info = s.lock().await.use_mnist(&options).map_err(js_error)?;
+            json(&info)
+        })
+    }
+
+    /// Prepares the data in use again, as the data controls (JSON) now ask.
+    #[wasm_bindgen(js_name = prepareData)]
+    pub fn prepare_data(&self, options: String) -> Promise {
+        self.call(move |s| async move {
+            let options = data_options(&options)?;
+            let info = s.lock().await.prepare_data(&options).map_err(js_error)?;
+            json(&info)
+        })
+    }
+
+    /// What the data in use is: kind, source, describe (the terminal's summary line),
+    /// shape, shape_text, train, test, classes, notes, undrawable.
+    #[wasm_bindgen(js_name = dataInfo)]
+    pub fn data_info(&self) -> Promise {
+        self.call(|s| async move { json(&s.lock().await.data_info().map_err(js_error)?) })
     }
 
     /// Builds the model the settings (JSON of the page's controls) describe.
@@ -159,32 +231,34 @@ impl Lab {
         })
     }
 
-    /// Test digits and their reconstructions now, or null during an evaluation.
+    /// Test samples and their reconstructions now (`examples_object`), or null during
+    /// an evaluation.
     pub fn examples(&self) -> Promise {
         self.call(|s| async move {
             match s.lock().await.examples().await.map_err(js_error)? {
-                Some((labels, clean, rebuilt)) => object(&[
-                    ("labels", Uint32Array::from(&labels[..]).into()),
-                    ("clean", floats(&clean)),
-                    ("rebuilt", floats(&rebuilt)),
-                ]),
+                Some(ex) => examples_object(&ex),
                 None => Ok(JsValue::NULL),
             }
         })
     }
 
-    /// The test codes in the latent plane: `xy` (x, y pairs) and their `labels`.
+    /// The test codes in the latent plane: `xy` (x, y pairs), their `labels`, the
+    /// `series` they are coloured by (class names, or one of samples), and the named
+    /// test samples an interpolation may join (`endpoints`: name, index).
     pub fn latent(&self) -> Promise {
         self.call(|s| async move {
-            let (xy, labels) = s.lock().await.latent().map_err(js_error)?;
+            let mut session = s.lock().await;
+            let (xy, labels) = session.latent().map_err(js_error)?;
             object(&[
                 ("xy", floats(&xy)),
                 ("labels", Uint32Array::from(&labels[..]).into()),
+                ("series", json(&session.series().map_err(js_error)?)?),
+                ("endpoints", json(&session.endpoints().map_err(js_error)?)?),
             ])
         })
     }
 
-    /// The digit decoded at a point of the latent plane (784 values in 0..1).
+    /// The sample decoded at a point of the latent plane (C×H×W values).
     #[wasm_bindgen(js_name = decodePoint)]
     pub fn decode_point(&self, x: f64, y: f64) -> Promise {
         self.call(move |s| async move {
@@ -193,7 +267,7 @@ impl Lab {
         })
     }
 
-    /// The digits between two test images' codes.
+    /// The samples between two test samples' codes.
     pub fn interpolate(&self, a: usize, b: usize) -> Promise {
         self.call(move |s| async move {
             let images = s.lock().await.interpolate(a, b).await.map_err(js_error)?;
@@ -201,21 +275,43 @@ impl Lab {
         })
     }
 
-    /// A drawn digit's reconstruction, and its point in the latent plane (if drawn yet).
+    /// A drawing's reconstruction (`rebuilt`), its point in the latent plane (`x`, `y`,
+    /// null before there is one), its anomaly `score`, and, once the test set is scored,
+    /// the `threshold` and whether it is an `anomaly` (null before).
     #[wasm_bindgen(js_name = reconstructDrawn)]
     pub fn reconstruct_drawn(&self, pixels: Vec<u8>) -> Promise {
         self.call(move |s| async move {
-            let (rebuilt, point) = s
+            let drawn = s
                 .lock()
                 .await
                 .reconstruct_drawn(&pixels)
                 .await
                 .map_err(js_error)?;
-            let (x, y) = match point {
+            let (x, y) = match drawn.point {
                 Some((x, y)) => (JsValue::from_f64(x), JsValue::from_f64(y)),
                 None => (JsValue::NULL, JsValue::NULL),
             };
-            object(&[("rebuilt", floats(&rebuilt)), ("x", x), ("y", y)])
+            let or_null = |v: Option<JsValue>| v.unwrap_or(JsValue::NULL);
+            object(&[
+                ("rebuilt", floats(&drawn.rebuilt)),
+                ("x", x),
+                ("y", y),
+                ("score", JsValue::from_f64(drawn.score as f64)),
+                ("threshold", or_null(drawn.threshold.map(JsValue::from_f64))),
+                ("anomaly", or_null(drawn.anomaly.map(JsValue::from_bool))),
+            ])
+        })
+    }
+
+    /// Scores the test set and the training split (between epochs): the `Scores` fields
+    /// (threshold, auroc, histogram, the ten highest in `top`, …) and those ten samples
+    /// and their reconstructions in `odd` (`examples_object`).
+    pub fn scores(&self) -> Promise {
+        self.call(|s| async move {
+            let (scores, odd) = s.lock().await.scores().await.map_err(js_error)?;
+            let answer = json(&scores)?;
+            Reflect::set(&answer, &JsValue::from_str("odd"), &examples_object(&odd)?)?;
+            Ok(answer)
         })
     }
 
@@ -227,14 +323,16 @@ impl Lab {
         })
     }
 
-    /// Opens a `model.safetensors` on `backend` (`gpu` or `cpu`) and evaluates it.
+    /// Opens a `model.safetensors` on the settings' backend and evaluates it; the
+    /// settings' classes and limit name its normal training samples.
     #[wasm_bindgen(js_name = openWeights)]
-    pub fn open_weights(&self, bytes: Vec<u8>, backend: String) -> Promise {
+    pub fn open_weights(&self, bytes: Vec<u8>, settings_json: String) -> Promise {
         self.call(move |s| async move {
+            let settings = settings(&settings_json)?;
             let opened = s
                 .lock()
                 .await
-                .open_weights(&bytes, &backend)
+                .open_weights(&bytes, &settings)
                 .await
                 .map_err(js_error)?;
             json(&opened)

@@ -1,10 +1,13 @@
 // End to end, in a real browser: serve web/dist, open the page with URL parameters, let
-// it train, then use it as a person would (click the latent plane, draw a stroke,
-// download the weights) and save screenshots. Debian's Chromium, driven by
+// it train on one digit, then use it as a person would (read the odd ones out, click
+// the latent plane, draw a stroke and read its verdict, download the weights, pick a
+// folder of images and train on it) and save screenshots. Debian's Chromium, driven by
 // playwright-core, runs WebGPU headless on its bundled SwiftShader.
 //
-//   node web/tests/e2e.mjs OUT_DIR [QUERY]
+//   E2E_FOLDER=DIR node web/tests/e2e.mjs OUT_DIR [QUERY]
 //
+// E2E_FOLDER is a folder of images in class folders (tests/browser.rs writes 300 MNIST
+// digits of three classes, coloured, as PNGs), picked as a person picks a folder.
 // Exits non-zero, saying why, when anything the page should do does not happen. OUT_DIR
 // receives the screenshots, model.safetensors (the page's download) and result.json.
 // tests/browser.rs runs it, and checks the download with the native `eval`.
@@ -18,7 +21,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const dist = path.resolve(here, "../dist");
 const out = path.resolve(process.argv[2] || "target/e2e");
 const query = process.argv[3] ||
-  "?model=dense&layers=100,200,30&batch=128&lr=0.001&epochs=1&limit=512&autostart=1";
+  "?model=dense&layers=100,200,30&batch=128&lr=0.001&epochs=1&limit=512&classes=0&autostart=1";
+const FOLDER = process.env.E2E_FOLDER;
 // SwiftShader is slow: the training run gets minutes, each interaction seconds.
 const TRAIN_TIMEOUT_MS = Number(process.env.E2E_TRAIN_TIMEOUT_MS || 600_000);
 // The mid-run screenshot waits for this many steps (a long run's picture shows more).
@@ -47,11 +51,13 @@ function check(condition, message) {
   if (!condition) throw new Error(message);
 }
 
-const log = (...a) => console.log("[e2e]", ...a);
+const began = Date.now();
+const log = (...a) => console.log(`[e2e ${((Date.now() - began) / 1000).toFixed(1)}s]`, ...a);
 const consoleErrors = [];
 
 async function main() {
   check(fs.existsSync(path.join(dist, "index.html")), `${dist} has no index.html: run scripts/web.sh build`);
+  check(FOLDER && fs.existsSync(FOLDER), `E2E_FOLDER (${FOLDER}) names no folder of images to pick`);
   fs.mkdirSync(out, { recursive: true });
   const server = await serve();
   const base = `http://127.0.0.1:${server.address().port}/`;
@@ -122,6 +128,36 @@ async function main() {
     result.recon = recon;
     check(recon.dark > 1000 && recon.light > 1000, `the reconstructions canvas looks blank: ${JSON.stringify(recon)}`);
 
+    // Trained on the digit 0 alone: the test set is scored when training ends, the
+    // other digits being the anomalies.
+    await page.waitForFunction(() => {
+      const s = window.wgslAutoencoder.status();
+      return s.state === "error" || s.error || typeof s.auroc === "number";
+    }, null, { timeout: 120_000 });
+    const scores = await page.evaluate(() => window.wgslAutoencoder.scores());
+    result.scores = { ...scores, histogram: undefined };
+    check((await status()).error == null, `scoring failed: ${(await status()).error}`);
+    check(scores.auroc >= 0 && scores.auroc <= 1, `AUROC ${scores.auroc}`);
+    check(scores.normal === 980 && scores.anomalous === 9020,
+      `normal and anomalous test samples: ${scores.normal}, ${scores.anomalous}`);
+    check(JSON.stringify(scores.trained_classes) === '["0"]', `trained on ${scores.trained_classes}`);
+    check(scores.threshold > 0 && scores.train_scored === 512, `threshold ${scores.threshold} of ${scores.train_scored}`);
+    check(scores.top.length === 10 && scores.top[0].score >= scores.top[9].score, "the ten highest scores");
+    const bars = await page.evaluate(() => {
+      const c = document.getElementById("histogram");
+      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      let normal = 0, anomalous = 0;
+      for (let i = 0; i < d.length; i += 4) {
+        if (d[i + 3] < 128) continue;
+        if (d[i + 2] > d[i] + 40) normal++; else if (d[i] > d[i + 2] + 40) anomalous++;
+      }
+      return { normal, anomalous };
+    });
+    check(bars.normal > 200 && bars.anomalous > 200, `the histogram's bars: ${JSON.stringify(bars)}`);
+    const odd = await inked("odd-samples");
+    check(odd.dark > 1000 && odd.light > 1000, `the ten odd ones out look blank: ${JSON.stringify(odd)}`);
+    log(`scored: AUROC ${scores.auroc.toFixed(3)}, threshold ${scores.threshold.toPrecision(3)}`);
+
     // Click in the latent plane: a decoded digit appears (ink on its black square).
     await page.click("#latent", { position: { x: 200, y: 200 } });
     await page.waitForFunction(() => {
@@ -149,6 +185,15 @@ async function main() {
       return lit > 30;
     }, null, { timeout: 60_000 });
     log("a drawn digit was reconstructed");
+    // Its verdict, at the threshold: in words, and marked on the histogram.
+    await page.waitForFunction(() => /normal|an anomaly/.test(document.getElementById("verdict").textContent),
+      null, { timeout: 60_000 });
+    const verdict = await page.textContent("#verdict");
+    const drawn = (await page.evaluate(() => window.wgslAutoencoder.scores())).drawn;
+    check(drawn && drawn.score > 0 && typeof drawn.anomaly === "boolean", `the drawing's score: ${JSON.stringify(drawn)}`);
+    check(verdict.includes(drawn.anomaly ? "an anomaly" : "normal"), `the verdict says: ${verdict}`);
+    result.drawn = { ...drawn, verdict };
+    log("the drawing's verdict:", verdict);
 
     // An interpolation strip between two digits.
     await page.click("#interpolate");
@@ -165,6 +210,7 @@ async function main() {
     const shown = (await status()).error;
     check(!shown, `the page shows an error: ${shown}`);
     await page.screenshot({ path: path.join(out, "page-done.png"), fullPage: true });
+    await page.locator(".card.odd").screenshot({ path: path.join(out, "page-odd.png") });
 
     // Profile a step: per-dispatch times where the browser grants timestamp-query, and
     // a sentence saying why not where it does not.
@@ -183,12 +229,71 @@ async function main() {
     // Open the downloaded weights again: the page evaluates them to the same test MSE.
     const before = (await status()).test_mse;
     await page.setInputFiles("#open", model);
-    await page.waitForFunction(() => document.getElementById("data").textContent.startsWith("Opened"),
+    await page.waitForFunction(() => document.getElementById("opened").textContent.startsWith("Opened"),
       null, { timeout: 120_000 });
     const reopened = await status();
     check(reopened.state === "done" && Math.abs(reopened.test_mse - before) <= 1e-6 * before,
       `reopened weights: ${JSON.stringify(reopened)} (test mse before: ${before})`);
     log("reopened the weights: test mse", reopened.test_mse);
+
+    // The user's own images. A file that is no image is refused in words naming it, and
+    // MNIST stays in use.
+    await page.setInputFiles("#pick-files", {
+      name: "broken.png", mimeType: "image/png", buffer: Buffer.from("not an image at all"),
+    });
+    await page.waitForFunction(() => window.wgslAutoencoder.status().state === "error", null, { timeout: 60_000 });
+    const refused = await status();
+    check(/broken\.png/.test(refused.error) && refused.data.kind === "mnist",
+      `a broken file: ${JSON.stringify({ error: refused.error, data: refused.data.kind })}`);
+    log("a broken file is refused:", refused.error.split("\n")[0]);
+
+    // A folder of three classes: its classes and shape, then resized by the control.
+    await page.setInputFiles("#pick-folder", FOLDER);
+    await page.waitForFunction(() => {
+      const s = window.wgslAutoencoder.status();
+      return s.state === "error" || (s.state === "ready" && s.data.kind === "images");
+    }, null, { timeout: 120_000 });
+    let picked = await status();
+    check(picked.state === "ready", `picking the folder: ${picked.error}`);
+    check(JSON.stringify(picked.data.classes) === '["one","two","zero"]' && picked.data.shape === "3×28×28",
+      `the folder's data: ${JSON.stringify(picked.data)}`);
+    check(picked.data.train + picked.data.test === 300 && picked.data.notes.some((n) => /README/.test(n)),
+      `the folder's counts and notes: ${JSON.stringify(picked.data)}`);
+    await page.fill("#data-options input[name=image_size]", "16x16");
+    await page.press("#data-options input[name=image_size]", "Enter");
+    await page.locator("#data").click();
+    await page.waitForFunction(() => window.wgslAutoencoder.status().data.shape === "3×16×16",
+      null, { timeout: 60_000 });
+    picked = await status();
+    check((await page.textContent("#data")).includes("3×16×16"), "the data line names the new shape");
+    check(await page.isVisible("#pad-note"), "the pad says why RGB images are not drawn");
+    log("picked:", picked.data.describe);
+
+    // One epoch on it: pictures in colour at its shape, its classes in the legend.
+    await page.click("#start");
+    const folderStarted = Date.now();
+    for (;;) {
+      const f = await status();
+      if (f.state === "error") throw new Error(`training on the folder: ${f.error}`);
+      if (f.state === "done") break;
+      check(Date.now() - folderStarted < TRAIN_TIMEOUT_MS, `the folder's run is not done: ${JSON.stringify(f)}`);
+      await page.waitForTimeout(250);
+    }
+    const folderDone = await status();
+    check(Number.isFinite(folderDone.test_mse) && folderDone.test_mse > 0, `test mse ${folderDone.test_mse}`);
+    const coloured = await page.evaluate(() => {
+      const c = document.getElementById("recon");
+      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 0; i < d.length; i += 4) if (Math.abs(d[i] - d[i + 1]) > 60 || Math.abs(d[i + 1] - d[i + 2]) > 60) n++;
+      return n;
+    });
+    check(coloured > 300, `the reconstructions are not in colour (${coloured} coloured pixels)`);
+    const legendText = await page.textContent("#legend");
+    check(/one/.test(legendText) && /zero/.test(legendText), `the legend: ${legendText}`);
+    result.folder = { data: folderDone.data, test_mse: folderDone.test_mse, coloured };
+    await page.screenshot({ path: path.join(out, "page-folder.png"), fullPage: true });
+    log("trained on the folder: test mse", folderDone.test_mse);
 
     // A lost device (a driver reset, say): the page says so and offers a restart.
     await page.evaluate(() => window.wgslAutoencoder.loseDevice());

@@ -4,7 +4,9 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use pollster::block_on;
-use wgsl_autoencoder_web::session::{timestamp_quantum, Session, Settings};
+use wgsl_autoencoder::anomaly;
+use wgsl_autoencoder::data::{mnist_from_gz, Dataset, Shape, Values};
+use wgsl_autoencoder_web::session::{timestamp_quantum, DataOptions, Session, Settings};
 
 fn mnist() -> [Vec<u8>; 4] {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/mnist");
@@ -94,10 +96,13 @@ fn controls_that_cannot_train_are_refused_with_the_command_line_s_messages() {
         "{err}"
     );
     let err = refused(Settings {
-        limit: Some(70_000),
+        limit: Some(0),
         ..base.clone()
     });
-    assert!(err.contains("--limit") && err.contains("60000"), "{err}");
+    assert!(
+        err.contains("--limit") && err.contains("at least 1"),
+        "{err}"
+    );
     let text = r#"{"model":"dense","sizes":"8","batch":4,"surprise":1}"#;
     assert!(
         serde_json::from_str::<Settings>(text).is_err(),
@@ -153,11 +158,33 @@ fn questions_before_their_answers_exist_are_errors_not_panics() {
     let err = block_on(session.reconstruct_drawn(&[0; 10]))
         .unwrap_err()
         .to_string();
-    assert!(err.contains("784"), "{err}");
-    let err = block_on(session.open_weights(b"not a checkpoint", "cpu"))
+    assert!(err.contains("1×28×28"), "{err}");
+    block_on(session.advance()).unwrap();
+    let err = block_on(session.scores()).unwrap_err().to_string();
+    assert!(err.contains("epoch"), "scoring mid-epoch: {err}");
+    let err = block_on(session.open_weights(b"not a checkpoint", &cpu))
         .unwrap_err()
         .to_string();
     assert!(err.contains("model.safetensors"), "{err}");
+    // A batch larger than the training samples, and a class the data lacks, are refused
+    // in the terminal's words.
+    let err = block_on(session.start(&Settings {
+        batch: 128,
+        ..cpu.clone()
+    }))
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("--batch") && err.contains("holds 64"), "{err}");
+    let err = block_on(session.start(&Settings {
+        classes: vec!["cat".into()],
+        ..cpu.clone()
+    }))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("--classes") && err.contains("\"cat\""),
+        "{err}"
+    );
 }
 
 /// Train on the CPU reference, download the weights, open them again: the same test
@@ -185,9 +212,10 @@ fn weights_the_page_downloads_open_again_to_the_same_numbers() {
     assert_eq!((xy.len(), labels.len()), (20_000, 10_000));
     let bytes = block_on(session.weights()).unwrap();
     let drawn = block_on(session.reconstruct_drawn(&[200; 784])).unwrap();
-    assert!(drawn.1.is_some(), "a drawing lands in the latent plane");
+    assert!(drawn.point.is_some(), "a drawing lands in the latent plane");
+    assert!(drawn.score > 0.0 && drawn.anomaly.is_none(), "{drawn:?}");
 
-    let opened = block_on(session.open_weights(&bytes, "cpu")).unwrap();
+    let opened = block_on(session.open_weights(&bytes, &cpu)).unwrap();
     assert_eq!(
         (opened.model.as_str(), opened.sizes.as_str(), opened.epoch),
         ("dense", "16,4", 1)
@@ -241,4 +269,320 @@ fn the_page_trains_a_vae() {
     let (xy, labels) = session.latent().unwrap();
     assert_eq!((xy.len(), labels.len()), (20_000, 10_000));
     assert_eq!(block_on(session.decode_point(0.0, 0.0)).unwrap().len(), 784);
+}
+
+/// Trains `settings` to its end, advance by advance.
+fn train(session: &mut Session, settings: &Settings) {
+    block_on(session.start(settings)).unwrap();
+    while block_on(session.advance()).unwrap().phase != "done" {}
+}
+
+/// A PNG of 8-bit pixels (`channels` 1: grey, 3: RGB), written by hand (zlib's stored
+/// blocks) so that the test needs no encoder.
+fn png(width: usize, height: usize, channels: usize, pixels: &[u8]) -> Vec<u8> {
+    fn crc(bytes: &[u8]) -> u32 {
+        let mut c = !0u32;
+        for &b in bytes {
+            c ^= b as u32;
+            for _ in 0..8 {
+                c = if c & 1 != 0 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+            }
+        }
+        !c
+    }
+    fn chunk(out: &mut Vec<u8>, kind: &[u8], data: &[u8]) {
+        out.extend((data.len() as u32).to_be_bytes());
+        let start = out.len();
+        out.extend(kind);
+        out.extend(data);
+        let sum = crc(&out[start..]);
+        out.extend(sum.to_be_bytes());
+    }
+    let mut raw = Vec::new();
+    for row in pixels.chunks(width * channels) {
+        raw.push(0);
+        raw.extend(row);
+    }
+    let mut z = vec![0x78, 0x01];
+    let blocks: Vec<&[u8]> = raw.chunks(65_535).collect();
+    for (i, block) in blocks.iter().enumerate() {
+        z.push((i + 1 == blocks.len()) as u8);
+        z.extend((block.len() as u16).to_le_bytes());
+        z.extend((!(block.len() as u16)).to_le_bytes());
+        z.extend(*block);
+    }
+    let (mut a, mut b) = (1u32, 0u32);
+    for &x in &raw {
+        a = (a + x as u32) % 65_521;
+        b = (b + a) % 65_521;
+    }
+    z.extend(((b << 16) | a).to_be_bytes());
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut header = Vec::new();
+    header.extend((width as u32).to_be_bytes());
+    header.extend((height as u32).to_be_bytes());
+    header.extend([8, if channels == 3 { 2 } else { 0 }, 0, 0, 0]);
+    chunk(&mut out, b"IHDR", &header);
+    chunk(&mut out, b"IDAT", &z);
+    chunk(&mut out, b"IEND", &[]);
+    out
+}
+
+/// MNIST's test digits of 0, 1 and 2, `per` of each, as grey PNGs in class folders
+/// named by words (so sorted `one`, `two`, `zero`), as a picked folder gives them.
+fn digit_folder(per: usize) -> Vec<(String, Vec<u8>)> {
+    let files = mnist();
+    let data = mnist_from_gz([&files[0], &files[1], &files[2], &files[3]], None).unwrap();
+    let (Values::Bytes(pixels), Some(labels)) = (&data.test.values, &data.test.labels) else {
+        panic!("MNIST holds labelled bytes");
+    };
+    let mut out = Vec::new();
+    for (digit, name) in ["zero", "one", "two"].iter().enumerate() {
+        let of_digit = (0..labels.len()).filter(|&i| labels[i] == digit as u32);
+        for (k, i) in of_digit.take(per).enumerate() {
+            let image = png(28, 28, 1, &pixels[i * 784..(i + 1) * 784]);
+            out.push((format!("{name}/{k:03}.png"), image));
+        }
+    }
+    out.push(("README.txt".into(), b"three digits".to_vec()));
+    out
+}
+
+/// A picked folder of PNGs becomes the data, by the terminal's folder rules: its classes,
+/// its shape (here resized), a model at that shape, and every picture at that shape.
+#[test]
+fn a_picked_folder_of_pngs_trains_at_its_own_shape() {
+    let mut session = Session::default();
+    let size = DataOptions {
+        image_size: "14x14".into(),
+        ..DataOptions::default()
+    };
+    let info = session.load_files(digit_folder(30), &size).unwrap();
+    assert_eq!(info.kind, "images");
+    assert_eq!(info.classes, ["one", "two", "zero"]);
+    assert_eq!(info.shape, Shape::images(1, 14, 14));
+    assert_eq!(
+        (info.train, info.test),
+        (81, 9),
+        "a tenth of each class tests"
+    );
+    assert!(
+        info.describe.contains("3 class folders") && info.describe.contains("1×14×14"),
+        "{}",
+        info.describe
+    );
+    assert!(
+        info.notes.iter().any(|n| n.contains("README.txt")),
+        "{:?}",
+        info.notes
+    );
+    assert_eq!(info.undrawable, None);
+
+    let settings = Settings {
+        sizes: "16,4".into(),
+        batch: 16,
+        epochs: 1,
+        backend: "cpu".into(),
+        ..Settings::default()
+    };
+    train(&mut session, &settings);
+    let ex = block_on(session.examples()).unwrap().unwrap();
+    assert_eq!(ex.shape, Shape::images(1, 14, 14));
+    assert_eq!(ex.labels.len(), 9, "three of each class");
+    assert_eq!((ex.clean.len(), ex.rebuilt.len()), (9 * 196, 9 * 196));
+    let names: Vec<&str> = ex.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["one", "two", "zero"]);
+    assert_eq!(session.series().unwrap(), ["one", "two", "zero"]);
+    let ends = session.endpoints().unwrap();
+    assert_eq!(ends.len(), 3);
+    assert_eq!(ends[2].name, "zero");
+    let (xy, labels) = session.latent().unwrap();
+    assert_eq!((xy.len(), labels.len()), (18, 9));
+    let strip = block_on(session.interpolate(ends[0].index, ends[2].index)).unwrap();
+    assert_eq!(strip.len(), 10 * 196);
+    assert_eq!(block_on(session.decode_point(0.0, 0.0)).unwrap().len(), 196);
+    let drawn = block_on(session.reconstruct_drawn(&[0; 196])).unwrap();
+    assert_eq!(drawn.rebuilt.len(), 196);
+    let err = block_on(session.reconstruct_drawn(&[0; 784]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("1×14×14"), "{err}");
+    // The model is at the data's shape, and the weights say so.
+    let weights = block_on(session.weights()).unwrap();
+    assert!(
+        String::from_utf8_lossy(&weights).contains("in=1x14x14"),
+        "the checkpoint records the shape"
+    );
+
+    // Prepared again in colour: three channels, and no drawing pad.
+    let rgb = DataOptions {
+        colour: "rgb".into(),
+        ..size.clone()
+    };
+    let info = session.prepare_data(&rgb).unwrap();
+    assert_eq!(info.shape, Shape::images(3, 14, 14));
+    assert!(info.undrawable.unwrap().contains("one channel"));
+    assert!(
+        block_on(session.examples()).is_err(),
+        "new data drops the model"
+    );
+}
+
+/// What the terminal refuses about a folder, the page refuses in the same words, naming
+/// the file; the data in use stays.
+#[test]
+fn a_folder_the_rules_refuse_is_an_error_naming_the_file() {
+    let mut session = Session::default();
+    let mut files = digit_folder(10);
+    files.push(("zero/big.png".into(), png(30, 30, 1, &[9; 900])));
+    let err = session
+        .load_files(files.clone(), &DataOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("28×28") && err.contains("zero/big.png") && err.contains("--image-size"),
+        "{err}"
+    );
+    files.pop();
+    let before = session
+        .load_files(files.clone(), &DataOptions::default())
+        .unwrap();
+    files.push((
+        "two/broken.png".into(),
+        b"\x89PNG\r\n\x1a\nnot really".to_vec(),
+    ));
+    let err = session
+        .load_files(files, &DataOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("two/broken.png"), "{err}");
+    assert_eq!(
+        session.data_info().unwrap(),
+        before,
+        "the data in use stays"
+    );
+    let err = session
+        .load_files(
+            vec![("a.txt".into(), b"hello".to_vec())],
+            &DataOptions::default(),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("holds no PNG or JPEG images"), "{err}");
+    let err = session
+        .prepare_data(&DataOptions {
+            image_size: "big".into(),
+            ..DataOptions::default()
+        })
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("--image-size") && err.contains("32x32"),
+        "{err}"
+    );
+}
+
+/// A CSV of rows is data too: rows of its numbers, min-max scaled, and no drawing.
+#[test]
+fn a_picked_csv_trains_on_its_rows() {
+    let mut session = Session::default();
+    let text: String = (0..40)
+        .map(|i| format!("{},{},{},{}\n", i, i * 2, 40 - i, i % 7))
+        .collect();
+    let info = session
+        .load_files(
+            vec![("rows.csv".into(), text.into_bytes())],
+            &DataOptions::default(),
+        )
+        .unwrap();
+    assert_eq!(info.kind, "table");
+    assert_eq!(info.shape, Shape::rows(4));
+    assert_eq!((info.train, info.test), (36, 4));
+    assert!(info.undrawable.is_some());
+    let settings = Settings {
+        sizes: "3,2".into(),
+        batch: 8,
+        epochs: 1,
+        backend: "cpu".into(),
+        ..Settings::default()
+    };
+    train(&mut session, &settings);
+    let ex = block_on(session.examples()).unwrap().unwrap();
+    assert_eq!((ex.shape, ex.clean.len()), (Shape::rows(4), 16));
+    assert_eq!(session.series().unwrap(), ["samples"]);
+    let err = block_on(session.reconstruct_drawn(&[0; 4]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("rows of numbers"), "{err}");
+}
+
+/// Trained on one digit, the model scores the others as anomalies: every test sample is
+/// scored, the threshold is the training samples' 99th percentile (each training
+/// sample scored alone agrees), and a drawing gets its verdict at it.
+#[test]
+fn one_class_training_scores_the_other_classes_as_anomalies() {
+    let mut session = loaded(None);
+    let settings = Settings {
+        sizes: "16,4".into(),
+        batch: 64,
+        epochs: 1,
+        limit: Some(128),
+        backend: "cpu".into(),
+        classes: vec!["0".into()],
+        ..Settings::default()
+    };
+    train(&mut session, &settings);
+    let (scores, odd) = block_on(session.scores()).unwrap();
+    assert_eq!(scores.kind, "mse");
+    assert_eq!(scores.trained_classes, Some(vec!["0".to_string()]));
+    assert_eq!((scores.normal, scores.anomalous), (980, 9020));
+    assert_eq!(scores.train_scored, 128);
+    let auroc = scores.auroc.unwrap();
+    assert!((0.0..=1.0).contains(&auroc), "{auroc}");
+    assert!(scores.average_precision.is_some());
+    let c = scores.at_threshold;
+    assert_eq!(c.true_positives + c.false_negatives, 9020);
+    assert_eq!(c.false_positives + c.true_negatives, 980);
+    let h = &scores.histogram;
+    assert_eq!(h.normal.iter().sum::<usize>(), 980);
+    assert_eq!(h.anomalous.iter().sum::<usize>(), 9020);
+    assert!(h.lo <= scores.threshold && scores.threshold <= h.hi);
+    assert_eq!(scores.top.len(), 10);
+    assert!(scores.top.windows(2).all(|w| w[0].score >= w[1].score));
+    assert!(scores.top.iter().all(|o| o.class.is_some()));
+    assert_eq!((odd.labels.len(), odd.clean.len()), (10, 7840));
+
+    // The training split is the first 128 zeros; each scored alone as a drawing.
+    let files = mnist();
+    let data = mnist_from_gz([&files[0], &files[1], &files[2], &files[3]], None).unwrap();
+    let Dataset {
+        values: Values::Bytes(pixels),
+        labels: Some(labels),
+        ..
+    } = &data.train
+    else {
+        panic!("MNIST holds labelled bytes");
+    };
+    let zeros: Vec<usize> = (0..labels.len())
+        .filter(|&i| labels[i] == 0)
+        .take(128)
+        .collect();
+    let alone: Vec<f32> = zeros
+        .iter()
+        .map(|&i| {
+            let d = block_on(session.reconstruct_drawn(&pixels[i * 784..(i + 1) * 784])).unwrap();
+            assert_eq!(d.anomaly, Some(anomaly::flagged(d.score, scores.threshold)));
+            d.score
+        })
+        .collect();
+    let threshold = anomaly::percentile(&alone, 99.0).unwrap();
+    assert!(
+        (threshold - scores.threshold).abs() <= 1e-6 * scores.threshold,
+        "the threshold {} vs the training scores' 99th percentile {threshold}",
+        scores.threshold
+    );
 }
