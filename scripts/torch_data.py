@@ -38,13 +38,16 @@ and column or the index, as the Rust tool's do.
 import argparse
 import ast
 import csv
+import errno
 import gzip
 import io
 import json
 import math
 import os
 import re
+import stat
 import struct
+import unicodedata
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -91,13 +94,16 @@ def flag_error(flag, message):
 class Prepare:
     """What to do to a source's samples on the way in: the data flags (`prepare.rs`).
     `image_size` (H, W); `colour` None, "grey" or "rgb"; `test_fraction` None for the
-    default 0.1."""
+    default 0.1; `classes` / `exclude_classes` None, or the class names to train on
+    (or not to): one-class training, which cuts the training split only."""
     image_size: tuple = None
     colour: str = None
     standardize: bool = False
     test_fraction: float = None
     split_seed: int = 0
     label_column: str = None
+    classes: list = None
+    exclude_classes: list = None
 
     def fraction(self):
         return DEFAULT_TEST_FRACTION if self.test_fraction is None else self.test_fraction
@@ -145,7 +151,8 @@ class Loaded:
 class Data:
     """A source's data, split and prepared: `shape` (C, H, W) for images or (D,) for
     rows; `split` None (the source's own) or (fraction, seed); `scaling` None or (kind,
-    offset, scale), kind "minmax" or "standardize", offset and scale float32 arrays."""
+    offset, scale), kind "minmax" or "standardize", offset and scale float32 arrays;
+    `trained_classes` None, or the class names the training split was cut to."""
     train: Part
     test: Part
     shape: tuple
@@ -154,6 +161,7 @@ class Data:
     split: tuple = None
     scaling: tuple = None
     notes: list = field(default_factory=list)
+    trained_classes: list = None
 
     def describe(self):
         """The one-line summary wgsl-autoencoder prints first (`Data::describe`)."""
@@ -169,7 +177,10 @@ class Data:
         if self.scaling is not None:
             scaling = ", " + {"minmax": "min-max to [0, 1]",
                               "standardize": "standardised to mean 0, deviation 1"}[self.scaling[0]]
-        return (f"data: {self.source}: {len(self.train)} training and {len(self.test)} test samples{split}, "
+        trained = ""
+        if self.trained_classes is not None:
+            trained = f" (class {', '.join(self.trained_classes)} only)"
+        return (f"data: {self.source}: {len(self.train)} training{trained} and {len(self.test)} test samples{split}, "
                 f"{describe_shape(self.shape)}{scaling}, {classes}")
 
     def limit(self, n):
@@ -189,7 +200,12 @@ class Data:
 
 
 def rust_float(x):
-    """A float as Rust's `{}` writes it: the shortest digits, never an exponent."""
+    """A float as Rust's `{}` writes it: the shortest digits (of an f32 for an np.float32,
+    of an f64 otherwise), never an exponent; NaN and inf as Rust names them."""
+    if np.isnan(x):
+        return "NaN"
+    if np.isinf(x):
+        return "inf" if x > 0 else "-inf"
     return np.format_float_positional(x, trim="-")
 
 
@@ -215,24 +231,57 @@ def load(path, prepare=None, scaling=None):
     one fitted on the training split."""
     prepare = prepare or Prepare()
     path = str(path)
-    if os.path.isdir(path):
-        loaded = read_folder(path, prepare)
-    elif os.path.isfile(path):
-        with open(path, "rb") as f:
-            raw = f.read()
-        if raw.startswith(NPY_MAGIC):
-            loaded = read_npy(path, raw, prepare)
-        else:
-            refuse_lone_sample_file(path, raw)
-            loaded = read_csv(path, raw, prepare)
+    try:
+        is_folder = stat.S_ISDIR(os.stat(path).st_mode)
+    except OSError as e:
+        what = "no such file or folder" if e.errno == errno.ENOENT else f"cannot be read ({os_error(e)})"
+        fail(path, f"{what}; --data (or --data-dir) takes a folder of images or IDX files, a CSV file or an NPY file")
+    if is_folder:
+        return finish(read_folder(path, prepare), prepare, path, scaling)
+    raw = read_regular(path)
+    if raw.startswith(NPY_MAGIC):
+        loaded = read_npy(path, raw, prepare)
     else:
-        try:
-            os.stat(path)
-            why = "neither a file nor a folder"
-        except OSError as e:
-            why = f"{e.strerror} (os error {e.errno})"
-        fail(path, f"cannot be read ({why}); --data takes a folder of images or IDX files, a CSV file or an NPY file")
+        refuse_lone_sample_file(path, raw)
+        loaded = read_csv(path, raw, prepare)
     return finish(loaded, prepare, path, scaling)
+
+
+def os_error(e):
+    """An OSError as Rust's io::Error displays it: `No such file or directory (os error 2)`."""
+    return f"{e.strerror} (os error {e.errno})" if e.errno is not None else str(e)
+
+
+def kind_name(mode):
+    """What a file that is not a regular one is (`files::kind_name`)."""
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "something else"
+
+
+def read_regular(path):
+    """The bytes of a regular file, or an error naming it (`files::read_regular`): a FIFO
+    or a device is refused before it is read, as it could block or never end."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as e:
+        fail(path, f"cannot be read ({os_error(e)})")
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            fail(path, f"cannot be read (not a regular file but {kind_name(mode)})")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            return f.read()
+    except OSError as e:
+        fail(path, f"cannot be read ({os_error(e)})")
+    finally:
+        os.close(fd)
 
 
 def refuse_lone_sample_file(path, raw):
@@ -278,8 +327,14 @@ def walk(root):
 def read_folder(root, prepare):
     """A folder: of IDX files (its own files), else of images (anywhere beneath it)."""
     files, notes = walk(root)
+    # The flags no folder takes (IDX or images alike), refused before anything is read;
+    # those about the split wait for the folder's plan.
+    check_flags("image-files", False, prepare, f"the folder {root}")
     idx = [(relative, head) for relative, full in files if "/" not in relative
            for head in [idx_head(full)] if head is not None]
+    mnist = mnist_layout(root, idx, prepare)
+    if mnist is not None:
+        return mnist
     if idx:
         loaded = read_idx_folder(root, [r for r, _ in files], idx, prepare)
     else:
@@ -322,7 +377,8 @@ def check_flags(kind, own_split, prepare, what):
 
 def finish(loaded, prepare, path, scaling=None):
     """A source's samples made into a `Data` (`prepare::finish`): flags checked, the split
-    made where the source has none, rows scaled."""
+    made where the source has none, the training split cut to `--classes` (before the
+    scaling is fitted, so that it is fitted on what trains), rows scaled."""
     check_flags(loaded.kind, loaded.whole is None, prepare, loaded.source)
     if loaded.whole is None:
         for name, part in (("training", loaded.train), ("test", loaded.test)):
@@ -333,10 +389,44 @@ def finish(loaded, prepare, path, scaling=None):
         fraction, seed = prepare.fraction(), prepare.split_seed
         train_at, test_at = split_indices(loaded.whole.labels, len(loaded.whole), fraction, seed)
         train, test, split = loaded.whole.subset(train_at), loaded.whole.subset(test_at), (fraction, seed)
-    data = Data(train, test, loaded.shape, loaded.classes, loaded.source, split, None, loaded.notes)
+    train, trained = keep_training_classes(train, loaded.classes, prepare, loaded.source)
+    data = Data(train, test, loaded.shape, loaded.classes, loaded.source, split, None, loaded.notes, trained)
     if loaded.kind in ("csv-rows", "npy-rows"):
         scale_rows(data, prepare, scaling, path)
     return data
+
+
+# ---------------------------------------------------------------------------------------
+# One-class training
+
+
+def keep_training_classes(train, classes, prepare, source):
+    """The training split cut to the classes `--classes` names (or to all but those
+    `--exclude-classes` names), and the classes kept by name, or None where every class
+    trains (`prepare::keep_training_classes`). The test split stays whole, so that
+    anomalies are scored against normal samples. Refuses a filter on unlabelled data, a
+    class the data does not have, and a filter that leaves nothing to train on."""
+    if prepare.classes is None and prepare.exclude_classes is None:
+        return train, None
+    if prepare.classes is not None and prepare.exclude_classes is not None:
+        flag_error("--classes", "give --classes or --exclude-classes, not both")
+    flag, names, keep = (("--classes", prepare.classes, True) if prepare.classes is not None
+                         else ("--exclude-classes", prepare.exclude_classes, False))
+    if train.labels is None:
+        flag_error(flag, f"{source} has no labels to choose samples by; it needs class folders, a label file or "
+                         "--label-column")
+    chosen = []
+    for name in names:
+        if name not in classes:
+            more = ", …" if len(classes) > 20 else ""
+            flag_error(flag, f"{debug_str(name)} is not a class of {source}; its classes are "
+                             f"{', '.join(classes[:20])}{more}")
+        chosen.append(classes.index(name))
+    kept_classes = [c for c in range(len(classes)) if (c in chosen) == keep]
+    kept = np.flatnonzero(np.isin(train.labels, kept_classes))
+    if len(kept) == 0:
+        flag_error(flag, f"{','.join(names)} leaves no training samples of {source}")
+    return train.subset(kept), [classes[c] for c in kept_classes]
 
 
 # ---------------------------------------------------------------------------------------
@@ -436,8 +526,11 @@ def scale_rows(data, prepare, saved, path):
 NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*(?:[eE][+-]?[0-9]+)?|\.[0-9]+(?:[eE][+-]?[0-9]+)?"
                     r"|(?i:inf|infinity|nan))")
 INDEX = re.compile(r"\+?[0-9]+")
-# What the `csv` crate's Trim::All takes off a cell: ASCII whitespace.
-SPACE = " \t\n\r\x0b\x0c"
+# What the `csv` crate's Trim::All takes off a cell of a StringRecord (`str::trim`), and
+# what `str::trim` takes off --label-column: Unicode's White_Space (Python's own strip()
+# would also take \x1c-\x1f).
+SPACE = ("\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009"
+         "\u200a\u2028\u2029\u202f\u205f\u3000")
 
 
 def number(cell):
@@ -447,8 +540,26 @@ def number(cell):
 
 
 def debug_str(s):
-    """A string quoted as Rust's `{:?}` quotes it (near enough: JSON's escapes)."""
-    return json.dumps(s, ensure_ascii=False)
+    """A string quoted as Rust's `{:?}` quotes it: `\\t`, `\\r`, `\\n`, `\\0`, `\\\\` and `\\"`
+    escaped; other characters that are not printable (control, format, private-use,
+    unassigned, separators but the space) or that extend a grapheme (combining marks),
+    as `\\u{hex}`. (Rust's tables come from its own Unicode version, Python's from
+    its: they differ only for characters assigned in between.)"""
+    out = []
+    for c in s:
+        if c in DEBUG_ESCAPES:
+            out.append(DEBUG_ESCAPES[c])
+        elif " " <= c <= "~":
+            out.append(c)
+        elif unicodedata.category(c) in NOT_PRINTABLE or unicodedata.category(c) in ("Mn", "Me"):
+            out.append(f"\\u{{{ord(c):x}}}")
+        else:
+            out.append(c)
+    return '"' + "".join(out) + '"'
+
+
+DEBUG_ESCAPES = {"\t": "\\t", "\r": "\\r", "\n": "\\n", "\0": "\\0", "\\": "\\\\", '"': '\\"'}
+NOT_PRINTABLE = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs"}
 
 
 def total_order(x):
@@ -475,16 +586,16 @@ def read_csv(path, raw, prepare):
     for text_line in lines:
         newlines.append(newlines[-1] + text_line.count("\n"))
     reader = csv.reader(lines)
-    # (row, line, cells). Blank lines are skipped. A row's line is the csv crate's: one
-    # more than the '\n's read before its record, which are those up to the end of the
-    # previous record, less the '\n' of a CRLF that ended it (read with the next record).
-    records, line = [], 1
+    # (row, line, cells). Blank lines are skipped. A row's line is `table::LineCounter`'s:
+    # one more than the '\n's before the first character of its record that is no line
+    # break, that is, the physical line its record starts on (blank lines before it and
+    # the rest of a CRLF passed over).
+    records, start = [], 0
     try:
         for cells in reader:
             if cells:
-                records.append((len(records) + 1, line, [c.strip(SPACE) for c in cells]))
-                end = reader.line_num
-                line = 1 + newlines[end] - lines[end - 1].endswith("\r\n")
+                records.append((len(records) + 1, 1 + newlines[start], [c.strip(SPACE) for c in cells]))
+            start = reader.line_num
     except csv.Error as e:
         fail(path, f"row {len(records) + 1}: cannot be read as CSV ({e})")
     if not records:
@@ -537,8 +648,9 @@ def csv_columns(path, cells, label_column):
     """Whether the first row is a header, the columns' names, and the label's index."""
     by_name = cells.index(label_column) if label_column is not None and label_column in cells else None
     by_index = None
-    if label_column is not None and INDEX.fullmatch(label_column.strip()) and int(label_column.strip()) < len(cells):
-        by_index = int(label_column.strip())
+    if label_column is not None and INDEX.fullmatch(label_column.strip(SPACE)) \
+            and int(label_column.strip(SPACE)) < len(cells):
+        by_index = int(label_column.strip(SPACE))
 
     def header_without(label):
         return any(j != label and number(c) is None for j, c in enumerate(cells))
@@ -677,7 +789,7 @@ def read_npy(path, raw, prepare):
     if dtype == np.float64:
         big = np.flatnonzero(np.isfinite(data.ravel()) & (np.abs(data.ravel()) >= F32_OVERFLOW))
         if len(big):
-            fail(path, f"the value at index {index_text(big[0], dims)} ({data.ravel()[big[0]]}) is beyond f32's range")
+            fail(path, f"the value at index {index_text(big[0], dims)} ({rust_float(data.ravel()[big[0]])}) is beyond f32's range")
     values = data.astype(np.float32)
     bad = np.flatnonzero(~np.isfinite(values.ravel()))
     if len(bad):
@@ -686,7 +798,7 @@ def read_npy(path, raw, prepare):
     if kind == "float-images":
         out = np.flatnonzero((values.ravel() < 0) | (values.ravel() > 1))
         if len(out):
-            fail(path, f"the value at index {index_text(out[0], dims)} is {values.ravel()[out[0]]}: float images must "
+            fail(path, f"the value at index {index_text(out[0], dims)} is {rust_float(values.ravel()[out[0]])}: float images must "
                        "lie in [0, 1] (or save them as bytes, '|u1')")
         return Loaded(kind, shape, [], source, whole=Part(planar_samples(values, last)))
     return Loaded(kind, shape, [], source, whole=Part(values.reshape(count, -1)))
@@ -1090,22 +1202,84 @@ def idx_image_shape(path, dims):
 
 MNIST_FILES = [("train-images-idx3-ubyte.gz", [60000, 28, 28]), ("train-labels-idx1-ubyte.gz", [60000]),
                ("t10k-images-idx3-ubyte.gz", [10000, 28, 28]), ("t10k-labels-idx1-ubyte.gz", [10000])]
+MNIST_MAGIC = {3: 2051, 1: 2049}
+
+
+def mnist_layout(folder, idx, prepare):
+    """A folder in MNIST's layout, read as wgsl-autoencoder's `load_mnist` reads it
+    (`native::data::mnist_layout`): where it holds one of MNIST's four file names and its
+    IDX files (`idx`: (name, header)) are exactly those four at MNIST's sizes, MNIST's
+    splits without notes; where one of the four is missing or no IDX file, the error
+    `load_mnist` gives. None for any other folder, including the four names at other
+    sizes, which are read as any IDX folder is."""
+    if not any(os.path.lexists(os.path.join(folder, name)) for name, _ in MNIST_FILES):
+        return None
+    names = dict(idx)
+    if all(name in names for name, _ in MNIST_FILES):
+        if sorted(idx) != sorted((n, (8, len(d), d)) for n, d in MNIST_FILES):
+            return None
+    parts = [mnist_file(os.path.join(folder, name), dims) for name, dims in MNIST_FILES]
+    source = f"MNIST-format IDX files in {folder}"
+    check_flags("byte-images", True, prepare, source)
+    shape = (1, 28, 28)
+    train = Part(parts[0].reshape(60000, 784), parts[1].astype(np.int64))
+    test = Part(parts[2].reshape(10000, 784), parts[3].astype(np.int64))
+    train.values, new_shape = conform_bytes(folder, train.values, shape, prepare)
+    test.values, _ = conform_bytes(folder, test.values, shape, prepare)
+    return Loaded("byte-images", new_shape, [str(c) for c in range(10)], source, train=train, test=test)
+
+
+def mnist_file(path, dims):
+    """One of MNIST's four gzipped files, checked as `data::decode_idx` checks it: the
+    items after its header."""
+    magic, count = MNIST_MAGIC[len(dims)], dims[0]
+    header = 16 if len(dims) == 3 else 8
+    expected = header + count * (784 if len(dims) == 3 else 1)
+    try:
+        with open(path, "rb", opener=lambda p, flags: os.open(p, flags | getattr(os, "O_NONBLOCK", 0))) as f:
+            mode = os.fstat(f.fileno()).st_mode
+            if not stat.S_ISREG(mode):
+                fail(path, f"cannot open (not a regular file but {kind_name(mode)}); the bundled MNIST lives in "
+                           "data/mnist, or pass --data-dir DIR")
+            gz = f.read()
+    except OSError as e:
+        fail(path, f"cannot open ({os_error(e)}); the bundled MNIST lives in data/mnist, or pass --data-dir DIR")
+    try:
+        data = gzip.GzipFile(fileobj=io.BytesIO(gz)).read(expected + 1)
+    except (OSError, EOFError, gzip.BadGzipFile) as e:
+        fail(path, f"not a valid gzip file ({e})")
+    if len(data) < header:
+        fail(path, f"only {len(data)} bytes: too short for an IDX header")
+    found, n = struct.unpack(">II", data[:8])
+    if found != magic:
+        fail(path, f"magic number {found}, expected {magic}")
+    if n != count:
+        fail(path, f"holds {n} items, expected {count}")
+    if header == 16:
+        rows, cols = struct.unpack(">II", data[8:16])
+        if (rows, cols) != (28, 28):
+            fail(path, f"images are {rows}×{cols}, expected 28×28")
+    if len(data) != expected:
+        found = f"more than {expected}" if len(data) > expected else str(len(data))
+        fail(path, f"{found} bytes after gunzip, expected {expected}")
+    items = np.frombuffer(data, np.uint8, offset=header)
+    if header == 8 and (items > 9).any():
+        i = int(np.flatnonzero(items > 9)[0])
+        fail(path, f"label {i} is {items[i]}, not a digit 0-9: a corrupt MNIST file")
+    return items
 
 
 def read_idx_folder(folder, walked, files, prepare):
     """A folder's IDX files (`files`: (name, header), of the `walked` files) as samples
     (`idx::assemble`): byte images made planar, then given the channels and size
-    `prepare` asks for; classes "0".."max label". MNIST's four files (60000/10000 x
-    28x28) are described as wgsl-autoencoder's MNIST path describes them, without notes."""
-    mnist = sorted(files) == sorted((n, (8, len(d), d)) for n, d in MNIST_FILES)
+    `prepare` asks for; classes "0".."max label". (MNIST's own four files go by
+    `mnist_layout`.)"""
     train_part, test_part, notes = idx_plan(folder, files)
     others = [r for r in walked if r not in dict(files)]
-    if others and not mnist:
+    if others:
         notes.insert(0, note("files that are not IDX files", others))
     names = [files[i][0] for p in (train_part, test_part) if p for i in p if i is not None]
     source = f"IDX files in {folder} ({', '.join(names)})"
-    if mnist:
-        source, notes = f"MNIST-format IDX files in {folder}", []
     check_flags("byte-images", test_part is not None, prepare, source)
 
     def part(p):
@@ -1136,7 +1310,7 @@ def read_idx_folder(folder, walked, files, prepare):
             fail(folder, "has a labels file for one split but not for the other: give both, or neither")
     classes = []
     if train.labels is not None:
-        top = 9 if mnist else max(int(p.labels.max()) for p in (train, test) if p is not None)
+        top = max(int(p.labels.max()) for p in (train, test) if p is not None)
         classes = [str(c) for c in range(top + 1)]
     train.values, new_shape = conform_bytes(train_path, train.values, shape, prepare)
     loaded = Loaded("byte-images", new_shape, classes, source, notes=notes)
@@ -1164,6 +1338,12 @@ def image_size(text):
     return h, w
 
 
+def names_list(text):
+    """`--classes A,B`: class names split at commas, as clap's value_delimiter splits them
+    (a flag given twice adds to the list)."""
+    return text.split(",")
+
+
 def add_arguments(p, default=None):
     """Adds the data flags to an argparse parser."""
     p.add_argument("--data", "--data-dir", dest="data", default=default, metavar="PATH",
@@ -1177,13 +1357,59 @@ def add_arguments(p, default=None):
                    help="where the data has no split: the share of each class held out [0.1]")
     p.add_argument("--split-seed", type=int, default=None, metavar="S", help="seeds that split [0]")
     p.add_argument("--label-column", default=None, metavar="NAME", help="a CSV's column of labels (name or index)")
+    p.add_argument("--classes", type=names_list, action="extend", default=None, metavar="NAMES",
+                   help="train only on the training samples of these classes (e.g. 0 or cat,dog): one-class "
+                        "training; the test split stays whole")
+    p.add_argument("--exclude-classes", type=names_list, action="extend", default=None, metavar="NAMES",
+                   help="train on every class but these")
 
 
 def prepare_from(a):
     """The `Prepare` the parsed data flags ask for."""
     return Prepare(image_size=a.image_size, colour="grey" if a.grey else "rgb" if a.rgb else None,
                    standardize=a.standardize, test_fraction=a.test_fraction, split_seed=a.split_seed or 0,
-                   label_column=a.label_column)
+                   label_column=a.label_column, classes=a.classes, exclude_classes=a.exclude_classes)
+
+
+def prepare_record(prepare):
+    """The data flags as JSON-ready values, under the names and in the form the Rust
+    tool's run record saves them (`Prepare`'s serde form: `image_size` [H, W] or null,
+    `colour` "grey", "rgb" or null, ...), so that a saved model says how its data was read."""
+    return {"image_size": list(prepare.image_size) if prepare.image_size else None, "colour": prepare.colour,
+            "standardize": prepare.standardize, "test_fraction": prepare.test_fraction,
+            "split_seed": prepare.split_seed, "label_column": prepare.label_column,
+            "classes": prepare.classes, "exclude_classes": prepare.exclude_classes}
+
+
+def prepare_of_record(record):
+    """`prepare_record` read back (fields it lacks take their defaults, as serde's
+    `#[serde(default)]` does)."""
+    fields = Prepare.__dataclass_fields__
+    unknown = [k for k in record if k not in fields]
+    if unknown:
+        raise SystemExit(f"Error: the saved data flags have a field {debug_str(unknown[0])} this reader does not know")
+    values = dict(record)
+    if values.get("image_size") is not None:
+        values["image_size"] = tuple(values["image_size"])
+    values["split_seed"] = values.get("split_seed") or 0
+    return Prepare(**values)
+
+
+def scaling_record(scaling):
+    """A rows' scaling as the Rust tool's checkpoints save it (`Scaling`'s serde form):
+    {"kind": "minmax" or "standardize", "offset": [...], "scale": [...]}, each f32 in the
+    shortest digits that read back to its bits; None without one."""
+    if scaling is None:
+        return None
+    f32s = lambda a: [float(str(np.float32(v))) for v in a]  # noqa: E731
+    return {"kind": scaling[0], "offset": f32s(scaling[1]), "scale": f32s(scaling[2])}
+
+
+def scaling_of_record(record):
+    """`scaling_record` read back: (kind, offset, scale) with float32 arrays, or None."""
+    if record is None:
+        return None
+    return record["kind"], np.asarray(record["offset"], np.float32), np.asarray(record["scale"], np.float32)
 
 
 def render(data):

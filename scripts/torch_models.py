@@ -188,6 +188,68 @@ def build(model, arch=None, activation="relu", generator=None, shape=MNIST_SHAPE
     return conv_ae(tuple(arch) if arch else (16, 8), activation, shape, output)
 
 
+DEFAULT_SIZES = {"dense": [100, 200, 30], "vae": [400, 20], "conv": [16, 8], "conv-vae": [16, 8, 20]}
+
+
+def shape_spec(shape):
+    """`1x28x28` for images, `rows:140` for rows: how wgsl-autoencoder's checkpoints spell
+    a sample's shape (`Shape::spec`)."""
+    shape = tuple(shape)
+    return "x".join(map(str, shape)) if len(shape) == 3 else f"rows:{shape[0]}"
+
+
+def parse_shape(spec):
+    """A `shape_spec` read back (`Shape::parse`): (C, H, W) or (D,); None if it is none."""
+    try:
+        dims = (int(spec[len("rows:"):]),) if spec.startswith("rows:") else tuple(int(v) for v in spec.split("x"))
+    except ValueError:
+        return None
+    return dims if len(dims) in (1, 3) and all(d > 0 for d in dims) and "+" not in spec else None
+
+
+def arch_spec(model, arch=None, activation="relu", shape=MNIST_SHAPE, output="sigmoid"):
+    """The architecture as wgsl-autoencoder's checkpoints name it (`Arch::spec`):
+    `dense:100,200,30`, then `:tanh` for a hidden activation other than ReLU, `:in=SHAPE`
+    for samples other than MNIST's, `:out=identity` for a linear output; so that a model
+    saved here and one saved by the Rust tool describe the same model alike."""
+    spec = f"{model}:{','.join(map(str, arch or DEFAULT_SIZES[model]))}"
+    if activation != "relu":
+        spec += f":{activation}"
+    if tuple(shape) != MNIST_SHAPE:
+        spec += f":in={shape_spec(shape)}"
+    if output != "sigmoid":
+        spec += f":out={output}"
+    return spec
+
+
+def parse_arch_spec(spec):
+    """An `arch_spec` read back (`Arch::from_spec`): (model, sizes, activation, shape,
+    output), or None for anything that is not one. `in=rows:140` holds a colon of its
+    own, so the extras split at `:in=` and `:out=`, the last first."""
+    kind, _, rest = spec.partition(":")
+    listed, _, extras = rest.partition(":")
+    if kind not in DEFAULT_SIZES:
+        return None
+    try:
+        sizes = [int(v) for v in listed.split(",")]
+    except ValueError:
+        return None
+    found = {}
+    for key in ("out=", "in="):
+        at = extras.rfind(key)
+        if at >= 0 and (at == 0 or extras[:at].endswith(":")):
+            found[key] = extras[at + len(key):]
+            extras = extras[:max(at - 1, 0)]
+    activation = extras or "relu"
+    shape = parse_shape(found.get("in=", shape_spec(MNIST_SHAPE)))
+    output = found.get("out=", "sigmoid")
+    if activation not in HIDDEN or output not in OUTPUT or shape is None or any(v <= 0 for v in sizes):
+        return None
+    if arch_spec(kind, sizes, activation, shape, output) != spec:
+        return None
+    return kind, sizes, activation, shape, output
+
+
 def log_every(steps_per_epoch):
     """Steps between logged losses when `--log-every` is not given, as wgsl-autoencoder
     chooses them (`train::default_log_every`): about eight an epoch, at most 64 apart."""

@@ -35,6 +35,24 @@ JSON object per epoch: epoch, train_loss, test_mse, test_bce (not for a linear o
 images_per_second, eval_seconds, and interval_loss every --log-every steps, by default
 as `train` chooses them), so that
 `wgsl-autoencoder plot RUN_DIR TORCH_DIR` draws both curves in one loss.png.
+
+`--classes A,B` (or `--exclude-classes A,B`) trains on the training samples of those
+classes only (one-class training, as `train --classes`): the test split stays whole,
+and rows are scaled by what trains. After the last epoch `--out DIR` also gets
+`DIR/model.safetensors`: the state_dict under its `nn.Sequential` names, with metadata
+(all strings, as safetensors keeps them) enough to rebuild the model and read its data
+again as it was read (scripts/torch_score.py does):
+
+    format           "torch_train.py"
+    arch             the Rust checkpoints' spec, e.g. "conv:16,8" or
+                     "dense:40,12:in=rows:140:out=identity" (torch_models.arch_spec)
+    shape, output    "1x28x28" or "rows:140"; "sigmoid" or "identity"
+    model, sizes, activation   --model, the sizes (JSON list), --activation
+    data             JSON {"path": absolute path, "prepare": the data flags in the Rust
+                     run record's form (torch_data.prepare_record)}
+    scaling          JSON {"kind", "offset", "scale"} as the Rust checkpoints save it (rows only)
+    trained_classes  JSON list of class names (with --classes/--exclude-classes only)
+    limit, epoch, seed, batch, lr, beta, l1   as trained (limit "" when none)
 """
 import argparse
 import json
@@ -44,8 +62,8 @@ import time
 import torch
 import torch.nn.functional as F
 
-from torch_data import add_arguments, load, prepare_from
-from torch_models import DATA_DIR, HIDDEN, as_input, build, code_index, log_every, sampling
+from torch_data import add_arguments, load, prepare_from, prepare_record, scaling_record
+from torch_models import DATA_DIR, HIDDEN, arch_spec, as_input, build, code_index, log_every, sampling, shape_spec
 
 p = argparse.ArgumentParser()
 p.add_argument("--model", choices=["dense", "conv", "vae", "conv-vae"], default="dense")
@@ -70,7 +88,8 @@ dev = "cuda" if torch.cuda.is_available() else "cpu"
 torch.backends.cuda.matmul.allow_tf32 = False
 torch.backends.cudnn.allow_tf32 = False
 
-data = load(a.data, prepare_from(a))
+prepare = prepare_from(a)
+data = load(a.data, prepare)
 data.limit(a.limit)
 print(data.describe(), flush=True)
 for line in data.notes:
@@ -148,3 +167,40 @@ for epoch in range(1, a.epochs + 1):
             del line["test_bce"]  # a linear output's metrics have none, as the Rust tool's
         log.write(json.dumps(line) + "\n")
         log.flush()
+
+
+def save_model(path):
+    """Writes the trained model to `path` (safetensors): the state_dict, and in the
+    metadata what rebuilding it and reading its data again need."""
+    from safetensors.torch import save_file  # only a run that saves needs it
+
+    output = "identity" if linear else "sigmoid"
+    sizes = arch or default_arch
+    compact = (",", ":")  # JSON as serde_json writes it
+    meta = {
+        "format": "torch_train.py",
+        "arch": arch_spec(a.model, sizes, a.activation, shape, output),
+        "shape": shape_spec(shape),
+        "output": output,
+        "model": a.model,
+        "sizes": json.dumps(sizes, separators=compact),
+        "activation": a.activation,
+        "data": json.dumps({"path": os.path.abspath(a.data), "prepare": prepare_record(prepare)}, separators=compact),
+        "limit": "" if a.limit is None else str(a.limit),
+        "epoch": str(a.epochs),
+        "seed": str(a.seed),
+        "batch": str(a.batch),
+        "lr": repr(a.lr),
+        "beta": repr(a.beta),
+        "l1": repr(a.l1),
+    }
+    if data.scaling is not None:
+        meta["scaling"] = json.dumps(scaling_record(data.scaling), separators=compact)
+    if data.trained_classes is not None:
+        meta["trained_classes"] = json.dumps(data.trained_classes, separators=compact)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, path, metadata=meta)
+
+
+if a.out:
+    save_model(os.path.join(a.out, "model.safetensors"))
