@@ -18,7 +18,7 @@
 //! (`native::checkpoint`), a browser offers them as downloads. `path` arguments only name
 //! the file in errors.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
@@ -80,7 +80,46 @@ fn serialize(
         .map(|(name, dtype, shape, bytes)| TensorView::new(dtype, shape, bytes).map(|t| (name, t)))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| checkpoint_error(path, e.to_string()))?;
-    safetensors::serialize(views, Some(metadata)).map_err(|e| checkpoint_error(path, e.to_string()))
+    let bytes = safetensors::serialize(views, Some(metadata))
+        .map_err(|e| checkpoint_error(path, e.to_string()))?;
+    Ok(with_sorted_header(bytes))
+}
+
+/// `bytes` with the safetensors header's entries in sorted order. safetensors writes the
+/// metadata from a `HashMap`, whose order changes from process to process, so that two
+/// runs saving the same weights and metadata would write different files; sorted, the
+/// same model is the same bytes. The entries and the header's length are unchanged (the
+/// same compact JSON, reordered), so the tensors' offsets still hold.
+fn with_sorted_header(mut bytes: Vec<u8>) -> Vec<u8> {
+    let Some(len) = bytes
+        .get(..8)
+        .map(|b| u64::from_le_bytes(b.try_into().unwrap()) as usize)
+    else {
+        return bytes;
+    };
+    let Some(header) = bytes.get(8..8 + len) else {
+        return bytes;
+    };
+    // safetensors pads the header with spaces to a multiple of 8 bytes.
+    let text = String::from_utf8_lossy(header);
+    let Ok(mut entries) =
+        serde_json::from_str::<BTreeMap<String, serde_json::Value>>(text.trim_end())
+    else {
+        return bytes;
+    };
+    // The metadata's own keys sorted too, whether or not serde_json keeps insertion order.
+    if let Some(meta) = entries.get_mut("__metadata__") {
+        if let Ok(sorted) = serde_json::from_value::<BTreeMap<String, String>>(meta.clone()) {
+            *meta = serde_json::json!(sorted);
+        }
+    }
+    let Ok(sorted) = serde_json::to_string(&entries) else {
+        return bytes;
+    };
+    if sorted.len() == text.trim_end().len() {
+        bytes[8..8 + sorted.len()].copy_from_slice(sorted.as_bytes());
+    }
+    bytes
 }
 
 fn base_metadata(graph: &Graph, scaling: Option<&Scaling>) -> HashMap<String, String> {

@@ -71,12 +71,22 @@ pub struct Choice {
     /// Rounds run, the screen included, before the times settled (or the rounds or the
     /// budget ran out).
     pub rounds: usize,
+    /// The heuristic's choice, saved untimed by a `train` whose budget did not reach the
+    /// shape, so that every later run makes the same choice; `tune` times it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub guessed: bool,
 }
 
 impl Choice {
     /// Why a saved choice cannot be used, if it cannot: a winner that is not among the
     /// variants timed, or a time no kernel could take.
     pub fn check(&self) -> std::result::Result<(), String> {
+        if self.guessed {
+            return match self.ms.is_empty() && self.screen_ms.is_empty() {
+                true => Ok(()),
+                false => Err(format!("{} is a guess with times", self.variant)),
+            };
+        }
         if !self.ms.contains_key(&self.variant) {
             return Err(format!("{} was not among the variants timed", self.variant));
         }
@@ -86,6 +96,18 @@ impl Choice {
             }
         }
         Ok(())
+    }
+
+    /// The heuristic's choice for `op` on `gpu`, untimed.
+    pub fn guess(gpu: &Gpu, op: &Op) -> Choice {
+        let device = Parallelism::of(&gpu.adapter.get_info());
+        Choice {
+            variant: crate::gpu::kernels::variants::guess(op, device).name(),
+            ms: BTreeMap::new(),
+            screen_ms: BTreeMap::new(),
+            rounds: 0,
+            guessed: true,
+        }
     }
 
     /// The winner's median milliseconds.
@@ -130,7 +152,8 @@ pub fn drop_stale(
     let mut stale = BTreeSet::new();
     for op in candidates(ops) {
         let key = Measured::key(&op);
-        let Some(choice) = choices.get(&key) else {
+        let Some(choice) = choices.get(&key).filter(|c| !c.guessed) else {
+            // A guess was never timed: it holds until `tune` times it.
             continue;
         };
         let timed = |v: &Variant| {
@@ -403,6 +426,7 @@ pub async fn tune(gpu: &Arc<Gpu>, ops: &[Op], opts: &Options) -> Result<Tuning> 
             ms,
             screen_ms,
             rounds,
+            guessed: false,
         };
         tuning.choices.insert(key, choice);
     }
@@ -530,6 +554,7 @@ mod tests {
                 ms,
                 screen_ms: BTreeMap::new(),
                 rounds: 1,
+                guessed: false,
             };
             choices.insert(Measured::key(op), choice);
         }
@@ -567,6 +592,7 @@ mod tests {
                 ms,
                 screen_ms: BTreeMap::new(),
                 rounds: 1,
+                guessed: false,
             }
         };
         // Every variant timed, the first shape's subgroup only screened: all current.
@@ -639,8 +665,23 @@ mod tests {
             ms: BTreeMap::from([("a".into(), 0.5), ("b".into(), 0.7)]),
             screen_ms: BTreeMap::from([("c".into(), 0.2)]),
             rounds: 2,
+            guessed: false,
         };
         assert!(good.check().is_ok());
+        // A guess holds no times; one that claims some is no guess.
+        let guess = Choice {
+            ms: BTreeMap::new(),
+            screen_ms: BTreeMap::new(),
+            guessed: true,
+            ..good.clone()
+        };
+        assert!(guess.check().is_ok());
+        assert!(Choice {
+            guessed: true,
+            ..good.clone()
+        }
+        .check()
+        .is_err());
         let stranger = Choice {
             variant: "c".into(),
             ..good.clone()

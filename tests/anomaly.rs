@@ -70,15 +70,34 @@ fn a_one_class_run_finds_the_other_digits() {
     let stdout = run_ok(
         &cache,
         &[
-            "train", "--data", s(&data), "--classes", "0", "--layers", "64,16", "--epochs", "3",
-            "--backend", "cpu", "--out", s(&run_dir),
+            "train",
+            "--data",
+            s(&data),
+            "--classes",
+            "0",
+            "--layers",
+            "64,16",
+            "--epochs",
+            "3",
+            "--backend",
+            "cpu",
+            "--out",
+            s(&run_dir),
         ],
     );
-    assert!(stdout.contains("(class 0 only)") && stdout.contains("test AUROC"), "{stdout}");
+    assert!(
+        stdout.contains("(class 0 only)") && stdout.contains("test AUROC"),
+        "{stdout}"
+    );
     let metrics = std::fs::read_to_string(run_dir.join("metrics.jsonl")).unwrap();
     for line in metrics.lines() {
         let m: serde_json::Value = serde_json::from_str(line).unwrap();
-        assert!(m["test_auroc"].as_f64().is_some_and(|a| (0.0..=1.0).contains(&a)), "{line}");
+        assert!(
+            m["test_auroc"]
+                .as_f64()
+                .is_some_and(|a| (0.0..=1.0).contains(&a)),
+            "{line}"
+        );
         let p = &m["train_score_percentiles"];
         let (p50, p99) = (p["50"].as_f64().unwrap(), p["99"].as_f64().unwrap());
         assert!(0.0 < p50 && p50 <= p99, "{line}");
@@ -86,12 +105,23 @@ fn a_one_class_run_finds_the_other_digits() {
     let mut reports = Vec::new();
     for backend in ["gpu", "cpu"] {
         let out = dir.path().join(format!("scores-{backend}"));
-        let args = ["score", s(&run_dir), "--backend", backend, "--json", "--out", s(&out)];
+        let args = [
+            "score",
+            s(&run_dir),
+            "--backend",
+            backend,
+            "--json",
+            "--out",
+            s(&out),
+        ];
         let report: serde_json::Value = serde_json::from_str(&run_ok(&cache, &args)).unwrap();
         assert_eq!(report["samples"], 2000);
         let d = &report["detection"];
         let auroc = d["auroc"].as_f64().unwrap();
-        assert!(auroc > 0.85, "{backend}: AUROC {auroc} is not clearly above chance");
+        assert!(
+            auroc > 0.85,
+            "{backend}: AUROC {auroc} is not clearly above chance"
+        );
         assert_eq!(d["normal_classes"], serde_json::json!(["0"]));
         for file in ["scores.csv", "scores.png", "roc.png", "worst.png"] {
             assert!(out.join(file).is_file(), "{backend}: {file}");
@@ -107,15 +137,32 @@ fn a_one_class_run_finds_the_other_digits() {
         let scores: Vec<f32> = rows.iter().map(|r| r.2).collect();
         let anomalous: Vec<bool> = rows.iter().map(|r| r.1 != "0").collect();
         let again = wgsl_autoencoder::anomaly::auroc(&scores, &anomalous).unwrap();
-        assert_eq!(again, auroc, "{backend}: the CSV's scores give the same AUROC");
+        assert_eq!(
+            again, auroc,
+            "{backend}: the CSV's scores give the same AUROC"
+        );
         reports.push(auroc);
     }
-    assert!((reports[0] - reports[1]).abs() < 1e-3, "GPU {} and CPU {}", reports[0], reports[1]);
+    assert!(
+        (reports[0] - reports[1]).abs() < 1e-3,
+        "GPU {} and CPU {}",
+        reports[0],
+        reports[1]
+    );
     // Other normal classes and thresholds, by flag.
     let out = dir.path().join("scores-more");
     let args = [
-        "score", s(&run_dir), "--normal", "0,6", "--fpr", "0.05", "--backend", "cpu", "--json",
-        "--out", s(&out),
+        "score",
+        s(&run_dir),
+        "--normal",
+        "0,6",
+        "--fpr",
+        "0.05",
+        "--backend",
+        "cpu",
+        "--json",
+        "--out",
+        s(&out),
     ];
     let report: serde_json::Value = serde_json::from_str(&run_ok(&cache, &args)).unwrap();
     let d = &report["detection"];
@@ -150,8 +197,17 @@ fn bad_flags_are_one_error_line_and_nothing_is_written() {
     let dense = root.join("dense");
     let train = |out: &Path, extra: &[&str]| {
         let mut args = vec![
-            "train", "--data", s(&digits), "--layers", "8,4", "--epochs", "1", "--backend",
-            "cpu", "--out", s(out),
+            "train",
+            "--data",
+            s(&digits),
+            "--layers",
+            "8,4",
+            "--epochs",
+            "1",
+            "--backend",
+            "cpu",
+            "--out",
+            s(out),
         ];
         args.extend(extra);
         run_ok(&cache, &args);
@@ -159,25 +215,122 @@ fn bad_flags_are_one_error_line_and_nothing_is_written() {
     train(&dense, &["--classes", "3"]);
     let rgb = root.join("rgb");
     std::fs::create_dir_all(&rgb).unwrap();
-    std::fs::write(rgb.join("train-images-idx3-ubyte"), idx(&[40, 4, 4, 3], &[9; 40 * 48])).unwrap();
+    std::fs::write(
+        rgb.join("train-images-idx3-ubyte"),
+        idx(&[40, 4, 4, 3], &[9; 40 * 48]),
+    )
+    .unwrap();
     let out = |name: &str| root.join(name);
     let all: String = (0..10).map(|d| d.to_string()).collect::<Vec<_>>().join(",");
     let cases: Vec<(Vec<String>, Vec<&str>)> = vec![
-        (vec!["train".into(), "--data".into(), s(&unlabelled).into(), "--classes".into(), "1".into()], vec!["--classes", "no labels"]),
-        (vec!["train".into(), "--data".into(), s(&digits).into(), "--classes".into(), "11".into()], vec!["--classes", "\"11\" is not a class"]),
-        (vec!["train".into(), "--data".into(), s(&digits).into(), "--exclude-classes".into(), all.clone()], vec!["--exclude-classes", "leaves no training samples"]),
-        (vec!["score".into(), s(&dense).into(), "--threshold-percentile".into(), "100".into()], vec!["--threshold-percentile"]),
-        (vec!["score".into(), s(&dense).into(), "--threshold-percentile".into(), "0".into()], vec!["--threshold-percentile"]),
-        (vec!["score".into(), s(&dense).into(), "--fpr".into(), "1".into()], vec!["--fpr"]),
-        (vec!["score".into(), s(&dense).into(), "--fpr".into(), "-0.5".into()], vec!["--fpr"]),
-        (vec!["score".into(), s(&dense).into(), "--score".into(), "elbo".into()], vec!["--score", "VAE"]),
-        (vec!["score".into(), s(&dense).into(), "--normal".into(), "0".into(), "--anomalous".into(), "7".into()], vec!["--normal", "--anomalous"]),
-        (vec!["score".into(), s(&dense).into(), "--normal".into(), "12".into()], vec!["--normal", "\"12\" is not a class"]),
-        (vec!["score".into(), s(&dense).into(), "--data".into(), s(&rgb).into()], vec!["1×28×28", "3×4×4"]),
+        (
+            vec![
+                "train".into(),
+                "--data".into(),
+                s(&unlabelled).into(),
+                "--classes".into(),
+                "1".into(),
+            ],
+            vec!["--classes", "no labels"],
+        ),
+        (
+            vec![
+                "train".into(),
+                "--data".into(),
+                s(&digits).into(),
+                "--classes".into(),
+                "11".into(),
+            ],
+            vec!["--classes", "\"11\" is not a class"],
+        ),
+        (
+            vec![
+                "train".into(),
+                "--data".into(),
+                s(&digits).into(),
+                "--exclude-classes".into(),
+                all.clone(),
+            ],
+            vec!["--exclude-classes", "leaves no training samples"],
+        ),
+        (
+            vec![
+                "score".into(),
+                s(&dense).into(),
+                "--threshold-percentile".into(),
+                "100".into(),
+            ],
+            vec!["--threshold-percentile"],
+        ),
+        (
+            vec![
+                "score".into(),
+                s(&dense).into(),
+                "--threshold-percentile".into(),
+                "0".into(),
+            ],
+            vec!["--threshold-percentile"],
+        ),
+        (
+            vec!["score".into(), s(&dense).into(), "--fpr".into(), "1".into()],
+            vec!["--fpr"],
+        ),
+        (
+            vec![
+                "score".into(),
+                s(&dense).into(),
+                "--fpr".into(),
+                "-0.5".into(),
+            ],
+            vec!["--fpr"],
+        ),
+        (
+            vec![
+                "score".into(),
+                s(&dense).into(),
+                "--score".into(),
+                "elbo".into(),
+            ],
+            vec!["--score", "VAE"],
+        ),
+        (
+            vec![
+                "score".into(),
+                s(&dense).into(),
+                "--normal".into(),
+                "0".into(),
+                "--anomalous".into(),
+                "7".into(),
+            ],
+            vec!["--normal", "--anomalous"],
+        ),
+        (
+            vec![
+                "score".into(),
+                s(&dense).into(),
+                "--normal".into(),
+                "12".into(),
+            ],
+            vec!["--normal", "\"12\" is not a class"],
+        ),
+        (
+            vec![
+                "score".into(),
+                s(&dense).into(),
+                "--data".into(),
+                s(&rgb).into(),
+            ],
+            vec!["1×28×28", "3×4×4"],
+        ),
     ];
     for (i, (mut args, words)) in cases.into_iter().enumerate() {
         let written = out(&format!("out-{i}"));
-        args.extend(["--out".into(), s(&written).into(), "--backend".into(), "cpu".into()]);
+        args.extend([
+            "--out".into(),
+            s(&written).into(),
+            "--backend".into(),
+            "cpu".into(),
+        ]);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let output = run(&cache, &args);
         let stderr = String::from_utf8_lossy(&output.stderr);

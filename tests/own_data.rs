@@ -59,8 +59,21 @@ fn a_folder_of_pngs_trains_bit_for_bit_as_the_same_images_in_idx_files() {
         let stdout = run_ok(
             &cache,
             &[
-                "train", "--data", s(data), "--layers", "32,8", "--epochs", "2", "--batch", "64",
-                "--backend", "cpu", "--seed", "5", "--out", s(&out),
+                "train",
+                "--data",
+                s(data),
+                "--layers",
+                "32,8",
+                "--epochs",
+                "2",
+                "--batch",
+                "64",
+                "--backend",
+                "cpu",
+                "--seed",
+                "5",
+                "--out",
+                s(&out),
             ],
         );
         let first = stdout.lines().next().unwrap_or_default();
@@ -68,7 +81,10 @@ fn a_folder_of_pngs_trains_bit_for_bit_as_the_same_images_in_idx_files() {
             first.starts_with("data: ") && first.contains("2000 training and 500 test samples"),
             "{first}"
         );
-        assert!(first.contains("1×28×28") && first.contains("10 classes"), "{first}");
+        assert!(
+            first.contains("1×28×28") && first.contains("10 classes"),
+            "{first}"
+        );
         runs.push(out);
     }
     assert_eq!(losses(&runs[0]), losses(&runs[1]));
@@ -102,16 +118,38 @@ fn a_folder_of_colour_images_trains_the_conv_ae_and_the_conv_vae() {
         let stdout = run_ok(
             &cache,
             &[
-                "train", "--data", s(&folder), "--model", model, "--channels", sizes,
-                "--epochs", "3", "--batch", "16", "--lr", "0.003", "--no-tune", "--out", s(&out),
+                "train",
+                "--data",
+                s(&folder),
+                "--model",
+                model,
+                "--channels",
+                sizes,
+                "--epochs",
+                "3",
+                "--batch",
+                "16",
+                "--lr",
+                "0.003",
+                "--no-tune",
+                "--out",
+                s(&out),
             ],
         );
-        assert!(stdout.contains("3×32×32") && stdout.contains("3 classes (blue, green, red)"), "{stdout}");
+        assert!(
+            stdout.contains("3×32×32") && stdout.contains("3 classes (blue, green, red)"),
+            "{stdout}"
+        );
         let lines = losses(&out);
-        let train: Vec<f64> = lines.iter().map(|l| l["train_loss"].as_f64().unwrap()).collect();
+        let train: Vec<f64> = lines
+            .iter()
+            .map(|l| l["train_loss"].as_f64().unwrap())
+            .collect();
         assert!(train[2] < train[0], "{model}: the loss falls: {train:?}");
         // The model takes and gives back three channels.
-        let spec = String::from_utf8_lossy(&std::fs::read(out.join("model.safetensors")).unwrap()[..2000]).to_string();
+        let spec =
+            String::from_utf8_lossy(&std::fs::read(out.join("model.safetensors")).unwrap()[..2000])
+                .to_string();
         assert!(spec.contains("in=3x32x32"), "{model}: {spec}");
     }
 }
@@ -129,21 +167,49 @@ fn a_csv_of_rows_trains_the_dense_ae_standardised() {
     let stdout = run_ok(
         &cache,
         &[
-            "train", "--data", s(&table), "--label-column", "label", "--standardize",
-            "--layers", "32,8", "--epochs", "3", "--batch", "32", "--no-tune", "--out", s(&out),
+            "train",
+            "--data",
+            s(&table),
+            "--label-column",
+            "label",
+            "--standardize",
+            "--layers",
+            "32,8",
+            "--epochs",
+            "3",
+            "--batch",
+            "32",
+            "--no-tune",
+            "--out",
+            s(&out),
         ],
     );
-    assert!(stdout.contains("rows of 140 numbers") && stdout.contains("standardised"), "{stdout}");
+    assert!(
+        stdout.contains("rows of 140 numbers") && stdout.contains("standardised"),
+        "{stdout}"
+    );
     assert!(stdout.contains("linear output"), "{stdout}");
     let lines = losses(&out);
-    assert!(lines.iter().all(|l| l.get("test_bce").is_none()), "{lines:?}");
-    let train: Vec<f64> = lines.iter().map(|l| l["train_loss"].as_f64().unwrap()).collect();
+    assert!(
+        lines.iter().all(|l| l.get("test_bce").is_none()),
+        "{lines:?}"
+    );
+    let train: Vec<f64> = lines
+        .iter()
+        .map(|l| l["train_loss"].as_f64().unwrap())
+        .collect();
     assert!(train[2] < train[0], "the loss falls: {train:?}");
     let model = std::fs::read(out.join("model.safetensors")).unwrap();
     assert!(String::from_utf8_lossy(&model[..8000]).contains("\"scaling\""));
-    let eval = run_ok(&cache, &["eval", s(&out), "--out", s(&dir.path().join("eval"))]);
+    let eval = run_ok(
+        &cache,
+        &["eval", s(&out), "--out", s(&dir.path().join("eval"))],
+    );
     let last = lines.last().unwrap()["test_mse"].as_f64().unwrap();
-    assert!(eval.contains(&format!("test mse {last:.6}")), "{eval}\nwanted {last:.6}");
+    assert!(
+        eval.contains(&format!("test mse {last:.6}")),
+        "{eval}\nwanted {last:.6}"
+    );
 }
 
 /// Every bad input of the user's data is one `Error:` line naming the file (and the row
@@ -153,7 +219,13 @@ fn bad_data_is_one_error_line_naming_the_file_and_nothing_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let grey = |path: &Path, side: u32| {
-        write_png(path, side, side, image::ExtendedColorType::L8, &vec![7u8; (side * side) as usize])
+        write_png(
+            path,
+            side,
+            side,
+            image::ExtendedColorType::L8,
+            &vec![7u8; (side * side) as usize],
+        )
     };
     let empty = root.join("empty");
     std::fs::create_dir_all(&empty).unwrap();
@@ -177,11 +249,23 @@ fn bad_data_is_one_error_line_naming_the_file_and_nothing_is_written() {
     let tiny = write("tiny.csv", "1,2\n3,4\n5,6\n");
     let bad_idx = root.join("bad-idx");
     std::fs::create_dir_all(&bad_idx).unwrap();
-    std::fs::write(bad_idx.join("train-images-idx3-ubyte"), idx(&[3, 4, 4], &[1; 40])).unwrap();
+    std::fs::write(
+        bad_idx.join("train-images-idx3-ubyte"),
+        idx(&[3, 4, 4], &[1; 40]),
+    )
+    .unwrap();
     let labels = root.join("labels");
     std::fs::create_dir_all(&labels).unwrap();
-    std::fs::write(labels.join("train-images-idx3-ubyte"), idx(&[3, 2, 2], &[1; 12])).unwrap();
-    std::fs::write(labels.join("train-labels-idx1-ubyte"), idx(&[4], &[0, 1, 0, 1])).unwrap();
+    std::fs::write(
+        labels.join("train-images-idx3-ubyte"),
+        idx(&[3, 2, 2], &[1; 12]),
+    )
+    .unwrap();
+    std::fs::write(
+        labels.join("train-labels-idx1-ubyte"),
+        idx(&[4], &[0, 1, 0, 1]),
+    )
+    .unwrap();
     // A PNG whose header claims 100000×100000 pixels (its data cut short).
     let huge = root.join("huge");
     std::fs::create_dir_all(&huge).unwrap();
@@ -204,7 +288,11 @@ fn bad_data_is_one_error_line_naming_the_file_and_nothing_is_written() {
         (vec![], &inf, vec!["inf", "row"]),
         (vec![], &ragged, vec!["row"]),
         (vec![], &one, vec!["1 sample"]),
-        (vec!["--test-fraction", "0.01"], &tiny, vec!["--test-fraction"]),
+        (
+            vec!["--test-fraction", "0.01"],
+            &tiny,
+            vec!["--test-fraction"],
+        ),
         (vec![], &bad_idx, vec!["train-images-idx3-ubyte"]),
         (vec![], &labels, vec!["train-labels-idx1-ubyte"]),
         (vec![], &huge, vec!["big.png", "--image-size"]),
@@ -221,7 +309,9 @@ fn bad_data_is_one_error_line_naming_the_file_and_nothing_is_written() {
         let name = data.file_name().unwrap().to_string_lossy();
         // The data's own name, or the file in it at fault.
         let named = errors[0].contains(&*name)
-            || words.iter().any(|w| w.ends_with(".png") || w.contains("ubyte"));
+            || words
+                .iter()
+                .any(|w| w.ends_with(".png") || w.contains("ubyte"));
         assert!(named, "{args:?}: names the data: {stderr}");
         for w in words {
             assert!(errors[0].contains(w), "{args:?}: says {w:?}: {stderr}");
@@ -242,18 +332,39 @@ fn a_model_given_data_of_another_shape_names_both_shapes() {
     run_ok(
         &cache,
         &[
-            "train", "--data", s(&folder), "--layers", "8,4", "--epochs", "1", "--backend", "cpu",
-            "--out", s(&run),
+            "train",
+            "--data",
+            s(&folder),
+            "--layers",
+            "8,4",
+            "--epochs",
+            "1",
+            "--backend",
+            "cpu",
+            "--out",
+            s(&run),
         ],
     );
     let out = dir.path().join("eval");
     let output = bin(&cache)
-        .args(["eval", s(&run), "--data", "data/mnist", "--backend", "cpu", "--out", s(&out)])
+        .args([
+            "eval",
+            s(&run),
+            "--data",
+            "data/mnist",
+            "--backend",
+            "cpu",
+            "--out",
+            s(&out),
+        ])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("1×28×28") && stderr.contains("3×16×16"), "{stderr}");
+    assert!(
+        stderr.contains("1×28×28") && stderr.contains("3×16×16"),
+        "{stderr}"
+    );
     assert!(!out.exists());
 }
 

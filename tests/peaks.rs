@@ -147,3 +147,34 @@ fn profile_refuses_step_counts_that_overflow_and_plots_without_peaks() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
+
+/// Two `bench --peak` at once on a new adapter: peaks.json ends whole, holding the
+/// adapter's entry, and no write is left half done.
+#[test]
+fn two_peak_measurements_at_once_leave_the_file_whole() {
+    let cache = tempfile::tempdir().unwrap();
+    let children: Vec<_> = (0..2)
+        .map(|_| {
+            command(cache.path())
+                .args(["bench", "--peak", "--json"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let dir = cache.path().join("wgsl-autoencoder");
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("peaks.json")).unwrap()).unwrap();
+    assert_eq!(saved["adapters"].as_object().unwrap().len(), 1, "{saved}");
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

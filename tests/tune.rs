@@ -9,6 +9,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 mod child;
+mod datasets;
+
+/// An MNIST-format folder of MNIST's first `train` and `test` images: runs that
+/// evaluate a few hundred test images rather than 10,000.
+fn small_mnist(dir: &Path, train: usize, test: usize) -> String {
+    let path = dir.join("small-mnist");
+    let (a, b) = (
+        datasets::mnist_by_class(true, train),
+        datasets::mnist_by_class(false, test),
+    );
+    datasets::idx_folder(&path, &a, &b);
+    path.to_str().unwrap().to_string()
+}
 
 fn bin(cache: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_wgsl-autoencoder"));
@@ -332,6 +345,183 @@ fn info_shows_each_ops_variant_and_its_source() {
                 .iter()
                 .all(|l| l.ends_with("guessed") || l.ends_with("only")),
             "nothing tuned yet: {stdout}"
+        );
+    }
+}
+
+/// Every logged number of a run and its files' bytes: what the same flags must give again.
+fn everything(dir: &Path) -> (Vec<serde_json::Value>, Vec<u8>, Vec<u8>) {
+    let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
+    (
+        outcome(dir).0,
+        read("model.safetensors"),
+        read("checkpoint.safetensors"),
+    )
+}
+
+/// The case: on a new adapter (an empty cache), the first run tunes within its
+/// budget and settles every other choice as the heuristic's, so that the second run,
+/// which tunes nothing, trains with the same variants: every logged number and every
+/// byte of the weights (and of Adam's state) the same.
+#[test]
+fn the_same_command_twice_from_an_empty_cache_gives_the_same_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let flags = [
+        "train", "--model", "dense", "--layers", "40,12", "--limit", "640",
+    ];
+    let flags = [
+        &flags[..],
+        &["--batch", "64", "--seed", "7", "--epochs", "2"],
+    ]
+    .concat();
+    let mut runs = Vec::new();
+    for name in ["first", "second"] {
+        let out = dir.path().join(name);
+        let (stdout, _) = run_ok(
+            &cache,
+            &[&flags[..], &["--out", out.to_str().unwrap()]].concat(),
+        );
+        runs.push((stdout, everything(&out)));
+    }
+    assert!(runs[0].0.contains("tuned "), "{}", runs[0].0);
+    assert!(!runs[1].0.contains("tuned "), "all settled: {}", runs[1].0);
+    assert_eq!(runs[0].1 .0, runs[1].1 .0, "the logged numbers differ");
+    assert!(runs[0].1 .1 == runs[1].1 .1, "model.safetensors differs");
+    assert!(
+        runs[0].1 .2 == runs[1].1 .2,
+        "checkpoint.safetensors differs"
+    );
+}
+
+/// A run SIGKILLed in its second epoch on a new adapter, then resumed, ends as a run
+/// never stopped that was started afresh afterwards: the fresh run finds the choices the
+/// killed one settled.
+#[test]
+fn a_run_killed_in_epoch_2_and_resumed_equals_a_fresh_run_started_afterwards() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let flags = [
+        "train", "--layers", "24,6", "--limit", "2048", "--batch", "32",
+    ];
+    let flags = [&flags[..], &["--seed", "5", "--epochs", "3"]].concat();
+    let (killed, fresh) = (dir.path().join("killed"), dir.path().join("fresh"));
+    let mut child = bin(&cache)
+        .args(&flags)
+        .args(["--out", killed.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let epochs_logged =
+        || std::fs::read_to_string(killed.join("metrics.jsonl")).map_or(0, |t| t.lines().count());
+    while epochs_logged() < 1 {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before its first epoch was logged"
+        );
+        assert!(
+            started.elapsed().as_secs() < 300,
+            "no epoch logged in 5 minutes"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL on Unix: no handler runs
+    child.wait().unwrap();
+    assert_eq!(epochs_logged(), 1, "killed in epoch 2");
+    run_ok(
+        &cache,
+        &[
+            "train",
+            "--resume",
+            killed.to_str().unwrap(),
+            "--epochs",
+            "3",
+        ],
+    );
+    let (stdout, _) = run_ok(
+        &cache,
+        &[&flags[..], &["--out", fresh.to_str().unwrap()]].concat(),
+    );
+    assert!(
+        !stdout.contains("tuned "),
+        "the killed run settled every choice: {stdout}"
+    );
+    let (a, b) = (everything(&killed), everything(&fresh));
+    assert_eq!(a.0, b.0, "the logged numbers differ");
+    assert!(a.1 == b.1, "model.safetensors differs");
+    assert!(a.2 == b.2, "checkpoint.safetensors differs");
+}
+
+/// Runs that tune at once on a new adapter: two `train`s of different models, and a
+/// `tune` beside a `train`, twice over (src/native/adapter_cache.rs races writers many
+/// times more). Each leaves tuned.json whole, and no choice
+/// is lost: each command run again afterwards tunes nothing (and the trains give the
+/// same numbers as in the race).
+#[test]
+fn trains_and_tunes_at_once_merge_their_choices_and_lose_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_mnist(dir.path(), 128, 128);
+    for round in 0..2 {
+        let cache = dir.path().join(format!("cache-{round}"));
+        let run = |name: &str| dir.path().join(format!("{name}-{round}"));
+        let out = |name: &str| run(name).to_str().unwrap().to_string();
+        let train = |layers: &str, name: &str| -> Vec<String> {
+            let flags = [
+                "train", "--layers", layers, "--data", &data, "--batch", "32",
+            ];
+            let to = out(name);
+            let flags = [&flags[..], &["--epochs", "1", "--out", &to]].concat();
+            flags.iter().map(|s| s.to_string()).collect()
+        };
+        let tune = ["tune", "--batch", "16", "--budget", "600", "--json"].map(String::from);
+        let commands = [train("8", "a"), train("16,4", "b"), tune.to_vec()];
+        let children: Vec<_> = commands
+            .iter()
+            .map(|args| {
+                bin(&cache)
+                    .args(args)
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for (args, child) in commands.iter().zip(children) {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "{args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let text = std::fs::read_to_string(tuned_file(&cache)).unwrap();
+        serde_json::from_str::<serde_json::Value>(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        assert!(
+            partial_files(&cache).is_empty(),
+            "{:?}",
+            partial_files(&cache)
+        );
+        for (layers, name) in [("8", "a"), ("16,4", "b")] {
+            let again = format!("{name}-again");
+            let args = train(layers, &again);
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let (stdout, _) = run_ok(&cache, &args);
+            assert!(
+                !stdout.contains("tuned "),
+                "round {round}, {name}: a choice was lost: {stdout}"
+            );
+            assert_eq!(
+                outcome(&run(name)),
+                outcome(&run(&again)),
+                "round {round}, {name}"
+            );
+        }
+        let (_, stderr) = run_ok(&cache, &tune.each_ref().map(String::as_str));
+        assert!(
+            !stderr.contains("tuned "),
+            "round {round}: tune's choices were lost: {stderr}"
         );
     }
 }

@@ -363,7 +363,11 @@ impl Data {
         let split = match &self.split {
             Split::Given => String::new(),
             Split::Fraction { fraction, seed } => {
-                format!(" (test split: {fraction} of each class, seed {seed})")
+                let of = match self.is_labelled() {
+                    true => "of each class",
+                    false => "of the samples",
+                };
+                format!(" (test split: {fraction} {of}, seed {seed})")
             }
         };
         let classes = match self.classes.len() {

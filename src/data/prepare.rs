@@ -205,16 +205,18 @@ pub fn finish(
             let seed = prepare.split_seed;
             // A split that cannot be made is the data's problem as much as the flag's:
             // the error names the file too.
-            let (train_at, test_at) = split_indices(all.labels.as_deref(), all.count, fraction, seed)
-                .map_err(|e| match e {
-                    Error::Flag { flag, message } if message.contains(&flag) => {
-                        data_error(path, message)
-                    }
-                    Error::Flag { flag, message } => {
-                        data_error(path, format!("{message} (see {flag})"))
-                    }
-                    other => other,
-                })?;
+            let (train_at, test_at) =
+                split_indices(all.labels.as_deref(), all.count, fraction, seed).map_err(
+                    |e| match e {
+                        Error::Flag { flag, message } if message.contains(&flag) => {
+                            data_error(path, message)
+                        }
+                        Error::Flag { flag, message } => {
+                            data_error(path, format!("{message} (see {flag})"))
+                        }
+                        other => other,
+                    },
+                )?;
             (
                 all.subset(&train_at),
                 all.subset(&test_at),

@@ -799,9 +799,8 @@ async fn train(args: &TrainArgs) -> Result<()> {
         (Some(_), Some(names)) => Policy::Fixed(names.clone()),
         (Some(_), None) => Policy::Off,
         (None, _) if args.no_tune => Policy::Off,
-        (None, _) => Policy::Tune {
+        (None, _) => Policy::Train {
             budget_seconds: tuning::TRAIN_BUDGET_SECONDS,
-            again: false,
         },
     };
     let tuning_started = Instant::now();
@@ -1160,7 +1159,8 @@ pub async fn open_saved(
     // Other data (`--data`) is cut to the run's classes where it has labels to cut by;
     // without them it is scored whole, and says so.
     let filter = source.prepare.clone();
-    let other = data.data.is_some() && (filter.classes.is_some() || filter.exclude_classes.is_some());
+    let other =
+        data.data.is_some() && (filter.classes.is_some() || filter.exclude_classes.is_some());
     if other {
         source.prepare.classes = None;
         source.prepare.exclude_classes = None;

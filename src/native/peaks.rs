@@ -76,7 +76,10 @@ pub fn save(gpu: &Gpu, peaks: &Peaks) -> Result<(PathBuf, Vec<String>)> {
     let path = cache_file().ok_or_else(|| {
         Error::Other("no cache folder to save peaks in: set XDG_CACHE_HOME or HOME".into())
     })?;
-    let notes = adapter_cache::update(&path, CACHE_VERSION, adapter_key(gpu), |_| peaks.clone())?;
+    let held = adapter_cache::lock(&path, &mut |l| eprintln!("{l}"))?;
+    let notes = adapter_cache::update(&path, &held, CACHE_VERSION, adapter_key(gpu), |_| {
+        peaks.clone()
+    })?;
     Ok((path, notes))
 }
 

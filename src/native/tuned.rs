@@ -8,14 +8,15 @@
 //! a list of ops, and where the policy says so the missing ones tuned now (the core's
 //! `tune::tune`) and saved.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::gpu::kernels::Measured;
 use crate::gpu::Gpu;
 use crate::native::adapter_cache::{self, adapter_key};
 use crate::ops::Op;
-use crate::tune::{self, Choices, Names};
+use crate::tune::{self, Choice, Choices, Names};
 
 const CACHE_VERSION: u32 = 1;
 
@@ -78,27 +79,34 @@ pub fn load(gpu: &Gpu) -> Saved {
 }
 
 /// Adds `new` to this adapter's saved choices (replacing those of the same shapes), dated
-/// now, atomically; returns the file and any note (a corrupt file replaced).
-pub fn save(gpu: &Gpu, new: &Choices) -> Result<(PathBuf, Vec<String>)> {
-    let path = cache_file().ok_or_else(|| {
-        Error::Other("no cache folder to save tuned variants in: set XDG_CACHE_HOME or HOME".into())
-    })?;
+/// now, atomically, under the file's lock (`held`, taken before the saved choices were
+/// read); returns the file and any note (a corrupt file replaced).
+pub fn save(
+    gpu: &Gpu,
+    path: &Path,
+    held: &adapter_cache::Lock,
+    new: &Choices,
+) -> Result<Vec<String>> {
     let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-    let notes = adapter_cache::update(&path, CACHE_VERSION, adapter_key(gpu), |old| {
+    adapter_cache::update(path, held, CACHE_VERSION, adapter_key(gpu), |old| {
         let mut entry: Entry = old.unwrap_or_default();
         entry.choices.retain(|_, c| c.check().is_ok());
         entry.choices.extend(new.clone());
         entry.tuned = now;
         entry
-    })?;
-    Ok((path, notes))
+    })
 }
 
 /// Which variants a command runs.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Policy {
-    /// The saved choices, and the op shapes without one tuned now within this many
-    /// seconds and saved (`train`, `tune`).
+    /// The saved choices; the training step's op shapes without one tuned now within
+    /// this many seconds, and every shape still without one saved as the heuristic's
+    /// guess (`train`). So the first run on an adapter settles every choice its flags
+    /// need, and every later run makes the same ones: same flags, same numbers.
+    Train { budget_seconds: f64 },
+    /// Every op shape timed that has no timed choice (a saved guess is timed too; all of
+    /// them with `again`), within this many seconds (`tune`).
     Tune { budget_seconds: f64, again: bool },
     /// The saved choices only (`profile`, `bench`, `eval`).
     Saved,
@@ -109,27 +117,39 @@ pub enum Policy {
     Off,
 }
 
-/// The variants that hold for `ops` under `policy` (shape to variant name), after tuning
-/// what the policy asks for; `say` hears one line of what happened (and any note).
+/// The variants that hold for `ops` and `untimed` under `policy` (shape to variant name),
+/// after tuning `ops` where the policy asks for it (`untimed` are never timed: `train`
+/// saves its evaluation's shapes as guesses); `say` hears one line of what happened (and
+/// any note).
 pub async fn prepare(
     gpu: &Arc<Gpu>,
     ops: &[Op],
+    untimed: &[Op],
     policy: &Policy,
     say: &mut dyn FnMut(&str),
 ) -> Result<Names> {
-    let (budget_seconds, again) = match policy {
+    let all: Vec<Op> = ops.iter().chain(untimed).cloned().collect();
+    let (budget_seconds, again, guesses_final) = match policy {
         Policy::Off => return Ok(Names::new()),
-        Policy::Fixed(names) => return Ok(tune::applying(ops, names)),
-        Policy::Saved => (None, false),
+        Policy::Fixed(names) => return Ok(tune::applying(&all, names)),
+        Policy::Saved => return Ok(tune::applying(&all, &saved_names(gpu, &all, say))),
+        Policy::Train { budget_seconds } => (*budget_seconds, false, true),
         Policy::Tune {
             budget_seconds,
             again,
-        } => (Some(*budget_seconds), *again),
+        } => (*budget_seconds, *again, false),
     };
+    let Some(path) = cache_file() else {
+        say("not tuning: no cache folder to save the choices in (set XDG_CACHE_HOME or HOME)");
+        return Ok(tune::applying(&all, &saved_names(gpu, &all, say)));
+    };
+    // Held from reading the saved choices to writing the new ones: a second `train` or
+    // `tune` on this adapter waits, then finds these choices.
+    let held = adapter_cache::lock(&path, say)?;
     let mut saved = load(gpu);
     saved
         .notes
-        .extend(tune::drop_stale(&mut saved.choices, ops, &|v| gpu.runs(v)));
+        .extend(tune::drop_stale(&mut saved.choices, &all, &|v| gpu.runs(v)));
     for note in &saved.notes {
         say(note);
     }
@@ -137,38 +157,76 @@ pub async fn prepare(
         true => Names::new(),
         false => tune::names(&saved.choices),
     };
-    let missing = tune::missing(ops, &names);
-    let Some(budget_seconds) = budget_seconds.filter(|_| !missing.is_empty()) else {
-        return Ok(tune::applying(ops, &names));
-    };
-    if let Some(why) = tune::unavailable(gpu) {
-        say(&format!("not tuning: {why}"));
-        return Ok(tune::applying(ops, &names));
+    if !guesses_final {
+        names.retain(|key, _| saved.choices.get(key).is_some_and(|c| !c.guessed));
     }
-    let opts = tune::Options::within(budget_seconds);
-    let tuning = tune::tune(gpu, &missing, &opts).await?;
-    let saved_to = match save(gpu, &tuning.choices) {
-        Ok((path, notes)) => {
-            for note in notes {
-                say(&note);
+    let missing = tune::missing(ops, &names);
+    let mut new = Choices::new();
+    let mut said = String::new();
+    if !missing.is_empty() {
+        match tune::unavailable(gpu) {
+            Some(why) => say(&format!("not tuning: {why}")),
+            None => {
+                let tuning =
+                    tune::tune(gpu, &missing, &tune::Options::within(budget_seconds)).await?;
+                let left = match tuning.untimed.len() {
+                    0 => String::new(),
+                    n if guesses_final => format!(
+                        "; {n} left to the heuristic by the {budget_seconds} s budget, its choice saved (`tune` times them)"
+                    ),
+                    n => format!("; {n} left to the heuristic by the {budget_seconds} s budget"),
+                };
+                said = format!(
+                    "tuned {} op shapes on {} in {:.2} s ({} dispatches timed{left})",
+                    tuning.choices.len(),
+                    gpu.adapter_summary(),
+                    tuning.seconds,
+                    tuning.dispatches,
+                );
+                new = tuning.choices;
             }
-            format!("saved to {}", path.display())
         }
-        Err(e) => format!("not saved: {e}"),
-    };
-    let left = match tuning.untimed.len() {
-        0 => String::new(),
-        n => format!(
-            "; {n} left to the heuristic by the {budget_seconds} s budget, for the next run"
-        ),
-    };
-    say(&format!(
-        "tuned {} op shapes on {} in {:.2} s ({} dispatches timed{left}); {saved_to}; --no-tune keeps the heuristic",
-        tuning.choices.len(),
-        gpu.adapter_summary(),
-        tuning.seconds,
-        tuning.dispatches,
-    ));
-    names.extend(tune::names(&tuning.choices));
-    Ok(tune::applying(ops, &names))
+    }
+    names.extend(tune::names(&new));
+    if guesses_final {
+        // What no timing reached is settled now as the heuristic's choice, so that the
+        // next run does not time it and choose differently.
+        for op in tune::missing(&all, &names) {
+            new.insert(Measured::key(&op), Choice::guess(gpu, &op));
+        }
+        names.extend(tune::names(&new));
+    }
+    if !new.is_empty() {
+        let saved_to = match save(gpu, &path, &held, &new) {
+            Ok(notes) => {
+                for note in notes {
+                    say(&note);
+                }
+                format!("saved to {}", path.display())
+            }
+            Err(e) => format!("not saved: {e}"),
+        };
+        match said.is_empty() {
+            true => say(&format!(
+                "the heuristic's choices for {} op shapes {saved_to}",
+                new.len()
+            )),
+            false => say(&format!(
+                "{said}; {saved_to}; --no-tune keeps the heuristic"
+            )),
+        }
+    }
+    Ok(tune::applying(&all, &names))
+}
+
+/// The saved choices' names for `ops`, after the notes on what was left out.
+fn saved_names(gpu: &Gpu, ops: &[Op], say: &mut dyn FnMut(&str)) -> Names {
+    let mut saved = load(gpu);
+    saved
+        .notes
+        .extend(tune::drop_stale(&mut saved.choices, ops, &|v| gpu.runs(v)));
+    for note in &saved.notes {
+        say(note);
+    }
+    tune::names(&saved.choices)
 }

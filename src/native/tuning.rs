@@ -22,7 +22,8 @@ use crate::train::{TrainConfig, Trainer};
 use crate::tune::{self, Names};
 
 /// Seconds the first `train` on an adapter may spend tuning its model's shapes; shapes it
-/// does not reach keep the heuristic and are tuned by the next run.
+/// does not reach keep the heuristic's choice, saved so that later runs keep it too
+/// (`tune` times them).
 pub const TRAIN_BUDGET_SECONDS: f64 = 3.0;
 
 /// What a command runs on.
@@ -111,15 +112,8 @@ pub async fn trainer_backend(
     let graph = train_ops(config, DataSizes::of(data), &backend.memory_limits())?;
     // The training step's shapes are tuned; evaluation and decoding, at their own
     // batch, run what `tune --batch <their rows>` saved, if anything.
-    let mut names = tuned::prepare(&gpu, &graph.train, policy, say).await?;
-    if *policy != Policy::Off {
-        let evaluation: Vec<Op> = graph.eval.iter().chain(&graph.decode).cloned().collect();
-        let saved = match policy {
-            Policy::Fixed(fixed) => fixed.clone(),
-            _ => tune::names(&tuned::load(&gpu).choices),
-        };
-        names.extend(tune::applying(&evaluation, &saved));
-    }
+    let evaluation: Vec<Op> = graph.eval.iter().chain(&graph.decode).cloned().collect();
+    let names = tuned::prepare(&gpu, &graph.train, &evaluation, policy, say).await?;
     backend.set_measured(tune::measured(&names));
     Ok((Box::new(backend), Some(names)))
 }
@@ -182,12 +176,13 @@ pub async fn tune_command(
     }
     let mut saved = tuned::load(&gpu).choices;
     tune::drop_stale(&mut saved, &ops, &|v| gpu.runs(v));
+    saved.retain(|_, c| !c.guessed);
     let missing = tune::missing(&ops, &tune::names(&saved)).len();
     let policy = Policy::Tune {
         budget_seconds: args.budget,
         again: args.again,
     };
-    let names = tuned::prepare(&gpu, &ops, &policy, &mut |l| eprintln!("{l}")).await?;
+    let names = tuned::prepare(&gpu, &ops, &[], &policy, &mut |l| eprintln!("{l}")).await?;
     let saved = tuned::load(&gpu).choices;
     let device = Parallelism::of(&gpu.adapter.get_info());
     let measured = tune::measured(&names);
@@ -205,7 +200,10 @@ pub async fn tune_command(
             "shape": op.label(),
             "key": key,
             "variant": chosen.variant.name(),
-            "source": chosen.how(op),
+            "source": match choice.is_some_and(|c| c.guessed) {
+                true => "guessed (saved by train)",
+                false => chosen.how(op),
+            },
             "variants": gpu.variants(op).len(),
             "ms": choice.map(|c| c.ms.clone()),
             "screen_ms": choice.map(|c| c.screen_ms.clone()),

@@ -95,17 +95,25 @@ pub fn rgb_folder(dir: &Path, classes: &[&str], per_class: usize, side: u32) -> 
     let mut rng = rand::rngs::StdRng::seed_from_u64(11);
     let mut written = Vec::new();
     for (c, class) in classes.iter().enumerate() {
-        let colour = [(60 + 90 * c) as u8 % 255, (200 - 50 * c) as u8, (40 * c) as u8];
+        let colour = [
+            (60 + 90 * c) as u8 % 255,
+            (200 - 50 * c) as u8,
+            (40 * c) as u8,
+        ];
         for i in 0..per_class {
             let (x0, y0) = (rng.random_range(0..side / 2), rng.random_range(0..side / 2));
             let mut pixels = vec![0u8; (side * side * 3) as usize];
             for y in 0..side {
                 for x in 0..side {
-                    let inside = (x0..x0 + side / 2).contains(&x) && (y0..y0 + side / 2).contains(&y);
+                    let inside =
+                        (x0..x0 + side / 2).contains(&x) && (y0..y0 + side / 2).contains(&y);
                     for k in 0..3 {
                         let noise: u8 = rng.random_range(0..20);
-                        pixels[((y * side + x) * 3 + k) as usize] =
-                            if inside { colour[k as usize].saturating_add(noise) } else { noise };
+                        pixels[((y * side + x) * 3 + k) as usize] = if inside {
+                            colour[k as usize].saturating_add(noise)
+                        } else {
+                            noise
+                        };
                     }
                 }
             }
