@@ -264,6 +264,19 @@ fn every_bad_input_is_a_clean_error_that_changes_nothing() {
     with_metadata(Path::new(&model), &root.join("huge.safetensors"), |m| {
         m.insert("arch".into(), "dense:100000000".into());
     });
+    // The same, as the weights of a folder eval is given.
+    std::fs::create_dir(root.join("huge-run")).unwrap();
+    with_metadata(
+        Path::new(&model),
+        &root.join("huge-run/model.safetensors"),
+        |m| {
+            m.insert("arch".into(), "dense:100000000".into());
+        },
+    );
+    // Tensors of `--layers 8` under an architecture of 9.
+    with_metadata(Path::new(&model), &root.join("misfit.safetensors"), |m| {
+        m.insert("arch".into(), "dense:9".into());
+    });
     edited_run(run_dir, &root.join("epoch-0"), |m| {
         m.insert("epoch".into(), "0".into());
     });
@@ -729,6 +742,28 @@ fn every_bad_input_is_a_clean_error_that_changes_nothing() {
                 &["huge.safetensors", "saved arch"],
             ),
             &["--layers"],
+        ),
+        case(
+            &[
+                "eval",
+                &p("huge-run"),
+                "--out",
+                &p("new6b"),
+                "--backend",
+                "cpu",
+            ],
+            &["huge-run/model.safetensors", "saved arch"],
+        ),
+        case(
+            &[
+                "eval",
+                &p("misfit.safetensors"),
+                "--out",
+                &p("new6c"),
+                "--backend",
+                "cpu",
+            ],
+            &["misfit.safetensors", "'0.weight'", "[8, 784]", "[9, 784]"],
         ),
         case(
             &["train", "--resume", &p("ahead"), "--epochs", "5"],

@@ -511,3 +511,83 @@ fn quiet_prints_nothing_and_plot_draws_several_runs_in_one_picture() {
     let (w, h, varied) = png_size_and_varied(&picture);
     assert!(w >= 600 && h >= 400 && varied, "{w}×{h}");
 }
+
+/// `plot` draws what it can of odd files and says what it leaves out: a run whose losses
+/// are all 0 (named), negative losses (said), finite extremes (drawn); `--out` names a
+/// .png or a real JPEG, and any other extension is refused before anything is written.
+#[test]
+fn plot_draws_what_it_can_and_says_what_it_leaves_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, lines: &[serde_json::Value]| -> String {
+        let path = dir.path().join(name);
+        std::fs::create_dir(&path).unwrap();
+        let text: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        std::fs::write(path.join("metrics.jsonl"), text.join("\n")).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let epoch = |e: usize, train: f64, test: f64, points: serde_json::Value| {
+        serde_json::json!({"epoch": e, "train_loss": train, "test_mse": test, "test_bce": 0.3,
+            "seconds": 1.0, "images_per_second": 64.0, "eval_seconds": 0.1, "interval_loss": points})
+    };
+    let fine = run(
+        "fine",
+        &[epoch(1, 0.2, 0.1, serde_json::json!([[0.5, 0.3]]))],
+    );
+    let zeros = run(
+        "zeros",
+        &[epoch(1, 0.0, 0.0, serde_json::json!([[0.5, 0.0]]))],
+    );
+    let negative = run(
+        "negative",
+        &[epoch(1, 0.2, -0.1, serde_json::json!([[0.5, 0.3]]))],
+    );
+    let extreme = run(
+        "extreme",
+        &[
+            epoch(
+                1,
+                1e-320,
+                1e308,
+                serde_json::json!([[-1e300, 1e-300], [1e300, 1e200]]),
+            ),
+            epoch(2, 1e-5, 1e-2, serde_json::json!([[1.5, 1e-3]])),
+        ],
+    );
+    let out = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let plot =
+        |runs: &[&str], to: &str| run_with_env(&[&["plot"], runs, &["--out", to]].concat(), &[]);
+    for (runs, to, said) in [
+        (
+            vec![&zeros, &fine],
+            out("a.png"),
+            Some("zeros: every loss is 0 or below"),
+        ),
+        (
+            vec![&negative],
+            out("b.png"),
+            Some("negative: 1 negative loss left out"),
+        ),
+        (vec![&extreme], out("c.png"), None),
+        (vec![&fine], out("d.jpg"), None),
+    ] {
+        let result = plot(&runs.iter().map(|r| r.as_str()).collect::<Vec<_>>(), &to);
+        let stderr = String::from_utf8_lossy(&result.stderr).to_string();
+        assert!(result.status.success(), "{runs:?}: {stderr}");
+        if let Some(said) = said {
+            assert!(stderr.contains(said), "{runs:?}: {stderr}");
+        }
+        let bytes = std::fs::read(&to).unwrap();
+        match to.ends_with(".jpg") {
+            true => assert!(bytes.starts_with(&[0xFF, 0xD8, 0xFF]), "not a JPEG"),
+            false => assert!(bytes.starts_with(b"\x89PNG"), "not a PNG"),
+        }
+        let picture = image::load_from_memory(&bytes).unwrap().to_rgb8();
+        let first = picture.get_pixel(0, 0);
+        assert!(picture.pixels().any(|p| p != first), "{to} is blank");
+    }
+    assert_error(
+        &["plot", &fine, "--out", &out("e.gif")],
+        &["--out", ".gif", ".png"],
+    );
+    assert!(!dir.path().join("e.gif").exists());
+}

@@ -1272,6 +1272,7 @@ async fn eval(args: &EvalArgs) -> Result<()> {
 }
 
 fn plot(args: &PlotArgs) -> Result<()> {
+    plots::picture_format(&args.out).map_err(|e| Error::flag("--out", e.to_string()))?;
     if args.out.exists() {
         return Err(Error::flag(
             "--out",
@@ -1287,7 +1288,9 @@ fn plot(args: &PlotArgs) -> Result<()> {
             true => dir.join("metrics.jsonl"),
             false => dir.clone(),
         };
-        let epochs = MetricsLog::read(&path)?;
+        let text =
+            crate::native::files::read_regular_text(&path).map_err(|e| Error::io(&path, e))?;
+        let epochs = MetricsLog::parse_any_values(&path, &text)?;
         if epochs.is_empty() {
             return Err(Error::Data {
                 path,
@@ -1307,6 +1310,9 @@ fn plot(args: &PlotArgs) -> Result<()> {
             epochs,
         })
         .collect();
+    for line in plots::undrawable(&curves) {
+        eprintln!("note: {line}");
+    }
     plots::loss(&args.out, &curves, "loss")?;
     println!("{}", args.out.display());
     Ok(())

@@ -51,6 +51,21 @@ impl MetricsLog {
             .collect()
     }
 
+    /// Every non-blank line one epoch's metrics, whatever its values (`plot` reads files
+    /// of other programs, and shows what it can of them, saying what it cannot).
+    pub fn parse_any_values(path: &Path, text: &str) -> Result<Vec<EpochMetrics>> {
+        text.lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(i, l)| {
+                serde_json::from_str(l).map_err(|e| Error::Data {
+                    path: path.to_path_buf(),
+                    message: format!("line {}: not an epoch's metrics ({e})", i + 1),
+                })
+            })
+            .collect()
+    }
+
     /// The epochs of a run's metrics file, for resuming, and whether the file must be
     /// written again before anything is appended to it: when its last line has no
     /// newline. Such a line is kept if it is whole, and left out if a crash cut it short

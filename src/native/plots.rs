@@ -90,18 +90,109 @@ pub(super) fn picture(
         draw(&area)?;
         area.present().map_err(|e| draw_error(path, e))?;
     }
+    let bytes = match picture_format(path)? {
+        Format::Png => png_bytes(path, &rgb, width, height)?,
+        Format::Jpeg => jpeg_bytes(path, &rgb, width, height)?,
+    };
+    crate::native::files::write_atomically(path, &bytes)
+}
+
+/// The formats a picture is written in, by its file's extension.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Format {
+    Png,
+    Jpeg,
+}
+
+/// The format `path` names by its extension (`.png`, or `.jpg`/`.jpeg`), or an error
+/// saying which are written: never PNG bytes under another format's name.
+pub fn picture_format(path: &Path) -> Result<Format> {
+    let extension = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    match extension.as_deref() {
+        Some("png") => Ok(Format::Png),
+        Some("jpg" | "jpeg") => Ok(Format::Jpeg),
+        other => Err(Error::Other(format!(
+            "{}: {} is not a picture format written here: name a .png (or .jpg) file",
+            path.display(),
+            other.map_or("no extension".to_string(), |e| format!(".{e}")),
+        ))),
+    }
+}
+
+fn png_bytes(path: &Path, rgb: &[u8], width: usize, height: usize) -> Result<Vec<u8>> {
     let png_error = |e: png::EncodingError| Error::Other(format!("{}: {e}", path.display()));
     let mut bytes = Vec::new();
-    {
-        let mut encoder = png::Encoder::new(&mut bytes, width as u32, height as u32);
-        encoder.set_color(png::ColorType::Rgb);
-        encoder.set_depth(png::BitDepth::Eight);
-        encoder.set_compression(png::Compression::High);
-        let mut writer = encoder.write_header().map_err(png_error)?;
-        writer.write_image_data(&rgb).map_err(png_error)?;
-        writer.finish().map_err(png_error)?;
+    let mut encoder = png::Encoder::new(&mut bytes, width as u32, height as u32);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_compression(png::Compression::High);
+    let mut writer = encoder.write_header().map_err(png_error)?;
+    writer.write_image_data(rgb).map_err(png_error)?;
+    writer.finish().map_err(png_error)?;
+    Ok(bytes)
+}
+
+/// A JPEG at quality 90: sharp enough for lines and text.
+fn jpeg_bytes(path: &Path, rgb: &[u8], width: usize, height: usize) -> Result<Vec<u8>> {
+    use image::ImageEncoder;
+    let mut bytes = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 90)
+        .write_image(
+            rgb,
+            width as u32,
+            height as u32,
+            image::ExtendedColorType::Rgb8,
+        )
+        .map_err(|e| Error::Other(format!("{}: {e}", path.display())))?;
+    Ok(bytes)
+}
+
+/// What of each run's losses a log axis cannot show (0 and below), one line per run that
+/// has any, naming the run: they are left out of `loss`'s picture, and said so.
+pub fn undrawable(runs: &[Curves]) -> Vec<String> {
+    let mut lines = Vec::new();
+    for run in runs {
+        let mut values: Vec<(String, f64)> = Vec::new();
+        for m in run.epochs {
+            let e = m.epoch;
+            values.push((format!("train_loss of epoch {e}"), m.train_loss));
+            values.push((format!("test_mse of epoch {e}"), m.test_mse));
+            values.extend(
+                m.test_recon
+                    .map(|v| (format!("test_recon of epoch {e}"), v)),
+            );
+            values.extend(m.test_kl.map(|v| (format!("test_kl of epoch {e}"), v)));
+            let points = m.interval_loss.iter();
+            values.extend(points.map(|p| (format!("an interval loss of epoch {e}"), p[1])));
+        }
+        let zero = values.iter().filter(|(_, v)| *v == 0.0).count();
+        let negative: Vec<&(String, f64)> = values.iter().filter(|(_, v)| *v < 0.0).collect();
+        if zero + negative.len() == values.len() {
+            lines.push(format!(
+                "{}: every loss is 0 or below, which a log axis cannot show: left out of the picture",
+                run.label
+            ));
+            continue;
+        }
+        if let Some((what, v)) = negative.first() {
+            lines.push(format!(
+                "{}: {} negative loss{} left out (the first: {what}, {v}), as no loss is below 0",
+                run.label,
+                negative.len(),
+                if negative.len() == 1 { "" } else { "es" },
+            ));
+        }
+        if zero > 0 {
+            lines.push(format!(
+                "{}: {zero} loss{} of 0 left out of the log axis",
+                run.label,
+                if zero == 1 { "" } else { "es" },
+            ));
+        }
     }
-    crate::native::files::write_atomically(path, &bytes)
+    lines
 }
 
 /// One run's curves for `loss.png`.
@@ -137,12 +228,15 @@ pub fn loss(path: &Path, runs: &[Curves], train_loss_name: &str) -> Result<()> {
         .fold(f64::NEG_INFINITY, f64::max)
         .log10();
     let pad = ((hi - lo) * 0.08).max(0.02);
-    let last = runs
-        .iter()
-        .flat_map(|r| r.epochs.iter().map(|m| m.epoch))
-        .max()
-        .unwrap_or(1)
-        .max(1) as f64;
+    // The epochs, and any logged point beyond them (a foreign file may place them
+    // anywhere finite).
+    let xs = || {
+        runs.iter().flat_map(|r| r.epochs.iter()).flat_map(|m| {
+            std::iter::once(m.epoch as f64).chain(m.interval_loss.iter().map(|p| p[0]))
+        })
+    };
+    let first = xs().filter(|x| x.is_finite()).fold(0.0, f64::min);
+    let last = xs().filter(|x| x.is_finite()).fold(1.0, f64::max);
     // A VAE's losses (nats per image) and its test MSE (per pixel) lie decades apart:
     // the legend goes between them, off the curves.
     let vae = runs
@@ -159,7 +253,7 @@ pub fn loss(path: &Path, runs: &[Curves], train_loss_name: &str) -> Result<()> {
             .margin(16)
             .x_label_area_size(44)
             .y_label_area_size(76)
-            .build_cartesian_2d(0.0..last, (lo - pad)..(hi + pad))
+            .build_cartesian_2d(first..last, (lo - pad)..(hi + pad))
             .map_err(e)?;
         chart
             .configure_mesh()
@@ -168,7 +262,11 @@ pub fn loss(path: &Path, runs: &[Curves], train_loss_name: &str) -> Result<()> {
             .label_style((FONT, 15))
             .axis_desc_style((FONT, 17))
             .light_line_style(RGBColor(240, 240, 240))
-            .y_label_formatter(&|v| format_loss(10f64.powf(*v)))
+            .y_label_formatter(&|v| format_power(*v))
+            .x_label_formatter(&|x| match x.abs() < 1e6 {
+                true => format!("{x}"),
+                false => format!("{x:.1e}"),
+            })
             .draw()
             .map_err(e)?;
         for (i, run) in runs.iter().enumerate() {
@@ -257,8 +355,20 @@ pub fn loss(path: &Path, runs: &[Curves], train_loss_name: &str) -> Result<()> {
     })
 }
 
+/// The loss 10^`v`, from its log: `format_loss`, or, where 10^v is beyond f64 or
+/// nearly so, mantissa and exponent from the log itself.
+fn format_power(v: f64) -> String {
+    match v.abs() < 300.0 {
+        true => format_loss(10f64.powf(v)),
+        false => format!("{:.2}e{}", 10f64.powf(v - v.floor()), v.floor()),
+    }
+}
+
 /// Three significant digits, without an exponent for the usual range of losses.
 fn format_loss(v: f64) -> String {
+    if !(1e-6..1e6).contains(&v.abs()) {
+        return format!("{v:.2e}");
+    }
     let digits = (2 - v.abs().log10().floor() as i32).clamp(0, 8) as usize;
     format!("{v:.digits$}")
 }
