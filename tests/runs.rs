@@ -1,9 +1,12 @@
 //! Run folders under races, crashes and odd histories: two runs started into one folder
 //! together, a first epoch whose save was stopped halfway, a metrics file cut short, a
-//! checkpoint evaluated by its bare name. Every run is a tiny model on the CPU backend.
+//! checkpoint evaluated by its bare name, a run SIGKILLed fifteen times (the soak). Every
+//! run is a tiny model on the CPU backend.
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
+
+mod datasets;
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_wgsl-autoencoder"));
@@ -236,4 +239,111 @@ fn eval_reads_a_checkpoint_named_bare_from_inside_its_folder() {
         stdout.contains("test mse") && stdout.contains("pictures: ."),
         "{stdout}"
     );
+}
+
+/// The soak: a small CPU run of 30 epochs SIGKILLed at 15 seeded random moments (during
+/// start-up, training, evaluation or a save), resumed after each (or started again where
+/// no checkpoint was left yet), ends as the run never stopped, bit for bit: every logged
+/// number, the weights, and Adam's state with the random stream (checkpoint.safetensors).
+#[test]
+fn a_run_killed_fifteen_times_and_resumed_ends_as_the_run_never_stopped() {
+    use rand::{Rng, SeedableRng};
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("small-mnist");
+    let (train, test) = (
+        datasets::mnist_by_class(true, 256),
+        datasets::mnist_by_class(false, 64),
+    );
+    datasets::idx_folder(&data, &train, &test);
+    let flags = [
+        "train",
+        "--layers",
+        "8",
+        "--batch",
+        "32",
+        "--seed",
+        "11",
+        "--backend",
+        "cpu",
+    ];
+    let flags = [
+        &flags[..],
+        &["--epochs", "30", "--data", data.to_str().unwrap()],
+    ]
+    .concat();
+    let (straight, soaked) = (root.path().join("straight"), root.path().join("soaked"));
+    let started = std::time::Instant::now();
+    run_ok(&[&flags[..], &["--out", straight.to_str().unwrap()]].concat());
+    let whole_run = started.elapsed();
+    // Fifteen moments over the whole run: after a seeded epoch count below 29 (repeats
+    // kill a run again during its start-up), a seeded fraction of an epoch's time later,
+    // so that each finds the run still running.
+    let mut rng = rand::rngs::StdRng::seed_from_u64(29);
+    let mut after: Vec<usize> = (0..15).map(|_| rng.random_range(0..29)).collect();
+    after.sort();
+    let epoch_time = whole_run / 30;
+    let logged =
+        || std::fs::read_to_string(soaked.join("metrics.jsonl")).map_or(0, |t| t.lines().count());
+    let mut kills = 0;
+    for target in after.iter().copied().map(Some).chain([None]) {
+        let mut command = bin();
+        match soaked.join("checkpoint.safetensors").is_file() {
+            true => command.args(["train", "--resume", soaked.to_str().unwrap()]),
+            false => {
+                // Killed before its first checkpoint: nothing to resume, so start again.
+                let _ = std::fs::remove_dir_all(&soaked);
+                command
+                    .args(&flags)
+                    .args(["--out", soaked.to_str().unwrap()])
+            }
+        };
+        let mut child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        if let Some(target) = target {
+            while logged() < target && child.try_wait().unwrap().is_none() {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            std::thread::sleep(epoch_time.mul_f64(rng.random_range(0.0..1.0)));
+            if child.try_wait().unwrap().is_none() {
+                child.kill().unwrap(); // SIGKILL: no handler runs
+                child.wait().unwrap();
+                kills += 1;
+                continue;
+            }
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        if logged() == 30 {
+            break;
+        }
+    }
+    assert_eq!(
+        kills, 15,
+        "moments after epochs {after:?} found the run ended"
+    );
+    assert_eq!(metrics(&soaked).len(), 30);
+    let clockless = |dir: &Path| -> Vec<serde_json::Value> {
+        let mut lines = metrics(dir);
+        for line in &mut lines {
+            for clock in ["seconds", "images_per_second", "eval_seconds"] {
+                line.as_object_mut().unwrap().remove(clock);
+            }
+        }
+        lines
+    };
+    assert_eq!(
+        clockless(&straight),
+        clockless(&soaked),
+        "the logged numbers differ"
+    );
+    for file in ["model.safetensors", "checkpoint.safetensors"] {
+        let (a, b) = (
+            std::fs::read(straight.join(file)).unwrap(),
+            std::fs::read(soaked.join(file)).unwrap(),
+        );
+        assert!(a == b, "{file} differs");
+    }
 }
