@@ -9,10 +9,10 @@ other nine digits from the trained one.
 For each digit 0-9 and for `--model conv` (`--channels 16,8`) and `--model dense`
 (`--layers 100,200,30`), the project's default models, it runs the PyTorch twin:
 
-    torch_train.py --model M --classes D --epochs E --seed 0 --batch 128 --lr 1e-3 --out OUT_DIR/torch/M-D
+    torch_train.py --model M --classes D --epochs E --seed 0 --batch B --lr 1e-3 --out OUT_DIR/torch/M-D
     torch_score.py OUT_DIR/torch/M-D --json
 
-(MSE loss, Adam, seed 0, EPOCHS 10 by default), and appends one JSON line per (model,
+(MSE loss, Adam, seed 0, EPOCHS 10 and --batch B 128 by default), and appends one JSON line per (model,
 digit) to OUT_DIR/torch.jsonl: tool, model, digit, epochs, auroc, average_precision,
 the counts at the default threshold, and the seconds training and scoring took. Then it
 prints the table: a row per digit, a column per model (and tool), and the mean.
@@ -20,7 +20,7 @@ prints the table: a row per digit, a column per model (and tool), and the mean.
 With `--binary PATH` (or WGSL_AUTOENCODER=PATH in the environment) it runs the same
 protocol with the Rust tool too, into OUT_DIR/rust/M-D and OUT_DIR/rust.jsonl:
 
-    PATH train --model M --classes D --epochs E --seed 0 --batch 128 --lr 0.001 --out OUT_DIR/rust/M-D
+    PATH train --model M --classes D --epochs E --seed 0 --batch B --lr 0.001 --out OUT_DIR/rust/M-D
     PATH score OUT_DIR/rust/M-D --json
 
 (`--rust-args "--backend cpu"` adds flags to both). Only then: without it, the Rust tool
@@ -40,7 +40,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SIZES = {"conv": ["--channels", "16,8"], "dense": ["--layers", "100,200,30"]}
-COMMON = ["--seed", "0", "--batch", "128", "--lr", "0.001"]
+COMMON = ["--seed", "0", "--lr", "0.001"]
 
 
 def run(cmd, log):
@@ -65,9 +65,10 @@ def done(path, epochs):
     return {(r["model"], r["digit"]): r for r in lines if r["epochs"] == epochs}
 
 
-def commands(tool, binary, rust_args, model, digit, epochs, run_dir):
+def commands(tool, binary, rust_args, model, digit, epochs, batch, run_dir):
     """The training and scoring commands of one (tool, model, digit)."""
-    flags = ["--model", model, *SIZES[model], "--classes", str(digit), "--epochs", str(epochs), *COMMON]
+    flags = ["--model", model, *SIZES[model], "--classes", str(digit), "--epochs", str(epochs), "--batch", str(batch),
+             *COMMON]
     if tool == "torch":
         return ([sys.executable, os.path.join(HERE, "torch_train.py"), *flags, "--out", run_dir],
                 [sys.executable, os.path.join(HERE, "torch_score.py"), run_dir, "--json"])
@@ -75,13 +76,13 @@ def commands(tool, binary, rust_args, model, digit, epochs, run_dir):
             [binary, "score", run_dir, "--json", *rust_args])
 
 
-def one(tool, binary, rust_args, model, digit, epochs, out):
+def one(tool, binary, rust_args, model, digit, epochs, batch, out):
     """Trains and scores one (tool, model, digit); returns its JSON line."""
     run_dir = os.path.join(out, tool, f"{model}-{digit}")
     if os.path.exists(run_dir):
         raise SystemExit(f"Error: {run_dir} exists but {tool}.jsonl has no line for it: remove the folder to run it "
                          "again")
-    train, score = commands(tool, binary, rust_args, model, digit, epochs, run_dir)
+    train, score = commands(tool, binary, rust_args, model, digit, epochs, batch, run_dir)
     log = os.path.join(out, f"{tool}.log")
     _, train_seconds = run(train, log)
     stdout, score_seconds = run(score, log)
@@ -122,6 +123,7 @@ def main():
     p.add_argument("--rust-args", default="", metavar="FLAGS", help="flags added to the Rust train and score commands")
     p.add_argument("--digits", default="0,1,2,3,4,5,6,7,8,9", metavar="D,D", help="the digits [all ten]")
     p.add_argument("--models", default="conv,dense", metavar="M,M", help="the models [conv,dense]")
+    p.add_argument("--batch", type=int, default=128, help="the batch of both tools [128]")
     p.add_argument("--skip-torch", action="store_true", help="run the Rust tool only (with --binary)")
     a = p.parse_args()
     digits = [int(d) for d in a.digits.split(",")]
@@ -142,13 +144,13 @@ def main():
             for digit in digits:
                 if (model, digit) in results[tool]:
                     continue
-                line = one(tool, a.binary, rust_args, model, digit, a.epochs, a.out)
+                line = one(tool, a.binary, rust_args, model, digit, a.epochs, a.batch, a.out)
                 results[tool][(model, digit)] = line
                 with open(path, "a") as f:
                     f.write(json.dumps(line) + "\n")
                 print(f"{tool} {model} digit {digit}: AUROC {line['auroc']:.4f}  ({line['train_seconds']:.0f} s "
                       f"training, {line['score_seconds']:.0f} s scoring)", flush=True)
-    print(f"\none-class MNIST, {a.epochs} epochs, seed 0, batch 128, Adam lr 1e-3, MSE; AUROC (%) of the other "
+    print(f"\none-class MNIST, {a.epochs} epochs, seed 0, batch {a.batch}, Adam lr 1e-3, MSE; AUROC (%) of the other "
           "nine digits against the trained one, on the 10,000 test images")
     print(table(results, models, tools, digits))
     print(f"wall time {time.perf_counter() - started:.0f} s")

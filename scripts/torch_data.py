@@ -167,7 +167,8 @@ class Data:
         """The one-line summary wgsl-autoencoder prints first (`Data::describe`)."""
         split = ""
         if self.split is not None:
-            split = f" (test split: {rust_float(self.split[0])} of each class, seed {self.split[1]})"
+            of = "of each class" if self.classes else "of the samples"
+            split = f" (test split: {rust_float(self.split[0])} {of}, seed {self.split[1]})"
         if self.classes:
             more = f", … {len(self.classes) - 12} more" if len(self.classes) > 12 else ""
             classes = f"{len(self.classes)} classes ({', '.join(self.classes[:12])}{more})"
