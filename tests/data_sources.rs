@@ -791,30 +791,3 @@ fn bad_idx_folders_are_refused_naming_the_files() {
         &["0x0D"],
     );
 }
-
-/// The performance goal: MNIST's 60,000 training images as PNGs load in a few seconds on
-/// two cores. Writes 60,000 files, so run by hand:
-/// `cargo test --release --test data_sources -- --ignored --nocapture`.
-#[test]
-#[ignore]
-fn sixty_thousand_pngs_load_in_seconds() {
-    let mnist = load_mnist(&default_data_dir(), None).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    for (index, (label, image)) in first(&mnist, false, 60_000).iter().enumerate() {
-        let path = dir.path().join(format!("{label}/{index:05}.png"));
-        write_png(&path, 28, 28, image::ExtendedColorType::L8, image);
-    }
-    let start = std::time::Instant::now();
-    let data = load(dir.path(), &prepare(), None).unwrap();
-    let seconds = start.elapsed().as_secs_f64();
-    println!(
-        "{}: loaded in {seconds:.2} s on {} threads",
-        data.describe(),
-        rayon_threads()
-    );
-    assert_eq!(data.train.len() + data.test.len(), 60_000);
-}
-
-fn rayon_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
