@@ -144,8 +144,11 @@ pub async fn prepare(
         return Ok(tune::applying(&all, &saved_names(gpu, &all, say)));
     };
     // Held from reading the saved choices to writing the new ones: a second `train` or
-    // `tune` on this adapter waits, then finds these choices.
-    let held = adapter_cache::lock(&path, say)?;
+    // `tune` on this adapter waits, then finds these choices. A cache folder that cannot
+    // be written to costs the saving, never the run.
+    let held = adapter_cache::lock(&path, say)
+        .map_err(|e| say(&format!("the choices below are not saved: {e}")))
+        .ok();
     let mut saved = load(gpu);
     saved
         .notes
@@ -197,7 +200,13 @@ pub async fn prepare(
         names.extend(tune::names(&new));
     }
     if !new.is_empty() {
-        let saved_to = match save(gpu, &path, &held, &new) {
+        let saved = match &held {
+            Some(held) => save(gpu, &path, held, &new),
+            None => Err(crate::error::Error::Other(
+                "the cache file's lock was not taken".into(),
+            )),
+        };
+        let saved_to = match saved {
             Ok(notes) => {
                 for note in notes {
                     say(&note);
