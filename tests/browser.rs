@@ -9,7 +9,10 @@
 //! - web/tests/e2e.mjs (playwright-core) opens the page with URL parameters, lets it
 //!   train on one digit, reads the odd ones out, clicks the latent plane, draws a digit
 //!   and reads its verdict, downloads the weights, which the native `eval` must then
-//!   load, and picks a folder of images (written here) to train on.
+//!   load, and picks a folder of images (written here) to train on; then bad files and
+//!   bad timing (model files it cannot open, Start twice, the model switched mid-run, a
+//!   tab closed mid-download, the device lost mid-epoch and between runs), each ending
+//!   in words on the page and a run that starts again.
 //!
 //! They need Chromium and chromedriver, wasm-bindgen-cli at Cargo.lock's version, the
 //! wasm32 target, Node.js and web/node_modules; `.ci/run` installs them all. A missing one
@@ -186,6 +189,9 @@ fn the_page_trains_explores_and_hands_over_weights_the_terminal_loads() {
         "page-done.png",
         "page-odd.png",
         "page-folder.png",
+        "page-bad-file.png",
+        "page-model-switched.png",
+        "page-device-lost.png",
     ] {
         let bytes = std::fs::read(out.join(shot)).unwrap();
         assert!(

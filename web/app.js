@@ -2,7 +2,7 @@
 // (the data's checks and preparation, the models, training, the anomaly scores, the
 // kernel check, the profile) is the Rust core, compiled to wasm, behind `Lab`
 // (web/src/lib.rs); this file only reads files, asks and draws.
-import init, { Lab, lastPanic } from "./wgsl_autoencoder_web.js";
+import init, { Lab, checkWeightsFile, lastPanic } from "./wgsl_autoencoder_web.js";
 
 const $ = (id) => document.getElementById(id);
 const FILES = [
@@ -44,6 +44,11 @@ let lastExamples = 0;
 let running = false;
 // Each Start begins a new run: an advance of the run before, still in flight, is dropped.
 let generation = 0;
+// The model the run under way trains (its kind) and its backend, and whether a model
+// file is opening.
+let runModel = null;
+let runBackend = null;
+let opening = false;
 
 // ---------- errors: always on the page, never only in the console ----------
 
@@ -72,9 +77,31 @@ function fail(e, { restart = false } = {}) {
   console.error(e);
 }
 
+// A refusal: said where errors are, with the page left in `state` (what it was, where
+// nothing changed), every control working as in that state.
+function refuse(e, state) {
+  const message = describe(e);
+  status.error = message;
+  $("error-text").textContent = message;
+  $("error").hidden = false;
+  $("restart").hidden = true;
+  $("error").scrollIntoView({ block: "nearest" });
+  setState(state);
+}
+
 function clearError() {
   status.error = null;
   $("error").hidden = true;
+}
+
+// A lost device is said at once, even while a call waits on it (which it may never end),
+// unless the model in use is on the CPU reference.
+function watchDevice() {
+  setInterval(() => {
+    if (lab && lab.deviceLost() && status.state !== "error" && runBackend !== "cpu") {
+      fail(new Error("the GPU device was lost"));
+    }
+  }, 250);
 }
 
 window.addEventListener("unhandledrejection", (ev) => fail(ev.reason));
@@ -164,6 +191,14 @@ function applyUrl() {
 $("settings").elements.model.addEventListener("change", (ev) => {
   $("settings").elements.sizes.value = DEFAULT_SIZES[ev.target.value] || "";
   $("sizes-label").textContent = sizesLabel(ev.target.value);
+  // The page shows one model: switching the model ends a run under way (its advance
+  // in flight is dropped) and the page waits for Start to train the new one.
+  if (["starting", "training", "paused"].includes(status.state) && !opening) {
+    generation++;
+    resetRun();
+    refuse(new Error(`The model changed to ${ev.target.value}, so the run of the ${runModel} model ` +
+      `stopped. Press Start to train the ${ev.target.value} model.`), "ready");
+  }
 });
 $("settings").elements.limit.addEventListener("change", (ev) => {
   wantLimit = Number(ev.target.value);
@@ -266,6 +301,8 @@ function resetRun() {
   history.points = []; history.epochs = [];
   Object.assign(status, { epoch: 0, step: 0, train_loss: null, test_mse: null, images_per_second: null, auroc: null });
   latent = null; drawnPoint = null; scored = null; drawnScore = null; frame = null;
+  for (const id of ["s-epoch", "s-step", "s-loss", "s-mse", "s-rate"]) $(id).textContent = "–";
+  $("epoch-progress").value = 0;
   drawLatent();
   drawLoss();
   blank($("recon"));
@@ -648,9 +685,11 @@ function showUpdate(u) {
   drawLoss();
 }
 
-async function refreshExamples() {
+// Each refresh draws only for the run it was asked for (`mine`): a run stopped while
+// its pictures were on their way leaves nothing behind.
+async function refreshExamples(mine = generation) {
   const ex = await lab.examples();
-  if (!ex) return;
+  if (!ex || mine !== generation) return;
   drawPairs($("recon"), ex, ex.columns, { side: 56, gap: 2 });
   $("recon-note").textContent = ex.shape.layout === "rows"
     ? "Each plot: a test sample's numbers (dark) and what the model rebuilds from its code (orange). Refreshed as training goes."
@@ -658,23 +697,33 @@ async function refreshExamples() {
   lastExamples = performance.now();
 }
 
-async function refreshLatent() {
-  latent = await lab.latent();
+async function refreshLatent(mine = generation) {
+  const answer = await lab.latent();
+  if (mine !== generation) return;
+  latent = answer;
   legend();
   drawLatent();
 }
 
 async function start() {
+  // As the Start button: one run at a time, once the data is in (a second press, or a
+  // call, while a run starts or trains does nothing).
+  if (!["ready", "done", "paused", "error"].includes(status.state) || !lab || !data) return;
   clearError();
   resetRun();
+  const chosen = settings();
   setState("starting");
-  generation++;
+  const mine = ++generation;
+  runModel = chosen.model;
+  runBackend = chosen.backend;
   try {
-    await lab.start(JSON.stringify(settings()));
+    await lab.start(JSON.stringify(chosen));
   } catch (e) {
-    fail(e);
+    if (mine === generation) fail(e);
     return;
   }
+  // Stopped (the model switched) while it was being built.
+  if (mine !== generation) return;
   setState("training");
   await trainLoop();
 }
@@ -695,10 +744,10 @@ async function trainLoop() {
         break;
       }
       if (u.phase === "epoch") {
-        await refreshLatent();
-        await refreshExamples();
+        await refreshLatent(mine);
+        await refreshExamples(mine);
       } else if (u.phase === "train" && performance.now() - lastExamples > 1000) {
-        await refreshExamples();
+        await refreshExamples(mine);
       }
       await nextFrame();
     }
@@ -997,28 +1046,57 @@ $("download").addEventListener("click", async () => {
 
 $("open").addEventListener("change", async (ev) => {
   const file = ev.target.files[0];
-  if (!file) return;
+  ev.target.value = "";
+  if (file) await openModel(file);
+});
+
+// Opens a model file. The core's rules on its size and first bytes come before it is
+// read, so that a file the page cannot hold (2 GB, say) is never read into memory; a
+// file refused leaves the model in use as it was.
+async function openModel(file) {
+  if (!["ready", "done", "paused", "error"].includes(status.state) || !lab || !data) return;
   clearError();
-  resetRun();
+  const before = status.state;
+  const chosen = settings();
   setState("starting");
-  $("opened").textContent = "";
+  opening = true;
+  generation++;
+  let opened;
   try {
+    checkWeightsFile(file.name, new Uint8Array(await file.slice(0, 16).arrayBuffer()), file.size);
     const bytes = new Uint8Array(await file.arrayBuffer());
-    const opened = await lab.openWeights(bytes, JSON.stringify(settings()));
-    const form = $("settings").elements;
-    form.model.value = opened.model;
-    form.sizes.value = opened.sizes;
-    Object.assign(status, { epoch: opened.epoch, epochs: opened.epoch, test_mse: opened.test_mse, train_loss: null });
-    $("opened").textContent = `Opened ${file.name}: ${opened.describe}, epoch ${opened.epoch}, ` +
-      `test MSE ${opened.test_mse.toFixed(5)}.`;
-    $("s-mse").textContent = opened.test_mse.toFixed(5);
-    setState("done");
+    opened = await lab.openWeights(file.name, bytes, JSON.stringify(chosen));
+  } catch (e) {
+    opening = false;
+    if (lab.deviceLost() || lastPanic()) {
+      fail(e);
+      return;
+    }
+    // A file refused leaves the model before; one that failed once read leaves none.
+    const kept = await lab.hasModel().catch(() => false);
+    if (!kept) resetRun();
+    refuse(e, kept ? before : "ready");
+    return;
+  }
+  opening = false;
+  resetRun();
+  const form = $("settings").elements;
+  form.model.value = opened.model;
+  form.sizes.value = opened.sizes;
+  $("sizes-label").textContent = sizesLabel(opened.model);
+  runModel = opened.model;
+  runBackend = chosen.backend;
+  Object.assign(status, { epoch: opened.epoch, epochs: opened.epoch, test_mse: opened.test_mse, train_loss: null });
+  $("opened").textContent = `Opened ${file.name}: ${opened.describe}, epoch ${opened.epoch}, ` +
+    `test MSE ${opened.test_mse.toFixed(5)}.`;
+  $("s-mse").textContent = opened.test_mse.toFixed(5);
+  setState("done");
+  try {
     await refreshLatent();
     await refreshExamples();
     setState("done");
   } catch (e) { fail(e); }
-  ev.target.value = "";
-});
+}
 
 // ---------- check and profile ----------
 
@@ -1128,6 +1206,7 @@ async function main() {
   const autostart = applyUrl();
   await init();
   lab = new Lab();
+  watchDevice();
   if (!navigator.gpu) {
     $("adapter").textContent = "No WebGPU in this browser: the CPU reference only.";
     $("settings").elements.backend.value = "cpu";

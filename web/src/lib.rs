@@ -39,6 +39,15 @@ pub fn last_panic() -> Option<String> {
     LAST_PANIC.with(|slot| slot.borrow().clone())
 }
 
+/// The page's rules on a model file, from its name, first bytes (16 are plenty) and
+/// size alone (`session::check_weights_file`): throws the reason it is refused, before
+/// the page reads it into memory.
+#[wasm_bindgen(js_name = checkWeightsFile)]
+pub fn check_weights_file(name: &str, head: &[u8], size: f64) -> Result<(), JsValue> {
+    // A file's size is a whole number of bytes, below 2^53 in any browser.
+    session::check_weights_file(name, head, size as u64).map_err(js_error)
+}
+
 fn js_error(e: impl std::fmt::Display) -> JsValue {
     JsValue::from_str(&e.to_string())
 }
@@ -323,20 +332,28 @@ impl Lab {
         })
     }
 
-    /// Opens a `model.safetensors` on the settings' backend and evaluates it; the
-    /// settings' classes and limit name its normal training samples.
+    /// Opens a model file the user picked (`name`, as errors name it) on the settings'
+    /// backend and evaluates it; the settings' classes and limit name its normal training
+    /// samples. A file refused leaves the model in use as it was (`hasModel`).
     #[wasm_bindgen(js_name = openWeights)]
-    pub fn open_weights(&self, bytes: Vec<u8>, settings_json: String) -> Promise {
+    pub fn open_weights(&self, name: String, bytes: Vec<u8>, settings_json: String) -> Promise {
         self.call(move |s| async move {
             let settings = settings(&settings_json)?;
             let opened = s
                 .lock()
                 .await
-                .open_weights(&bytes, &settings)
+                .open_weights(&name, &bytes, &settings)
                 .await
                 .map_err(js_error)?;
             json(&opened)
         })
+    }
+
+    /// Whether the session holds a model (trained or opened): what a failed
+    /// `openWeights` left.
+    #[wasm_bindgen(js_name = hasModel)]
+    pub fn has_model(&self) -> Promise {
+        self.call(|s| async move { Ok(JsValue::from_bool(s.lock().await.has_model())) })
     }
 
     /// The quick check's groups (entry point, variant, cases), kept for `checkGroup`.

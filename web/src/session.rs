@@ -27,6 +27,7 @@ use wgsl_autoencoder::error::{Error, Result};
 use wgsl_autoencoder::gpu::context::{AdapterRequest, GpuOptions};
 use wgsl_autoencoder::gpu::kernels::Parallelism;
 use wgsl_autoencoder::gpu::profiler::Placement;
+use wgsl_autoencoder::model::{DataSizes, Fusion};
 use wgsl_autoencoder::ops::{Activation, NoiseKind, ScoreKind};
 use wgsl_autoencoder::pictures::{self, Projection};
 use wgsl_autoencoder::train::{Advance, EpochMetrics, Progress, Snapshot};
@@ -35,6 +36,138 @@ use wgsl_autoencoder::{Arch, CpuBackend, Gpu, GpuBackend, TrainConfig, Trainer};
 /// What the CPU reference may allocate in a page: wasm32 addresses 4 GiB, and browsers
 /// grant a page about half of that.
 const WASM_MEMORY: u64 = 2 << 30;
+
+/// The largest model file the page opens: its bytes and the weights they hold are both
+/// in wasm's memory at once, in the 2 GiB a page has.
+pub const MAX_WEIGHTS_FILE: u64 = WASM_MEMORY / 2;
+
+/// The longest header safetensors reads (its own limit): a longer one is no model's.
+const MAX_HEADER: u64 = 100_000_000;
+
+/// The model kinds the page builds, as it names them in errors.
+const KINDS: &str = "dense, vae, conv and conv-vae autoencoders";
+
+/// What a model file's metadata names as its format (the checkpoint module's).
+const FORMAT: &str = "wgsl-autoencoder";
+
+/// What a file's first bytes say it is, where they are a format's signature.
+fn signature(head: &[u8]) -> Option<&'static str> {
+    let kinds: [(&[u8], &str); 8] = [
+        (b"\x89PNG", "a PNG image"),
+        (b"\xFF\xD8\xFF", "a JPEG image"),
+        (b"\x1F\x8B", "a gzip file"),
+        (
+            b"PK\x03\x04",
+            "a zip archive (a PyTorch .pt or a NumPy .npz is one)",
+        ),
+        (b"\x93NUMPY", "a NumPy array"),
+        (b"\x80\x02", "a Python pickle (an older PyTorch file)"),
+        (b"%PDF", "a PDF document"),
+        (b"GGUF", "a GGUF model"),
+    ];
+    kinds
+        .iter()
+        .find(|(magic, _)| head.starts_with(magic))
+        .map(|(_, what)| *what)
+}
+
+/// A file's size in words: bytes, or GiB/MiB where large.
+fn size_text(bytes: u64) -> String {
+    let mib = bytes as f64 / (1024.0 * 1024.0);
+    match bytes {
+        b if b >= 1 << 30 => format!("{:.1} GiB", mib / 1024.0),
+        b if b >= 1 << 20 => format!("{mib:.1} MiB"),
+        b => format!("{b} bytes"),
+    }
+}
+
+/// The page's rules on a model file it is asked to open, from its name, its first bytes
+/// (`head`: at least the first 9 where the file has them) and its size alone, so that a
+/// file the page cannot hold is refused before it is read into memory: too large for
+/// the page, too short or of another format to be safetensors, or with a header longer
+/// than the file. Each refusal is one sentence naming the file.
+pub fn check_weights_file(name: &str, head: &[u8], size: u64) -> Result<()> {
+    let refuse = |why: String| Err(Error::Other(format!("{name} {why}")));
+    if size > MAX_WEIGHTS_FILE {
+        return refuse(format!(
+            "is {}: the page opens model files of at most {}, since a file and the weights it holds must both fit in the {} a browser gives a page",
+            size_text(size),
+            size_text(MAX_WEIGHTS_FILE),
+            size_text(WASM_MEMORY)
+        ));
+    }
+    let (Some(length), Some(&first)) = (head.get(..8), head.get(8)) else {
+        return refuse(format!(
+            "is not a safetensors file: it holds {size} bytes, too few for a safetensors header"
+        ));
+    };
+    let length = u64::from_le_bytes(length.try_into().expect("eight bytes"));
+    if first != b'{' || length < 2 {
+        let what = match signature(head) {
+            Some(what) => format!("is {what}, not a safetensors file"),
+            None => "is not a safetensors file (its first bytes are no safetensors header)".into(),
+        };
+        return refuse(format!(
+            "{what}: open a model.safetensors this page or the command line saved"
+        ));
+    }
+    let follow = size.saturating_sub(8);
+    if length > follow || length > MAX_HEADER {
+        return refuse(format!(
+            "is cut short or corrupt: its safetensors header says it is {length} bytes long, but only {follow} bytes follow in the file"
+        ));
+    }
+    Ok(())
+}
+
+/// The rules on a whole model file's safetensors header, after `check_weights_file`'s:
+/// a header of JSON whose tensors end where the file does, naming a wgsl-autoencoder
+/// model in its metadata. Another program's safetensors is refused saying what it holds
+/// (its tensors, and the format its metadata names) and what the page opens.
+fn check_header(name: &str, bytes: &[u8]) -> Result<()> {
+    let refuse = |why: String| Err(Error::Other(format!("{name} {why}")));
+    let length = bytes
+        .get(..8)
+        .map(|b| u64::from_le_bytes(b.try_into().expect("eight bytes")) as usize)
+        .unwrap_or(0);
+    let Some(header) = bytes
+        .get(8..8usize.saturating_add(length))
+        .and_then(|h| serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(h).ok())
+    else {
+        return refuse("is not a safetensors file: its header is not a JSON object".into());
+    };
+    let data = bytes.len().saturating_sub(8 + length);
+    let end = header
+        .iter()
+        .filter(|(k, _)| *k != "__metadata__")
+        .filter_map(|(_, t)| t.get("data_offsets")?.get(1)?.as_u64())
+        .max()
+        .unwrap_or(0);
+    if end != data as u64 {
+        return refuse(format!(
+            "is cut short or corrupt: its header places its tensors in {end} bytes, but {data} bytes follow the header"
+        ));
+    }
+    let meta = header.get("__metadata__");
+    let field = |key: &str| meta.and_then(|m| m.get(key)).and_then(|v| v.as_str());
+    if field("format") == Some(FORMAT) && field("arch").is_some() {
+        return Ok(());
+    }
+    let mut tensors: Vec<&String> = header.keys().filter(|k| *k != "__metadata__").collect();
+    tensors.sort();
+    let format = field("format")
+        .map(|f| format!(" saved as format {f:?}"))
+        .unwrap_or_default();
+    let first = match tensors.first() {
+        Some(t) => format!(" (the first {t:?})"),
+        None => String::new(),
+    };
+    refuse(format!(
+        "holds {} tensor{}{first}{format} but no wgsl-autoencoder model in its metadata: it is another program's model, and this page opens {KINDS} saved by this page or the command line",
+        tensors.len(),
+        if tensors.len() == 1 { "" } else { "s" },
+    ))
+}
 
 /// The page's controls, as its form (or the URL's parameters) gives them.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -1112,42 +1245,83 @@ impl Session {
         )
     }
 
-    /// Loads a `model.safetensors` (trained here or natively) on the settings' backend
-    /// and evaluates it on the test set, so that its pictures can be explored: its
-    /// architecture and epoch, and the test MSE and BCE. The settings' classes and limit
-    /// say which training samples were its normal ones, for its anomaly threshold. A
-    /// table is scaled again by the scaling the model saved, as `eval` scales it.
+    /// Whether a model is trained or opened: what a failed `open_weights` left.
+    pub fn has_model(&self) -> bool {
+        self.run.is_some()
+    }
+
+    /// Loads a model file the user picked (`name`, as errors name it; trained here or
+    /// natively) on the settings' backend and evaluates it on the test set, so that its
+    /// pictures can be explored: its architecture and epoch, and the test MSE and BCE.
+    /// The settings' classes and limit say which training samples were its normal ones,
+    /// for its anomaly threshold. A table is scaled again by the scaling the model saved,
+    /// as `eval` scales it.
+    ///
+    /// Everything the file says is checked before the model in use goes, so that a file
+    /// refused leaves it as it was: `check_weights_file`'s rules, another program's
+    /// safetensors, a model the page does not build, one for samples of another shape
+    /// than the data in use, and tensors missing, misshapen or not finite. Each refusal
+    /// is one sentence naming the file.
     pub async fn open_weights(
         &mut self,
+        name: &str,
         bytes: &[u8],
         settings: &Settings,
     ) -> Result<OpenedWeights> {
-        let path = Path::new("model.safetensors");
+        check_weights_file(name, bytes, bytes.len() as u64)?;
+        check_header(name, bytes)?;
+        let path = Path::new(name);
         let meta = parse_meta(path, bytes)?;
-        let arch = Arch::from_spec(&meta.arch).ok_or_else(|| Error::Checkpoint {
-            path: path.to_path_buf(),
-            message: format!(
-                "its architecture {:?} is not one this page builds",
+        let arch = Arch::from_spec(&meta.arch).ok_or_else(|| {
+            Error::Other(format!(
+                "{name} holds a model of architecture {:?}, which this page does not build: it builds {KINDS}",
                 meta.arch
-            ),
+            ))
         })?;
+        let data = self.data()?;
+        if arch.input != data.shape {
+            return Err(Error::Other(format!(
+                "{name} holds a {} model ({}) of {} samples, but the data in use ({}) is {}: use data of its shape to open it",
+                arch.name(),
+                arch.describe(),
+                arch.input.describe(),
+                data.source,
+                data.shape.describe()
+            )));
+        }
         let config = TrainConfig {
             epochs: meta.epoch,
             ..TrainConfig::new(arch.clone())
         };
         let backend = self.backend(&settings.backend)?;
+        let graph = Trainer::graph_for(
+            &config,
+            DataSizes::of(data),
+            &backend.memory_limits(),
+            Fusion::default(),
+        )?;
+        let flat = parse_weights(path, bytes, &graph)?;
+        drop(graph);
+        // The file is one the page opens: the model in use goes before this one's
+        // buffers are made.
         self.run = None;
-        if let (Some(scaling), Some(files), "table") = (&meta.scaling, &self.picked, self.kind) {
-            let data = data_scaled(files, &self.prepare, Some(scaling))?.0;
-            self.prepared = Some(data);
-        }
-        let data = active(&self.prepared, &self.mnist)?;
-        let steps_per_epoch = data.train.len().div_ceil(config.batch);
-        let mut trainer = Trainer::new(backend, config, data).await?;
-        let flat = parse_weights(path, bytes, trainer.graph())?;
-        trainer.set_params(&flat)?;
-        trainer.collect_snapshots();
-        let evaluation = trainer.evaluate().await?;
+        let opened = async {
+            if let (Some(scaling), Some(files), "table") = (&meta.scaling, &self.picked, self.kind)
+            {
+                let data = data_scaled(files, &self.prepare, Some(scaling))?.0;
+                self.prepared = Some(data);
+            }
+            let data = active(&self.prepared, &self.mnist)?;
+            let steps_per_epoch = data.train.len().div_ceil(config.batch);
+            let mut trainer = Trainer::new(backend, config, data).await?;
+            trainer.set_params(&flat)?;
+            trainer.collect_snapshots();
+            let evaluation = trainer.evaluate().await?;
+            Ok::<_, Error>((trainer, evaluation, steps_per_epoch))
+        };
+        let (mut trainer, evaluation, steps_per_epoch) = opened
+            .await
+            .map_err(|e| Error::Other(format!("{name} could not be opened: {e}")))?;
         let (test_mse, test_bce) = (evaluation.mse, evaluation.bce);
         let latent = trainer.take_snapshot().and_then(latent_of);
         self.run = Some(Run {

@@ -1,8 +1,10 @@
 // End to end, in a real browser: serve web/dist, open the page with URL parameters, let
 // it train on one digit, then use it as a person would (read the odd ones out, click
 // the latent plane, draw a stroke and read its verdict, download the weights, pick a
-// folder of images and train on it) and save screenshots. Debian's Chromium, driven by
-// playwright-core, runs WebGPU headless on its bundled SwiftShader.
+// folder of images and train on it), then meet bad files and bad timing (model files
+// it cannot open, Start twice, the model switched mid-run, a tab closed mid-download,
+// the device lost mid-epoch and between runs), and save screenshots. Debian's
+// Chromium, driven by playwright-core, runs WebGPU headless on its bundled SwiftShader.
 //
 //   E2E_FOLDER=DIR node web/tests/e2e.mjs OUT_DIR [QUERY]
 //
@@ -295,15 +297,148 @@ async function main() {
     await page.screenshot({ path: path.join(out, "page-folder.png"), fullPage: true });
     log("trained on the folder: test mse", folderDone.test_mse);
 
-    // A lost device (a driver reset, say): the page says so and offers a restart.
-    await page.evaluate(() => window.wgslAutoencoder.loseDevice());
-    await page.evaluate(() => window.wgslAutoencoder.start());
-    const lost = await status();
-    check(lost.state === "error" && /lost/.test(lost.error), `after losing the device: ${JSON.stringify(lost)}`);
-    check(await page.isVisible("#restart"), "no Restart button after the device was lost");
-    await page.screenshot({ path: path.join(out, "page-device-lost.png") });
-    log("a lost device is reported:", lost.error);
     check(shotMid, "no screenshot was taken mid-run (training finished between two looks)");
+
+    // Bad files and bad timing: each ends in words on the page, Start or Restart working,
+    // and no state stuck. The folder's small runs keep them cheap.
+    const waitStatus = async (p, done, what, timeout = TRAIN_TIMEOUT_MS) => {
+      const from = Date.now();
+      for (;;) {
+        const now = await p.evaluate(() => window.wgslAutoencoder && window.wgslAutoencoder.status());
+        if (now && done(now)) return now;
+        check(Date.now() - from < timeout, `${what}: waited ${timeout} ms, the page is at ${JSON.stringify(now)}`);
+        await p.waitForTimeout(100);
+      }
+    };
+    const setEpochs = (n) => page.fill("#settings input[name=epochs]", String(n));
+
+    // Model files the page cannot open are refused in one sentence naming them (a 2 GB
+    // one by its size, never read), and the model in use stays: still done, downloadable.
+    const huge = path.join(out, "huge.safetensors");
+    fs.writeFileSync(huge, "");
+    fs.truncateSync(huge, 2 ** 31); // sparse: no disk, and no 2 GB in node either
+    const u64 = (n) => { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(n)); return b; };
+    const st = (header, data = 0) => {
+      const text = Buffer.from(JSON.stringify(header));
+      return Buffer.concat([u64(text.length), text, Buffer.alloc(data)]);
+    };
+    const badFiles = [
+      [{ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("not a model at all") },
+        /^notes\.txt is not a safetensors file/],
+      [{ name: "long.safetensors", mimeType: "application/octet-stream",
+        buffer: Buffer.concat([u64(1_000_000), Buffer.from('{"__metadata__":{}}')]) },
+      /^long\.safetensors is cut short or corrupt: its safetensors header says it is 1000000 bytes long/],
+      [huge, /^huge\.safetensors is 2\.0 GiB: the page opens model files of at most 1\.0 GiB/],
+      [{ name: "bert.safetensors", mimeType: "application/octet-stream", buffer: st({
+        __metadata__: { format: "pt" }, "embeddings.weight": { dtype: "F32", shape: [2, 2], data_offsets: [0, 16] },
+      }, 16) }, /^bert\.safetensors holds 1 tensor .*"pt".* no wgsl-autoencoder model/],
+      // The MNIST model downloaded above, while the folder's 3×16×16 images are in use.
+      [model, /^model\.safetensors holds a dense model .* of 1×28×28 samples, but the data in use .* is 3×16×16/],
+    ];
+    for (const [file, words] of badFiles) {
+      await page.setInputFiles("#open", file);
+      await page.waitForFunction((source) => new RegExp(source).test(window.wgslAutoencoder.status().error || ""),
+        words.source, { timeout: 60_000 });
+      const s = await status();
+      const shownText = await page.textContent("#error-text");
+      check(s.state === "done" && shownText === s.error && await page.isVisible("#error-text"),
+        `refusing ${file.name || file}: ${JSON.stringify({ state: s.state, error: s.error, shownText })}`);
+      check(!(await page.isDisabled("#start")) && !(await page.isDisabled("#download")) && !(await page.isDisabled("#open")),
+        `after refusing ${file.name || file}, Start, Download or Open is disabled`);
+      if (file === huge) await page.screenshot({ path: path.join(out, "page-bad-file.png") });
+      log("refused:", s.error);
+    }
+    fs.rmSync(huge);
+
+    // Start pressed twice (and asked once more): one run, started once, trains to its end.
+    await setEpochs(1);
+    await page.evaluate(() => {
+      const shown = document.getElementById("s-state");
+      window.e2eStates = [];
+      new MutationObserver((records) => records.forEach((r) => r.addedNodes.forEach((n) => window.e2eStates.push(n.textContent))))
+        .observe(shown, { childList: true });
+      const start = document.getElementById("start");
+      start.click();
+      start.click();
+      window.wgslAutoencoder.start();
+    });
+    const twice = await waitStatus(page, (s) => s.state === "done" || s.state === "error", "Start twice");
+    const states = await page.evaluate(() => window.e2eStates);
+    check(twice.state === "done" && twice.error == null && twice.epoch === 1 && twice.step === 3 &&
+      states.filter((v) => v === "starting").length === 1,
+    `Start twice: ${JSON.stringify({ state: twice.state, error: twice.error, epoch: twice.epoch, step: twice.step, states })}`);
+    log("Start twice: one run,", twice.step, "steps");
+
+    // The model switched while a run trains: the run stops (an advance in flight is
+    // dropped), the page says so, and Start trains the new model.
+    await setEpochs(50);
+    await page.click("#start");
+    await waitStatus(page, (s) => s.state === "error" || (s.state === "training" && s.step >= 1), "a long run");
+    await page.selectOption("#settings select[name=model]", "vae");
+    await page.waitForTimeout(1000);
+    const switched = await status();
+    check(switched.state === "ready" && /^The model changed to vae/.test(switched.error) && switched.step === 0 &&
+      await page.isVisible("#error-text") && await page.isDisabled("#pause") && !(await page.isDisabled("#start")) &&
+      (await page.textContent("#s-step")) === "–",
+    `switching the model mid-run: ${JSON.stringify({ state: switched.state, error: switched.error, step: switched.step })}`);
+    await page.screenshot({ path: path.join(out, "page-model-switched.png") });
+    log("switched mid-run:", switched.error);
+    await setEpochs(1);
+    await page.click("#start");
+    const vaeDone = await waitStatus(page, (s) => s.state === "done" || s.state === "error", "the VAE run");
+    check(vaeDone.state === "done" && vaeDone.error == null, `the VAE run: ${vaeDone.error}`);
+    const [vaeDownload] = await Promise.all([page.waitForEvent("download"), page.click("#download")]);
+    const vaeFile = path.join(out, "vae.safetensors");
+    await vaeDownload.saveAs(vaeFile);
+    const vaeBytes = fs.readFileSync(vaeFile);
+    const vaeArch = JSON.parse(vaeBytes.subarray(8, 8 + Number(vaeBytes.readBigUInt64LE(0))).toString()).__metadata__.arch;
+    check(vaeArch.startsWith("vae:400,20"), `the run after the switch trained ${vaeArch}`);
+    log("then Start trained", vaeArch);
+
+    // The tab closed while its download is under way; a new one works as ever.
+    await page.click("#download");
+    await page.close();
+    const again = await context.newPage();
+    const againErrors = [];
+    again.on("console", (m) => m.type() === "error" && againErrors.push(m.text()));
+    again.on("pageerror", (e) => againErrors.push(String(e)));
+    await again.goto(base + query);
+    const fresh = await waitStatus(again, (s) => s.state === "error" || (s.state === "training" && s.step >= 1),
+      "a new tab's run");
+    check(fresh.state === "training" && againErrors.length === 0,
+      `a new tab after one closed mid-download: ${JSON.stringify({ state: fresh.state, error: fresh.error, againErrors })}`);
+    log("a tab closed mid-download; a new one trains");
+
+    // The device lost in the middle of an epoch: said at once, a Start says it again,
+    // and Restart trains again.
+    await again.evaluate(() => window.wgslAutoencoder.loseDevice());
+    const lostMid = await waitStatus(again, (s) => s.state !== "training", "the device lost mid-epoch", 30_000);
+    check(lostMid.state === "error" && /device was lost/.test(lostMid.error) && lostMid.step >= 1 &&
+      await again.isVisible("#restart"), `after losing the device mid-epoch: ${JSON.stringify(lostMid)}`);
+    await again.evaluate(() => window.wgslAutoencoder.start());
+    const lostStart = await waitStatus(again, (s) => s.state === "error", "a Start after the loss", 30_000);
+    check(/device was lost/.test(lostStart.error), `a Start after the loss: ${lostStart.error}`);
+    log("the device lost mid-epoch:", lostMid.error);
+    againErrors.length = 0;
+    await Promise.all([again.waitForEvent("load"), again.click("#restart")]);
+    const restarted = await waitStatus(again, (s) => s.state === "error" || (s.state === "training" && s.step >= 1),
+      "the run after Restart");
+    check(restarted.state === "training" && againErrors.length === 0,
+      `after Restart: ${JSON.stringify({ state: restarted.state, error: restarted.error, againErrors })}`);
+    log("Restart trains again");
+
+    // A lost device (a driver reset, say) between runs: the page says so and offers a
+    // restart, and a Start says so again.
+    await again.click("#pause");
+    await waitStatus(again, (s) => s.state === "paused", "pausing");
+    await again.evaluate(() => window.wgslAutoencoder.loseDevice());
+    await waitStatus(again, (s) => s.state === "error", "the device lost between runs", 30_000);
+    await again.evaluate(() => window.wgslAutoencoder.start());
+    const lost = await again.evaluate(() => window.wgslAutoencoder.status());
+    check(lost.state === "error" && /lost/.test(lost.error), `after losing the device: ${JSON.stringify(lost)}`);
+    check(await again.isVisible("#restart"), "no Restart button after the device was lost");
+    await again.screenshot({ path: path.join(out, "page-device-lost.png") });
+    log("a lost device is reported:", lost.error);
     result.console_errors = consoleErrors;
 
     // A browser without WebGPU: the page says which browsers and flags give it, and

@@ -162,7 +162,7 @@ fn questions_before_their_answers_exist_are_errors_not_panics() {
     block_on(session.advance()).unwrap();
     let err = block_on(session.scores()).unwrap_err().to_string();
     assert!(err.contains("epoch"), "scoring mid-epoch: {err}");
-    let err = block_on(session.open_weights(b"not a checkpoint", &cpu))
+    let err = block_on(session.open_weights("model.safetensors", b"not a checkpoint", &cpu))
         .unwrap_err()
         .to_string();
     assert!(err.contains("model.safetensors"), "{err}");
@@ -215,7 +215,7 @@ fn weights_the_page_downloads_open_again_to_the_same_numbers() {
     assert!(drawn.point.is_some(), "a drawing lands in the latent plane");
     assert!(drawn.score > 0.0 && drawn.anomaly.is_none(), "{drawn:?}");
 
-    let opened = block_on(session.open_weights(&bytes, &cpu)).unwrap();
+    let opened = block_on(session.open_weights("model.safetensors", &bytes, &cpu)).unwrap();
     assert_eq!(
         (opened.model.as_str(), opened.sizes.as_str(), opened.epoch),
         ("dense", "16,4", 1)
@@ -584,5 +584,152 @@ fn one_class_training_scores_the_other_classes_as_anomalies() {
         (threshold - scores.threshold).abs() <= 1e-6 * scores.threshold,
         "the threshold {} vs the training scores' 99th percentile {threshold}",
         scores.threshold
+    );
+}
+
+/// A safetensors file written by hand: `meta` as its metadata, and F32 tensors of zeros
+/// of these names and shapes.
+fn safetensors(meta: &[(&str, &str)], tensors: &[(&str, &[usize])]) -> Vec<u8> {
+    let mut header = serde_json::Map::new();
+    let meta: serde_json::Map<String, serde_json::Value> = meta
+        .iter()
+        .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
+        .collect();
+    header.insert("__metadata__".into(), meta.into());
+    let mut at = 0;
+    for (name, shape) in tensors {
+        let bytes = 4 * shape.iter().product::<usize>();
+        header.insert(
+            name.to_string(),
+            serde_json::json!({"dtype": "F32", "shape": shape, "data_offsets": [at, at + bytes]}),
+        );
+        at += bytes;
+    }
+    let mut text = serde_json::to_string(&header).unwrap();
+    while !text.len().is_multiple_of(8) {
+        text.push(' ');
+    }
+    let mut out = (text.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(text.as_bytes());
+    out.resize(out.len() + at, 0);
+    out
+}
+
+/// Model files the page cannot open are refused in one sentence naming the file, by
+/// their size and first bytes before they are read (a 2 GiB file, one that is not
+/// safetensors, one whose header is longer than the file), or by what they hold
+/// (another program's model, a model the page does not build, one of samples of another
+/// shape, missing tensors); a refusal leaves the model in use as it was.
+#[test]
+fn model_files_the_page_cannot_open_are_refused_naming_them() {
+    use wgsl_autoencoder_web::session::{check_weights_file, MAX_WEIGHTS_FILE};
+    let refused = |name: &str, head: &[u8], size: u64| match check_weights_file(name, head, size) {
+        Ok(()) => panic!("{name} was accepted"),
+        Err(e) => e.to_string(),
+    };
+    // By its size alone: the head of a sparse 2 GiB file is zeros.
+    let err = refused("huge.safetensors", &[0; 16], 2 << 30);
+    assert!(
+        err.starts_with("huge.safetensors is 2.0 GiB") && err.contains("at most 1.0 GiB"),
+        "{err}"
+    );
+    assert!(check_weights_file("m.safetensors", &safetensors(&[], &[]), MAX_WEIGHTS_FILE).is_ok());
+    let err = refused("notes.txt", b"not a checkpoint at all", 23);
+    assert!(
+        err.starts_with("notes.txt is not a safetensors file"),
+        "{err}"
+    );
+    let err = refused("digit.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 400);
+    assert!(
+        err.starts_with("digit.png is a PNG image, not a safetensors file"),
+        "{err}"
+    );
+    let err = refused("tiny.safetensors", b"\x02\0\0", 3);
+    assert!(
+        err.contains("tiny.safetensors") && err.contains("3 bytes"),
+        "{err}"
+    );
+    // A header longer than the file.
+    let mut long = 1_000_000u64.to_le_bytes().to_vec();
+    long.extend_from_slice(br#"{"__metadata__":{}}"#);
+    let err = refused("long.safetensors", &long, long.len() as u64);
+    assert!(
+        err.starts_with("long.safetensors is cut short or corrupt")
+            && err.contains("1000000 bytes long")
+            && err.contains(&format!("only {} bytes follow", long.len() - 8)),
+        "{err}"
+    );
+
+    // Whole files, opened: each refused the same way, and the model in use stays.
+    let mut session = loaded(Some(64));
+    let cpu = Settings {
+        sizes: "16,4".into(),
+        batch: 32,
+        epochs: 1,
+        limit: Some(64),
+        backend: "cpu".into(),
+        ..Settings::default()
+    };
+    train(&mut session, &cpu);
+    let model = block_on(session.weights()).unwrap();
+    let mut open = |name: &str, bytes: &[u8]| {
+        let err = block_on(session.open_weights(name, bytes, &cpu))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(name), "{err}");
+        assert!(!err.contains('\n'), "one line: {err}");
+        err
+    };
+    let err = open("notes.txt", b"not a checkpoint at all");
+    assert!(err.contains("not a safetensors file"), "{err}");
+    let err = open("long.safetensors", &long);
+    assert!(err.contains("cut short"), "{err}");
+    let err = open("half.safetensors", &model[..model.len() / 2]);
+    assert!(err.contains("cut short or corrupt"), "{err}");
+    // Another program's model: what it holds, and what the page opens.
+    let foreign = safetensors(
+        &[("format", "pt")],
+        &[("encoder.weight", &[4, 4]), ("encoder.bias", &[4])],
+    );
+    let err = open("bert.safetensors", &foreign);
+    assert!(
+        err.contains("holds 2 tensors")
+            && err.contains("\"pt\"")
+            && err.contains("dense, vae, conv and conv-vae"),
+        "{err}"
+    );
+    let ours = |arch: &str| {
+        safetensors(
+            &[
+                ("format", "wgsl-autoencoder"),
+                ("arch", arch),
+                ("epoch", "1"),
+            ],
+            &[],
+        )
+    };
+    let err = open("gan.safetensors", &ours("gan:8,4"));
+    assert!(
+        err.contains("\"gan:8,4\"") && err.contains("does not build"),
+        "{err}"
+    );
+    // A model of another kind of sample: the file's kind and the page's.
+    let err = open("rgb.safetensors", &ours("conv:8,4:in=3x16x16"));
+    assert!(
+        err.contains("conv model") && err.contains("3×16×16") && err.contains("1×28×28"),
+        "{err}"
+    );
+    let err = open("empty.safetensors", &ours("dense:16,4"));
+    assert!(err.contains("no tensor '0.weight'"), "{err}");
+    assert!(
+        session.has_model(),
+        "a refused file leaves the model in use"
+    );
+    assert_eq!(block_on(session.weights()).unwrap(), model);
+    // A file the page opens still opens, whatever its name.
+    let opened = block_on(session.open_weights("mine (2).safetensors", &model, &cpu)).unwrap();
+    assert_eq!(
+        (opened.model.as_str(), opened.sizes.as_str()),
+        ("dense", "16,4")
     );
 }
