@@ -219,10 +219,21 @@ fn bench_json(extra: &[&str]) -> Vec<Row> {
         .collect()
 }
 
+/// `bench --quick --json` times rows as they should be (every number finite and
+/// positive, the reference timed too) on the 64³ products, every matmul variant (a
+/// tenth of the quick rows: every variant of every quick shape is `check`ed elsewhere,
+/// and lavapipe takes minutes over the thin tiles' rows); and the PyTorch peer's
+/// fixture has a row for every quick case, joined as `compare` joins them.
 #[test]
 fn bench_quick_json_rows_and_compare() {
-    let rows = bench_json(&[]);
-    assert_eq!(rows.len(), bench::cases(true).unwrap().len());
+    let rows = bench_json(&["--filter", "matmul[64, 64, 64,"]);
+    let cases = bench::cases(true).unwrap();
+    let expected = cases
+        .iter()
+        .filter(|c| c.name() == "matmul" && c.shape().starts_with(&[64, 64, 64]))
+        .count();
+    assert_eq!(rows.len(), expected, "{rows:?}");
+    assert!(rows.len() > 5, "every matmul variant at 64³: {rows:?}");
     for r in &rows {
         for (key, value) in [("gpu_ms", r.gpu_ms), ("gflops", r.gflops), ("gbps", r.gbps)] {
             let v = value.unwrap_or_else(|| panic!("{} {:?}: no {key}", r.op, r.shape));
@@ -237,25 +248,45 @@ fn bench_quick_json_rows_and_compare() {
         // Quick shapes are all under the CPU cap, so the reference was timed too.
         assert!(r.cpu_ms.is_some_and(|c| c > 0.0), "{}: cpu_ms", r.op);
     }
-    // Peer rows from a real run of scripts/torch_peer.py on a CPU over these quick rows
-    // (tests/fixtures/torch_peer_cpu.jsonl): every row of ours must find its peer. A new
-    // op or shape in the models needs the fixture made again:
+    // Peer rows from a real run of scripts/torch_peer.py on a CPU over the quick rows
+    // (tests/fixtures/torch_peer_cpu.jsonl): every quick case of ours must find its
+    // peer. A new op or shape in the models needs the fixture made again:
     //   wgsl-autoencoder bench --quick --json > ours.jsonl
     //   python3 scripts/torch_peer.py ours.jsonl > tests/fixtures/torch_peer_cpu.jsonl
     let dir = tempfile::tempdir().unwrap();
     let ours = dir.path().join("ours.jsonl");
-    let lines: Vec<String> = rows
+    let lines: Vec<String> = cases
         .iter()
-        .map(|r| serde_json::to_string(r).unwrap())
+        .map(|c| {
+            let row = Row {
+                op: c.name().to_string(),
+                variant: c.variant_name(),
+                shape: c.shape(),
+                dims: Default::default(),
+                activation: None,
+                gpu_ms: Some(1.0),
+                cpu_ms: None,
+                speedup: None,
+                gflops: Some(1.0),
+                gbps: Some(1.0),
+                timing: "timestamp".into(),
+                repeats: 1,
+                images_per_second: None,
+                intensity: None,
+                bound: None,
+                peak_share: None,
+            };
+            serde_json::to_string(&row).unwrap()
+        })
         .collect();
     std::fs::write(&ours, lines.join("\n")).unwrap();
     let peer = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/torch_peer_cpu.jsonl");
     let c = compare::load(&ours, &peer).unwrap();
     assert!(c.peer_header.is_some());
-    let unique: BTreeSet<(String, Vec<usize>)> = rows
+    let unique: BTreeSet<(String, Vec<usize>)> = cases
         .iter()
-        .map(|r| (r.op.clone(), r.shape.clone()))
+        .map(|c| (c.name().to_string(), c.shape()))
         .collect();
     assert_eq!(c.joined.len(), unique.len(), "every row has a peer row");
     assert!(c.only_ours.is_empty() && c.only_peer.is_empty());
