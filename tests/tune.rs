@@ -248,7 +248,8 @@ fn a_resumed_run_keeps_the_variants_it_trained_with_whatever_was_tuned_since() {
     // Every shape of the runs below tuned first, so that both runs start alike.
     run_ok(&cache, &["tune", "--batch", "64", "--budget", "600"]);
     let (a, b) = (dir.path().join("straight"), dir.path().join("resumed"));
-    let common = ["train", "--limit", "300", "--batch", "64", "--seed", "3"];
+    let data = small_mnist(dir.path(), 300, 200);
+    let common = ["train", "--data", &data, "--batch", "64", "--seed", "3"];
     for (out, epochs) in [(&a, "3"), (&b, "2")] {
         let args = [
             &common[..],
