@@ -184,6 +184,28 @@ fn cache() -> &'static std::path::Path {
         .path()
 }
 
+/// A row of ours as `compare` reads it, timed at `ms` (the rest placeholders).
+fn row(op: &str, variant: &str, shape: Vec<usize>, ms: f64) -> Row {
+    Row {
+        op: op.into(),
+        variant: variant.into(),
+        shape,
+        dims: Default::default(),
+        activation: None,
+        gpu_ms: Some(ms),
+        cpu_ms: None,
+        speedup: None,
+        gflops: Some(1.0),
+        gbps: Some(1.0),
+        timing: "timestamp".into(),
+        repeats: 1,
+        images_per_second: None,
+        intensity: None,
+        bound: None,
+        peak_share: None,
+    }
+}
+
 fn bench_json(extra: &[&str]) -> Vec<Row> {
     let out = child::own_cache(&mut bin(), cache())
         .args(["bench", "--quick", "--json"])
@@ -257,27 +279,7 @@ fn bench_quick_json_rows_and_compare() {
     let ours = dir.path().join("ours.jsonl");
     let lines: Vec<String> = cases
         .iter()
-        .map(|c| {
-            let row = Row {
-                op: c.name().to_string(),
-                variant: c.variant_name(),
-                shape: c.shape(),
-                dims: Default::default(),
-                activation: None,
-                gpu_ms: Some(1.0),
-                cpu_ms: None,
-                speedup: None,
-                gflops: Some(1.0),
-                gbps: Some(1.0),
-                timing: "timestamp".into(),
-                repeats: 1,
-                images_per_second: None,
-                intensity: None,
-                bound: None,
-                peak_share: None,
-            };
-            serde_json::to_string(&row).unwrap()
-        })
+        .map(|c| serde_json::to_string(&row(c.name(), &c.variant_name(), c.shape(), 1.0)).unwrap())
         .collect();
     std::fs::write(&ours, lines.join("\n")).unwrap();
     let peer = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -295,24 +297,6 @@ fn bench_quick_json_rows_and_compare() {
 #[test]
 fn compare_joins_on_op_and_shape_and_lists_the_rest() {
     let dir = tempfile::tempdir().unwrap();
-    let row = |op: &str, variant: &str, shape: Vec<usize>, ms: f64| Row {
-        op: op.into(),
-        variant: variant.into(),
-        shape,
-        dims: Default::default(),
-        activation: None,
-        gpu_ms: Some(ms),
-        cpu_ms: None,
-        speedup: None,
-        gflops: Some(1.0),
-        gbps: Some(1.0),
-        timing: "timestamp".into(),
-        repeats: 1,
-        images_per_second: None,
-        intensity: None,
-        bound: None,
-        peak_share: None,
-    };
     let ours = [
         row("matmul", "naive", vec![1024, 1024, 1024], 4.0),
         row("matmul", "tiled", vec![1024, 1024, 1024], 1.0),
