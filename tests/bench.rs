@@ -110,16 +110,22 @@ fn flop_and_byte_formulas() {
     assert_eq!(op.bytes(), 4.0 * (p.x_len() + 2 * p.y_len()) as f64);
 }
 
-/// Every `@compute` entry point in shaders/, read from the WGSL sources themselves.
+/// Every `@compute` entry point in shaders/ and its ladders' folders, read from the WGSL
+/// sources themselves.
 fn wgsl_entry_points() -> BTreeSet<String> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
-    let mut names = BTreeSet::new();
-    for file in std::fs::read_dir(dir).unwrap() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(&root).unwrap() {
+        let path = entry.unwrap().path();
         // shaders/parts/ holds helpers, no entry points.
-        let path = file.unwrap().path();
-        if path.is_dir() {
-            continue;
+        if path.is_dir() && path != root.join("parts") {
+            files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        } else if !path.is_dir() {
+            files.push(path);
         }
+    }
+    let mut names = BTreeSet::new();
+    for path in files {
         let text = std::fs::read_to_string(path).unwrap();
         let mut lines = text.lines();
         while let Some(line) = lines.next() {

@@ -56,13 +56,13 @@ struct Parsed {
 
 fn parse(shader: Shader) -> Parsed {
     let module = naga::front::wgsl::parse_str(&shader.source())
-        .unwrap_or_else(|e| panic!("shaders/{}.wgsl: {}", shader.name(), e.message()));
+        .unwrap_or_else(|e| panic!("{}: {}", shader.place(), e.message()));
     let info = naga::valid::Validator::new(
         naga::valid::ValidationFlags::all(),
         naga::valid::Capabilities::all(),
     )
     .validate(&module)
-    .unwrap_or_else(|e| panic!("shaders/{}.wgsl: {e:?}", shader.name()));
+    .unwrap_or_else(|e| panic!("{}: {e:?}", shader.place()));
     Parsed { module, info }
 }
 

@@ -6,7 +6,7 @@ use wgsl_autoencoder::gpu::kernels::{params_layouts, Shader};
 
 fn parse(shader: Shader) -> naga::Module {
     naga::front::wgsl::parse_str(&shader.source())
-        .unwrap_or_else(|e| panic!("shaders/{}.wgsl: {}", shader.name(), e.message()))
+        .unwrap_or_else(|e| panic!("{}: {}", shader.place(), e.message()))
 }
 
 /// (name, byte offset) of every member of a WGSL struct, and its size.
@@ -28,10 +28,10 @@ fn every_params_struct_matches_its_wgsl_struct() {
     for layout in params_layouts() {
         let module = parse(layout.shader);
         let place = format!(
-            "{} against {} in shaders/{}.wgsl",
+            "{} against {} in {}",
             layout.rust_struct,
             layout.wgsl_struct,
-            layout.shader.name()
+            layout.shader.place()
         );
         let (fields, size) = wgsl_struct(&module, layout.wgsl_struct)
             .unwrap_or_else(|| panic!("{place}: no such WGSL struct"));
@@ -59,8 +59,8 @@ fn every_family_params_struct_has_a_rust_mirror() {
         if wgsl_struct(&module, "Params").is_some() {
             assert!(
                 mirrored.contains(&shader.file()),
-                "shaders/{}.wgsl declares Params, but no Rust struct mirrors it",
-                shader.name()
+                "{} declares Params, but no Rust struct mirrors it",
+                shader.place()
             );
         }
     }
@@ -76,6 +76,6 @@ fn every_module_validates() {
         );
         validator
             .validate(&module)
-            .unwrap_or_else(|e| panic!("shaders/{}.wgsl: {e:?}", shader.name()));
+            .unwrap_or_else(|e| panic!("{}: {e:?}", shader.place()));
     }
 }

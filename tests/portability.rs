@@ -322,7 +322,7 @@ fn every_pipeline_translates_for_metal_dx12_vulkan_and_gl() {
             let module = naga::front::wgsl::parse_str(&shader.source()).unwrap();
             let info = Validator::new(ValidationFlags::all(), capabilities(*shader))
                 .validate(&module)
-                .unwrap_or_else(|e| panic!("shaders/{}.wgsl: {e:?}", shader.name()));
+                .unwrap_or_else(|e| panic!("{}: {e:?}", shader.place()));
             (module, info)
         });
         let mut values = naga::back::PipelineConstants::default();
@@ -480,7 +480,12 @@ fn every_pipeline_fits_the_limits_every_webgpu_adapter_offers() {
 #[test]
 fn no_shader_bitcasts_a_literal_to_a_float_which_webgpu_refuses() {
     let mut found = Vec::new();
-    for dir in ["shaders", "shaders/parts"] {
+    for dir in [
+        "shaders",
+        "shaders/parts",
+        "shaders/matmul",
+        "shaders/conv2d",
+    ] {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();

@@ -552,7 +552,7 @@ impl Gpu {
             source: wgpu::ShaderSource::Wgsl(shader.source().into()),
         };
         let module = self
-            .checked(&format!("shaders/{}.wgsl", shader.file()), || {
+            .checked(&shader.place(), || {
                 if self.options.checked {
                     self.device.create_shader_module(descriptor)
                 } else {

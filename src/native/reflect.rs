@@ -23,7 +23,7 @@ impl Reflector {
     /// The workgroup size and workgroup memory of `launch`'s pipeline.
     pub fn footprint(&mut self, launch: &Launch) -> Result<Footprint> {
         let shader = launch.shader;
-        let what = |e: String| Error::Other(format!("shaders/{}.wgsl: {e}", shader.file()));
+        let what = |e: String| Error::Other(format!("{}: {e}", shader.place()));
         let (module, info) = match self.parsed.entry(shader) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(e) => {

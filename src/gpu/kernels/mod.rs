@@ -6,6 +6,7 @@
 pub mod batch;
 pub mod conv2d;
 pub mod elementwise;
+pub mod ladder;
 pub mod latent;
 pub mod loss;
 pub mod matmul;
@@ -52,6 +53,12 @@ pub enum Part {
     ConvStaging,
     /// The counter-based generator: a hash of (seed, stream, counter, word).
     CounterRng,
+    /// What the matmul ladder's rungs share: Params, bindings, loads, fused epilogues.
+    MatmulIo,
+    /// What the conv2d ladder's rungs share: Params, bindings, NCHW indexing.
+    ConvIo,
+    /// The fused conv backward's weight and input roles, which rungs 2 to 4 run.
+    ConvBackwardRoles,
 }
 
 impl Part {
@@ -62,6 +69,9 @@ impl Part {
             Part::PoolRouting => "pool_routing",
             Part::ConvStaging => "conv_staging",
             Part::CounterRng => "counter_rng",
+            Part::MatmulIo => "matmul_io",
+            Part::ConvIo => "conv_io",
+            Part::ConvBackwardRoles => "conv_backward_roles",
         }
     }
 
@@ -88,20 +98,22 @@ impl Part {
                 include_str!("../../../shaders/parts/conv_staging.wgsl").to_string()
             }
             Part::CounterRng => include_str!("../../../shaders/parts/counter_rng.wgsl").to_string(),
+            Part::MatmulIo => include_str!("../../../shaders/parts/matmul_io.wgsl").to_string(),
+            Part::ConvIo => include_str!("../../../shaders/parts/conv_io.wgsl").to_string(),
+            Part::ConvBackwardRoles => {
+                include_str!("../../../shaders/parts/conv_backward_roles.wgsl").to_string()
+            }
         }
     }
 }
-
-/// The line of shaders/matmul.wgsl from which on its entry points use subgroup operations.
-const SUBGROUP_PART: &str = "// SUBGROUPS:";
 
 /// The WGSL sources, one per kernel family, embedded in the binary.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Shader {
     Batch,
     Matmul,
-    /// matmul.wgsl whole, with its part that needs subgroup operations (`Matmul` is the
-    /// module without it), for devices that have them.
+    /// The matmul ladder whole, with its rung that needs subgroup operations (`Matmul` is
+    /// the module without it), for devices that have them.
     MatmulSubgroup,
     Elementwise,
     Loss,
@@ -144,11 +156,29 @@ impl Shader {
         }
     }
 
-    /// The file in shaders/ the module comes from (matmul.wgsl makes two modules).
+    /// The family the module comes from (the matmul family makes two modules).
     pub fn file(self) -> &'static str {
         match self {
             Shader::MatmulSubgroup => Shader::Matmul.name(),
             other => other.name(),
+        }
+    }
+
+    /// Where its source lives, as messages name it: `shaders/batch.wgsl`, or a ladder's
+    /// folder of rungs, `shaders/matmul/`.
+    pub fn place(self) -> String {
+        match self.ladder() {
+            Some(family) => format!("shaders/{}/", family.name()),
+            None => format!("shaders/{}.wgsl", self.file()),
+        }
+    }
+
+    /// The ladder whose rungs make the module, for a family with variants.
+    pub fn ladder(self) -> Option<ladder::Family> {
+        match self {
+            Shader::Matmul | Shader::MatmulSubgroup => Some(ladder::Family::Matmul),
+            Shader::Conv2d => Some(ladder::Family::Conv2d),
+            _ => None,
         }
     }
 
@@ -158,26 +188,32 @@ impl Shader {
         self == Shader::MatmulSubgroup
     }
 
-    fn family_source(self) -> &'static str {
-        match self {
+    /// The family's own source: its file, or its ladder's rungs in order (without those
+    /// that need subgroups unless the module is the one for devices that have them).
+    fn family_source(self) -> String {
+        let file = match self {
+            Shader::Matmul | Shader::MatmulSubgroup => return self.rungs(ladder::Family::Matmul),
+            Shader::Conv2d => return self.rungs(ladder::Family::Conv2d),
             Shader::Batch => include_str!("../../../shaders/batch.wgsl"),
-            Shader::Matmul => {
-                let whole = Shader::MatmulSubgroup.family_source();
-                let part = whole
-                    .find(SUBGROUP_PART)
-                    .expect("matmul.wgsl marks its subgroup part");
-                &whole[..part]
-            }
-            Shader::MatmulSubgroup => include_str!("../../../shaders/matmul.wgsl"),
             Shader::Elementwise => include_str!("../../../shaders/elementwise.wgsl"),
             Shader::Loss => include_str!("../../../shaders/loss.wgsl"),
             Shader::Optim => include_str!("../../../shaders/optim.wgsl"),
-            Shader::Conv2d => include_str!("../../../shaders/conv2d.wgsl"),
             Shader::Pool => include_str!("../../../shaders/pool.wgsl"),
             Shader::Peak => include_str!("../../../shaders/peak.wgsl"),
             Shader::Noise => include_str!("../../../shaders/noise.wgsl"),
             Shader::Latent => include_str!("../../../shaders/latent.wgsl"),
-        }
+        };
+        file.to_string()
+    }
+
+    /// The rungs of a ladder that this module holds, one after another.
+    fn rungs(self, family: ladder::Family) -> String {
+        let held = |r: &&ladder::Rung| !r.needs_subgroups() || self.needs_subgroups();
+        let sources: Vec<&str> = ladder::rungs(family)
+            .filter(held)
+            .map(|r| r.source)
+            .collect();
+        sources.join("\n")
     }
 
     /// The parts the family's module is built from, before its own file.
@@ -187,11 +223,17 @@ impl Shader {
             Shader::Batch | Shader::Optim | Shader::Peak => &[Common],
             Shader::Noise => &[Common, CounterRng],
             Shader::Latent => &[Common, Activations, CounterRng],
-            Shader::Matmul | Shader::MatmulSubgroup | Shader::Elementwise | Shader::Loss => {
-                &[Common, Activations]
-            }
+            Shader::Matmul | Shader::MatmulSubgroup => &[Common, Activations, MatmulIo],
+            Shader::Elementwise | Shader::Loss => &[Common, Activations],
             Shader::Pool => &[Common, PoolRouting],
-            Shader::Conv2d => &[Common, Activations, PoolRouting, ConvStaging],
+            Shader::Conv2d => &[
+                Common,
+                Activations,
+                PoolRouting,
+                ConvStaging,
+                ConvIo,
+                ConvBackwardRoles,
+            ],
         }
     }
 
@@ -202,7 +244,7 @@ impl Shader {
             source += &part.source();
             source += "\n";
         }
-        source + self.family_source()
+        source + &self.family_source()
     }
 
     /// The values of the `override` constants every module declares.
