@@ -49,6 +49,10 @@ let generation = 0;
 let runModel = null;
 let runBackend = null;
 let opening = false;
+// The kernel ladder's panel.
+let ladderRungs = [];  // ladderPlan's rungs, with their WGSL
+let ladderRows = null; // the last climb's rows, shares filled in
+let climbing = false;
 
 // ---------- errors: always on the page, never only in the console ----------
 
@@ -127,6 +131,7 @@ function setState(state) {
   for (const id of ["use-mnist", "pick-folder", "pick-files"]) $(id).disabled = !ready || !mnistLoaded;
   for (const el of $("data-options").elements) el.disabled = !ready || !mnistLoaded;
   $("check").disabled = !status.adapter || state === "training" || state === "loading";
+  $("ladder-climb").disabled = !status.adapter || state === "training" || state === "loading" || climbing;
   $("profile").disabled = !status.adapter || state === "training" || !haveData;
   $("interpolate").disabled = !latent || latent.labels.length === 0 || state === "training";
 }
@@ -1159,6 +1164,93 @@ $("profile").addEventListener("click", async () => {
   setState(status.state);
 });
 
+// ---------- the kernel ladder ----------
+
+
+// The bars: each rung's GFLOP/s against the fastest rung's.
+function drawLadder(rows) {
+  const scale = Math.max(0, ...rows.map((r) => r.gflops || 0)) || 1;
+  const list = $("ladder-rungs");
+  list.innerHTML = "";
+  ladderRungs.forEach((rung, i) => {
+    const r = rows[i];
+    const li = document.createElement("li");
+    let figure = rung.runs ? "waiting" : "not on this adapter (needs subgroups)";
+    let failed = false;
+    if (r) {
+      failed = r.checked === false;
+      figure = failed ? `FAILED the check: ${r.failure || ""}`
+        : r.gflops == null ? "not on this adapter"
+        : `${r.gflops.toFixed(r.gflops < 10 ? 2 : 1)} GFLOP/s · ${r.gpu_ms.toFixed(3)} ms · ` +
+          `${(100 * r.best_share).toFixed(0)}% of the best · checked ✓`;
+    }
+    li.innerHTML = `<div class="rung-head"><a href="#" data-rung="${i}"></a>` +
+      `<span class="rung-figure${failed ? " fail" : ""}"></span></div>` +
+      `<div class="bar-track"><div class="bar-fill"></div></div><div class="rung-idea"></div>`;
+    li.querySelector("a").textContent = `${rung.step} ${rung.rung}`;
+    li.querySelector("a").title = rung.file;
+    li.querySelector(".rung-figure").textContent = figure;
+    li.querySelector(".rung-idea").textContent = rung.idea;
+    li.querySelector(".bar-fill").style.width = `${r && r.gflops ? (100 * r.gflops) / scale : 0}%`;
+    list.appendChild(li);
+  });
+}
+
+// Each row's share of the fastest rung, as `bench --ladder` gives it.
+function placeRows(rows) {
+  const best = Math.max(0, ...rows.map((r) => r.gflops || 0));
+  for (const r of rows) r.best_share = r.gflops == null || best === 0 ? null : r.gflops / best;
+}
+
+async function climb() {
+  if (climbing) return ladderRows;
+  climbing = true;
+  setState(status.state);
+  try {
+    const quick = $("ladder-size").value === "quick";
+    ladderRungs = await lab.ladderPlan($("ladder-family").value, quick);
+    ladderRows = null;
+    drawLadder([]);
+    const rows = [];
+    for (let i = 0; i < ladderRungs.length; i++) {
+      const rung = ladderRungs[i];
+      $("ladder-summary").textContent =
+        `checking, then timing rung ${i + 1} of ${ladderRungs.length} (${rung.rung}) at ${rung.shape}…`;
+      rows.push(await lab.ladderRung(i));
+      placeRows(rows);
+      drawLadder(rows);
+      await nextFrame();
+    }
+    const timed = rows.filter((r) => r.gflops != null);
+    const failed = rows.filter((r) => r.checked === false);
+    const fastest = timed.reduce((a, r) => (a && a.gflops >= r.gflops ? a : r), null);
+    $("ladder-summary").textContent =
+      (failed.length ? `${failed.length} rung(s) FAILED the check. ` : "Every rung matches the CPU reference. ") +
+      (fastest ? `At ${ladderRungs[0].shape}, the fastest is rung ${fastest.step} ${fastest.rung}: ` +
+        `${fastest.gflops.toFixed(1)} GFLOP/s.` : "");
+    ladderRows = rows;
+    return rows;
+  } finally {
+    climbing = false;
+    setState(status.state);
+  }
+}
+
+$("ladder-climb").addEventListener("click", async () => {
+  try { await climb(); } catch (e) { $("ladder-summary").textContent = describe(e); }
+});
+
+$("ladder-rungs").addEventListener("click", (event) => {
+  const link = event.target.closest("a[data-rung]");
+  if (!link) return;
+  event.preventDefault();
+  const rung = ladderRungs[Number(link.dataset.rung)];
+  $("ladder-source-name").textContent = rung.file;
+  $("ladder-source-text").textContent = rung.source;
+  $("ladder-source").hidden = false;
+});
+$("ladder-source-close").addEventListener("click", () => { $("ladder-source").hidden = true; });
+
 // ---------- start-up ----------
 
 $("start").addEventListener("click", start);
@@ -1180,6 +1272,15 @@ window.wgslAutoencoder = {
     histogram: scored.histogram, top: scored.top, drawn: drawnScore,
   })) : null),
   check: () => check(),
+  // The last climb's rows (null before one): each rung's file, idea, time, GFLOP/s,
+  // share of the best rung, and whether it matched the reference.
+  ladder: () => (ladderRows ? JSON.parse(JSON.stringify(ladderRows)) : null),
+  // Climbs a ladder ("matmul" or "conv", size "quick" or "full") and returns its rows.
+  climb: (family = "matmul", size = "quick") => {
+    $("ladder-family").value = family;
+    $("ladder-size").value = size;
+    return climb();
+  },
   start: () => start(),
   loseDevice: () => lab.loseDevice(),
 };

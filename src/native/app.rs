@@ -142,11 +142,74 @@ async fn peak(gpu: &Arc<Gpu>, json: bool) -> Result<()> {
     Ok(())
 }
 
+/// `bench --ladder`: every rung of a family's ladder at its shape, with the card's FMA
+/// peak (saved by `bench --peak`, or measured now).
+async fn ladder(args: &BenchArgs, family: &str) -> Result<()> {
+    use crate::bench::ladder;
+    use crate::gpu::kernels::ladder::Family;
+    if args.filter.is_some() || args.train || args.peak {
+        return Err(Error::flag(
+            "--ladder",
+            "times the rungs of one family; it takes --quick, --json and --plot, not --filter, --train or --peak",
+        ));
+    }
+    let family = Family::parse(family).ok_or_else(|| {
+        Error::flag(
+            "--ladder",
+            format!("{family:?} is not a ladder; use matmul or conv"),
+        )
+    })?;
+    let steps = ladder::steps(family, args.quick)?;
+    let shape = ladder::shape_label(family, args.quick)?;
+    let gpu = open_gpu().await?;
+    let peaks = saved_peaks::saved_or_measured(&gpu, |note| eprintln!("{note}")).await?;
+    let opts = crate::bench::Options::new(args.quick);
+    if !args.json {
+        println!(
+            "the {} ladder at {shape}, on {}; fp32 FMA peak {:.1} GFLOP/s",
+            family.name(),
+            gpu.adapter_summary(),
+            peaks.fma_gflops
+        );
+    }
+    let mut rows = Vec::new();
+    for step in &steps {
+        eprintln!(
+            "timing rung {} {} ({} kernels)",
+            step.rung.step,
+            step.rung.slug,
+            step.cases.len()
+        );
+        rows.push(ladder::time_step(&gpu, step, &shape, &opts).await?);
+    }
+    ladder::place(&mut rows, Some(&peaks));
+    if args.json {
+        for row in &rows {
+            println!("{}", to_json(row)?);
+        }
+    } else {
+        print!("{}", ladder::render(&rows));
+    }
+    if let Some(path) = &args.plot {
+        let title = format!(
+            "the {} ladder at {shape}: {}",
+            family.name(),
+            gpu.adapter_summary()
+        );
+        roofline::draw_ladder(path, &title, &rows, &peaks)?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|e| Error::Other(e.to_string()))
 }
 
 async fn bench(args: &BenchArgs) -> Result<()> {
+    if let Some(family) = &args.ladder {
+        return ladder(args, family).await;
+    }
     // The filter first: a typo should not cost a device start.
     // Each word of the filter must be in the row's `op[shape]` or in its variant's name.
     let wanted = |case: &crate::bench::Case| {

@@ -328,9 +328,15 @@ pub struct BenchArgs {
     /// instead of timing the kernels.
     #[arg(long)]
     pub peak: bool,
-    /// Draw the kernels on the card's roofline into this PNG file.
+    /// Draw the kernels on the card's roofline into this PNG file (with --ladder: the
+    /// rungs as bars, under the card's FMA peak).
     #[arg(long)]
     pub plot: Option<PathBuf>,
+    /// Time every rung of a kernel family's ladder (one WGSL file per rung, in teaching
+    /// order) at one representative shape: a 1024³ product, or the conv autoencoder's
+    /// largest conv2d layer at batch 128 (--quick: 128³, batch 8).
+    #[arg(long, value_name = "FAMILY", value_parser = ["matmul", "conv", "conv2d"])]
+    pub ladder: Option<String>,
     /// Train (--train) with the heuristic's variants, not the ones `tune` saved.
     #[arg(long)]
     pub no_tune: bool,

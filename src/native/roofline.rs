@@ -11,6 +11,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use crate::bench::ladder::LadderRow;
 use crate::error::{Error, Result};
 use crate::peaks::Peaks;
 
@@ -340,6 +341,80 @@ pub fn draw_comparison(path: &Path, title: &str, peer: &str, pairs: &[Pair]) -> 
             let (rx, ry) = chart.backend_coord(&(longer, y));
             let text = format!("×{:.2}", p.ours_ms / p.peer_ms);
             root.draw_text(&text, &ratio, (rx + 6, ry - 6)).map_err(e)?;
+        }
+        Ok(())
+    })
+}
+
+/// Draws a ladder's rungs as bars of GFLOP/s, in teaching order, under the card's fp32
+/// FMA peak as a line; a rung the adapter cannot run is named with no bar.
+pub fn draw_ladder(path: &Path, title: &str, rows: &[LadderRow], peaks: &Peaks) -> Result<()> {
+    peaks.check().map_err(|why| {
+        plot_error(
+            path,
+            format!("the ladder's peak line needs the card's peaks: {why}"),
+        )
+    })?;
+    let n = rows.len().max(1);
+    let best = rows.iter().filter_map(|r| r.gflops).fold(0.0, f64::max);
+    let top = best.max(peaks.fma_gflops) * 1.12;
+    save_png(path, (1200, 640), |root| {
+        let e = |e| plot_error(path, e);
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, (FONT, 20).into_font().color(&INK))
+            .margin(20)
+            .x_label_area_size(50)
+            .y_label_area_size(80)
+            .build_cartesian_2d(0.0..n as f64, 0.0..top)
+            .map_err(e)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(0)
+            .y_desc("GFLOP/s")
+            .label_style((FONT, 14).into_font().color(&INK))
+            .axis_desc_style((FONT, 16).into_font().color(&INK))
+            .light_line_style(RGBColor(235, 235, 235))
+            .draw()
+            .map_err(e)?;
+        let bars = rows.iter().enumerate().filter_map(|(i, r)| {
+            let g = r.gflops?;
+            Some(Rectangle::new(
+                [(i as f64 + 0.15, 0.0), (i as f64 + 0.85, g)],
+                OURS.filled(),
+            ))
+        });
+        chart.draw_series(bars).map_err(e)?;
+        let peak = peaks.fma_gflops;
+        chart
+            .draw_series(LineSeries::new(
+                [(0.0, peak), (n as f64, peak)],
+                CEILING.stroke_width(2),
+            ))
+            .map_err(e)?;
+        let small = (FONT, 14).into_font().color(&INK);
+        let (px, py) = chart.backend_coord(&(0.0, peak));
+        let peak_text = format!("fp32 FMA peak {peak:.1} GFLOP/s");
+        root.draw_text(&peak_text, &small.color(&CEILING), (px + 6, py - 18))
+            .map_err(e)?;
+        let under = (FONT, 14)
+            .into_font()
+            .color(&INK)
+            .pos(Pos::new(HPos::Center, VPos::Top));
+        let over = (FONT, 13)
+            .into_font()
+            .color(&INK)
+            .pos(Pos::new(HPos::Center, VPos::Bottom));
+        for (i, r) in rows.iter().enumerate() {
+            let (x, y) = chart.backend_coord(&(i as f64 + 0.5, 0.0));
+            root.draw_text(&format!("{} {}", r.step, r.rung), &under, (x, y + 8))
+                .map_err(e)?;
+            let (text, height) = match r.gflops {
+                Some(g) => (format!("{g:.1}"), g),
+                None => ("not on this adapter".to_string(), 0.0),
+            };
+            let (x, y) = chart.backend_coord(&(i as f64 + 0.5, height));
+            root.draw_text(&text, &over, (x, y - 4)).map_err(e)?;
         }
         Ok(())
     })

@@ -6,6 +6,7 @@
 //! holds the session until its work (and its wait on the GPU) is done, so the page may
 //! ask for pictures between training advances without the two interleaving.
 
+pub mod ladder;
 pub mod session;
 
 use std::cell::RefCell;
@@ -98,6 +99,8 @@ pub struct Lab {
     lost: Arc<Mutex<Option<String>>>,
     /// The quick check's plan, shared with each `checkGroup` call (not copied).
     plan: Rc<RefCell<Option<Rc<Plan>>>>,
+    /// The ladder `ladderPlan` planned, for each `ladderRung` call.
+    climb: Rc<RefCell<Option<Rc<ladder::Climb>>>>,
 }
 
 impl Default for Lab {
@@ -115,6 +118,7 @@ impl Lab {
             lost: session.lost_handle(),
             session: Rc::new(LocalMutex::new(session, true)),
             plan: Rc::new(RefCell::new(None)),
+            climb: Rc::new(RefCell::new(None)),
         }
     }
 
@@ -392,6 +396,34 @@ impl Lab {
                 .await
                 .map_err(js_error)?;
             json(&row)
+        })
+    }
+
+    /// The rungs of a kernel family's ladder ("matmul" or "conv"), each with its WGSL
+    /// source, kept for `ladderRung`; `quick` times them at the small shape.
+    #[wasm_bindgen(js_name = ladderPlan)]
+    pub fn ladder_plan(&self, family: String, quick: bool) -> Promise {
+        let kept = self.climb.clone();
+        self.call(move |s| async move {
+            let gpu = s.lock().await.gpu().map_err(js_error)?;
+            let climb = ladder::Climb::plan(&family, quick).map_err(js_error)?;
+            let rungs = climb.rungs(&gpu);
+            *kept.borrow_mut() = Some(Rc::new(climb));
+            json(&rungs)
+        })
+    }
+
+    /// Rung `index` of the planned ladder: checked against the CPU reference, then timed.
+    #[wasm_bindgen(js_name = ladderRung)]
+    pub fn ladder_rung(&self, index: usize) -> Promise {
+        let kept = self.climb.clone();
+        self.call(move |s| async move {
+            let climb = kept
+                .borrow()
+                .clone()
+                .ok_or_else(|| js_error("call ladderPlan first"))?;
+            let gpu = s.lock().await.gpu().map_err(js_error)?;
+            json(&climb.climb(&gpu, index).await.map_err(js_error)?)
         })
     }
 

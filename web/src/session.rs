@@ -1349,6 +1349,13 @@ impl Session {
         })
     }
 
+    /// The WebGPU adapter's context, once `open_gpu` has opened it.
+    pub fn gpu(&self) -> Result<Arc<Gpu>> {
+        self.gpu.clone().ok_or_else(|| {
+            Error::Other("no WebGPU adapter: there are no GPU kernels to run".into())
+        })
+    }
+
     /// The quick kernel check's groups on this adapter (the terminal's `check --quick`).
     pub fn check_plan(&self) -> Result<Plan> {
         let gpu = self.gpu.as_ref().ok_or_else(|| {

@@ -228,6 +228,29 @@ async function main() {
       `the profile shows ${rows} rows: ${note}`);
     log("profile:", rows, "dispatches;", note);
 
+    // Climb the matmul ladder at the small size: every rung the browser runs is checked
+    // against the wasm reference, then timed; its bars grow and its WGSL can be read.
+    await page.selectOption("#ladder-family", "matmul");
+    await page.selectOption("#ladder-size", "quick");
+    await page.click("#ladder-climb");
+    await page.waitForFunction(() => window.wgslAutoencoder.ladder() !== null, null, { timeout: 600_000 });
+    const ladder = await page.evaluate(() => window.wgslAutoencoder.ladder());
+    check(ladder.length === 5 && ladder.every((r, i) => r.step === i + 1 && r.file.startsWith("shaders/matmul/") && r.idea.length > 20),
+      `the ladder's rungs: ${JSON.stringify(ladder.map((r) => r.file))}`);
+    const timedRungs = ladder.filter((r) => r.gflops != null);
+    check(timedRungs.length >= 4 && timedRungs.every((r) => r.checked === true && r.gflops > 0 && r.best_share <= 1),
+      `the climbed rungs: ${JSON.stringify(ladder)}`);
+    check(Math.max(...timedRungs.map((r) => r.best_share)) === 1, "the fastest rung is 100% of the best");
+    const bars = await page.$$eval("#ladder-rungs .bar-fill", (els) => els.filter((e) => parseFloat(e.style.width) > 0).length);
+    check(bars === timedRungs.length, `${bars} bars drawn for ${timedRungs.length} timed rungs`);
+    await page.click("#ladder-rungs a[data-rung='0']");
+    const wgsl = await page.textContent("#ladder-source-text");
+    check(await page.isVisible("#ladder-source") && wgsl.includes("fn matmul_naive("),
+      "clicking rung 1 shows its WGSL");
+    result.ladder = ladder.map(({ step, rung, gflops, gpu_ms, checked, peak_share }) => ({ step, rung, gflops, gpu_ms, checked, peak_share }));
+    await page.locator(".card.ladder").screenshot({ path: path.join(out, "page-ladder.png") });
+    log("climbed the matmul ladder:", await page.textContent("#ladder-summary"));
+
     // Open the downloaded weights again: the page evaluates them to the same test MSE.
     const before = (await status()).test_mse;
     await page.setInputFiles("#open", model);

@@ -4,6 +4,8 @@
 //! batch sizes and their ops taken, one per entry point and size. `scripts/torch_peer.py`
 //! reads the rows back and times the same ops in PyTorch, so `compare` can join them.
 
+pub mod ladder;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
