@@ -726,34 +726,6 @@ pub struct Session {
     run: Option<Run>,
 }
 
-/// The rows the kernel check shows, as `check` prints them.
-#[derive(Clone, Debug, Serialize)]
-pub struct CheckRow {
-    pub entry: String,
-    pub variant: String,
-    pub cases: usize,
-    pub worst_error: f64,
-    pub worst_of_tolerance: f64,
-    pub passed: bool,
-    pub first_failure: Option<String>,
-    pub seconds: f64,
-}
-
-impl From<GroupReport> for CheckRow {
-    fn from(r: GroupReport) -> Self {
-        CheckRow {
-            entry: r.kernel,
-            variant: r.variant,
-            cases: r.cases,
-            worst_error: r.largest_error,
-            worst_of_tolerance: r.largest_error_of_tolerance,
-            passed: r.passed,
-            first_failure: r.first_failure,
-            seconds: r.seconds,
-        }
-    }
-}
-
 impl Session {
     /// Opens the adapter the browser offers (natively: wgpu's choice).
     pub async fn open_gpu(&mut self) -> Result<AdapterInfo> {
@@ -1357,8 +1329,9 @@ impl Session {
         Ok(plan(true, Parallelism::of(&gpu.adapter.get_info()))?.runnable_on(gpu))
     }
 
-    /// Runs one group of the check against the CPU reference compiled to wasm.
-    pub async fn check_group(&self, plan: &Plan, index: usize) -> Result<CheckRow> {
+    /// Runs one group of the check against the CPU reference compiled to wasm: its report
+    /// is the one `check` prints a line (or a JSON object) of.
+    pub async fn check_group(&self, plan: &Plan, index: usize) -> Result<GroupReport> {
         let gpu = self
             .gpu
             .clone()
@@ -1370,7 +1343,7 @@ impl Session {
         let mut make = |forced| -> Box<dyn Backend> {
             Box::new(GpuBackend::with_variant(gpu.clone(), forced))
         };
-        Ok(run_group(group, plan.device, &mut make).await.into())
+        Ok(run_group(group, plan.device, &mut make).await)
     }
 
     /// Times `steps` training steps of the settings' model, dispatch by dispatch.
