@@ -31,7 +31,7 @@ pub const SAMPLE_STREAM: u32 = u32::MAX - 1;
 /// `SAMPLES_SIDE`² codes of `latent` standard normals each, drawn from `seed` by the
 /// counter-based generator ε comes from (the same on every backend and in the browser).
 pub fn prior_samples(seed: u64, latent: usize) -> Vec<f32> {
-    let key = [(seed ^ (seed >> 32)) as u32, SAMPLE_STREAM];
+    let key = crate::ops::noise::counter_key(seed, SAMPLE_STREAM);
     let count = SAMPLES_SIDE * SAMPLES_SIDE * latent;
     (0..count as u32)
         .map(|i| crate::cpu::latent::standard_normal(&key, i))

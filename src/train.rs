@@ -8,7 +8,7 @@ use crate::data::{Data, Scaling, Values};
 use crate::error::{Error, Result};
 use crate::model::graph::{ADAM_M, ADAM_V, PARAMS};
 use crate::model::{Arch, DataSizes, Fusion, Graph, GraphSpec};
-use crate::ops::noise::EVAL_STREAM;
+use crate::ops::noise::{counter_key, EVAL_STREAM};
 use crate::ops::{AdamConfig, BufId, LossKind, NoiseKind, Op, ScoreKind, StepParams, View};
 use crate::rng::TorchRng;
 
@@ -824,8 +824,8 @@ impl Trainer {
     /// The counter generator's key: the seed, and the stream (the epoch, or the test set's).
     fn write_key(&mut self, stream: u32) -> Result<()> {
         if let Some(key) = self.full.slots.key {
-            let seed = (self.config.seed ^ (self.config.seed >> 32)) as u32;
-            self.backend.write(key, 0, &[seed, stream])?;
+            let words = counter_key(self.config.seed, stream);
+            self.backend.write(key, 0, &words)?;
         }
         Ok(())
     }
