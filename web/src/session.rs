@@ -1422,12 +1422,7 @@ fn adapter_info(gpu: &Gpu) -> AdapterInfo {
 }
 
 fn latent_of(shot: Snapshot) -> Option<Latent> {
-    let projection = Projection::fit(&shot.codes, shot.code_len)?;
-    let points = shot
-        .codes
-        .chunks_exact(shot.code_len)
-        .map(|c| projection.project(c))
-        .collect();
+    let (projection, points) = pictures::plane(&shot.codes, shot.code_len)?;
     Some(Latent {
         projection,
         shot,
