@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use wgsl_autoencoder::anomaly::{self, Confusion};
 use wgsl_autoencoder::backend::Backend;
 use wgsl_autoencoder::check::run::{plan, run_group, GroupReport, Plan};
-use wgsl_autoencoder::checkpoint::{model_bytes, parse_meta, parse_weights};
+use wgsl_autoencoder::checkpoint::{meta_arch, model_bytes, parse_meta, parse_weights};
 use wgsl_autoencoder::data::images::conform_bytes;
 use wgsl_autoencoder::data::prepare::{check_flags, finish, SourceKind};
 use wgsl_autoencoder::data::table::{is_npy, read_csv, read_npy};
@@ -43,9 +43,6 @@ pub const MAX_WEIGHTS_FILE: u64 = WASM_MEMORY / 2;
 
 /// The longest header safetensors reads (its own limit): a longer one is no model's.
 const MAX_HEADER: u64 = 100_000_000;
-
-/// The model kinds the page builds, as it names them in errors.
-const KINDS: &str = "dense, vae, conv and conv-vae autoencoders";
 
 /// What a model file's metadata names as its format (the checkpoint module's).
 const FORMAT: &str = "wgsl-autoencoder";
@@ -163,9 +160,10 @@ fn check_header(name: &str, bytes: &[u8]) -> Result<()> {
         None => String::new(),
     };
     refuse(format!(
-        "holds {} tensor{}{first}{format} but no wgsl-autoencoder model in its metadata: it is another program's model, and this page opens {KINDS} saved by this page or the command line",
+        "holds {} tensor{}{first}{format} but no wgsl-autoencoder model in its metadata: it is another program's model, and this page opens {} saved by this page or the command line",
         tensors.len(),
         if tensors.len() == 1 { "" } else { "s" },
+        Arch::KINDS,
     ))
 }
 
@@ -1244,12 +1242,7 @@ impl Session {
         check_header(name, bytes)?;
         let path = Path::new(name);
         let meta = parse_meta(path, bytes)?;
-        let arch = Arch::from_spec(&meta.arch).ok_or_else(|| {
-            Error::Other(format!(
-                "{name} holds a model of architecture {:?}, which this page does not build: it builds {KINDS}",
-                meta.arch
-            ))
-        })?;
+        let arch = meta_arch(path, &meta)?;
         let data = self.data()?;
         if arch.input != data.shape {
             return Err(Error::Other(format!(
