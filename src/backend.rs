@@ -83,6 +83,16 @@ pub trait Backend {
     fn write(&mut self, buf: BufId, offset: usize, words: &[u32]) -> Result<()>;
     /// The words of a view, once everything run before has finished.
     async fn read(&mut self, view: View) -> Result<Vec<u32>>;
+    /// The words of each view, in order, once everything run before has finished: what a
+    /// caller that needs several small reads at once asks for, so that a backend that
+    /// waits for its device (the GPU) waits once for all of them.
+    async fn read_views(&mut self, views: &[View]) -> Result<Vec<Vec<u32>>> {
+        let mut read = Vec::with_capacity(views.len());
+        for &view in views {
+            read.push(self.read(view).await?);
+        }
+        Ok(read)
+    }
     /// Waits until all work run so far has finished.
     async fn finish(&mut self) -> Result<()>;
     /// Starts or stops timing every op that runs; the times wait for `take_times`. An

@@ -25,7 +25,7 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use crate::data::Scaling;
 use crate::error::{Error, Result};
-use crate::model::Graph;
+use crate::model::{Arch, Graph};
 use crate::train::{TrainConfig, TrainState};
 
 const FORMAT: &str = "wgsl-autoencoder";
@@ -229,6 +229,22 @@ pub fn parse_meta(path: &Path, bytes: &[u8]) -> Result<Meta> {
             None => None,
         },
         arch,
+    })
+}
+
+/// The model a checkpoint's metadata names. A file naming one this crate does not build
+/// (another program's edit, or a later version's kind) is refused here, so that the
+/// terminal and the page say so in the same words.
+pub fn meta_arch(path: &Path, meta: &Meta) -> Result<Arch> {
+    Arch::from_spec(&meta.arch).ok_or_else(|| {
+        checkpoint_error(
+            path,
+            format!(
+                "it holds a model of architecture {:?}, which wgsl-autoencoder does not build: it builds {}",
+                meta.arch,
+                Arch::KINDS
+            ),
+        )
     })
 }
 

@@ -31,7 +31,7 @@ pub const SAMPLE_STREAM: u32 = u32::MAX - 1;
 /// `SAMPLES_SIDE`² codes of `latent` standard normals each, drawn from `seed` by the
 /// counter-based generator ε comes from (the same on every backend and in the browser).
 pub fn prior_samples(seed: u64, latent: usize) -> Vec<f32> {
-    let key = [(seed ^ (seed >> 32)) as u32, SAMPLE_STREAM];
+    let key = crate::ops::noise::counter_key(seed, SAMPLE_STREAM);
     let count = SAMPLES_SIDE * SAMPLES_SIDE * latent;
     (0..count as u32)
         .map(|i| crate::cpu::latent::standard_normal(&key, i))
@@ -271,13 +271,20 @@ impl Projection {
     }
 }
 
-/// Each code's (rows of `dim`) point in the plane of their top two principal components
-/// (see `Projection`).
+/// The plane of the codes' (rows of `dim`) top two principal components (see
+/// `Projection`), and each code's point in it; `None` without codes. The page keeps the
+/// plane, to place a drawn digit's code and decode a clicked point.
+pub fn plane(codes: &[f32], dim: usize) -> Option<(Projection, Vec<(f64, f64)>)> {
+    let plane = Projection::fit(codes, dim)?;
+    let points = codes.chunks_exact(dim).map(|c| plane.project(c)).collect();
+    Some((plane, points))
+}
+
+/// Each code's point in `plane`'s plane: what the terminal's picture draws.
 pub fn project_2d(codes: &[f32], dim: usize) -> Vec<(f64, f64)> {
-    let Some(plane) = Projection::fit(codes, dim) else {
-        return Vec::new();
-    };
-    codes.chunks_exact(dim).map(|c| plane.project(c)).collect()
+    plane(codes, dim)
+        .map(|(_, points)| points)
+        .unwrap_or_default()
 }
 
 /// The pairs `interpolation.png` shows, up to `PAIRS`, as indices into the snapshot's

@@ -8,7 +8,7 @@ use crate::data::{Data, Scaling, Values};
 use crate::error::{Error, Result};
 use crate::model::graph::{ADAM_M, ADAM_V, PARAMS};
 use crate::model::{Arch, DataSizes, Fusion, Graph, GraphSpec};
-use crate::ops::noise::EVAL_STREAM;
+use crate::ops::noise::{counter_key, EVAL_STREAM};
 use crate::ops::{AdamConfig, BufId, LossKind, NoiseKind, Op, ScoreKind, StepParams, View};
 use crate::rng::TorchRng;
 
@@ -764,14 +764,40 @@ impl Trainer {
             .await
     }
 
-    /// A running total: the sum of the buffer's values (one, or one per workgroup of a
-    /// kernel that keeps its own), added in f64.
-    async fn read_scalar(&mut self, buf: usize) -> Result<f64> {
-        let words = self.backend.read_f32(self.whole(buf)).await?;
-        if words.is_empty() {
-            return Err(Error::Other("a scalar buffer is empty".into()));
+    /// Running totals: `first`'s, and each of `more`'s that is there, each the sum of its
+    /// buffer's values (one, or one per workgroup of a kernel that keeps its own), added
+    /// in f64. Every read back waits for the device (a map; in a browser, a turn of the
+    /// event loop), so they are read together: one wait per advance, not one per total.
+    async fn read_totals<const N: usize>(
+        &mut self,
+        first: BufId,
+        more: [Option<BufId>; N],
+    ) -> Result<(f64, [Option<f64>; N])> {
+        let views: Vec<View> = std::iter::once(first)
+            .chain(more.iter().flatten().copied())
+            .map(|buf| self.whole(buf))
+            .collect();
+        let read = self.backend.read_views(&views).await?;
+        let mut totals = read.iter().map(|words| {
+            let values: &[f32] = bytemuck::cast_slice(words);
+            if values.is_empty() {
+                return Err(Error::Other("a scalar buffer is empty".into()));
+            }
+            Ok(values.iter().map(|&v| v as f64).sum::<f64>())
+        });
+        let mut next = || {
+            totals
+                .next()
+                .unwrap_or_else(|| Err(Error::Other("a total was not read back".into())))
+        };
+        let first = next()?;
+        let mut rest = [None; N];
+        for (total, buf) in rest.iter_mut().zip(&more) {
+            if buf.is_some() {
+                *total = Some(next()?);
+            }
         }
-        Ok(words.iter().map(|&v| v as f64).sum())
+        Ok((first, rest))
     }
 
     fn zero(&mut self, buf: usize) -> Result<()> {
@@ -783,12 +809,14 @@ impl Trainer {
     /// totals, β times the KL's, λ times the code's Σ|a|.
     async fn read_train_sum(&mut self) -> Result<f64> {
         let s = self.full.slots;
-        let mut sum = self.read_scalar(s.loss_total).await?;
-        if let Some(kl) = s.kl_total {
-            sum += self.config.beta as f64 * self.read_scalar(kl).await?;
+        let (mut sum, [kl, l1]) = self
+            .read_totals(s.loss_total, [s.kl_total, s.l1_total])
+            .await?;
+        if let Some(kl) = kl {
+            sum += self.config.beta as f64 * kl;
         }
-        if let Some(l1) = s.l1_total {
-            sum += self.config.l1 as f64 * self.read_scalar(l1).await?;
+        if let Some(l1) = l1 {
+            sum += self.config.l1 as f64 * l1;
         }
         Ok(sum)
     }
@@ -796,8 +824,8 @@ impl Trainer {
     /// The counter generator's key: the seed, and the stream (the epoch, or the test set's).
     fn write_key(&mut self, stream: u32) -> Result<()> {
         if let Some(key) = self.full.slots.key {
-            let seed = (self.config.seed ^ (self.config.seed >> 32)) as u32;
-            self.backend.write(key, 0, &[seed, stream])?;
+            let words = counter_key(self.config.seed, stream);
+            self.backend.write(key, 0, &words)?;
         }
         Ok(())
     }
@@ -1003,15 +1031,10 @@ impl Trainer {
             return Ok(None);
         }
         let n = total as f64;
-        let mse = self.read_scalar(s.eval_mse_total).await? / n;
-        let bce = match s.eval_bce_total {
-            Some(bce) => Some(self.read_scalar(bce).await? / n),
-            None => None,
-        };
-        let kl = match s.eval_kl_total {
-            Some(kl) => Some(self.read_scalar(kl).await? / n),
-            None => None,
-        };
+        let (mse, [bce, kl]) = self
+            .read_totals(s.eval_mse_total, [s.eval_bce_total, s.eval_kl_total])
+            .await?;
+        let (mse, bce, kl) = (mse / n, bce.map(|b| b / n), kl.map(|k| k / n));
         eval.seconds += started.elapsed().as_secs_f64();
         self.snapshot = eval.snapshot.take();
         let (code_mean, code_near_zero) = eval.codes.means();

@@ -273,6 +273,10 @@ fn every_bad_input_is_a_clean_error_that_changes_nothing() {
             m.insert("arch".into(), "dense:100000000".into());
         },
     );
+    // A kind of model this program does not build.
+    with_metadata(Path::new(&model), &root.join("gan.safetensors"), |m| {
+        m.insert("arch".into(), "gan:8,4".into());
+    });
     // Tensors of `--layers 8` under an architecture of 9.
     with_metadata(Path::new(&model), &root.join("misfit.safetensors"), |m| {
         m.insert("arch".into(), "dense:9".into());
@@ -764,6 +768,15 @@ fn every_bad_input_is_a_clean_error_that_changes_nothing() {
                 "cpu",
             ],
             &["misfit.safetensors", "'0.weight'", "[8, 784]", "[9, 784]"],
+        ),
+        case(
+            &["eval", &p("gan.safetensors"), "--out", &p("new6d")],
+            &[
+                "gan.safetensors",
+                "\"gan:8,4\"",
+                "does not build",
+                "conv-vae",
+            ],
         ),
         case(
             &["train", "--resume", &p("ahead"), "--epochs", "5"],

@@ -1112,14 +1112,14 @@ async function check() {
   const rows = [];
   let failed = 0, cases = 0;
   for (let i = 0; i < groups.length; i++) {
-    $("check-summary").textContent = `checking ${i + 1} of ${groups.length}: ${groups[i].entry} ${groups[i].variant}`;
+    $("check-summary").textContent = `checking ${i + 1} of ${groups.length}: ${groups[i].kernel} ${groups[i].variant}`;
     const r = await lab.checkGroup(i);
     rows.push(r);
     cases += r.cases;
     if (!r.passed) failed++;
     const tr = body.insertRow();
-    tr.innerHTML = `<td>${r.entry}</td><td>${r.variant}</td><td>${r.cases}</td>` +
-      `<td>${r.worst_error.toExponential(2)}</td><td>${r.worst_of_tolerance.toFixed(3)}</td>` +
+    tr.innerHTML = `<td>${r.kernel}</td><td>${r.variant}</td><td>${r.cases}</td>` +
+      `<td>${r.largest_error.toExponential(2)}</td><td>${r.largest_error_of_tolerance.toFixed(3)}</td>` +
       `<td class="${r.passed ? "pass" : "fail"}">${r.passed ? "pass" : "FAIL"}</td>`;
     if (!r.passed) tr.title = r.first_failure || "";
     await nextFrame();

@@ -188,9 +188,11 @@ pub fn plan_at(quick: bool, device: Parallelism, extra: &[Input]) -> Result<Plan
     })
 }
 
-/// What one group found.
+/// What one group found. `check` prints it as a line (or, with `--json`, as an object),
+/// and the page's check hands it to JavaScript as a row, so both name its fields alike.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct GroupReport {
+    /// The entry point.
     pub kernel: String,
     pub variant: String,
     pub cases: usize,

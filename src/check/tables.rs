@@ -1448,7 +1448,7 @@ pub fn reparam_kl_forward() -> Vec<Case> {
     let mut cases = Vec::new();
     for (i, &(rows, latent, start)) in LATENT_SHAPES.iter().enumerate() {
         let len = rows * latent;
-        let groups = crate::ops::latent_totals(len);
+        let groups = crate::ops::loss_totals(len);
         for zero in [false, true] {
             let v = views(&[2 * len, 2 * latent, 2, len, len, groups]);
             let op = Op::from(ReparamKlForward {
@@ -1551,7 +1551,7 @@ pub fn l1_backward() -> Vec<Case> {
     for (k, act) in acts.into_iter().enumerate() {
         for (i, &(rows, cols)) in shapes.iter().enumerate() {
             let len = rows * cols;
-            let groups = crate::ops::latent_totals(len);
+            let groups = crate::ops::loss_totals(len);
             let v = views(&[len, len, len, groups]);
             let op = Op::from(L1Backward {
                 a: v[0],

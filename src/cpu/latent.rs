@@ -4,8 +4,9 @@
 
 use crate::cpu::elementwise::act_backward;
 use crate::cpu::noise::counter_draw;
-use crate::ops::latent::{EPS_DOMAIN, LATENT_CHUNK};
+use crate::ops::latent::EPS_DOMAIN;
 use crate::ops::Activation;
+use crate::ops::LOSS_CHUNK;
 
 /// 2⁻²⁴: a 24-bit draw to a uniform in [0, 1).
 const UNIT: f32 = 5.960_464_5e-8;
@@ -101,7 +102,7 @@ pub fn reparam_kl_forward(
         mu[i] = m;
         kl[i] = kl_term(m, logvar, s) as f64;
     }
-    for (total, chunk) in totals.iter_mut().zip(kl.chunks(LATENT_CHUNK)) {
+    for (total, chunk) in totals.iter_mut().zip(kl.chunks(LOSS_CHUNK)) {
         *total += chunk.iter().sum::<f64>() as f32;
     }
 }
@@ -167,7 +168,7 @@ pub fn l1_backward(
     for ((dz, &dy), &t) in dz.iter_mut().zip(dy).zip(&through) {
         *dz = dy + t;
     }
-    for (total, chunk) in totals.iter_mut().zip(a.chunks(LATENT_CHUNK)) {
+    for (total, chunk) in totals.iter_mut().zip(a.chunks(LOSS_CHUNK)) {
         *total += chunk.iter().map(|v| v.abs() as f64).sum::<f64>() as f32;
     }
 }

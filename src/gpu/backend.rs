@@ -484,22 +484,29 @@ impl Backend for GpuBackend {
     }
 
     async fn read(&mut self, view: View) -> Result<Vec<u32>> {
-        let spec = self
-            .specs
-            .get(view.buf)
-            .ok_or_else(|| Error::Other(format!("no buffer {}", view.buf)))?;
-        check_access(&spec.name, spec.len, view)?;
-        if view.len == 0 {
-            return Ok(Vec::new());
-        }
-        let bytes = self
-            .gpu
-            .read_bytes(
+        let mut read = self.read_views(&[view]).await?;
+        Ok(read.pop().unwrap_or_default())
+    }
+
+    /// Every view through one staging buffer and one map (`Gpu::read_regions`).
+    async fn read_views(&mut self, views: &[View]) -> Result<Vec<Vec<u32>>> {
+        let mut regions = Vec::with_capacity(views.len());
+        for &view in views {
+            let spec = self
+                .specs
+                .get(view.buf)
+                .ok_or_else(|| Error::Other(format!("no buffer {}", view.buf)))?;
+            check_access(&spec.name, spec.len, view)?;
+            regions.push((
                 &self.buffers[view.buf],
                 view.offset as u64 * 4,
                 view.len as u64 * 4,
-            )
-            .await?;
-        Ok(bytemuck::cast_slice(&bytes).to_vec())
+            ));
+        }
+        let read = self.gpu.read_regions(&regions).await?;
+        Ok(read
+            .iter()
+            .map(|bytes| bytemuck::cast_slice(bytes).to_vec())
+            .collect())
     }
 }

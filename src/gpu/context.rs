@@ -656,15 +656,30 @@ impl Gpu {
         .await
     }
 
-    /// Reads a buffer region back to the host: copy to a staging buffer, map, and wait
-    /// for the map (natively, `poll` does the waiting; in a browser it does nothing, and
-    /// the map resolves on the event loop).
+    /// Reads a buffer region back to the host (see `read_regions`).
     pub async fn read_bytes(
         &self,
         buffer: &wgpu::Buffer,
         offset: u64,
         size: u64,
     ) -> Result<Vec<u8>> {
+        let mut read = self.read_regions(&[(buffer, offset, size)]).await?;
+        Ok(read.pop().unwrap_or_default())
+    }
+
+    /// Reads buffer regions (buffer, byte offset, byte size; multiples of 4) back to the
+    /// host, each region's bytes in order: all are copied into one staging buffer, mapped
+    /// once, so that reading several costs one wait for the device, not one each
+    /// (natively, `poll` does the waiting; in a browser it does nothing, and the map
+    /// resolves on the event loop).
+    pub async fn read_regions(
+        &self,
+        regions: &[(&wgpu::Buffer, u64, u64)],
+    ) -> Result<Vec<Vec<u8>>> {
+        let size: u64 = regions.iter().map(|&(_, _, size)| size).sum();
+        if size == 0 {
+            return Ok(vec![Vec::new(); regions.len()]);
+        }
         let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("readback"),
             size,
@@ -672,7 +687,13 @@ impl Gpu {
             mapped_at_creation: false,
         });
         let mut encoder = self.device.create_command_encoder(&Default::default());
-        encoder.copy_buffer_to_buffer(buffer, offset, &staging, 0, size);
+        let mut at = 0;
+        for &(buffer, offset, size) in regions {
+            if size > 0 {
+                encoder.copy_buffer_to_buffer(buffer, offset, &staging, at, size);
+            }
+            at += size;
+        }
         self.queue.submit([encoder.finish()]);
         let slice = staging.slice(..);
         let (sender, receiver) = futures_intrusive::channel::shared::oneshot_channel();
@@ -687,12 +708,21 @@ impl Gpu {
             Some(Err(e)) => return Err(Error::Readback(e.to_string())),
             None => return Err(Error::Readback("the map callback never ran".into())),
         }
-        let bytes = slice
+        let mapped = slice
             .get_mapped_range()
-            .map_err(|e| Error::Readback(e.to_string()))?
-            .to_vec();
+            .map_err(|e| Error::Readback(e.to_string()))?;
+        let mut rest: &[u8] = &mapped;
+        let read = regions
+            .iter()
+            .map(|&(_, _, size)| {
+                let (this, after) = rest.split_at(size as usize);
+                rest = after;
+                this.to_vec()
+            })
+            .collect();
+        drop(mapped);
         staging.unmap();
-        Ok(bytes)
+        Ok(read)
     }
 
     /// Waits until the work submitted so far has finished.

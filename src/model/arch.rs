@@ -377,6 +377,9 @@ impl Arch {
         (arch.problem().is_none() && arch.spec() == spec).then_some(arch)
     }
 
+    /// The kinds `of_kind` builds, as errors name them.
+    pub const KINDS: &'static str = "dense, vae, conv and conv-vae autoencoders";
+
     /// The model of this kind (`name()`: dense, vae, conv or conv-vae) with these sizes,
     /// unchecked (`problem` says what is wrong with them); `None` for another kind.
     pub fn of_kind(kind: &str, sizes: Vec<usize>) -> Option<Arch> {

@@ -6,7 +6,7 @@ use crate::model::fusion::{Below, Plan, Stage};
 use crate::model::graph::LatentViews;
 use crate::model::graph::{Builder, Layer};
 use crate::model::sequential::{Module, Sequential};
-use crate::ops::latent_totals;
+use crate::ops::loss_totals;
 use crate::ops::{
     Activation, ActivationBackward, ActivationForward, BatchDim, BiasBackward, BiasForward,
     Conv2dActForward, Conv2dBackward, Conv2dBackwardBias, Conv2dBackwardInput,
@@ -708,7 +708,7 @@ fn sample(g: &mut Builder, name: &str, h: View, b: View, latent: usize) -> View 
     let n = g.rows;
     let z = g.buffer(format!("{name}.z"), n * latent);
     let mu = g.buffer(format!("{name}.mu"), n * latent);
-    let kl_totals = g.buffer(format!("{name}.kl totals"), latent_totals(n * latent));
+    let kl_totals = g.buffer(format!("{name}.kl totals"), loss_totals(n * latent));
     let key = g.key();
     g.push(ReparamKlForward {
         h,

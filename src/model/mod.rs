@@ -204,7 +204,7 @@ fn l1_penalty(
     let rows = g.rows;
     let cols = code.len / rows;
     let dz = g.buffer("l1.grad", code.len);
-    let totals = g.buffer("l1 totals", crate::ops::latent_totals(code.len));
+    let totals = g.buffer("l1 totals", loss_totals(code.len));
     g.push(L1Backward {
         a: code,
         dy: grad,

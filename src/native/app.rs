@@ -1192,13 +1192,7 @@ pub async fn open_saved(
         path.display()
     ));
     let meta = checkpoint::read_meta(&path)?;
-    let arch = Arch::from_spec(&meta.arch).ok_or_else(|| Error::Checkpoint {
-        path: path.clone(),
-        message: format!(
-            "its architecture {:?} is not one this program builds",
-            meta.arch
-        ),
-    })?;
+    let arch = crate::checkpoint::meta_arch(&path, &meta)?;
     // The run's flags, where the checkpoint has them (its noise, for a denoising model).
     let state_path = dir.join("checkpoint.safetensors");
     let record = match checkpoint::read_meta(&state_path)

@@ -5,7 +5,7 @@
 //! under the run's key, so that both backends draw the same uniforms and a resumed run
 //! the same ε.
 
-use super::{Activation, OpDef, Slot, View};
+use super::{loss_totals, Activation, OpDef, Slot, View};
 
 /// Mixed into the key's seed for ε, so that a denoising run's corruption (the same key)
 /// and its ε are independent draws (shaders/latent.wgsl has the same constant).
@@ -13,15 +13,6 @@ pub const EPS_DOMAIN: u32 = 0x9e37_79b9;
 
 /// The `act` a plain code's L1 kernel gets: no activation to carry the gradient through.
 pub const NO_ACT: u32 = u32::MAX;
-
-/// Elements each workgroup of the reducing latent kernels adds into a running total of
-/// its own: one per invocation (gpu::kernels::WORKGROUP).
-pub const LATENT_CHUNK: usize = 256;
-
-/// The running totals a reducing latent kernel keeps for `len` elements: one per chunk.
-pub fn latent_totals(len: usize) -> usize {
-    len.div_ceil(LATENT_CHUNK)
-}
 
 // h (R,2L) before the bias, b (2L), key (2) -> z (R,L), mu (R,L), totals (⌈R·L/256⌉) +=
 // the KL terms; element i of the batch draws ε from counter batch_start·L + i
@@ -53,7 +44,7 @@ impl OpDef for ReparamKlForward {
             Slot::input("key", &mut self.key, 2).u32s(),
             Slot::output("z", &mut self.z, len),
             Slot::output("mu", &mut self.mu, len),
-            Slot::in_place("totals", &mut self.totals, latent_totals(len)),
+            Slot::in_place("totals", &mut self.totals, loss_totals(len)),
         ]
     }
 
@@ -154,7 +145,7 @@ impl OpDef for L1Backward {
             Slot::input("a", &mut self.a, len),
             Slot::input("dy", &mut self.dy, len),
             Slot::output("dz", &mut self.dz, len),
-            Slot::in_place("totals", &mut self.totals, latent_totals(len)),
+            Slot::in_place("totals", &mut self.totals, loss_totals(len)),
         ]
     }
 

@@ -129,13 +129,14 @@ fn loss_dims(rows: usize, cols: usize, summed: bool) -> Vec<(&'static str, usize
     dims
 }
 
-/// Elements of y whose loss one workgroup of the fused loss adds up, into a running total
-/// of its own (shaders/loss.wgsl has the same constant): one per invocation, so that a
-/// batch of 128 images of 784 pixels spreads over 392 workgroups, enough to fill a GPU of
-/// 132 compute units (at 1024 it made 98).
+/// Elements whose terms of the training loss one workgroup adds into a running total of
+/// its own: the fused loss's (shaders/loss.wgsl has the same constant), a VAE's KL and a
+/// code's L1 (shaders/latent.wgsl gives each element an invocation, so there this is
+/// `gpu::kernels::WORKGROUP`). 256 spreads a batch of 128 images of 784 pixels over 392
+/// workgroups, enough to fill a GPU of 132 compute units (at 1024 it made 98).
 pub const LOSS_CHUNK: usize = 256;
 
-/// The running totals of the fused loss for `len` elements: one per chunk.
+/// The running totals a loss, KL or L1 kernel keeps for `len` elements: one per chunk.
 pub fn loss_totals(len: usize) -> usize {
     len.div_ceil(LOSS_CHUNK)
 }

@@ -36,7 +36,7 @@ pub use conv_transpose2d::{
 pub use elementwise::{
     Activation, ActivationBackward, ActivationForward, BiasBackward, BiasForward,
 };
-pub use latent::{latent_totals, KlScores, L1Backward, ReparamKlBackward, ReparamKlForward};
+pub use latent::{KlScores, L1Backward, ReparamKlBackward, ReparamKlForward};
 pub use loss::{
     loss_totals, LossActBackward, LossBackward, LossForward, LossKind, RowScores, ScoreKind,
     LOSS_CHUNK,

@@ -80,6 +80,14 @@ impl NoiseKind {
 /// losses of different epochs compare.
 pub const EVAL_STREAM: u32 = u32::MAX;
 
+/// The counter generator's key (seed, stream) for a run's 64-bit seed: the generator
+/// takes a 32-bit seed, and the high half is folded in rather than dropped, so that
+/// seeds differing there draw differently. Training, evaluation and the prior's samples
+/// all key it so.
+pub fn counter_key(seed: u64, stream: u32) -> [u32; 2] {
+    [(seed ^ (seed >> 32)) as u32, stream]
+}
+
 // x (R,C) clean, key (2: seed, stream) -> y (R,C) corrupted; element i of the batch draws
 // from counter (batch_start·C + i)
 #[derive(Clone, Debug, PartialEq)]

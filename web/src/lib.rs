@@ -360,7 +360,8 @@ impl Lab {
         self.call(|s| async move { Ok(JsValue::from_bool(s.lock().await.has_model())) })
     }
 
-    /// The quick check's groups (entry point, variant, cases), kept for `checkGroup`.
+    /// The quick check's groups (entry point, variant, cases, under the names of
+    /// `checkGroup`'s rows), kept for `checkGroup`.
     #[wasm_bindgen(js_name = checkPlan)]
     pub fn check_plan(&self) -> Promise {
         let kept = self.plan.clone();
@@ -371,7 +372,7 @@ impl Lab {
                 .iter()
                 .map(|g| {
                     serde_json::json!({
-                        "entry": g.kernel, "variant": g.variant, "cases": g.cases.len()
+                        "kernel": g.kernel, "variant": g.variant, "cases": g.cases.len()
                     })
                 })
                 .collect();

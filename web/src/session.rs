@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use wgsl_autoencoder::anomaly::{self, Confusion};
 use wgsl_autoencoder::backend::Backend;
 use wgsl_autoencoder::check::run::{plan, run_group, GroupReport, Plan};
-use wgsl_autoencoder::checkpoint::{model_bytes, parse_meta, parse_weights};
+use wgsl_autoencoder::checkpoint::{meta_arch, model_bytes, parse_meta, parse_weights};
 use wgsl_autoencoder::data::images::conform_bytes;
 use wgsl_autoencoder::data::prepare::{check_flags, finish, SourceKind};
 use wgsl_autoencoder::data::table::{is_npy, read_csv, read_npy};
@@ -43,9 +43,6 @@ pub const MAX_WEIGHTS_FILE: u64 = WASM_MEMORY / 2;
 
 /// The longest header safetensors reads (its own limit): a longer one is no model's.
 const MAX_HEADER: u64 = 100_000_000;
-
-/// The model kinds the page builds, as it names them in errors.
-const KINDS: &str = "dense, vae, conv and conv-vae autoencoders";
 
 /// What a model file's metadata names as its format (the checkpoint module's).
 const FORMAT: &str = "wgsl-autoencoder";
@@ -163,9 +160,10 @@ fn check_header(name: &str, bytes: &[u8]) -> Result<()> {
         None => String::new(),
     };
     refuse(format!(
-        "holds {} tensor{}{first}{format} but no wgsl-autoencoder model in its metadata: it is another program's model, and this page opens {KINDS} saved by this page or the command line",
+        "holds {} tensor{}{first}{format} but no wgsl-autoencoder model in its metadata: it is another program's model, and this page opens {} saved by this page or the command line",
         tensors.len(),
         if tensors.len() == 1 { "" } else { "s" },
+        Arch::KINDS,
     ))
 }
 
@@ -726,34 +724,6 @@ pub struct Session {
     run: Option<Run>,
 }
 
-/// The rows the kernel check shows, as `check` prints them.
-#[derive(Clone, Debug, Serialize)]
-pub struct CheckRow {
-    pub entry: String,
-    pub variant: String,
-    pub cases: usize,
-    pub worst_error: f64,
-    pub worst_of_tolerance: f64,
-    pub passed: bool,
-    pub first_failure: Option<String>,
-    pub seconds: f64,
-}
-
-impl From<GroupReport> for CheckRow {
-    fn from(r: GroupReport) -> Self {
-        CheckRow {
-            entry: r.kernel,
-            variant: r.variant,
-            cases: r.cases,
-            worst_error: r.largest_error,
-            worst_of_tolerance: r.largest_error_of_tolerance,
-            passed: r.passed,
-            first_failure: r.first_failure,
-            seconds: r.seconds,
-        }
-    }
-}
-
 impl Session {
     /// Opens the adapter the browser offers (natively: wgpu's choice).
     pub async fn open_gpu(&mut self) -> Result<AdapterInfo> {
@@ -1272,12 +1242,7 @@ impl Session {
         check_header(name, bytes)?;
         let path = Path::new(name);
         let meta = parse_meta(path, bytes)?;
-        let arch = Arch::from_spec(&meta.arch).ok_or_else(|| {
-            Error::Other(format!(
-                "{name} holds a model of architecture {:?}, which this page does not build: it builds {KINDS}",
-                meta.arch
-            ))
-        })?;
+        let arch = meta_arch(path, &meta)?;
         let data = self.data()?;
         if arch.input != data.shape {
             return Err(Error::Other(format!(
@@ -1364,8 +1329,9 @@ impl Session {
         Ok(plan(true, Parallelism::of(&gpu.adapter.get_info()))?.runnable_on(gpu))
     }
 
-    /// Runs one group of the check against the CPU reference compiled to wasm.
-    pub async fn check_group(&self, plan: &Plan, index: usize) -> Result<CheckRow> {
+    /// Runs one group of the check against the CPU reference compiled to wasm: its report
+    /// is the one `check` prints a line (or a JSON object) of.
+    pub async fn check_group(&self, plan: &Plan, index: usize) -> Result<GroupReport> {
         let gpu = self
             .gpu
             .clone()
@@ -1377,7 +1343,7 @@ impl Session {
         let mut make = |forced| -> Box<dyn Backend> {
             Box::new(GpuBackend::with_variant(gpu.clone(), forced))
         };
-        Ok(run_group(group, plan.device, &mut make).await.into())
+        Ok(run_group(group, plan.device, &mut make).await)
     }
 
     /// Times `steps` training steps of the settings' model, dispatch by dispatch.
@@ -1456,12 +1422,7 @@ fn adapter_info(gpu: &Gpu) -> AdapterInfo {
 }
 
 fn latent_of(shot: Snapshot) -> Option<Latent> {
-    let projection = Projection::fit(&shot.codes, shot.code_len)?;
-    let points = shot
-        .codes
-        .chunks_exact(shot.code_len)
-        .map(|c| projection.project(c))
-        .collect();
+    let (projection, points) = pictures::plane(&shot.codes, shot.code_len)?;
     Some(Latent {
         projection,
         shot,

@@ -41,7 +41,7 @@ async fn the_quick_check_passes_on_the_browser_s_webgpu_adapter() {
         if !row.passed {
             failures.push(format!(
                 "{} {}: {}",
-                row.entry,
+                row.kernel,
                 row.variant,
                 row.first_failure.unwrap_or_default()
             ));

@@ -2,8 +2,14 @@
 
 use super::{act_code, grid_1d, grid_groups, u, wgsl_params, Launch, Shader};
 use crate::error::Result;
-use crate::ops::latent::{latent_totals, NO_ACT};
-use crate::ops::{KlScores, L1Backward, OpDef, ReparamKlBackward, ReparamKlForward};
+use crate::ops::latent::NO_ACT;
+use crate::ops::{
+    loss_totals, KlScores, L1Backward, OpDef, ReparamKlBackward, ReparamKlForward, LOSS_CHUNK,
+};
+
+// The reducing kernels give each element an invocation and each workgroup a running
+// total, so the totals' chunk must be the workgroup's size.
+const _: () = assert!(LOSS_CHUNK == super::WORKGROUP);
 
 wgsl_params! {
     LatentParams mirrors "Params" in Latent {
@@ -26,7 +32,7 @@ pub fn reparam_kl_forward(o: &ReparamKlForward) -> Result<Launch> {
         act: NO_ACT,
         ..Default::default()
     };
-    let groups = latent_totals(o.rows * o.latent);
+    let groups = loss_totals(o.rows * o.latent);
     Ok(Launch::new(
         Shader::Latent,
         o.entry(),
@@ -61,7 +67,7 @@ pub fn l1_backward(o: &L1Backward) -> Result<Launch> {
         lambda: o.lambda,
         ..Default::default()
     };
-    let groups = latent_totals(o.rows * o.cols);
+    let groups = loss_totals(o.rows * o.cols);
     Ok(Launch::new(
         Shader::Latent,
         o.entry(),
