@@ -40,8 +40,11 @@ fn assert_error(args: &[&str], expected: &[&str]) {
 fn train_writes_one_metrics_line_per_epoch() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("run");
+    let data = small_mnist(dir.path());
     let out = run(&[
         "train",
+        "--data",
+        data.to_str().unwrap(),
         "--model",
         "dense",
         "--epochs",
@@ -326,7 +329,9 @@ fn a_short_run_draws_four_pictures_that_are_not_blank() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
     let o = out.to_str().unwrap();
-    run_ok(&["train", "--limit", "512", "--epochs", "2", "--out", o]);
+    let data = small_mnist(dir.path());
+    let d = data.to_str().unwrap();
+    run_ok(&["train", "--data", d, "--epochs", "2", "--out", o]);
     for (name, min_w, min_h) in [
         ("loss.png", 600, 400),
         // 3× digits: ten classes of 84-pixel cells, three examples of two rows each.
@@ -341,7 +346,9 @@ fn a_short_run_draws_four_pictures_that_are_not_blank() {
     // A denoising run's reconstructions have a third row per example: the noisy input.
     let noisy = dir.path().join("noisy");
     let n = noisy.to_str().unwrap();
-    let args = ["train", "--layers", "16", "--limit", "64", "--epochs", "1"];
+    let args = [
+        "train", "--data", d, "--layers", "16", "--limit", "64", "--epochs", "1",
+    ];
     let mut args = args.to_vec();
     args.extend(["--noise", "mask:0.3", "--out", n]);
     run_ok(&args);
@@ -367,19 +374,25 @@ fn resume_equals_uninterrupted(backend: &str) {
     resume_equals_uninterrupted_for(backend, &["--layers", "32,8"]);
 }
 
-/// The same for the model `model` gives (its flags).
-fn resume_equals_uninterrupted_for(backend: &str, model: &[&str]) {
-    let dir = tempfile::tempdir().unwrap();
-    let (a, b) = (dir.path().join("straight"), dir.path().join("resumed"));
-    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
-    // MNIST's first 300 training and 200 test images in its format: evaluating 10,000
-    // test images each epoch was most of these runs' time on lavapipe.
-    let data = dir.path().join("small-mnist");
+/// MNIST's first 300 training and 200 test images (every class) in its format, in a
+/// folder under `dir`: evaluating 10,000 test images each epoch was most of a short
+/// run's time on lavapipe.
+fn small_mnist(dir: &std::path::Path) -> std::path::PathBuf {
+    let data = dir.join("small-mnist");
     let (train, test) = (
         datasets::mnist_by_class(true, 300),
         datasets::mnist_by_class(false, 200),
     );
     datasets::idx_folder(&data, &train, &test);
+    data
+}
+
+/// The same for the model `model` gives (its flags).
+fn resume_equals_uninterrupted_for(backend: &str, model: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("straight"), dir.path().join("resumed"));
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let data = small_mnist(dir.path());
     let rest = [
         "--data",
         data.to_str().unwrap(),

@@ -1,4 +1,4 @@
-//! conv2d.wgsl against cpu::conv2d: forward, input, weight and bias gradients, and the
+//! The conv2d ladder (shaders/conv2d/) against cpu::conv2d: forward, input, weight and bias gradients, and the
 //! fused stages (conv + bias + activation [+ max-pool]; all gradients in one pass).
 
 mod common;

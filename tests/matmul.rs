@@ -1,4 +1,4 @@
-//! matmul.wgsl against cpu::matmul: every variant and transpose over the matmul table.
+//! The matmul ladder (shaders/matmul/) against cpu::matmul: every variant and transpose over the matmul table.
 
 mod common;
 

@@ -47,7 +47,7 @@ fn every_params_struct_matches_its_wgsl_struct() {
 
 #[test]
 fn every_family_params_struct_has_a_rust_mirror() {
-    // By file: matmul.wgsl's two modules (with and without its subgroup part) share one
+    // By file: the matmul ladder's two modules (with and without its subgroup rung) share one
     // Params and its one mirror.
     let mirrored: Vec<&str> = params_layouts()
         .iter()

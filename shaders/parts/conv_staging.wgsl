@@ -7,7 +7,7 @@
 // Sizes are conv2d's, whatever the layer: input C × H × W, output O × OH × OW, weight
 // (O, C, KH, KW). A transposed conv (TRANSPOSED) is the adjoint of the conv2d whose
 // input has its output's size and whose output has its input's size; the same weight
-// memory is that conv2d's (see shaders/conv2d.wgsl).
+// memory is that conv2d's (see shaders/parts/conv_io.wgsl).
 
 override TRANSPOSED: bool = false;
 override CV_C: u32 = 1u;
@@ -178,7 +178,7 @@ fn adjoint_chunk(out: ptr<function, StageSums>, c0: u32) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Row blocks: the sums of the blocked kernels (conv2d.wgsl's blocked input role and
+// Row blocks: the sums of the blocked kernels (4_register_blocks.wgsl's input role and
 // blocked forward), for `groups` channels × `cols` consecutive columns of one row of
 // what they produce. The caller loads a segment of one summed channel's row (seg, at
 // most 32 values) and that channel's weights for the tap row ky (wrow[g·KW + kx]); the

@@ -1,4 +1,4 @@
-//! CPU reference for `shaders/conv2d.wgsl`: 2-D convolution (PyTorch `Conv2d`, no
+//! CPU reference for the conv2d ladder, `shaders/conv2d/`: 2-D convolution (PyTorch `Conv2d`, no
 //! dilation, no groups) with square stride and padding. Plain loops with f64
 //! accumulation: this is the oracle the GPU kernels are checked against, so it favours
 //! being obviously right over being fast.

@@ -1,6 +1,6 @@
 //! CPU reference for the transposed 2-D convolution (PyTorch `ConvTranspose2d`, no
 //! dilation, no groups) with square stride, padding and output padding. The GPU runs it
-//! on conv2d's kernels, as the adjoint of a conv2d (`shaders/conv2d.wgsl` with
+//! on conv2d's kernels, as the adjoint of a conv2d (`shaders/conv2d/` with
 //! `TRANSPOSED`); this reference keeps loops of its own (only the bias gradient, a plain
 //! sum, is conv2d's): the forward scatters each input pixel's stamp, by definition, where
 //! the GPU gathers, so that the two formulations check each other. That it is the adjoint of conv2d with the

@@ -1,4 +1,4 @@
-//! Reference for `shaders/matmul.wgsl`. The fused entry points are compositions of the
+//! Reference for the matmul ladder, `shaders/matmul/`. The fused entry points are compositions of the
 //! plain product and the elementwise references, so that they mean exactly what the ops
 //! they replace mean.
 

@@ -2,7 +2,7 @@
 //! no dilation, no groups) with square stride, padding and output padding. Its ops are
 //! conv2d's, generic over the shape (`ConvShape`), and its bias gradient is
 //! `conv2d_backward_bias`; on the GPU it runs on conv2d's kernels as the adjoint of
-//! `ConvShape::conv2d()` (see shaders/conv2d.wgsl).
+//! `ConvShape::conv2d()` (see shaders/parts/conv_io.wgsl).
 
 use super::conv2d::{
     act_forward_dims, act_forward_flops, backward_dims, backward_flops, backward_validate,

@@ -1,4 +1,4 @@
-//! Launches of shaders/conv2d.wgsl, for conv2d's ops and for the transposed conv's, which
+//! Launches of the conv2d ladder (shaders/conv2d/), for conv2d's ops and for the transposed conv's, which
 //! run on the same entry points with `TRANSPOSED` (see `ConvShape::conv2d`). The forward
 //! and input gradient run one invocation per output element; the weight and bias
 //! gradients, which reduce over the batch, one workgroup per output. The fused stage

@@ -1,4 +1,4 @@
-//! Launches of shaders/matmul.wgsl, its variants, and the choice among them.
+//! Launches of the matmul ladder (shaders/matmul/), its variants, and the choice among them.
 
 use super::{act_code, u, wgsl_params, Launch, Parallelism, Shader, FILL, MAX_GROUPS};
 use crate::error::{Error, Result};
