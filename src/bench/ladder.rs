@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::{model_ops_at, run_case, squares, Case, Input, Options};
-use crate::check::{self, tol_for};
 use crate::error::{Error, Result};
 use crate::gpu::kernels::ladder::{rung_of, rungs, Family, Rung};
 use crate::gpu::kernels::{variants, Measured};
@@ -209,28 +208,6 @@ pub async fn time_step(
         checked: None,
         failure: None,
     })
-}
-
-/// Checks every case of a rung against the CPU reference (random inputs, `check`'s
-/// tolerance for the op), on the adapter: whether all match, and the first mismatch.
-pub async fn check_step(gpu: &Arc<Gpu>, step: &Step) -> Result<(bool, Option<String>)> {
-    for (i, case) in step
-        .cases
-        .iter()
-        .filter(|c| gpu.runs(c.variant))
-        .enumerate()
-    {
-        let label = format!("{} {}", case.name(), case.variant_name());
-        let tol = tol_for(&case.op);
-        let checked = check::Case::random(&label, case.op.clone(), 11 + i as u64, tol)
-            .with_variant(case.variant);
-        for outcome in check::check_case_on(std::slice::from_ref(gpu), &checked).await? {
-            if !outcome.passed() {
-                return Ok((false, Some(outcome.describe(tol))));
-            }
-        }
-    }
-    Ok((true, None))
 }
 
 /// Fills each row's shares: of the card's FMA peak, and of the fastest rung.

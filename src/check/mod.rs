@@ -289,6 +289,27 @@ pub async fn check_case_with(
     ))
 }
 
+/// Checks benchmark cases (an op and the variant it forces), those the adapter runs, on
+/// random inputs against the CPU reference, each with `tol_for` its op: whether all
+/// match, and the first mismatch. The page checks each rung of a ladder with it.
+pub async fn check_variants(
+    gpu: &Arc<Gpu>,
+    cases: &[crate::bench::Case],
+) -> Result<(bool, Option<String>)> {
+    for (i, case) in cases.iter().filter(|c| gpu.runs(c.variant)).enumerate() {
+        let label = format!("{} {}", case.name(), case.variant_name());
+        let tol = tol_for(&case.op);
+        let checked =
+            Case::random(&label, case.op.clone(), 11 + i as u64, tol).with_variant(case.variant);
+        for outcome in check_case_on(std::slice::from_ref(gpu), &checked).await? {
+            if !outcome.passed() {
+                return Ok((false, Some(outcome.describe(tol))));
+            }
+        }
+    }
+    Ok((true, None))
+}
+
 /// Runs a case on each GPU context (say, one with naga's runtime checks and one
 /// without) and once on the CPU reference, and compares each with the reference.
 pub async fn check_case_on(gpus: &[Arc<Gpu>], case: &Case) -> Result<Vec<Outcome>> {

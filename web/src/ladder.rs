@@ -4,8 +4,9 @@
 
 use std::sync::Arc;
 
-use wgsl_autoencoder::bench::ladder::{check_step, shape_label, steps, time_step, LadderRow, Step};
+use wgsl_autoencoder::bench::ladder::{shape_label, steps, time_step, LadderRow, Step};
 use wgsl_autoencoder::bench::Options;
+use wgsl_autoencoder::check::check_variants;
 use wgsl_autoencoder::gpu::kernels::ladder::Family;
 use wgsl_autoencoder::{Error, Gpu, Result};
 
@@ -79,7 +80,7 @@ impl Climb {
             // Nothing to check or time here (a rung that needs subgroups): no figures.
             return time_step(gpu, timed, &self.shape, &opts).await;
         }
-        let (passed, failure) = check_step(gpu, checked).await?;
+        let (passed, failure) = check_variants(gpu, &checked.cases).await?;
         let mut row = time_step(gpu, timed, &self.shape, &opts).await?;
         if !passed {
             // A rung that computes the wrong numbers has no speed worth showing.

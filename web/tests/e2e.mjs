@@ -241,8 +241,8 @@ async function main() {
     check(timedRungs.length >= 4 && timedRungs.every((r) => r.checked === true && r.gflops > 0 && r.best_share <= 1),
       `the climbed rungs: ${JSON.stringify(ladder)}`);
     check(Math.max(...timedRungs.map((r) => r.best_share)) === 1, "the fastest rung is 100% of the best");
-    const bars = await page.$$eval("#ladder-rungs .bar-fill", (els) => els.filter((e) => parseFloat(e.style.width) > 0).length);
-    check(bars === timedRungs.length, `${bars} bars drawn for ${timedRungs.length} timed rungs`);
+    const ladderBars = await page.$$eval("#ladder-rungs .bar-fill", (els) => els.filter((e) => parseFloat(e.style.width) > 0).length);
+    check(ladderBars === timedRungs.length, `${ladderBars} bars drawn for ${timedRungs.length} timed rungs`);
     await page.click("#ladder-rungs a[data-rung='0']");
     const wgsl = await page.textContent("#ladder-source-text");
     check(await page.isVisible("#ladder-source") && wgsl.includes("fn matmul_naive("),
