@@ -216,7 +216,7 @@ pub fn guess(op: &Op, device: Parallelism) -> Variant {
 /// On a CPU adapter, a fused conv stage's register blocks (`RowBlocks`, `BlockedWeights`)
 /// of up to `NARROW_BLOCK` channels, the most its options have: there a load costs dozens
 /// of multiply-adds, and the blocks do several per load where the staged kernels do one
-/// (lavapipe: 2.3–9× faster on every conv stage of the models at batch 128; BENCHMARKS.md).
+/// (lavapipe: 2.3–9× faster on every conv stage of the models at batch 128; docs/benchmarks-log.md).
 /// A GPU keeps the staged kernels, whose workgroups the heuristics size to fill it.
 fn narrow_blocks(op: &Op) -> Option<Variant> {
     const NARROW_BLOCK: usize = 4;
