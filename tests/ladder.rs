@@ -188,18 +188,34 @@ fn bench_ladder_quick_times_every_rung_the_adapter_runs() {
 }
 
 #[test]
-fn bench_ladder_refuses_an_unknown_family_and_flags_it_does_not_take() {
+fn bench_ladder_refuses_an_unknown_family_flags_it_does_not_take_and_a_gif() {
     let cache = tempfile::tempdir().unwrap();
-    for args in [
-        vec!["bench", "--ladder", "pool"],
-        vec!["bench", "--ladder", "matmul", "--filter", "sgemm"],
+    let picture = cache.path().join("ladder.gif");
+    for (args, flag) in [
+        (vec!["bench", "--ladder", "pool"], "--ladder"),
+        (
+            vec!["bench", "--ladder", "matmul", "--filter", "sgemm"],
+            "--ladder",
+        ),
+        // A picture format it does not write, refused before anything is timed.
+        (
+            vec![
+                "bench",
+                "--ladder",
+                "matmul",
+                "--plot",
+                picture.to_str().unwrap(),
+            ],
+            "--plot",
+        ),
     ] {
         let mut command = Command::new(env!("CARGO_BIN_EXE_wgsl-autoencoder"));
         child::own_cache(&mut command, cache.path());
         let out = command.args(&args).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{args:?}");
-        assert!(stderr.contains("--ladder"), "{args:?}: {stderr}");
+        assert!(stderr.contains(flag), "{args:?}: {stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
+    assert!(!picture.exists());
 }

@@ -46,6 +46,7 @@ async fn run_async(cli: Cli) -> Result<()> {
         Command::Info(args) => info(&args).await,
         Command::Bench(args) => bench(&args).await,
         Command::Compare(args) => {
+            plot_flag(&args.plot)?;
             let comparison = compare::load(&args.ours, &args.peer)?;
             print!("{}", compare::render(&comparison));
             if let Some(path) = &args.plot {
@@ -202,11 +203,23 @@ async fn ladder(args: &BenchArgs, family: &str) -> Result<()> {
     Ok(())
 }
 
+/// A `--plot` picture's format, checked before any work: a .png or .jpg name, never
+/// PNG bytes under another format's name.
+fn plot_flag(plot: &Option<std::path::PathBuf>) -> Result<()> {
+    match plot {
+        Some(path) => plots::picture_format(path)
+            .map(|_| ())
+            .map_err(|e| Error::flag("--plot", e.to_string())),
+        None => Ok(()),
+    }
+}
+
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|e| Error::Other(e.to_string()))
 }
 
 async fn bench(args: &BenchArgs) -> Result<()> {
+    plot_flag(&args.plot)?;
     if let Some(family) = &args.ladder {
         return ladder(args, family).await;
     }
@@ -329,6 +342,7 @@ async fn profile(args: &ProfileArgs) -> Result<()> {
             ),
         ));
     }
+    plot_flag(&args.plot)?;
     if args.plot.is_some() && args.backend == BackendKind::Cpu && !args.plan {
         return Err(Error::flag(
             "--plot",

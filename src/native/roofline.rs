@@ -5,12 +5,12 @@
 //! and written atomically.
 
 use std::path::Path;
-use std::sync::Once;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use super::plots::FONT;
 use crate::bench::ladder::LadderRow;
 use crate::error::{Error, Result};
 use crate::peaks::Peaks;
@@ -32,50 +32,23 @@ pub struct Pair {
     pub peer_ms: f64,
 }
 
-const FONT: &str = "sans-serif";
 const INK: RGBColor = RGBColor(40, 40, 40);
 const OURS: RGBColor = RGBColor(31, 119, 180);
 const PEER: RGBColor = RGBColor(255, 127, 14);
 const CEILING: RGBColor = RGBColor(200, 40, 40);
 
-fn register_fonts() {
-    static FONTS: Once = Once::new();
-    FONTS.call_once(|| {
-        // The bundled font parses, or the crate itself is broken: nothing a user can cause.
-        let _ = plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular());
-        let _ = plotters::style::register_font(FONT, FontStyle::Bold, dejavu::sans::bold());
-    });
-}
-
 fn plot_error(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::Other(format!("drawing {}: {e}", path.display()))
 }
 
-/// Renders `draw` into an RGB bitmap of this size and writes it as a PNG, atomically.
-fn save_png(
+/// Renders `draw` into a white picture of this size and writes it atomically, as a PNG or
+/// a JPEG by its extension (`plots::picture`, which every picture goes through).
+fn save_picture(
     path: &Path,
     (width, height): (u32, u32),
     draw: impl FnOnce(&DrawingArea<BitMapBackend, Shift>) -> Result<()>,
 ) -> Result<()> {
-    register_fonts();
-    let mut rgb = vec![255u8; width as usize * height as usize * 3];
-    {
-        let root = BitMapBackend::with_buffer(&mut rgb, (width, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| plot_error(path, e))?;
-        draw(&root)?;
-        root.present().map_err(|e| plot_error(path, e))?;
-    }
-    let png_error = |e: png::EncodingError| plot_error(path, e);
-    let mut bytes = Vec::new();
-    {
-        let mut encoder = png::Encoder::new(&mut bytes, width, height);
-        encoder.set_color(png::ColorType::Rgb);
-        encoder.set_depth(png::BitDepth::Eight);
-        let mut writer = encoder.write_header().map_err(png_error)?;
-        writer.write_image_data(&rgb).map_err(png_error)?;
-        writer.finish().map_err(png_error)?;
-    }
-    crate::native::files::write_atomically(path, &bytes)
+    super::plots::picture(path, (width as usize, height as usize), draw)
 }
 
 /// Powers of ten around `lo..hi`, so that log axes start and end on a decade; `None`
@@ -151,7 +124,7 @@ pub fn draw_roofline(path: &Path, title: &str, peaks: &Peaks, points: &[Point]) 
             / 2.0,
         peaks.fma_gflops * 2.0,
     )?;
-    save_png(path, size, |root| {
+    save_picture(path, size, |root| {
         let e = |e| plot_error(path, e);
         let body = root
             .titled(title, (FONT, 20).into_font().color(&INK))
@@ -279,7 +252,7 @@ pub fn draw_comparison(path: &Path, title: &str, peer: &str, pairs: &[Pair]) -> 
     let lo = positive.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = positive.iter().copied().fold(0.0, f64::max);
     let (x_lo, x_hi) = log_axis(path, "times", lo / 1.5, hi * 4.0)?;
-    save_png(path, (1400, height), |root| {
+    save_picture(path, (1400, height), |root| {
         let e = |e| plot_error(path, e);
         let mut chart = ChartBuilder::on(root)
             .caption(title, (FONT, 20).into_font().color(&INK))
@@ -366,7 +339,7 @@ pub fn draw_ladder(path: &Path, title: &str, rows: &[LadderRow], peaks: &Peaks) 
     } else {
         best * 1.25
     };
-    save_png(path, (1200, 640), |root| {
+    save_picture(path, (1200, 640), |root| {
         let e = |e| plot_error(path, e);
         let mut chart = ChartBuilder::on(root)
             .caption(title, (FONT, 20).into_font().color(&INK))
