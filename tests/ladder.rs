@@ -121,7 +121,7 @@ fn every_variant_of_a_ladder_family_runs_on_exactly_one_rung_and_every_rung_has_
     assert_eq!(reached, all, "a rung no benchmark case runs");
     // The ladders' own shapes: every rung has cases there.
     for family in Family::ALL {
-        for step in bench::ladder::steps(family, false).unwrap() {
+        for step in bench::ladder::ladder(family, false).unwrap().steps {
             assert!(
                 !step.cases.is_empty(),
                 "{}: no case at the ladder's shape",
@@ -158,7 +158,7 @@ fn bench_ladder_quick_times_every_rung_the_adapter_runs() {
             args.extend(["--plot", plot.to_str().unwrap()]);
         }
         let rows = ladder(cache.path(), &args);
-        let steps = bench::ladder::steps(family, true).unwrap();
+        let steps = bench::ladder::ladder(family, true).unwrap().steps;
         assert_eq!(rows.len(), steps.len(), "{name}: one row per rung");
         for (row, step) in rows.iter().zip(&steps) {
             assert_eq!(row["file"], step.rung.path());

@@ -1166,7 +1166,6 @@ $("profile").addEventListener("click", async () => {
 
 // ---------- the kernel ladder ----------
 
-
 // The bars: each rung's GFLOP/s against the fastest rung's.
 function drawLadder(rows) {
   const scale = Math.max(0, ...rows.map((r) => r.gflops || 0)) || 1;

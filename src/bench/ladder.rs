@@ -46,7 +46,7 @@ pub struct LadderRow {
     pub file: String,
     /// The one-line idea from the file's header.
     pub idea: String,
-    /// What was timed: `matmul[1024,1024,1024]`, or the conv layer.
+    /// What was timed: `matmul 1024×1024×1024 (M×K×N)`, or the conv layer.
     pub shape: String,
     /// The fastest of the rung's variants for each op, `op variant`.
     pub variants: Vec<String>,
@@ -69,7 +69,7 @@ pub struct LadderRow {
 }
 
 /// The ops the ladder of `family` times, at the full or quick size.
-pub fn ops(family: Family, quick: bool) -> Result<Vec<Op>> {
+fn ops(family: Family, quick: bool) -> Result<Vec<Op>> {
     match family {
         Family::Matmul => Ok(squares(&[if quick { MATMUL_QUICK } else { MATMUL_SIZE }])),
         Family::Conv2d => conv_layer_ops(if quick { CONV_QUICK } else { CONV_BATCH }),
@@ -109,10 +109,19 @@ fn conv2d_shape(op: &Op) -> Option<Conv2dShape> {
     }
 }
 
-/// The rungs of `family`, each with its variants of the ladder's ops, in teaching order.
-pub fn steps(family: Family, quick: bool) -> Result<Vec<Step>> {
+/// A family's ladder at one size: what it times, and each rung with its cases.
+#[derive(Clone, Debug)]
+pub struct Ladder {
+    /// What was timed, for titles: the product's sizes, or the layer's.
+    pub shape: String,
+    /// The rungs in teaching order, each with its variants of the shape's ops.
+    pub steps: Vec<Step>,
+}
+
+/// The ladder of `family` at its full or quick size.
+pub fn ladder(family: Family, quick: bool) -> Result<Ladder> {
     let ops = ops(family, quick)?;
-    Ok(rungs(family)
+    let steps = rungs(family)
         .map(|rung| {
             let cases = ops
                 .iter()
@@ -128,13 +137,8 @@ pub fn steps(family: Family, quick: bool) -> Result<Vec<Step>> {
                 .collect();
             Step { rung, cases }
         })
-        .collect())
-}
-
-/// What a ladder timed, for its title: the product's sizes, or the layer's.
-pub fn shape_label(family: Family, quick: bool) -> Result<String> {
-    let ops = ops(family, quick)?;
-    let label = match ops.first() {
+        .collect();
+    let shape = match ops.first() {
         Some(Op::Matmul(o)) => format!("matmul {}×{}×{} (M×K×N)", o.shape.m, o.shape.k, o.shape.n),
         _ => match ops.iter().find_map(conv2d_shape) {
             Some(s) => format!(
@@ -144,7 +148,7 @@ pub fn shape_label(family: Family, quick: bool) -> Result<String> {
             None => family.name().to_string(),
         },
     };
-    Ok(label)
+    Ok(Ladder { shape, steps })
 }
 
 /// Times a rung's cases that the adapter runs: for each op, the fastest of the rung's

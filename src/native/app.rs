@@ -160,8 +160,7 @@ async fn ladder(args: &BenchArgs, family: &str) -> Result<()> {
             format!("{family:?} is not a ladder; use matmul or conv"),
         )
     })?;
-    let steps = ladder::steps(family, args.quick)?;
-    let shape = ladder::shape_label(family, args.quick)?;
+    let ladder::Ladder { shape, steps } = ladder::ladder(family, args.quick)?;
     let gpu = open_gpu().await?;
     let peaks = saved_peaks::saved_or_measured(&gpu, |note| eprintln!("{note}")).await?;
     let opts = crate::bench::Options::new(args.quick);

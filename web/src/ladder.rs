@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use wgsl_autoencoder::bench::ladder::{shape_label, steps, time_step, LadderRow, Step};
+use wgsl_autoencoder::bench::ladder::{ladder, time_step, LadderRow, Step};
 use wgsl_autoencoder::bench::Options;
 use wgsl_autoencoder::check::check_variants;
 use wgsl_autoencoder::gpu::kernels::ladder::Family;
@@ -39,12 +39,13 @@ impl Climb {
     pub fn plan(family: &str, quick: bool) -> Result<Climb> {
         let family = Family::parse(family)
             .ok_or_else(|| Error::Other(format!("{family:?} is not a ladder: matmul or conv")))?;
+        let timed = ladder(family, quick)?;
         Ok(Climb {
             family,
             quick,
-            shape: shape_label(family, quick)?,
-            timed: steps(family, quick)?,
-            checked: steps(family, true)?,
+            shape: timed.shape,
+            timed: timed.steps,
+            checked: ladder(family, true)?.steps,
         })
     }
 
