@@ -764,40 +764,30 @@ impl Trainer {
             .await
     }
 
-    /// Running totals: `first`'s, and each of `more`'s that is there, each the sum of its
-    /// buffer's values (one, or one per workgroup of a kernel that keeps its own), added
-    /// in f64. Every read back waits for the device (a map; in a browser, a turn of the
-    /// event loop), so they are read together: one wait per advance, not one per total.
+    /// Running totals, one for each buffer that is there, each the sum of its buffer's
+    /// values (one, or one per workgroup of a kernel that keeps its own), added in f64.
+    /// Every read back waits for the device (a map; in a browser, a turn of the event
+    /// loop), so they are read together: one wait per advance, not one per total.
     async fn read_totals<const N: usize>(
         &mut self,
-        first: BufId,
-        more: [Option<BufId>; N],
-    ) -> Result<(f64, [Option<f64>; N])> {
-        let views: Vec<View> = std::iter::once(first)
-            .chain(more.iter().flatten().copied())
-            .map(|buf| self.whole(buf))
-            .collect();
-        let read = self.backend.read_views(&views).await?;
-        let mut totals = read.iter().map(|words| {
-            let values: &[f32] = bytemuck::cast_slice(words);
+        bufs: [Option<BufId>; N],
+    ) -> Result<[Option<f64>; N]> {
+        let views: Vec<View> = bufs.iter().flatten().map(|&buf| self.whole(buf)).collect();
+        let mut read = self.backend.read_views(&views).await?.into_iter();
+        let mut totals = [None; N];
+        for (total, _) in totals
+            .iter_mut()
+            .zip(&bufs)
+            .filter(|(_, buf)| buf.is_some())
+        {
+            let words = read.next().unwrap_or_default();
+            let values: &[f32] = bytemuck::cast_slice(&words);
             if values.is_empty() {
                 return Err(Error::Other("a scalar buffer is empty".into()));
             }
-            Ok(values.iter().map(|&v| v as f64).sum::<f64>())
-        });
-        let mut next = || {
-            totals
-                .next()
-                .unwrap_or_else(|| Err(Error::Other("a total was not read back".into())))
-        };
-        let first = next()?;
-        let mut rest = [None; N];
-        for (total, buf) in rest.iter_mut().zip(&more) {
-            if buf.is_some() {
-                *total = Some(next()?);
-            }
+            *total = Some(values.iter().map(|&v| v as f64).sum::<f64>());
         }
-        Ok((first, rest))
+        Ok(totals)
     }
 
     fn zero(&mut self, buf: usize) -> Result<()> {
@@ -809,9 +799,10 @@ impl Trainer {
     /// totals, β times the KL's, λ times the code's Σ|a|.
     async fn read_train_sum(&mut self) -> Result<f64> {
         let s = self.full.slots;
-        let (mut sum, [kl, l1]) = self
-            .read_totals(s.loss_total, [s.kl_total, s.l1_total])
+        let [loss, kl, l1] = self
+            .read_totals([Some(s.loss_total), s.kl_total, s.l1_total])
             .await?;
+        let mut sum = loss.unwrap_or_default();
         if let Some(kl) = kl {
             sum += self.config.beta as f64 * kl;
         }
@@ -1031,10 +1022,11 @@ impl Trainer {
             return Ok(None);
         }
         let n = total as f64;
-        let (mse, [bce, kl]) = self
-            .read_totals(s.eval_mse_total, [s.eval_bce_total, s.eval_kl_total])
-            .await?;
-        let (mse, bce, kl) = (mse / n, bce.map(|b| b / n), kl.map(|k| k / n));
+        let [mse, bce, kl] = self
+            .read_totals([Some(s.eval_mse_total), s.eval_bce_total, s.eval_kl_total])
+            .await?
+            .map(|total| total.map(|t| t / n));
+        let mse = mse.unwrap_or_default();
         eval.seconds += started.elapsed().as_secs_f64();
         self.snapshot = eval.snapshot.take();
         let (code_mean, code_near_zero) = eval.codes.means();
