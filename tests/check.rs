@@ -210,3 +210,51 @@ fn check_fails_naming_the_case_when_a_kernel_is_wrong() {
         assert!(out.contains("first failing case:"), "{out}");
     }
 }
+
+/// The browser's quick check runs every variant at one case: the last of its tables'
+/// (a 256³ product for the matmuls), never a models' op where a table forces the
+/// variant, while every op with one kernel keeps all its cases.
+#[test]
+fn one_case_per_variant_is_the_last_of_its_tables() {
+    let whole = plan(true, Parallelism::Narrow).unwrap();
+    let one = whole.clone().variants_at_one_case();
+    assert_eq!(one.groups.len(), whole.groups.len());
+    let mut from_tables = 0;
+    for (w, o) in whole.groups.iter().zip(&one.groups) {
+        assert_eq!((w.kernel, &w.variant), (o.kernel, &o.variant));
+        if w.variant == "-" {
+            assert_eq!(o.cases.len(), w.cases.len(), "{}", w.kernel);
+            continue;
+        }
+        assert_eq!(o.cases.len(), 1, "{} {}", w.kernel, w.variant);
+        let expected = match w.cases.iter().rfind(|c| !c.from_models) {
+            Some(last_of_tables) => {
+                from_tables += 1;
+                last_of_tables
+            }
+            None => w.cases.last().unwrap(),
+        };
+        assert_eq!(
+            o.cases[0].label, expected.label,
+            "{} {}",
+            w.kernel, w.variant
+        );
+    }
+    assert!(from_tables > 50, "{from_tables} variants from the tables");
+    let thin4 = one
+        .groups
+        .iter()
+        .find(|g| g.kernel == "matmul_thin" && g.variant == "thin4")
+        .unwrap();
+    assert!(
+        thin4.cases[0].label.contains("m: 256, k: 256, n: 256"),
+        "{}",
+        thin4.cases[0].label
+    );
+    // The whole group ends on a models' op: the case the rule passes over.
+    let whole_thin4 = whole
+        .groups
+        .iter()
+        .find(|g| g.kernel == "matmul_thin" && g.variant == "thin4");
+    assert!(whole_thin4.unwrap().cases.last().unwrap().from_models);
+}

@@ -59,6 +59,8 @@ pub struct Case {
     pub step: StepParams,
     pub variant: Option<Variant>,
     pub tol: Tol,
+    /// One of the models' ops, which `check`'s plan adds after the tables' shapes.
+    pub from_models: bool,
 }
 
 impl Case {
@@ -72,6 +74,7 @@ impl Case {
             step: crate::sample::SAMPLE_STEP,
             variant: None,
             tol,
+            from_models: false,
         }
     }
 
@@ -84,6 +87,7 @@ impl Case {
             step: crate::sample::SAMPLE_STEP,
             variant: None,
             tol,
+            from_models: false,
         }
     }
 
