@@ -22,7 +22,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Mutex;
 
-/// One browser at a time: two Chromiums on SwiftShader would only slow each other.
+/// One browser at a time: two Chromiums on SwiftShader would only slow each other. This
+/// lock holds under `cargo test`; nextest runs each test as a process of its own, and
+/// .config/nextest.toml's `chromium` test group does the same there.
 static BROWSER: Mutex<()> = Mutex::new(());
 
 fn root() -> &'static Path {
