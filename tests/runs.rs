@@ -83,6 +83,14 @@ fn copy_run(src: &Path, dst: &Path, files: &[&str]) {
 #[test]
 fn of_two_runs_started_into_one_folder_one_trains_and_the_other_fails_at_once() {
     let root = tempfile::tempdir().unwrap();
+    // 256 training and 100 test digits: the race is over the folder, and the whole test
+    // set, evaluated by each of forty runs, was most of this test's time.
+    let data = root.path().join("small-mnist");
+    let (train, test) = (
+        datasets::mnist_by_class(true, 256),
+        datasets::mnist_by_class(false, 100),
+    );
+    datasets::idx_folder(&data, &train, &test);
     for race in 0..20 {
         let out = root.path().join(format!("race-{race}"));
         let args = [
@@ -91,8 +99,8 @@ fn of_two_runs_started_into_one_folder_one_trains_and_the_other_fails_at_once() 
             "dense",
             "--layers",
             "8,4",
-            "--limit",
-            "256",
+            "--data",
+            data.to_str().unwrap(),
             "--epochs",
             "1",
             "--backend",
