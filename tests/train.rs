@@ -471,3 +471,47 @@ fn a_dense_model_on_standardised_rows_trains_the_same_on_the_gpu_and_the_cpu() {
     let e = bce.validate().unwrap_err().to_string();
     assert!(e.contains("--loss") && e.contains("linear output"), "{e}");
 }
+
+/// After an epoch, the page scores a one-class run's test set from its evaluation's
+/// squared errors instead of a second pass: they must be the scoring program's MSE
+/// scores bit for bit, for a plain, a denoising, a variational and a conv model, on
+/// either backend.
+#[test]
+fn an_evaluations_squared_errors_are_the_mse_scores() {
+    use wgsl_autoencoder::ops::{NoiseKind, ScoreKind};
+    let data = small_mnist(96, 70);
+    let denoising = TrainConfig {
+        noise: Some(NoiseKind::Mask { p: 0.3 }),
+        ..config(Arch::dense(vec![16, 4]), 32, LossKind::Bce)
+    };
+    let configs = [
+        config(Arch::dense(vec![16, 4]), 32, LossKind::Mse),
+        denoising,
+        config(Arch::vae(vec![16, 4]), 32, LossKind::Bce),
+        config(Arch::conv(vec![4, 8]), 32, LossKind::Mse),
+    ];
+    for cfg in &configs {
+        let backends: [Box<dyn Backend>; 2] = [
+            Box::new(GpuBackend::new(common::gpu())),
+            Box::new(CpuBackend::new()),
+        ];
+        for backend in backends {
+            let name = backend.name();
+            block_on(async {
+                let mut trainer = Trainer::new(backend, cfg.clone(), &data).await.unwrap();
+                trainer.collect_snapshots();
+                trainer.epoch().await.unwrap();
+                let shot = trainer.take_snapshot().expect("the epoch's snapshot");
+                let scored = trainer.score_test(ScoreKind::Mse).await.unwrap();
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(scored.len(), 70, "{:?} on {name}", cfg.arch);
+                assert_eq!(
+                    bits(&shot.scores),
+                    bits(&scored),
+                    "{:?} on {name}",
+                    cfg.arch
+                );
+            });
+        }
+    }
+}

@@ -701,6 +701,10 @@ struct Run {
     settings: Settings,
     /// The threshold scores are flagged above, once the test set has been scored.
     threshold: Option<f64>,
+    /// Each test sample's squared error from the last evaluation, while the weights are
+    /// the ones it evaluated (a training step drops it): the MSE scores `scores` would
+    /// otherwise run the scoring program over the whole test set again for.
+    test_mse: Option<Vec<f32>>,
 }
 
 /// The page's state: the adapter, the data, and the run.
@@ -890,6 +894,7 @@ impl Session {
             evaluating: false,
             settings: settings.clone(),
             threshold: None,
+            test_mse: None,
         });
         Ok(())
     }
@@ -929,6 +934,7 @@ impl Session {
                 }
                 run.last = (sum, done);
                 run.evaluating = done == total;
+                run.test_mse = None;
                 update.phase = "train".into();
                 update.step += done.div_ceil(batch);
                 (update.done, update.total, update.train_loss) = (done, total, Some(loss));
@@ -943,6 +949,7 @@ impl Session {
                 run.evaluating = false;
                 run.last = (0.0, 0);
                 if let Some(shot) = run.trainer.take_snapshot() {
+                    run.test_mse = Some(shot.scores.clone());
                     run.latent = latent_of(shot);
                 }
                 update.phase = "epoch".into();
@@ -1132,7 +1139,13 @@ impl Session {
         }
         let data = active(&self.prepared, &self.mnist)?;
         let training = training_data(data, self.picked.as_deref(), &self.prepare, &run.settings)?;
-        let test_scores = run.trainer.score_test(ScoreKind::Mse).await?;
+        // The last evaluation's squared errors are these scores, bit for bit (the same
+        // forward and row scores, on the same noise): no second pass over the test set.
+        let kept = run.test_mse.clone().filter(|s| s.len() == data.test.len());
+        let test_scores = match kept {
+            Some(kept) => kept,
+            None => run.trainer.score_test(ScoreKind::Mse).await?,
+        };
         let train_scores = run
             .trainer
             .score_samples(ScoreKind::Mse, &training.train.values)
@@ -1288,7 +1301,9 @@ impl Session {
             .await
             .map_err(|e| Error::Other(format!("{name} could not be opened: {e}")))?;
         let (test_mse, test_bce) = (evaluation.mse, evaluation.bce);
-        let latent = trainer.take_snapshot().and_then(latent_of);
+        let shot = trainer.take_snapshot();
+        let squared_errors = shot.as_ref().map(|shot| shot.scores.clone());
+        let latent = shot.and_then(latent_of);
         self.run = Some(Run {
             trainer,
             epochs: 0,
@@ -1298,6 +1313,7 @@ impl Session {
             evaluating: false,
             settings: settings.clone(),
             threshold: None,
+            test_mse: squared_errors,
         });
         Ok(OpenedWeights {
             model: arch.name().to_string(),
