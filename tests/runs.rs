@@ -24,6 +24,18 @@ fn run_ok(args: &[&str]) -> String {
     text(&out.stdout)
 }
 
+/// MNIST's first 256 training digits and first `test` test digits as an IDX folder under
+/// `dir`: what a tiny model's run needs, without evaluating 10,000 test digits each epoch.
+fn small_mnist(dir: &Path, test: usize) -> std::path::PathBuf {
+    let data = dir.join("small-mnist");
+    let (train, test) = (
+        datasets::mnist_by_class(true, 256),
+        datasets::mnist_by_class(false, test),
+    );
+    datasets::idx_folder(&data, &train, &test);
+    data
+}
+
 /// Trains a tiny model for `epochs` epochs into `out`.
 fn train(out: &Path, epochs: usize) {
     let epochs = epochs.to_string();
@@ -83,14 +95,9 @@ fn copy_run(src: &Path, dst: &Path, files: &[&str]) {
 #[test]
 fn of_two_runs_started_into_one_folder_one_trains_and_the_other_fails_at_once() {
     let root = tempfile::tempdir().unwrap();
-    // 256 training and 100 test digits: the race is over the folder, and the whole test
-    // set, evaluated by each of forty runs, was most of this test's time.
-    let data = root.path().join("small-mnist");
-    let (train, test) = (
-        datasets::mnist_by_class(true, 256),
-        datasets::mnist_by_class(false, 100),
-    );
-    datasets::idx_folder(&data, &train, &test);
+    // The race is over the folder; the whole test set, evaluated by each of forty runs,
+    // was most of this test's time.
+    let data = small_mnist(root.path(), 100);
     for race in 0..20 {
         let out = root.path().join(format!("race-{race}"));
         let args = [
@@ -257,12 +264,7 @@ fn eval_reads_a_checkpoint_named_bare_from_inside_its_folder() {
 fn a_run_killed_fifteen_times_and_resumed_ends_as_the_run_never_stopped() {
     use rand::{Rng, SeedableRng};
     let root = tempfile::tempdir().unwrap();
-    let data = root.path().join("small-mnist");
-    let (train, test) = (
-        datasets::mnist_by_class(true, 256),
-        datasets::mnist_by_class(false, 64),
-    );
-    datasets::idx_folder(&data, &train, &test);
+    let data = small_mnist(root.path(), 64);
     let flags = [
         "train",
         "--layers",
